@@ -1,0 +1,23 @@
+"""kb – a knowledge base for qualitative research on Korean interviews and case studies.
+
+    import kb
+    kb.search("주민 참여가 저조했던 이유", k=5)     # DataFrame of passages
+    kb.matrix(group="domestic")                  # factor × case counts
+    kb.export(format="csv", path="codes.csv")    # coded excerpts
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__version__ = "0.1.0"
+_API = {"build", "search", "matrix", "export", "code", "add"}
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy, so `import kb` stays fast and the CLI starts without loading models.
+    if name in _API:
+        from kb import api
+
+        return getattr(api, name)
+    raise AttributeError(name)

@@ -1,0 +1,68 @@
+"""The public Python API. The CLI, the app and the notebooks call these same functions.
+
+Each function takes plain values, opens the knowledge base named by the settings (once per
+process) and returns pandas DataFrames, so results go straight into notebooks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+
+from kb.filters import Filters
+from kb.kbase import get_kb
+from kb.settings import Settings, get_settings
+
+RESULT_COLUMNS = [
+    "id", "text", "case", "case_name", "group", "platform_type", "codes", "polarity", "score",
+    "section", "page", "kind", "speaker", "doc_id",
+]  # fmt: skip
+
+
+def build(settings: Settings | None = None, progress: bool = True, log: Callable[[str], None] = print) -> Any:
+    """Segment, code, embed and index the corpus; only what changed is redone."""
+    from kb.builder import build as run_build
+
+    return run_build(settings or get_settings(), progress=progress, log=log)
+
+
+def search(
+    query: str,
+    k: int = 10,
+    *,
+    group: str | None = None,
+    case: str | None = None,
+    platform_type: str | None = None,
+    factor: str | None = None,
+    polarity: str | None = None,
+    reviewed: bool = False,
+    mode: str = "hybrid",
+    settings: Settings | None = None,
+) -> pd.DataFrame:
+    """Passages that answer `query` (Korean or English), best first, with codes and citation."""
+    from kb.retrieval import check_query, search as run_search
+
+    check_query(query, k)
+    filters = Filters(group, case, platform_type, factor, polarity, reviewed)
+    records = run_search(get_kb(settings), query, k, filters, mode)
+    return pd.DataFrame(records, columns=RESULT_COLUMNS + ["query_terms"])
+
+
+def matrix(
+    query: str | None = None,
+    *,
+    group: str | None = None,
+    case: str | None = None,
+    platform_type: str | None = None,
+    factor: str | None = None,
+    polarity: str | None = None,
+    reviewed: bool = False,
+    settings: Settings | None = None,
+) -> pd.DataFrame:
+    """Factor × case counts of success / obstacle passages with exemplar passage ids."""
+    from kb.crosscase import matrix as run_matrix
+
+    filters = Filters(group, case, platform_type, factor, polarity, reviewed)
+    return run_matrix(get_kb(settings), query, filters)

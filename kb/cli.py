@@ -1,0 +1,164 @@
+"""`kb` command line: each command parses options, calls one kb.api function, prints the result.
+
+Errors the user can fix (`KbError`) are printed as one line on stderr with exit code 1.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from kb.errors import KbError
+from kb.settings import describe, get_settings
+
+app = typer.Typer(
+    help="kb – a knowledge base for qualitative research on Korean interviews and case studies.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+class State:
+    settings = get_settings()
+
+
+def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn a KbError into one line on stderr and exit status 1."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except KbError as exc:
+            typer.echo(f"Error: {exc}", err=True)
+            raise typer.Exit(1) from None
+
+    return wrapper
+
+
+@app.callback()
+def main(
+    data_dir: Annotated[Path | None, typer.Option(help="Data directory (KB_DATA_DIR).")] = None,
+    corpus_dir: Annotated[Path | None, typer.Option(help="Corpus directory (KB_CORPUS_DIR).")] = None,
+    embed_model: Annotated[str | None, typer.Option(help="Embedding backend (KB_EMBED_MODEL).")] = None,
+    chroma_url: Annotated[str | None, typer.Option(help="Chroma server URL (KB_CHROMA_URL).")] = None,
+) -> None:
+    State.settings = get_settings(
+        data_dir=data_dir, corpus_dir=corpus_dir, embed_model=embed_model, chroma_url=chroma_url
+    )
+
+
+Group = Annotated[str | None, typer.Option(help="domestic, international or private.")]
+Case = Annotated[str | None, typer.Option(help="Case id, e.g. gyeonggi_bis.")]
+PlatformType = Annotated[str | None, typer.Option("--platform-type", help="information, policy_proposal, …")]
+Factor = Annotated[str | None, typer.Option(help="Codebook category id, e.g. leadership.")]
+Polarity = Annotated[str | None, typer.Option(help="success, obstacle or neutral.")]
+Reviewed = Annotated[bool, typer.Option("--reviewed", help="Only passages a human coder reviewed.")]
+
+
+@app.command()
+@friendly
+def settings() -> None:
+    """Print every setting, its environment variable and current value."""
+    for row in describe():
+        typer.echo(f"{row['name']:<12} {row['env']:<16} {row['value']}\n{'':<29} {row['help']}")
+
+
+@app.command()
+@friendly
+def extract(
+    source: Annotated[Path | None, typer.Option(help="Report text file (KB_SOURCE).")] = None,
+) -> None:
+    """Extract the case documents from the report text into the corpus directory."""
+    from pipelines import extract as extract_stage
+
+    rows = extract_stage.run(source=source or State.settings.source_path, corpus_dir=State.settings.corpus_dir)
+    typer.echo(f"wrote {len(rows)} documents to {State.settings.corpus_dir}")
+
+
+@app.command()
+@friendly
+def build(
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+) -> None:
+    """Segment, code, embed and index the corpus (incremental: only what changed)."""
+    from kb import api
+
+    report = api.build(State.settings, progress=not quiet, log=lambda m: typer.echo(m, err=True))
+    typer.echo(f"built in {report.seconds:.1f}s → {State.settings.data_dir}")
+
+
+@app.command()
+@friendly
+def search(
+    query: Annotated[str, typer.Argument(help="What you are looking for, in Korean or English.")],
+    k: Annotated[int, typer.Option("--k", "-k", help="Number of passages (1–200).")] = 10,
+    group: Group = None,
+    case: Case = None,
+    platform_type: PlatformType = None,
+    factor: Factor = None,
+    polarity: Polarity = None,
+    reviewed: Reviewed = False,
+    mode: Annotated[str, typer.Option(help="hybrid, dense or keyword.")] = "hybrid",
+    as_json: Annotated[bool, typer.Option("--json", help="JSON array instead of text.")] = False,
+) -> None:
+    """Find passages across cases, with their factor codes, polarity and citation."""
+    from kb import api
+
+    df = api.search(
+        query, k, group=group, case=case, platform_type=platform_type, factor=factor,
+        polarity=polarity, reviewed=reviewed, mode=mode, settings=State.settings,
+    )  # fmt: skip
+    records = df.drop(columns=["query_terms"]).to_dict("records")
+    if as_json:
+        typer.echo(json.dumps(records, ensure_ascii=False, indent=1, default=str))
+        return
+    if not records:
+        typer.echo("no passages match", err=True)
+    for i, r in enumerate(records, 1):
+        codes = ", ".join(f"{c['category']}({c['polarity']})" for c in r["codes"]) or "—"
+        typer.echo(f"{i:>2}. [{r['case_name']} · {r['group']}] {r['section']} p.{r['page']}  ({r['score']:.4f})")
+        typer.echo(f"    codes: {codes}")
+        typer.echo(f"    {r['text'][:300]}{'…' if len(r['text']) > 300 else ''}\n")
+
+
+@app.command()
+@friendly
+def matrix(
+    query: Annotated[str | None, typer.Option(help="Count only passages this query retrieves.")] = None,
+    group: Group = None,
+    case: Case = None,
+    platform_type: PlatformType = None,
+    factor: Factor = None,
+    polarity: Polarity = None,
+    reviewed: Reviewed = False,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON records.")] = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="CSV.")] = False,
+) -> None:
+    """Factor × case table: success and obstacle passages per cell, with exemplar ids."""
+    from kb import api
+
+    df = api.matrix(
+        query, group=group, case=case, platform_type=platform_type, factor=factor,
+        polarity=polarity, reviewed=reviewed, settings=State.settings,
+    )  # fmt: skip
+    if as_json:
+        typer.echo(df.to_json(orient="records", force_ascii=False, indent=1))
+    elif as_csv:
+        df.to_csv(sys.stdout, index=False)
+    elif df.empty:
+        typer.echo("no coded passages match", err=True)
+    else:
+        view = df.pivot_table(
+            index="category", columns="case", values=["success", "obstacle"], aggfunc="sum", fill_value=0
+        )
+        cells = view["success"].astype(str) + "/" + view["obstacle"].astype(str)
+        typer.echo("cells: success/obstacle passages")
+        typer.echo(cells.to_string())

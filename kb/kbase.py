@@ -1,0 +1,189 @@
+"""The built knowledge base, loaded once per process: passages, effective codes, indexes.
+
+Effective codes are the auto coder's output with human review decisions applied (human
+decisions always win). They are recomputed only when the review log has grown.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from kb.errors import StoreMissing
+from kb.settings import Settings, get_settings
+
+PASSAGES_FILE = "passages.jsonl"
+CODES_FILE = "codes.jsonl"
+
+PASSAGE_COLUMNS = [
+    "id", "doc_id", "case", "case_name", "case_name_en", "group", "platform_type", "organization",
+    "section", "page", "kind", "speaker", "text", "start", "end", "text_hash",
+]  # fmt: skip
+CODE_COLUMNS = [
+    "passage_id", "category", "dimension", "polarity", "confidence", "source", "reviewer", "memo", "evidence",
+]  # fmt: skip
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    with path.open(encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def write_jsonl(path: Path, records: list[dict[str, Any]]) -> None:
+    """Write atomically so a crash never leaves half a file behind."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w", encoding="utf-8") as fh:
+        for rec in records:
+            fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+    tmp.replace(path)
+
+
+def is_built(settings: Settings) -> bool:
+    return (settings.data_dir / PASSAGES_FILE).exists() and (settings.data_dir / CODES_FILE).exists()
+
+
+@dataclass
+class KnowledgeBase:
+    settings: Settings
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _codes_version: int = -1
+    _codes_df: pd.DataFrame | None = None
+    _codes_by_passage: dict[str, list[dict[str, Any]]] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def open(cls, settings: Settings | None = None) -> KnowledgeBase:
+        settings = settings or get_settings()
+        if not is_built(settings):
+            raise StoreMissing(f"no knowledge base in {settings.data_dir}; run `kb build` first")
+        return cls(settings)
+
+    # ---- records -------------------------------------------------------------------------
+    @cached_property
+    def passages(self) -> list[dict[str, Any]]:
+        return read_jsonl(self.settings.data_dir / PASSAGES_FILE)
+
+    @cached_property
+    def passage_by_id(self) -> dict[str, dict[str, Any]]:
+        return {p["id"]: p for p in self.passages}
+
+    @cached_property
+    def passages_df(self) -> pd.DataFrame:
+        df = pd.DataFrame(self.passages)
+        for col in PASSAGE_COLUMNS:
+            if col not in df:
+                df[col] = None
+        return df.set_index("id", drop=False)
+
+    @cached_property
+    def auto_codes(self) -> list[dict[str, Any]]:
+        return read_jsonl(self.settings.data_dir / CODES_FILE)
+
+    @cached_property
+    def codebook(self) -> Any:
+        from kb.codebook import load_codebook
+
+        return load_codebook(self.settings.codebook_path)
+
+    @cached_property
+    def reviews(self) -> Any:
+        from kb.reviews import open_store
+
+        return open_store(self.settings.reviews_db, valid_categories=self.codebook.ids)
+
+    # ---- effective codes -----------------------------------------------------------------
+    def codes_df(self) -> pd.DataFrame:
+        """One row per effective code (auto unless a human decided otherwise)."""
+        version = self.reviews.version()
+        with self._lock:
+            if self._codes_df is None or version != self._codes_version:
+                self._codes_df = self._merge_codes()
+                self._codes_by_passage = {}
+                for row in self._codes_df.to_dict("records"):
+                    self._codes_by_passage.setdefault(row["passage_id"], []).append(row)
+                self._codes_version = version
+            return self._codes_df
+
+    def _merge_codes(self) -> pd.DataFrame:
+        from kb.reviews import merge
+
+        dims = {c.id: c.dimension for c in self.codebook.categories}
+        rows = []
+        for entry in merge(self.auto_codes, self.passages, self.reviews):
+            for code in entry.get("codes", []):
+                rows.append({
+                    "passage_id": entry["passage_id"],
+                    "category": code["category"],
+                    "dimension": dims.get(code["category"], "other"),
+                    "polarity": code.get("polarity") or "neutral",
+                    "confidence": float(code.get("confidence") or 0.0),
+                    "source": code.get("source", "auto"),
+                    "reviewer": code.get("reviewer"),
+                    "memo": code.get("memo"),
+                    "evidence": code.get("evidence"),
+                })  # fmt: skip
+        return pd.DataFrame(rows, columns=CODE_COLUMNS)
+
+    def codes_for(self, passage_id: str) -> list[dict[str, Any]]:
+        self.codes_df()
+        return self._codes_by_passage.get(passage_id, [])
+
+    def reviewed_ids(self) -> set[str]:
+        df = self.codes_df()
+        return set(df.loc[df["source"] == "human", "passage_id"])
+
+    # ---- indexes -------------------------------------------------------------------------
+    @cached_property
+    def embedder(self) -> Any:
+        from kb.embeddings import get_embedder
+
+        return get_embedder(self.settings.embed_model)
+
+    @cached_property
+    def collection(self) -> Any:
+        from kb.vectorstore import open_client, open_collection
+
+        col = open_collection(open_client(self.settings), self.embedder, create=False)
+        if col is None or col.count() == 0:
+            raise StoreMissing(
+                f"no vector index for model {self.settings.embed_model!r} in {self.settings.data_dir}; "
+                "run `kb build` first"
+            )
+        return col
+
+    @cached_property
+    def keyword_index(self) -> Any:
+        from kb.keyword_index import KeywordIndex
+
+        index = KeywordIndex.load(self.settings.data_dir / "bm25")
+        if index is None:
+            raise StoreMissing(f"no keyword index in {self.settings.data_dir}; run `kb build` first")
+        return index
+
+
+_OPEN: dict[Settings, KnowledgeBase] = {}
+_OPEN_LOCK = threading.Lock()
+
+
+def get_kb(settings: Settings | None = None) -> KnowledgeBase:
+    """The process-wide knowledge base for these settings (models and indexes load once)."""
+    settings = settings or get_settings()
+    with _OPEN_LOCK:
+        if settings not in _OPEN:
+            _OPEN[settings] = KnowledgeBase.open(settings)
+        return _OPEN[settings]
+
+
+def forget(settings: Settings | None = None) -> None:
+    """Drop the cached knowledge base, e.g. after a rebuild."""
+    with _OPEN_LOCK:
+        if settings is None:
+            _OPEN.clear()
+        else:
+            _OPEN.pop(settings, None)

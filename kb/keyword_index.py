@@ -1,0 +1,71 @@
+"""BM25 over kiwi lemmas: wins on exact terms and names that embeddings blur."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import bm25s
+import numpy as np
+
+from kb.morphs import terms, terms_many
+
+_META = "index.json"
+
+
+def corpus_fingerprint(passages: Sequence[dict[str, Any]]) -> str:
+    h = hashlib.sha256()
+    for p in passages:
+        h.update(f"{p['id']}:{p['text_hash']}\n".encode())
+    return h.hexdigest()[:16]
+
+
+class KeywordIndex:
+    """A BM25 index whose row i is passage ids[i]; saved beside its fingerprint."""
+
+    def __init__(self, retriever: bm25s.BM25, ids: list[str], fingerprint: str):
+        self.retriever = retriever
+        self.ids = ids
+        self.fingerprint = fingerprint
+        self.row_of = {pid: i for i, pid in enumerate(ids)}
+
+    @classmethod
+    def build(cls, passages: Sequence[dict[str, Any]]) -> KeywordIndex:
+        token_lists = terms_many(p["text"] for p in passages)
+        vocab: dict[str, int] = {}
+        ids_lists = [[vocab.setdefault(t, len(vocab)) for t in toks] for toks in token_lists]
+        retriever = bm25s.BM25()
+        retriever.index(bm25s.tokenization.Tokenized(ids=ids_lists, vocab=vocab), show_progress=False)
+        return cls(retriever, [p["id"] for p in passages], corpus_fingerprint(passages))
+
+    def save(self, path: Path) -> None:
+        path.mkdir(parents=True, exist_ok=True)
+        self.retriever.save(str(path))
+        tmp = path / (_META + ".tmp")
+        tmp.write_text(json.dumps({"ids": self.ids, "fingerprint": self.fingerprint}), encoding="utf-8")
+        tmp.replace(path / _META)
+
+    @classmethod
+    def load(cls, path: Path) -> KeywordIndex | None:
+        meta_path = path / _META
+        if not meta_path.exists():
+            return None
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        return cls(bm25s.BM25.load(str(path)), meta["ids"], meta["fingerprint"])
+
+    def search(self, query: str, n: int, allowed: np.ndarray | None = None) -> list[tuple[str, float]]:
+        """(passage id, BM25 score) best first; `allowed` is a boolean mask over rows."""
+        vocab = self.retriever.vocab_dict
+        qids = [vocab[t] for t in terms(query) if t in vocab]
+        if not qids or not self.ids:
+            return []
+        scores = self.retriever.get_scores(qids)
+        if allowed is not None:
+            scores = np.where(allowed, scores, 0.0)
+        n = min(n, len(self.ids))
+        top = np.argpartition(-scores, n - 1)[:n]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [(self.ids[i], float(scores[i])) for i in top if scores[i] > 0]

@@ -1,0 +1,167 @@
+"""Passages in Chroma: our own embeddings, filterable metadata, incremental sync.
+
+Chroma never embeds anything itself (its default embedding function downloads a model);
+every vector comes from `kb.embeddings`. The embedder's name, version and dimension are
+stored on the collection, so switching models re-embeds instead of mixing vectors.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlparse
+
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+import chromadb  # noqa: E402
+from chromadb.config import Settings as ChromaSettings  # noqa: E402
+
+from kb.errors import StoreUnavailable  # noqa: E402
+from kb.settings import Settings  # noqa: E402
+
+COLLECTION = "kb-passages"
+_TELEMETRY_OFF = ChromaSettings(anonymized_telemetry=False)
+
+
+def open_client(settings: Settings) -> Any:
+    """Embedded persistent client under the data directory, or a shared server by URL."""
+    if settings.chroma_url:
+        url = urlparse(settings.chroma_url)
+        if not url.hostname:
+            raise StoreUnavailable(f"KB_CHROMA_URL {settings.chroma_url!r} is not a URL like http://host:8000")
+        try:
+            client = chromadb.HttpClient(
+                host=url.hostname,
+                port=url.port or 8000,
+                ssl=url.scheme == "https",
+                settings=_TELEMETRY_OFF,
+            )
+            client.heartbeat()
+        except Exception as exc:  # chromadb raises several kinds here
+            raise StoreUnavailable(
+                f"cannot reach the Chroma server at {settings.chroma_url} ({exc.__class__.__name__}); "
+                "start it with `chroma run --path DIR` or unset KB_CHROMA_URL"
+            ) from exc
+        return client
+    path = settings.data_dir / "chroma"
+    path.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(path), settings=_TELEMETRY_OFF)
+
+
+def model_signature(embedder: Any) -> dict[str, str | int]:
+    return {"model": embedder.name, "model_version": embedder.version, "dim": int(embedder.dim)}
+
+
+def open_collection(client: Any, embedder: Any, *, create: bool = True) -> Any:
+    """The passage collection for this embedder; recreated empty when the model changed."""
+    wanted = model_signature(embedder)
+    existing = {c.name if hasattr(c, "name") else c for c in client.list_collections()}
+    if COLLECTION in existing:
+        col = client.get_collection(COLLECTION, embedding_function=None)
+        meta = col.metadata or {}
+        if all(meta.get(k) == v for k, v in wanted.items()):
+            return col
+        if not create:
+            return None
+        client.delete_collection(COLLECTION)
+    elif not create:
+        return None
+    return client.create_collection(
+        COLLECTION,
+        embedding_function=None,
+        configuration={"hnsw": {"space": "cosine"}},
+        metadata=wanted,
+    )
+
+
+@dataclass
+class SyncReport:
+    total: int = 0
+    embedded: int = 0
+    metadata_updated: int = 0
+    removed: int = 0
+
+
+def _existing(col: Any) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    offset, page = 0, 5000
+    while True:
+        got = col.get(include=["metadatas"], limit=page, offset=offset)
+        for pid, meta in zip(got["ids"], got["metadatas"] or [], strict=False):
+            out[pid] = meta or {}
+        if len(got["ids"]) < page:
+            return out
+        offset += page
+
+
+def _batches(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def sync(
+    col: Any,
+    passages: Sequence[dict[str, Any]],
+    embedder: Any,
+    metadata_for: Callable[[dict[str, Any]], dict[str, Any]],
+    *,
+    progress: bool = False,
+    batch_size: int = 256,
+) -> SyncReport:
+    """Upsert passages whose text changed, refresh metadata of the rest, drop vanished ids."""
+    report = SyncReport(total=len(passages))
+    have = _existing(col)
+    wanted_ids = {p["id"] for p in passages}
+    stale = [pid for pid in have if pid not in wanted_ids]
+    for chunk in _batches(stale, batch_size):
+        col.delete(ids=list(chunk))
+    report.removed = len(stale)
+
+    to_embed = [p for p in passages if have.get(p["id"], {}).get("text_hash") != p["text_hash"]]
+    to_touch = [
+        p
+        for p in passages
+        if p["id"] in have
+        and have[p["id"]].get("text_hash") == p["text_hash"]
+        and _differs(have[p["id"]], metadata_for(p))
+    ]
+    if to_embed:
+        vectors = embedder.embed_passages([p["text"] for p in to_embed], progress=progress)
+        for idx in _batches(range(len(to_embed)), batch_size):
+            chunk = [to_embed[i] for i in idx]
+            col.upsert(
+                ids=[p["id"] for p in chunk],
+                embeddings=vectors[idx.start : idx.stop],
+                metadatas=[metadata_for(p) for p in chunk],
+                documents=[p["text"] for p in chunk],
+            )
+    report.embedded = len(to_embed)
+    for chunk in _batches(to_touch, batch_size):
+        col.update(ids=[p["id"] for p in chunk], metadatas=[metadata_for(p) for p in chunk])
+    report.metadata_updated = len(to_touch)
+    return report
+
+
+def _differs(old: dict[str, Any], new: dict[str, Any]) -> bool:
+    return any(old.get(k) != v for k, v in new.items())
+
+
+def query(
+    col: Any,
+    vector: Sequence[float],
+    n: int,
+    where: dict[str, Any] | None = None,
+) -> list[tuple[str, float]]:
+    """(passage id, cosine similarity) best first."""
+    count = col.count()
+    if count == 0:
+        return []
+    got = col.query(
+        query_embeddings=[list(map(float, vector))],
+        n_results=min(n, count),
+        where=where or None,
+        include=["distances"],
+    )
+    return [(pid, 1.0 - float(d)) for pid, d in zip(got["ids"][0], got["distances"][0], strict=True)]

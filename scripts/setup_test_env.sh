@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Everything the test suite needs on a bare machine: Debian's Chromium and CJK fonts for the
+# browser tests, a virtual environment with kb and its test extras (torch CPU build first so
+# sentence-transformers does not pull a CUDA build).
+set -euo pipefail
+VENV=${1:-.venv}
+need_apt=()
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
+fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || need_apt+=(fonts-noto-cjk)
+command -v fc-list >/dev/null || need_apt+=(fontconfig)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+  else
+    echo "Browser tests need: ${need_apt[*]} (sudo apt-get install ${need_apt[*]})" >&2
+  fi
+fi
+[ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+"$VENV/bin/pip" install -q --upgrade pip
+"$VENV/bin/python" -c "import torch" 2>/dev/null || "$VENV/bin/pip" install -q "torch==2.13.0"
+"$VENV/bin/pip" install -q -e ".[test]"
