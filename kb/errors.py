@@ -37,3 +37,35 @@ class EmbedderUnavailable(KbError):
 
 class BadEmbedderSpec(EmbedderUnavailable):
     """The embedding model setting names no known backend; the message lists the valid forms."""
+
+
+class SourceError(KbError):
+    """The report text given to the extraction stage cannot be used."""
+
+
+class SourceNotFound(SourceError):
+    """The source path does not exist, is not a file, or cannot be read."""
+
+
+class SourceNotUtf8(SourceError):
+    """The source file is not UTF-8 text."""
+
+
+class SourceEmpty(SourceError):
+    """The source file is empty or holds only whitespace."""
+
+
+class SourceLayoutError(SourceError):
+    """The source text lacks a section heading the extraction expects (wrong or altered report)."""
+
+
+class CorpusMissing(KbError):
+    """The corpus directory has no manifest or a document file it lists is missing."""
+
+
+class InvalidCodebook(KbError):
+    """The codebook YAML is malformed; the message names the entry and the problem."""
+
+
+class CodebookMissing(InvalidCodebook):
+    """The codebook file does not exist at the configured path."""

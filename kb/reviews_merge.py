@@ -1,0 +1,154 @@
+"""Apply human review decisions on top of auto-coder output, anchored by passage id and text hash.
+
+A decision counts for a passage only while the passage still has the text the coder saw
+(same `text_hash`). When segmentation changes, a decision is never silently dropped: it is
+re-anchored to the one current passage with the same text hash (the id changed), and in every
+case it is listed by `needs_attention` so a coder can look at it.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from kb.errors import ReviewError
+from kb.reviews_store import CURRENT_COLUMNS, ReviewStore
+
+ATTENTION_COLUMNS = [
+    "kind", "problem", "passage_id", "category", "status", "polarity", "coder", "ts", "text_hash",
+    "current_text_hash", "reanchored_to", "candidates", "memo", "decision_id",
+]  # fmt: skip
+TRAINING_COLUMNS = ["text", "category", "polarity", "label", "passage_id", "coder", "ts", "anchor"]
+
+
+@dataclass
+class Anchored:
+    """Decisions that apply to the current passages, plus the ones that need a human look."""
+
+    codes: dict[str, dict[str, dict]] = field(default_factory=dict)  # passage id -> category -> row
+    memos: dict[str, dict] = field(default_factory=dict)  # passage id -> passage memo row
+    attention: list[dict] = field(default_factory=list)
+
+
+def _passage_keys(passages: list[dict]) -> tuple[dict[str, dict], dict[str, list[str]]]:
+    by_id: dict[str, dict] = {}
+    by_hash: dict[str, list[str]] = {}
+    for p in passages:
+        pid = p.get("id", p.get("passage_id"))
+        if pid is None or not p.get("text_hash"):
+            raise ReviewError("every passage needs 'id' and 'text_hash' to anchor review decisions")
+        by_id[pid] = p
+        by_hash.setdefault(p["text_hash"], []).append(pid)
+    return by_id, by_hash
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    return [{k: (None if pd.isna(v) else v) for k, v in row.items()} for row in frame.to_dict("records")]
+
+
+def anchor(passages: list[dict], store: ReviewStore) -> Anchored:
+    """Match current-state decisions to current passages (direct first, then by text hash)."""
+    by_id, by_hash = _passage_keys(passages)
+    result = Anchored()
+    moved: list[tuple[str, str, dict]] = []  # (kind, target id, row)
+    rows = [("code", r) for r in _records(store.current())]
+    rows += [("passage_memo", r) for r in _records(store.passage_memos())]
+    for kind, row in rows:
+        pid = row["passage_id"]
+        here = by_id.get(pid)
+        if here is not None and here["text_hash"] == row["text_hash"]:
+            if kind == "code":
+                result.codes.setdefault(pid, {})[row["category"]] = {**row, "anchor": "direct"}
+            else:
+                result.memos[pid] = {**row, "anchor": "direct"}
+            continue
+        candidates = [c for c in by_hash.get(row["text_hash"], []) if c != pid]
+        target = candidates[0] if len(candidates) == 1 else None
+        result.attention.append({
+            **{c: row.get(c) for c in CURRENT_COLUMNS},
+            "kind": kind,
+            "problem": "missing_passage" if here is None else "text_changed",
+            "current_text_hash": None if here is None else here["text_hash"],
+            "reanchored_to": target,
+            "candidates": len(candidates),
+        })  # fmt: skip
+        if target is not None:
+            moved.append((kind, target, {**row, "anchor": "reanchored", "from_passage_id": pid}))
+    # A decision made on the passage itself beats one carried over; among carried ones the newest wins.
+    for kind, target, row in sorted(moved, key=lambda m: m[2]["ts"]):
+        if kind == "code":
+            slot = result.codes.setdefault(target, {})
+            if slot.get(row["category"], {}).get("anchor") != "direct":
+                slot[row["category"]] = row
+        elif result.memos.get(target, {}).get("anchor") != "direct":
+            result.memos[target] = row
+    return result
+
+
+def needs_attention(passages: list[dict], store: ReviewStore) -> pd.DataFrame:
+    """Decisions whose passage id is gone or whose text changed; `reanchored_to` says where they went."""
+    rows = anchor(passages, store).attention
+    return pd.DataFrame(rows, columns=ATTENTION_COLUMNS)
+
+
+def _human_code(row: dict, auto: dict | None) -> dict:
+    code = copy.deepcopy(auto) if auto is not None else {"category": row["category"], "evidence": None}
+    code["polarity"] = row["polarity"] or (auto or {}).get("polarity")
+    code["confidence"] = 1.0
+    code.update(source="human", reviewer=row["coder"], memo=row["memo"])
+    return code
+
+
+def merge(auto_codes: list[dict], passages: list[dict], store: ReviewStore) -> list[dict]:
+    """Auto codes with human decisions applied: rejected removed, accepted/added/re-polarised as human.
+
+    Returns one entry per current passage (then any auto entry for an unknown id, unchanged) with
+    every code carrying `source` (auto|human), `reviewer` and `memo`, and a passage-level `memo`.
+    """
+    anchored = anchor(passages, store)
+    auto_by_id = {entry["passage_id"]: entry for entry in auto_codes}
+    ids = [p.get("id", p.get("passage_id")) for p in passages]
+    known = set(ids)
+    ids += [pid for pid in auto_by_id if pid not in known]
+    merged = []
+    for pid in ids:
+        entry = {k: copy.deepcopy(v) for k, v in auto_by_id.get(pid, {}).items() if k != "codes"}
+        entry["passage_id"] = pid
+        decided = anchored.codes.get(pid, {})
+        codes = []
+        for auto in auto_by_id.get(pid, {}).get("codes", []):
+            row = decided.get(auto["category"])
+            if row is None or row["status"] == "noted":
+                code = {**copy.deepcopy(auto), "source": "auto", "reviewer": None, "memo": None}
+                if row is not None:
+                    code["memo"] = row["memo"]
+                codes.append(code)
+            elif row["status"] != "rejected":
+                codes.append(_human_code(row, auto))
+        seen = {c["category"] for c in auto_by_id.get(pid, {}).get("codes", [])}
+        for category in sorted(set(decided) - seen):
+            if decided[category]["status"] in ("accepted", "added"):
+                codes.append(_human_code(decided[category], None))
+        entry["codes"] = codes
+        entry["memo"] = (anchored.memos.get(pid) or {}).get("memo")
+        merged.append(entry)
+    return merged
+
+
+def training_examples(passages: list[dict], store: ReviewStore) -> pd.DataFrame:
+    """(text, category, polarity, label) from human decisions: accepted/added = 1, rejected = 0."""
+    by_id, _ = _passage_keys(passages)
+    anchored = anchor(passages, store)
+    rows = []
+    for pid, decided in anchored.codes.items():
+        for category, row in sorted(decided.items()):
+            if row["status"] == "noted":
+                continue
+            rows.append({
+                "text": by_id[pid].get("text"), "category": category, "polarity": row["polarity"],
+                "label": 0 if row["status"] == "rejected" else 1, "passage_id": pid,
+                "coder": row["coder"], "ts": row["ts"], "anchor": row["anchor"],
+            })  # fmt: skip
+    return pd.DataFrame(rows, columns=TRAINING_COLUMNS)
