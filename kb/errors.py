@@ -69,3 +69,15 @@ class InvalidCodebook(KbError):
 
 class CodebookMissing(InvalidCodebook):
     """The codebook file does not exist at the configured path."""
+
+
+class ExportError(KbError):
+    """An export cannot be produced: unknown format or unit, binary format without -o, bad output path."""
+
+
+class IngestError(KbError):
+    """`kb add` cannot run: unknown or inconsistent case, group or platform type, unwritable corpus."""
+
+
+class CodebookImportError(KbError):
+    """A REFI-QDA codebook (.qdc) cannot be read, or merging it would make the codebook invalid."""

@@ -1,0 +1,207 @@
+"""Paragraph → passage segmentation with Kiwi sentence boundaries.
+
+Works on any Korean text (report paragraphs, new interview transcripts): a passage is a
+paragraph, or a run of whole sentences of a long paragraph (≈ `max_chars`), never cut inside
+a sentence or inside a “…” quotation. Block quotations and speaker turns ("면담자: …") become
+their own passages (kind `quote`, `speaker` set). Offsets are character offsets into the text
+given, so callers can map passages back to their document.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+from itertools import pairwise
+from typing import Any
+
+__all__ = ["get_kiwi", "sentence_spans", "pack_sentences", "segment_text", "split_paragraphs", "MAX_CHARS"]
+
+MAX_CHARS = 600
+_KIWI: Any = None
+_LOCK = threading.Lock()
+_PARA_RE = re.compile(r"\n[ \t]*\n")
+_SPEAKER_RE = re.compile(
+    r"^\s*(?:\[|\()?(?P<who>[가-힣A-Za-z][가-힣A-Za-z0-9 ._-]{0,14}?)(?:\]|\))?\s*[:：]\s+(?=\S)"
+)
+_FINAL_RE = re.compile(r"[.?!…][\"'”’)\]]*\s*$")
+_KO_END_RE = re.compile(r"(?<=[다요죠까])[.?!]([\"'”’)]*)\s+")
+_QUOTE_PAIRS = (("“", "”"), ('"', '"'), ("「", "」"), ("『", "』"))
+
+
+def get_kiwi() -> Any:
+    """The process-wide Kiwi instance, loaded once on first use (model ships with kiwipiepy)."""
+    global _KIWI
+    if _KIWI is None:
+        with _LOCK:
+            if _KIWI is None:
+                from kiwipiepy import Kiwi
+
+                _KIWI = Kiwi()
+    return _KIWI
+
+
+def _quote_spans(text: str) -> list[tuple[int, int]]:
+    spans = []
+    for m in re.finditer(r"“[^“”]*”", text):
+        spans.append((m.start(), m.end()))
+    return spans
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """[start, end) of each sentence.
+
+    Kiwi proposes the boundaries; then (1) a boundary with no space before the next sentence and
+    no sentence-final punctuation before it is dropped (Kiwi splits "“당근마켓”의 경우" after the
+    closing quote), (2) a Korean sentence end ("…다. ", "…요? ") inside a Kiwi sentence becomes a
+    boundary, (3) no boundary is kept inside a “…” quotation.
+    """
+    if not text.strip():
+        return []
+    spans = [[s.start, s.end] for s in get_kiwi().split_into_sents(text)] or [[0, len(text)]]
+    merged: list[list[int]] = []
+    for cur in spans:
+        prev = text[merged[-1][0] : merged[-1][1]] if merged else ""
+        glued = merged and cur[0] == merged[-1][1] and not _FINAL_RE.search(prev)
+        if glued or (merged and prev.count("(") > prev.count(")")):
+            merged[-1][1] = cur[1]
+        else:
+            merged.append(cur)
+    split: list[list[int]] = []
+    for s0, e0 in merged:
+        pos = s0
+        for m in _KO_END_RE.finditer(text, s0, e0):
+            if m.end() < e0:
+                split.append([pos, m.start() + 1 + len(m.group(1))])
+                pos = m.end()
+        split.append([pos, e0])
+    quotes = _quote_spans(text)
+    out: list[list[int]] = []
+    for start, end in split:
+        if out and any(qs < start < qe for qs, qe in quotes):
+            out[-1][1] = end
+        else:
+            out.append([start, end])
+    return [(s, e) for s, e in out if text[s:e].strip()]
+
+
+def pack_sentences(spans: list[tuple[int, int]], max_chars: int = MAX_CHARS) -> list[tuple[int, int]]:
+    """Group consecutive sentences into chunks of balanced size, each ≲ max_chars.
+
+    Cuts go to the sentence boundary nearest each ideal cut point; a single sentence longer
+    than max_chars stays whole.
+    """
+    if not spans:
+        return []
+    total = spans[-1][1] - spans[0][0]
+    if total <= max_chars:
+        return [(spans[0][0], spans[-1][1])]
+    parts = math.ceil(total / max_chars)
+    while True:
+        target = total / parts
+        cuts, idx = [], 0
+        for k in range(1, parts):
+            ideal = spans[0][0] + k * target
+            best = min(range(idx + 1, len(spans)), key=lambda j: abs(spans[j][0] - ideal), default=None)
+            if best is None:
+                break
+            cuts.append(best)
+            idx = best
+        bounds = [0, *sorted(set(cuts)), len(spans)]
+        chunks = [(spans[a][0], spans[b - 1][1]) for a, b in pairwise(bounds) if b > a]
+        too_long = any(
+            e - s > max_chars and b - a > 1 for (s, e), a, b in zip(chunks, bounds, bounds[1:], strict=False)
+        )
+        if not too_long or parts >= len(spans):
+            return chunks
+        parts += 1
+
+
+def split_paragraphs(text: str) -> list[tuple[int, int]]:
+    """[start, end) of blank-line separated paragraphs, whitespace trimmed."""
+    out, pos = [], 0
+    for m in [*_PARA_RE.finditer(text), None]:
+        end = m.start() if m else len(text)
+        chunk = text[pos:end]
+        if chunk.strip():
+            lead = len(chunk) - len(chunk.lstrip())
+            out.append((pos + lead, pos + len(chunk.rstrip())))
+        pos = m.end() if m else len(text)
+    return out
+
+
+def _is_block_quote(para: str) -> bool:
+    s = para.strip()
+    for open_q, close_q in _QUOTE_PAIRS:
+        if s.startswith(open_q) and s.rstrip(".").endswith(close_q):
+            inner = s[len(open_q) : s.rstrip(".").rfind(close_q)]
+            return close_q not in inner or open_q == close_q
+    return False
+
+
+def segment_text(
+    text: str,
+    *,
+    max_chars: int = MAX_CHARS,
+    kind: str = "narrative",
+    speaker: str | None = None,
+    base_offset: int = 0,
+    paragraphs: bool = True,
+    detect_speakers: bool = True,
+) -> list[dict[str, Any]]:
+    """Split `text` into passage records: text, start, end, kind, speaker, sentences.
+
+    - paragraphs are separated by blank lines (`paragraphs=False` treats `text` as one);
+    - a paragraph starting with "이름: " (speaker turn) gets that speaker and kind `quote`;
+    - a paragraph that is one “…” quotation is kept whole as kind `quote`;
+    - `kind="table"` splits only at line ends; other kinds split long paragraphs at sentence
+      boundaries into chunks of about `max_chars`.
+    Offsets (`start`, `end`, `sentences`) are relative to `text` plus `base_offset`.
+    """
+    spans = split_paragraphs(text) if paragraphs else [(0, len(text))] if text.strip() else []
+    out: list[dict[str, Any]] = []
+    for p_start, p_end in spans:
+        para = text[p_start:p_end]
+        p_kind, p_speaker = kind, speaker
+        body_start = 0
+        if detect_speakers and kind != "table":
+            m = _SPEAKER_RE.match(para)
+            if m and len(m.group("who").split()) <= 3:
+                p_kind, p_speaker, body_start = "quote", m.group("who").strip(), 0
+        if kind != "table" and _is_block_quote(para):
+            p_kind = "quote"
+        if kind == "table":
+            chunks = _table_chunks(para, max_chars)
+            sents_of = {c: [c] for c in chunks}
+        else:
+            sents = [(s + body_start, e + body_start) for s, e in sentence_spans(para[body_start:])]
+            chunks = [(body_start, len(para))] if p_kind == "quote" else pack_sentences(sents, max_chars)
+            sents_of = {c: [s for s in sents if s[0] >= c[0] and s[1] <= c[1]] or [c] for c in chunks}
+        for c in chunks:
+            s, e = c
+            while s < e and para[s].isspace():
+                s += 1
+            while e > s and para[e - 1].isspace():
+                e -= 1
+            if s >= e:
+                continue
+            off = base_offset + p_start
+            out.append(
+                {
+                    "text": para[s:e],
+                    "start": off + s,
+                    "end": off + e,
+                    "kind": p_kind,
+                    "speaker": p_speaker,
+                    "sentences": [[off + a, off + b] for a, b in sents_of[c]],
+                }
+            )
+    return out
+
+
+def _table_chunks(para: str, max_chars: int) -> list[tuple[int, int]]:
+    lines, pos = [], 0
+    for line in para.split("\n"):
+        lines.append((pos, pos + len(line)))
+        pos += len(line) + 1
+    return pack_sentences(lines, max_chars)
