@@ -11,9 +11,13 @@ from typing import Any
 
 import pandas as pd
 
+from kb.exporting import api_export as export
 from kb.filters import Filters
+from kb.ingest import api_add as add
 from kb.kbase import get_kb
 from kb.settings import Settings, get_settings
+
+__all__ = ["add", "build", "code", "export", "matrix", "search"]
 
 RESULT_COLUMNS = [
     "id", "text", "case", "case_name", "group", "platform_type", "codes", "polarity", "score",

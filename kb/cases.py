@@ -162,3 +162,7 @@ def companies_named(text: str) -> list[str]:
         if m:
             hits.append((m.start(), cid))
     return [cid for _, cid in sorted(hits)]
+
+
+# Documents that `kb add` puts into the corpus; re-extracting the report keeps them.
+ADDED_PREFIX = "add-"

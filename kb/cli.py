@@ -191,3 +191,10 @@ def code(
             typer.echo(json.dumps(rec, ensure_ascii=False))
     if errors:
         raise typer.Exit(1)
+
+
+# Export, add and import-codebook live in their own module; registered last because it imports
+# the option types above.
+from kb.cli_io import register  # noqa: E402
+
+register(app)

@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from kb.cases import CASES, UNATTRIBUTED
+from kb.cases import ADDED_PREFIX, CASES, UNATTRIBUTED
 from kb.errors import SourceEmpty, SourceLayoutError, SourceNotFound, SourceNotUtf8
 from kb.settings import get_settings
 from kb.textclean import nfc
@@ -264,6 +264,27 @@ def _write_tree(root: Path, docs, rows, footnotes) -> None:
         w.writerows(rows)
 
 
+def _carry_over_added(corpus_dir: Path, tmp: Path) -> None:
+    """Keep documents that `kb add` put in the corpus: re-extracting the report must not drop them."""
+    manifest = corpus_dir / "manifest.csv"
+    if not manifest.exists():
+        return
+    with manifest.open(encoding="utf-8", newline="") as fh:
+        added = [row for row in csv.DictReader(fh) if row["doc_id"].startswith(ADDED_PREFIX)]
+    if not added:
+        return
+    for row in added:
+        for path in (corpus_dir / "docs").glob(f"{row['doc_id']}.*"):
+            shutil.copy2(path, tmp / "docs" / path.name)
+    with (tmp / "manifest.csv").open(encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader(fh)
+        fields, rows = reader.fieldnames or [], list(reader)
+    with (tmp / "manifest.csv").open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=fields, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows + added)
+
+
 def _swap_in(tmp: Path, corpus_dir: Path) -> None:
     """Move the new docs/, footnotes and manifest into corpus_dir; other files stay untouched."""
     backup = Path(tempfile.mkdtemp(prefix=".extract-old-", dir=corpus_dir))
@@ -297,6 +318,7 @@ def run(source: Path | None = None, corpus_dir: Path | None = None) -> list[dict
     tmp = Path(tempfile.mkdtemp(prefix=".extract-new-", dir=corpus_dir))
     try:
         _write_tree(tmp, docs, rows, footnotes)
+        _carry_over_added(corpus_dir, tmp)
         _swap_in(tmp, corpus_dir)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

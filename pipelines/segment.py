@@ -77,6 +77,7 @@ def segment_document(
             base_offset=block["start"],
             paragraphs=False,
             detect_speakers=False,
+            speaker=block.get("speaker"),
         )
         for p in pieces:
             seen[p["text"]] += 1

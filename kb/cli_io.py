@@ -1,0 +1,140 @@
+"""`kb export`, `kb add` and `kb import-codebook`: getting material out of and into the knowledge base.
+
+Registered on the main app by `register(app)` (called from kb.cli), so these commands share its
+options, settings and one-line error handling.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from kb.cli import Case, Factor, Group, PlatformType, Polarity, Reviewed, State, friendly
+from kb.errors import ExportError
+
+
+@friendly
+def export(
+    fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--format", "-f", help="csv, xlsx, jsonl, parquet, qdpx (REFI-QDA project) or qdc (codebook)."
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Output file (written atomically); default stdout.")
+    ] = None,
+    unit: Annotated[
+        str | None,
+        typer.Option(help="excerpt (one row per code; csv/xlsx/parquet default) or passage (jsonl default)."),
+    ] = None,
+    query: Annotated[
+        str | None, typer.Option("--query", "-q", help="Only passages this search retrieves.")
+    ] = None,
+    k: Annotated[int, typer.Option("--k", "-k", help="With --query: how many passages (1–200).")] = 100,
+    group: Group = None,
+    case: Case = None,
+    platform_type: PlatformType = None,
+    factor: Factor = None,
+    polarity: Polarity = None,
+    reviewed: Reviewed = False,
+    min_confidence: Annotated[
+        float, typer.Option("--min-confidence", help="Only codes with at least this confidence (0–1).")
+    ] = 0.0,
+) -> None:
+    """Export coded excerpts or passages, with the same filters as `kb search`."""
+    from kb.exporting import BINARY_FORMATS, check_format, excerpts, format_from_path, passages, render
+    from kb.filters import Filters
+    from kb.kbase import get_kb
+
+    fmt = fmt or format_from_path(output)
+    unit = check_format(fmt, unit)
+    if output is None and fmt in BINARY_FORMATS:
+        raise ExportError(f"{fmt} is a binary format; give an output file, e.g. -o export.{fmt}")
+    kb = get_kb(State.settings)
+    filters = Filters(group, case, platform_type, factor, polarity, reviewed, min_confidence)
+    if output is not None:
+        from kb.exporting import export as run_export
+
+        df = run_export(kb, fmt, unit, filters, query, output, k=k)
+        what = "categories" if fmt == "qdc" else f"{unit}s"
+        typer.echo(f"wrote {len(df)} {what} to {output}", err=True)
+        return
+    if fmt == "qdc":
+        data = render(kb, None, fmt, {})
+    else:
+        df = (excerpts if unit == "excerpt" else passages)(kb, filters, query, k)
+        data = render(
+            kb, df, fmt, {"unit": unit, "query": query, "k": k, "filters": filters.as_dict()}, bom=False
+        )
+        if df.empty:
+            typer.echo("no passages match; the export is empty", err=True)
+    sys.stdout.buffer.write(data)
+    sys.stdout.flush()
+
+
+@friendly
+def add(
+    files: Annotated[list[Path], typer.Argument(help="Interview transcripts: .txt, .md or .docx.")],
+    case: Annotated[str, typer.Option(help="Case id, existing (e.g. daangn) or new (e.g. seoul_interview).")],
+    case_name: Annotated[
+        str | None, typer.Option("--case-name", help="Case name (needed for a new case).")
+    ] = None,
+    group: Annotated[str | None, typer.Option(help="domestic, international or private (new case).")] = None,
+    platform_type: PlatformType = None,
+    organization: Annotated[str | None, typer.Option(help="Organisation that runs the platform.")] = None,
+) -> None:
+    """Add interview transcripts to the corpus; `kb build` then processes only the new documents."""
+    from kb.ingest import add_files
+
+    results = add_files(files, State.settings.corpus_dir, case, case_name, group, platform_type, organization)
+    for r in results:
+        if r.status == "skipped":
+            typer.echo(f"skipped   {r.path}: {r.reason}", err=True)
+        else:
+            who = f", speakers: {', '.join(r.speakers)}" if r.speakers else ""
+            note = f" ({r.reason})" if r.reason else ""
+            typer.echo(f"{r.status:<9} {r.path} → {r.doc_id}: {r.blocks} blocks{who}{note}")
+    added = sum(r.status != "skipped" for r in results)
+    typer.echo(f"{added} of {len(results)} files added to {State.settings.corpus_dir}", err=True)
+    if added:
+        typer.echo("run `kb build` to segment, code and index them", err=True)
+    else:
+        raise typer.Exit(1)
+
+
+@friendly
+def import_codebook(
+    file: Annotated[
+        Path, typer.Argument(help="REFI-QDA codebook (.qdc) or project (.qdpx) from another tool.")
+    ],
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Codebook YAML to update (default: the corpus codebook)."),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would change; write nothing.")
+    ] = False,
+) -> None:
+    """Merge codes from another QDA tool into codebook.yaml (new codes appended, known ones kept)."""
+    from kb.qdc_import import import_codebook as run_import
+
+    target = output or State.settings.codebook_path
+    report = run_import(file, target, write=not dry_run)
+    for entry in report.added:
+        typer.echo(f"new       {entry['id']:<28} {entry['dimension']:<9} {entry['label_ko']}")
+    for note in report.notes:
+        typer.echo(f"note      {note}", err=True)
+    typer.echo(f"{len(report.added)} new, {len(report.known)} already in the codebook", err=True)
+    if report.added and not dry_run:
+        typer.echo(f"updated {target}; write definitions for the new codes, then run `kb build`", err=True)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the export/add/import-codebook commands to the `kb` app."""
+    app.command("export")(export)
+    app.command("add")(add)
+    app.command("import-codebook")(import_codebook)

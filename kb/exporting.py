@@ -1,0 +1,347 @@
+"""`kb export`: coded excerpts or passages as csv, xlsx, jsonl, parquet, REFI-QDA qdpx/qdc.
+
+Takes the same filters as `kb search` (and optionally a query, which restricts the export to
+the passages the query retrieves), so what a researcher sees in the app is what goes out.
+Codes are the effective ones: auto codes with human review decisions applied.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from kb.errors import ExportError
+from kb.filters import Filters, allowed_ids, matching_codes
+
+if TYPE_CHECKING:
+    from kb.kbase import KnowledgeBase
+
+FORMATS = ("csv", "xlsx", "jsonl", "parquet", "qdpx", "qdc")
+BINARY_FORMATS = ("xlsx", "parquet", "qdpx")
+UNITS = ("excerpt", "passage")
+DEFAULT_UNIT = {"csv": "excerpt", "xlsx": "excerpt", "parquet": "excerpt", "jsonl": "passage"}
+EXCERPT_COLUMNS = [
+    "passage_id", "doc_id", "case", "case_name", "group", "platform_type", "section", "page", "kind",
+    "speaker", "text", "category", "label_ko", "dimension", "polarity", "source", "confidence",
+    "reviewer", "memo", "evidence",
+]  # fmt: skip
+PASSAGE_COLUMNS = [
+    "id", "doc_id", "case", "case_name", "case_name_en", "group", "platform_type", "organization",
+    "section", "page", "kind", "speaker", "text", "start", "end", "codes", "polarity", "n_codes",
+]  # fmt: skip
+META_COLUMNS = ("doc_id", "case", "case_name", "group", "platform_type", "section", "kind", "speaker", "text")
+CODE_KEYS = ("category", "dimension", "polarity", "confidence", "source", "reviewer", "memo")
+DEFAULT_K = 100
+NO_FILTERS = Filters()
+
+
+def check_format(fmt: str, unit: str | None) -> str:
+    """The unit to use for `fmt` (its default when `unit` is None); ExportError for unknown values."""
+    if fmt not in FORMATS:
+        raise ExportError(f"unknown export format {fmt!r}; valid formats: {', '.join(FORMATS)}")
+    unit = unit or DEFAULT_UNIT.get(fmt, "excerpt")
+    if unit not in UNITS:
+        raise ExportError(f"unknown export unit {unit!r}; valid units: {', '.join(UNITS)}")
+    if fmt in ("qdpx", "qdc") and unit != "excerpt":
+        raise ExportError(f"--unit does not apply to {fmt}; it always holds the coded excerpts/codebook")
+    return unit
+
+
+def format_from_path(path: str | Path | None, default: str = "csv") -> str:
+    """Guess the format from an output file name (codes.xlsx → xlsx)."""
+    suffix = Path(path).suffix.lower().lstrip(".") if path else ""
+    return suffix if suffix in FORMATS else default
+
+
+def selection(kb: KnowledgeBase, filters: Filters, query: str | None, k: int) -> tuple[set[str] | None, dict]:
+    """Passage ids to export (None = all) and, with a query, each id's search rank."""
+    if query:
+        from kb.retrieval import ranked_ids
+
+        hits = ranked_ids(kb, query, k, filters)
+        return {pid for pid, _ in hits}, {pid: i + 1 for i, (pid, _) in enumerate(hits)}
+    return allowed_ids(kb, filters), {}
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def _page(value: Any) -> int | None:
+    value = _clean(value)
+    return None if value is None else int(value)
+
+
+def excerpts(
+    kb: KnowledgeBase, filters: Filters = NO_FILTERS, query: str | None = None, k: int = DEFAULT_K
+) -> pd.DataFrame:
+    """One row per effective code that passes the filters, with its passage and citation."""
+    ids, rank = selection(kb, filters, query, k)
+    codes = matching_codes(kb, filters)
+    if ids is not None:
+        codes = codes[codes["passage_id"].isin(ids)]
+    labels = {c.id: c.label_ko for c in kb.codebook.categories}
+    order = {p["id"]: i for i, p in enumerate(kb.passages)}
+    cat_order = {c: i for i, c in enumerate(kb.codebook.ids)}
+    rows = []
+    for code in codes.to_dict("records"):
+        p = kb.passage_by_id.get(code["passage_id"])
+        if p is None:
+            continue
+        evidence = _clean(code.get("evidence"))
+        row = {col: _clean(p.get(col)) for col in META_COLUMNS}
+        row.update({key: _clean(code.get(key)) for key in CODE_KEYS})
+        row.update(
+            passage_id=p["id"],
+            page=_page(p.get("page")),
+            label_ko=labels.get(code["category"], code["category"]),
+            confidence=round(float(code["confidence"]), 4),
+            evidence=None if evidence is None else json.dumps(evidence, ensure_ascii=False, default=str),
+            _order=(rank.get(p["id"], 0), order.get(p["id"], 0), cat_order.get(code["category"], 99)),
+        )
+        rows.append(row)
+    rows.sort(key=lambda r: r.pop("_order"))
+    df = pd.DataFrame(rows, columns=EXCERPT_COLUMNS)
+    df["page"] = df["page"].astype("Int64")
+    if rank:
+        df.insert(0, "rank", df["passage_id"].map(rank).astype("Int64"))
+    return df
+
+
+def passages(
+    kb: KnowledgeBase, filters: Filters = NO_FILTERS, query: str | None = None, k: int = DEFAULT_K
+) -> pd.DataFrame:
+    """One row per passage (coded or not) that passes the filters, with all its effective codes."""
+    from kb.retrieval import dominant_polarity
+
+    ids, rank = selection(kb, filters, query, k)
+    chosen = [p for p in kb.passages if ids is None or p["id"] in ids]
+    if rank:
+        chosen.sort(key=lambda p: rank[p["id"]])
+    rows = []
+    for p in chosen:
+        codes = [{key: _clean(c.get(key)) for key in CODE_KEYS} for c in kb.codes_for(p["id"])]
+        row = {col: _clean(p.get(col)) for col in PASSAGE_COLUMNS[:15]}
+        row["page"] = _page(p.get("page"))
+        row.update(codes=codes, polarity=dominant_polarity(codes), n_codes=len(codes))
+        rows.append(row)
+    df = pd.DataFrame(rows, columns=PASSAGE_COLUMNS)
+    df["page"] = df["page"].astype("Int64")
+    if rank:
+        df.insert(0, "rank", df["id"].map(rank).astype("Int64"))
+    return df
+
+
+def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    return [
+        {k: (None if not isinstance(v, list) and pd.isna(v) else v) for k, v in r.items()}
+        for r in df.to_dict("records")
+    ]
+
+
+def _flat(df: pd.DataFrame) -> pd.DataFrame:
+    """Lists of codes as JSON text, for formats with flat cells (csv, xlsx)."""
+    if "codes" not in df:
+        return df
+    return df.assign(codes=df["codes"].map(lambda c: json.dumps(c, ensure_ascii=False)))
+
+
+def render(
+    kb: KnowledgeBase, df: pd.DataFrame | None, fmt: str, meta: dict[str, Any], bom: bool = True
+) -> bytes:
+    """The export file's bytes (meta: filters/query/unit, shown in the xlsx overview and qdpx)."""
+    if fmt == "csv":
+        return _flat(df).to_csv(index=False, lineterminator="\n").encode("utf-8-sig" if bom else "utf-8")
+    if fmt == "jsonl":
+        lines = [json.dumps(r, ensure_ascii=False, default=str) for r in _records(df)]
+        return ("\n".join(lines) + ("\n" if lines else "")).encode("utf-8")
+    if fmt == "parquet":
+        buf = io.BytesIO()
+        df.to_parquet(buf, index=False)
+        return buf.getvalue()
+    if fmt == "xlsx":
+        return workbook(kb, df, meta)
+    if fmt == "qdpx":
+        from kb.refiqda import project_qdpx
+
+        return project_qdpx(kb, df, meta)
+    if fmt == "qdc":
+        from kb.refiqda import codebook_qdc
+
+        return codebook_qdc(kb.codebook)
+    raise ExportError(f"unknown export format {fmt!r}; valid formats: {', '.join(FORMATS)}")
+
+
+def _sheet(writer: pd.ExcelWriter, df: pd.DataFrame, name: str, widths: dict[str, int] | None = None) -> None:
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    df = df.map(lambda v: ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v)
+    df.to_excel(writer, sheet_name=name, index=False)
+    ws = writer.sheets[name]
+    ws.freeze_panes = "A2"
+    for i, col in enumerate(df.columns, 1):
+        ws.column_dimensions[ws.cell(1, i).column_letter].width = (widths or {}).get(col, 14)
+
+
+def matrix_wide(mat: pd.DataFrame, order: list[str]) -> pd.DataFrame:
+    """Factor rows × case columns, each cell "success / obstacle" passage counts (codebook order)."""
+    cells = mat.assign(cell=mat["success"].astype(str) + " / " + mat["obstacle"].astype(str))
+    wide = cells.pivot_table(
+        index=["dimension", "category", "label_ko"],
+        columns="case_name",
+        values="cell",
+        aggfunc="first",
+        fill_value="",
+    ).reset_index()
+    rank = {c: i for i, c in enumerate(order)}
+    wide = wide.sort_values("category", key=lambda s: s.map(rank)).reset_index(drop=True)
+    wide.columns.name = None
+    return wide
+
+
+def workbook(kb: KnowledgeBase, df: pd.DataFrame, meta: dict[str, Any]) -> bytes:
+    """Overview sheet, the exported rows, one sheet per factor and the factor × case matrix."""
+    from kb.crosscase import matrix
+
+    filters = Filters(**meta["filters"])
+    ex = (
+        df
+        if meta["unit"] == "excerpt"
+        else excerpts(kb, filters, meta.get("query"), meta.get("k", DEFAULT_K))
+    )
+    book = kb.codebook
+    counts = ex.groupby(["category", "polarity"]).size().unstack(fill_value=0) if len(ex) else pd.DataFrame()
+    overview = pd.DataFrame(
+        [
+            {
+                "dimension": c.dimension,
+                "category": c.id,
+                "label_ko": c.label_ko,
+                "label_en": c.label_en,
+                **{
+                    pol: int(counts.loc[c.id, pol]) if c.id in counts.index and pol in counts else 0
+                    for pol in ("success", "obstacle", "neutral")
+                },
+                "passages": int(ex.loc[ex["category"] == c.id, "passage_id"].nunique()),
+            }
+            for c in book.categories
+        ]
+    )
+    about = pd.DataFrame(
+        [
+            ("exported_at", pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds")),
+            ("unit", meta["unit"]),
+            ("query", meta.get("query") or ""),
+            ("rows", len(df)),
+            ("matrix cells", "success / obstacle passages per factor and case"),
+            ("data_dir", str(kb.settings.data_dir)),
+        ]
+        + [(f"filter.{k}", str(v)) for k, v in meta["filters"].items()],
+        columns=["key", "value"],
+    )
+    text_w = {"text": 80, "section": 30, "case_name": 22, "evidence": 40, "codes": 40, "label_ko": 18}
+    mat = matrix(kb, meta.get("query"), filters)
+    buf = io.BytesIO()
+    with pd.ExcelWriter(buf, engine="openpyxl") as writer:
+        _sheet(writer, overview, "overview", {"label_ko": 24, "label_en": 36})
+        start = len(overview) + 2
+        about.to_excel(writer, sheet_name="overview", index=False, startrow=start)
+        _sheet(writer, _flat(df), "excerpts" if meta["unit"] == "excerpt" else "passages", text_w)
+        for c in book.categories:
+            part = ex[ex["category"] == c.id]
+            if len(part):
+                _sheet(writer, part, c.id[:31], text_w)
+        if len(mat):
+            _sheet(writer, matrix_wide(mat, book.ids), "matrix", {"label_ko": 24})
+            _sheet(writer, mat, "matrix_detail", {"label_ko": 24, "case_name": 22})
+    return buf.getvalue()
+
+
+def write_atomic(path: str | Path, data: bytes) -> Path:
+    """Write via a temp file in the same directory + os.replace: readers never see half a file."""
+    path = Path(path).expanduser()
+    if path.is_dir():
+        raise ExportError(f"output path {path} is a directory; give a file name, e.g. {path / 'export.csv'}")
+    if not path.parent.is_dir():
+        raise ExportError(f"output directory {path.parent} does not exist; create it first")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise ExportError(f"cannot write to {path.parent}: {exc.strerror}") from exc
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise ExportError(f"cannot write {path}: {exc.strerror}") from exc
+    return path
+
+
+def export(
+    kb: KnowledgeBase,
+    format: str = "csv",
+    unit: str | None = None,
+    filters: Filters = NO_FILTERS,
+    query: str | None = None,
+    path: str | Path | None = None,
+    *,
+    k: int = DEFAULT_K,
+) -> pd.DataFrame:
+    """The rows to export (excerpts or passages); written to `path` when given.
+
+    qdpx exports the coded excerpts with their full source documents; qdc exports the codebook
+    (the returned frame then lists its categories).
+    """
+    unit = check_format(format, unit)
+    if format == "qdc":
+        from kb.codebook import codebook_to_frame
+
+        df = codebook_to_frame(kb.codebook)
+    else:
+        df = (excerpts if unit == "excerpt" else passages)(kb, filters, query, k)
+    if path is not None:
+        meta = {
+            "format": format,
+            "unit": unit,
+            "query": query,
+            "k": k,
+            "filters": filters.as_dict(),
+            "rows": len(df),
+        }
+        write_atomic(path, render(kb, df, format, meta))
+    return df
+
+
+def api_export(
+    format: str = "csv",
+    path: str | Path | None = None,
+    *,
+    unit: str | None = None,
+    query: str | None = None,
+    k: int = DEFAULT_K,
+    group: str | None = None,
+    case: str | None = None,
+    platform_type: str | None = None,
+    factor: str | None = None,
+    polarity: str | None = None,
+    reviewed: bool = False,
+    min_confidence: float = 0.0,
+    settings: Any = None,
+) -> pd.DataFrame:
+    """`kb.export(...)`: what `kb export` writes, as a DataFrame; also written to `path` when given."""
+    from kb.kbase import get_kb
+
+    filters = Filters(group, case, platform_type, factor, polarity, reviewed, min_confidence)
+    return export(get_kb(settings), format, unit, filters, query, path, k=k)

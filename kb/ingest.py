@@ -1,0 +1,409 @@
+"""`kb add`: new interview transcripts (.txt, .md, .docx) into the corpus, ready for `kb build`.
+
+Each file becomes a corpus document exactly like an extracted one (docs/<id>.txt, its
+blocks file and a manifest row), so the next build segments, codes, embeds and indexes only
+what is new. Speaker turns ("면담자: …", "응답자: …", "Q: …", "A: …") become quotation blocks
+that carry their speaker. A bad file (binary, empty, too large, unreadable) is reported and
+skipped; the other files still go in. CP949/EUC-KR text is detected and converted to UTF-8.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+import re
+import tempfile
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from kb.cases import ADDED_PREFIX, CASES, GROUPS, PLATFORM_TYPES
+from kb.errors import IngestError
+
+MAX_BYTES = 50 * 1024 * 1024
+SUFFIXES = (".txt", ".md", ".docx")
+KNOWN_SPEAKERS = {
+    "면담자",
+    "응답자",
+    "질문자",
+    "답변자",
+    "연구자",
+    "연구진",
+    "인터뷰어",
+    "진행자",
+    "사회자",
+    "참여자",
+    "피면담자",
+    "질문",
+    "답변",
+    "문",
+    "답",
+    "q",
+    "a",
+    "interviewer",
+    "interviewee",
+    "respondent",
+}
+_SPEAKER_RE = re.compile(
+    r"^[ \t]*[\[(<]?(?P<who>[가-힣A-Za-z][가-힣A-Za-z0-9 ._-]{0,14}?)[\])>]?[ \t]*[:：][ \t]*"
+)
+_QA_RE = re.compile(r"^[ \t]*(?P<who>[QA]\d{0,2})\.[ \t]+")
+_CASE_ID = re.compile(r"^[a-z][a-z0-9_]*(:[a-z0-9_]+)?$")
+_HINTS = {
+    ".hwp": "save it as .docx or .txt in 한글",
+    ".hwpx": "save it as .docx or .txt in 한글",
+    ".doc": "save it as .docx",
+    ".pdf": "copy the text into a .txt file",
+    ".rtf": "save it as .docx",
+}
+
+
+@dataclass
+class AddResult:
+    """What happened to one file: status added | converted | skipped, and why."""
+
+    path: str
+    status: str
+    reason: str = ""
+    doc_id: str | None = None
+    blocks: int = 0
+    speakers: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CaseInfo:
+    id: str
+    name: str
+    name_en: str
+    group: str
+    platform_type: str
+    organization: str
+
+
+# ---- reading ------------------------------------------------------------------------------
+def decode(raw: bytes) -> tuple[str, str | None]:
+    """Text of a .txt/.md file and the legacy encoding it was converted from (None for UTF-8).
+
+    Raises ValueError("binary") when the bytes are not text in any encoding we accept.
+    """
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return raw.decode("utf-16"), "UTF-16"
+    if b"\x00" in raw[:8192]:
+        raise ValueError("binary")
+    try:
+        return raw.decode("utf-8-sig"), None
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(raw, cp_isolation=["cp949", "euc_kr", "johab", "utf_8"]).best()
+    if best is None or best.encoding.lower() not in {"cp949", "euc_kr", "johab"}:
+        raise ValueError("binary")
+    return str(best), best.encoding.upper().replace("_", "-")
+
+
+def _docx_lines(path: Path) -> list[tuple[str, int]]:
+    """(text, heading level or 0) per paragraph and table row, in document order."""
+    import docx
+    from docx.table import Table
+
+    doc = docx.Document(str(path))
+    out: list[tuple[str, int]] = []
+    for item in doc.iter_inner_content():
+        if isinstance(item, Table):
+            out.extend((" | ".join(c.text.strip() for c in row.cells), 0) for row in item.rows)
+            continue
+        style = (item.style.name if item.style is not None else "") or ""
+        m = re.match(r"(?:Heading|제목)\s*(\d)", style)
+        level = int(m.group(1)) if m else 1 if style == "Title" else 0
+        out.append((item.text, level))
+    return out
+
+
+def _text_lines(text: str, markdown: bool) -> list[tuple[str, int]]:
+    out = []
+    for line in text.split("\n"):
+        m = re.match(r"^(#{1,6})\s+(.*?)\s*#*\s*$", line) if markdown else None
+        out.append((m.group(2), len(m.group(1))) if m else (line, 0))
+    return out
+
+
+def read_lines(path: Path) -> tuple[list[tuple[str, int]], str | None]:
+    """Lines of a transcript as (text, heading level) and the encoding converted from, if any."""
+    if path.suffix.lower() == ".docx":
+        return _docx_lines(path), None
+    text, converted = decode(path.read_bytes())
+    return _text_lines(
+        text.replace("\r\n", "\n").replace("\r", "\n"), path.suffix.lower() == ".md"
+    ), converted
+
+
+# ---- structure ----------------------------------------------------------------------------
+def speakers_in(lines: list[str]) -> set[str]:
+    """Labels that open speaker turns: known interview roles, or any label used at least twice."""
+    seen: dict[str, int] = {}
+    for line in lines:
+        m = speaker_match(line)
+        if m and len(m.group("who").split()) <= 3 and line[m.end() :].strip():
+            who = m.group("who").strip()
+            seen[who] = seen.get(who, 0) + 1
+    return {w for w, n in seen.items() if n >= 2 or re.sub(r"\s*\d+$", "", w).casefold() in KNOWN_SPEAKERS}
+
+
+def speaker_match(line: str) -> re.Match[str] | None:
+    """The speaker label at the start of `line` ("면담자:", "[응답자]:", "Q1:", "A."), if any."""
+    return _SPEAKER_RE.match(line) or _QA_RE.match(line)
+
+
+def structure(lines: list[tuple[str, int]], title: str) -> tuple[str, list[dict[str, Any]]]:
+    """Document text and block records (same fields as extracted documents' blocks)."""
+    norm = [(unicodedata.normalize("NFC", t).rstrip().replace("\t", " "), lvl) for t, lvl in lines]
+    speakers = speakers_in([t for t, lvl in norm if not lvl])
+    text, blocks, path = "", [], [title]
+    current: dict[str, Any] | None = None  # open block: kind, speaker, start, end
+
+    def close() -> None:
+        nonlocal current
+        if current is not None and current["end"] > current["start"]:
+            blocks.append(
+                {
+                    "i": len(blocks),
+                    "kind": current["kind"],
+                    "start": current["start"],
+                    "end": current["end"],
+                    "section_path": list(path),
+                    "page": None,
+                    "page_end": None,
+                    "page_map": [],
+                    "speaker": current["speaker"],
+                    "attribution": "added",
+                    "para": None,
+                    "source_lines": [current["line"], current["last"]],
+                }
+            )
+        current = None
+
+    turn: str | None = None
+    for n, (line, level) in enumerate(norm, 1):
+        if not line.strip():
+            close()  # a blank line ends the paragraph; an open speaker turn continues in the next one
+            continue
+        if text:
+            text += "\n" if current is not None else "\n\n"
+        start = len(text)
+        text += line
+        if level:
+            close()
+            turn = None
+            path = [title, *path[1:level], line.strip()][: level + 1]
+            continue
+        m = speaker_match(line)
+        if m and m.group("who").strip() in speakers:
+            close()
+            turn = m.group("who").strip()
+            start += m.end()
+        if current is None:
+            kind = "quote" if turn else "narrative"
+            current = {"kind": kind, "speaker": turn, "start": start, "line": n}
+        current.update(end=len(text), last=n)
+    close()
+    return text, blocks
+
+
+# ---- corpus -------------------------------------------------------------------------------
+def resolve_case(
+    case: str,
+    name: str | None,
+    group: str | None,
+    platform_type: str | None,
+    organization: str | None,
+    manifest: list[dict[str, str]],
+) -> CaseInfo:
+    """Case metadata from kb.cases or earlier additions, completed/checked by the options given."""
+    if not _CASE_ID.match(case or ""):
+        raise IngestError(
+            f"case id {case!r} must be lower-case letters, digits and _ (e.g. seoul_interview_01)"
+        )
+    known = CASES.get(case)
+    prior = next((r for r in manifest if r.get("case") == case), None)
+    base = None
+    if known:
+        base = (known.name_ko, known.name_en, known.group, known.platform_type, known.organization)
+    elif prior:
+        base = tuple(
+            prior.get(k, "") for k in ("case_name", "case_name_en", "group", "platform_type", "organization")
+        )
+    if base is not None:
+        for label, given, have in (("group", group, base[2]), ("platform type", platform_type, base[3])):
+            if given and given != have:
+                raise IngestError(
+                    f"case {case!r} is {label} {have!r}, not {given!r}; drop the option or use a new case id"
+                )
+        return CaseInfo(
+            case, name or base[0], base[1] if not name else name, base[2], base[3], organization or base[4]
+        )
+    if not name or not group:
+        raise IngestError(f"case {case!r} is new: give --case-name and --group ({', '.join(GROUPS)})")
+    if group not in GROUPS:
+        raise IngestError(f"unknown group {group!r}; valid: {', '.join(GROUPS)}")
+    ptype = platform_type or ("private_platform" if group == "private" else "")
+    if ptype not in PLATFORM_TYPES:
+        raise IngestError(f"give --platform-type for case {case!r}; valid: {', '.join(PLATFORM_TYPES)}")
+    return CaseInfo(case, name, name, group, ptype, organization or "")
+
+
+def read_manifest(corpus_dir: Path) -> tuple[list[str], list[dict[str, str]]]:
+    path = corpus_dir / "manifest.csv"
+    if not path.is_file():
+        from pipelines.extract import MANIFEST_FIELDS
+
+        return list(MANIFEST_FIELDS), []
+    with open(path, encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader(fh)
+        return list(reader.fieldnames or []), list(reader)
+
+
+def _write_text_atomic(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def doc_id_for(case: str, path: Path, text: str) -> str:
+    """Stable id from case, file name and content: adding the same file twice is detected."""
+    slug = re.sub(r"[^a-z0-9]+", "-", path.stem.lower()).strip("-")[:40] or "doc"
+    digest = hashlib.sha1(text.encode("utf-8")).hexdigest()[:8]
+    return f"{ADDED_PREFIX}{case.replace(':', '_')}-{slug}-{digest}"
+
+
+def _check_file(path: Path) -> str | None:
+    """Why this file cannot be read, or None."""
+    if not path.is_file():
+        return "not found" if not path.exists() else "not a regular file"
+    suffix = path.suffix.lower()
+    if suffix not in SUFFIXES:
+        return f"unsupported file type {suffix or '(none)'}; {_HINTS.get(suffix, 'use .txt, .md or .docx')}"
+    size = path.stat().st_size
+    if size == 0:
+        return "empty file"
+    if size > MAX_BYTES:
+        return f"larger than 50 MB ({size / 1024 / 1024:.0f} MB); split the transcript into several files"
+    return None
+
+
+def add_files(
+    paths: list[str | Path],
+    corpus_dir: str | Path,
+    case: str,
+    case_name: str | None = None,
+    group: str | None = None,
+    platform_type: str | None = None,
+    organization: str | None = None,
+) -> list[AddResult]:
+    """Add transcripts to the corpus; one result per file (bad files are skipped, not fatal)."""
+    corpus_dir = Path(corpus_dir)
+    (corpus_dir / "docs").mkdir(parents=True, exist_ok=True)
+    fields, manifest = read_manifest(corpus_dir)
+    info = resolve_case(case, case_name, group, platform_type, organization, manifest)
+    have = {r["doc_id"] for r in manifest}
+    results, rows = [], []
+    for raw_path in paths:
+        path = Path(raw_path)
+        problem = _check_file(path)
+        if problem:
+            results.append(AddResult(str(path), "skipped", problem))
+            continue
+        try:
+            lines, converted = read_lines(path)
+        except ValueError:
+            results.append(AddResult(str(path), "skipped", "binary file, not text (or an unknown encoding)"))
+            continue
+        except Exception as exc:  # python-docx raises several types for a damaged file
+            results.append(
+                AddResult(str(path), "skipped", f"cannot read as .docx ({type(exc).__name__}: {exc})")
+            )
+            continue
+        text, blocks = structure(lines, path.stem)
+        if not text.strip():
+            results.append(AddResult(str(path), "skipped", "no text in the file (only whitespace)"))
+            continue
+        doc_id = doc_id_for(info.id, path, text)
+        if doc_id in have:
+            results.append(AddResult(str(path), "skipped", f"already in the corpus as {doc_id}", doc_id))
+            continue
+        have.add(doc_id)
+        _write_text_atomic(corpus_dir / "docs" / f"{doc_id}.txt", text + "\n")
+        _write_text_atomic(
+            corpus_dir / "docs" / f"{doc_id}.blocks.jsonl",
+            "".join(json.dumps({**b, "case": info.id}, ensure_ascii=False) + "\n" for b in blocks),
+        )
+        rows.append(
+            {
+                "doc_id": doc_id,
+                "case": info.id,
+                "case_name": info.name,
+                "case_name_en": info.name_en,
+                "group": info.group,
+                "platform_type": info.platform_type,
+                "organization": info.organization,
+                "chapter": "추가 자료",
+                "section": path.stem,
+                "page_start": "",
+                "page_end": "",
+                "citation": f"{path.name} (added {date.today().isoformat()})",
+                "title": path.stem,
+                "part": "interview",
+                "text_file": f"docs/{doc_id}.txt",
+                "blocks_file": f"docs/{doc_id}.blocks.jsonl",
+                "chars": len(text),
+                "blocks": len(blocks),
+                "pages_estimated": "false",
+            }
+        )
+        speakers = list(dict.fromkeys(b["speaker"] for b in blocks if b["speaker"]))
+        reason = f"converted from {converted} to UTF-8" if converted else ""
+        results.append(
+            AddResult(str(path), "converted" if converted else "added", reason, doc_id, len(blocks), speakers)
+        )
+    if rows:
+        _write_text_atomic(corpus_dir / "manifest.csv", _manifest_text(fields, manifest + rows))
+    return results
+
+
+def _manifest_text(fields: list[str], rows: list[dict[str, Any]]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=fields, extrasaction="ignore", lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def api_add(
+    files: list[str | Path],
+    case: str,
+    case_name: str | None = None,
+    group: str | None = None,
+    platform_type: str | None = None,
+    organization: str | None = None,
+    settings: Any = None,
+) -> Any:
+    """`kb.add(...)`: one row per file (path, status, reason, doc_id, blocks, speakers)."""
+    from dataclasses import asdict
+
+    import pandas as pd
+
+    from kb.settings import get_settings
+
+    corpus_dir = (settings or get_settings()).corpus_dir
+    results = add_files(files, corpus_dir, case, case_name, group, platform_type, organization)
+    return pd.DataFrame([asdict(r) for r in results], columns=list(AddResult.__dataclass_fields__))

@@ -1,0 +1,147 @@
+"""Tabular exports: every format written, read back with pandas, Korean intact, filters applied."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+from fixtures_kb import REVIEWER, kb_settings  # noqa: F401
+
+from kb.errors import ExportError, UnknownFilterValue
+from kb.exporting import EXCERPT_COLUMNS, export, write_atomic
+from kb.filters import Filters
+from kb.kbase import get_kb
+from kb.settings import ROOT
+
+KOREAN = "단체장의 관심은 높은 것으로 나타났다"
+
+
+@pytest.fixture(scope="module")
+def kb(kb_settings):  # noqa: F811
+    return get_kb(kb_settings)
+
+
+def test_excerpt_rows_carry_codes_and_citation(kb):
+    df = export(kb, "csv")
+    assert list(df.columns) == EXCERPT_COLUMNS
+    assert len(df) == 10  # 9 auto codes + 1 code a human added
+    human = df[df["source"] == "human"]
+    assert set(human["reviewer"]) == {REVIEWER}
+    assert set(human["category"]) == {"financial_resources", "human_resources"}
+    assert "예산의 단절성" in human["memo"].dropna().iloc[0]
+    assert df["text"].str.contains(KOREAN).any()
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx", "jsonl", "parquet"])
+def test_format_round_trip(kb, tmp_path, fmt):
+    path = tmp_path / f"out.{fmt}"
+    df = export(kb, fmt, path=path)
+    if fmt == "csv":
+        assert path.read_bytes().startswith(b"\xef\xbb\xbf")  # UTF-8 BOM so Excel opens Korean correctly
+        back = pd.read_csv(path, encoding="utf-8-sig")
+    elif fmt == "xlsx":
+        book = pd.read_excel(path, sheet_name=None)
+        assert {"overview", "excerpts", "matrix", "matrix_detail", "leadership", "org_culture"} <= set(book)
+        back = book["excerpts"]
+        assert len(book["leadership"]) == 2
+        assert "리더십" in set(book["matrix"]["label_ko"])
+    elif fmt == "jsonl":
+        back = pd.read_json(path, lines=True)
+        assert "codes" in back and isinstance(back["codes"].iloc[0], list)
+    else:
+        back = pd.read_parquet(path)
+    assert len(back) == len(df)
+    id_col = "id" if fmt == "jsonl" else "passage_id"
+    assert list(back[id_col]) == list(df[id_col])
+    assert list(back["text"]) == list(df["text"])  # Korean text intact
+    assert back["text"].str.contains(KOREAN).any()
+
+
+def test_passage_unit_lists_uncoded_passages(kb):
+    df = export(kb, "jsonl")
+    assert len(df) == len(kb.passages)
+    uncoded = df[df["n_codes"] == 0]
+    assert uncoded.empty or (uncoded["polarity"] == "none").all()
+    for col in (
+        "id",
+        "doc_id",
+        "case",
+        "case_name",
+        "group",
+        "platform_type",
+        "section",
+        "page",
+        "kind",
+        "text",
+    ):
+        assert col in df
+    quote = df[df["kind"] == "quote"].iloc[0]
+    assert quote["speaker"] == "응답자"
+
+
+def test_filters_restrict_rows(kb):
+    assert set(export(kb, "csv", filters=Filters(group="private"))["case"]) == {"daangn"}
+    lead = export(kb, "csv", filters=Filters(factor="leadership"))
+    assert set(lead["category"]) == {"leadership"} and len(lead) == 2
+    obstacles = export(kb, "csv", filters=Filters(polarity="obstacle"))
+    assert set(obstacles["polarity"]) == {"obstacle"} and len(obstacles) == 4
+    confident = export(kb, "csv", filters=Filters(min_confidence=0.8))
+    assert (confident["confidence"] >= 0.8).all() and len(confident) == 5
+    reviewed = export(kb, "csv", filters=Filters(reviewed=True))
+    assert set(reviewed["source"]) == {"human"}
+    assert set(export(kb, "jsonl", "passage", Filters(case="london_talk_london"))["case"]) == {
+        "london_talk_london"
+    }
+    with pytest.raises(UnknownFilterValue, match="valid values"):
+        export(kb, "csv", filters=Filters(group="nowhere"))
+
+
+def test_query_restricts_to_retrieved_passages(kb):
+    df = export(kb, "csv", query="예산 부족", k=2)
+    assert df["rank"].tolist() == sorted(df["rank"].tolist())
+    assert df["passage_id"].nunique() <= 2
+    assert (df["category"] == "financial_resources").any()
+
+
+def test_bad_format_unit_and_path(kb, tmp_path):
+    with pytest.raises(ExportError, match="valid formats"):
+        export(kb, "docx")
+    with pytest.raises(ExportError, match="valid units"):
+        export(kb, "csv", unit="sentence")
+    with pytest.raises(ExportError, match="does not exist"):
+        export(kb, "csv", path=tmp_path / "missing" / "out.csv")
+    with pytest.raises(ExportError, match="is a directory"):
+        write_atomic(tmp_path, b"x")
+
+
+def test_atomic_write_leaves_no_temp_files(tmp_path):
+    target = tmp_path / "a.csv"
+    target.write_text("old")
+    write_atomic(target, "새 내용".encode())
+    assert target.read_text(encoding="utf-8") == "새 내용"
+    assert [p.name for p in tmp_path.iterdir()] == ["a.csv"]
+
+
+def _cli(settings, *args):
+    code = "from kb.cli import app; from kb.cli_io import register; register(app); app()"
+    env = {"KB_DATA_DIR": str(settings.data_dir), "KB_CORPUS_DIR": str(settings.corpus_dir),
+           "KB_EMBED_MODEL": settings.embed_model, "PATH": "/usr/bin:/bin"}  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, env=env, timeout=300, cwd=ROOT
+    )
+
+
+def test_cli_export(kb_settings, tmp_path):  # noqa: F811
+    out = _cli(kb_settings, "export", "--factor", "org_culture", "-f", "jsonl", "--unit", "excerpt")
+    assert out.returncode == 0, out.stderr.decode()
+    rows = [json.loads(line) for line in out.stdout.decode().splitlines()]
+    assert {r["category"] for r in rows} == {"org_culture"} and len(rows) == 2
+    binary = _cli(kb_settings, "export", "-f", "xlsx")
+    assert binary.returncode == 1 and b"give an output file" in binary.stderr
+    path = tmp_path / "domestic.parquet"
+    written = _cli(kb_settings, "export", "-o", str(path), "--group", "domestic")
+    assert written.returncode == 0 and "wrote 6 excerpts" in written.stderr.decode()
+    assert set(pd.read_parquet(path)["group"]) == {"domestic"}
