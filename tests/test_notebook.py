@@ -5,19 +5,15 @@ from __future__ import annotations
 import os
 
 import nbformat
-import pytest
 from fixtures_kb import kb_settings  # noqa: F401
 from nbclient import NotebookClient
 
-import kb.api
 from kb.settings import ROOT
 
 NOTEBOOK = ROOT / "notebooks" / "cross_case_analysis.ipynb"
 
 
 def test_notebook_runs(kb_settings, monkeypatch):  # noqa: F811
-    if not hasattr(kb.api, "export"):
-        pytest.skip("kb.api.export is not wired yet (kb.exporting.api_export)")
     monkeypatch.setenv("KB_DATA_DIR", str(kb_settings.data_dir))
     monkeypatch.setenv("KB_CORPUS_DIR", str(kb_settings.corpus_dir))
     monkeypatch.setenv("KB_EMBED_MODEL", kb_settings.embed_model)
