@@ -13,10 +13,13 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from kb.kbase import CODES_FILE, KnowledgeBase, forget, write_jsonl
+from tqdm.auto import tqdm
+
+from kb.kbase import CODES_FILE, KnowledgeBase, forget, read_jsonl, write_jsonl
 from kb.settings import Settings, get_settings
 
 STAGES = ("segment", "code", "index")
+CODE_BATCH = 32
 
 
 @dataclass
@@ -43,7 +46,9 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _timed(report: BuildReport, name: str, fn: Callable[[], dict[str, Any]], log: Callable[[str], None]) -> None:
+def _timed(
+    report: BuildReport, name: str, fn: Callable[[], dict[str, Any]], log: Callable[[str], None]
+) -> None:
     log(f"[{name}] …")
     t0 = time.perf_counter()
     detail = fn()
@@ -60,12 +65,54 @@ def segment_stage(settings: Settings, progress: bool) -> dict[str, Any]:
 
 
 def code_stage(settings: Settings, progress: bool) -> dict[str, Any]:
-    from kb.coding.build import code_corpus
+    """Train the coder on gold + human decisions (if they changed), then code changed passages.
+
+    A passage is re-coded when its text changed or the coder was retrained; otherwise its
+    previous codes are kept, so a rebuild with nothing new codes nothing.
+    """
+    from kb.coding import Coder
+    from kb.coding.build import STAMP_FILE, train_coder
+    from kb.coding.coder import coder_dir
+    from kb.reviews import training_examples
 
     kb = KnowledgeBase(settings)
-    records, detail = code_corpus(kb, progress=progress)
-    write_jsonl(settings.data_dir / CODES_FILE, records)
-    return detail
+    decisions = training_examples(kb.passages, kb.reviews)
+    train_coder(settings, reviews=decisions)
+    stamp = json.loads((coder_dir(settings) / STAMP_FILE).read_text())["stamp"]
+    codes_path = settings.data_dir / CODES_FILE
+    previous = {r["passage_id"]: r for r in read_jsonl(codes_path)} if codes_path.exists() else {}
+
+    def fresh(p: dict[str, Any]) -> bool:
+        old = previous.get(p["id"])
+        return old is not None and old.get("text_hash") == p["text_hash"] and old.get("coder") == stamp[:16]
+
+    todo = [p for p in kb.passages if not fresh(p)]
+    coded: dict[str, dict[str, Any]] = {}
+    if todo:
+        coder = Coder.load(settings)
+        bar = tqdm(total=len(todo), desc="code", unit="passage", disable=not progress)
+        for start in range(0, len(todo), CODE_BATCH):
+            chunk = todo[start : start + CODE_BATCH]
+            for p, rec in zip(
+                chunk, coder.code_texts([p["text"] for p in chunk], [p["id"] for p in chunk]), strict=True
+            ):
+                rec = {
+                    "passage_id": p["id"],
+                    "text_hash": p["text_hash"],
+                    "coder": stamp[:16],
+                    **{k: v for k, v in rec.items() if k != "id"},
+                }
+                coded[p["id"]] = rec
+            bar.update(len(chunk))
+        bar.close()
+    records = [coded.get(p["id"]) or previous[p["id"]] for p in kb.passages]
+    write_jsonl(codes_path, records)
+    return {
+        "coded": len(todo),
+        "reused": len(records) - len(todo),
+        "human_decisions_in_training": len(decisions),
+        "codes": sum(len(r["codes"]) for r in records),
+    }
 
 
 def chroma_metadata(kb: KnowledgeBase) -> Callable[[dict[str, Any]], dict[str, Any]]:
