@@ -23,7 +23,14 @@ __all__ = [
 ]
 
 GROUPS = ("domestic", "international", "private")
-PLATFORM_TYPES = ("information", "policy_proposal", "private_brokerage", "private_platform", "synthesis")
+PLATFORM_TYPES = (
+    "information",
+    "policy_proposal",
+    "private_brokerage",
+    "private_platform",
+    "synthesis",
+    "overview",
+)
 UNATTRIBUTED = "private:unattributed"
 
 
@@ -41,6 +48,14 @@ class Case:
 
 
 _ROWS = [
+    Case(
+        "domestic_overview",
+        "국내 사례 분석 개요",
+        "Domestic case analysis: overview",
+        "domestic",
+        "overview",
+        "한국지방행정연구원 연구진",
+    ),
     Case(
         "gyeonggi_bis",
         "경기도 버스정보시스템",
@@ -71,6 +86,14 @@ _ROWS = [
         "Domestic cases: synthesis",
         "domestic",
         "synthesis",
+        "한국지방행정연구원 연구진",
+    ),
+    Case(
+        "international_overview",
+        "해외 사례 분석 개요",
+        "International cases: overview",
+        "international",
+        "overview",
         "한국지방행정연구원 연구진",
     ),
     Case(

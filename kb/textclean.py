@@ -3,7 +3,7 @@
 PDF extraction leaves one visual line per text line: words cut by the wrap, running headers
 and page numbers between lines, footnotes in the middle of sentences and table cells as
 short lines. These helpers are report-agnostic; the report-specific patterns live in
-`pipelines.extract`.
+`pipelines.report_lines` and `pipelines.report_blocks`.
 """
 
 from __future__ import annotations
@@ -95,7 +95,8 @@ def join_wrapped_with_offsets(lines: Sequence[str], latin_space: bool = True) ->
     whitespace continues its last word on the next line (joined directly). Exception: two Latin
     letters meeting across a wrap get a space (English words are not split by this layout,
     e.g. "connected" / "to"), and so does a line ending a sentence ("…구성된다." / "다섯 번째로").
-    Space runs inside a line collapse to one space.
+    A line's leading whitespace never counts: lines that start a page carry one even mid-word
+    ("…플랫폼의 도" / " 입이"). Space runs inside a line collapse to one space.
     """
     out: list[str] = []
     starts: list[int] = []

@@ -54,10 +54,16 @@ MANIFEST_FIELDS = [
 ]
 # doc_id -> (case id, title, part). Documents are listed in report order.
 DOCS: dict[str, tuple[str, str, str]] = {
+    "domestic_overview": ("domestic_overview", "국내 사례 분석 개요 (사례 선정·인터뷰 내용)", "overview"),
     "gyeonggi_bis": ("gyeonggi_bis", "경기도 「버스정보시스템」 사례", "case"),
     "eunpyeong_forest": ("eunpyeong_forest", "서울시 은평구 「참여의 큰 숲」 사례", "case"),
     "gyeonggi_delivery": ("gyeonggi_delivery", "경기도 「배달특급」·「공정구매 플랫폼」 사례", "case"),
     "domestic_synthesis": ("domestic_synthesis", "국내 사례 소결", "synthesis"),
+    "international_overview": (
+        "international_overview",
+        "해외 사례 분석 개요 (분석 목적·조사 내용)",
+        "overview",
+    ),
     "singapore_smart_nation": ("singapore_smart_nation", "싱가포르 「Smart Nation」 사례", "case"),
     "london_talk_london": ("london_talk_london", "영국 런던 「London Talk」 사례", "case"),
     "amsterdam_smart_city": (
@@ -80,14 +86,14 @@ DOCS: dict[str, tuple[str, str, str]] = {
     "private_interview_unattributed": (UNATTRIBUTED, "심층 인터뷰 결과 (특정 기업 미귀속)", "interview"),
     "private_synthesis": ("private_synthesis", "민간 사례 소결", "synthesis"),
 }
-# (chapter, start of the 절 heading) -> doc id; None = not part of the corpus (method overviews).
+# (chapter, start of the 절 heading) -> doc id ("interview": split by company in attribution).
 SECTION_DOCS: dict[tuple[int, str], str | None] = {
-    (4, "제1절"): None,
+    (4, "제1절"): "domestic_overview",
     (4, "제2절"): "gyeonggi_bis",
     (4, "제3절"): "eunpyeong_forest",
     (4, "제4절"): "gyeonggi_delivery",
     (4, "제5절"): "domestic_synthesis",
-    (5, "제1절"): None,
+    (5, "제1절"): "international_overview",
     (5, "제2절"): "singapore_smart_nation",
     (5, "제3절"): "london_talk_london",
     (5, "제4절"): "amsterdam_smart_city",

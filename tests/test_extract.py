@@ -13,7 +13,14 @@ import pytest
 from kb.cases import CASES, companies_named
 from kb.errors import KbError, SourceEmpty, SourceLayoutError, SourceNotFound, SourceNotUtf8
 from kb.settings import get_settings
-from kb.textclean import estimate_pages, join_table_lines, join_wrapped, mark_footnote, pop_markers
+from kb.textclean import (
+    estimate_pages,
+    join_table_lines,
+    join_wrapped,
+    join_wrapped_with_offsets,
+    mark_footnote,
+    pop_markers,
+)
 from pipelines import extract
 
 SOURCE = get_settings().source_path
@@ -37,8 +44,9 @@ def test_every_document_and_case_present(corpus):
     assert {r["case"] for r in rows} == set(CASES)
     docs = _docs(out)
     minimum = {"case": 2500, "synthesis": 3000, "company_intro": 800, "interview": 1500, "overview": 2000}
+    minimum |= {"domestic_overview": 800, "international_overview": 800}  # 제4·5장 제1절: one page each
     for r in rows:
-        assert len(docs[r["doc_id"]]) >= minimum[r["part"]], r["doc_id"]
+        assert len(docs[r["doc_id"]]) >= minimum.get(r["doc_id"], minimum[r["part"]]), r["doc_id"]
         assert len(docs[r["doc_id"]]) < 12000, r["doc_id"]
 
 
@@ -89,7 +97,7 @@ def test_clean_text_has_no_headers_page_numbers_or_footnotes(corpus):
 def test_footnotes_kept_aside_with_page_and_anchor(corpus):
     out, _ = corpus
     notes = [json.loads(line) for line in open(out / "footnotes.jsonl", encoding="utf-8")]
-    assert {n["number"] for n in notes} == {14, 16, 17, 18, 19, 20}
+    assert {n["number"] for n in notes} == {14, 15, 16, 17, 18, 19, 20}
     docs = _docs(out)
     for n in notes:
         assert isinstance(n["page"], int) and n["text"]
@@ -119,6 +127,30 @@ def test_blocks_structure_and_tables(corpus):
                 assert body.startswith("표 ")
     assert {"narrative", "summary", "quote", "table", "figure"} <= kinds
     assert "표 4-2 국내 플랫폼 사례 분석 결과 종합" in docs["domestic_synthesis"]
+
+
+def test_method_overviews_of_chapters_4_and_5(corpus):
+    out, rows = corpus
+    by_id = {r["doc_id"]: r for r in rows}
+    docs = _docs(out)
+    for doc_id, group, table, first in (
+        ("domestic_overview", "domestic", "표 4-1 국내 사례 인터뷰 내용", "지난 절에서는"),
+        ("international_overview", "international", "표 5-1 해외 우수 플랫폼 사례 조사 내용", "독점적 지위"),
+    ):
+        row = by_id[doc_id]
+        assert (row["case"], row["group"], row["platform_type"], row["part"]) == (
+            doc_id,
+            group,
+            "overview",
+            "overview",
+        )
+        assert row["section"] == "제1절 사례 분석 개요"
+        assert docs[doc_id].startswith(first) and table in docs[doc_id]
+        blocks_file = out / "docs" / f"{doc_id}.blocks.jsonl"
+        kinds = [json.loads(line)["kind"] for line in open(blocks_file, encoding="utf-8")]
+        assert kinds == ["narrative", "narrative", "table"]
+    assert "2022년 8월부터 9월 사이에" in docs["domestic_overview"]
+    assert "(디지털데일리, 22.04.05). 본 과제에서는" in docs["international_overview"]  # marker 15) gone
 
 
 def test_company_attribution(corpus):
@@ -192,6 +224,16 @@ def test_join_wrapped_follows_trailing_space_rule():
     )
     assert join_wrapped(["정보제공형 플", "랫폼이다. ", "다음 문장"]) == "정보제공형 플랫폼이다. 다음 문장"
     assert join_wrapped(["(Everyone connected", "to Everything)"]) == "(Everyone connected to Everything)"
+
+
+def test_join_wrapped_ignores_page_start_leading_space():
+    # a line that starts a new page carries a leading space even in the middle of a word
+    assert join_wrapped(["온라인 참여활동 플랫폼의 도", " 입이 보다 요구되었다. "]) == (
+        "온라인 참여활동 플랫폼의 도입이 보다 요구되었다."
+    )
+    assert join_wrapped(["통해 수수", " 료를 폐지한 결정이다."]) == "통해 수수료를 폐지한 결정이다."
+    text, starts = join_wrapped_with_offsets(["플랫폼 ", " 정부를"])
+    assert text == "플랫폼 정부를" and starts == [0, 4]
 
 
 def test_table_lines_glue_only_known_words():
