@@ -6,7 +6,7 @@ import pandas as pd
 
 from kb.filters import Filters, allowed_ids, matching_codes
 from kb.kbase import KnowledgeBase
-from kb.retrieval import ranked_ids
+from kb.retrieval import NO_FILTERS, ranked_ids
 
 MATRIX_COLUMNS = [
     "dimension", "category", "label_ko", "group", "case", "case_name",
@@ -15,7 +15,7 @@ MATRIX_COLUMNS = [
 QUERY_POOL = 100
 
 
-def matrix(kb: KnowledgeBase, query: str | None = None, filters: Filters = Filters()) -> pd.DataFrame:
+def matrix(kb: KnowledgeBase, query: str | None = None, filters: Filters = NO_FILTERS) -> pd.DataFrame:
     """One row per (factor, case) cell that has coded passages.
 
     Counts are passages (a passage counts once per factor, under each polarity it carries).
@@ -57,6 +57,9 @@ def matrix(kb: KnowledgeBase, query: str | None = None, filters: Filters = Filte
     order = {c.id: i for i, c in enumerate(kb.codebook.categories)}
     out["dimension"] = out["category"].map(lambda c: labels.get(c, ("other", c))[0])
     out["label_ko"] = out["category"].map(lambda c: labels.get(c, ("", c))[1])
-    out = out.sort_values(["category", "group", "case"], key=lambda s: s.map(order) if s.name == "category" else s)
-    out[["success", "obstacle", "neutral", "passages"]] = out[["success", "obstacle", "neutral", "passages"]].astype(int)
+    out = out.sort_values(
+        ["category", "group", "case"], key=lambda s: s.map(order) if s.name == "category" else s
+    )
+    counted = ["success", "obstacle", "neutral", "passages"]
+    out[counted] = out[counted].astype(int)
     return out[MATRIX_COLUMNS].reset_index(drop=True)

