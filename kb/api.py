@@ -32,7 +32,7 @@ def build(settings: Settings | None = None, progress: bool = True, log: Callable
     return run_build(settings or get_settings(), progress=progress, log=log)
 
 
-def search(
+def search_records(
     query: str,
     k: int = 10,
     *,
@@ -44,14 +44,21 @@ def search(
     reviewed: bool = False,
     mode: str = "hybrid",
     settings: Settings | None = None,
-) -> pd.DataFrame:
-    """Passages that answer `query` (Korean or English), best first, with codes and citation."""
-    from kb.retrieval import check_query, search as run_search
+) -> list[dict[str, Any]]:
+    """Passages that answer `query` (Korean or English), best first, as plain records."""
+    from kb.retrieval import check_query
+    from kb.retrieval import search as run_search
 
     check_query(query, k)
     filters = Filters(group, case, platform_type, factor, polarity, reviewed)
-    records = run_search(get_kb(settings), query, k, filters, mode)
-    return pd.DataFrame(records, columns=RESULT_COLUMNS + ["query_terms"])
+    return run_search(get_kb(settings), query, k, filters, mode)
+
+
+def search(query: str, k: int = 10, **options: Any) -> pd.DataFrame:
+    """`search_records` as a DataFrame: one row per passage, with codes, polarity and citation.
+
+    Options: group, case, platform_type, factor, polarity, reviewed, mode, settings."""
+    return pd.DataFrame(search_records(query, k, **options), columns=RESULT_COLUMNS + ["query_terms"])
 
 
 def matrix(

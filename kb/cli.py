@@ -112,11 +112,12 @@ def search(
     """Find passages across cases, with their factor codes, polarity and citation."""
     from kb import api
 
-    df = api.search(
+    records = api.search_records(
         query, k, group=group, case=case, platform_type=platform_type, factor=factor,
         polarity=polarity, reviewed=reviewed, mode=mode, settings=State.settings,
     )  # fmt: skip
-    records = df.drop(columns=["query_terms"]).to_dict("records")
+    for r in records:
+        r.pop("query_terms", None)
     if as_json:
         typer.echo(json.dumps(records, ensure_ascii=False, indent=1, default=str))
         return

@@ -56,6 +56,7 @@ class KnowledgeBase:
     _codes_version: int = -1
     _codes_df: pd.DataFrame | None = None
     _codes_by_passage: dict[str, list[dict[str, Any]]] = field(default_factory=dict, repr=False)
+    _reviewed: set[str] = field(default_factory=set, repr=False)
 
     @classmethod
     def open(cls, settings: Settings | None = None) -> KnowledgeBase:
@@ -103,15 +104,15 @@ class KnowledgeBase:
         version = self.reviews.version()
         with self._lock:
             if self._codes_df is None or version != self._codes_version:
-                self._codes_df = self._merge_codes()
+                self._codes_df, self._reviewed = self._merge_codes()
                 self._codes_by_passage = {}
                 for row in self._codes_df.to_dict("records"):
                     self._codes_by_passage.setdefault(row["passage_id"], []).append(row)
                 self._codes_version = version
             return self._codes_df
 
-    def _merge_codes(self) -> pd.DataFrame:
-        from kb.reviews import merge
+    def _merge_codes(self) -> tuple[pd.DataFrame, set[str]]:
+        from kb.reviews import anchor, merge
 
         dims = {c.id: c.dimension for c in self.codebook.categories}
         rows = []
@@ -123,20 +124,24 @@ class KnowledgeBase:
                     "dimension": dims.get(code["category"], "other"),
                     "polarity": code.get("polarity") or "neutral",
                     "confidence": float(code.get("confidence") or 0.0),
-                    "source": code.get("source", "auto"),
-                    "reviewer": code.get("reviewer"),
-                    "memo": code.get("memo"),
+                    "source": code.get("source") or "auto",
+                    "reviewer": code.get("reviewer") or None,
+                    "memo": code.get("memo") or None,
                     "evidence": code.get("evidence"),
                 })  # fmt: skip
-        return pd.DataFrame(rows, columns=CODE_COLUMNS)
+        frame = pd.DataFrame(rows, columns=CODE_COLUMNS).astype({"reviewer": object, "memo": object})
+        frame[["reviewer", "memo"]] = frame[["reviewer", "memo"]].where(frame[["reviewer", "memo"]].notna(), None)
+        # Reviewed = any decision on the passage's current text, rejections included.
+        return frame, set(anchor(self.passages, self.reviews).codes)
 
     def codes_for(self, passage_id: str) -> list[dict[str, Any]]:
         self.codes_df()
         return self._codes_by_passage.get(passage_id, [])
 
     def reviewed_ids(self) -> set[str]:
-        df = self.codes_df()
-        return set(df.loc[df["source"] == "human", "passage_id"])
+        """Passages a human coder decided on (accepted, added, re-polarised or rejected codes)."""
+        self.codes_df()
+        return self._reviewed
 
     # ---- indexes -------------------------------------------------------------------------
     @cached_property

@@ -54,11 +54,6 @@ def test_search_json(search_settings: Settings) -> None:  # noqa: F811
     assert {"category", "polarity", "confidence", "source"} <= set(top["codes"][0])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="kb/cli.py search --json: api.search's DataFrame turns page None into NaN (and 120 into 120.0), "
-    "json.dumps writes NaN, which is not JSON",
-)
 def test_search_json_passage_without_page(search_settings: Settings) -> None:  # noqa: F811
     result = run(search_settings, "search", "--json", "-k", "20", "지역 간 격차와 주민 참여")
     assert result.exit_code == 0, result.stderr
