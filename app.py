@@ -1,0 +1,35 @@
+"""kb – Streamlit app: search, cross-case matrix, case profiles, review queue, codebook.
+
+Run with `streamlit run app.py` (or `make app`). The data directory comes from KB_DATA_DIR;
+on first run the app builds the knowledge base there. Pages live in kb/ui/.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+st.set_page_config(page_title="kb · 플랫폼 정부 사례 지식베이스", page_icon="📚", layout="wide")
+
+PAGES = [
+    st.Page("kb/ui/search_page.py", title="검색 Search", icon=":material/search:", default=True),
+    st.Page(
+        "kb/ui/matrix_page.py",
+        title="교차 사례 매트릭스 Matrix",
+        icon=":material/grid_on:",
+        url_path="matrix",
+    ),
+    st.Page(
+        "kb/ui/cases_page.py", title="사례 프로필 Cases", icon=":material/account_balance:", url_path="cases"
+    ),
+    st.Page(
+        "kb/ui/review_page.py", title="코딩 검토 Review", icon=":material/fact_check:", url_path="review"
+    ),
+    st.Page(
+        "kb/ui/codebook_page.py",
+        title="코드북·일치도 Codebook",
+        icon=":material/menu_book:",
+        url_path="codebook",
+    ),
+]
+
+st.navigation(PAGES).run()

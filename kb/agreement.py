@@ -1,0 +1,166 @@
+"""Agreement per codebook category: auto coder vs human decisions, and coder vs coder.
+
+Units are (passage, category) pairs on passages a human reviewed. A human value is 1 when the
+code was accepted/added (or re-polarised), 0 when rejected; a category nobody decided counts as
+0 ("the coder saw the passage and did not add it") unless the auto coder suggested it, in which
+case it is missing (the coder has not looked at that suggestion yet). Krippendorff's α
+(nominal) comes from the `krippendorff` package; it is NaN when every value is the same.
+"""
+
+from __future__ import annotations
+
+from itertools import combinations
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from kb.kbase import KnowledgeBase
+
+AUTO_COLUMNS = [
+    "category",
+    "label_ko",
+    "units",
+    "tp",
+    "fp",
+    "fn",
+    "tn",
+    "precision",
+    "recall",
+    "f1",
+    "alpha",
+    "polarity_agreement",
+]
+CODER_COLUMNS = ["coder_a", "coder_b", "category", "label_ko", "passages", "units", "agreement", "alpha"]
+TOTAL = "_all"
+
+
+def alpha(a: list[float], b: list[float]) -> float:
+    """Nominal Krippendorff's α for two raters (NaN = missing); NaN when undefined."""
+    import krippendorff
+
+    data = np.array([a, b], dtype=float)
+    both = ~np.isnan(data).any(axis=0)
+    if both.sum() < 2 or len(np.unique(data[:, both])) < 2:
+        return float("nan")
+    return float(krippendorff.alpha(reliability_data=data, level_of_measurement="nominal"))
+
+
+def _ratio(num: int, den: int) -> float:
+    return num / den if den else float("nan")
+
+
+def _auto_sets(kb: KnowledgeBase) -> dict[str, dict[str, str]]:
+    from kb.review_queue import auto_by_id
+
+    return {
+        pid: {c["category"]: c.get("polarity") for c in rec.get("codes") or []}
+        for pid, rec in auto_by_id(kb).items()
+    }
+
+
+def _human_values(decided: dict[str, dict], auto: dict[str, str], categories: list[str]) -> dict[str, Any]:
+    """category -> (1/0 or None for missing, polarity) for one reviewed passage."""
+    out = {}
+    for cat in categories:
+        row = decided.get(cat)
+        status = (row or {}).get("status")
+        if status in ("accepted", "added"):
+            out[cat] = (1, row.get("polarity"))
+        elif status == "rejected":
+            out[cat] = (0, None)
+        else:
+            out[cat] = (None, None) if cat in auto else (0, None)
+    return out
+
+
+def auto_vs_human(kb: KnowledgeBase) -> pd.DataFrame:
+    """Per category (plus a '_all' row): precision/recall of the auto coder against humans, and α."""
+    from kb.reviews import anchor
+
+    categories = list(kb.codebook.ids)
+    labels = {c.id: c.label_ko for c in kb.codebook.categories}
+    auto = _auto_sets(kb)
+    decided = anchor(kb.passages, kb.reviews).codes
+    cells: dict[str, list[tuple[int, int, bool]]] = {c: [] for c in categories}
+    for pid, rows in decided.items():
+        a = auto.get(pid, {})
+        for cat, (h, hpol) in _human_values(rows, a, categories).items():
+            if h is not None and cat in cells:
+                cells[cat].append((int(cat in a), h, h == 1 and cat in a and hpol == a[cat]))
+    out = [_auto_row(cat, labels.get(cat, cat), cells[cat]) for cat in categories]
+    out.append(_auto_row(TOTAL, "전체 (all)", [u for cat in categories for u in cells[cat]]))
+    return pd.DataFrame(out, columns=AUTO_COLUMNS)
+
+
+def _auto_row(cat: str, label: str, units: list[tuple[int, int, bool]]) -> dict[str, Any]:
+    tp = sum(1 for a, h, _ in units if a and h)
+    fp = sum(1 for a, h, _ in units if a and not h)
+    fn = sum(1 for a, h, _ in units if not a and h)
+    tn = len(units) - tp - fp - fn
+    p, r = _ratio(tp, tp + fp), _ratio(tp, tp + fn)
+    f1 = 2 * p * r / (p + r) if tp else (0.0 if (fp or fn) else float("nan"))
+    return {
+        "category": cat,
+        "label_ko": label,
+        "units": len(units),
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+        "tn": tn,
+        "precision": p,
+        "recall": r,
+        "f1": f1,
+        "alpha": alpha([a for a, _, _ in units], [h for _, h, _ in units]),
+        "polarity_agreement": _ratio(sum(1 for *_, same in units if same), tp),
+    }
+
+
+def coder_decisions(kb: KnowledgeBase) -> dict[str, dict[str, dict[str, dict]]]:
+    """coder -> passage id -> category -> that coder's latest state (from the append-only log)."""
+    log = kb.reviews.log()
+    out: dict[str, dict[str, dict[str, dict]]] = {}
+    for row in log.to_dict("records"):
+        after = row.get("after") or {}
+        if not row.get("category") or after.get("status") not in ("accepted", "rejected", "added"):
+            continue
+        out.setdefault(row["coder"], {}).setdefault(row["passage_id"], {})[row["category"]] = after
+    return out
+
+
+def between_coders(kb: KnowledgeBase) -> pd.DataFrame:
+    """Per coder pair and category (plus '_all'): share of agreeing units and α on shared passages."""
+    categories = list(kb.codebook.ids)
+    labels = {c.id: c.label_ko for c in kb.codebook.categories}
+    auto = _auto_sets(kb)
+    by_coder = coder_decisions(kb)
+    rows = []
+    for ca, cb in combinations(sorted(by_coder), 2):
+        shared = sorted(set(by_coder[ca]) & set(by_coder[cb]))
+        if not shared:
+            continue
+        vals: dict[str, tuple[list[float], list[float]]] = {c: ([], []) for c in categories}
+        for pid in shared:
+            a = auto.get(pid, {})
+            va = _human_values(by_coder[ca][pid], a, categories)
+            vb = _human_values(by_coder[cb][pid], a, categories)
+            for cat in categories:
+                vals[cat][0].append(np.nan if va[cat][0] is None else va[cat][0])
+                vals[cat][1].append(np.nan if vb[cat][0] is None else vb[cat][0])
+        for cat in [*categories, TOTAL]:
+            xa = [v for c in categories for v in vals[c][0]] if cat == TOTAL else vals[cat][0]
+            xb = [v for c in categories for v in vals[c][1]] if cat == TOTAL else vals[cat][1]
+            pairs = [(x, y) for x, y in zip(xa, xb, strict=True) if not (np.isnan(x) or np.isnan(y))]
+            rows.append(
+                {
+                    "coder_a": ca,
+                    "coder_b": cb,
+                    "category": cat,
+                    "label_ko": "전체 (all)" if cat == TOTAL else labels.get(cat, cat),
+                    "passages": len(shared),
+                    "units": len(pairs),
+                    "agreement": _ratio(sum(1 for x, y in pairs if x == y), len(pairs)),
+                    "alpha": alpha(xa, xb),
+                }
+            )
+    return pd.DataFrame(rows, columns=CODER_COLUMNS)

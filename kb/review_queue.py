@@ -1,0 +1,167 @@
+"""The coders' review queue: auto-coded passages, most uncertain first, and recording decisions.
+
+A decision goes to the append-only ReviewStore with the auto code as `before` (so the log
+shows what the coder corrected), then the passage's Chroma metadata is refreshed so the
+factor and "reviewed only" filters see the human decision at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from kb.errors import ReviewError
+from kb.kbase import KnowledgeBase
+
+DECIDED = ("accepted", "rejected", "added")
+_AUTO_CACHE: dict[int, tuple[KnowledgeBase, dict[str, dict[str, Any]]]] = {}
+
+
+def auto_by_id(kb: KnowledgeBase) -> dict[str, dict[str, Any]]:
+    """passage id -> auto coder record (codes, polarity, per-sentence codes), cached per kb."""
+    hit = _AUTO_CACHE.get(id(kb))
+    if hit is None or hit[0] is not kb:
+        table = {(r.get("passage_id") or r.get("id")): r for r in kb.auto_codes}
+        hit = _AUTO_CACHE[id(kb)] = (kb, table)
+    return hit[1]
+
+
+def uncertainty(codes: list[dict[str, Any]]) -> float:
+    """1 when some code sits at confidence 0.5 (a coin flip), 0 when every code is certain."""
+    if not codes:
+        return 0.0
+    return max(1.0 - abs(2.0 * float(c.get("confidence") or 0.0) - 1.0) for c in codes)
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    passage_id: str
+    case: str
+    uncertainty: float
+    n_codes: int
+    n_decided: int
+
+    @property
+    def done(self) -> bool:
+        return self.n_decided >= self.n_codes
+
+
+def current_decisions(kb: KnowledgeBase, passage_ids: list[str] | None = None) -> dict[str, dict[str, dict]]:
+    """passage id -> category -> current decision row (status, polarity, coder, memo, ts)."""
+    out: dict[str, dict[str, dict]] = {}
+    for row in kb.reviews.current(passage_ids).to_dict("records"):
+        out.setdefault(row["passage_id"], {})[row["category"]] = row
+    return out
+
+
+def queue(
+    kb: KnowledgeBase,
+    *,
+    factor: str | None = None,
+    case: str | None = None,
+    pending_only: bool = False,
+    keep: str | None = None,
+) -> list[QueueItem]:
+    """Auto-coded passages, most uncertain first (ties: document order).
+
+    `factor` keeps passages whose auto codes include it; `pending_only` hides passages whose
+    every auto code has an accept/reject decision, except `keep` (the one on screen).
+    """
+    decided = current_decisions(kb)
+    items = []
+    for p in kb.passages:
+        rec = auto_by_id(kb).get(p["id"])
+        codes = (rec or {}).get("codes") or []
+        if not codes or (case and p["case"] != case):
+            continue
+        if factor and all(c["category"] != factor for c in codes):
+            continue
+        mine = decided.get(p["id"], {})
+        n_dec = sum(1 for c in codes if mine.get(c["category"], {}).get("status") in DECIDED)
+        item = QueueItem(p["id"], p["case"], round(uncertainty(codes), 4), len(codes), n_dec)
+        if pending_only and item.done and p["id"] != keep:
+            continue
+        items.append(item)
+    items.sort(key=lambda it: -it.uncertainty)
+    return items
+
+
+def progress(kb: KnowledgeBase, items: list[QueueItem] | None = None) -> dict[str, int]:
+    """Counts for the progress bar: passages done / started / untouched, and decisions made."""
+    items = queue(kb) if items is None else items
+    done = sum(1 for it in items if it.done)
+    started = sum(1 for it in items if 0 < it.n_decided < it.n_codes)
+    return {
+        "passages": len(items),
+        "done": done,
+        "started": started,
+        "todo": len(items) - done - started,
+        "codes": sum(it.n_codes for it in items),
+        "codes_decided": sum(it.n_decided for it in items),
+    }
+
+
+def auto_code(kb: KnowledgeBase, passage_id: str, category: str) -> dict[str, Any] | None:
+    """The auto coder's suggestion for one category of a passage, without bulky evidence."""
+    for c in (auto_by_id(kb).get(passage_id) or {}).get("codes") or []:
+        if c["category"] == category:
+            return {
+                "category": category,
+                "polarity": c.get("polarity"),
+                "confidence": c.get("confidence"),
+                "source": "auto",
+            }
+    return None
+
+
+def decide(
+    kb: KnowledgeBase,
+    coder: str,
+    passage_id: str,
+    category: str | None,
+    action: str,
+    polarity: str | None = None,
+    memo: str | None = None,
+) -> int:
+    """Record one decision (auto code as `before`), refresh Chroma metadata; returns the decision id."""
+    p = kb.passage_by_id.get(passage_id)
+    if p is None:
+        raise ReviewError(f"unknown passage {passage_id!r}; rebuild or reload the app")
+    before = auto_code(kb, passage_id, category) if category else None
+    decision_id = kb.reviews.record(
+        coder,
+        passage_id,
+        p["text_hash"],
+        category,
+        action,
+        polarity=polarity,
+        memo=memo,
+        before=before,
+        valid_categories=kb.codebook.ids,
+    )
+    refresh_metadata(kb, [passage_id])
+    return decision_id
+
+
+def refresh_metadata(kb: KnowledgeBase, passage_ids: list[str]) -> None:
+    """Rewrite the Chroma metadata of these passages from the effective (human-merged) codes."""
+    from kb.builder import chroma_metadata
+
+    meta = chroma_metadata(kb)
+    ps = [kb.passage_by_id[pid] for pid in passage_ids if pid in kb.passage_by_id]
+    if ps:
+        kb.collection.update(ids=[p["id"] for p in ps], metadatas=[meta(p) for p in ps])
+
+
+def passage_memo(kb: KnowledgeBase, passage_id: str) -> str | None:
+    df = kb.reviews.passage_memos([passage_id])
+    return None if df.empty else str(df["memo"].iloc[0])
+
+
+def attention(kb: KnowledgeBase) -> pd.DataFrame:
+    """Decisions whose passage vanished or changed text since the coder saw it."""
+    from kb.reviews import needs_attention
+
+    return needs_attention(kb.passages, kb.reviews)

@@ -1,0 +1,132 @@
+"""A passage card: highlighted text, factor chips, citation, evidence and neighbouring passages.
+
+Used by the search, matrix and case pages so a passage looks the same everywhere.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from kb.ui import components as ui
+from kb.ui.state import Resources
+
+REVIEW_PAGE = "kb/ui/review_page.py"
+
+
+def sentence_marks(
+    res: Resources, pid: str, text: str, codes: list[dict[str, Any]]
+) -> list[tuple[int, int, str]]:
+    """(start, end, polarity) of the sentences that carry an effective code, in passage offsets."""
+    rec = res.auto_by_id.get(pid) or {}
+    effective = {c["category"]: c for c in codes}
+    marks = []
+    p = res.kb.passage_by_id.get(pid, {})
+    shift = int(p.get("start") or 0)
+    for sent in rec.get("sentences") or []:
+        start, end = int(sent.get("start", 0)), int(sent.get("end", 0))
+        if end > len(text) and start >= shift:  # document offsets: make them passage offsets
+            start, end = start - shift, end - shift
+        carried = [c for c in sent.get("codes") or [] if c.get("category") in effective]
+        if not carried or end <= start:
+            continue
+        best = max(carried, key=lambda c: float(c.get("confidence") or 0))
+        eff = effective[best["category"]]
+        pol = eff["polarity"] if eff.get("source") == "human" else best.get("polarity") or eff["polarity"]
+        marks.append((start, end, pol))
+    return marks
+
+
+def carrying_sentences(res: Resources, pid: str, text: str, category: str) -> list[str]:
+    rec = res.auto_by_id.get(pid) or {}
+    shift = int(res.kb.passage_by_id.get(pid, {}).get("start") or 0)
+    out = []
+    for sent in rec.get("sentences") or []:
+        if any(c.get("category") == category for c in sent.get("codes") or []):
+            s, e = int(sent["start"]), int(sent["end"])
+            if e > len(text) and s >= shift:
+                s, e = s - shift, e - shift
+            out.append(text[s:e])
+    return out
+
+
+def _evidence_line(ev: Any) -> str:
+    if isinstance(ev, dict):
+        parts = []
+        if ev.get("cues"):
+            parts.append("단서어 cues: " + ", ".join(map(str, ev["cues"][:8])))
+        if ev.get("polarity_cues"):
+            parts.append("극성 단서: " + ", ".join(map(str, ev["polarity_cues"][:6])))
+        if ev.get("nearest_example"):
+            parts.append(f"가장 가까운 예시: {ev['nearest_example']}")
+        return " · ".join(parts)
+    if isinstance(ev, (list, tuple)):
+        return ", ".join(map(str, ev))
+    return "" if ev is None else str(ev)
+
+
+def evidence_block(res: Resources, pid: str, text: str, codes: list[dict[str, Any]]) -> None:
+    """Per code: its chip, the sentence(s) that carry it and the coder's evidence."""
+    for c in codes:
+        st.markdown(ui.factor_chip(c, res.labels))
+        for sent in carrying_sentences(res, pid, text, c["category"]):
+            st.markdown("> " + ui.md_escape(sent))
+        line = _evidence_line(c.get("evidence"))
+        if line:
+            st.caption(ui.md_escape(line))
+        if c.get("memo"):
+            st.caption("메모: " + ui.md_escape(c["memo"]))
+
+
+def passage_card(
+    res: Resources,
+    pid: str,
+    *,
+    rank: int | None = None,
+    query_terms: list[str] | None = None,
+    key: str = "",
+    review_button: bool = True,
+) -> None:
+    """One bordered card for a passage (effective codes are read fresh, so reviews show at once)."""
+    p = res.kb.passage_by_id[pid]
+    text = p["text"]
+    codes = res.kb.codes_for(pid)
+    with st.container(border=True):
+        head = [
+            f"**{rank}.**" if rank else "",
+            ui.case_badge(p.get("case_name")),
+            ui.group_badge(p.get("group")),
+        ]
+        head.append(
+            ui.badge(ui.PLATFORM_KO.get(p.get("platform_type"), p.get("platform_type") or ""), "gray")
+        )
+        if p.get("kind") and p.get("kind") != "narrative":
+            head.append(ui.badge(ui.KIND_KO.get(p["kind"], p["kind"]), "orange"))
+        st.markdown(" ".join(h for h in head if h))
+        terms = ui.term_spans(text, query_terms or [])
+        speaker = f"**{ui.md_escape(p['speaker'])}:** " if p.get("speaker") else ""
+        st.markdown(speaker + ui.highlight(text, terms, sentence_marks(res, pid, text, codes)))
+        st.markdown(ui.chips(codes, res.labels))
+        st.caption(":material/description: " + ui.md_escape(ui.citation(p)) + f" · `{pid}`")
+        cols = st.columns([1, 1, 3])
+        show_nb = cols[0].toggle("앞뒤 구절", key=f"nb_{key}{pid}", help="같은 문서의 이전·다음 구절 보기")
+        show_ev = cols[1].toggle("코드 근거", key=f"ev_{key}{pid}", help="코드마다 근거 문장과 단서어")
+        if review_button and cols[2].button("이 구절 검토하기 →", key=f"rv_{key}{pid}"):
+            st.session_state["review_pid"] = st.session_state["rv_from"] = pid
+            st.switch_page(REVIEW_PAGE)
+        if show_ev:
+            evidence_block(res, pid, text, codes)
+        if show_nb:
+            neighbours(res, pid)
+
+
+def neighbours(res: Resources, pid: str) -> None:
+    prev_id, next_id = res.neighbours.get(pid, (None, None))
+    for label, nid in (("이전 구절 previous", prev_id), ("다음 구절 next", next_id)):
+        if nid is None:
+            st.caption(f"{label}: 없음 (문서의 처음/끝)")
+            continue
+        n = res.kb.passage_by_id[nid]
+        st.caption(f"**{label}** · {ui.md_escape(ui.citation(n))}")
+        st.caption(ui.md_escape(n["text"]))

@@ -1,0 +1,93 @@
+"""Codebook and agreement: categories with definitions and examples; auto coder vs humans and
+coder vs coder agreement per category (precision, recall, Krippendorff's α)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from kb import agreement
+from kb.ui import components as ui
+from kb.ui.state import Resources, resources
+
+FMT = {
+    "precision": "{:.2f}",
+    "recall": "{:.2f}",
+    "f1": "{:.2f}",
+    "alpha": "{:.2f}",
+    "polarity_agreement": "{:.0%}",
+    "agreement": "{:.0%}",
+}
+
+
+def categories(res: Resources) -> None:
+    book = res.kb.codebook
+    for dim in book.dimensions:
+        st.subheader(f"{dim.label_ko} · {dim.label_en}")
+        for c in book.in_dimension(dim.id):
+            with st.expander(f"{c.label_ko} · {c.label_en}  (`{c.id}`)"):
+                st.markdown(ui.md_escape(c.definition))
+                if c.definition_en:
+                    st.caption(ui.md_escape(c.definition_en))
+                cols = st.columns(2)
+                if c.include:
+                    cols[0].markdown(
+                        "**포함 include**  \n" + "  \n".join("• " + ui.md_escape(r) for r in c.include)
+                    )
+                if c.exclude:
+                    cols[1].markdown(
+                        "**제외 exclude**  \n" + "  \n".join("• " + ui.md_escape(r) for r in c.exclude)
+                    )
+                if c.examples:
+                    st.markdown("**예시 examples**")
+                    for ex in c.examples:
+                        chip = ui.badge(
+                            ui.POLARITY_KO.get(ex.polarity, ex.polarity), ui.POLARITY_COLOR[ex.polarity]
+                        )
+                        src = f" — {ui.md_escape(ex.source)}" if ex.source else ""
+                        st.markdown(f"{chip} {ui.md_escape(ex.text)}{src}")
+                if c.cues:
+                    st.caption("단서어 cues: " + ui.md_escape(", ".join(c.cues)))
+
+
+def _styled(df: pd.DataFrame) -> pd.DataFrame:
+    out = df.copy()
+    for col, fmt in FMT.items():
+        if col in out:
+            out[col] = out[col].map(lambda v, f=fmt: "—" if pd.isna(v) else f.format(v))
+    return out
+
+
+def agreement_section(res: Resources) -> None:
+    st.subheader("자동 코더 vs 코더 · auto coder vs human decisions")
+    st.caption(
+        "검토된 구절의 (구절, 요인) 단위. 정밀도 = 수락 / (수락 + 거절), 재현율 = 수락 / (수락 + 추가). "
+        "α = Krippendorff's alpha (nominal); 값이 한 가지뿐이면 정의되지 않음 (—)."
+    )
+    auto = agreement.auto_vs_human(res.kb)
+    if int(auto.loc[auto["category"] == agreement.TOTAL, "units"].iloc[0]) == 0:
+        st.info(
+            "아직 검토 결정이 없습니다. ‘코딩 검토’ 페이지에서 결정을 기록하면 여기에 일치도가 나타납니다."
+        )
+    else:
+        st.dataframe(_styled(auto), hide_index=True, width="stretch")
+    st.subheader("코더 간 일치도 · between coders")
+    coders = agreement.between_coders(res.kb)
+    if coders.empty:
+        st.caption("같은 구절을 검토한 코더가 두 명 이상일 때 계산됩니다.")
+    else:
+        st.dataframe(_styled(coders), hide_index=True, width="stretch")
+
+
+def render() -> None:
+    res = resources()
+    st.title("코드북 · 일치도 Codebook & agreement")
+    tab_book, tab_agree = st.tabs(["코드북 codebook", "일치도 agreement"])
+    with tab_book:
+        categories(res)
+    with tab_agree:
+        agreement_section(res)
+
+
+if __name__ == "__main__":
+    ui.guarded(render)()

@@ -1,0 +1,193 @@
+"""Shared widgets: labels, badges, factor chips, highlighted passages, and the page error guard.
+
+Passage text and user input are never HTML: every string goes through `md_escape` and colour
+comes only from Streamlit's own `:color-background[...]` / `:color-badge[...]` directives.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import streamlit as st
+
+from kb.errors import KbError
+
+log = logging.getLogger("kb.ui")
+
+GROUP_KO = {"domestic": "국내", "international": "해외", "private": "민간"}
+GROUP_COLOR = {"domestic": "blue", "international": "violet", "private": "orange"}
+PLATFORM_KO = {
+    "information": "정보제공형",
+    "policy_proposal": "정책 제안형",
+    "private_brokerage": "민간역량중개형",
+    "private_platform": "민간 플랫폼",
+    "synthesis": "소결 (종합)",
+    "overview": "개요",
+}
+POLARITY_KO = {"success": "성공 요인", "obstacle": "장애 요인", "neutral": "중립", "none": "코드 없음"}
+POLARITY_COLOR = {"success": "green", "obstacle": "red", "neutral": "gray", "none": "gray"}
+POLARITY_ICON = {"success": "▲", "obstacle": "▼", "neutral": "●", "none": "○"}
+SHORT_NAME = {
+    "gyeonggi_bis": "경기 버스정보",
+    "eunpyeong_forest": "은평 참여의 큰숲",
+    "gyeonggi_delivery": "경기 배달특급",
+    "domestic_synthesis": "국내 소결",
+    "singapore_smart_nation": "싱가포르",
+    "london_talk_london": "런던",
+    "amsterdam_smart_city": "암스테르담",
+    "international_synthesis": "해외 소결",
+    "daangn": "당근마켓",
+    "gangnam_unni": "강남언니",
+    "baemin": "배달의민족",
+    "private:unattributed": "민간 (미귀속)",
+    "private_synthesis": "민간 소결",
+}
+KIND_KO = {"narrative": "서술", "quote": "인용 (면담)", "summary": "요약", "table": "표"}
+
+# Every ASCII punctuation mark CommonMark allows escaping that could start markup
+# (emphasis, links, directives like :red[...], math $...$, strikethrough ~, html <...>).
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=^&])")
+
+
+def md_escape(text: Any) -> str:
+    """Text shown literally by st.markdown: markdown specials backslash-escaped, lines kept."""
+    s = _MD_SPECIAL.sub(r"\\\1", "" if text is None else str(text))
+    return s.replace("\r", "").replace("\n", "  \n")
+
+
+def badge(label: str, color: str, icon: str = "") -> str:
+    """Markdown for a coloured badge around escaped text (`icon`: a Material icon name)."""
+    mark = f":material/{icon}: " if icon else ""
+    return f":{color}-badge[{mark}{md_escape(label)}]"
+
+
+def group_badge(group: str | None) -> str:
+    return badge(GROUP_KO.get(group or "", group or "?"), GROUP_COLOR.get(group or "", "gray"))
+
+
+def case_badge(name: str | None) -> str:
+    return badge(name or "?", "primary")
+
+
+def factor_chip(code: dict[str, Any], labels: dict[str, str], *, show_conf: bool = True) -> str:
+    """A chip for one code, coloured by polarity; a check icon marks a human decision."""
+    pol = code.get("polarity") or "neutral"
+    label = labels.get(code["category"], code["category"])
+    text = f"{POLARITY_ICON.get(pol, '')} {label} · {POLARITY_KO.get(pol, pol)}"
+    if code.get("source") == "human":
+        text = f"{text} ({code.get('reviewer') or '검토됨'})"
+        return badge(text, POLARITY_COLOR.get(pol, "gray"), icon="verified")
+    if show_conf and code.get("confidence") is not None:
+        text += f" {float(code['confidence']):.0%}"
+    return badge(text, POLARITY_COLOR.get(pol, "gray"))
+
+
+def chips(codes: Iterable[dict[str, Any]], labels: dict[str, str]) -> str:
+    return " ".join(factor_chip(c, labels) for c in codes) or badge("코드 없음", "gray")
+
+
+def citation(p: dict[str, Any]) -> str:
+    """'section, p. N' as plain text (the caller escapes)."""
+    parts = [p.get("section") or "?"]
+    page = p.get("page")
+    if page is not None and page == page:  # NaN-safe
+        parts.append(f"p. {int(page)}")
+    return ", ".join(parts)
+
+
+# ---- highlighting ---------------------------------------------------------------------------
+def term_spans(text: str, query_terms: Sequence[str]) -> list[tuple[int, int]]:
+    """Character spans of tokens whose kiwi lemma is one of the query terms (as kb.morphs makes them)."""
+    if not query_terms or not text:
+        return []
+    from kb.morphs import get_kiwi
+
+    wanted = set(query_terms)
+    spans = []
+    for tok in get_kiwi().tokenize(text):
+        tag = tok.tag.split("-")[0]
+        lemma = tok.form + "다" if tag in ("VV", "VA") else (tok.form.lower() if tag == "SL" else tok.form)
+        if lemma in wanted:
+            spans.append((tok.start, tok.start + tok.len))
+    return spans
+
+
+def highlight(
+    text: str,
+    terms: Sequence[tuple[int, int]] = (),
+    sentences: Sequence[tuple[int, int, str]] = (),
+) -> str:
+    """Markdown of `text` with coded sentences on a polarity background and query terms bold blue.
+
+    `sentences` are (start, end, polarity) in text offsets; overlapping styles are split into
+    segments so directives never nest.
+    """
+    cuts = {0, len(text)}
+    for s, e in terms:
+        cuts.update((max(0, s), min(len(text), e)))
+    for s, e, _ in sentences:
+        cuts.update((max(0, s), min(len(text), e)))
+    points = sorted(cuts)
+    out = []
+    for a, b in zip(points, points[1:], strict=False):
+        if a >= b:
+            continue
+        pol = next((p for s, e, p in sentences if s <= a < e), None)
+        is_term = any(s <= a < e for s, e in terms)
+        out.append(_styled(text[a:b], pol, is_term))
+    return "".join(out)
+
+
+def _styled(segment: str, polarity: str | None, is_term: bool) -> str:
+    lines = segment.split("\n")
+    styled = []
+    for line in lines:
+        if not line.strip():
+            styled.append(md_escape(line))
+            continue
+        if not is_term and not polarity:
+            styled.append(md_escape(line))
+            continue
+        # Emphasis cannot start or end with a space, so only query-term segments are trimmed
+        # (they are single tokens anyway); background segments keep their spaces inside.
+        lead = line[: len(line) - len(line.lstrip())] if is_term else ""
+        trail = line[len(line.rstrip()) :] if is_term else ""
+        core = md_escape(line.strip() if is_term else line)
+        if is_term:
+            core = f":blue[**{core}**]"
+        if polarity:
+            core = f":{POLARITY_COLOR.get(polarity, 'gray')}-background[{core}]"
+        styled.append(f"{md_escape(lead)}{core}{md_escape(trail)}")
+    return "  \n".join(styled)
+
+
+def legend() -> None:
+    st.caption(
+        ":green-background[성공 요인 문장] · :red-background[장애 요인 문장] · "
+        ":gray-background[중립 문장] · :blue[**검색어**] · "
+        ":material/verified: = 코더가 검토한 코드 · % = 자동 코더의 확신도"
+    )
+
+
+# ---- page guard -----------------------------------------------------------------------------
+def guarded(render: Callable[[], None]) -> Callable[[], None]:
+    """Run a page; a KbError becomes one st.error line, anything else a short message (no traceback)."""
+
+    @functools.wraps(render)
+    def run() -> None:
+        try:
+            render()
+        except KbError as exc:
+            st.error(str(exc), icon=":material/error:")
+        except Exception as exc:  # noqa: BLE001 - the page must not show a traceback
+            log.exception("page %s failed", getattr(render, "__name__", "?"))
+            st.error(
+                f"예기치 못한 오류 (unexpected error): {exc.__class__.__name__}: {exc}",
+                icon=":material/error:",
+            )
+
+    return run

@@ -1,0 +1,247 @@
+"""Cross-case matrix: factor × case heatmap (net = success − obstacle, "s/o" in cells), cell drill-down,
+and a side-by-side comparison of two or three cases."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+from plotly.subplots import make_subplots
+
+from kb import api
+from kb.ui import components as ui
+from kb.ui.cards import passage_card
+from kb.ui.state import Resources, resources
+
+COLORSCALE = [[0.0, "#b2182b"], [0.25, "#ef8a62"], [0.5, "#f7f7f7"], [0.75, "#7fbf7b"], [1.0, "#1b7837"]]
+MAX_CELL_PASSAGES = 20
+
+
+def grid(res: Resources, mx: pd.DataFrame) -> tuple[list[dict], list[dict], dict[tuple[str, str], dict]]:
+    """Row specs (factor, grouped by dimension), column specs (case, grouped by group), cell lookup."""
+    dims = res.kb.codebook.dimension_by_id
+    rows = [
+        {"category": c.id, "label": c.label_ko, "dim": dims[c.dimension].label_ko}
+        for c in res.kb.codebook.categories
+    ]
+    cases = res.cases
+    cols = [
+        {
+            "case": r["case"],
+            "label": ui.SHORT_NAME.get(r["case"], r["name_ko"]),
+            "group": ui.GROUP_KO.get(r["group"], r["group"]),
+        }
+        for g in ui.GROUP_KO
+        for r in cases[cases["group"] == g].to_dict("records")
+    ]
+    cells = {(r["category"], r["case"]): r for r in mx.to_dict("records")}
+    return rows, cols, cells
+
+
+def heatmap(res: Resources, mx: pd.DataFrame) -> go.Figure:
+    rows, cols, cells = grid(res, mx)
+    x = [[c["group"] for c in cols], [c["label"] for c in cols]]
+    y = [[r["dim"] for r in rows], [r["label"] for r in rows]]
+    z, text, hover, custom = [], [], [], []
+    for r in rows:
+        zr, tr, hr, cr = [], [], [], []
+        for c in cols:
+            cell = cells.get((r["category"], c["case"]))
+            s, o, n = (
+                (int(cell["success"]), int(cell["obstacle"]), int(cell["neutral"])) if cell else (0, 0, 0)
+            )
+            zr.append(s - o if cell else None)
+            tr.append(f"{s}/{o}" if s or o else "")
+            hr.append(f"{r['label']} × {c['label']}<br>성공 {s} · 장애 {o} · 중립 {n} (구절 수)")
+            cr.append([r["category"], c["case"]])
+        z.append(zr)
+        text.append(tr)
+        hover.append(hr)
+        custom.append(cr)
+    lim = max([abs(v) for zr in z for v in zr if v is not None] + [1])
+    fig = go.Figure(
+        go.Heatmap(
+            x=x,
+            y=y,
+            z=z,
+            text=text,
+            texttemplate="%{text}",
+            hoverinfo="skip",  # the markers below carry the hover text and the clicks
+            colorscale=COLORSCALE,
+            zmid=0,
+            zmin=-lim,
+            zmax=lim,
+            xgap=2,
+            ygap=2,
+            colorbar={"title": {"text": "성공−장애"}, "thickness": 12},
+        )
+    )
+    # Invisible markers on every cell make cells clickable (heatmaps have no point selection);
+    # hoverinfo "skip" would also swallow clicks, so they carry the hover text instead.
+    fig.add_trace(
+        go.Scatter(
+            x=[[c["group"] for _ in rows for c in cols], [c["label"] for _ in rows for c in cols]],
+            y=[[r["dim"] for r in rows for _ in cols], [r["label"] for r in rows for _ in cols]],
+            customdata=[cr for crow in custom for cr in crow],
+            mode="markers",
+            marker={"size": 28, "color": "rgba(0,0,0,0)"},
+            hovertext=[h for hrow in hover for h in hrow],
+            hoverinfo="text",
+            showlegend=False,
+        )
+    )
+    fig.update_layout(
+        height=120 + 38 * len(rows),
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        xaxis={"side": "top", "tickangle": -40},
+        yaxis={"autorange": "reversed"},
+        clickmode="event+select",
+        dragmode=False,
+    )
+    return fig
+
+
+def selected_cell(event: Any) -> tuple[str, str] | None:
+    try:
+        points = event["selection"]["points"]
+    except (KeyError, TypeError):
+        return None
+    for pt in points or []:
+        cd = pt.get("customdata")
+        if isinstance(cd, (list, tuple)) and len(cd) == 2:
+            return str(cd[0]), str(cd[1])
+    return None
+
+
+def cell_passages(res: Resources, category: str, case: str, kwargs: dict[str, Any]) -> list[str]:
+    """Passage ids of one cell, success then obstacle then neutral, human and confident first."""
+    codes = res.kb.codes_df()
+    codes = codes[codes["category"] == category]
+    if kwargs.get("polarity"):
+        codes = codes[codes["polarity"] == kwargs["polarity"]]
+    if kwargs.get("reviewed"):
+        codes = codes[codes["source"] == "human"]
+    pdf = res.kb.passages_df
+    codes = codes[codes["passage_id"].map(pdf["case"]) == case]
+    order = {"success": 0, "obstacle": 1, "neutral": 2}
+    codes = codes.assign(o=codes["polarity"].map(order), h=(codes["source"] != "human").astype(int))
+    codes = codes.sort_values(["o", "h", "confidence"], ascending=[True, True, False], kind="stable")
+    return list(dict.fromkeys(codes["passage_id"]))
+
+
+def comparison(res: Resources, mx: pd.DataFrame, chosen: list[str]) -> None:
+    rows, _, cells = grid(res, mx)
+    fig = make_subplots(
+        rows=1,
+        cols=len(chosen),
+        shared_yaxes=True,
+        subplot_titles=[res.case_name(c) for c in chosen],
+        horizontal_spacing=0.03,
+    )
+    labels = [r["label"] for r in rows]
+    table = {"요인 factor": labels}
+    lim = 1
+    for i, case in enumerate(chosen, 1):
+        s = [int(cells.get((r["category"], case), {}).get("success", 0)) for r in rows]
+        o = [int(cells.get((r["category"], case), {}).get("obstacle", 0)) for r in rows]
+        fig.add_trace(
+            go.Bar(y=labels, x=s, orientation="h", name="성공", marker_color="#1b7837", showlegend=i == 1),
+            row=1,
+            col=i,
+        )
+        fig.add_trace(
+            go.Bar(
+                y=labels,
+                x=[-v for v in o],
+                orientation="h",
+                name="장애",
+                marker_color="#b2182b",
+                customdata=o,
+                hovertemplate="%{y}: 장애 %{customdata}<extra></extra>",
+                showlegend=i == 1,
+            ),
+            row=1,
+            col=i,
+        )
+        lim = max([lim, *s, *o])
+        table[res.case_name(case)] = [f"{a}/{b}" if a or b else "" for a, b in zip(s, o, strict=True)]
+    fig.update_layout(
+        barmode="relative",
+        height=90 + 30 * len(rows),
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        legend={"orientation": "h", "y": -0.05},
+    )
+    fig.update_yaxes(autorange="reversed")
+    fig.update_xaxes(range=[-lim - 0.5, lim + 0.5], zeroline=True, zerolinecolor="#888")  # one scale for all
+    st.plotly_chart(fig, key="cmp_chart", width="stretch")
+    st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch")
+
+
+def render() -> None:
+    res = resources()
+    st.title("교차 사례 매트릭스 · Cross-case matrix")
+    st.caption(
+        "칸의 숫자는 성공/장애 구절 수, 색은 성공−장애 (초록 = 성공 우세, 빨강 = 장애 우세). "
+        "칸을 클릭하면 구절이 열립니다."
+    )
+    with st.expander("범위 scope", expanded=False):
+        c1, c2, c3 = st.columns(3)
+        query = c1.text_input("검색어로 한정 (optional query)", key="mx_q")
+        group = c2.selectbox(
+            "그룹",
+            [None, *ui.GROUP_KO],
+            key="mx_group",
+            format_func=lambda g: "전체" if g is None else ui.GROUP_KO[g],
+        )
+        reviewed = c3.toggle("검토된 코드만 (reviewed only)", key="mx_reviewed")
+    kwargs = {"group": group, "reviewed": reviewed}
+    mx = api.matrix(query.strip() or None, settings=res.settings, **kwargs)
+    if mx.empty:
+        st.warning("이 범위에는 코딩된 구절이 없습니다.")
+        return
+    event = st.plotly_chart(
+        heatmap(res, mx), key="mx_chart", on_select="rerun", selection_mode="points", width="stretch"
+    )
+    picked = selected_cell(event)
+    st.subheader("칸의 구절 · Passages in a cell")
+    c1, c2 = st.columns(2)
+    cats = list(res.kb.codebook.ids)
+    cases = res.cases["case"].tolist()
+    if "mx_factor" not in st.session_state:  # open on the fullest cell, not an empty corner
+        top = mx.sort_values(["passages", "success"], ascending=False).iloc[0]
+        st.session_state["mx_factor"], st.session_state["mx_case"] = top["category"], top["case"]
+    if picked and picked != st.session_state.get("mx_last_pick") and picked[0] in cats and picked[1] in cases:
+        # A new click on the heatmap drives the selectboxes; they stay usable on their own.
+        st.session_state["mx_factor"], st.session_state["mx_case"] = picked
+        st.session_state["mx_last_pick"] = picked
+    factor = c1.selectbox("요인 factor", cats, key="mx_factor", format_func=lambda c: res.labels.get(c, c))
+    case = c2.selectbox("사례 case", cases, key="mx_case", format_func=res.case_name)
+    ids = cell_passages(res, factor, case, kwargs)
+    if not ids:
+        st.info("이 칸에는 구절이 없습니다.")
+    else:
+        st.caption(
+            f"{len(ids)}개 구절" + (f" (처음 {MAX_CELL_PASSAGES}개)" if len(ids) > MAX_CELL_PASSAGES else "")
+        )
+        ui.legend()
+        for i, pid in enumerate(ids[:MAX_CELL_PASSAGES], 1):
+            passage_card(res, pid, rank=i, key="mx")
+    st.subheader("사례 비교 · Compare cases")
+    chosen = st.multiselect(
+        "비교할 사례 2–3개",
+        cases,
+        max_selections=3,
+        key="mx_compare",
+        format_func=res.case_name,
+        default=[c for c in cases[:2]],
+    )
+    if len(chosen) >= 2:
+        comparison(res, mx, chosen)
+    else:
+        st.caption("사례를 두 개 이상 고르세요.")
+
+
+if __name__ == "__main__":
+    ui.guarded(render)()

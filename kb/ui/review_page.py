@@ -1,0 +1,246 @@
+"""Review queue for coders: one passage at a time, accept/reject/re-polarise/add codes, memos.
+
+Every button writes one decision through kb.review_queue.decide (append-only SQLite log, the
+coder's name recorded); the page then reruns and shows the stored state, never a local copy.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from kb import review_queue as rq
+from kb.filters import POLARITIES
+from kb.ui import components as ui
+from kb.ui.cards import carrying_sentences, neighbours, sentence_marks
+from kb.ui.state import Resources, resources
+
+STATUS_KO = {
+    "accepted": ":material/check: 수락됨",
+    "rejected": ":material/close: 거절됨",
+    "added": ":material/add: 추가됨",
+    "noted": ":material/edit_note: 메모만",
+}
+
+
+def ask_coder() -> str | None:
+    """The coder's name, asked once per session."""
+    coder = st.session_state.get("coder")
+    if coder:
+        with st.sidebar:
+            st.markdown(f"**코더 coder:** {ui.md_escape(coder)}")
+            if st.button("코더 바꾸기", key="rv_change_coder"):
+                del st.session_state["coder"]
+                st.rerun()
+        return coder
+    st.info("검토 결정에는 코더 이름이 함께 기록됩니다. 이름(또는 이니셜)을 입력하세요.")
+    with st.form("coder_form"):
+        name = st.text_input("코더 이름 coder name", key="rv_coder_input", max_chars=40)
+        if st.form_submit_button("검토 시작 start") and name.strip():
+            st.session_state["coder"] = name.strip()
+            st.rerun()
+    return None
+
+
+def _flash() -> None:
+    msg = st.session_state.pop("rv_flash", None)
+    if msg:
+        st.success(msg, icon=":material/save:")
+
+
+def _decide(res: Resources, coder: str, pid: str, category: str | None, action: str, **kw: Any) -> None:
+    rq.decide(res.kb, coder, pid, category, action, **kw)
+    label = res.labels.get(category, category) if category else "구절 메모"
+    st.session_state["rv_flash"] = f"저장됨: {label} → {action}" + (
+        f" ({kw['polarity']})" if kw.get("polarity") else ""
+    )
+    st.rerun()
+
+
+def code_row(res: Resources, coder: str, pid: str, text: str, code: dict, decided: dict | None) -> None:
+    """One suggested (or added) code with its evidence and the decision buttons."""
+    cat = code["category"]
+    with st.container(border=True):
+        top = st.columns([3, 2])
+        top[0].markdown(ui.factor_chip(code, res.labels))
+        status = (decided or {}).get("status")
+        if status:
+            pol = decided.get("polarity") or ""
+            who = ui.md_escape(decided.get("coder") or "")
+            top[1].markdown(f"**{STATUS_KO.get(status, status)}** {ui.POLARITY_KO.get(pol, '')} · {who}")
+        else:
+            top[1].markdown(":orange[**미결정 undecided**]")
+        for sent in carrying_sentences(res, pid, text, cat):
+            st.caption("근거 문장: " + ui.md_escape(sent))
+        ev = code.get("evidence")
+        if isinstance(ev, dict) and ev.get("cues"):
+            st.caption("단서어 cues: " + ui.md_escape(", ".join(map(str, ev["cues"][:8]))))
+        b = st.columns([1, 1, 2, 1])
+        if b[0].button("수락", icon=":material/check:", key=f"acc_{pid}_{cat}", help="accept"):
+            _decide(res, coder, pid, cat, "accept")
+        if b[1].button("거절", icon=":material/close:", key=f"rej_{pid}_{cat}", help="reject"):
+            _decide(res, coder, pid, cat, "reject")
+        current = (decided or {}).get("polarity") or code.get("polarity") or "neutral"
+        pol = b[2].selectbox(
+            "극성",
+            POLARITIES,
+            index=POLARITIES.index(current),
+            key=f"pol_{pid}_{cat}",
+            format_func=lambda p: ui.POLARITY_KO[p],
+            label_visibility="collapsed",
+        )
+        if b[3].button("극성 변경", key=f"setpol_{pid}_{cat}", help="set polarity", disabled=pol == current):
+            _decide(res, coder, pid, cat, "set_polarity", polarity=pol)
+
+
+def add_code(res: Resources, coder: str, pid: str, present: set[str]) -> None:
+    missing = [c for c in res.kb.codebook.ids if c not in present]
+    if not missing:
+        return
+    st.markdown("**빠진 코드 추가 · add a missing code**")
+    c = st.columns([2, 1, 1])
+    cat = c[0].selectbox(
+        "요인",
+        missing,
+        key=f"add_cat_{pid}",
+        format_func=lambda x: res.labels.get(x, x),
+        label_visibility="collapsed",
+    )
+    pol = c[1].selectbox(
+        "극성",
+        POLARITIES,
+        key=f"add_pol_{pid}",
+        format_func=lambda p: ui.POLARITY_KO[p],
+        label_visibility="collapsed",
+    )
+    if c[2].button("추가", icon=":material/add:", key=f"add_{pid}"):
+        _decide(res, coder, pid, cat, "add", polarity=pol)
+
+
+def memo_box(res: Resources, coder: str, pid: str) -> None:
+    current = rq.passage_memo(res.kb, pid) or ""
+    with st.form(f"memo_form_{pid}", border=False):
+        memo = st.text_area("구절 메모 memo", value=current, key=f"memo_{pid}", height=80)
+        if st.form_submit_button("메모 저장") and memo != current:
+            _decide(res, coder, pid, None, "memo", memo=memo)
+
+
+def passage_view(res: Resources, coder: str, pid: str) -> None:
+    p = res.kb.passage_by_id[pid]
+    text = p["text"]
+    auto = (res.auto_by_id.get(pid) or {}).get("codes") or []
+    decided = rq.current_decisions(res.kb, [pid]).get(pid, {})
+    st.markdown(
+        " ".join(
+            [
+                ui.case_badge(p.get("case_name")),
+                ui.group_badge(p.get("group")),
+                ui.badge(ui.KIND_KO.get(p.get("kind") or "", p.get("kind") or ""), "gray"),
+            ]
+        )
+    )
+    speaker = f"**{ui.md_escape(p['speaker'])}:** " if p.get("speaker") else ""
+    st.markdown(speaker + ui.highlight(text, (), sentence_marks(res, pid, text, auto)))
+    st.caption(":material/description: " + ui.md_escape(ui.citation(p)) + f" · `{pid}`")
+    if st.toggle("앞뒤 구절 보기", key=f"rv_nb_{pid}"):
+        neighbours(res, pid)
+    rec = res.auto_by_id.get(pid) or {}
+    if rec.get("polarity"):
+        st.caption(f"자동 코더의 구절 극성: {ui.POLARITY_KO.get(rec['polarity'], rec['polarity'])}")
+    st.markdown("#### 제안된 코드 · suggested codes")
+    present = set()
+    for code in auto:
+        present.add(code["category"])
+        code_row(res, coder, pid, text, {**code, "source": "auto"}, decided.get(code["category"]))
+    for cat, row in sorted(decided.items()):
+        if cat not in present and row["status"] in ("added", "accepted"):
+            present.add(cat)
+            code_row(
+                res,
+                coder,
+                pid,
+                text,
+                {"category": cat, "polarity": row["polarity"], "source": "human", "reviewer": row["coder"]},
+                row,
+            )
+    if not auto:
+        st.caption("자동 코드가 없는 구절입니다.")
+    add_code(res, coder, pid, present)
+    memo_box(res, coder, pid)
+    with st.expander("이 구절의 결정 기록 · decision log"):
+        log = res.kb.reviews.log([pid])
+        st.dataframe(log[["ts", "coder", "category", "action", "memo"]], hide_index=True, width="stretch")
+
+
+def render() -> None:
+    res = resources()
+    st.title("코딩 검토 · Review queue")
+    coder = ask_coder()
+    if not coder:
+        return
+    _flash()
+    c = st.columns([2, 2, 1])
+    factor = c[0].selectbox(
+        "요인 factor",
+        [None, *res.kb.codebook.ids],
+        key="rv_factor",
+        format_func=lambda x: "전체" if x is None else res.labels.get(x, x),
+    )
+    case = c[1].selectbox(
+        "사례 case",
+        [None, *res.cases["case"]],
+        key="rv_case",
+        format_func=lambda x: "전체" if x is None else res.case_name(x),
+    )
+    pending = c[2].toggle("미완료만", value=True, key="rv_pending", help="모든 코드가 결정된 구절 숨기기")
+    pid = st.session_state.get("review_pid")
+    items = rq.queue(res.kb, factor=factor, case=case, pending_only=pending, keep=pid)
+    stats = rq.progress(res.kb, rq.queue(res.kb, factor=factor, case=case))
+    total = max(stats["passages"], 1)
+    st.progress(
+        stats["done"] / total,
+        text=(
+            f"완료 {stats['done']} / {stats['passages']} 구절 · 진행 중 {stats['started']} · "
+            f"코드 결정 {stats['codes_decided']} / {stats['codes']}"
+        ),
+    )
+    ids = [it.passage_id for it in items]
+    if pid not in res.kb.passage_by_id or (pid not in ids and st.session_state.get("rv_from") != pid):
+        pid = ids[0] if ids else None
+    if pid is None:
+        st.success("이 조건에서 검토할 구절이 없습니다.")
+    else:
+        st.session_state["review_pid"] = pid
+        pos = ids.index(pid) if pid in ids else -1
+        nav = st.columns([1, 2, 1])
+        if nav[0].button(
+            "이전", icon=":material/arrow_back:", key="rv_prev", disabled=pos <= 0, width="stretch"
+        ):
+            st.session_state["review_pid"] = ids[pos - 1]
+            st.rerun()
+        item = items[pos] if pos >= 0 else None
+        where = f"{pos + 1} / {len(ids)}" if pos >= 0 else "큐 밖의 구절 (검색에서 열림)"
+        unc = f" · 불확실성 {item.uncertainty:.2f}" if item else ""
+        nav[1].markdown(f"**{where}**{unc}")
+        if nav[2].button(
+            "다음",
+            icon=":material/arrow_forward:",
+            key="rv_next",
+            disabled=pos < 0 or pos >= len(ids) - 1,
+            width="stretch",
+        ):
+            st.session_state["review_pid"] = ids[pos + 1]
+            st.rerun()
+        passage_view(res, coder, pid)
+    attention = rq.attention(res.kb)
+    with st.expander(f"확인이 필요한 결정 · needs attention ({len(attention)})", expanded=False):
+        if attention.empty:
+            st.caption("모든 결정이 현재 구절에 연결되어 있습니다.")
+        else:
+            st.caption("구절이 사라졌거나 본문이 바뀐 뒤의 결정입니다. reanchored_to = 옮겨진 구절.")
+            st.dataframe(attention, hide_index=True, width="stretch")
+
+
+if __name__ == "__main__":
+    ui.guarded(render)()

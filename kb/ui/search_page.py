@@ -1,0 +1,124 @@
+"""Search page: one query box, filters, result cards or a table, CSV download."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from kb import api
+from kb.filters import POLARITIES
+from kb.ui import components as ui
+from kb.ui.cards import passage_card
+from kb.ui.state import Resources, resources
+
+ALL = None
+
+
+def _opt(label: str, values: list[str], fmt: dict[str, str], key: str, col: Any) -> str | None:
+    return col.selectbox(
+        label, [ALL, *values], format_func=lambda v: "전체" if v is None else fmt.get(v, v), key=key
+    )
+
+
+def filters(res: Resources) -> dict[str, Any]:
+    """The filter widgets; returns keyword arguments for kb.api.search / kb.api.matrix."""
+    cases = res.cases
+    c1, c2, c3 = st.columns(3)
+    group = _opt("그룹 group", list(ui.GROUP_KO), ui.GROUP_KO, "f_group", c1)
+    shown = cases if group is None else cases[cases["group"] == group]
+    case = _opt(
+        "사례 case",
+        shown["case"].tolist(),
+        dict(zip(cases["case"], cases["name_ko"], strict=True)),
+        "f_case",
+        c2,
+    )
+    ptypes = [t for t in ui.PLATFORM_KO if t in set(cases["platform_type"])]
+    platform_type = _opt("플랫폼 유형 platform type", ptypes, ui.PLATFORM_KO, "f_ptype", c3)
+    c4, c5, c6 = st.columns(3)
+    factor = _opt("요인 factor", list(res.kb.codebook.ids), res.labels, "f_factor", c4)
+    polarity = _opt("극성 polarity", list(POLARITIES), ui.POLARITY_KO, "f_polarity", c5)
+    reviewed = c6.toggle("검토된 구절만 (reviewed only)", key="f_reviewed")
+    return {
+        "group": group,
+        "case": case,
+        "platform_type": platform_type,
+        "factor": factor,
+        "polarity": polarity,
+        "reviewed": reviewed,
+    }
+
+
+def results_table(res: Resources, df: pd.DataFrame) -> pd.DataFrame:
+    """A flat, downloadable view of the results (codes as 'label (polarity)')."""
+
+    def codes_text(codes: list[dict[str, Any]]) -> str:
+        parts = []
+        for c in codes:
+            pol = ui.POLARITY_KO.get(c["polarity"], c["polarity"])
+            reviewed = ", 검토" if c.get("source") == "human" else ""
+            parts.append(f"{res.labels.get(c['category'], c['category'])} ({pol}{reviewed})")
+        return "; ".join(parts)
+
+    return pd.DataFrame(
+        {
+            "순위": range(1, len(df) + 1),
+            "사례": df["case_name"],
+            "그룹": df["group"].map(lambda g: ui.GROUP_KO.get(g, g)),
+            "요인 (극성)": df["codes"].map(codes_text),
+            "주 극성": df["polarity"].map(lambda p: ui.POLARITY_KO.get(p, p)),
+            "출처 section": df["section"],
+            "쪽 page": df["page"],
+            "유형 kind": df["kind"],
+            "구절 text": df["text"],
+            "점수 score": df["score"],
+            "id": df["id"],
+        }
+    )
+
+
+def render() -> None:
+    res = resources()
+    st.title("검색 · Search")
+    st.caption("성공 요인과 장애 요인을 사례 전체에서 찾습니다. 한국어 또는 영어로 질문하세요.")
+    query = st.text_input(
+        "질문 또는 키워드 (Korean or English)",
+        key="q",
+        placeholder="예: 주민 참여가 저조했던 이유 · budget shortage · 단체장의 관심",
+    )
+    with st.expander("필터 filters", expanded=True):
+        kwargs = filters(res)
+    k = st.sidebar.slider("결과 수 (results)", 5, 50, 10, step=5, key="f_k")
+    if not query.strip():
+        n = len(res.kb.passages)
+        st.info(f"구절 {n:,}개 · 사례 {len(res.cases)}개가 있습니다. 위에 질문을 입력하세요.")
+        return
+    t0 = time.perf_counter()
+    df = api.search(query, k, settings=res.settings, **kwargs)
+    took = time.perf_counter() - t0
+    if df.empty:
+        st.warning("조건에 맞는 구절이 없습니다. 필터를 줄이거나 다른 표현으로 검색해 보세요.")
+        return
+    st.caption(f"{len(df)}개 결과 · {took * 1000:.0f} ms")
+    ui.legend()
+    tab_cards, tab_table = st.tabs(["카드 cards", "표 table"])
+    with tab_cards:
+        for i, row in enumerate(df.to_dict("records"), 1):
+            passage_card(res, row["id"], rank=i, query_terms=list(row["query_terms"] or []), key="s")
+    with tab_table:
+        table = results_table(res, df)
+        st.dataframe(table, hide_index=True, width="stretch")
+        st.download_button(
+            "CSV 내려받기 (download)",
+            table.to_csv(index=False).encode("utf-8-sig"),
+            file_name="kb_search_results.csv",
+            mime="text/csv",
+            key="dl_search",
+        )
+
+
+if __name__ == "__main__":
+    ui.guarded(render)()

@@ -1,0 +1,159 @@
+"""Cached resources for the app: the knowledge base (loaded once per process), first-run build,
+and small derived lookups (auto-code sentences, neighbouring passages, case metadata).
+"""
+
+from __future__ import annotations
+
+import csv
+import threading
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from kb.cases import CASES
+from kb.errors import StoreMissing
+from kb.kbase import KnowledgeBase, forget, get_kb, is_built
+from kb.settings import Settings, get_settings
+
+_BUILD_LOCK = threading.Lock()
+
+
+@dataclass
+class Resources:
+    """The knowledge base plus lookups the pages need; rebuilt only with the knowledge base."""
+
+    kb: KnowledgeBase
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def settings(self) -> Settings:
+        return self.kb.settings
+
+    @cached_property
+    def labels(self) -> dict[str, str]:
+        return {c.id: c.label_ko for c in self.kb.codebook.categories}
+
+    @cached_property
+    def auto_by_id(self) -> dict[str, dict[str, Any]]:
+        from kb.review_queue import auto_by_id
+
+        return auto_by_id(self.kb)
+
+    @cached_property
+    def neighbours(self) -> dict[str, tuple[str | None, str | None]]:
+        """passage id -> (previous, next) passage id of the same document by start offset."""
+        df = self.kb.passages_df[["id", "doc_id", "start"]].sort_values(["doc_id", "start"], kind="stable")
+        out: dict[str, tuple[str | None, str | None]] = {}
+        for _, grp in df.groupby("doc_id", sort=False):
+            ids = grp["id"].tolist()
+            for i, pid in enumerate(ids):
+                out[pid] = (ids[i - 1] if i > 0 else None, ids[i + 1] if i + 1 < len(ids) else None)
+        return out
+
+    @cached_property
+    def cases(self) -> pd.DataFrame:
+        """One row per case present in the passages: name, group, platform type, organisation."""
+        rows = {cid: c.as_dict() for cid, c in CASES.items()}
+        manifest = self.settings.manifest_path
+        if manifest.is_file():
+            with manifest.open(encoding="utf-8") as fh:
+                for r in csv.DictReader(fh):
+                    cid = r.get("case") or r.get("case_id")
+                    if cid and cid in rows:
+                        for key in ("organization", "platform_type", "group"):
+                            if r.get(key):
+                                rows[cid][key] = r[key]
+        present = self.kb.passages_df.drop_duplicates("case").set_index("case")
+        out = []
+        for cid, p in present.iterrows():
+            base = rows.get(cid, {})
+            out.append(
+                {
+                    "case": cid,
+                    "name_ko": base.get("name_ko") or p.get("case_name") or cid,
+                    "name_en": base.get("name_en") or p.get("case_name_en") or "",
+                    "group": base.get("group") or p.get("group"),
+                    "platform_type": base.get("platform_type") or p.get("platform_type"),
+                    "organization": base.get("organization") or p.get("organization") or "",
+                }
+            )
+        order = {cid: i for i, cid in enumerate(CASES)}
+        df = pd.DataFrame(out)
+        return df.sort_values("case", key=lambda s: s.map(lambda c: order.get(c, 999))).reset_index(drop=True)
+
+    def case_name(self, case: str) -> str:
+        row = self.cases[self.cases["case"] == case]
+        return str(row["name_ko"].iloc[0]) if len(row) else case
+
+
+def settings() -> Settings:
+    return get_settings()
+
+
+def build_needed(s: Settings) -> tuple[str, ...]:
+    """The build stages the app must run before it can open the knowledge base (empty = none)."""
+    from kb.builder import STAGES
+
+    if not is_built(s):
+        return STAGES
+    if not (s.data_dir / "bm25" / "index.json").exists():
+        return ("index",)
+    if not s.chroma_url and not (s.data_dir / "chroma").exists():
+        return ("index",)
+    return ()
+
+
+def run_build(s: Settings, stages: tuple[str, ...] | None = None) -> None:
+    """Build with a visible status box fed by the builder's log callback.
+
+    Without `stages`, runs what `build_needed` says (re-checked under the lock, so a second
+    session that waited for the first one's build does nothing).
+    """
+    from kb.builder import build
+
+    with _BUILD_LOCK:
+        stages = stages or build_needed(s)
+        if not stages:
+            return
+        with st.status("지식베이스 구축 중… (first run: building the knowledge base)", expanded=True) as box:
+            box.write(f"데이터 폴더: `{s.data_dir}` · 단계: {', '.join(stages)}")
+            build(s, stages=stages, progress=False, log=lambda msg: box.write(_plain(msg)))
+            box.update(label="지식베이스 구축 완료 (build complete)", state="complete", expanded=False)
+        forget(s)
+        _load.clear()
+
+
+def _plain(msg: str) -> str:
+    from kb.ui.components import md_escape
+
+    return md_escape(msg)
+
+
+@st.cache_resource(show_spinner="지식베이스를 불러오는 중… (loading the knowledge base)")
+def _load(key: str, _s: Settings) -> Resources:
+    kb = get_kb(_s)
+    kb.keyword_index  # noqa: B018 - load indexes and models once, not on the first search
+    kb.collection  # noqa: B018
+    kb.codes_df()
+    kb.embedder.embed_queries(["워밍업 warm-up"])  # model weights load here, not in the first search
+    from kb.morphs import terms
+
+    terms("워밍업")
+    return Resources(kb)
+
+
+def resources() -> Resources:
+    """The process-wide resources; builds the knowledge base first when it is missing."""
+    s = settings()
+    if build_needed(s):
+        run_build(s)
+    try:
+        return _load(repr(s), s)
+    except StoreMissing:
+        # Passages exist but the vector index is empty or from another model: index again.
+        forget(s)
+        run_build(s, ("index",))
+        return _load(repr(s), s)

