@@ -18,7 +18,7 @@ app: install
 
 test:
 	bash scripts/setup_test_env.sh $(VENV)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -rs
 
 lint:
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

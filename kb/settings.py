@@ -57,12 +57,12 @@ class Settings:
         return self.data_dir / "reviews.sqlite"
 
     def with_overrides(self, **values: object) -> Settings:
-        clean = {k: v for k, v in values.items() if v is not None}
+        clean = {k: _coerce(v, getattr(self, k)) for k, v in values.items() if v is not None}
         return replace(self, **clean)
 
 
-def _coerce(raw: str, default: object) -> object:
-    return Path(raw).expanduser() if isinstance(default, Path) else raw
+def _coerce(raw: object, default: object) -> object:
+    return Path(str(raw)).expanduser() if isinstance(default, Path) else raw
 
 
 def get_settings(**overrides: object) -> Settings:

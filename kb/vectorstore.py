@@ -22,7 +22,12 @@ from kb.errors import StoreUnavailable  # noqa: E402
 from kb.settings import Settings  # noqa: E402
 
 COLLECTION = "kb-passages"
-_TELEMETRY_OFF = ChromaSettings(anonymized_telemetry=False)
+
+
+def _telemetry_off() -> ChromaSettings:
+    # A fresh object each time: chromadb's HttpClient writes the server address into the
+    # Settings it is given, and a shared instance would turn later embedded clients into HTTP ones.
+    return ChromaSettings(anonymized_telemetry=False)
 
 
 def open_client(settings: Settings) -> Any:
@@ -36,7 +41,7 @@ def open_client(settings: Settings) -> Any:
                 host=url.hostname,
                 port=url.port or 8000,
                 ssl=url.scheme == "https",
-                settings=_TELEMETRY_OFF,
+                settings=_telemetry_off(),
             )
             client.heartbeat()
         except Exception as exc:  # chromadb raises several kinds here
@@ -47,7 +52,7 @@ def open_client(settings: Settings) -> Any:
         return client
     path = settings.data_dir / "chroma"
     path.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(path=str(path), settings=_TELEMETRY_OFF)
+    return chromadb.PersistentClient(path=str(path), settings=_telemetry_off())
 
 
 def model_signature(embedder: Any) -> dict[str, str | int]:
