@@ -136,6 +136,7 @@ def chroma_metadata(kb: KnowledgeBase) -> Callable[[dict[str, Any]], dict[str, A
             "polarity": dominant_polarity(codes),
             "has_success": "success" in pols,
             "has_obstacle": "obstacle" in pols,
+            "has_neutral": "neutral" in pols,
             "reviewed": p["id"] in reviewed,
         }
         out.update({f"f_{cat}": cat in present for cat in categories})

@@ -81,23 +81,24 @@ def allowed_ids(kb: KnowledgeBase, f: Filters) -> set[str] | None:
     return ids
 
 
-def uses_codes(f: Filters) -> bool:
-    """True when the filter depends on codes, which change with every review decision."""
-    return bool(f.factor or f.polarity or f.reviewed or f.min_confidence > 0)
-
-
 def chroma_where(f: Filters) -> dict[str, Any] | None:
-    """The passage-metadata part of the filter as a Chroma `where`.
+    """The filter as a Chroma `where` on the metadata that `kb.builder.chroma_metadata` writes.
 
-    Code-derived parts (factor, polarity, reviewed) are not asked of Chroma: its copies of them
-    date from the last build, so a code a coder added since would be missed. Retrieval passes
-    the ids from `allowed_ids`, computed from the live codes, instead.
+    Code-derived fields (f_<factor>, has_<polarity>, reviewed) stay current because the
+    knowledge base rewrites reviewed passages' metadata whenever decisions change; the exact
+    check (factor and polarity on the same code, confidence) is done on the results.
     """
     clauses: list[dict[str, Any]] = []
     for col in ("group", "case", "platform_type"):
         value = getattr(f, col)
         if value is not None:
             clauses.append({col: value})
+    if f.factor:
+        clauses.append({f"f_{f.factor}": True})
+    if f.polarity:
+        clauses.append({f"has_{f.polarity}": True})
+    if f.reviewed:
+        clauses.append({"reviewed": True})
     if not clauses:
         return None
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}

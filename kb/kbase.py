@@ -103,13 +103,35 @@ class KnowledgeBase:
         """One row per effective code (auto unless a human decided otherwise)."""
         version = self.reviews.version()
         with self._lock:
-            if self._codes_df is None or version != self._codes_version:
+            changed = self._codes_df is None or version != self._codes_version
+            if changed:
                 self._codes_df, self._reviewed = self._merge_codes()
                 self._codes_by_passage = {}
                 for row in self._codes_df.to_dict("records"):
                     self._codes_by_passage.setdefault(row["passage_id"], []).append(row)
                 self._codes_version = version
-            return self._codes_df
+            frame = self._codes_df
+        if changed and self._reviewed:
+            self._sync_reviewed_metadata()
+        return frame
+
+    def _sync_reviewed_metadata(self) -> None:
+        """Bring Chroma's code metadata of reviewed passages up to date with human decisions.
+
+        Decisions can come from any process (the app, scripts); doing this whenever the merged
+        codes change keeps factor/polarity/reviewed filters in Chroma's `where` exact.
+        """
+        from kb.builder import chroma_metadata
+
+        try:
+            col = self.collection
+        except StoreMissing:
+            return
+        wanted = [pid for pid in sorted(self._reviewed) if pid in self.passage_by_id]
+        held = col.get(ids=wanted, include=[])["ids"] if wanted else []
+        if held:
+            meta = chroma_metadata(self)
+            col.update(ids=held, metadatas=[meta(self.passage_by_id[pid]) for pid in held])
 
     def _merge_codes(self) -> tuple[pd.DataFrame, set[str]]:
         from kb.reviews import anchor, merge

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kb.errors import BadQuery
-from kb.filters import Filters, allowed_ids, chroma_where, mask_for, uses_codes
+from kb.filters import Filters, allowed_ids, chroma_where, mask_for
 from kb.kbase import KnowledgeBase
 from kb.morphs import terms
 from kb.vectorstore import query as dense_query
@@ -70,10 +70,7 @@ def ranked_ids(
     rankings: list[tuple[float, list[str]]] = []
     if mode in ("hybrid", "dense"):
         vector = kb.embedder.embed_queries([query])[0]
-        # Code filters go to Chroma as the live allowed ids (its code metadata may predate reviews);
-        # this also keeps a narrow filter from emptying the pool of nearest neighbours.
-        ids = sorted(allowed) if allowed is not None and uses_codes(filters) else None
-        hits = dense_query(kb.collection, vector, pool, chroma_where(filters), ids)
+        hits = dense_query(kb.collection, vector, pool, chroma_where(filters))
         rankings.append((weights.dense, [pid for pid, _ in hits if allowed is None or pid in allowed]))
     if mode in ("hybrid", "keyword"):
         index = kb.keyword_index

@@ -1,7 +1,7 @@
 """The coders' review queue: auto-coded passages, most uncertain first, and recording decisions.
 
 A decision goes to the append-only ReviewStore with the auto code as `before` (so the log
-shows what the coder corrected), then the passage's Chroma metadata is refreshed so the
+shows what the coder corrected); merging it refreshes the passage's Chroma metadata, so the
 factor and "reviewed only" filters see the human decision at once.
 """
 
@@ -125,7 +125,7 @@ def decide(
     polarity: str | None = None,
     memo: str | None = None,
 ) -> int:
-    """Record one decision (auto code as `before`), refresh Chroma metadata; returns the decision id."""
+    """Record one decision (auto code as `before`) and apply it; returns the decision id."""
     p = kb.passage_by_id.get(passage_id)
     if p is None:
         raise ReviewError(f"unknown passage {passage_id!r}; rebuild or reload the app")
@@ -141,18 +141,8 @@ def decide(
         before=before,
         valid_categories=kb.codebook.ids,
     )
-    refresh_metadata(kb, [passage_id])
+    kb.codes_df()  # merges the decision and refreshes the passage's Chroma metadata
     return decision_id
-
-
-def refresh_metadata(kb: KnowledgeBase, passage_ids: list[str]) -> None:
-    """Rewrite the Chroma metadata of these passages from the effective (human-merged) codes."""
-    from kb.builder import chroma_metadata
-
-    meta = chroma_metadata(kb)
-    ps = [kb.passage_by_id[pid] for pid in passage_ids if pid in kb.passage_by_id]
-    if ps:
-        kb.collection.update(ids=[p["id"] for p in ps], metadatas=[meta(p) for p in ps])
 
 
 def passage_memo(kb: KnowledgeBase, passage_id: str) -> str | None:

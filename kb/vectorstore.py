@@ -158,20 +158,15 @@ def query(
     vector: Sequence[float],
     n: int,
     where: dict[str, Any] | None = None,
-    ids: Sequence[str] | None = None,
 ) -> list[tuple[str, float]]:
-    """(passage id, cosine similarity) best first, among `ids` when given."""
-    if ids is not None:
-        # Chroma's query fails on an id it does not hold (a passage added since the last build).
-        ids = col.get(ids=list(ids), include=[])["ids"]
-    count = col.count() if ids is None else len(ids)
+    """(passage id, cosine similarity) best first."""
+    count = col.count()
     if count == 0:
         return []
     got = col.query(
         query_embeddings=[list(map(float, vector))],
         n_results=min(n, count),
         where=where or None,
-        ids=ids,
         include=["distances"],
     )
     return [(pid, 1.0 - float(d)) for pid, d in zip(got["ids"][0], got["distances"][0], strict=True)]

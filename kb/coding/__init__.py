@@ -1,0 +1,21 @@
+"""Automatic qualitative coding: codebook categories + polarity for Korean text.
+
+    from kb.coding import Coder, code_texts
+    results = code_texts(["예산이 부족하다"])        # the coder saved by `kb build`
+    coder = Coder.load(); coder.code_texts(texts, ids)
+
+Parts: `rules` (lemma cues), `polarity` (clause-scoped lack/negation/success cues),
+`similarity` (embeddings vs codebook definitions/examples), `supervised` + `training`
+(classifiers and calibrated thresholds), `coder`/`output` (combination and records).
+"""
+
+from kb.coding.coder import Coder, code_texts
+from kb.coding.training import CoderModel, train_model
+
+__all__ = ["Coder", "CoderModel", "code_texts", "train_model", "train_coder"]
+
+
+def train_coder(*args, **kwargs):  # noqa: ANN002, ANN003 - thin re-export, see kb.coding.build
+    from kb.coding.build import train_coder as _train
+
+    return _train(*args, **kwargs)

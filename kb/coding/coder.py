@@ -1,0 +1,148 @@
+"""The auto-coder: codebook categories, polarity, confidence and evidence for each text.
+
+Each text (passage) is split into Kiwi sentences; each sentence is scored by the trained
+model (or, for a category the model has never seen, by its cues and similarity), and the
+passage gets the union of its sentences' codes with the best confidence. Confidence is the
+model probability rescaled so that the category's calibrated threshold sits at 0.5.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kb.coding.book import POLARITIES, CodebookView, load_view, to_view
+from kb.coding.calibrate import to_confidence
+from kb.coding.features import Analysis, Analyzer
+from kb.coding.similarity import CachedEmbedder
+from kb.coding.supervised import TrainingSet
+from kb.coding.training import CoderModel, category_scores, similarity_score, train_model
+from kb.nlp import get_nlp
+
+log = logging.getLogger(__name__)
+DEFAULT_EMBEDDER = "use"
+MODEL_FILE = "model.joblib"
+
+
+def coder_dir(settings: Any = None) -> Path:
+    from kb.settings import get_settings
+
+    return (settings or get_settings()).data_dir / "coder"
+
+
+class Coder:
+    """Codes texts with a codebook and (optionally) a trained `CoderModel`."""
+
+    def __init__(
+        self,
+        codebook: Any = None,
+        model: CoderModel | None = None,
+        embedder: Any = None,
+        cache_dir: Path | None = None,
+    ) -> None:
+        self.book: CodebookView = to_view(codebook) if codebook is not None else load_view()
+        self.model = model
+        spec = embedder if embedder is not None else (model.embedder if model else DEFAULT_EMBEDDER)
+        if isinstance(spec, str):
+            from kb.embeddings import get_embedder
+
+            self.embedder_spec = spec
+            raw = get_embedder(spec)
+        else:
+            self.embedder_spec, raw = getattr(spec, "name", "custom"), spec
+        cache = cache_dir / f"embeddings-{self.embedder_spec.replace(':', '_')}.npz" if cache_dir else None
+        self.embedder = CachedEmbedder(raw, cache)
+        self.analyzer = Analyzer(get_nlp(), self.book, self.embedder)
+        if model is not None and model.book_fingerprint != self.book.fingerprint():
+            log.warning("coder model was trained on another codebook version; retrain with `kb build`")
+
+    # ----- training -------------------------------------------------------------------------
+    def fit(self, data: TrainingSet, variant: str = "full", analyses: list[Analysis] | None = None) -> Coder:
+        self.model = train_model(self.analyzer, data, variant, self.embedder_spec, analyses=analyses)
+        return self
+
+    def save(self, directory: Path | None = None) -> Path:
+        if self.model is None:
+            raise ValueError("nothing to save: the coder has not been trained")
+        path = self.model.save((directory or coder_dir()) / MODEL_FILE)
+        self.embedder.save()
+        return path
+
+    @classmethod
+    def load(cls, settings: Any = None, codebook: Any = None) -> Coder:
+        """The coder saved by `kb build` (untrained rules+similarity coder if none was saved)."""
+        directory = coder_dir(settings)
+        model = CoderModel.load(directory / MODEL_FILE)
+        book = codebook if codebook is not None else load_view(getattr(settings, "codebook_path", None))
+        return cls(book, model, cache_dir=directory)
+
+    # ----- scoring --------------------------------------------------------------------------
+    def score_analyses(self, analyses: list[Analysis]) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """Category ids, [n, k] confidences, [n, k] raw scores for every codebook category."""
+        ids = self.book.ids
+        conf = np.zeros((len(analyses), len(ids)))
+        raw = np.zeros_like(conf)
+        model_ids = self.model.ids if self.model else []
+        covered: set[str] = set()
+        if self.model is not None and analyses:
+            scores = category_scores(self.model, self.analyzer, analyses)
+            for k, cat in enumerate(model_ids):
+                if cat in ids and (
+                    self.model.variant != "full"
+                    or cat in self.model.classifiers
+                    and self.model.classifiers[cat] is not None
+                ):
+                    j = ids.index(cat)
+                    covered.add(cat)
+                    raw[:, j] = scores[:, k]
+                    t = self.model.thresholds.get(cat, 0.5)
+                    conf[:, j] = [to_confidence(p, t) for p in scores[:, k]]
+        for j, cat in enumerate(ids):  # categories without a trained model: cues + similarity
+            if cat in covered:
+                continue
+            for i, a in enumerate(analyses):
+                raw[i, j] = fallback_score(a, j, cat)
+                conf[i, j] = raw[i, j]
+        return ids, conf, raw
+
+    def polarity(self, analyses: list[Analysis], cats: list[str]) -> list[dict[str, float]]:
+        """Probabilities of success/obstacle/neutral for (sentence, category) pairs."""
+        if self.model is not None and self.model.polarity is not None and analyses:
+            return self.model.polarity.predict_proba(analyses, cats)
+        out = []
+        for a, cat in zip(analyses, cats, strict=True):
+            res = a.polarity_for(cat)
+            rest = (1 - res.confidence) / 2
+            out.append({p: (res.confidence if p == res.label else rest) for p in POLARITIES})
+        return out
+
+    def code_texts(self, texts: Sequence[str], ids: Sequence[str] | None = None) -> list[dict[str, Any]]:
+        """One result per text: codes, dominant polarity and per-sentence codes (see module doc)."""
+        from kb.coding.output import assemble
+
+        return assemble(self, texts, ids)
+
+
+def fallback_score(a: Analysis, j: int, cat: str) -> float:
+    """Untrained score: a cue hit is decisive, strong similarity to an example supports it."""
+    hits = a.cue_count(cat)
+    sim = similarity_score(a, j)
+    score = (1 - 0.5 ** (1 + hits)) if hits else 0.0
+    if sim > 0.8:
+        score = max(score, 0.5 + (sim - 0.8))
+    return float(min(score, 0.99))
+
+
+_DEFAULT: Coder | None = None
+
+
+def code_texts(texts: Sequence[str], ids: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """Code texts with the saved coder (loaded once per process)."""
+    global _DEFAULT
+    if _DEFAULT is None:
+        _DEFAULT = Coder.load()
+    return _DEFAULT.code_texts(texts, ids)

@@ -1,0 +1,96 @@
+"""Training data for the coder: gold sentences, reviewers' decisions, codebook examples.
+
+Gold rows know every category (absent = 0). A review decision knows one category of one
+passage (accepted/added = 1, rejected = 0, the rest unknown). Codebook examples are
+positives of their own category and, because the codebook is written so that an example
+illustrates one code, negatives of the others.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from kb.coding.book import POLARITIES, CodebookView
+from kb.coding.supervised import TrainingSet
+
+GOLD_GLOB = "part*.jsonl"
+
+
+def gold_dir() -> Path:
+    from kb.settings import ROOT
+
+    return ROOT / "eval" / "gold"
+
+
+def load_gold(paths: Sequence[Path] | None = None) -> list[dict[str, Any]]:
+    """Gold rows {id, case, group, text, codes:[{category, polarity}]} from eval/gold/part*.jsonl."""
+    files = list(paths) if paths is not None else sorted(gold_dir().glob(GOLD_GLOB))
+    rows: list[dict[str, Any]] = []
+    for path in files:
+        with open(path, encoding="utf-8") as fh:
+            rows.extend(json.loads(line) for line in fh if line.strip())
+    return rows
+
+
+def load_review_rows(source: Any = None) -> list[dict[str, Any]]:
+    """Review decisions as dicts {text, category, polarity, label}.
+
+    `source`: a DataFrame (kb.reviews.training_examples), an iterable of dicts or tuples
+    (text, category, polarity, label), or None for `corpus/reviewed_codes.jsonl` if present."""
+    if source is None:
+        from kb.settings import get_settings
+
+        path = get_settings().corpus_dir / "reviewed_codes.jsonl"
+        if not path.exists():
+            return []
+        with open(path, encoding="utf-8") as fh:
+            return [json.loads(line) for line in fh if line.strip()]
+    if hasattr(source, "to_dict"):
+        return list(source.to_dict("records"))
+    rows = []
+    for item in source:
+        if isinstance(item, Mapping):
+            rows.append(dict(item))
+        else:
+            text, category, polarity, label = item
+            rows.append({"text": text, "category": category, "polarity": polarity, "label": label})
+    return rows
+
+
+def _polarity(value: Any) -> str:
+    return value if value in POLARITIES else ""
+
+
+def build_training_set(
+    book: CodebookView,
+    gold: Iterable[Mapping[str, Any]] = (),
+    reviews: Iterable[Mapping[str, Any]] = (),
+    examples: bool = True,
+) -> TrainingSet:
+    ids = book.ids
+    ts = TrainingSet()
+    if examples:
+        for cat in book.categories:
+            for ex in cat.examples:
+                ts.add(
+                    ex.text, "codebook", {cat.id: (1, ex.polarity)}, ids, known_negative=True, evaluable=False
+                )
+    for row in gold:
+        codes = {
+            c["category"]: (1, _polarity(c.get("polarity")))
+            for c in row.get("codes", [])
+            if c.get("category") in ids
+        }
+        ts.add(row["text"], str(row.get("case") or "gold"), codes, ids, known_negative=True, evaluable=True)
+    by_text: dict[str, dict[str, tuple[int, str]]] = {}
+    for r in reviews:
+        text, cat = r.get("text"), r.get("category")
+        if not text or cat not in ids:
+            continue
+        by_text.setdefault(text, {})[cat] = (int(bool(r.get("label"))), _polarity(r.get("polarity")))
+    for text, codes in sorted(by_text.items()):
+        ts.add(text, "review", codes, ids, known_negative=False, evaluable=False)
+    return ts

@@ -1,0 +1,109 @@
+"""Per-text analysis shared by every part of the coder: lemmas, cue hits, polarity, similarity.
+
+One `Analysis` per text (a sentence, usually) is computed once and feeds the rules, the
+similarity scores, the supervised model's feature matrix and the evidence shown to coders.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from kb.coding.book import CodebookView
+from kb.coding.polarity import PolarityResult, PolarityRules
+from kb.coding.rules import CueHit, CueMatcher
+from kb.coding.similarity import CachedEmbedder, CodebookSimilarity
+from kb.nlp import content_lemmas
+
+
+@dataclass
+class Analysis:
+    text: str
+    lemmas: list[str]
+    hits: list[CueHit]  # category cue hits
+    polarity_hits: list[CueHit]
+    clause_of_token: list[int]
+    clause_score: dict[int, float]
+    clause_cues: dict[int, list[str]]
+    vector: np.ndarray
+    def_sim: np.ndarray  # [n_categories]
+    ex_sim: np.ndarray  # [n_categories]
+    ex_arg: np.ndarray  # [n_categories]
+
+    def cue_count(self, category: str) -> int:
+        return sum(1 for h in self.hits if h.key == category)
+
+    def cues_for(self, category: str) -> list[str]:
+        return sorted({h.cue for h in self.hits if h.key == category})
+
+    def polarity_for(self, category: str | None = None) -> PolarityResult:
+        """Polarity from the clauses holding `category`'s cues, else from the whole text."""
+        from kb.coding.polarity import to_result
+
+        focus = (
+            {self.clause_of_token[h.token_start] for h in self.hits if h.key == category}
+            if category
+            else set()
+        )
+        chosen = [c for c in sorted(focus) if c in self.clause_score] or sorted(self.clause_score)
+        total = sum(self.clause_score[c] for c in chosen)
+        return to_result(total, tuple(cue for c in chosen for cue in self.clause_cues.get(c, [])))
+
+    def polarity_counts(self) -> tuple[float, float, float, float]:
+        """(success cues, obstacle cues, negators, signed total) over the whole text."""
+        succ = sum(1 for h in self.polarity_hits if h.key == "success")
+        obst = sum(1 for h in self.polarity_hits if h.key == "obstacle")
+        neg = sum(1 for h in self.polarity_hits if h.key == "negation")
+        return float(succ), float(obst), float(neg), float(sum(self.clause_score.values()))
+
+
+def lemma_ngrams(lemmas: Sequence[str]) -> list[str]:
+    """Unigrams and bigrams of content lemmas: the bag the supervised model reads."""
+    grams = list(lemmas)
+    grams += [f"{a}_{b}" for a, b in zip(lemmas, lemmas[1:], strict=False)]
+    return grams
+
+
+class Analyzer:
+    """Runs the pipeline, cue rules, polarity rules and similarity over batches of texts."""
+
+    def __init__(self, nlp: Language, book: CodebookView, embedder: CachedEmbedder) -> None:
+        self.nlp = nlp
+        self.book = book
+        self.ids = book.ids
+        self.cues = CueMatcher(nlp, {c.id: c.cues for c in book.categories})
+        self.polarity = PolarityRules(nlp, book.polarity_cues)
+        self.embedder = embedder
+        self.similarity = CodebookSimilarity(book, embedder)
+
+    def analyse_docs(self, docs: Sequence[Doc], exclude_self: bool = False) -> list[Analysis]:
+        texts = [d.text for d in docs]
+        vecs = self.embedder.embed(texts)
+        sims = self.similarity.score_vectors(vecs, texts if exclude_self else None)
+        out = []
+        for i, doc in enumerate(docs):
+            pol_hits = self.polarity.hits(doc)
+            clause_of, scores, cues = self.polarity.clause_scores(doc, pol_hits)
+            out.append(
+                Analysis(
+                    text=doc.text,
+                    lemmas=content_lemmas(doc),
+                    hits=self.cues(doc),
+                    polarity_hits=pol_hits,
+                    clause_of_token=clause_of,
+                    clause_score=scores,
+                    clause_cues=cues,
+                    vector=vecs[i],
+                    def_sim=sims.definition[i],
+                    ex_sim=sims.example_max[i],
+                    ex_arg=sims.example_arg[i],
+                )
+            )
+        return out
+
+    def analyse(self, texts: Sequence[str], exclude_self: bool = False) -> list[Analysis]:
+        return self.analyse_docs([self.nlp(t) for t in texts], exclude_self=exclude_self)

@@ -1,0 +1,236 @@
+"""Rule polarity: lack/negation/success cues scored per clause.
+
+Korean puts negation after the predicate it negates ("활성화되지 못하는", "어려움이 없다"), and
+contrastive connectives ("-으나", "-지만", "반면") separate clauses of opposite polarity
+("필요성은 인지하고 있으나 … 한계를 보이는"). So a cue counts only within its clause, and a
+negator later in the same clause flips it. A code's polarity is read from the clauses that
+hold its evidence; the sentence score is the fallback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from kb.coding.rules import CueHit, CueMatcher
+
+# Defaults; the codebook's `polarity_cues` are added to these (never replace them).
+OBSTACLE_CUES = [
+    "부족",
+    "부족하다",
+    "미흡",
+    "미흡하다",
+    "한계",
+    "어렵다",
+    "어려움",
+    "장벽",
+    "저조",
+    "저조하다",
+    "문제",
+    "문제점",
+    "제약",
+    "규제",
+    "곤란",
+    "우려",
+    "부재",
+    "낮다",
+    "취약",
+    "취약하다",
+    "미비",
+    "미비하다",
+    "불편",
+    "불편하다",
+    "불만",
+    "갈등",
+    "약점",
+    "걸림돌",
+    "애로",
+    "난항",
+    "소극적",
+    "부담",
+    "떨어지다",
+    "꺼리다",
+    "실패",
+    "소외",
+    "격차",
+    "불균형",
+    "과도하다",
+    "필요하다",
+    "필요",
+    "요구되다",
+    "요구",
+    "시급하다",
+    "개선되어야",
+    "마련되어야",
+    "어려워지다",
+    "감소",
+    "단절",
+    "중단",
+    "위협",
+    "미약",
+    "미약하다",
+    "열악하다",
+    "불충분",
+    "불투명",
+    "한정",
+    "한정되다",
+    "지연",
+    "비효율",
+    "낮은",
+    "의존",
+    "의존하다",
+]
+SUCCESS_CUES = [
+    "높다",
+    "적극적",
+    "적극",
+    "활성화",
+    "성공",
+    "성공적",
+    "향상",
+    "향상되다",
+    "우수",
+    "우수하다",
+    "강점",
+    "효과",
+    "효과적",
+    "충분",
+    "충분하다",
+    "충분히",
+    "확보",
+    "확보되다",
+    "원활",
+    "원활하다",
+    "만족",
+    "긍정적",
+    "기여",
+    "기여하다",
+    "증가",
+    "증가하다",
+    "성과",
+    "활발",
+    "활발하다",
+    "편리",
+    "편리하다",
+    "편의",
+    "개선되다",
+    "뛰어나다",
+    "선도",
+    "혁신",
+    "호응",
+    "협조",
+    "용이",
+    "용이하다",
+    "효율",
+    "효율적",
+    "강화",
+    "강화되다",
+    "발전",
+    "구축되다",
+    "달성",
+    "확대",
+    "확대되다",
+    "신뢰",
+    "수월하다",
+    "좋다",
+    "인기",
+    "만족도",
+    "공감",
+]
+NEGATION_CUES = ["않다", "못하다", "없다", "아니다", "안", "못"]
+
+# Connectives/adverbs that start a new clause (contrast or cause), plus sentence punctuation.
+_CLAUSE_ENDINGS = ("나", "지만", "데", "데도", "면서도", "에도")
+_CLAUSE_WORDS = {"반면", "그러나", "하지만", "다만", "그럼에도", "한편", "그런데", "반대로"}
+
+
+@dataclass(frozen=True)
+class PolarityResult:
+    label: str  # success | obstacle | neutral
+    confidence: float
+    score: float  # > 0 success, < 0 obstacle
+    cues: tuple[str, ...]
+
+
+def clause_ids(doc: Doc) -> list[int]:
+    """Clause number of every token: a new clause after a contrastive ending or at 반면/그러나."""
+    ids, current = [], 0
+    for tok in doc:
+        if tok.i and (tok.lemma_ in _CLAUSE_WORDS or tok.is_sent_start):
+            current += 1
+        ids.append(current)
+        if "EC" in tok.tag_.split("+") and tok.text.endswith(_CLAUSE_ENDINGS):
+            current += 1
+    return ids
+
+
+class PolarityRules:
+    """Scores success (+) and obstacle (−) cues, flipped by a negator later in the same clause."""
+
+    def __init__(self, nlp: Language, extra: Mapping[str, Iterable[str]] | None = None) -> None:
+        extra = extra or {}
+        cues = {
+            "obstacle": sorted(set(OBSTACLE_CUES) | set(extra.get("obstacle", []))),
+            "success": sorted(set(SUCCESS_CUES) | set(extra.get("success", []))),
+            "negation": sorted(set(NEGATION_CUES) | set(extra.get("negation", []))),
+        }
+        self.matcher = CueMatcher(nlp, cues)
+
+    def hits(self, doc: Doc) -> list[CueHit]:
+        return self.matcher(doc)
+
+    def clause_scores(
+        self, doc: Doc, hits: list[CueHit] | None = None
+    ) -> tuple[list[int], dict[int, float], dict[int, list[str]]]:
+        """Clause id per token, signed score per clause, and the cues that produced it."""
+        hits = self.hits(doc) if hits is None else hits
+        ids = clause_ids(doc)
+        scores: dict[int, float] = {}
+        cues: dict[int, list[str]] = {}
+        negs = [h for h in hits if h.key == "negation"]
+        for h in hits:
+            if h.key == "negation":
+                continue
+            clause = ids[h.token_start]
+            sign = 1.0 if h.key == "success" else -1.0
+            negated = any(
+                ids[n.token_start] == clause and h.token_end <= n.token_start <= h.token_end + 4 for n in negs
+            )
+            if negated:
+                sign = -sign
+            scores[clause] = scores.get(clause, 0.0) + sign
+            cues.setdefault(clause, []).append(("¬" if negated else "") + h.cue)
+        # A bare negator ("예산이 없다", "참여하지 않는다") signals a lack in its clause.
+        for n in negs:
+            clause = ids[n.token_start]
+            if clause not in cues:
+                scores[clause] = scores.get(clause, 0.0) - 0.5
+                cues.setdefault(clause, []).append(n.cue)
+        return ids, scores, cues
+
+    def score(
+        self, doc: Doc, token_range: tuple[int, int] | None = None, focus: Iterable[int] = ()
+    ) -> PolarityResult:
+        """Polarity of a span (default: the doc), preferring the clauses of the `focus` tokens."""
+        ids, scores, cues = self.clause_scores(doc)
+        lo, hi = token_range or (0, len(doc))
+        in_range = sorted({ids[i] for i in range(lo, hi)}) if hi > lo else []
+        focus_clauses = sorted({ids[i] for i in focus if lo <= i < hi})
+        chosen = [c for c in focus_clauses if c in scores] or [c for c in in_range if c in scores]
+        total = sum(scores[c] for c in chosen)
+        used = tuple(cue for c in chosen for cue in cues.get(c, []))
+        return to_result(total, used)
+
+
+def to_result(total: float, used: tuple[str, ...] = ()) -> PolarityResult:
+    if total > 0:
+        label = "success"
+    elif total < 0:
+        label = "obstacle"
+    else:
+        label = "neutral"
+    confidence = 0.5 if label == "neutral" and not used else min(0.95, 0.55 + 0.15 * abs(total))
+    return PolarityResult(label, round(confidence, 3), total, used)

@@ -1,0 +1,175 @@
+"""The supervised part: per-category logistic regressions and a polarity classifier.
+
+Features per text: TF-IDF over Kiwi lemma uni/bigrams, the sentence embedding, the cue-hit
+counts of every category and the similarity to every category's description and examples.
+Training rows come from the human-coded gold, from reviewers' accept/reject decisions and
+from the codebook's own examples; a row may be labelled for only some categories (a reviewer
+who rejected one code said nothing about the others), so labels are {1, 0, -1 = unknown}.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import sparse
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+
+from kb.coding.book import POLARITIES
+from kb.coding.features import Analysis, lemma_ngrams
+
+SEED = 13
+
+
+def _identity(tokens: list[str]) -> list[str]:  # module level so joblib can pickle the vectorizer
+    return tokens
+
+
+@dataclass
+class TrainingSet:
+    """Rows of texts with per-category labels (1/0/-1) and polarities ("" when unknown)."""
+
+    texts: list[str] = field(default_factory=list)
+    groups: list[str] = field(default_factory=list)  # case id, "codebook", "review"
+    labels: dict[str, list[int]] = field(default_factory=dict)
+    polarities: dict[str, list[str]] = field(default_factory=dict)
+    evaluable: list[bool] = field(default_factory=list)  # used to choose thresholds
+
+    def add(
+        self,
+        text: str,
+        group: str,
+        codes: dict[str, tuple[int, str]],
+        categories: Sequence[str],
+        known_negative: bool,
+        evaluable: bool,
+    ) -> None:
+        """`codes`: category → (label, polarity); others are 0 if `known_negative` else unknown."""
+        self.texts.append(text)
+        self.groups.append(group)
+        self.evaluable.append(evaluable)
+        for cat in categories:
+            label, pol = codes.get(cat, (0 if known_negative else -1, ""))
+            self.labels.setdefault(cat, [-1] * (len(self.texts) - 1)).append(label)
+            self.polarities.setdefault(cat, [""] * (len(self.texts) - 1)).append(pol)
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+
+@dataclass
+class FeatureSpace:
+    """Turns analyses into the design matrix; fitted once on the training texts."""
+
+    ids: list[str]
+    use_tfidf: bool = True
+    use_embedding: bool = True
+    use_rules: bool = True
+    use_similarity: bool = True
+    use_chars: bool = False
+    embedding_weight: float = 1.0
+    vectorizer: TfidfVectorizer | None = None
+    char_vectorizer: TfidfVectorizer | None = None
+
+    def fit(self, analyses: Sequence[Analysis]) -> FeatureSpace:
+        if self.use_tfidf:
+            self.vectorizer = TfidfVectorizer(analyzer=_identity, min_df=2, sublinear_tf=True)
+            self.vectorizer.fit([lemma_ngrams(a.lemmas) for a in analyses])
+        if self.use_chars:
+            self.char_vectorizer = TfidfVectorizer(
+                analyzer="char_wb", ngram_range=(2, 4), min_df=2, sublinear_tf=True, max_features=40000
+            )
+            self.char_vectorizer.fit([a.text for a in analyses])
+        return self
+
+    def transform(self, analyses: Sequence[Analysis], book_ids: Sequence[str]) -> sparse.csr_matrix:
+        """`book_ids`: category order of the analyses' rule/similarity arrays (the current codebook)."""
+        cols = [list(book_ids).index(c) if c in book_ids else -1 for c in self.ids]
+        blocks = []
+        if self.use_tfidf and self.vectorizer is not None:
+            blocks.append(self.vectorizer.transform([lemma_ngrams(a.lemmas) for a in analyses]))
+        if self.use_chars and self.char_vectorizer is not None:
+            blocks.append(self.char_vectorizer.transform([a.text for a in analyses]))
+        dense = []
+        if self.use_embedding:
+            dense.append(self.embedding_weight * np.stack([a.vector for a in analyses]))
+        if self.use_rules:
+            dense.append(np.log1p(np.array([[a.cue_count(c) for c in self.ids] for a in analyses], float)))
+        if self.use_similarity:
+            for attr in ("def_sim", "ex_sim"):
+                rows = [[getattr(a, attr)[j] if j >= 0 else 0.0 for j in cols] for a in analyses]
+                dense.append(2.0 * np.array(rows, float))
+        if dense:
+            blocks.append(sparse.csr_matrix(np.hstack(dense)))
+        return sparse.hstack(blocks).tocsr()
+
+
+def fit_binary(x: sparse.csr_matrix, y: np.ndarray, c: float = 1.0) -> LogisticRegression | None:
+    if y.sum() < 2 or y.sum() == len(y):
+        return None
+    clf = LogisticRegression(
+        C=c, class_weight="balanced", max_iter=3000, solver="liblinear", random_state=SEED
+    )
+    return clf.fit(x, y)
+
+
+def polarity_features(analyses: Sequence[Analysis], categories: Sequence[str]) -> np.ndarray:
+    """Rule polarity signals for (text, category) pairs: focus-clause score and whole-text counts."""
+    rows = []
+    for a, cat in zip(analyses, categories, strict=True):
+        focus = a.polarity_for(cat)
+        succ, obst, neg, total = a.polarity_counts()
+        rows.append(
+            [
+                focus.score,
+                float(focus.score > 0),
+                float(focus.score < 0),
+                float(focus.score == 0),
+                np.log1p(succ),
+                np.log1p(obst),
+                np.log1p(neg),
+                total,
+            ]
+        )
+    return np.array(rows, float)
+
+
+@dataclass
+class PolarityModel:
+    """Multinomial logistic regression over lemma n-grams plus the rule polarity signals."""
+
+    vectorizer: TfidfVectorizer
+    clf: LogisticRegression
+
+    @classmethod
+    def fit(
+        cls, analyses: Sequence[Analysis], categories: Sequence[str], labels: Sequence[str], c: float = 1.0
+    ) -> PolarityModel | None:
+        if len(set(labels)) < 2:
+            return None
+        vec = TfidfVectorizer(analyzer=_identity, min_df=1, sublinear_tf=True)
+        x_text = vec.fit_transform([_polarity_tokens(a) for a in analyses])
+        x = sparse.hstack([x_text, sparse.csr_matrix(polarity_features(analyses, categories))]).tocsr()
+        clf = LogisticRegression(C=c, class_weight="balanced", max_iter=3000, random_state=SEED)
+        return cls(vec, clf.fit(x, list(labels)))
+
+    def predict_proba(
+        self, analyses: Sequence[Analysis], categories: Sequence[str]
+    ) -> list[dict[str, float]]:
+        if not analyses:
+            return []
+        x_text = self.vectorizer.transform([_polarity_tokens(a) for a in analyses])
+        x = sparse.hstack([x_text, sparse.csr_matrix(polarity_features(analyses, categories))]).tocsr()
+        probs = self.clf.predict_proba(x)
+        classes = list(self.clf.classes_)
+        return [
+            {p: float(row[classes.index(p)]) if p in classes else 0.0 for p in POLARITIES} for row in probs
+        ]
+
+
+def _polarity_tokens(a: Analysis) -> list[str]:
+    toks = lemma_ngrams(a.lemmas)
+    toks += [f"POL:{h.key}:{h.cue}" for h in a.polarity_hits]
+    return toks

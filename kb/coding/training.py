@@ -1,0 +1,143 @@
+"""Fit the coder's model: classifiers, out-of-fold thresholds, polarity model; save and load it.
+
+Variants exist so the benchmark can show what each part contributes:
+  full        logistic regressions on lemma n-grams + embedding + cue + similarity features
+  rules       a category is coded when one of its cues occurs (no training)
+  similarity  best similarity to the category's examples/description, threshold fitted on data
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import joblib
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+
+from kb.coding.calibrate import best_threshold, group_folds, out_of_fold
+from kb.coding.features import Analysis, Analyzer
+from kb.coding.supervised import FeatureSpace, PolarityModel, TrainingSet, fit_binary
+
+MODEL_VERSION = 1
+VARIANTS = ("full", "rules", "similarity")
+
+
+@dataclass
+class CoderModel:
+    """Everything needed to code new text the way training decided; pickled with joblib."""
+
+    variant: str
+    ids: list[str]  # categories this model scores
+    book_fingerprint: str
+    embedder: str
+    space: FeatureSpace | None = None
+    classifiers: dict[str, LogisticRegression] = field(default_factory=dict)
+    thresholds: dict[str, float] = field(default_factory=dict)
+    polarity: PolarityModel | None = None
+    n_train: int = 0
+    version: int = MODEL_VERSION
+
+    def save(self, path: Path) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        joblib.dump(self, tmp)
+        tmp.replace(path)
+        return path
+
+    @staticmethod
+    def load(path: Path) -> CoderModel | None:
+        if not path.exists():
+            return None
+        model = joblib.load(path)
+        return model if getattr(model, "version", None) == MODEL_VERSION else None
+
+
+def similarity_score(a: Analysis, j: int) -> float:
+    return float(max(a.ex_sim[j], a.def_sim[j]))
+
+
+def category_scores(model: CoderModel, analyzer: Analyzer, analyses: list[Analysis]) -> np.ndarray:
+    """[n_texts, n_model_categories] raw scores in [0, 1] (probabilities for `full`)."""
+    n, ids = len(analyses), model.ids
+    out = np.zeros((n, len(ids)))
+    if not n:
+        return out
+    if model.variant == "rules":
+        for k, cat in enumerate(ids):
+            out[:, k] = [1 - 0.5 ** (1 + a.cue_count(cat)) if a.cue_count(cat) else 0.0 for a in analyses]
+        return out
+    if model.variant == "similarity":
+        for k, cat in enumerate(ids):
+            j = analyzer.ids.index(cat) if cat in analyzer.ids else -1
+            out[:, k] = [similarity_score(a, j) if j >= 0 else 0.0 for a in analyses]
+        return out
+    assert model.space is not None
+    x = model.space.transform(analyses, analyzer.ids)
+    for k, cat in enumerate(ids):
+        clf = model.classifiers.get(cat)
+        if clf is not None:
+            out[:, k] = clf.predict_proba(x)[:, 1]
+    return out
+
+
+def train_model(
+    analyzer: Analyzer,
+    data: TrainingSet,
+    variant: str = "full",
+    embedder: str = "",
+    n_folds: int = 5,
+    c: float = 1.0,
+    analyses: list[Analysis] | None = None,
+    space_options: dict | None = None,
+    prior_n: int = 10,
+) -> CoderModel:
+    """Fit on `data`; thresholds from grouped out-of-fold predictions on the evaluable rows."""
+    if variant not in VARIANTS:
+        raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
+    ids = [c_ for c_ in analyzer.ids if c_ in data.labels]
+    model = CoderModel(variant, ids, analyzer.book.fingerprint(), embedder, n_train=len(data))
+    analyses = analyses if analyses is not None else analyzer.analyse(data.texts, exclude_self=True)
+    labels = {cat: np.array(data.labels[cat]) for cat in ids}
+    evaluable = np.flatnonzero(np.array(data.evaluable, bool))
+    if variant == "rules":
+        model.thresholds = dict.fromkeys(ids, 0.5)
+    elif variant == "similarity":
+        scores = category_scores(model, analyzer, analyses)
+        for k, cat in enumerate(ids):
+            known = evaluable[labels[cat][evaluable] >= 0]
+            model.thresholds[cat] = best_threshold(labels[cat][known], scores[known, k], default=0.85)
+    else:
+        model.space = FeatureSpace(ids, **(space_options or {})).fit(analyses)
+        x = model.space.transform(analyses, analyzer.ids)
+        folds = [evaluable[f] for f in group_folds([data.groups[i] for i in evaluable], n_folds)]
+        for cat in ids:
+            y = labels[cat]
+            known = y >= 0
+            model.classifiers[cat] = fit_binary(x[known], y[known], c)
+
+            def fit_predict(train_idx: np.ndarray, test_idx: np.ndarray, y: np.ndarray = y) -> np.ndarray:
+                train_idx = train_idx[y[train_idx] >= 0]
+                clf = fit_binary(x[train_idx], y[train_idx], c)
+                return clf.predict_proba(x[test_idx])[:, 1] if clf is not None else np.zeros(len(test_idx))
+
+            oof = out_of_fold(fit_predict, len(y), folds) if folds else np.full(len(y), np.nan)
+            usable = np.flatnonzero(~np.isnan(oof) & known)
+            model.thresholds[cat] = (
+                best_threshold(y[usable], oof[usable], prior_n=prior_n) if len(usable) else 0.5
+            )
+        model.polarity = fit_polarity(analyses, data, ids, c)
+    return model
+
+
+def fit_polarity(
+    analyses: list[Analysis], data: TrainingSet, ids: list[str], c: float = 1.0
+) -> PolarityModel | None:
+    rows, cats, pols = [], [], []
+    for cat in ids:
+        for i, (label, pol) in enumerate(zip(data.labels[cat], data.polarities[cat], strict=True)):
+            if label == 1 and pol:
+                rows.append(analyses[i])
+                cats.append(cat)
+                pols.append(pol)
+    return PolarityModel.fit(rows, cats, pols, c) if rows else None
