@@ -61,8 +61,12 @@ class Coder:
             log.warning("coder model was trained on another codebook version; retrain with `kb build`")
 
     # ----- training -------------------------------------------------------------------------
-    def fit(self, data: TrainingSet, variant: str = "full", analyses: list[Analysis] | None = None) -> Coder:
-        self.model = train_model(self.analyzer, data, variant, self.embedder_spec, analyses=analyses)
+    def fit(
+        self, data: TrainingSet, variant: str = "full", analyses: list[Analysis] | None = None, **options: Any
+    ) -> Coder:
+        """Train on `data`; `options` go to `train_model` (n_folds, c, space_options, prior_n)."""
+        spec = self.embedder_spec
+        self.model = train_model(self.analyzer, data, variant, spec, analyses=analyses, **options)
         return self
 
     def save(self, directory: Path | None = None) -> Path:

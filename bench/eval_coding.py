@@ -1,0 +1,187 @@
+"""Leave-one-case-out evaluation of the auto-coder against the human-coded gold sentences.
+
+For every case in eval/gold/part*.jsonl, the coder is trained on the other cases' gold (plus the
+codebook examples, which come from chapters outside the gold material) and codes the held-out
+case's sentences through the production path (`Coder.code_texts`). Predictions of all folds are
+pooled and compared with the human codes.
+
+    python bench/eval_coding.py [--variants full,rules,similarity] [--embedder use]
+        [--out docs/benchmarks_coding.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import krippendorff
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from kb.coding.book import load_view  # noqa: E402
+from kb.coding.coder import Coder  # noqa: E402
+from kb.coding.data import build_training_set, load_gold  # noqa: E402
+from kb.coding.training import train_model  # noqa: E402
+
+# Ablations of the full model: "full-<block>" drops one feature block.
+ABLATIONS = {"emb": "use_embedding", "sim": "use_similarity", "rules": "use_rules", "tfidf": "use_tfidf"}
+
+
+def loco_predictions(
+    coder: Coder, gold: list[dict], variant: str, polarity: str = "model", space_options: dict | None = None
+) -> list[dict]:
+    """Per gold row: predicted {category: polarity}, from a model that never saw the row's case."""
+    book = coder.book
+    cases = sorted({r["case"] for r in gold})
+    texts = [e.text for c in book.categories for e in c.examples] + [r["text"] for r in gold]
+    cache = dict(zip(texts, coder.analyzer.analyse(texts, exclude_self=True), strict=True))
+    preds: dict[str, dict[str, str]] = {}
+    for case in cases:
+        train_rows = [r for r in gold if r["case"] != case]
+        test_rows = [r for r in gold if r["case"] == case]
+        data = build_training_set(book, train_rows)
+        model = train_model(
+            coder.analyzer,
+            data,
+            variant,
+            coder.embedder_spec,
+            analyses=[cache[t] for t in data.texts],
+            space_options=space_options,
+        )
+        if polarity == "rules":
+            model.polarity = None
+        coder.model = model
+        for row, res in zip(test_rows, coder.code_texts([r["text"] for r in test_rows]), strict=True):
+            preds[row["id"]] = {c["category"]: c["polarity"] for c in res["codes"]}
+    return [preds[r["id"]] for r in gold]
+
+
+def metrics(gold: list[dict], preds: list[dict], categories: list[str]) -> dict[str, Any]:
+    per_cat = {}
+    pol_hits = pol_total = 0
+    for cat in categories:
+        human = np.array([any(c["category"] == cat for c in r["codes"]) for r in gold], int)
+        coder = np.array([cat in p for p in preds], int)
+        tp = int(np.sum(human & coder))
+        fp = int(np.sum(coder & (1 - human)))
+        fn = int(np.sum(human & (1 - coder)))
+        prec = tp / (tp + fp) if tp + fp else 0.0
+        rec = tp / (tp + fn) if tp + fn else 0.0
+        f1 = 2 * prec * rec / (prec + rec) if prec + rec else 0.0
+        alpha = float("nan")
+        if len(set(human.tolist()) | set(coder.tolist())) > 1:
+            alpha = float(
+                krippendorff.alpha(reliability_data=np.vstack([human, coder]), level_of_measurement="nominal")
+            )
+        per_cat[cat] = {
+            "support": int(human.sum()),
+            "predicted": int(coder.sum()),
+            "precision": prec,
+            "recall": rec,
+            "f1": f1,
+            "alpha": alpha,
+        }
+    for r, p in zip(gold, preds, strict=True):
+        for c in r["codes"]:
+            if c["category"] in p:
+                pol_total += 1
+                pol_hits += int(p[c["category"]] == c["polarity"])
+    scored = [v for v in per_cat.values() if v["support"] > 0]
+    return {
+        "per_category": per_cat,
+        "macro_f1": float(np.mean([v["f1"] for v in scored])),
+        "macro_f1_10": float(np.mean([v["f1"] for v in scored if v["support"] >= 10])),
+        "alpha": float(np.nanmean([v["alpha"] for v in scored])),
+        "micro_f1": _micro(per_cat),
+        "polarity_acc": pol_hits / pol_total if pol_total else float("nan"),
+        "polarity_n": pol_total,
+    }
+
+
+def _micro(per_cat: dict) -> float:
+    tp = sum(v["recall"] * v["support"] for v in per_cat.values())
+    pred = sum(v["predicted"] for v in per_cat.values())
+    sup = sum(v["support"] for v in per_cat.values())
+    return 2 * tp / (pred + sup) if pred + sup else 0.0
+
+
+def render(results: dict[str, dict], gold: list[dict], command: str, seconds: float, embedder: str) -> str:
+    cases = sorted({r["case"] for r in gold})
+    lines = [
+        "## Auto-coding (leave-one-case-out)",
+        "",
+        f"Gold: {len(gold)} human-coded sentences from {len(cases)} cases (eval/gold/part*.jsonl). "
+        "Each case is coded by a model trained only on the other cases' gold plus the codebook "
+        "examples (taken from chapters 1-3 and 7, outside the gold material). Embedder: "
+        f"`{embedder}`. Run time {seconds:.0f} s.",
+        "",
+        f"Reproduce: `{command}`",
+        "",
+        "| variant | macro-F1 | macro-F1 (support ≥ 10) | micro-F1 | mean Krippendorff α | "
+        "polarity accuracy (on correct codes) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, m in results.items():
+        lines.append(
+            f"| {name} | {m['macro_f1']:.3f} | {m['macro_f1_10']:.3f} | {m['micro_f1']:.3f} | "
+            f"{m['alpha']:.3f} | {m['polarity_acc']:.3f} (n={m['polarity_n']}) |"
+        )
+    first = next(iter(results))
+    lines += [
+        "",
+        f"Per category ({first}):",
+        "",
+        "| category | support | predicted | precision | recall | F1 | α |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for cat, v in results[first]["per_category"].items():
+        lines.append(
+            f"| {cat} | {v['support']} | {v['predicted']} | {v['precision']:.3f} | {v['recall']:.3f} | "
+            f"{v['f1']:.3f} | {v['alpha']:.3f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument(
+        "--variants",
+        default="full,full+rule-polarity,rules,similarity",
+        help="comma-separated: full, rules, similarity; full-emb/-sim/-rules/-tfidf drop a feature block; "
+        "+rule-polarity uses the polarity rules instead of the polarity model",
+    )
+    ap.add_argument("--embedder", default="use")
+    ap.add_argument("--out", default=str(ROOT / "docs" / "benchmarks_coding.md"))
+    args = ap.parse_args()
+    t0 = time.time()
+    book = load_view()
+    gold = load_gold()
+    coder = Coder(book, embedder=args.embedder)
+    results: dict[str, dict] = {}
+    for variant in args.variants.split(","):
+        base, _, extra = variant.partition("+")
+        base, _, dropped = base.partition("-")
+        options = {ABLATIONS[dropped]: False} if dropped else None
+        polarity = "rules" if extra == "rule-polarity" else "model"
+        preds = loco_predictions(coder, gold, base, polarity=polarity, space_options=options)
+        results[variant] = metrics(gold, preds, book.ids)
+        m = results[variant]
+        print(
+            f"{variant}: macro-F1 {m['macro_f1']:.3f} micro-F1 {m['micro_f1']:.3f} α {m['alpha']:.3f} "
+            f"polarity {m['polarity_acc']:.3f}",
+            file=sys.stderr,
+        )
+    command = "python bench/eval_coding.py " + " ".join(sys.argv[1:])
+    text = render(results, gold, command.strip(), time.time() - t0, args.embedder)
+    print(text)
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

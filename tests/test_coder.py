@@ -1,0 +1,106 @@
+"""The auto-coder on real Kiwi, spaCy, embeddings and scikit-learn (no mocks).
+
+A session fixture trains one small model (codebook examples + part of the gold set); the test
+sentences below were written for these tests, not taken from the report.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from kb.coding import Coder, CoderModel
+from kb.coding.book import CategoryView, Example, load_view
+from kb.coding.data import build_training_set, load_gold
+
+CLEAR = {
+    "leadership": "구청장이 플랫폼 구축에 강한 의지를 보이며 직접 추진을 지시하였다.",
+    "human_resources": "플랫폼을 담당하는 전문 인력이 부족하여 담당 공무원 교육이 필요하다.",
+    "financial_resources": "플랫폼 운영 예산이 충분히 확보되었다.",
+    "org_structure": "플랫폼 전담 조직으로 정보화과 안에 새로운 팀을 신설하였다.",
+    "org_culture": "부서 간 칸막이 없이 서로 협력하는 혁신적인 조직문화가 형성되어 있다.",
+    "institutional_basis": "플랫폼 운영의 법적 근거가 되는 조례를 제정하고 관련 법령을 정비하였다.",
+    "governance": "시청은 민간 기업, 대학, 시민단체와 업무협약을 맺고 협업 거버넌스를 구축하였다.",
+    "resident_acceptance": "주민들의 플랫폼 이용률이 높고 참여하는 시민 수가 꾸준히 늘고 있다.",
+    "user_centricity": "이용자의 의견을 수렴하여 사용자 중심으로 서비스를 설계하였다.",
+    "ict_level": "빅데이터와 인공지능 기술을 활용한 실시간 데이터 분석 시스템을 도입하였다.",
+    "accessibility_convenience": "스마트폰 앱으로 누구나 쉽게 접속할 수 있어 이용이 편리하다.",
+    "output_quality": "플랫폼이 제공하는 정보의 정확도가 높고 서비스의 질이 우수하다.",
+    "regional_disparity": "수도권과 비수도권 지방자치단체 간 디지털 격차가 크다.",
+    "public_private_competition": "공공 배달앱은 민간 배달앱과 경쟁하며 민간 플랫폼과 역할 분담이 필요하다.",
+}
+
+
+@pytest.fixture(scope="session")
+def coder(tmp_path_factory) -> Coder:
+    book = load_view()
+    gold = [r for r in load_gold() if r["case"] in {"gyeonggi_bis", "domestic_synthesis", "daangn"}]
+    c = Coder(book, embedder="use")
+    c.fit(build_training_set(book, gold), n_folds=3)
+    return c
+
+
+def codes_of(result: dict) -> dict[str, dict]:
+    return {c["category"]: c for c in result["codes"]}
+
+
+@pytest.mark.parametrize("category", sorted(CLEAR))
+def test_each_category_in_a_clear_sentence(coder, category):
+    result = coder.code_texts([CLEAR[category]])[0]
+    assert category in codes_of(result), result["codes"]
+
+
+def test_output_shape(coder):
+    text = CLEAR["financial_resources"] + " " + CLEAR["ict_level"]
+    (res,) = coder.code_texts([text], ids=["p1"])
+    assert res["id"] == "p1"
+    assert res["polarity"] in {"success", "obstacle", "neutral"}
+    assert 0 <= res["polarity_confidence"] <= 1
+    assert len(res["sentences"]) == 2
+    for sent in res["sentences"]:
+        assert text[sent["start"] : sent["end"]].strip() == text[sent["start"] : sent["end"]]
+    for code in res["codes"]:
+        assert 0.5 <= code["confidence"] <= 1 and 0 <= code["polarity_confidence"] <= 1
+        assert {"cues", "nearest_example", "example_similarity", "model_score"} <= set(code["evidence"])
+
+
+def test_polarity_flips_on_lack(coder):
+    good, bad = coder.code_texts(["예산이 충분히 확보되었다.", "예산이 부족하다."])
+    assert codes_of(good)["financial_resources"]["polarity"] == "success"
+    assert codes_of(bad)["financial_resources"]["polarity"] == "obstacle"
+    assert good["polarity"] == "success" and bad["polarity"] == "obstacle"
+
+
+def test_polarity_flips_on_negation(coder):
+    yes, no = coder.code_texts(["전문 인력이 충분히 확보되었다.", "전문 인력이 확보되지 못하였다."])
+    assert codes_of(yes)["human_resources"]["polarity"] == "success"
+    assert codes_of(no)["human_resources"]["polarity"] == "obstacle"
+
+
+def test_deterministic(coder, tmp_path):
+    texts = list(CLEAR.values())
+    assert coder.code_texts(texts) == coder.code_texts(texts)
+    path = coder.save(tmp_path)
+    reloaded = Coder(coder.book, CoderModel.load(path), embedder="use")
+    assert reloaded.code_texts(texts) == coder.code_texts(texts)
+
+
+def test_empty_and_long_inputs(coder):
+    empty, blank, long = coder.code_texts(["", "   \n ", ("플랫폼 운영 예산이 부족하다. " * 700)[:10_000]])
+    assert empty["codes"] == [] and empty["sentences"] == [] and blank["codes"] == []
+    assert "financial_resources" in codes_of(long)
+    assert len(long["sentences"]) > 500
+
+
+def test_new_category_added_at_runtime(coder):
+    new = CategoryView(
+        id="data_privacy",
+        label_ko="개인정보 보호",
+        definition="개인정보 보호와 관련된 문제",
+        cues=("개인정보", "프라이버시"),
+        examples=(Example("개인정보 유출에 대한 우려가 크다.", "obstacle"),),
+    )
+    extended = Coder(coder.book.with_category(new), coder.model, embedder="use")
+    (res,) = extended.code_texts(["주민의 개인정보와 프라이버시 침해 우려가 제기되었다."])
+    code = codes_of(res)["data_privacy"]
+    assert code["evidence"]["cues"] == ["개인정보", "프라이버시"]
+    assert code["polarity"] == "obstacle"
