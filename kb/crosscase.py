@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
-from kb.filters import Filters, allowed_ids, matching_codes
+from kb.filters import Filters, validate
 from kb.kbase import KnowledgeBase
 from kb.retrieval import NO_FILTERS, ranked_ids
 
@@ -18,48 +19,58 @@ QUERY_POOL = 100
 def matrix(kb: KnowledgeBase, query: str | None = None, filters: Filters = NO_FILTERS) -> pd.DataFrame:
     """One row per (factor, case) cell that has coded passages.
 
-    Counts are passages (a passage counts once per factor, under each polarity it carries).
+    Counts are passages (a passage counts once per factor, under the polarity of that code).
     With a query, only the passages the query retrieves (top 100) are counted. The exemplar
-    is the most confident passage of the cell (human-coded first; search rank with a query).
+    is the cell's best passage: by search rank with a query, else human-coded first, then
+    the most confident.
     """
-    ids = allowed_ids(kb, filters)
-    rank: dict[str, int] = {}
+    validate(kb, filters)
+    codes = kb.codes_with_meta()
+    keep = (codes["confidence"] >= filters.min_confidence).to_numpy().copy()
+    for col, value in (
+        ("group", filters.group), ("case", filters.case), ("platform_type", filters.platform_type),
+        ("category", filters.factor), ("polarity", filters.polarity),
+    ):  # fmt: skip
+        if value is not None:
+            keep &= codes[col].to_numpy() == value
+    if filters.reviewed:
+        keep &= codes["passage_id"].isin(kb.reviewed_ids()).to_numpy()
     if query:
         hits = ranked_ids(kb, query, QUERY_POOL, filters)
-        rank = {pid: i for i, (pid, _) in enumerate(hits)}
-        ids = set(rank)
-    codes = matching_codes(kb, Filters(factor=filters.factor, polarity=filters.polarity,
-                                       reviewed=filters.reviewed, min_confidence=filters.min_confidence))
-    if ids is not None:
-        codes = codes[codes["passage_id"].isin(ids)]
-    if codes.empty:
+        rank = pd.Series(range(len(hits)), index=[pid for pid, _ in hits], dtype=float)
+        keep &= codes["passage_id"].isin(rank.index).to_numpy()
+    df = codes[keep]
+    if df.empty:
         return pd.DataFrame(columns=MATRIX_COLUMNS)
-    meta = kb.passages_df[["case", "case_name", "group"]]
-    df = codes.join(meta, on="passage_id")
-    df = df.assign(
-        human=(df["source"] == "human").astype(int),
-        rank=df["passage_id"].map(rank).fillna(len(rank)) if rank else 0,
-    )
-    df = df.sort_values(["rank", "human", "confidence"], ascending=[True, False, False], kind="stable")
+    if query:
+        score = -df["passage_id"].map(rank)
+    else:
+        score = (df["source"] == "human") * 2.0 + df["confidence"]
+    df = df.assign(_score=score).sort_values("_score", ascending=False, kind="stable")
     keys = ["category", "group", "case", "case_name"]
-    counts = (
-        df.drop_duplicates(["passage_id", "category", "polarity"])
-        .pivot_table(index=keys, columns="polarity", values="passage_id", aggfunc="count", fill_value=0)
+    cells = df.groupby(keys, sort=False)
+    out = (
+        df.groupby(keys + ["polarity"], sort=False)
+        .size()
+        .unstack("polarity", fill_value=0)
         .reindex(columns=["success", "obstacle", "neutral"], fill_value=0)
     )
-    counts["passages"] = df.groupby(keys)["passage_id"].nunique()
+    out.columns.name = None
+    out["passages"] = cells.size()
     for pol in ("success", "obstacle"):
-        best = df[df["polarity"] == pol].groupby(keys)["passage_id"].first()
-        counts[f"exemplar_{pol}"] = best
-    counts["exemplar"] = df.groupby(keys)["passage_id"].first()
-    out = counts.reset_index()
+        out[f"exemplar_{pol}"] = df[df["polarity"] == pol].groupby(keys, sort=False)["passage_id"].first()
+    out["exemplar"] = cells["passage_id"].first()
+    out = out.reset_index()
     labels = {c.id: (c.dimension, c.label_ko) for c in kb.codebook.categories}
     order = {c.id: i for i, c in enumerate(kb.codebook.categories)}
     out["dimension"] = out["category"].map(lambda c: labels.get(c, ("other", c))[0])
     out["label_ko"] = out["category"].map(lambda c: labels.get(c, ("", c))[1])
-    out = out.sort_values(
-        ["category", "group", "case"], key=lambda s: s.map(order) if s.name == "category" else s
+    out["_order"] = out["category"].map(order).fillna(len(order))
+    out = out.sort_values(["_order", "group", "case"], kind="stable")
+    counts = ["success", "obstacle", "neutral", "passages"]
+    out[counts] = out[counts].astype(int)
+    out = out.astype({"exemplar_success": object, "exemplar_obstacle": object})
+    out[["exemplar_success", "exemplar_obstacle"]] = out[["exemplar_success", "exemplar_obstacle"]].where(
+        out[["exemplar_success", "exemplar_obstacle"]].notna(), None
     )
-    counted = ["success", "obstacle", "neutral", "passages"]
-    out[counted] = out[counted].astype(int)
     return out[MATRIX_COLUMNS].reset_index(drop=True)

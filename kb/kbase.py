@@ -57,6 +57,7 @@ class KnowledgeBase:
     _codes_df: pd.DataFrame | None = None
     _codes_by_passage: dict[str, list[dict[str, Any]]] = field(default_factory=dict, repr=False)
     _reviewed: set[str] = field(default_factory=set, repr=False)
+    _codes_meta: pd.DataFrame | None = field(default=None, repr=False)
 
     @classmethod
     def open(cls, settings: Settings | None = None) -> KnowledgeBase:
@@ -110,6 +111,7 @@ class KnowledgeBase:
                 for row in self._codes_df.to_dict("records"):
                     self._codes_by_passage.setdefault(row["passage_id"], []).append(row)
                 self._codes_version = version
+                self._codes_meta = None
             frame = self._codes_df
         if changed and self._reviewed:
             self._sync_reviewed_metadata()
@@ -152,9 +154,24 @@ class KnowledgeBase:
                     "evidence": code.get("evidence"),
                 })  # fmt: skip
         frame = pd.DataFrame(rows, columns=CODE_COLUMNS).astype({"reviewer": object, "memo": object})
-        frame[["reviewer", "memo"]] = frame[["reviewer", "memo"]].where(frame[["reviewer", "memo"]].notna(), None)
+        frame[["reviewer", "memo"]] = frame[["reviewer", "memo"]].where(
+            frame[["reviewer", "memo"]].notna(), None
+        )
         # Reviewed = any decision on the passage's current text, rejections included.
         return frame, set(anchor(self.passages, self.reviews).codes)
+
+    def codes_with_meta(self) -> pd.DataFrame:
+        """Effective codes with their passage's case, group and platform type (for pivots)."""
+        codes = self.codes_df()
+        with self._lock:
+            if self._codes_meta is None:
+                meta = self.passages_df[["case", "case_name", "group", "platform_type"]]
+                self._codes_meta = (
+                    codes.drop_duplicates(["passage_id", "category"])
+                    .join(meta, on="passage_id")
+                    .reset_index(drop=True)
+                )
+            return self._codes_meta
 
     def codes_for(self, passage_id: str) -> list[dict[str, Any]]:
         self.codes_df()
