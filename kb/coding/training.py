@@ -91,6 +91,7 @@ def train_model(
     analyses: list[Analysis] | None = None,
     space_options: dict | None = None,
     prior_n: int = 10,
+    polarity_c: float = 3.0,
 ) -> CoderModel:
     """Fit on `data`; thresholds from grouped out-of-fold predictions on the evaluable rows."""
     if variant not in VARIANTS:
@@ -126,7 +127,7 @@ def train_model(
             model.thresholds[cat] = (
                 best_threshold(y[usable], oof[usable], prior_n=prior_n) if len(usable) else 0.5
             )
-        model.polarity = fit_polarity(analyses, data, ids, c)
+        model.polarity = fit_polarity(analyses, data, ids, polarity_c)
     return model
 
 
