@@ -1,0 +1,158 @@
+"""How long the app takes to come up and to answer one search, seen from a real browser.
+
+Starts `streamlit run app.py` (headless, free port, KB_DATA_DIR of a built store) and drives
+headless Debian Chromium with Playwright: process start → health endpoint → first rendered
+search page (query box and corpus summary shown) → a search typed in the box → results shown.
+The browser is launched before the server so its own start-up is not counted.
+
+    python -m bench.app_speed [--data-dir DIR]   # default: ./data if built, else the sample store
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from bench.common import ROOT, md_table, write_fragment
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]  # fmt: skip
+QUERY_BOX = "질문 또는 키워드 (Korean or English)"
+QUERIES = ("주민 참여가 저조한 이유", "budget shortage for platform maintenance")
+TIMEOUT_S = 300
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def pick_store(data_dir: Path | None, tmp: Path) -> tuple[Path, str, str]:
+    """(data dir, embed model, description): the given store, ./data if built, else the sample."""
+    from kb.kbase import is_built
+    from kb.settings import get_settings
+
+    settings = get_settings(data_dir=data_dir) if data_dir else get_settings()
+    if is_built(settings) and (settings.data_dir / "chroma").exists():
+        n = sum(1 for _ in (settings.data_dir / "passages.jsonl").open(encoding="utf-8"))
+        return settings.data_dir, settings.embed_model, f"built store `{settings.data_dir}` ({n} passages)"
+    from kb.ui.sample import build_sample
+
+    built = build_sample(tmp / "data", embed_model=settings.embed_model)
+    n = sum(1 for _ in (built.data_dir / "passages.jsonl").open(encoding="utf-8"))
+    return built.data_dir, settings.embed_model, f"sample store (`kb.ui.sample`, {n} real-text passages)"
+
+
+def settle(page: Any) -> None:
+    """Until Streamlit has finished the current run (its status widget is gone)."""
+    page.wait_for_timeout(200)
+    page.locator('[data-testid="stStatusWidget"]').wait_for(state="detached", timeout=TIMEOUT_S * 1000)
+
+
+def wait_health(url: str, proc: subprocess.Popen, deadline: float) -> None:
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("streamlit did not start") from None
+            time.sleep(0.1)
+
+
+def measure(data_dir: Path, model: str, log_path: Path) -> dict[str, Any]:
+    from playwright.sync_api import sync_playwright
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "KB_DATA_DIR": str(data_dir), "KB_EMBED_MODEL": model}
+    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+           "--server.headless", "true", "--browser.gatherUsageStats", "false"]  # fmt: skip
+    out: dict[str, Any] = {}
+    with sync_playwright() as p, log_path.open("w") as log:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1800}, locale="ko-KR")
+        page.set_default_timeout(TIMEOUT_S * 1000)
+        t0 = time.monotonic()
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            wait_health(url, proc, t0 + TIMEOUT_S)
+            out["health_s"] = time.monotonic() - t0
+            page.goto(url + "/")
+            page.get_by_label(QUERY_BOX).wait_for()
+            page.get_by_text("개가 있습니다").wait_for()
+            out["first_page_s"] = time.monotonic() - t0
+            settle(page)
+            out["first_page_settled_s"] = time.monotonic() - t0
+            for i, query in enumerate(QUERIES, 1):
+                box = page.get_by_label(QUERY_BOX)
+                box.fill(query)
+                t1 = time.monotonic()
+                box.press("Enter")
+                caption = page.get_by_text(re.compile(r"\d+개 결과 · \d+ ms")).first
+                caption.wait_for()
+                out[f"search{i}_results_s"] = time.monotonic() - t1
+                settle(page)
+                out[f"search{i}_settled_s"] = time.monotonic() - t1
+                out[f"search{i}_server_ms"] = int(re.search(r"(\d+) ms", caption.inner_text()).group(1))
+                box.fill("")  # back to the empty page (no results caption) before the next query
+                box.press("Enter")
+                page.get_by_text("개가 있습니다").wait_for()
+                settle(page)
+        finally:
+            browser.close()
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data-dir", type=Path, default=None)
+    args = ap.parse_args()
+    if not Path(CHROMIUM).exists():
+        raise SystemExit(f"{CHROMIUM} not found: apt-get install chromium fonts-noto-cjk")
+    tmp = Path(tempfile.mkdtemp(prefix="kb_app_speed_"))
+    try:
+        data_dir, model, store = pick_store(args.data_dir, tmp)
+        load = os.getloadavg()[0]
+        r = measure(data_dir, model, tmp / "streamlit.log")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    rows = [
+        {"step": "`streamlit run` → health endpoint answers", "seconds": r["health_s"]},
+        {"step": "→ first search page rendered (query box + corpus summary)", "seconds": r["first_page_s"]},
+        {"step": "→ first page run finished (status widget gone)", "seconds": r["first_page_settled_s"]},
+    ]
+    for i, q in enumerate(QUERIES, 1):
+        server = r[f"search{i}_server_ms"]
+        step = f"search {i} `{q}`: Enter → results shown (server {server} ms)"
+        rows.append({"step": step, "seconds": r[f"search{i}_results_s"]})
+        rows.append({"step": f"search {i}: Enter → run finished", "seconds": r[f"search{i}_settled_s"]})
+    body = (
+        f"Headless Chromium (Playwright) against `streamlit run app.py` on the {store}, embedder `{model}`. "
+        "Start-up times count from process start; the browser was already running. Search 1 is the first "
+        "query of the session (query embedder warm-up included), search 2 a second one. "
+        f"Load average {load:.1f} (2 shared cores).\n\n" + md_table(rows, ["step", "seconds"])
+    )
+    write_fragment("app", "App start-up and search in the browser", "python -m bench.app_speed", body)
+
+
+if __name__ == "__main__":
+    main()
