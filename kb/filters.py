@@ -62,49 +62,35 @@ def matching_codes(kb: KnowledgeBase, f: Filters) -> pd.DataFrame:
     return codes[keep]
 
 
-def allowed_ids(kb: KnowledgeBase, f: Filters) -> set[str] | None:
-    """Passage ids that pass the filter, or None when nothing is filtered."""
+def allowed_ids(kb: KnowledgeBase, f: Filters) -> frozenset[str] | None:
+    """Passage ids that pass the filter, or None when nothing is filtered (cached per codes version)."""
     if f.is_empty():
         return None
     validate(kb, f)
+    return kb.memo(("allowed", f), lambda: _allowed(kb, f))
+
+
+def _allowed(kb: KnowledgeBase, f: Filters) -> frozenset[str]:
     df = kb.passages_df
-    keep = pd.Series(True, index=df.index)
+    keep = np.ones(len(df), dtype=bool)
     for col in ("group", "case", "platform_type"):
         value = getattr(f, col)
         if value is not None:
-            keep &= df[col] == value
-    ids = set(df.index[keep])
+            keep &= df[col].to_numpy() == value
+    ids = set(df["id"].to_numpy()[keep].tolist())
     if f.factor or f.polarity or f.min_confidence > 0:
-        ids &= set(matching_codes(kb, f)["passage_id"])
+        ids &= set(matching_codes(kb, f)["passage_id"].tolist())
     if f.reviewed:
         ids &= kb.reviewed_ids()
-    return ids
+    return frozenset(ids)
 
 
-def chroma_where(f: Filters) -> dict[str, Any] | None:
-    """The filter as a Chroma `where` on the metadata that `kb.builder.chroma_metadata` writes.
-
-    Code-derived fields (f_<factor>, has_<polarity>, reviewed) stay current because the
-    knowledge base rewrites reviewed passages' metadata whenever decisions change; the exact
-    check (factor and polarity on the same code, confidence) is done on the results.
-    """
-    clauses: list[dict[str, Any]] = []
-    for col in ("group", "case", "platform_type"):
-        value = getattr(f, col)
-        if value is not None:
-            clauses.append({col: value})
-    if f.factor:
-        clauses.append({f"f_{f.factor}": True})
-    if f.polarity:
-        clauses.append({f"has_{f.polarity}": True})
-    if f.reviewed:
-        clauses.append({"reviewed": True})
-    if not clauses:
-        return None
-    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
-
-
-def mask_for(ids: set[str] | None, order: list[str]) -> np.ndarray | None:
+def mask_for(kb: KnowledgeBase, f: Filters, order: list[str]) -> np.ndarray | None:
+    """Boolean mask over `order` (e.g. the keyword index rows) of the passages passing `f`."""
+    ids = allowed_ids(kb, f)
     if ids is None:
         return None
-    return np.fromiter((pid in ids for pid in order), dtype=bool, count=len(order))
+    return kb.memo(
+        ("mask", f, id(order)),
+        lambda: np.fromiter((pid in ids for pid in order), dtype=bool, count=len(order)),
+    )

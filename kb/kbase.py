@@ -58,6 +58,7 @@ class KnowledgeBase:
     _codes_by_passage: dict[str, list[dict[str, Any]]] = field(default_factory=dict, repr=False)
     _reviewed: set[str] = field(default_factory=set, repr=False)
     _codes_meta: pd.DataFrame | None = field(default=None, repr=False)
+    _memo: dict[Any, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
     def open(cls, settings: Settings | None = None) -> KnowledgeBase:
@@ -112,6 +113,7 @@ class KnowledgeBase:
                     self._codes_by_passage.setdefault(row["passage_id"], []).append(row)
                 self._codes_version = version
                 self._codes_meta = None
+                self._memo = {}
             frame = self._codes_df
         if changed and self._reviewed:
             self._sync_reviewed_metadata()
@@ -159,6 +161,17 @@ class KnowledgeBase:
         )
         # Reviewed = any decision on the passage's current text, rejections included.
         return frame, set(anchor(self.passages, self.reviews).codes)
+
+    def memo(self, key: Any, compute: Any) -> Any:
+        """`compute()` cached until the codes change (filter id sets, masks: reused across searches)."""
+        self.codes_df()
+        with self._lock:
+            if key in self._memo:
+                return self._memo[key]
+        value = compute()
+        with self._lock:
+            self._memo[key] = value
+        return value
 
     def codes_with_meta(self) -> pd.DataFrame:
         """Effective codes with their passage's case, group and platform type (for pivots)."""

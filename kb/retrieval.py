@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kb.errors import BadQuery
-from kb.filters import Filters, allowed_ids, chroma_where, mask_for
+from kb.filters import Filters, allowed_ids, mask_for
 from kb.kbase import KnowledgeBase
 from kb.morphs import terms
 from kb.vectorstore import query as dense_query
@@ -70,11 +70,11 @@ def ranked_ids(
     rankings: list[tuple[float, list[str]]] = []
     if mode in ("hybrid", "dense"):
         vector = kb.embedder.embed_queries([query])[0]
-        hits = dense_query(kb.collection, vector, pool, chroma_where(filters))
-        rankings.append((weights.dense, [pid for pid, _ in hits if allowed is None or pid in allowed]))
+        hits = dense_query(kb.collection, vector, pool, allowed)
+        rankings.append((weights.dense, [pid for pid, _ in hits]))
     if mode in ("hybrid", "keyword"):
         index = kb.keyword_index
-        hits = index.search(query, pool, mask_for(allowed, index.ids))
+        hits = index.search(query, pool, mask_for(kb, filters, index.ids))
         rankings.append((weights.keyword, [pid for pid, _ in hits]))
     return rrf(rankings)[:k]
 

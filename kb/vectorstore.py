@@ -8,7 +8,7 @@ stored on the collection, so switching models re-embeds instead of mixing vector
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
@@ -35,7 +35,9 @@ def open_client(settings: Settings) -> Any:
     if settings.chroma_url:
         url = urlparse(settings.chroma_url)
         if not url.hostname:
-            raise StoreUnavailable(f"KB_CHROMA_URL {settings.chroma_url!r} is not a URL like http://host:8000")
+            raise StoreUnavailable(
+                f"KB_CHROMA_URL {settings.chroma_url!r} is not a URL like http://host:8000"
+            )
         try:
             client = chromadb.HttpClient(
                 host=url.hostname,
@@ -153,20 +155,39 @@ def _differs(old: dict[str, Any], new: dict[str, Any]) -> bool:
     return any(old.get(k) != v for k, v in new.items())
 
 
+OVERSAMPLE_LIMIT = 5000
+
+
 def query(
     col: Any,
     vector: Sequence[float],
     n: int,
-    where: dict[str, Any] | None = None,
+    allowed: Collection[str] | None = None,
 ) -> list[tuple[str, float]]:
-    """(passage id, cosine similarity) best first."""
+    """(passage id, cosine similarity) of the n nearest passages, among `allowed` when given.
+
+    A filter is applied by over-sampling the unfiltered nearest neighbours and keeping the
+    allowed ones: at 100 000 passages Chroma's `where` took 0.4–4.7 s and its filtered HNSW
+    search missed closer matches, while an unfiltered query takes tens of milliseconds.
+    A filter too narrow for that falls back to an exact search among the allowed ids.
+    """
     count = col.count()
-    if count == 0:
+    if count == 0 or (allowed is not None and not allowed):
         return []
-    got = col.query(
-        query_embeddings=[list(map(float, vector))],
-        n_results=min(n, count),
-        where=where or None,
-        include=["distances"],
-    )
+    if allowed is None:
+        return _nearest(col, vector, min(n, count))
+    want = min(count, max(n, int(n * count / len(allowed) * 3)))
+    if want <= OVERSAMPLE_LIMIT:
+        hits = [(pid, s) for pid, s in _nearest(col, vector, want) if pid in allowed]
+        if len(hits) >= n or want == count:
+            return hits[:n]
+    # Chroma's query fails on an id it does not hold (a passage added since the last build).
+    held = col.get(ids=sorted(allowed), include=[])["ids"]
+    return _nearest(col, vector, min(n, len(held)), ids=held) if held else []
+
+
+def _nearest(
+    col: Any, vector: Sequence[float], n: int, ids: list[str] | None = None
+) -> list[tuple[str, float]]:
+    got = col.query(query_embeddings=[list(map(float, vector))], n_results=n, ids=ids, include=["distances"])
     return [(pid, 1.0 - float(d)) for pid, d in zip(got["ids"][0], got["distances"][0], strict=True)]
