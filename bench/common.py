@@ -15,7 +15,8 @@ FRAGMENTS = ROOT / "docs" / "bench"
 
 def machine() -> str:
     mem_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return f"{os.cpu_count()} cores, {mem_gb:.0f} GiB RAM, {platform.processor() or platform.machine()}, Python {sys.version.split()[0]}"
+    cpu = platform.processor() or platform.machine()
+    return f"{os.cpu_count()} cores, {mem_gb:.0f} GiB RAM, {cpu}, Python {sys.version.split()[0]}"
 
 
 def peak_rss_mb() -> float:

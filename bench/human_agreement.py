@@ -43,11 +43,14 @@ def main() -> None:
     body = (
         f"{len(a)} sentences of 제4장 제5절 소결 coded independently by two coders.\n\n"
         + md_table(rows, ["category", "coder 1", "coder 2", "F1", "alpha"])
-        + f"\n\nMean α {np.mean([r['alpha'] for r in rows]):.3f}, macro-F1 {np.mean([r['F1'] for r in rows]):.3f}, "
+        + f"\n\nMean α {np.mean([r['alpha'] for r in rows]):.3f}, "
+        f"macro-F1 {np.mean([r['F1'] for r in rows]):.3f}, "
         f"polarity agreement on codes both gave: {same}/{total} ({same / total:.1%}). Categories absent "
         "from both coders' overlap codes are not listed. 40 sentences is a small sample: read these as rough."
     )
-    write_fragment("human_agreement", "Agreement between human coders", "python -m bench.human_agreement", body)
+    write_fragment(
+        "human_agreement", "Agreement between human coders", "python -m bench.human_agreement", body
+    )
 
 
 if __name__ == "__main__":

@@ -1,9 +1,9 @@
 """kb – a knowledge base for qualitative research on Korean interviews and case studies.
 
-    import kb
-    kb.search("주민 참여가 저조했던 이유", k=5)     # DataFrame of passages
-    kb.matrix(group="domestic")                  # factor × case counts
-    kb.export(format="csv", path="codes.csv")    # coded excerpts
+import kb
+kb.search("주민 참여가 저조했던 이유", k=5)     # DataFrame of passages
+kb.matrix(group="domestic")                  # factor × case counts
+kb.export(format="csv", path="codes.csv")    # coded excerpts
 """
 
 from __future__ import annotations

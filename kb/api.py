@@ -79,7 +79,9 @@ def matrix(
     return run_matrix(get_kb(settings), query, filters)
 
 
-def code(texts: list[str], ids: list[str] | None = None, settings: Settings | None = None) -> list[dict[str, Any]]:
+def code(
+    texts: list[str], ids: list[str] | None = None, settings: Settings | None = None
+) -> list[dict[str, Any]]:
     """Code any Korean texts with the trained coder: factor codes, polarity, confidence, evidence."""
     return _coder(settings or get_settings()).code_texts(texts, ids)
 

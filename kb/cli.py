@@ -79,7 +79,9 @@ def extract(
     """Extract the case documents from the report text into the corpus directory."""
     from pipelines import extract as extract_stage
 
-    rows = extract_stage.run(source=source or State.settings.source_path, corpus_dir=State.settings.corpus_dir)
+    rows = extract_stage.run(
+        source=source or State.settings.source_path, corpus_dir=State.settings.corpus_dir
+    )
     typer.echo(f"wrote {len(rows)} documents to {State.settings.corpus_dir}")
 
 
@@ -125,7 +127,9 @@ def search(
         typer.echo("no passages match", err=True)
     for i, r in enumerate(records, 1):
         codes = ", ".join(f"{c['category']}({c['polarity']})" for c in r["codes"]) or "—"
-        typer.echo(f"{i:>2}. [{r['case_name']} · {r['group']}] {r['section']} p.{r['page']}  ({r['score']:.4f})")
+        typer.echo(
+            f"{i:>2}. [{r['case_name']} · {r['group']}] {r['section']} p.{r['page']}  ({r['score']:.4f})"
+        )
         typer.echo(f"    codes: {codes}")
         typer.echo(f"    {r['text'][:300]}{'…' if len(r['text']) > 300 else ''}\n")
 
@@ -168,7 +172,9 @@ def matrix(
 @app.command()
 @friendly
 def code(
-    file: Annotated[str, typer.Argument(help="Text file (one passage per line, or JSONL with id/text); - = stdin.")] = "-",
+    file: Annotated[
+        str, typer.Argument(help="Text file (one passage per line, or JSONL with id/text); - = stdin.")
+    ] = "-",
 ) -> None:
     """Code passages into the codebook's factors with polarity; writes JSONL to stdout."""
     from kb import api
