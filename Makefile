@@ -18,6 +18,7 @@ app: install
 
 test:
 	bash scripts/setup_test_env.sh $(VENV)
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q -rs
 
 lint:
