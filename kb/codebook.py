@@ -284,9 +284,9 @@ def unproducible_cues(codebook: Codebook, kiwi: Any = None) -> list[tuple[str, s
     passes when each of its words analyses to at least one lemma. Owner is a category id or
     'polarity:<key>'."""
     if kiwi is None:
-        from kiwipiepy import Kiwi
+        from kb.morphs import get_kiwi
 
-        kiwi = Kiwi()
+        kiwi = get_kiwi()
     owned: Iterable[tuple[str, str]] = [(c.id, q) for c in codebook.categories for q in c.cues] + [
         (f"polarity:{k}", q) for k, cues in codebook.polarity_cues.items() for q in cues
     ]

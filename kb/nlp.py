@@ -9,7 +9,6 @@ token maps to real characters. Token ``tag_`` is Kiwi's tag ("+"-joined for merg
 
 from __future__ import annotations
 
-import threading
 from functools import lru_cache
 from typing import Any
 
@@ -18,10 +17,10 @@ from spacy.language import Language
 from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
-__all__ = ["KiwiTokenizer", "get_kiwi", "get_nlp", "content_lemmas", "CONTENT_PREFIXES"]
+from kb.morphs import get_kiwi
 
-_KIWI: Any = None
-_KIWI_LOCK = threading.Lock()
+__all__ = ["KiwiTokenizer", "get_nlp", "content_lemmas", "CONTENT_PREFIXES"]
+
 
 #: Kiwi tags whose lemma is written stem+다 (predicates and predicate-forming suffixes).
 _PREDICATE_PREFIXES = ("VV", "VA", "VX", "VCP", "VCN", "XSV", "XSA")
@@ -56,18 +55,6 @@ _UPOS = {
     "XSA": "ADJ",
     "_SP": "SPACE",
 }
-
-
-def get_kiwi() -> Any:
-    """The process-wide Kiwi instance (loading takes ~1.5 s, so do it once, lazily)."""
-    global _KIWI
-    if _KIWI is None:
-        with _KIWI_LOCK:
-            if _KIWI is None:
-                from kiwipiepy import Kiwi
-
-                _KIWI = Kiwi()
-    return _KIWI
 
 
 def _base_tag(tag: str) -> str:

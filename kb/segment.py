@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import math
 import re
-import threading
 from itertools import pairwise
 from typing import Any
 
-__all__ = ["get_kiwi", "sentence_spans", "pack_sentences", "segment_text", "split_paragraphs", "MAX_CHARS"]
+from kb.morphs import get_kiwi
+
+__all__ = ["sentence_spans", "pack_sentences", "segment_text", "split_paragraphs", "MAX_CHARS"]
 
 MAX_CHARS = 600
-_KIWI: Any = None
-_LOCK = threading.Lock()
 _PARA_RE = re.compile(r"\n[ \t]*\n")
 _SPEAKER_RE = re.compile(
     r"^\s*(?:\[|\()?(?P<who>[가-힣A-Za-z][가-힣A-Za-z0-9 ._-]{0,14}?)(?:\]|\))?\s*[:：]\s+(?=\S)"
@@ -27,18 +26,6 @@ _SPEAKER_RE = re.compile(
 _FINAL_RE = re.compile(r"[.?!…][\"'”’)\]]*\s*$")
 _KO_END_RE = re.compile(r"(?<=[다요죠까])[.?!]([\"'”’)]*)\s+")
 _QUOTE_PAIRS = (("“", "”"), ('"', '"'), ("「", "」"), ("『", "』"))
-
-
-def get_kiwi() -> Any:
-    """The process-wide Kiwi instance, loaded once on first use (model ships with kiwipiepy)."""
-    global _KIWI
-    if _KIWI is None:
-        with _LOCK:
-            if _KIWI is None:
-                from kiwipiepy import Kiwi
-
-                _KIWI = Kiwi()
-    return _KIWI
 
 
 def _quote_spans(text: str) -> list[tuple[int, int]]:
