@@ -176,14 +176,20 @@ def query(
         return []
     if allowed is None:
         return _nearest(col, vector, min(n, count))
-    want = min(count, max(n, int(n * count / len(allowed) * 3)))
-    if want <= OVERSAMPLE_LIMIT:
+    first = min(count, max(n, int(n * count / len(allowed) * 3)))
+    # If the query's neighbourhood lies mostly outside the filter, look wider before going exact.
+    for want in sorted({first, min(count, OVERSAMPLE_LIMIT)}):
+        if want > OVERSAMPLE_LIMIT:
+            break
         hits = [(pid, s) for pid, s in _nearest(col, vector, want) if pid in allowed]
         if len(hits) >= n or want == count:
             return hits[:n]
-    # Chroma's query fails on an id it does not hold (a passage added since the last build).
-    held = col.get(ids=sorted(allowed), include=[])["ids"]
-    return _nearest(col, vector, min(n, len(held)), ids=held) if held else []
+    ids = sorted(allowed)
+    try:
+        return _nearest(col, vector, min(n, len(ids)), ids=ids)
+    except Exception:  # an id Chroma does not hold (a passage added since the last build)
+        held = col.get(ids=ids, include=[])["ids"]
+        return _nearest(col, vector, min(n, len(held)), ids=held) if held else []
 
 
 def _nearest(
