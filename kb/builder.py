@@ -118,6 +118,7 @@ def code_stage(settings: Settings, progress: bool) -> dict[str, Any]:
 def chroma_metadata(kb: KnowledgeBase) -> Callable[[dict[str, Any]], dict[str, Any]]:
     """Filterable metadata per passage, from the effective (human-overridden) codes."""
     categories = list(kb.codebook.ids)
+    kb.codes_df()
     reviewed = kb.reviewed_ids()
 
     def meta(p: dict[str, Any]) -> dict[str, Any]:

@@ -124,6 +124,7 @@ def passages(
     from kb.retrieval import dominant_polarity
 
     ids, rank = selection(kb, filters, query, k)
+    kb.codes_df()  # pick up review decisions made since the last call
     chosen = [p for p in kb.passages if ids is None or p["id"] in ids]
     if rank:
         chosen.sort(key=lambda p: rank[p["id"]])

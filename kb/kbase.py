@@ -186,13 +186,20 @@ class KnowledgeBase:
                 )
             return self._codes_meta
 
+    def _merged(self) -> None:
+        # Per-passage lookups read the last merge; `codes_df()` is where the review log is
+        # checked, once per operation, not once per passage (it costs a SQLite query).
+        if self._codes_df is None:
+            self.codes_df()
+
     def codes_for(self, passage_id: str) -> list[dict[str, Any]]:
-        self.codes_df()
+        """Effective codes of one passage, as of the last `codes_df()`."""
+        self._merged()
         return self._codes_by_passage.get(passage_id, [])
 
     def reviewed_ids(self) -> set[str]:
         """Passages a human coder decided on (accepted, added, re-polarised or rejected codes)."""
-        self.codes_df()
+        self._merged()
         return self._reviewed
 
     # ---- indexes -------------------------------------------------------------------------

@@ -88,6 +88,7 @@ def search(
 ) -> list[dict[str, Any]]:
     """Ranked passages with their effective codes, dominant polarity and citation."""
     hits = ranked_ids(kb, query, k, filters, mode)
+    kb.codes_df()  # pick up review decisions made since the last call
     query_terms = sorted(set(terms(query)))
     return [result_record(kb, pid, score, query_terms) for pid, score in hits]
 
