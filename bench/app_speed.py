@@ -47,7 +47,11 @@ def pick_store(data_dir: Path | None, tmp: Path) -> tuple[Path, str, str]:
     settings = get_settings(data_dir=data_dir) if data_dir else get_settings()
     if is_built(settings) and (settings.data_dir / "chroma").exists():
         n = sum(1 for _ in (settings.data_dir / "passages.jsonl").open(encoding="utf-8"))
-        return settings.data_dir, settings.embed_model, f"built store `{settings.data_dir}` ({n} passages)"
+        path = settings.data_dir.resolve()
+        where = "the build bench's, in a temp dir"
+        if path.is_relative_to(ROOT):
+            where = f"`{path.relative_to(ROOT)}`"
+        return settings.data_dir, settings.embed_model, f"built store ({where}, {n} passages)"
     from kb.ui.sample import build_sample
 
     built = build_sample(tmp / "data", embed_model=settings.embed_model)

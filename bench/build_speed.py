@@ -4,8 +4,10 @@ In a fresh temp data dir (nothing copied): the full build stage by stage (the bu
 StageReport timings and peak RSS), the embedder alone on the same passage texts (so the index
 stage's overhead around embedding shows as a ratio), a rebuild with nothing changed, and an
 incremental rebuild after one word of one document changed (in a temp copy of the corpus).
+With --keep-store the edit is rebuilt away again and the store is left for the other benches
+(`bench.run_all` hands it to the retrieval and app benches, so the corpus is embedded once a run).
 
-    python -m bench.build_speed [--keep]
+    python -m bench.build_speed [--keep] [--keep-store DIR]
 """
 
 from __future__ import annotations
@@ -68,6 +70,7 @@ def _detail(d: dict[str, Any]) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--keep", action="store_true", help="keep the temp dir")
+    ap.add_argument("--keep-store", type=Path, help="move the built store (edit reverted) to this dir")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="kb_build_speed_"))
     load_start = os.getloadavg()[0]
@@ -89,6 +92,11 @@ def main() -> None:
         edited = get_settings(corpus_dir=tmp / "corpus", data_dir=settings.data_dir)
         what = edit_corpus(settings.corpus_dir, edited.corpus_dir)
         incr = run_stages(edited, "incremental rebuild", notes)
+        if args.keep_store:
+            run_stages(settings, "edit reverted", notes)  # the store matches the real corpus again
+            shutil.rmtree(args.keep_store, ignore_errors=True)
+            args.keep_store.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(settings.data_dir, args.keep_store)
     finally:
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -98,9 +98,20 @@ def measure(data_dir: Path, n_queries: int, profile: str) -> dict[str, Any]:
     t0 = time.perf_counter()
     model = json.loads((data_dir / BUILD_INFO).read_text(encoding="utf-8"))["model"]
     kb = KnowledgeBase.open(get_settings(data_dir=data_dir, embed_model=model))
-    for scenario in SCENARIOS:
+    kb.passages_df  # noqa: B018  (the app's first page reads it: loading it is part of opening)
+    _runner(kb, "search")(warm)  # lazy loads: BM25, Chroma's HNSW index, kiwi, the embedding models
+    open_s = round(time.perf_counter() - t0, 2)
+    first: dict[str, float] = {}
+    for scenario in SCENARIOS:  # the first call pays one-off costs (filter ids and vectors, caches)
+        t = time.perf_counter()
         _runner(kb, scenario)(warm)
-    out: dict[str, Any] = {"open_and_warm_s": round(time.perf_counter() - t0, 2), "queries": len(chosen)}
+        first[scenario] = round((time.perf_counter() - t) * 1000, 1)
+    out: dict[str, Any] = {
+        "open_s": open_s,
+        "open_and_warm_s": round(time.perf_counter() - t0, 2),
+        "queries": len(chosen),
+        "first_call_ms": first,
+    }
     ms: dict[str, list[float]] = {s: [] for s in SCENARIOS}
     cpu: dict[str, list[float]] = {s: [] for s in SCENARIOS}
     runners = {s: _runner(kb, s) for s in SCENARIOS}
@@ -185,12 +196,20 @@ def _cpu_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+def _first_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for r in sorted(results.values(), key=lambda r: r["n"]):
+        first = r["latency"].get("first_call_ms", {})
+        rows.append({"passages": f"{r['n']:,}", **{s: first.get(s, "–") for s in SCENARIOS}})
+    return rows
+
+
 def render(results: dict[str, Any], command: str) -> None:
     rows = []
     for r in sorted(results.values(), key=lambda r: r["n"]):
         lat, b = r["latency"], r["build"]
         rows.append({
-            "passages": f"{r['n']:,}", "search ms p50/p95": _cell(lat, "search"),
+            "passages": f"{r['n']:,}", "queries": lat["queries"], "search ms p50/p95": _cell(lat, "search"),
             "search + group,factor ms": _cell(lat, "search_filtered"), "matrix ms": _cell(lat, "matrix"),
             "matrix + query ms": _cell(lat, "matrix_query"), "query embed ms": _cell(lat, "embed_query"),
             "open+warm s": lat["open_and_warm_s"], "peak RSS MB": f"{lat['peak_rss_mb']:.0f}",
@@ -206,16 +225,26 @@ def render(results: dict[str, Any], command: str) -> None:
         f"`{any_row['build']['model']}` embedder and a passage's vector is the normalised mean of its "
         "sentences' vectors: these rows measure search and matrix cost at scale, not embedding throughput "
         "(see *Build speed*). Latency is warm and in-process (the app's path: `kb.retrieval.search` k=10, "
-        "hybrid; `kb.crosscase.matrix`), over "
-        f"{any_row['latency']['queries']} queries of `eval/queries.jsonl`; the query embedding is part of "
-        f"every search. Filtered search: `group={FILTER['group']}, factor={FILTER['factor']}`. Peak RSS "
-        "is the measuring process (open + all queries). The machine is 2 shared cores: see load avg.",
+        "hybrid; `kb.crosscase.matrix`), over the first `queries` queries of `eval/queries.jsonl` after one "
+        "warm-up call per scenario; the query embedding is part of every search. Filtered search: "
+        f"`group={FILTER['group']}, factor={FILTER['factor']}`. Peak RSS is the measuring process (open + "
+        "all queries). The machine is 2 shared cores: see load avg, and the CPU table below. A filter "
+        "passing at most 20 000 passages (here ~9 % of the store) is searched exactly over its passages' "
+        "vectors, fetched from Chroma on its first use and cached (`kb/vectorstore.py`); the matrix "
+        "counts over integer code arrays built once per codes version (`kb/crosscase.py`).",
         "",
         md_table(rows, cols),
         "",
         "Process CPU ms per call (p50) – less sensitive to the other jobs on the machine than wall time:",
         "",
         md_table(_cpu_rows(results), ["passages", *SCENARIOS]),
+        "",
+        "First call per scenario after opening (opening = loading passages, codes, BM25, Chroma's index, "
+        "kiwi and the models through one unfiltered search), ms – one-off costs: a filter's id set and, for "
+        "a narrow filter, its passages' vectors fetched from Chroma for the exact search; the matrix's "
+        "integer code table:",
+        "",
+        md_table(_first_rows(results), ["passages", *SCENARIOS]),
         "",
         "![latency vs passages](scale.svg)",
     ]

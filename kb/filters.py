@@ -39,10 +39,10 @@ def _check(name: str, value: str | None, valid: list[str]) -> None:
 
 
 def validate(kb: KnowledgeBase, f: Filters) -> None:
-    df = kb.passages_df
-    _check("group", f.group, df["group"].dropna().unique().tolist())
-    _check("case", f.case, df["case"].dropna().unique().tolist())
-    _check("platform type", f.platform_type, df["platform_type"].dropna().unique().tolist())
+    values = kb.passage_values
+    _check("group", f.group, values["group"])
+    _check("case", f.case, values["case"])
+    _check("platform type", f.platform_type, values["platform_type"])
     _check("factor", f.factor, list(kb.codebook.ids))
     _check("polarity", f.polarity, list(POLARITIES))
     if not 0.0 <= f.min_confidence <= 1.0:

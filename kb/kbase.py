@@ -85,6 +85,12 @@ class KnowledgeBase:
         return df.set_index("id", drop=False)
 
     @cached_property
+    def passage_values(self) -> dict[str, list[str]]:
+        """Distinct group, case and platform type values (filter validation; ~8 ms a scan at 100k)."""
+        df = self.passages_df
+        return {c: df[c].dropna().unique().tolist() for c in ("group", "case", "platform_type")}
+
+    @cached_property
     def auto_codes(self) -> list[dict[str, Any]]:
         return read_jsonl(self.settings.data_dir / CODES_FILE)
 
@@ -220,6 +226,13 @@ class KnowledgeBase:
                 "run `kb build` first"
             )
         return col
+
+    @cached_property
+    def vector_cache(self) -> Any:
+        """Stored vectors of recently used narrow filters (exact filtered dense search)."""
+        from kb.vectorstore import VectorCache
+
+        return VectorCache()
 
     @cached_property
     def keyword_index(self) -> Any:

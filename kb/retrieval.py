@@ -70,7 +70,7 @@ def ranked_ids(
     rankings: list[tuple[float, list[str]]] = []
     if mode in ("hybrid", "dense"):
         vector = kb.embedder.embed_queries([query])[0]
-        hits = dense_query(kb.collection, vector, pool, allowed)
+        hits = dense_query(kb.collection, vector, pool, allowed, cache=kb.vector_cache)
         rankings.append((weights.dense, [pid for pid, _ in hits]))
     if mode in ("hybrid", "keyword"):
         index = kb.keyword_index

@@ -12,7 +12,10 @@ from streamlit.testing.v1 import AppTest
 
 from kb import agreement
 from kb import review_queue as rq
+from kb.crosscase import matrix
+from kb.filters import Filters
 from kb.kbase import forget, get_kb
+from kb.retrieval import search
 from kb.settings import get_settings
 from kb.ui import components as ui
 from kb.ui.sample import build_sample, write_sample
@@ -91,7 +94,20 @@ def test_decide_persists_overrides_and_refreshes_chroma(data_dir: Path) -> None:
     first, wrong_pol = auto[0], {"success": "obstacle"}.get(auto[0]["polarity"], "success")
     rq.decide(kb, "kim", item.passage_id, first["category"], "set_polarity", polarity=wrong_pol)
     missing = next(c for c in kb.codebook.ids if c not in {a["category"] for a in auto})
+    # The matrix and filtered search cache per codes version (code table, filter ids, vectors):
+    # a decision must show in both at once.
+    text = kb.passage_by_id[item.passage_id]["text"]
+
+    def obstacles(df) -> int:
+        return int(df.loc[(df["category"] == missing) & (df["case"] == item.case), "obstacle"].sum())
+
+    def found() -> bool:
+        return item.passage_id in {r["id"] for r in search(kb, text, 50, Filters(factor=missing), "dense")}
+
+    before, found_before = obstacles(matrix(kb)), found()
     rq.decide(kb, "kim", item.passage_id, missing, "add", polarity="obstacle")
+    assert obstacles(matrix(kb)) == before + 1
+    assert not found_before and found()
     log = kb.reviews.log([item.passage_id])
     assert log["coder"].tolist() == ["kim", "kim"]
     assert (
