@@ -6,6 +6,8 @@ sentences below were written for these tests, not taken from the report.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from kb.coding import Coder, CoderModel
@@ -104,3 +106,24 @@ def test_new_category_added_at_runtime(coder):
     code = codes_of(res)["data_privacy"]
     assert code["evidence"]["cues"] == ["개인정보", "프라이버시"]
     assert code["polarity"] == "obstacle"
+
+
+def test_written_sentences_train_but_never_calibrate(tmp_path):
+    """Written training sentences are fully labelled rows, outside the threshold-calibration folds."""
+    from kb.coding.data import load_written
+
+    rows = [
+        {"text": "군수가 직접 챙겼다.", "codes": [{"category": "leadership", "polarity": "success"}]},
+        {"text": "플랫폼 소개 문단이다.", "codes": []},
+    ]
+    lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+    (tmp_path / "extra.jsonl").write_text(lines, encoding="utf-8")
+    written = load_written(tmp_path)
+    book = load_view()
+    gold = load_gold()[:5]
+    ts = build_training_set(book, gold, written=written, examples=False)
+    assert ts.texts[:2] == [w["text"] for w in written]
+    assert ts.groups[:2] == ["written", "written"] and ts.evaluable[:2] == [False, False]
+    assert ts.evaluable[2:] == [True] * 5
+    assert ts.labels["leadership"][:2] == [1, 0] and ts.polarities["leadership"][0] == "success"
+    assert all(ts.labels[c][1] == 0 for c in book.ids)  # no code = known negative everywhere

@@ -13,15 +13,15 @@ from typing import Any
 
 from kb.coding.book import load_view
 from kb.coding.coder import DEFAULT_EMBEDDER, MODEL_FILE, Coder, coder_dir
-from kb.coding.data import build_training_set, load_gold, load_review_rows
+from kb.coding.data import build_training_set, load_gold, load_review_rows, load_written
 from kb.coding.training import MODEL_VERSION
 
 STAMP_FILE = "model.stamp.json"
 
 
-def _stamp(book_fp: str, gold: list[dict], reviews: list[dict], embedder: str) -> str:
+def _stamp(book_fp: str, data: dict[str, list[dict]], embedder: str) -> str:
     payload = json.dumps(
-        {"book": book_fp, "gold": gold, "reviews": reviews, "embedder": embedder, "version": MODEL_VERSION},
+        {"book": book_fp, **data, "embedder": embedder, "version": MODEL_VERSION},
         ensure_ascii=False,
         sort_keys=True,
         default=str,
@@ -32,24 +32,29 @@ def _stamp(book_fp: str, gold: list[dict], reviews: list[dict], embedder: str) -
 def train_coder(
     settings: Any = None, reviews: Any = None, embedder: str = DEFAULT_EMBEDDER, force: bool = False
 ) -> Path:
-    """Train on gold + review decisions + codebook examples; save under data_dir/coder/.
+    """Train on gold + written sentences + review decisions + codebook examples; save under data_dir/coder/.
 
     `reviews`: a DataFrame from `kb.reviews.training_examples`, rows of (text, category,
     polarity, label), or None to read `corpus/reviewed_codes.jsonl` when it exists."""
     directory = coder_dir(settings)
     book = load_view(getattr(settings, "codebook_path", None))
     gold = load_gold()
+    written = load_written(settings.corpus_dir / "training" if settings is not None else None)
     review_rows = [
         {k: r.get(k) for k in ("text", "category", "polarity", "label")} for r in load_review_rows(reviews)
     ]
-    stamp = _stamp(book.fingerprint(), gold, review_rows, embedder)
+    stamp = _stamp(book.fingerprint(), {"gold": gold, "written": written, "reviews": review_rows}, embedder)
     stamp_path = directory / STAMP_FILE
     model_path = directory / MODEL_FILE
     if not force and model_path.exists() and stamp_path.exists():
         if json.loads(stamp_path.read_text()).get("stamp") == stamp:
             return model_path
     coder = Coder(book, embedder=embedder, cache_dir=directory)
-    coder.fit(build_training_set(book, gold, review_rows))
+    coder.fit(build_training_set(book, gold, review_rows, written=written))
     path = coder.save(directory)
-    stamp_path.write_text(json.dumps({"stamp": stamp, "n_gold": len(gold), "n_reviews": len(review_rows)}))
+    stamp_path.write_text(
+        json.dumps(
+            {"stamp": stamp, "n_gold": len(gold), "n_written": len(written), "n_reviews": len(review_rows)}
+        )
+    )
     return path

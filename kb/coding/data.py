@@ -1,6 +1,8 @@
 """Training data for the coder: gold sentences, reviewers' decisions, codebook examples.
 
-Gold rows know every category (absent = 0). A review decision knows one category of one
+Gold rows know every category (absent = 0). Written training sentences
+(`corpus/training/*.jsonl`: composed and coded by coders from the codebook, about no case of
+the report) are coded the same way. A review decision knows one category of one
 passage (accepted/added = 1, rejected = 0, the rest unknown). Codebook examples are
 positives of their own category and, because the codebook is written so that an example
 illustrates one code, negatives of the others.
@@ -35,6 +37,19 @@ def load_gold(paths: Sequence[Path] | None = None) -> list[dict[str, Any]]:
     return rows
 
 
+def load_written(directory: Path | None = None) -> list[dict[str, Any]]:
+    """Written training sentences {text, codes, ...} from `corpus/training/*.jsonl`."""
+    if directory is None:
+        from kb.settings import get_settings
+
+        directory = get_settings().corpus_dir / "training"
+    rows: list[dict[str, Any]] = []
+    for path in sorted(Path(directory).glob("*.jsonl")):
+        with open(path, encoding="utf-8") as fh:
+            rows.extend(json.loads(line) for line in fh if line.strip())
+    return rows
+
+
 def load_review_rows(source: Any = None) -> list[dict[str, Any]]:
     """Review decisions as dicts {text, category, polarity, label}.
 
@@ -64,12 +79,24 @@ def _polarity(value: Any) -> str:
     return value if value in POLARITIES else ""
 
 
+def _codes(row: Mapping[str, Any], ids: Sequence[str]) -> dict[str, tuple[int, str]]:
+    return {
+        c["category"]: (1, _polarity(c.get("polarity")))
+        for c in row.get("codes", [])
+        if c.get("category") in ids
+    }
+
+
 def build_training_set(
     book: CodebookView,
     gold: Iterable[Mapping[str, Any]] = (),
     reviews: Iterable[Mapping[str, Any]] = (),
     examples: bool = True,
+    written: Iterable[Mapping[str, Any]] = (),
 ) -> TrainingSet:
+    """Rows in order: codebook examples, written sentences, gold, reviews.
+
+    Only gold rows are `evaluable` (thresholds are calibrated on real report text)."""
     ids = book.ids
     ts = TrainingSet()
     if examples:
@@ -78,13 +105,11 @@ def build_training_set(
                 ts.add(
                     ex.text, "codebook", {cat.id: (1, ex.polarity)}, ids, known_negative=True, evaluable=False
                 )
+    for row in written:
+        ts.add(row["text"], "written", _codes(row, ids), ids, known_negative=True, evaluable=False)
     for row in gold:
-        codes = {
-            c["category"]: (1, _polarity(c.get("polarity")))
-            for c in row.get("codes", [])
-            if c.get("category") in ids
-        }
-        ts.add(row["text"], str(row.get("case") or "gold"), codes, ids, known_negative=True, evaluable=True)
+        group = str(row.get("case") or "gold")
+        ts.add(row["text"], group, _codes(row, ids), ids, known_negative=True, evaluable=True)
     by_text: dict[str, dict[str, tuple[int, str]]] = {}
     for r in reviews:
         text, cat = r.get("text"), r.get("category")

@@ -7,7 +7,7 @@ similarity scores, the supervised model's feature matrix and the evidence shown 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from spacy.language import Language
@@ -33,6 +33,7 @@ class Analysis:
     def_sim: np.ndarray  # [n_categories]
     ex_sim: np.ndarray  # [n_categories]
     ex_arg: np.ndarray  # [n_categories]
+    function_tokens: list[str] = field(default_factory=list)
 
     def cue_count(self, category: str) -> int:
         return sum(1 for h in self.hits if h.key == category)
@@ -59,6 +60,19 @@ class Analysis:
         obst = sum(1 for h in self.polarity_hits if h.key == "obstacle")
         neg = sum(1 for h in self.polarity_hits if h.key == "negation")
         return float(succ), float(obst), float(neg), float(sum(self.clause_score.values()))
+
+
+FUNCTION_TAGS = ("E", "VX", "XS", "VCN")  # endings, auxiliaries, derivational suffixes, 아니다
+NEGATORS = frozenset({"안", "못", "않다", "없다", "있다"})
+
+
+def function_tokens(doc: Doc) -> list[str]:
+    """Endings, auxiliaries and negators, and the sentence's last three tokens.
+
+    Korean marks modality in these (…해야 한다, …지 못했다, …할 계획이다), and modality is what
+    separates a need (obstacle) from a description (neutral); content lemmas drop them."""
+    toks = [f"F:{t.text}/{t.tag_}" for t in doc if t.tag_.startswith(FUNCTION_TAGS) or t.lemma_ in NEGATORS]
+    return toks + [f"END:{t.text}" for t in list(doc)[-3:]]
 
 
 def lemma_ngrams(lemmas: Sequence[str]) -> list[str]:
@@ -101,6 +115,7 @@ class Analyzer:
                     def_sim=sims.definition[i],
                     ex_sim=sims.example_max[i],
                     ex_arg=sims.example_arg[i],
+                    function_tokens=function_tokens(doc),
                 )
             )
         return out

@@ -138,7 +138,7 @@ def polarity_features(analyses: Sequence[Analysis], categories: Sequence[str]) -
 
 @dataclass
 class PolarityModel:
-    """Multinomial logistic regression over lemma n-grams plus the rule polarity signals."""
+    """Multinomial logistic regression over lemma n-grams, endings/auxiliaries and the rule signals."""
 
     vectorizer: TfidfVectorizer
     clf: LogisticRegression
@@ -172,4 +172,4 @@ class PolarityModel:
 def _polarity_tokens(a: Analysis) -> list[str]:
     toks = lemma_ngrams(a.lemmas)
     toks += [f"POL:{h.key}:{h.cue}" for h in a.polarity_hits]
-    return toks
+    return toks + a.function_tokens

@@ -19,7 +19,7 @@ from kb.coding.calibrate import best_threshold, group_folds, out_of_fold
 from kb.coding.features import Analysis, Analyzer
 from kb.coding.supervised import FeatureSpace, PolarityModel, TrainingSet, fit_binary
 
-MODEL_VERSION = 1
+MODEL_VERSION = 2  # 2: polarity reads endings/auxiliaries; written training sentences
 VARIANTS = ("full", "rules", "similarity")
 
 

@@ -1,0 +1,71 @@
+"""The coder's training and evaluation data: double-coded gold and written sentences stay consistent."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from kb.coding.book import POLARITIES, load_view
+from kb.coding.data import gold_dir, load_gold, load_written
+from kb.settings import ROOT, get_settings
+
+IDS = set(load_view().ids)
+
+
+def _rows(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def _valid_codes(codes: list[dict]) -> bool:
+    cats = [c["category"] for c in codes]
+    return len(cats) == len(set(cats)) and all(
+        c["category"] in IDS and c["polarity"] in POLARITIES for c in codes
+    )
+
+
+def test_both_coders_and_the_gold_code_the_same_sentences() -> None:
+    gold = load_gold()
+    for name in ("coder_a", "coder_b"):
+        other = _rows(gold_dir() / f"{name}.jsonl")
+        assert [(r["id"], r["text"]) for r in other] == [(r["id"], r["text"]) for r in gold], name
+        assert all(_valid_codes(r["codes"]) for r in other), name
+    assert all(_valid_codes(r["codes"]) for r in gold)
+    assert len({r["id"] for r in gold}) == len(gold)
+
+
+def test_gold_is_a_where_coders_agreed_and_the_adjudication_where_not() -> None:
+    def key(codes: list[dict]) -> set[tuple[str, str]]:
+        return {(c["category"], c["polarity"]) for c in codes}
+
+    a = {r["id"]: r["codes"] for r in _rows(gold_dir() / "coder_a.jsonl")}
+    b = {r["id"]: r["codes"] for r in _rows(gold_dir() / "coder_b.jsonl")}
+    adjudicated = {r["id"]: r["codes"] for r in _rows(gold_dir() / "adjudication.jsonl")}
+    for row in load_gold():
+        if key(a[row["id"]]) == key(b[row["id"]]):
+            assert key(row["codes"]) == key(a[row["id"]]), row["id"]
+        else:
+            assert key(row["codes"]) == key(adjudicated[row["id"]]), row["id"]
+
+
+def test_written_sentences_are_valid_and_apart_from_the_gold() -> None:
+    written = load_written(ROOT / "corpus" / "training")
+    assert len(written) >= 1000
+    texts = [r["text"] for r in written]
+    assert len(set(texts)) == len(texts)
+    assert len({r["id"] for r in written}) == len(written)
+    assert all(_valid_codes(r["codes"]) for r in written)
+    assert not set(texts) & {r["text"] for r in load_gold()}
+    covered = {c["category"] for r in written for c in r["codes"]}
+    assert covered == IDS  # every category is taught
+
+
+def test_written_sentences_are_not_taken_from_the_report() -> None:
+    source = get_settings().source_path
+    if not source.exists():
+        pytest.skip(f"report text not found at {source}")
+    flat = "".join(source.read_text(encoding="utf-8").split())
+    written = load_written(ROOT / "corpus" / "training")
+    copied = [r["id"] for r in written if "".join(r["text"].split()) in flat]
+    assert copied == []
