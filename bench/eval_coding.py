@@ -120,6 +120,37 @@ def _micro(per_cat: dict) -> float:
     return 2 * tp / (pred + sup) if pred + sup else 0.0
 
 
+def summary_table(results: dict[str, dict]) -> list[str]:
+    lines = [
+        "| variant | macro-F1 | macro-F1 (support ≥ 10) | micro-F1 | mean Krippendorff α | "
+        "polarity accuracy (on correct codes) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, m in results.items():
+        lines.append(
+            f"| {name} | {m['macro_f1']:.3f} | {m['macro_f1_10']:.3f} | {m['micro_f1']:.3f} | "
+            f"{m['alpha']:.3f} | {m['polarity_acc']:.3f} (n={m['polarity_n']}) |"
+        )
+    return lines
+
+
+def render_variants(results: dict[str, dict], command: str) -> str:
+    """What each part of the coder contributes (the full run only; `make bench` skips it)."""
+    lines = [
+        "## Auto-coding: what each part contributes",
+        "",
+        "Same leave-one-case-out protocol as above. `full-written`: trained without the written sentences. "
+        "`full+rule-polarity`: polarity from the cue rules instead of the polarity model. `rules`: a code "
+        "whenever a category cue occurs. `similarity`: nearest codebook example or definition, "
+        "threshold fitted.",
+        "",
+        f"Reproduce: `{command}`",
+        "",
+        *summary_table(results),
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def render(
     results: dict[str, dict], gold: list[dict], command: str, seconds: float, embedder: str, n_written: int
 ) -> str:
@@ -135,15 +166,8 @@ def render(
         "",
         f"Reproduce: `{command}`",
         "",
-        "| variant | macro-F1 | macro-F1 (support ≥ 10) | micro-F1 | mean Krippendorff α | "
-        "polarity accuracy (on correct codes) |",
-        "|---|---|---|---|---|---|",
+        *summary_table(results),
     ]
-    for name, m in results.items():
-        lines.append(
-            f"| {name} | {m['macro_f1']:.3f} | {m['macro_f1_10']:.3f} | {m['micro_f1']:.3f} | "
-            f"{m['alpha']:.3f} | {m['polarity_acc']:.3f} (n={m['polarity_n']}) |"
-        )
     lines += [
         "",
         "The human rows score coders A and B against the gold, which is their own adjudicated consensus. "
@@ -206,10 +230,16 @@ def main() -> None:
         if human is not None:
             results[f"human coder {coder_id.upper()} (reference)"] = metrics(gold, human, book.ids)
     command = "python bench/eval_coding.py " + " ".join(sys.argv[1:])
-    text = render(results, gold, command.strip(), time.time() - t0, args.embedder, len(written))
+    main_rows = {k: v for k, v in results.items() if k == "full" or k.startswith("human")}
+    text = render(main_rows, gold, command.strip(), time.time() - t0, args.embedder, len(written))
     print(text)
     if args.out:
         Path(args.out).write_text(text, encoding="utf-8")
+    variants = {k: v for k, v in results.items() if not k.startswith("human")}
+    if args.out and len(variants) > 1:
+        Path(args.out).with_name("coding_variants.md").write_text(
+            render_variants(variants, command.strip()), encoding="utf-8"
+        )
 
 
 def load_human_coder(gold: list[dict], coder_id: str) -> list[dict] | None:
