@@ -19,11 +19,10 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
-from bench.common import ROOT, md_table, write_fragment
+from bench.common import ROOT, md_table, stop, wait_until_up, write_fragment
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -65,18 +64,6 @@ def settle(page: Any) -> None:
     page.locator('[data-testid="stStatusWidget"]').wait_for(state="detached", timeout=TIMEOUT_S * 1000)
 
 
-def wait_health(url: str, proc: subprocess.Popen, deadline: float) -> None:
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("streamlit did not start") from None
-            time.sleep(0.1)
-
-
 def measure(data_dir: Path, model: str, log_path: Path) -> dict[str, Any]:
     from playwright.sync_api import sync_playwright
 
@@ -93,7 +80,7 @@ def measure(data_dir: Path, model: str, log_path: Path) -> dict[str, Any]:
         t0 = time.monotonic()
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
-            wait_health(url, proc, t0 + TIMEOUT_S)
+            wait_until_up(f"{url}/_stcore/health", proc, TIMEOUT_S, poll=0.1)
             out["health_s"] = time.monotonic() - t0
             page.goto(url + "/")
             page.get_by_label(QUERY_BOX).wait_for()
@@ -118,11 +105,7 @@ def measure(data_dir: Path, model: str, log_path: Path) -> dict[str, Any]:
                 settle(page)
         finally:
             browser.close()
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop(proc)
     return out
 
 

@@ -6,13 +6,12 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 from test_search import RESIDENTS_ID, search_settings  # noqa: F401
 
+from bench.common import stop, wait_until_up
 from kb.builder import build
 from kb.errors import StoreUnavailable
 from kb.filters import Filters
@@ -43,17 +42,10 @@ def _chroma_cli() -> str:
 
 
 def _wait_for_heartbeat(url: str, proc: subprocess.Popen, log: Path, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"chroma exited with {proc.returncode}: {log.read_text()[-2000:]}")
-        try:
-            with urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=2) as resp:
-                if resp.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise AssertionError(f"chroma did not answer within {timeout}s: {log.read_text()[-2000:]}")
+    try:
+        wait_until_up(f"{url}/api/v2/heartbeat", proc, timeout)
+    except RuntimeError as exc:
+        raise AssertionError(f"chroma: {exc}: {log.read_text()[-2000:]}") from None
 
 
 @pytest.mark.slow
@@ -95,11 +87,6 @@ def test_server_store_gives_the_same_results(search_settings: Settings, tmp_path
         # incremental against the server too
         assert build(server_settings, stages=("index",), progress=False).stages[0].detail["embedded"] == 0
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        stop(proc, timeout=20)
     with pytest.raises(StoreUnavailable, match="cannot reach the Chroma server at .*chroma run --path"):
         open_client(server_settings)
