@@ -6,9 +6,7 @@ BIN := $(VENV)/bin
 .PHONY: install app test lint bench bench-scale build
 
 $(BIN)/kb: pyproject.toml
-	$(PY) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e .
+	PYTHON=$(PY) bash scripts/install.sh $(VENV)
 	touch $(BIN)/kb
 
 install: $(BIN)/kb

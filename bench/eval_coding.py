@@ -22,6 +22,7 @@ from typing import Any
 
 import krippendorff
 import numpy as np
+from tqdm import tqdm
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -30,45 +31,53 @@ from kb.coding.book import load_view  # noqa: E402
 from kb.coding.coder import Coder  # noqa: E402
 from kb.coding.data import build_training_set, load_gold, load_written  # noqa: E402
 from kb.coding.training import train_model  # noqa: E402
+from kb.settings import Settings  # noqa: E402
 
 # Ablations of the full model: "full-<block>" drops one feature block.
 ABLATIONS = {"emb": "use_embedding", "sim": "use_similarity", "rules": "use_rules", "tfidf": "use_tfidf"}
+TUNE_EPOCHS = Settings().coder_tune_epochs  # the production default
+# "+<suffix>" of a variant → where its polarity comes from ("model": the coder's own blend)
+POLARITY_SOURCES = {"": "model", "rule-polarity": "rules", "logistic-polarity": "logistic"}
 
 
 def loco_predictions(
     coder: Coder,
     gold: list[dict],
     variant: str,
-    polarity: str = "model",
+    polarities: tuple[str, ...] = ("model",),
     space_options: dict | None = None,
     written: list[dict] | None = None,
-) -> list[dict]:
-    """Per gold row: predicted {category: polarity}, from a model that never saw the row's case."""
+    tune_epochs: int = TUNE_EPOCHS,
+) -> dict[str, list[dict]]:
+    """Per polarity source (see POLARITY_SOURCES) and gold row: predicted {category: polarity},
+    from a model that never saw the row's case. All polarity sources read the same fold models."""
     book = coder.book
     cases = sorted({r["case"] for r in gold})
     written = written or []
     texts = [e.text for c in book.categories for e in c.examples] + [r["text"] for r in written + gold]
     texts = list(dict.fromkeys(texts))
     cache = dict(zip(texts, coder.analyzer.analyse(texts, exclude_self=True), strict=True))
-    preds: dict[str, dict[str, str]] = {}
-    for case in cases:
+    preds: dict[str, dict[str, dict[str, str]]] = {p: {} for p in polarities}
+    for case in tqdm(cases, desc=variant, unit="case"):
         train_rows = [r for r in gold if r["case"] != case]
         test_rows = [r for r in gold if r["case"] == case]
         data = build_training_set(book, train_rows, written=written)
-        model = train_model(
+        coder.model = train_model(
             coder.analyzer,
             data,
             variant,
             coder.embedder_spec,
             analyses=[cache[t] for t in data.texts],
             space_options=space_options,
+            tune_epochs=tune_epochs,
         )
-        if polarity == "rules":
-            model.polarity = None
-        coder.model = model
-        for row, res in zip(test_rows, coder.code_texts([r["text"] for r in test_rows]), strict=True):
-            preds[row["id"]] = {c["category"]: c["polarity"] for c in res["codes"]}
-    return [preds[r["id"]] for r in gold]
+        logistic, tuned = coder.model.polarity, coder.model.tuned_polarity
+        for source in polarities:
+            coder.model.polarity = None if source == "rules" else logistic
+            coder.model.tuned_polarity = tuned if source == "model" else None
+            for row, res in zip(test_rows, coder.code_texts([r["text"] for r in test_rows]), strict=True):
+                preds[source][row["id"]] = {c["category"]: c["polarity"] for c in res["codes"]}
+    return {source: [by_id[r["id"]] for r in gold] for source, by_id in preds.items()}
 
 
 def metrics(gold: list[dict], preds: list[dict], categories: list[str]) -> dict[str, Any]:
@@ -139,7 +148,9 @@ def render_variants(results: dict[str, dict], command: str) -> str:
     lines = [
         "## Auto-coding: what each part contributes",
         "",
-        "Same leave-one-case-out protocol as above. `full-written`: trained without the written sentences. "
+        "Same leave-one-case-out protocol as above. `full-tuned`: the logistic models alone, without the "
+        "fine-tuned e5 classifiers. `full+logistic-polarity`: polarity from the logistic polarity model "
+        "alone. `full-written` (not in the default run): trained without the written sentences. "
         "`full+rule-polarity`: polarity from the cue rules instead of the polarity model. `rules`: a code "
         "whenever a category cue occurs. `similarity`: nearest codebook example or definition, "
         "threshold fitted.",
@@ -196,10 +207,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument(
         "--variants",
-        default="full,full-written,full+rule-polarity,rules,similarity",
+        default="full,full+logistic-polarity,full+rule-polarity,full-tuned,rules,similarity",
         help="comma-separated: full, rules, similarity; full-emb/-sim/-rules/-tfidf drop a feature block, "
-        "full-written trains without the written sentences; +rule-polarity uses the polarity rules "
-        "instead of the polarity model",
+        "full-tuned skips the fine-tuned e5 classifier, full-written trains without the written "
+        "sentences; +rule-polarity takes polarity from the cue rules, +logistic-polarity from the "
+        "logistic polarity model without the fine-tuned one",
     )
     ap.add_argument("--quick", action="store_true", help="only the `full` variant (for `make bench`)")
     ap.add_argument("--embedder", default="use")
@@ -211,20 +223,25 @@ def main() -> None:
     written = load_written()
     coder = Coder(book, embedder=args.embedder)
     results: dict[str, dict] = {}
+    # variants that differ only in their polarity source share one set of trained fold models
+    configs: dict[str, list[tuple[str, str]]] = {}
     for variant in ["full"] if args.quick else args.variants.split(","):
-        base, _, extra = variant.partition("+")
-        base, _, dropped = base.partition("-")
+        trained, _, extra = variant.partition("+")
+        configs.setdefault(trained, []).append((variant, POLARITY_SOURCES[extra]))
+    for trained, wanted in configs.items():
+        base, _, dropped = trained.partition("-")
         options = {ABLATIONS[dropped]: False} if dropped in ABLATIONS else None
-        polarity = "rules" if extra == "rule-polarity" else "model"
         rows = [] if dropped == "written" else written
-        preds = loco_predictions(coder, gold, base, polarity=polarity, space_options=options, written=rows)
-        results[variant] = metrics(gold, preds, book.ids)
-        m = results[variant]
-        print(
-            f"{variant}: macro-F1 {m['macro_f1']:.3f} micro-F1 {m['micro_f1']:.3f} α {m['alpha']:.3f} "
-            f"polarity {m['polarity_acc']:.3f}",
-            file=sys.stderr,
-        )
+        tune = 0 if dropped == "tuned" else TUNE_EPOCHS
+        sources = tuple(dict.fromkeys(source for _, source in wanted))
+        preds = loco_predictions(coder, gold, base, sources, options, rows, tune)
+        for variant, source in wanted:
+            results[variant] = m = metrics(gold, preds[source], book.ids)
+            print(
+                f"{variant}: macro-F1 {m['macro_f1']:.3f} micro-F1 {m['micro_f1']:.3f} α {m['alpha']:.3f} "
+                f"polarity {m['polarity_acc']:.3f}",
+                file=sys.stderr,
+            )
     for coder_id in ("a", "b"):  # the two human coders, scored like the model (reference rows)
         human = load_human_coder(gold, coder_id)
         if human is not None:

@@ -77,7 +77,7 @@ def code_stage(settings: Settings, progress: bool) -> dict[str, Any]:
 
     kb = KnowledgeBase(settings)
     decisions = training_examples(kb.passages, kb.reviews)
-    train_coder(settings, reviews=decisions)
+    train_coder(settings, reviews=decisions, progress=progress)
     stamp = json.loads((coder_dir(settings) / STAMP_FILE).read_text())["stamp"]
     codes_path = settings.data_dir / CODES_FILE
     previous = {r["passage_id"]: r for r in read_jsonl(codes_path)} if codes_path.exists() else {}

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import typer
 
 from kb.errors import KbError
-from kb.settings import describe, get_settings
+from kb.settings import Settings, describe, get_settings
 
 app = typer.Typer(
     help="kb – a knowledge base for qualitative research on Korean interviews and case studies.",
@@ -26,7 +26,7 @@ app = typer.Typer(
 
 
 class State:
-    settings = get_settings()
+    settings = Settings()  # replaced by `main` (defaults + environment + options) before any command
 
 
 def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -49,10 +49,21 @@ def main(
     corpus_dir: Annotated[Path | None, typer.Option(help="Corpus directory (KB_CORPUS_DIR).")] = None,
     embed_model: Annotated[str | None, typer.Option(help="Embedding backend (KB_EMBED_MODEL).")] = None,
     chroma_url: Annotated[str | None, typer.Option(help="Chroma server URL (KB_CHROMA_URL).")] = None,
+    coder_tune_epochs: Annotated[
+        int | None, typer.Option(min=0, help="Coder fine-tuning epochs, 0 = off (KB_CODER_TUNE_EPOCHS).")
+    ] = None,
 ) -> None:
-    State.settings = get_settings(
-        data_dir=data_dir, corpus_dir=corpus_dir, embed_model=embed_model, chroma_url=chroma_url
-    )
+    try:
+        State.settings = get_settings(
+            data_dir=data_dir,
+            corpus_dir=corpus_dir,
+            embed_model=embed_model,
+            chroma_url=chroma_url,
+            coder_tune_epochs=coder_tune_epochs,
+        )
+    except KbError as exc:
+        typer.echo(f"Error: {exc}", err=True)
+        raise typer.Exit(1) from None
 
 
 Group = Annotated[str | None, typer.Option(help="domestic, international or private.")]
@@ -67,8 +78,8 @@ Reviewed = Annotated[bool, typer.Option("--reviewed", help="Only passages a huma
 @friendly
 def settings() -> None:
     """Print every setting, its environment variable and current value."""
-    for row in describe():
-        typer.echo(f"{row['name']:<12} {row['env']:<16} {row['value']}\n{'':<29} {row['help']}")
+    for row in describe(State.settings):
+        typer.echo(f"{row['name']:<18} {row['env']:<21} {row['value']}\n{'':<40} {row['help']}")
 
 
 @app.command()

@@ -39,7 +39,7 @@ def parse_lines(lines: Iterable[str]) -> tuple[list[Unit], list[LineError]]:
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
-            errors.append(LineError(n, f"invalid JSON ({exc.msg} at column {exc.colno})"))
+            errors.append(LineError(n, f"invalid JSON: {exc.msg} (column {exc.colno})"))
             continue
         text = obj.get("text") if isinstance(obj, dict) else None
         if not isinstance(text, str) or not text.strip():

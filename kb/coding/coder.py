@@ -116,7 +116,16 @@ class Coder:
     def polarity(self, analyses: list[Analysis], cats: list[str]) -> list[dict[str, float]]:
         """Probabilities of success/obstacle/neutral for (sentence, category) pairs."""
         if self.model is not None and self.model.polarity is not None and analyses:
-            return self.model.polarity.predict_proba(analyses, cats)
+            probs = self.model.polarity.predict_proba(analyses, cats)
+            tuned = self.model.tuned_polarity
+            if tuned is None:
+                return probs
+            texts = list(dict.fromkeys(a.text for a in analyses))
+            by_text = dict(zip(texts, tuned.predict_proba(texts), strict=True))
+            return [
+                {p: (row[p] + float(by_text[a.text][tuned.ids.index(p)])) / 2 for p in POLARITIES}
+                for a, row in zip(analyses, probs, strict=True)
+            ]
         out = []
         for a, cat in zip(analyses, cats, strict=True):
             res = a.polarity_for(cat)
