@@ -61,11 +61,37 @@ def frozen_states(base: E5Encoder, texts: Sequence[str], frozen: int) -> list[to
     return out
 
 
+def deepen(base: E5Encoder, states: list[torch.Tensor], start: int, stop: int) -> list[torch.Tensor]:
+    """States after layer `start` carried on to after layer `stop`."""
+    out = []
+    with torch.no_grad():
+        for i in range(0, len(states), 32):
+            chunk = states[i : i + 32]
+            x, mask = base.pad(chunk)
+            x = base.run_layers(x, mask, start, stop)
+            out += [x[j, : len(s)].clone() for j, s in enumerate(chunk)]
+    return out
+
+
 def cached_states(base: E5Encoder, texts: Sequence[str], frozen: int) -> list[torch.Tensor]:
-    """`frozen_states` through the `_STATES` cache (least recently used texts leave first)."""
+    """`frozen_states` through the `_STATES` cache (least recently used texts leave first).
+
+    A text cached at a shallower depth (the category model's) is carried on from there, so the
+    polarity model does not run the shared lower layers again."""
     keys = [(t, frozen) for t in texts]
     new = [k for k in dict.fromkeys(keys) if k not in _STATES]
-    _STATES.update(zip(new, frozen_states(base, [t for t, _ in new], frozen), strict=True))
+    by_depth: dict[int, list[tuple[str, int]]] = {}
+    for key in new:
+        depth = max((d for d in range(frozen) if (key[0], d) in _STATES), default=0)
+        by_depth.setdefault(depth, []).append(key)
+    for depth, group in by_depth.items():
+        texts_ = [t for t, _ in group]
+        states = (
+            deepen(base, [_STATES[(t, depth)] for t in texts_], depth, frozen)
+            if depth
+            else frozen_states(base, texts_, frozen)
+        )
+        _STATES.update(zip(group, states, strict=True))
     out = []
     for k in keys:
         _STATES.move_to_end(k)
@@ -185,7 +211,7 @@ class TunedClassifier:
         if not len(texts):
             return out
         base, top = load_encoder(), self.module()
-        states = frozen_states(base, texts, self.frozen)
+        states = cached_states(base, texts, self.frozen)
         order = sorted(range(len(texts)), key=lambda i: len(states[i]))
         with torch.no_grad():
             for start in range(0, len(order), 32):
