@@ -284,7 +284,12 @@ def merged_yaml(text: str, entries: list[dict[str, Any]]) -> str:
     head = "".join(lines[:end])
     head += "" if head.endswith("\n") else "\n"
     merged = head + block + "".join(lines[end:])
-    before, after = yaml.safe_load(text), yaml.safe_load(merged)
+    try:
+        before, after = yaml.safe_load(text), yaml.safe_load(merged)
+    except yaml.YAMLError as exc:
+        raise CodebookImportError(
+            f"cannot append to this codebook's layout ({exc.__class__.__name__})"
+        ) from exc
     expected = {**before, "categories": list(before["categories"]) + entries}
     if after != expected:
         raise CodebookImportError("merging would change more than the new categories; codebook left as it is")
