@@ -254,7 +254,8 @@ def plan_import(book: Codebook, codes: list[QdcCode], source: str) -> ImportRepo
                         "label_en": name,
                         "definition": code.description
                         or f"{name} (imported without a definition; write one)",
-                        "notes": f"imported from {source} on {today} (REFI-QDA guid {code.guid})",
+                        "notes": f"imported from {source} on {today}"
+                        + (f" (REFI-QDA guid {code.guid})" if code.guid else ""),
                     }
                 )
         for child in code.children:
