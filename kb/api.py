@@ -16,8 +16,9 @@ from kb.filters import Filters
 from kb.ingest import api_add as add
 from kb.kbase import get_kb
 from kb.settings import Settings, get_settings
+from kb.spreadsheet import read_export
 
-__all__ = ["add", "build", "code", "export", "matrix", "search"]
+__all__ = ["add", "build", "code", "export", "matrix", "read_export", "search"]
 
 RESULT_COLUMNS = [
     "id", "text", "case", "case_name", "group", "platform_type", "codes", "polarity", "score",

@@ -168,7 +168,9 @@ def matrix(
     if as_json:
         typer.echo(df.to_json(orient="records", force_ascii=False, indent=1))
     elif as_csv:
-        df.to_csv(sys.stdout, index=False)
+        from kb.spreadsheet import csv_bytes
+
+        sys.stdout.buffer.write(csv_bytes(df, bom=False))
     elif df.empty:
         typer.echo("no coded passages match", err=True)
     else:

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from kb.cli import Case, Factor, Group, PlatformType, Polarity, Reviewed, State, friendly
-from kb.errors import ExportError
+from kb.errors import CodebookImportError, ExportError
 
 
 @friendly
@@ -21,7 +21,10 @@ def export(
     fmt: Annotated[
         str | None,
         typer.Option(
-            "--format", "-f", help="csv, xlsx, jsonl, parquet, qdpx (REFI-QDA project) or qdc (codebook)."
+            "--format",
+            "-f",
+            help="csv, xlsx, jsonl, parquet, qdpx (REFI-QDA project), qdc (codebook) or "
+            "codebook-csv (alias taguette-codebook: Taguette's codebook CSV).",
         ),
     ] = None,
     output: Annotated[
@@ -46,11 +49,20 @@ def export(
     ] = 0.0,
 ) -> None:
     """Export coded excerpts or passages, with the same filters as `kb search`."""
-    from kb.exporting import BINARY_FORMATS, check_format, excerpts, format_from_path, passages, render
+    from kb.exporting import (
+        BINARY_FORMATS,
+        CODEBOOK_FORMATS,
+        canonical,
+        check_format,
+        excerpts,
+        format_from_path,
+        passages,
+        render,
+    )
     from kb.filters import Filters
     from kb.kbase import get_kb
 
-    fmt = fmt or format_from_path(output)
+    fmt = canonical(fmt or format_from_path(output))
     unit = check_format(fmt, unit)
     if output is None and fmt in BINARY_FORMATS:
         raise ExportError(f"{fmt} is a binary format; give an output file, e.g. -o export.{fmt}")
@@ -60,10 +72,10 @@ def export(
         from kb.exporting import export as run_export
 
         df = run_export(kb, fmt, unit, filters, query, output, k=k)
-        what = "categories" if fmt == "qdc" else f"{unit}s"
+        what = "categories" if fmt in CODEBOOK_FORMATS else f"{unit}s"
         typer.echo(f"wrote {len(df)} {what} to {output}", err=True)
         return
-    if fmt == "qdc":
+    if fmt in CODEBOOK_FORMATS:
         data = render(kb, None, fmt, {})
     else:
         df = (excerpts if unit == "excerpt" else passages)(kb, filters, query, k)
@@ -109,28 +121,44 @@ def add(
 @friendly
 def import_codebook(
     file: Annotated[
-        Path, typer.Argument(help="REFI-QDA codebook (.qdc) or project (.qdpx) from another tool.")
+        Path,
+        typer.Argument(help="REFI-QDA codebook (.qdc), project (.qdpx) or Taguette codebook CSV (.csv)."),
     ],
     output: Annotated[
         Path | None,
         typer.Option("--output", "-o", help="Codebook YAML to update (default: the corpus codebook)."),
     ] = None,
     dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Show what would change; write nothing.")
+        bool, typer.Option("--dry-run", help="Show the change to codebook.yaml; write nothing.")
     ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Apply without asking (for scripts).")] = False,
 ) -> None:
-    """Merge codes from another QDA tool into codebook.yaml (new codes appended, known ones kept)."""
+    """Merge codes from another QDA tool into codebook.yaml: shows the diff, then asks (or --yes)."""
     from kb.qdc_import import import_codebook as run_import
 
     target = output or State.settings.codebook_path
-    report = run_import(file, target, write=not dry_run)
+    report = run_import(file, target, write=False)
     for entry in report.added:
         typer.echo(f"new       {entry['id']:<28} {entry['dimension']:<9} {entry['label_ko']}")
     for note in report.notes:
         typer.echo(f"note      {note}", err=True)
     typer.echo(f"{len(report.added)} new, {len(report.known)} already in the codebook", err=True)
-    if report.added and not dry_run:
-        typer.echo(f"updated {target}; write definitions for the new codes, then run `kb build`", err=True)
+    if not report.added:
+        return
+    typer.echo(report.diff, nl=False)
+    if dry_run:
+        typer.echo(f"dry run: {target} not changed", err=True)
+        return
+    if not yes:
+        if not sys.stdin.isatty():
+            raise CodebookImportError(
+                f"not applied: review the diff above, then rerun with --yes to update {target}"
+            )
+        if not typer.confirm(f"apply this change to {target}?", default=False, err=True):
+            typer.echo("not applied", err=True)
+            raise typer.Exit(1)
+    run_import(file, target, write=True)
+    typer.echo(f"updated {target}; write definitions for the new codes, then run `kb build`", err=True)
 
 
 def register(app: typer.Typer) -> None:

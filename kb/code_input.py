@@ -41,9 +41,16 @@ def parse_lines(lines: Iterable[str]) -> tuple[list[Unit], list[LineError]]:
         except json.JSONDecodeError as exc:
             errors.append(LineError(n, f"invalid JSON: {exc.msg} (column {exc.colno})"))
             continue
+        except RecursionError:
+            errors.append(LineError(n, "JSON nested too deeply"))
+            continue
         text = obj.get("text") if isinstance(obj, dict) else None
         if not isinstance(text, str) or not text.strip():
             errors.append(LineError(n, "JSON object has no non-empty 'text'"))
             continue
-        units.append(Unit(str(obj.get("id", n)), text))
+        ident = obj.get("id", n)
+        if isinstance(ident, (dict, list)):
+            errors.append(LineError(n, "'id' must be a string or a number"))
+            continue
+        units.append(Unit(str(ident), text))
     return units, errors

@@ -85,3 +85,7 @@ class CodebookImportError(KbError):
 
 class BadSetting(KbError):
     """A setting's value (environment variable or option) has the wrong type."""
+
+
+class BadImportFile(KbError):
+    """A file from outside (.qdpx, .docx, archive member) is malformed, too large or hostile."""

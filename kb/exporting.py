@@ -1,8 +1,10 @@
-"""`kb export`: coded excerpts or passages as csv, xlsx, jsonl, parquet, REFI-QDA qdpx/qdc.
+"""`kb export`: coded excerpts or passages as csv, xlsx, jsonl, parquet, REFI-QDA qdpx/qdc,
+and the codebook as Taguette's codebook CSV.
 
 Takes the same filters as `kb search` (and optionally a query, which restricts the export to
 the passages the query retrieves), so what a researcher sees in the app is what goes out.
-Codes are the effective ones: auto codes with human review decisions applied.
+Codes are the effective ones: auto codes with human review decisions applied. CSV and XLSX
+cells are spreadsheet-safe (kb.spreadsheet); files get the user's normal permissions (umask).
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ from kb.filters import Filters, allowed_ids, matching_codes
 if TYPE_CHECKING:
     from kb.kbase import KnowledgeBase
 
-FORMATS = ("csv", "xlsx", "jsonl", "parquet", "qdpx", "qdc")
+FORMATS = ("csv", "xlsx", "jsonl", "parquet", "qdpx", "qdc", "codebook-csv")
+ALIASES = {"taguette-codebook": "codebook-csv", "taguette": "codebook-csv", "refi-qda": "qdpx"}
+CODEBOOK_FORMATS = ("qdc", "codebook-csv")
 BINARY_FORMATS = ("xlsx", "parquet", "qdpx")
 UNITS = ("excerpt", "passage")
 DEFAULT_UNIT = {"csv": "excerpt", "xlsx": "excerpt", "parquet": "excerpt", "jsonl": "passage"}
@@ -42,14 +46,20 @@ DEFAULT_K = 100
 NO_FILTERS = Filters()
 
 
+def canonical(fmt: str) -> str:
+    """The format name behind an alias (taguette-codebook → codebook-csv)."""
+    return ALIASES.get(fmt, fmt)
+
+
 def check_format(fmt: str, unit: str | None) -> str:
     """The unit to use for `fmt` (its default when `unit` is None); ExportError for unknown values."""
+    fmt = canonical(fmt)
     if fmt not in FORMATS:
         raise ExportError(f"unknown export format {fmt!r}; valid formats: {', '.join(FORMATS)}")
     unit = unit or DEFAULT_UNIT.get(fmt, "excerpt")
     if unit not in UNITS:
         raise ExportError(f"unknown export unit {unit!r}; valid units: {', '.join(UNITS)}")
-    if fmt in ("qdpx", "qdc") and unit != "excerpt":
+    if fmt in ("qdpx", *CODEBOOK_FORMATS) and unit != "excerpt":
         raise ExportError(f"--unit does not apply to {fmt}; it always holds the coded excerpts/codebook")
     return unit
 
@@ -160,8 +170,11 @@ def render(
     kb: KnowledgeBase, df: pd.DataFrame | None, fmt: str, meta: dict[str, Any], bom: bool = True
 ) -> bytes:
     """The export file's bytes (meta: filters/query/unit, shown in the xlsx overview and qdpx)."""
+    fmt = canonical(fmt)
     if fmt == "csv":
-        return _flat(df).to_csv(index=False, lineterminator="\n").encode("utf-8-sig" if bom else "utf-8")
+        from kb.spreadsheet import csv_bytes
+
+        return csv_bytes(_flat(df), bom=bom)
     if fmt == "jsonl":
         lines = [json.dumps(r, ensure_ascii=False, default=str) for r in _records(df)]
         return ("\n".join(lines) + ("\n" if lines else "")).encode("utf-8")
@@ -174,18 +187,31 @@ def render(
     if fmt == "qdpx":
         from kb.refiqda import project_qdpx
 
-        return project_qdpx(kb, df, meta)
+        return project_qdpx(kb, df, meta, _selected_docs(kb, meta))
     if fmt == "qdc":
         from kb.refiqda import codebook_qdc
 
         return codebook_qdc(kb.codebook)
+    if fmt == "codebook-csv":
+        from kb.refiqda import codebook_csv
+
+        return codebook_csv(kb.codebook)
     raise ExportError(f"unknown export format {fmt!r}; valid formats: {', '.join(FORMATS)}")
+
+
+def _selected_docs(kb: KnowledgeBase, meta: dict[str, Any]) -> list[str]:
+    """Documents of every passage the export's filters/query select, coded or not (corpus order)."""
+    filters = Filters(**meta.get("filters", {}))
+    ids, _ = selection(kb, filters, meta.get("query"), meta.get("k", DEFAULT_K))
+    return list(dict.fromkeys(p["doc_id"] for p in kb.passages if ids is None or p["id"] in ids))
 
 
 def _sheet(writer: pd.ExcelWriter, df: pd.DataFrame, name: str, widths: dict[str, int] | None = None) -> None:
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-    df = df.map(lambda v: ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v)
+    from kb.spreadsheet import safe_frame
+
+    df = safe_frame(df.map(lambda v: ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v))
     df.to_excel(writer, sheet_name=name, index=False)
     ws = writer.sheets[name]
     ws.freeze_panes = "A2"
@@ -212,6 +238,7 @@ def matrix_wide(mat: pd.DataFrame, order: list[str]) -> pd.DataFrame:
 def workbook(kb: KnowledgeBase, df: pd.DataFrame, meta: dict[str, Any]) -> bytes:
     """Overview sheet, the exported rows, one sheet per factor and the factor × case matrix."""
     from kb.crosscase import matrix
+    from kb.spreadsheet import safe_frame
 
     filters = Filters(**meta["filters"])
     ex = (
@@ -255,7 +282,7 @@ def workbook(kb: KnowledgeBase, df: pd.DataFrame, meta: dict[str, Any]) -> bytes
     with pd.ExcelWriter(buf, engine="openpyxl") as writer:
         _sheet(writer, overview, "overview", {"label_ko": 24, "label_en": 36})
         start = len(overview) + 2
-        about.to_excel(writer, sheet_name="overview", index=False, startrow=start)
+        safe_frame(about).to_excel(writer, sheet_name="overview", index=False, startrow=start)
         _sheet(writer, _flat(df), "excerpts" if meta["unit"] == "excerpt" else "passages", text_w)
         for c in book.categories:
             part = ex[ex["category"] == c.id]
@@ -267,8 +294,20 @@ def workbook(kb: KnowledgeBase, df: pd.DataFrame, meta: dict[str, Any]) -> bytes
     return buf.getvalue()
 
 
+def default_mode(path: Path) -> int:
+    """Permissions for a file we write: the existing file's, else what the umask gives a new file."""
+    try:
+        return path.stat().st_mode & 0o7777
+    except OSError:
+        mask = os.umask(0)
+        os.umask(mask)
+        return 0o666 & ~mask
+
+
 def write_atomic(path: str | Path, data: bytes) -> Path:
-    """Write via a temp file in the same directory + os.replace: readers never see half a file."""
+    """Write via a temp file in the same directory + os.replace: readers never see half a file.
+
+    The file gets the user's normal permissions (mkstemp's 0600 would hide exports from the group)."""
     path = Path(path).expanduser()
     if path.is_dir():
         raise ExportError(f"output path {path} is a directory; give a file name, e.g. {path / 'export.csv'}")
@@ -279,6 +318,7 @@ def write_atomic(path: str | Path, data: bytes) -> Path:
     except OSError as exc:
         raise ExportError(f"cannot write to {path.parent}: {exc.strerror}") from exc
     try:
+        os.fchmod(fd, default_mode(path))
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
@@ -302,11 +342,12 @@ def export(
 ) -> pd.DataFrame:
     """The rows to export (excerpts or passages); written to `path` when given.
 
-    qdpx exports the coded excerpts with their full source documents; qdc exports the codebook
-    (the returned frame then lists its categories).
+    qdpx exports the coded excerpts with the full source documents of every selected passage; qdc
+    and codebook-csv (alias taguette-codebook) export the codebook (the frame lists its categories).
     """
+    format = canonical(format)
     unit = check_format(format, unit)
-    if format == "qdc":
+    if format in CODEBOOK_FORMATS:
         from kb.codebook import codebook_to_frame
 
         df = codebook_to_frame(kb.codebook)

@@ -5,6 +5,8 @@ blocks file and a manifest row), so the next build segments, codes, embeds and i
 what is new. Speaker turns ("면담자: …", "응답자: …", "Q: …", "A: …") become quotation blocks
 that carry their speaker. A bad file (binary, empty, too large, unreadable) is reported and
 skipped; the other files still go in. CP949/EUC-KR text is detected and converted to UTF-8.
+Files are untrusted: a .docx must stay within kb.safezip's decompression caps before
+python-docx opens it, and the manifest is read through kb.manifest (paths confined to the corpus).
 """
 
 from __future__ import annotations
@@ -112,6 +114,11 @@ def _docx_lines(path: Path) -> list[tuple[str, int]]:
     import docx
     from docx.table import Table
 
+    from kb.safezip import ZipLimits
+
+    with ZipLimits(path, IngestError) as zf:  # what it decompresses to, before python-docx inflates it
+        zf.scan()
+
     doc = docx.Document(str(path))
     out: list[tuple[str, int]] = []
     for item in doc.iter_inner_content():
@@ -128,8 +135,14 @@ def _docx_lines(path: Path) -> list[tuple[str, int]]:
 def _text_lines(text: str, markdown: bool) -> list[tuple[str, int]]:
     out = []
     for line in text.split("\n"):
-        m = re.match(r"^(#{1,6})\s+(.*?)\s*#*\s*$", line) if markdown else None
-        out.append((m.group(2), len(m.group(1))) if m else (line, 0))
+        m = re.match(r"^(#{1,6})[ \t]+(?=\S)", line) if markdown else None
+        if m:  # closing #s stripped without a backtracking regex (huge lines stay linear)
+            title = line[m.end() :].rstrip()
+            bare = title.rstrip("#")
+            title = bare.rstrip() if bare != title and (not bare or bare[-1].isspace()) else title
+            out.append((title, len(m.group(1))))
+        else:
+            out.append((line, 0))
     return out
 
 
@@ -258,19 +271,21 @@ def resolve_case(
 
 
 def read_manifest(corpus_dir: Path) -> tuple[list[str], list[dict[str, str]]]:
-    path = corpus_dir / "manifest.csv"
-    if not path.is_file():
+    from kb.manifest import load_manifest
+
+    if not (corpus_dir / "manifest.csv").is_file():
         from pipelines.extract import MANIFEST_FIELDS
 
         return list(MANIFEST_FIELDS), []
-    with open(path, encoding="utf-8", newline="") as fh:
-        reader = csv.DictReader(fh)
-        return list(reader.fieldnames or []), list(reader)
+    return load_manifest(corpus_dir)
 
 
 def _write_text_atomic(path: Path, text: str) -> None:
+    from kb.exporting import default_mode
+
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
+        os.fchmod(fd, default_mode(path))
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             fh.write(text)
         os.replace(tmp, path)
@@ -312,7 +327,6 @@ def add_files(
 ) -> list[AddResult]:
     """Add transcripts to the corpus; one result per file (bad files are skipped, not fatal)."""
     corpus_dir = Path(corpus_dir)
-    (corpus_dir / "docs").mkdir(parents=True, exist_ok=True)
     fields, manifest = read_manifest(corpus_dir)
     info = resolve_case(case, case_name, group, platform_type, organization, manifest)
     have = {r["doc_id"] for r in manifest}
@@ -328,6 +342,9 @@ def add_files(
         except ValueError:
             results.append(AddResult(str(path), "skipped", "binary file, not text (or an unknown encoding)"))
             continue
+        except IngestError as exc:  # a .docx over the decompression caps
+            results.append(AddResult(str(path), "skipped", str(exc)))
+            continue
         except Exception as exc:  # python-docx raises several types for a damaged file
             results.append(
                 AddResult(str(path), "skipped", f"cannot read as .docx ({type(exc).__name__}: {exc})")
@@ -342,6 +359,7 @@ def add_files(
             results.append(AddResult(str(path), "skipped", f"already in the corpus as {doc_id}", doc_id))
             continue
         have.add(doc_id)
+        (corpus_dir / "docs").mkdir(parents=True, exist_ok=True)
         _write_text_atomic(corpus_dir / "docs" / f"{doc_id}.txt", text + "\n")
         _write_text_atomic(
             corpus_dir / "docs" / f"{doc_id}.blocks.jsonl",

@@ -4,13 +4,14 @@ Researchers continue in NVivo, ATLAS.ti, MAXQDA or QualCoder, which all read REF
 (schemas Project-mrt2019.xsd, urn:QDA-XML:project:1.0, and Codebook.xsd, urn:QDA-XML:codebook:1.0).
 GUIDs are uuid5 of stable keys, so re-exporting gives the same codes and sources and another
 tool can merge instead of duplicating. Code tree: dimension (not codable) › category › polarity.
+Every code name is unique in the project (sub-codes are "리더십 · 성공 요인", not just "성공 요인"):
+QualCoder matches codes by name and silently drops codings onto a repeated name.
 Selection offsets count characters (Unicode code points) in the exported plain text, which is
 the corpus document text the passage offsets refer to. Reading a .qdc back: kb.qdc_import.
 """
 
 from __future__ import annotations
 
-import csv
 import io
 import uuid
 import zipfile
@@ -30,6 +31,8 @@ NS_PROJECT = "urn:QDA-XML:project:1.0"
 NS_CODEBOOK = "urn:QDA-XML:codebook:1.0"
 KB_NS = uuid.UUID("6f1c2b1e-4a52-5c0e-9d2a-6b62a1f0c0de")
 MACHINE_USER = "kb auto-coder"
+POLARITY_SHORT = {"success": "성공 요인", "obstacle": "장애 요인", "neutral": "중립·배경"}
+# Sub-code names of exports before names were made unique; `kb import-codebook` still knows them.
 POLARITY_LABELS = {
     "success": "성공 요인 (success)",
     "obstacle": "장애 요인 (obstacle)",
@@ -75,8 +78,35 @@ def _describe(c: Any) -> str:
     return "\n\n".join(parts)
 
 
+def subcode_name(label: str, polarity: str) -> str:
+    return f"{label} · {POLARITY_SHORT[polarity]}"
+
+
+def code_names(book: Codebook) -> dict[str, str]:
+    """GUID → name for every code, unique across the project (a clash gets its id appended)."""
+    wanted: list[tuple[str, str, str]] = []  # (guid, name, fallback suffix)
+    for dim in book.dimensions:
+        wanted.append((guid("dimension", dim.id), dim.label_ko, dim.id))
+    for c in book.categories:
+        wanted.append((code_guid(c.id), c.label_ko, c.id))
+        for pol in POLARITY_SHORT:
+            wanted.append((code_guid(c.id, pol), subcode_name(c.label_ko, pol), f"{c.id}/{pol}"))
+    names: dict[str, str] = {}
+    taken: set[str] = set()
+    for gid, name, suffix in wanted:
+        candidate, n = name, 2
+        if candidate.casefold() in taken:
+            candidate = f"{name} ({suffix})"
+        while candidate.casefold() in taken:
+            candidate, n = f"{name} ({suffix} {n})", n + 1
+        taken.add(candidate.casefold())
+        names[gid] = candidate
+    return names
+
+
 def add_codes(parent: ET.Element, ns: str, book: Codebook) -> None:
     """<Codes>: dimension (isCodable=false) › category › success/obstacle/neutral sub-codes."""
+    names = code_names(book)
     codes = _sub(parent, ns, "Codes")
     for dim in book.dimensions:
         color = DIMENSION_COLORS.get(dim.id, "#455A64")
@@ -85,21 +115,29 @@ def add_codes(parent: ET.Element, ns: str, book: Codebook) -> None:
             ns,
             "Code",
             guid=guid("dimension", dim.id),
-            name=dim.label_ko,
+            name=names[guid("dimension", dim.id)],
             isCodable="false",
             color=color,
         )
         _sub(d, ns, "Description", f"dimension: {dim.id} — {dim.label_en}")
         for c in book.in_dimension(dim.id):
-            cat = _sub(d, ns, "Code", guid=code_guid(c.id), name=c.label_ko, isCodable="true", color=color)
+            cat = _sub(
+                d,
+                ns,
+                "Code",
+                guid=code_guid(c.id),
+                name=names[code_guid(c.id)],
+                isCodable="true",
+                color=color,
+            )
             _sub(cat, ns, "Description", _describe(c))
-            for pol, label in POLARITY_LABELS.items():
+            for pol in POLARITY_SHORT:
                 sub = _sub(
                     cat,
                     ns,
                     "Code",
                     guid=code_guid(c.id, pol),
-                    name=label,
+                    name=names[code_guid(c.id, pol)],
                     isCodable="true",
                     color=POLARITY_COLORS[pol],
                 )
@@ -119,13 +157,27 @@ def codebook_qdc(book: Codebook) -> bytes:
     return _xml(root, NS_CODEBOOK)
 
 
+def codebook_csv(book: Codebook) -> bytes:
+    """The codebook in Taguette's codebook CSV (columns tag, description), spreadsheet-safe.
+
+    One row per codable code (categories and their polarity sub-codes), named as in the .qdc.
+    """
+    from kb.spreadsheet import csv_bytes
+
+    names = code_names(book)
+    rows = []
+    for c in book.categories:
+        rows.append({"tag": names[code_guid(c.id)], "description": _describe(c)})
+        for pol in POLARITY_SHORT:
+            rows.append({"tag": names[code_guid(c.id, pol)], "description": f"{c.id} / {pol}"})
+    return csv_bytes(pd.DataFrame(rows, columns=["tag", "description"]), bom=False)
+
+
 # ---- project ------------------------------------------------------------------------------
 def _manifest(kb: KnowledgeBase) -> dict[str, dict[str, str]]:
-    path = kb.settings.manifest_path
-    if not path.is_file():
-        return {}
-    with open(path, encoding="utf-8", newline="") as fh:
-        return {row["doc_id"]: row for row in csv.DictReader(fh)}
+    from kb.manifest import load_manifest
+
+    return {row["doc_id"]: row for row in load_manifest(kb.settings.corpus_dir, required=False)[1]}
 
 
 def document_text(
@@ -136,8 +188,10 @@ def document_text(
     Normally the corpus file, in which passage offsets already point at the passage text. If the
     file is missing or out of date, the text is rebuilt from the passages (joined by blank lines).
     """
+    from kb.manifest import inside
+
     own = sorted((p for p in kb.passages if p.get("doc_id") == doc_id), key=lambda p: p.get("start") or 0)
-    path = kb.settings.corpus_dir / (row or {}).get("text_file", f"docs/{doc_id}.txt")
+    path = inside(kb.settings.corpus_dir, (row or {}).get("text_file") or f"docs/{doc_id}.txt", "text_file")
     text = path.read_text(encoding="utf-8") if path.is_file() else None  # as segmentation reads it
     if text is not None and all(
         text[p["start"] : p["end"]] == p["text"] for p in own if p.get("start") is not None
@@ -203,7 +257,11 @@ class _Project:
                  plainTextPath=f"internal://{sid}.txt", creatingUser=self.machine,
                  creationDateTime=self.now)  # fmt: skip
         _p(src, "Description", m.get("citation") or f"kb document {doc_id}")
-        single_case = len({r["case"] for r in rows}) == 1
+        doc_cases = list(dict.fromkeys(p["case"] for p in self.kb.passages if p.get("doc_id") == doc_id))
+        single_case = len(doc_cases) == 1 or len({r["case"] for r in rows}) == 1 and not doc_cases
+        if single_case:
+            case = doc_cases[0] if doc_cases else rows[0]["case"]
+            self.case_refs.setdefault(case, []).append(("SourceRef", sid))
         for pid in dict.fromkeys(r["passage_id"] for r in rows):
             codes = [r for r in rows if r["passage_id"] == pid]
             first, (start, end) = codes[0], spans[pid]
@@ -222,8 +280,8 @@ class _Project:
                           creatingUser=user, creationDateTime=self.now)  # fmt: skip
                 _p(note, "PlainTextContent", _coding_note(r, self.is_human(r)))
                 _p(coding, "NoteRef", targetGUID=guid("note", key))
-            ref = ("SourceRef", sid) if single_case else ("SelectionRef", guid("selection", pid))
-            self.case_refs.setdefault(first["case"], []).append(ref)
+            if not single_case:
+                self.case_refs.setdefault(first["case"], []).append(("SelectionRef", guid("selection", pid)))
 
     def finish(self) -> bytes:
         meta = {p["case"]: p for p in self.kb.passages}
@@ -252,16 +310,25 @@ class _Project:
         return buf.getvalue()
 
 
-def project_qdpx(kb: KnowledgeBase, excerpts: pd.DataFrame, meta: dict[str, Any] | None = None) -> bytes:
+def project_qdpx(
+    kb: KnowledgeBase,
+    excerpts: pd.DataFrame,
+    meta: dict[str, Any] | None = None,
+    doc_ids: list[str] | None = None,
+) -> bytes:
     """A .qdpx (zip of project.qde + sources/<guid>.txt) with every excerpt as a coded selection.
 
-    Auto codes are created by the user "kb auto-coder" with confidence and evidence in a note;
-    human codes by their reviewer, with the memo in a note.
+    Sources are the documents of `doc_ids` (the selected passages, coded or not) and of the
+    excerpts, in corpus order. Auto codes are created by the user "kb auto-coder" with confidence
+    and evidence in a note; human codes by their reviewer, with the memo in a note.
     """
     rows = excerpts.to_dict("records")
     query = (meta or {}).get("query")
     project = _Project(kb, rows, "kb export" + (f": {query}" if query else ""))
-    by_doc: dict[str, list[dict[str, Any]]] = {}
+    wanted = set(doc_ids or ()) | {r["doc_id"] for r in rows}
+    by_doc: dict[str, list[dict[str, Any]]] = {
+        d: [] for d in dict.fromkeys(p["doc_id"] for p in kb.passages) if d in wanted
+    }
     for r in rows:
         by_doc.setdefault(r["doc_id"], []).append(r)
     for doc_id, doc_rows in by_doc.items():
@@ -270,34 +337,51 @@ def project_qdpx(kb: KnowledgeBase, excerpts: pd.DataFrame, meta: dict[str, Any]
 
 
 def read_qdpx(path: str | Path) -> pd.DataFrame:
-    """Codings in a .qdpx as one row each: source, selection, offsets, the text they cover, code, user."""
+    """Codings in a .qdpx as one row each: source, selection, offsets, the text they cover, code, user.
+
+    The archive is untrusted: members are read under decompression caps and looked up by name
+    only; a malformed project raises BadImportFile with one line.
+    """
+    from kb.errors import BadImportFile
+    from kb.safexml import parse
+    from kb.safezip import ZipLimits
+
     q = f"{{{NS_PROJECT}}}"
-    with zipfile.ZipFile(path) as zf:
-        root = ET.fromstring(zf.read("project.qde"))
-        names = {n.lower(): n for n in zf.namelist()}
+    name = Path(path).name
+    with ZipLimits(path, BadImportFile) as zf:
+        qde = zf.find("project.qde")
+        if qde is None:
+            raise BadImportFile(f"{name} has no project.qde; not a REFI-QDA project")
+        root = parse(zf.read(qde), name, BadImportFile)
         codes = {c.get("guid"): c for c in root.iter(f"{q}Code")}
         parent = {child.get("guid"): c for c in root.iter(f"{q}Code") for child in c.findall(f"{q}Code")}
         users = {u.get("guid"): u.get("name") for u in root.iter(f"{q}User")}
         rows = []
-        for src in root.iter(f"{q}TextSource"):
-            file = (src.get("plainTextPath") or "").removeprefix("internal://")
-            text = zf.read(names[f"sources/{file}".lower()]).decode("utf-8")
-            for sel in src.findall(f"{q}PlainTextSelection"):
-                start, end = int(sel.get("startPosition")), int(sel.get("endPosition"))
-                for coding in sel.findall(f"{q}Coding"):
-                    target = coding.find(f"{q}CodeRef").get("targetGUID")
-                    code, up = codes[target], parent.get(target)
-                    rows.append(
-                        {
-                            "source": src.get("name"),
-                            "selection": sel.get("name"),
-                            "start": start,
-                            "end": end,
-                            "text": text[start:end],
-                            "code": code.get("name"),
-                            "parent_code": None if up is None else up.get("name"),
-                            "code_guid": target,
-                            "user": users.get(coding.get("creatingUser")),
-                        }
-                    )
+        try:
+            for src in root.iter(f"{q}TextSource"):
+                file = (src.get("plainTextPath") or "").removeprefix("internal://")
+                member = zf.find(f"sources/{file}")
+                if member is None:
+                    raise BadImportFile(f"{name}: source {src.get('name')!r} has no text file {file!r}")
+                text = zf.read(member).decode("utf-8")
+                for sel in src.findall(f"{q}PlainTextSelection"):
+                    start, end = int(sel.get("startPosition")), int(sel.get("endPosition"))
+                    for coding in sel.findall(f"{q}Coding"):
+                        target = coding.find(f"{q}CodeRef").get("targetGUID")
+                        code, up = codes[target], parent.get(target)
+                        rows.append(
+                            {
+                                "source": src.get("name"),
+                                "selection": sel.get("name"),
+                                "start": start,
+                                "end": end,
+                                "text": text[start:end],
+                                "code": code.get("name"),
+                                "parent_code": None if up is None else up.get("name"),
+                                "code_guid": target,
+                                "user": users.get(coding.get("creatingUser")),
+                            }
+                        )
+        except (TypeError, ValueError, KeyError, AttributeError, UnicodeDecodeError) as exc:
+            raise BadImportFile(f"{name}: malformed REFI-QDA project ({type(exc).__name__}: {exc})") from exc
     return pd.DataFrame(rows)

@@ -10,7 +10,6 @@ change when the build reruns or another document changes.
 from __future__ import annotations
 
 import argparse
-import csv
 import hashlib
 import json
 import os
@@ -43,20 +42,20 @@ def _page_at(page_map: list[list[int]], rel: int) -> int | None:
 
 
 def read_manifest(corpus_dir: Path) -> list[dict[str, str]]:
-    path = corpus_dir / "manifest.csv"
-    if not path.is_file():
-        raise CorpusMissing(
-            f"no corpus manifest at {path}; run `kb extract` (python -m pipelines.extract) first"
-        )
-    with open(path, encoding="utf-8", newline="") as f:
-        return list(csv.DictReader(f))
+    """Manifest rows; kb.manifest checks that every file they name lies inside the corpus folder."""
+    from kb.manifest import load_manifest
+
+    return load_manifest(corpus_dir)[1]
 
 
 def segment_document(
     row: dict[str, str], corpus_dir: Path, max_chars: int = MAX_CHARS
 ) -> list[dict[str, Any]]:
     """Passage records of one manifest row's document."""
-    text_path, blocks_path = corpus_dir / row["text_file"], corpus_dir / row["blocks_file"]
+    from kb.manifest import inside
+
+    text_path = inside(corpus_dir, row["text_file"], "text_file")
+    blocks_path = inside(corpus_dir, row["blocks_file"], "blocks_file")
     if not text_path.is_file() or not blocks_path.is_file():
         raise CorpusMissing(
             f"document files of {row['doc_id']} missing under {corpus_dir}; rerun the extraction"

@@ -15,3 +15,5 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   fi
 fi
 bash "$(dirname "$0")/install.sh" "$VENV" test
+# A real Taguette for the codebook-CSV exchange test (tests/test_exchange_tools.py), in its own venv.
+bash "$(dirname "$0")/setup_taguette.sh" "${VENV%/}-taguette" >/dev/null

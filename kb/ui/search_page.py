@@ -111,9 +111,11 @@ def render() -> None:
     with tab_table:
         table = results_table(res, df)
         st.dataframe(table, hide_index=True, width="stretch")
+        from kb.spreadsheet import csv_bytes
+
         st.download_button(
             "CSV 내려받기 (download)",
-            table.to_csv(index=False).encode("utf-8-sig"),
+            csv_bytes(table),
             file_name="kb_search_results.csv",
             mime="text/csv",
             key="dl_search",
