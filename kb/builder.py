@@ -169,7 +169,7 @@ def index_stage(settings: Settings, progress: bool) -> dict[str, Any]:
     if rebuilt:
         KeywordIndex.build(kb.passages).save(bm25_dir)
     checkpoint("index:bm25-done")
-    col = open_collection(open_client(settings), kb.embedder, kb_id=kb_id(settings))
+    col = open_collection(open_client(settings, fresh=True), kb.embedder, kb_id=kb_id(settings))
     t0 = time.perf_counter()
     synced = sync(col, kb.passages, kb.embedder, chroma_metadata(kb), progress=progress)
     return {
@@ -255,7 +255,7 @@ def prune_vectors(settings: Settings, keep: list[str], drop_old_collections: boo
     from kb.embeddings import get_embedder
     from kb.vectorstore import drop_other_collections, kb_id, open_client, open_collection, prune
 
-    client = open_client(settings)
+    client = open_client(settings, fresh=True)
     col = open_collection(client, get_embedder(settings.embed_model), kb_id=kb_id(settings), create=False)
     pruned = prune(col, live_passage_ids(settings, keep)) if col is not None else 0
     dropped = drop_other_collections(client, col, kb_id(settings)) if drop_old_collections and col else []

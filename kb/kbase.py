@@ -237,7 +237,9 @@ class KnowledgeBase:
         from kb.vectorstore import kb_id, open_client, open_collection
 
         ident = kb_id(self.settings, create=False)
-        col = open_collection(open_client(self.settings), self.embedder, kb_id=ident, create=False)
+        col = open_collection(
+            open_client(self.settings, fresh=True), self.embedder, kb_id=ident, create=False
+        )
         if col is None or col.count() == 0:
             raise StoreMissing(
                 f"no vector index for model {self.settings.embed_model!r} in {self.settings.data_dir}; "

@@ -42,8 +42,13 @@ def _telemetry_off() -> ChromaSettings:
     return ChromaSettings(anonymized_telemetry=False)
 
 
-def open_client(settings: Settings) -> Any:
-    """Embedded persistent client under the data directory, or a shared server by URL."""
+def open_client(settings: Settings, *, fresh: bool = False) -> Any:
+    """Embedded persistent client under the data directory, or a shared server by URL.
+
+    `fresh`: for the embedded store, load it from disk again instead of reusing this process's
+    open instance, whose in-memory HNSW index does not see vectors another process (a `kb build`
+    while the app runs) has added since. Builds and newly opened generations use it.
+    """
     if settings.chroma_url:
         url = urlparse(settings.chroma_url)
         if not url.hostname:
@@ -67,6 +72,11 @@ def open_client(settings: Settings) -> Any:
         return client
     path = settings.data_dir / "chroma"
     path.mkdir(parents=True, exist_ok=True)
+    if fresh:
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        # Objects already holding the old instance keep using it; new clients get a new one.
+        SharedSystemClient._identifier_to_system.pop(str(path), None)
     return chromadb.PersistentClient(path=str(path), settings=_telemetry_off())
 
 

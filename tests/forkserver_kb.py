@@ -43,6 +43,9 @@ def main() -> None:
     import kb.retrieval  # noqa: F401
     import kb.vectorstore  # noqa: F401
     import pipelines.segment  # noqa: F401
+    from kb.morphs import get_kiwi
+
+    get_kiwi()  # loading Kiwi starts no thread (its first analysis does): safe to fork
 
     print(json.dumps({"ready": os.getpid()}), flush=True)
     for line in sys.stdin:
@@ -102,15 +105,15 @@ if __name__ == "__main__":
     main()
 
 
-def snapshot(out: str, queries: list[str]) -> None:
-    """What a reader of the data directory sees now (generation, passages, codes, top results,
-    and the ids in the Chroma collection), as JSON in `out`."""
+def snapshot(queries: list[str], settings: object = None) -> dict:
+    """What a reader of the data directory sees now: generation, passages, codes, top results
+    and the ids in the Chroma collection (opened afresh, as a new process would)."""
     from kb.kbase import KnowledgeBase
     from kb.retrieval import search
     from kb.settings import get_settings
     from kb.vectorstore import _existing
 
-    kb = KnowledgeBase.open(get_settings())
+    kb = KnowledgeBase.open(settings or get_settings())
     codes = kb.codes_df()
     state = {
         "generation": kb.generation,
@@ -125,5 +128,4 @@ def snapshot(out: str, queries: list[str]) -> None:
         },
         "chroma_ids": sorted(_existing(kb.collection)),
     }
-    with open(out, "w", encoding="utf-8") as fh:
-        json.dump(state, fh, ensure_ascii=False)
+    return json.loads(json.dumps(state))

