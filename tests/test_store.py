@@ -204,7 +204,7 @@ def test_passage_not_yet_indexed_does_not_break_filtered_search(store: Settings,
     text = "당근마켓은 지역 주민 간 신뢰를 바탕으로 동네 생활 정보를 공유하는 기능을 확대하였다."
     new = with_text(next(p for p in recs if p["case"] == "daangn"), text, new_id="daangn_interview:new")
     edit_passages(store, [*recs, new])
-    codes = read_jsonl(store.data_dir / CODES_FILE)
+    codes = read_jsonl(store_dir(store) / CODES_FILE)
     entry = {
         "passage_id": new["id"],
         "codes": [{"category": "org_culture", "polarity": "success", "confidence": 0.9}],
@@ -220,7 +220,7 @@ def test_passage_not_yet_indexed_does_not_break_filtered_search(store: Settings,
     }
 
 
-def test_model_change_recreates_collection_and_reembeds_all(store: Settings, counting) -> None:
+def test_model_change_makes_a_new_collection_and_reembeds_all(store: Settings, counting) -> None:
     n = len(passages(store))
     old_col = collection(store)
     use_settings = store.with_overrides(embed_model="use")
