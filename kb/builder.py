@@ -251,12 +251,18 @@ def live_passage_ids(settings: Settings, keep: list[str]) -> set[str]:
 
 def prune_vectors(settings: Settings, keep: list[str], drop_old_collections: bool = False) -> dict[str, Any]:
     """Delete the passage vectors no kept generation uses; with `drop_old_collections`, also this
-    knowledge base's collections for other models. Other knowledge bases are never touched."""
+    knowledge base's collections for other models. Other knowledge bases are never touched.
+
+    Another collection of this knowledge base (e.g. sentence vectors) prunes the same way:
+    `prune(its_collection, its ids derived from live_passage_ids(settings, keep))`.
+    """
     from kb.embeddings import get_embedder
     from kb.vectorstore import drop_other_collections, kb_id, open_client, open_collection, prune
 
     client = open_client(settings, fresh=True)
     col = open_collection(client, get_embedder(settings.embed_model), kb_id=kb_id(settings), create=False)
     pruned = prune(col, live_passage_ids(settings, keep)) if col is not None else 0
-    dropped = drop_other_collections(client, col, kb_id(settings)) if drop_old_collections and col else []
+    dropped = []
+    if drop_old_collections and col is not None:
+        dropped = drop_other_collections(client, col, kb_id(settings), legacy=not settings.chroma_url)
     return {"vectors_pruned": pruned, "collections_dropped": dropped}

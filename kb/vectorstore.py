@@ -157,14 +157,16 @@ def prune(col: Any, live_ids: Collection[str], batch_size: int = 256) -> int:
     return len(stale)
 
 
-def drop_other_collections(client: Any, keep: Any, kb: str) -> list[str]:
-    """Delete this knowledge base's collections other than `keep` (other models, older layouts)."""
+def drop_other_collections(client: Any, keep: Any, kb: str, *, legacy: bool = False) -> list[str]:
+    """Delete this knowledge base's collections other than `keep` (other models); with `legacy`
+    (an embedded store, which only this knowledge base uses) also the pre-id `kb-passages`."""
     dropped = []
     for name in sorted(_names(client)):
         if name == keep.name:
             continue
         meta = client.get_collection(name, embedding_function=None).metadata or {}
-        if meta.get("kb_id") == kb and meta.get("kind") == (keep.metadata or {}).get("kind"):
+        mine = meta.get("kb_id") == kb and meta.get("kind") == (keep.metadata or {}).get("kind")
+        if mine or (legacy and name == COLLECTION):
             client.delete_collection(name)
             dropped.append(name)
     return dropped
