@@ -272,3 +272,13 @@ def test_drop_old_collections_only_on_request_and_only_this_kb(store: Settings, 
     assert after == {collection(fusion).name, "kb-passages-someone-else"}
     assert set(detail["collections_dropped"]) == before - after
     assert open_client(store, fresh=True).get_collection("kb-passages-someone-else").count() == 1
+
+
+def test_token_is_masked_in_settings_and_sent_as_headers() -> None:
+    from kb.settings import describe
+    from kb.vectorstore import auth_headers
+
+    rows = {r["env"]: r["value"] for r in describe(Settings(chroma_token="s3cret"))}
+    assert rows["KB_CHROMA_TOKEN"] == "***" and "s3cret" not in str(rows)
+    assert auth_headers("s3cret") == {"Authorization": "Bearer s3cret", "X-Chroma-Token": "s3cret"}
+    assert auth_headers("") == {}

@@ -133,7 +133,7 @@ def _plain(msg: str) -> str:
     return md_escape(msg)
 
 
-@st.cache_resource(show_spinner="지식베이스를 불러오는 중… (loading the knowledge base)")
+@st.cache_resource(show_spinner="지식베이스를 불러오는 중… (loading the knowledge base)", max_entries=2)
 def _load(key: str, _s: Settings) -> Resources:
     kb = get_kb(_s)
     kb.keyword_index  # noqa: B018 - load indexes and models once, not on the first search
