@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import ROOT, md_table, stop, wait_until_up, write_fragment
+from kb.generations import store_dir
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -45,7 +46,7 @@ def pick_store(data_dir: Path | None, tmp: Path) -> tuple[Path, str, str]:
 
     settings = get_settings(data_dir=data_dir) if data_dir else get_settings()
     if is_built(settings) and (settings.data_dir / "chroma").exists():
-        n = sum(1 for _ in (settings.data_dir / "passages.jsonl").open(encoding="utf-8"))
+        n = sum(1 for _ in (store_dir(settings) / "passages.jsonl").open(encoding="utf-8"))
         path = settings.data_dir.resolve()
         where = "the build bench's, in a temp dir"
         if path.is_relative_to(ROOT):
@@ -54,7 +55,7 @@ def pick_store(data_dir: Path | None, tmp: Path) -> tuple[Path, str, str]:
     from kb.ui.sample import build_sample
 
     built = build_sample(tmp / "data", embed_model=settings.embed_model)
-    n = sum(1 for _ in (built.data_dir / "passages.jsonl").open(encoding="utf-8"))
+    n = sum(1 for _ in (store_dir(built) / "passages.jsonl").open(encoding="utf-8"))
     return built.data_dir, settings.embed_model, f"sample store (`kb.ui.sample`, {n} real-text passages)"
 
 

@@ -24,6 +24,7 @@ from typing import Any
 
 from bench.common import md_table, peak_rss_mb, write_fragment
 from kb.builder import STAGES, StageReport, build
+from kb.generations import store_dir
 from kb.kbase import CODES_FILE, PASSAGES_FILE, read_jsonl, write_jsonl
 from kb.settings import Settings, get_settings
 
@@ -44,7 +45,7 @@ def run_stages(settings: Settings, label: str, notes: list[str]) -> list[StageRe
             out.append(StageReport(name, secs, round(peak_rss_mb(), 1), {"FAILED": err}))
             notes.append(f"{label}: stage `{name}` failed ({err}).")
             traceback.print_exc()
-            codes = settings.data_dir / CODES_FILE
+            codes = store_dir(settings) / CODES_FILE
             if name == "code" and not codes.exists():
                 write_jsonl(codes, [])
                 notes.append(
@@ -92,7 +93,7 @@ def main() -> None:
     try:
         settings = get_settings(data_dir=tmp / "data")
         full = run_extract(settings, tmp / "extracted", notes) + run_stages(settings, "full build", notes)
-        passages = read_jsonl(settings.data_dir / PASSAGES_FILE)
+        passages = read_jsonl(store_dir(settings) / PASSAGES_FILE)
         n = len(passages)
 
         from kb.embeddings import get_embedder

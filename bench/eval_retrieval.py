@@ -24,6 +24,7 @@ from kb.embeddings.fusion import FusionEmbedder
 from kb.errors import StoreMissing
 from kb.evalsets import load_queries, qrels
 from kb.filters import Filters
+from kb.generations import store_dir
 from kb.kbase import PASSAGES_FILE, KnowledgeBase, is_built, read_jsonl
 from kb.keyword_index import KeywordIndex
 from kb.retrieval import Weights, ranked_ids, rrf
@@ -146,7 +147,7 @@ def main() -> None:
     ap.add_argument("--data-dir", default=None)
     args = ap.parse_args()
     settings = get_settings(data_dir=args.data_dir) if args.data_dir else get_settings()
-    passages = read_jsonl(settings.data_dir / PASSAGES_FILE)
+    passages = read_jsonl(store_dir(settings) / PASSAGES_FILE)
     queries = load_queries()
     rels = qrels(queries, passages)
     queries = [q for q in queries if rels[q["id"]]]

@@ -30,6 +30,7 @@ import numpy as np
 
 from bench.common import peak_rss_mb
 from kb.evalsets import collapse_ws
+from kb.generations import store_dir
 from kb.kbase import CODES_FILE, PASSAGES_FILE, KnowledgeBase, read_jsonl, write_jsonl
 from kb.settings import ROOT, Settings, get_settings
 
@@ -207,7 +208,7 @@ def keyword_index(passages: list[dict], members: list[list[int]], sentence_terms
 
 def real_passages(source: Settings) -> list[dict[str, Any]]:
     """The built store's passages, or (no store yet) the committed corpus segmented afresh."""
-    path = source.data_dir / PASSAGES_FILE
+    path = store_dir(source) / PASSAGES_FILE
     if path.exists():
         return read_jsonl(path)
     from pipelines import segment
@@ -236,7 +237,7 @@ def build_store(
     times: dict[str, float] = {}
     t = time.perf_counter()
     real = real_passages(source)[:sources]
-    codes_path = source.data_dir / CODES_FILE
+    codes_path = store_dir(source) / CODES_FILE
     sentences, code_source = corpus_sentences(
         real, read_jsonl(codes_path) if codes_path.exists() else None, seed
     )

@@ -26,11 +26,18 @@ RESULT_COLUMNS = [
 ]  # fmt: skip
 
 
-def build(settings: Settings | None = None, progress: bool = True, log: Callable[[str], None] = print) -> Any:
+def build(
+    settings: Settings | None = None,
+    progress: bool = True,
+    log: Callable[[str], None] = print,
+    drop_old_collections: bool = False,
+) -> Any:
     """Segment, code, embed and index the corpus; only what changed is redone."""
     from kb.builder import build as run_build
 
-    return run_build(settings or get_settings(), progress=progress, log=log)
+    return run_build(
+        settings or get_settings(), progress=progress, log=log, drop_old_collections=drop_old_collections
+    )
 
 
 def search_records(

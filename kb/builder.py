@@ -1,7 +1,9 @@
 """`kb build`: corpus -> passages -> codes -> keyword and vector indexes, each stage incremental.
 
 Every stage is a plain function over records; re-running with nothing changed re-embeds
-nothing and re-codes nothing, so a rebuild takes seconds.
+nothing and re-codes nothing, so a rebuild takes seconds. A build holds the data directory's
+lock, writes a new generation (`kb.generations`) and switches to it only when every stage is
+done, so a crash or a second process never sees half a store.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from kb.kbase import CODES_FILE, KnowledgeBase, forget, read_jsonl, write_jsonl
+from kb import generations
+from kb.faults import checkpoint
+from kb.kbase import CODES_FILE, PASSAGES_FILE, KnowledgeBase, forget, read_jsonl, write_jsonl
 from kb.settings import Settings, get_settings
 
 STAGES = ("segment", "code", "index")
@@ -60,7 +64,9 @@ def _timed(
 def segment_stage(settings: Settings, progress: bool) -> dict[str, Any]:
     from pipelines import segment
 
-    passages = segment.run(corpus_dir=settings.corpus_dir, data_dir=settings.data_dir, progress=progress)
+    passages = segment.run(
+        corpus_dir=settings.corpus_dir, data_dir=generations.store_dir(settings), progress=progress
+    )
     return {"passages": len(passages)}
 
 
@@ -79,7 +85,8 @@ def code_stage(settings: Settings, progress: bool) -> dict[str, Any]:
     decisions = training_examples(kb.passages, kb.reviews)
     train_coder(settings, reviews=decisions, progress=progress)
     stamp = json.loads((coder_dir(settings) / STAMP_FILE).read_text())["stamp"]
-    codes_path = settings.data_dir / CODES_FILE
+    checkpoint("code:trained")
+    codes_path = generations.store_dir(settings) / CODES_FILE
     previous = {r["passage_id"]: r for r in read_jsonl(codes_path)} if codes_path.exists() else {}
 
     def fresh(p: dict[str, Any]) -> bool:
@@ -104,9 +111,11 @@ def code_stage(settings: Settings, progress: bool) -> dict[str, Any]:
                 }
                 coded[p["id"]] = rec
             bar.update(len(chunk))
+            checkpoint("code:batch")
         bar.close()
     records = [coded.get(p["id"]) or previous[p["id"]] for p in kb.passages]
     write_jsonl(codes_path, records)
+    checkpoint("code:written")
     return {
         "coded": len(todo),
         "reused": len(records) - len(todo),
@@ -148,23 +157,26 @@ def chroma_metadata(kb: KnowledgeBase) -> Callable[[dict[str, Any]], dict[str, A
 
 def index_stage(settings: Settings, progress: bool) -> dict[str, Any]:
     from kb.keyword_index import KeywordIndex, corpus_fingerprint
-    from kb.vectorstore import open_client, open_collection, sync
+    from kb.vectorstore import kb_id, open_client, open_collection, sync
 
     kb = KnowledgeBase(settings)
-    bm25_dir = settings.data_dir / "bm25"
-    existing = KeywordIndex.load(bm25_dir)
+    bm25_dir = generations.store_dir(settings) / "bm25"
+    try:
+        existing = KeywordIndex.load(bm25_dir)
+    except Exception:  # unreadable index files: rebuild rather than fail every build after
+        existing = None
     rebuilt = existing is None or existing.fingerprint != corpus_fingerprint(kb.passages)
     if rebuilt:
         KeywordIndex.build(kb.passages).save(bm25_dir)
-    col = open_collection(open_client(settings), kb.embedder)
+    checkpoint("index:bm25-done")
+    col = open_collection(open_client(settings, fresh=True), kb.embedder, kb_id=kb_id(settings))
     t0 = time.perf_counter()
     synced = sync(col, kb.passages, kb.embedder, chroma_metadata(kb), progress=progress)
     return {
         "keyword_index_rebuilt": rebuilt,
         "embedded": synced.embedded,
         "metadata_updated": synced.metadata_updated,
-        "removed": synced.removed,
-        "vectors": col.count(),
+        "vectors": synced.total,
         "sync_seconds": round(time.perf_counter() - t0, 3),
         "model": kb.embedder.name,
     }
@@ -179,14 +191,78 @@ def build(
     stages: tuple[str, ...] = STAGES,
     progress: bool = True,
     log: Callable[[str], None] = lambda _: None,
+    drop_old_collections: bool = False,
 ) -> BuildReport:
-    """Run the build stages in order and record their time and peak memory."""
+    """Run the build stages in order into a new generation, switch to it, prune what no kept
+    generation uses; record each stage's time and peak memory.
+
+    Raises BuildLocked at once when another process is building the same data directory.
+    """
+    from kb.locking import build_lock
+    from kb.reviews_backup import backup_reviews
+
     settings = settings or get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     report = BuildReport()
-    for name in STAGES:
-        if name in stages:
-            _timed(report, name, lambda n=name: _STAGE_FUNCS[n](settings, progress), log)
-    forget(settings)
-    write_jsonl(settings.data_dir / "build_report.jsonl", [report.as_dict()])
+    with build_lock(settings.data_dir):
+        backup_reviews(settings, reason="build")
+        checkpoint("build:locked")
+        draft = generations.begin(settings.data_dir)
+        try:
+            with generations.building(settings, draft.path):
+                for name in STAGES:
+                    if name in stages:
+                        _timed(report, name, lambda n=name: _STAGE_FUNCS[n](settings, progress), log)
+                        checkpoint(f"stage:{name}")
+                write_jsonl(draft.path / "build_report.jsonl", [report.as_dict()])
+        except BaseException:
+            generations.abandon(draft)
+            raise
+        name = generations.commit(draft)
+        forget(settings)
+        log(f"[switch] generation {name}")
+        detail = _prune(settings, draft, drop_old_collections)
+        report.stages.append(StageReport("prune", 0.0, round(_peak_rss_mb(), 1), detail))
+        checkpoint("build:done")
     return report
+
+
+def _prune(settings: Settings, draft: generations.Draft, drop_old_collections: bool) -> dict[str, Any]:
+    """After the switch: vectors and folders that neither kept generation uses go.
+
+    A crash here is harmless: the next build prunes again.
+    """
+    keep = generations.kept(settings.data_dir, draft.previous)
+    removed = prune_vectors(settings, keep, drop_old_collections)
+    checkpoint("prune:vectors")
+    gone = generations.prune(settings.data_dir, keep, draft.staged)
+    return {"kept": keep, "generations_removed": gone, **removed}
+
+
+def live_passage_ids(settings: Settings, keep: list[str]) -> set[str]:
+    """Ids of the passages of the kept generations (what readers may still ask Chroma for)."""
+    ids: set[str] = set()
+    for name in keep:
+        path = settings.data_dir / generations.GENERATIONS / name / PASSAGES_FILE
+        if path.exists():
+            ids.update(p["id"] for p in read_jsonl(path))
+    return ids
+
+
+def prune_vectors(settings: Settings, keep: list[str], drop_old_collections: bool = False) -> dict[str, Any]:
+    """Delete the passage vectors no kept generation uses; with `drop_old_collections`, also this
+    knowledge base's collections for other models. Other knowledge bases are never touched.
+
+    Another collection of this knowledge base (e.g. sentence vectors) prunes the same way:
+    `prune(its_collection, its ids derived from live_passage_ids(settings, keep))`.
+    """
+    from kb.embeddings import get_embedder
+    from kb.vectorstore import drop_other_collections, kb_id, open_client, open_collection, prune
+
+    client = open_client(settings, fresh=True)
+    col = open_collection(client, get_embedder(settings.embed_model), kb_id=kb_id(settings), create=False)
+    pruned = prune(col, live_passage_ids(settings, keep)) if col is not None else 0
+    dropped = []
+    if drop_old_collections and col is not None:
+        dropped = drop_other_collections(client, col, kb_id(settings), legacy=not settings.chroma_url)
+    return {"vectors_pruned": pruned, "collections_dropped": dropped}

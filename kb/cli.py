@@ -100,11 +100,19 @@ def extract(
 @friendly
 def build(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+    drop_old_collections: Annotated[
+        bool, typer.Option(help="Delete this knowledge base's Chroma collections of other models.")
+    ] = False,
 ) -> None:
     """Segment, code, embed and index the corpus (incremental: only what changed)."""
     from kb import api
 
-    report = api.build(State.settings, progress=not quiet, log=lambda m: typer.echo(m, err=True))
+    report = api.build(
+        State.settings,
+        progress=not quiet,
+        log=lambda m: typer.echo(m, err=True),
+        drop_old_collections=drop_old_collections,
+    )
     typer.echo(f"built in {report.seconds:.1f}s → {State.settings.data_dir}")
 
 
@@ -216,5 +224,7 @@ def code(
 # Export, add and import-codebook live in their own module; registered last because it imports
 # the option types above.
 from kb.cli_io import register  # noqa: E402
+from kb.cli_reviews import register as register_reviews  # noqa: E402
 
 register(app)
+register_reviews(app)

@@ -19,6 +19,10 @@ class StoreUnavailable(KbError):
     """The vector store cannot be opened or reached."""
 
 
+class BuildLocked(KbError):
+    """Another build holds the data directory (the message names its PID)."""
+
+
 class BadQuery(KbError):
     """A search or filter argument is out of range or empty."""
 

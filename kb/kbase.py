@@ -1,12 +1,16 @@
 """The built knowledge base, loaded once per process: passages, effective codes, indexes.
 
 Effective codes are the auto coder's output with human review decisions applied (human
-decisions always win). They are recomputed only when the review log has grown.
+decisions always win). They are recomputed only when the review log has grown. One object
+reads one generation of the built store (`kb.generations`), chosen when it is created; `get_kb`
+hands out a new object once a build has switched the data directory to a newer generation.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 import threading
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -16,6 +20,7 @@ from typing import Any
 import pandas as pd
 
 from kb.errors import StoreMissing
+from kb.generations import current_name, store_dir
 from kb.settings import Settings, get_settings
 
 PASSAGES_FILE = "passages.jsonl"
@@ -36,17 +41,22 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
 
 
 def write_jsonl(path: Path, records: list[dict[str, Any]]) -> None:
-    """Write atomically so a crash never leaves half a file behind."""
+    """Write atomically (a fresh temp file, then rename) so a crash never leaves half a file behind."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w", encoding="utf-8") as fh:
-        for rec in records:
-            fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
-    tmp.replace(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            for rec in records:
+                fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def is_built(settings: Settings) -> bool:
-    return (settings.data_dir / PASSAGES_FILE).exists() and (settings.data_dir / CODES_FILE).exists()
+    root = store_dir(settings)
+    return (root / PASSAGES_FILE).exists() and (root / CODES_FILE).exists()
 
 
 @dataclass
@@ -59,6 +69,13 @@ class KnowledgeBase:
     _reviewed: set[str] = field(default_factory=set, repr=False)
     _codes_meta: pd.DataFrame | None = field(default=None, repr=False)
     _memo: dict[Any, Any] = field(default_factory=dict, repr=False)
+    root: Path = field(default=Path(), repr=False)  # the generation read; set from settings
+    generation: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.root == Path():
+            self.generation = current_name(self.settings.data_dir)
+            self.root = store_dir(self.settings)
 
     @classmethod
     def open(cls, settings: Settings | None = None) -> KnowledgeBase:
@@ -70,7 +87,7 @@ class KnowledgeBase:
     # ---- records -------------------------------------------------------------------------
     @cached_property
     def passages(self) -> list[dict[str, Any]]:
-        return read_jsonl(self.settings.data_dir / PASSAGES_FILE)
+        return read_jsonl(self.root / PASSAGES_FILE)
 
     @cached_property
     def passage_by_id(self) -> dict[str, dict[str, Any]]:
@@ -92,7 +109,7 @@ class KnowledgeBase:
 
     @cached_property
     def auto_codes(self) -> list[dict[str, Any]]:
-        return read_jsonl(self.settings.data_dir / CODES_FILE)
+        return read_jsonl(self.root / CODES_FILE)
 
     @cached_property
     def codebook(self) -> Any:
@@ -217,9 +234,12 @@ class KnowledgeBase:
 
     @cached_property
     def collection(self) -> Any:
-        from kb.vectorstore import open_client, open_collection
+        from kb.vectorstore import kb_id, open_client, open_collection
 
-        col = open_collection(open_client(self.settings), self.embedder, create=False)
+        ident = kb_id(self.settings, create=False)
+        col = open_collection(
+            open_client(self.settings, fresh=True), self.embedder, kb_id=ident, create=False
+        )
         if col is None or col.count() == 0:
             raise StoreMissing(
                 f"no vector index for model {self.settings.embed_model!r} in {self.settings.data_dir}; "
@@ -238,7 +258,7 @@ class KnowledgeBase:
     def keyword_index(self) -> Any:
         from kb.keyword_index import KeywordIndex
 
-        index = KeywordIndex.load(self.settings.data_dir / "bm25")
+        index = KeywordIndex.load(self.root / "bm25")
         if index is None:
             raise StoreMissing(f"no keyword index in {self.settings.data_dir}; run `kb build` first")
         return index
@@ -249,12 +269,17 @@ _OPEN_LOCK = threading.Lock()
 
 
 def get_kb(settings: Settings | None = None) -> KnowledgeBase:
-    """The process-wide knowledge base for these settings (models and indexes load once)."""
+    """The process-wide knowledge base for these settings (models and indexes load once).
+
+    Reopened when a build (in this or another process) has switched to a newer generation;
+    one read of the small pointer file per call.
+    """
     settings = settings or get_settings()
     with _OPEN_LOCK:
-        if settings not in _OPEN:
-            _OPEN[settings] = KnowledgeBase.open(settings)
-        return _OPEN[settings]
+        kb = _OPEN.get(settings)
+        if kb is None or kb.generation != current_name(settings.data_dir):
+            kb = _OPEN[settings] = KnowledgeBase.open(settings)
+        return kb
 
 
 def forget(settings: Settings | None = None) -> None:

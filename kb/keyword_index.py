@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import shutil
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -11,6 +14,7 @@ from typing import Any
 import bm25s
 import numpy as np
 
+from kb.faults import checkpoint
 from kb.morphs import terms, terms_many
 
 _META = "index.json"
@@ -42,11 +46,24 @@ class KeywordIndex:
         return cls(retriever, [p["id"] for p in passages], corpus_fingerprint(passages))
 
     def save(self, path: Path) -> None:
-        path.mkdir(parents=True, exist_ok=True)
-        self.retriever.save(str(path))
-        tmp = path / (_META + ".tmp")
-        tmp.write_text(json.dumps({"ids": self.ids, "fingerprint": self.fingerprint}), encoding="utf-8")
-        tmp.replace(path / _META)
+        """Write into a fresh sibling folder, then swap it in: never a half-written index at `path`."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+        try:
+            self.retriever.save(str(tmp))
+            checkpoint("bm25:files-written")
+            (tmp / _META).write_text(
+                json.dumps({"ids": self.ids, "fingerprint": self.fingerprint}), encoding="utf-8"
+            )
+            old = path.with_name(f".{path.name}.old-{os.getpid()}")
+            if path.exists():
+                os.rename(path, old)
+            checkpoint("bm25:moved-aside")
+            os.rename(tmp, path)
+            shutil.rmtree(old, ignore_errors=True)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
 
     @classmethod
     def load(cls, path: Path) -> KeywordIndex | None:

@@ -71,6 +71,8 @@ def ranked_ids(
     if mode in ("hybrid", "dense"):
         vector = kb.embedder.embed_queries([query])[0]
         hits = dense_query(kb.collection, vector, pool, allowed, cache=kb.vector_cache)
+        if allowed is None:  # Chroma may hold vectors of another generation than the one read
+            hits = [(pid, s) for pid, s in hits if pid in kb.passage_by_id]
         rankings.append((weights.dense, [pid for pid, _ in hits]))
     if mode in ("hybrid", "keyword"):
         index = kb.keyword_index

@@ -128,6 +128,12 @@ class ReviewStore:
             )
         if version == SCHEMA_VERSION:
             return
+        if version > 0:  # an upgrade: keep a snapshot of the old schema first
+            from kb.reviews_backup import backup_db
+            from kb.settings import get_settings
+
+            backup_db(self.path, self.path.parent / "reviews-backups", get_settings().reviews_backups,
+                      f"schema-v{version}", force=True)  # fmt: skip
         # One script so creation is a single IMMEDIATE transaction (racing first users just wait).
         try:
             con.executescript(f"BEGIN IMMEDIATE;{_SCHEMA}PRAGMA user_version = {SCHEMA_VERSION};COMMIT;")
@@ -291,6 +297,67 @@ class ReviewStore:
     def reviewed_passage_ids(self) -> set[str]:
         with self._connect() as con:
             return {r[0] for r in con.execute("SELECT DISTINCT passage_id FROM decisions")}
+
+    def merge_decisions(self, rows: Iterable[dict[str, Any]]) -> int:
+        """Add decisions recorded elsewhere, keeping their coder and time; returns how many were new.
+
+        A decision already in the log (same time, coder, passage, category, action) is skipped, so
+        importing a file twice adds nothing. The current state of every code and memo touched
+        becomes that of its latest decision by time, as if all had been recorded in time order.
+        """
+        with self._connect() as con:
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                added = self._merge(con, list(rows))
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+        return added
+
+    @staticmethod
+    def _merge(con: sqlite3.Connection, rows: list[dict[str, Any]]) -> int:
+        seen = set(con.execute("SELECT ts, coder, passage_id, COALESCE(category, ''), action FROM decisions"))
+        touched: set[tuple[str, str | None]] = set()
+        added = 0
+        for r in sorted(rows, key=lambda r: r["ts"]):
+            key = (r["ts"], r["coder"], r["passage_id"], r.get("category") or "", r["action"])
+            if key in seen:
+                continue
+            seen.add(key)
+            con.execute(
+                "INSERT INTO decisions (ts, coder, passage_id, text_hash, category, action, before, after,"
+                " memo) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (r["ts"], r["coder"], r["passage_id"], r["text_hash"], r.get("category"), r["action"],
+                 _dump(r.get("before")), _dump(r.get("after")), r.get("memo")),
+            )  # fmt: skip
+            touched.add((r["passage_id"], r.get("category") or None))
+            added += 1
+        for pid, cat in sorted(touched, key=lambda t: (t[0], t[1] or "")):
+            if cat is None:
+                row = con.execute(
+                    "SELECT id, ts, coder, text_hash, after FROM decisions WHERE passage_id = ? AND"
+                    " category IS NULL AND action = 'memo' ORDER BY ts DESC, id DESC LIMIT 1",
+                    (pid,),
+                ).fetchone()
+                after = _load(row[4]) or {}
+                con.execute(
+                    "INSERT OR REPLACE INTO passage_memos VALUES (?, ?, ?, ?, ?, ?)",
+                    (pid, after.get("memo") or "", row[2], row[1], row[3], row[0]),
+                )
+                continue
+            row = con.execute(
+                "SELECT id, ts, coder, text_hash, after FROM decisions WHERE passage_id = ? AND category = ?"
+                " ORDER BY ts DESC, id DESC LIMIT 1",
+                (pid, cat),
+            ).fetchone()
+            after = _load(row[4]) or {}
+            con.execute(
+                "INSERT OR REPLACE INTO codes_current VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (pid, cat, after.get("status") or "noted", after.get("polarity"), row[2], row[1], row[3],
+                 after.get("memo"), row[0]),
+            )  # fmt: skip
+        return added
 
     def coders(self) -> list[str]:
         with self._connect() as con:

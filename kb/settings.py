@@ -51,6 +51,37 @@ class Settings:
         default="",
         metadata={"env": "KB_CHROMA_URL", "help": "Chroma server URL (http://host:port); empty = embedded."},
     )
+    chroma_token: str = field(
+        default="",
+        metadata={
+            "env": "KB_CHROMA_TOKEN",
+            "help": "Token sent to the Chroma server (Authorization: Bearer and X-Chroma-Token headers).",
+            "secret": True,
+        },
+    )
+    kb_id: str = field(
+        default="",
+        metadata={
+            "env": "KB_ID",
+            "help": "Knowledge base id naming its collections on a shared Chroma server "
+            "(empty = the uuid kept in <data_dir>/kb_id).",
+        },
+    )
+    reviews_file: str = field(
+        default="",
+        metadata={
+            "env": "KB_REVIEWS_DB",
+            "help": "Review decision database (empty = <data_dir>/reviews.sqlite).",
+        },
+    )
+    reviews_backups: int = field(
+        default=10,
+        metadata={
+            "env": "KB_REVIEWS_BACKUPS",
+            "help": "Rotating backups of the review database kept beside it in reviews-backups/ "
+            "(made before each build and schema change; 0 = none).",
+        },
+    )
 
     @property
     def codebook_path(self) -> Path:
@@ -62,7 +93,11 @@ class Settings:
 
     @property
     def reviews_db(self) -> Path:
-        return self.data_dir / "reviews.sqlite"
+        return Path(self.reviews_file).expanduser() if self.reviews_file else self.data_dir / "reviews.sqlite"
+
+    @property
+    def reviews_backup_dir(self) -> Path:
+        return self.reviews_db.parent / "reviews-backups"
 
     def with_overrides(self, **values: object) -> Settings:
         clean = {k: _coerce(v, getattr(self, k)) for k, v in values.items() if v is not None}
@@ -91,6 +126,10 @@ def get_settings(**overrides: object) -> Settings:
     return base.with_overrides(**env_values).with_overrides(**overrides)
 
 
+def _shown(f: object, value: object) -> str:
+    return "***" if f.metadata.get("secret") and value else str(value)  # type: ignore[attr-defined]
+
+
 def describe(current: Settings | None = None) -> list[dict[str, str]]:
     """Name, environment variable, current value and help of every setting."""
     current = current or get_settings()
@@ -98,7 +137,7 @@ def describe(current: Settings | None = None) -> list[dict[str, str]]:
         {
             "name": f.name,
             "env": f.metadata["env"],
-            "value": str(getattr(current, f.name)),
+            "value": _shown(f, getattr(current, f.name)),
             "help": f.metadata["help"],
         }
         for f in fields(Settings)

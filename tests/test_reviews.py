@@ -284,3 +284,143 @@ def test_newer_schema_is_refused(tmp_path) -> None:
     con.close()
     with pytest.raises(KbError, match="schema version 99"):
         ReviewStore(path).log()
+
+
+# ---- export / import / backups -----------------------------------------------------------------
+def _cli(*args: str, data: object) -> object:
+    from typer.testing import CliRunner
+
+    from kb.cli import app
+
+    return CliRunner().invoke(app, ["--data-dir", str(data), *args])
+
+
+def _decide(s: ReviewStore, coder: str, n: int) -> None:
+    for i in range(n):
+        s.record(coder, f"p{i % 3}", f"h{i % 3}", CATS[i % len(CATS)], ("accept", "reject", "add")[i % 3],
+                 polarity="success" if i % 3 == 2 else None, memo=f"{coder} {i}")  # fmt: skip
+    s.record(coder, "p0", "h0", None, "memo", memo=f"{coder}의 메모")
+
+
+def test_export_import_roundtrip_is_idempotent(tmp_path) -> None:
+    from kb.reviews_io import import_files
+
+    src = ReviewStore(tmp_path / "a" / "reviews.sqlite", valid_categories=CATS)
+    _decide(src, "김연구", 7)
+    out = tmp_path / "a.jsonl"
+    result = _cli("reviews", "export", "-o", str(out), data=tmp_path / "a")
+    assert result.exit_code == 0, result.output
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 8 and "김연구의 메모" in lines[-1]
+    dst = ReviewStore(tmp_path / "b" / "reviews.sqlite", valid_categories=CATS)
+    assert import_files(dst, [out]) == (8, 8)
+    cols = ["ts", "coder", "passage_id", "text_hash", "category", "action", "memo"]
+    pd.testing.assert_frame_equal(dst.log()[cols], src.log()[cols])
+    assert dst.log()["after"].tolist() == src.log()["after"].tolist()
+    pd.testing.assert_frame_equal(dst.current(), src.current())
+    pd.testing.assert_frame_equal(dst.passage_memos(), src.passage_memos())
+    version = dst.version()
+    result = _cli("reviews", "import", str(out), str(out), data=tmp_path / "b")
+    assert result.exit_code == 0 and "0 new" in result.output and dst.version() == version
+
+
+def test_import_merges_coders_latest_decision_wins(tmp_path) -> None:
+    from kb.reviews_io import import_files, write_export
+
+    a = ReviewStore(tmp_path / "a.sqlite", valid_categories=CATS)
+    b = ReviewStore(tmp_path / "b.sqlite", valid_categories=CATS)
+    a.record("김", "p1", "h1", "leadership", "accept", polarity="success")
+    b.record("이", "p1", "h1", "leadership", "reject")  # later: wins wherever the logs meet
+    a.record("김", "p2", "h2", "governance", "add", polarity="obstacle")
+    files = []
+    for name, s in (("a", a), ("b", b)):
+        files.append(tmp_path / f"{name}.jsonl")
+        with files[-1].open("w", encoding="utf-8") as fh:
+            write_export(s, fh)
+    merged = ReviewStore(tmp_path / "m.sqlite", valid_categories=CATS)
+    assert import_files(merged, reversed(files)) == (3, 3)  # file order does not matter
+    assert import_files(a, [files[1]]) == (1, 1) and import_files(b, [files[0]]) == (2, 2)
+    for s in (merged, a, b):
+        cur = s.current().set_index(["passage_id", "category"])
+        assert cur.loc[("p1", "leadership"), ["status", "coder"]].tolist() == ["rejected", "이"]
+        assert cur.loc[("p2", "governance"), ["status", "polarity"]].tolist() == ["added", "obstacle"]
+        assert sorted(s.coders()) == ["김", "이"] and len(s.log()) == 3
+
+
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [
+        ("{not json", "Expecting property name"),
+        ('["a list"]', "expected a JSON object"),
+        (
+            '{"ts": "2026-01-01T00:00:00+00:00", "coder": "", "passage_id": "p", "text_hash": "h", '
+            '"category": "leadership", "action": "accept", "after": {"status": "accepted"}}',
+            "coder name",
+        ),
+        (
+            '{"ts": "yesterday", "coder": "김", "passage_id": "p", "text_hash": "h", '
+            '"category": "leadership", "action": "accept", "after": {"status": "accepted"}}',
+            "Invalid isoformat",
+        ),
+        (
+            '{"ts": "2026-01-01T00:00:00+00:00", "coder": "김", "passage_id": "p", "text_hash": "h", '
+            '"category": "made_up", "action": "accept", "after": {"status": "accepted"}}',
+            "unknown category",
+        ),
+        (
+            '{"ts": "2026-01-01T00:00:00+00:00", "coder": "김", "passage_id": "p", "text_hash": "h", '
+            '"category": "leadership", "action": "accept", "after": {"status": "x"}}',
+            "unknown status",
+        ),
+        (
+            '{"ts": "2026-01-01T00:00:00+00:00", "coder": "김", "passage_id": "p", "text_hash": "h", '
+            '"category": "leadership", "action": "drop table", "after": {}}',
+            "unknown action",
+        ),
+    ],
+)
+def test_bad_line_imports_nothing_with_one_line_error(tmp_path, line: str, problem: str) -> None:
+    from kb.reviews_io import import_files
+
+    good = ('{"ts": "2026-01-01T00:00:00+00:00", "coder": "김", "passage_id": "p", "text_hash": "h", '
+            '"category": "leadership", "action": "accept", "after": {"status": "accepted"}}')  # fmt: skip
+    path = tmp_path / "in.jsonl"
+    path.write_text(f"{good}\n{line}\n", encoding="utf-8")
+    s = ReviewStore(tmp_path / "r.sqlite", valid_categories=CATS)
+    with pytest.raises(KbError) as err:
+        import_files(s, [path])
+    msg = str(err.value)
+    assert "\n" not in msg and f"{path}:2:" in msg and problem in msg and "nothing imported" in msg
+    assert s.log().empty
+
+
+def test_backups_use_online_api_rotate_and_skip_unchanged(tmp_path) -> None:
+    from kb.reviews_backup import backup_db, backups
+
+    db = tmp_path / "reviews.sqlite"
+    s = ReviewStore(db, valid_categories=CATS)
+    dest = tmp_path / "bk"
+    made = []
+    for i in range(5):
+        s.record("김", f"p{i}", "h", "leadership", "accept")
+        made.append(backup_db(db, dest, keep=3, reason="build"))
+        assert backup_db(db, dest, keep=3, reason="build") is None  # nothing new since
+    assert backups(dest) == made[-3:]
+    with sqlite3.connect(made[-1]) as con:  # a self-contained, consistent database
+        assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert con.execute("SELECT COUNT(*) FROM decisions").fetchone()[0] == 5
+    assert not made[0].exists() and ReviewStore(made[-3]).log()["passage_id"].tolist() == ["p0", "p1", "p2"]
+
+
+def test_schema_upgrade_backs_up_first(tmp_path, monkeypatch) -> None:
+    import kb.reviews_store as rs
+
+    db = tmp_path / "reviews.sqlite"
+    ReviewStore(db, valid_categories=CATS).record("김", "p", "h", "leadership", "accept")
+    monkeypatch.setattr(rs, "SCHEMA_VERSION", rs.SCHEMA_VERSION + 1)
+    assert ReviewStore(db).schema_version() == rs.SCHEMA_VERSION
+    (backup,) = (tmp_path / "reviews-backups").iterdir()
+    assert "schema-v1" in backup.name
+    with sqlite3.connect(backup) as con:
+        assert con.execute("SELECT coder FROM decisions").fetchall() == [("김",)]
+        assert con.execute("PRAGMA user_version").fetchone()[0] == 1

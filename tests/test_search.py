@@ -23,6 +23,7 @@ from kb.builder import build
 from kb.crosscase import MATRIX_COLUMNS, matrix
 from kb.errors import BadQuery, UnknownFilterValue
 from kb.filters import Filters
+from kb.generations import store_dir
 from kb.kbase import CODES_FILE, PASSAGES_FILE, get_kb, read_jsonl, write_jsonl
 from kb.retrieval import search
 from kb.settings import Settings
@@ -81,8 +82,8 @@ BUS_ID = passage_id("gyeonggi_bis", BUS)
 
 def add_extra_passages(settings: Settings) -> None:
     """Append the test passages and their auto codes, then re-run the real index stage."""
-    passages = read_jsonl(settings.data_dir / PASSAGES_FILE)
-    codes = read_jsonl(settings.data_dir / CODES_FILE)
+    passages = read_jsonl(store_dir(settings) / PASSAGES_FILE)
+    codes = read_jsonl(store_dir(settings) / CODES_FILE)
     for doc_id, case, name, group, ptype, page, text, cs in EXTRA:
         section = "제4장 > 제3절 > 3. 조직 외부 요인"
         passages.append({
@@ -294,7 +295,7 @@ def _as_cells(df: pd.DataFrame) -> dict[tuple[str, str], Counter]:
 def test_matrix_counts_equal_coded_passages(kb, settings) -> None:
     df = matrix(kb)
     assert list(df.columns) == MATRIX_COLUMNS
-    assert _as_cells(df) == _expected_matrix(settings.data_dir)
+    assert _as_cells(df) == _expected_matrix(store_dir(settings))
     assert (
         df["success"].sum() + df["obstacle"].sum() + df["neutral"].sum() == 15
     )  # 9 + 5 auto codes, 1 human-added
@@ -318,14 +319,14 @@ def test_matrix_filters_and_query(kb, settings) -> None:
     private = matrix(kb, filters=Filters(group="private"))
     assert set(private["case"]) == {"daangn"} and set(private["group"]) == {"private"}
     ids = expected_ids(Filters(group="private"))
-    assert _as_cells(private) == _expected_matrix(settings.data_dir, ids)
+    assert _as_cells(private) == _expected_matrix(store_dir(settings), ids)
     obstacles = matrix(kb, filters=Filters(polarity="obstacle"))
     assert obstacles["success"].sum() == 0 and obstacles["neutral"].sum() == 0
     assert obstacles["obstacle"].sum() == sum(
-        c["obstacle"] for c in _expected_matrix(settings.data_dir).values()
+        c["obstacle"] for c in _expected_matrix(store_dir(settings)).values()
     )
     # with a query only the retrieved passages count (top 100 covers the whole small corpus)
     hits = {r["id"] for r in search(kb, "예산", 100, mode="hybrid")}
-    assert _as_cells(matrix(kb, "예산")) == _expected_matrix(settings.data_dir, hits)
+    assert _as_cells(matrix(kb, "예산")) == _expected_matrix(store_dir(settings), hits)
     empty = matrix(kb, filters=Filters(case="daangn", polarity="obstacle"))
     assert empty.empty and list(empty.columns) == MATRIX_COLUMNS

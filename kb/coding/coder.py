@@ -29,9 +29,10 @@ MODEL_FILE = "model.joblib"
 
 
 def coder_dir(settings: Any = None) -> Path:
+    from kb.generations import store_dir
     from kb.settings import get_settings
 
-    return (settings or get_settings()).data_dir / "coder"
+    return store_dir(settings or get_settings()) / "coder"
 
 
 class Coder:

@@ -15,6 +15,7 @@ import streamlit as st
 
 from kb.cases import CASES
 from kb.errors import StoreMissing
+from kb.generations import current_name, store_dir
 from kb.kbase import KnowledgeBase, forget, get_kb, is_built
 from kb.settings import Settings, get_settings
 
@@ -99,7 +100,7 @@ def build_needed(s: Settings) -> tuple[str, ...]:
 
     if not is_built(s):
         return STAGES
-    if not (s.data_dir / "bm25" / "index.json").exists():
+    if not (store_dir(s) / "bm25" / "index.json").exists():
         return ("index",)
     if not s.chroma_url and not (s.data_dir / "chroma").exists():
         return ("index",)
@@ -132,7 +133,7 @@ def _plain(msg: str) -> str:
     return md_escape(msg)
 
 
-@st.cache_resource(show_spinner="지식베이스를 불러오는 중… (loading the knowledge base)")
+@st.cache_resource(show_spinner="지식베이스를 불러오는 중… (loading the knowledge base)", max_entries=2)
 def _load(key: str, _s: Settings) -> Resources:
     kb = get_kb(_s)
     kb.keyword_index  # noqa: B018 - load indexes and models once, not on the first search
@@ -151,9 +152,14 @@ def resources() -> Resources:
     if build_needed(s):
         run_build(s)
     try:
-        return _load(repr(s), s)
+        return _load(_key(s), s)
     except StoreMissing:
         # Passages exist but the vector index is empty or from another model: index again.
         forget(s)
         run_build(s, ("index",))
-        return _load(repr(s), s)
+        return _load(_key(s), s)
+
+
+def _key(s: Settings) -> str:
+    """Settings plus the current generation: a build by any process makes the app reload."""
+    return f"{s!r}@{current_name(s.data_dir)}"
