@@ -214,5 +214,7 @@ def code(
 # Export, add and import-codebook live in their own module; registered last because it imports
 # the option types above.
 from kb.cli_io import register  # noqa: E402
+from kb.cli_team import register as register_team  # noqa: E402
 
 register(app)
+register_team(app)

@@ -85,3 +85,7 @@ class CodebookImportError(KbError):
 
 class BadSetting(KbError):
     """A setting's value (environment variable or option) has the wrong type."""
+
+
+class AuthError(KbError):
+    """Team mode cannot start or a user cannot be added: users file missing, malformed, or a bad name/role."""
