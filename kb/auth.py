@@ -65,12 +65,16 @@ def load_users(path: Path) -> dict[str, Any]:
     if not isinstance(users, dict) or not users:
         raise AuthError(f"users file {path} lists no users; add one with `kb users add NAME --role coder`")
     if not isinstance(cookie, dict) or not isinstance(cookie.get("key"), str) or len(cookie["key"]) < 32:
-        raise AuthError(f"users file {path} has no cookie key of 32+ characters; recreate it with `kb users add`")
+        raise AuthError(
+            f"users file {path} has no cookie key of 32+ characters; recreate it with `kb users add`"
+        )
     for name, user in users.items():
         if not isinstance(name, str) or not NAME_RE.match(name):
             raise AuthError(f"users file {path}: bad user name {name!r} (use a-z, 0-9, . _ -)")
         if not isinstance(user, dict) or not _hasher().is_hash(str(user.get("password", ""))):
-            raise AuthError(f"users file {path}: user {name!r} has no hashed password; set it with `kb users add`")
+            raise AuthError(
+                f"users file {path}: user {name!r} has no hashed password; set it with `kb users add`"
+            )
         roles = user.get("roles")
         if not isinstance(roles, list) or not roles or any(r not in ROLES for r in roles):
             raise AuthError(f"users file {path}: user {name!r} needs roles from {', '.join(ROLES)}")

@@ -36,8 +36,12 @@ def register(app: typer.Typer) -> None:
     @users.command("add")
     @friendly
     def users_add(
-        name: Annotated[str, typer.Argument(help="Login name (a-z, 0-9, . _ -); decisions are stored under it.")],
-        role: Annotated[str, typer.Option(help="coder (records decisions) or viewer (reads only).")] = "coder",
+        name: Annotated[
+            str, typer.Argument(help="Login name (a-z, 0-9, . _ -); decisions are stored under it.")
+        ],
+        role: Annotated[
+            str, typer.Option(help="coder (records decisions) or viewer (reads only).")
+        ] = "coder",
         replace: Annotated[bool, typer.Option("--replace", help="Reset an existing user.")] = False,
     ) -> None:
         """Add a user; the password comes from a prompt, or from standard input when piped."""
@@ -62,7 +66,9 @@ def register(app: typer.Typer) -> None:
     @friendly
     def serve(
         team: Annotated[bool, typer.Option("--team", help="Require a login (KB_TEAM_MODE=1).")] = False,
-        address: Annotated[str, typer.Option(help="Address to listen on; not loopback needs --team.")] = "127.0.0.1",
+        address: Annotated[
+            str, typer.Option(help="Address to listen on; not loopback needs --team.")
+        ] = "127.0.0.1",
         port: Annotated[int, typer.Option(help="Port.")] = 8501,
     ) -> None:
         """Start the app: loopback only by default; --team --address 0.0.0.0 for a shared server."""
@@ -72,13 +78,18 @@ def register(app: typer.Typer) -> None:
         s = State.settings
         team = team or bool(s.team_mode)
         if not team and not auth.is_loopback(address):
-            raise AuthError(f"--address {address} is reachable from other machines; add --team to require logins")
+            raise AuthError(
+                f"--address {address} is reachable from other machines; add --team to require logins"
+            )
         if team:
             _quiet_streamlit()
             auth.load_users(s.users_file)  # fail here, not in the browser
         env = {**os.environ, **{f.metadata["env"]: str(getattr(s, f.name)) for f in fields(s)}}
         env["KB_TEAM_MODE"] = "1" if team else "0"
-        cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.address", address,
-               "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"]  # fmt: skip
-        typer.echo(f"kb app on http://{address}:{port} ({'team mode: login required' if team else 'solo mode'})")
+        cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.address",
+               address, "--server.port", str(port), "--server.headless", "true",
+               "--browser.gatherUsageStats", "false"]  # fmt: skip
+        typer.echo(
+            f"kb app on http://{address}:{port} ({'team mode: login required' if team else 'solo mode'})"
+        )
         raise typer.Exit(subprocess.call(cmd, cwd=ROOT, env=env))

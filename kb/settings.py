@@ -61,7 +61,10 @@ class Settings:
     )
     users_file: Path = field(
         default_factory=lambda: Path.home() / ".config" / "kb" / "users.yaml",
-        metadata={"env": "KB_USERS_FILE", "help": "Team-mode users (hashed passwords, roles); kept outside git."},
+        metadata={
+            "env": "KB_USERS_FILE",
+            "help": "Team-mode users (hashed passwords, roles); kept outside git.",
+        },
     )
 
     @property
