@@ -73,6 +73,11 @@ def team_coder() -> str | None:
     return st.session_state.get("username")
 
 
+def can_write() -> bool:
+    """Whether this session may see write widgets (decisions, retraining): always in solo mode."""
+    return not team_mode() or team_coder() is not None
+
+
 def require_coder(coder: str) -> None:
     """In team mode, refuse a decision unless `coder` is the logged-in user with the coder role."""
     if team_mode() and (not coder or team_coder() != coder):
