@@ -105,6 +105,7 @@ def _forged_decision() -> None:
     from kb.errors import ReviewError
     from kb.ui import login
 
+    st.text(f"can_write={login.can_write()}")
     try:
         login.require_coder("alice")
     except ReviewError as exc:
@@ -116,16 +117,17 @@ def _forged_decision() -> None:
 def test_write_path_refuses_without_logged_in_coder(team: Path) -> None:
     at = AppTest.from_function(_forged_decision).run()
     assert [e.value for e in at.error] and not at.success
+    assert at.text[0].value == "can_write=False"
     at = AppTest.from_function(_forged_decision)
     at.session_state["authentication_status"] = True
     at.session_state["username"] = "victor"
     at.session_state["roles"] = ["viewer"]
     at.run()
-    assert at.error and not at.success
+    assert at.error and not at.success and at.text[0].value == "can_write=False"
     at.session_state["username"] = "alice"
     at.session_state["roles"] = ["coder"]
     at.run()
-    assert at.success and not at.error
+    assert at.success and not at.error and at.text[0].value == "can_write=True"
 
 
 def test_users_file_is_validated(tmp_path: Path) -> None:
