@@ -12,7 +12,7 @@ $(BIN)/kb: pyproject.toml
 install: $(BIN)/kb
 
 app: install
-	$(BIN)/streamlit run app.py --server.headless true --browser.gatherUsageStats false
+	$(BIN)/streamlit run app.py --server.address 127.0.0.1 --server.headless true --browser.gatherUsageStats false
 
 test:
 	bash scripts/setup_test_env.sh $(VENV)

@@ -1,6 +1,7 @@
 """kb – Streamlit app: search, cross-case matrix, case profiles, review queue, codebook.
 
-Run with `streamlit run app.py` (or `make app`). The data directory comes from KB_DATA_DIR;
+Run with `make app` or `kb serve` (both listen on 127.0.0.1 only); `kb serve --team --address 0.0.0.0`
+serves several coders with logins (README: Team mode). The data directory comes from KB_DATA_DIR;
 on first run the app builds the knowledge base there. Pages live in kb/ui/.
 """
 
@@ -8,7 +9,10 @@ from __future__ import annotations
 
 import streamlit as st
 
+from kb.ui import login
+
 st.set_page_config(page_title="kb · 플랫폼 정부 사례 지식베이스", page_icon="📚", layout="wide")
+login.gate()  # solo: loopback only; team mode (KB_TEAM_MODE=1): login before any page
 
 PAGES = [
     st.Page("kb/ui/search_page.py", title="검색 Search", icon=":material/search:", default=True),

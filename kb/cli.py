@@ -225,6 +225,8 @@ def code(
 # the option types above.
 from kb.cli_io import register  # noqa: E402
 from kb.cli_reviews import register as register_reviews  # noqa: E402
+from kb.cli_team import register as register_team  # noqa: E402
 
 register(app)
 register_reviews(app)
+register_team(app)

@@ -93,3 +93,7 @@ class BadSetting(KbError):
 
 class BadImportFile(KbError):
     """A file from outside (.qdpx, .docx, archive member) is malformed, too large or hostile."""
+
+
+class AuthError(KbError):
+    """Team mode cannot start or a user cannot be added: users file missing, malformed, or a bad name/role."""

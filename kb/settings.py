@@ -82,6 +82,21 @@ class Settings:
             "(made before each build and schema change; 0 = none).",
         },
     )
+    team_mode: int = field(
+        default=0,
+        metadata={
+            "env": "KB_TEAM_MODE",
+            "help": "1 = the app requires a login (users file) and records decisions under the user name; "
+            "0 = solo mode on loopback only.",
+        },
+    )
+    users_file: Path = field(
+        default_factory=lambda: Path.home() / ".config" / "kb" / "users.yaml",
+        metadata={
+            "env": "KB_USERS_FILE",
+            "help": "Team-mode users (hashed passwords, roles); kept outside git.",
+        },
+    )
 
     @property
     def codebook_path(self) -> Path:

@@ -13,6 +13,7 @@ import streamlit as st
 from kb import review_queue as rq
 from kb.filters import POLARITIES
 from kb.ui import components as ui
+from kb.ui import login
 from kb.ui.cards import carrying_sentences, neighbours, sentence_marks
 from kb.ui.state import Resources, resources
 
@@ -25,7 +26,12 @@ STATUS_KO = {
 
 
 def ask_coder() -> str | None:
-    """The coder's name, asked once per session."""
+    """The coder's name: the login in team mode (viewers get none), else asked once per session."""
+    if login.team_mode():
+        coder = login.team_coder()
+        if not coder:
+            st.info("보기 전용 계정입니다: 검토 결정은 코더 계정만 기록할 수 있습니다 (viewer: read-only).")
+        return coder
     coder = st.session_state.get("coder")
     if coder:
         with st.sidebar:
@@ -50,6 +56,7 @@ def _flash() -> None:
 
 
 def _decide(res: Resources, coder: str, pid: str, category: str | None, action: str, **kw: Any) -> None:
+    login.require_coder(coder)
     rq.decide(res.kb, coder, pid, category, action, **kw)
     label = res.labels.get(category, category) if category else "구절 메모"
     st.session_state["rv_flash"] = f"저장됨: {label} → {action}" + (
