@@ -85,3 +85,7 @@ class CodebookImportError(KbError):
 
 class BadSetting(KbError):
     """A setting's value (environment variable or option) has the wrong type."""
+
+
+class ModelRefused(KbError):
+    """A saved coder model is not kb's own data: unknown format, changed file or a pickle."""
