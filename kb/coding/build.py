@@ -59,7 +59,7 @@ def train_coder(
     try:
         manifest = read_manifest(directory)
     except ModelRefused as exc:  # `kb build` is the documented way out: replace it, never load it
-        log.warning("%s", exc)
+        log.warning("%s: retraining it now", exc)
         manifest = None
     if not force and manifest is not None and manifest.get("stamp") == stamp:
         return directory
