@@ -186,7 +186,7 @@ def sentence_vectors(texts: list[str], embedder: Any) -> np.ndarray:
     key = hashlib.sha1((embedder.name + embedder.version + "\0".join(texts)).encode()).hexdigest()[:16]
     path = CACHE_DIR / f"sentences-{key}.npy"
     if path.exists():
-        return np.load(path)
+        return np.load(path, allow_pickle=False)
     vectors = embedder.embed_passages(texts, progress=False)
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
     np.save(path, vectors)

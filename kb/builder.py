@@ -77,14 +77,15 @@ def code_stage(settings: Settings, progress: bool) -> dict[str, Any]:
     previous codes are kept, so a rebuild with nothing new codes nothing.
     """
     from kb.coding import Coder
-    from kb.coding.build import STAMP_FILE, train_coder
+    from kb.coding.build import train_coder
     from kb.coding.coder import coder_dir
+    from kb.coding.model_io import saved_stamp
     from kb.reviews import training_examples
 
     kb = KnowledgeBase(settings)
     decisions = training_examples(kb.passages, kb.reviews)
     train_coder(settings, reviews=decisions, progress=progress)
-    stamp = json.loads((coder_dir(settings) / STAMP_FILE).read_text())["stamp"]
+    stamp = saved_stamp(coder_dir(settings)) or ""
     checkpoint("code:trained")
     codes_path = generations.store_dir(settings) / CODES_FILE
     previous = {r["passage_id"]: r for r in read_jsonl(codes_path)} if codes_path.exists() else {}

