@@ -21,7 +21,7 @@ __all__ = ["add", "build", "code", "export", "matrix", "search"]
 
 RESULT_COLUMNS = [
     "id", "text", "case", "case_name", "group", "platform_type", "codes", "polarity", "score",
-    "section", "page", "kind", "speaker", "doc_id",
+    "section", "page", "kind", "speaker", "doc_id", "question", "match",
 ]  # fmt: skip
 
 

@@ -156,15 +156,22 @@ def index_stage(settings: Settings, progress: bool) -> dict[str, Any]:
     rebuilt = existing is None or existing.fingerprint != corpus_fingerprint(kb.passages)
     if rebuilt:
         KeywordIndex.build(kb.passages).save(bm25_dir)
-    col = open_collection(open_client(settings), kb.embedder)
+    from kb.sentence_index import sync_sentences
+
+    client = open_client(settings)
+    col = open_collection(client, kb.embedder)
     t0 = time.perf_counter()
     synced = sync(col, kb.passages, kb.embedder, chroma_metadata(kb), progress=progress)
+    sentences = sync_sentences(client, kb.passages, kb.embedder, progress=progress)
     return {
         "keyword_index_rebuilt": rebuilt,
         "embedded": synced.embedded,
         "metadata_updated": synced.metadata_updated,
         "removed": synced.removed,
         "vectors": col.count(),
+        "sentence_vectors": sentences.sentences,
+        "sentences_embedded": sentences.embedded,
+        "sentences_removed": sentences.removed,
         "sync_seconds": round(time.perf_counter() - t0, 3),
         "model": kb.embedder.name,
     }

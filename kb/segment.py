@@ -16,7 +16,15 @@ from typing import Any
 
 from kb.morphs import get_kiwi
 
-__all__ = ["sentence_spans", "pack_sentences", "segment_text", "split_paragraphs", "MAX_CHARS"]
+__all__ = [
+    "sentence_spans",
+    "pack_sentences",
+    "segment_text",
+    "split_paragraphs",
+    "is_interviewer",
+    "INTERVIEWER_SPEAKERS",
+    "MAX_CHARS",
+]
 
 MAX_CHARS = 600
 _PARA_RE = re.compile(r"\n[ \t]*\n")
@@ -26,6 +34,19 @@ _SPEAKER_RE = re.compile(
 _FINAL_RE = re.compile(r"[.?!…][\"'”’)\]]*\s*$")
 _KO_END_RE = re.compile(r"(?<=[다요죠까])[.?!]([\"'”’)]*)\s+")
 _QUOTE_PAIRS = (("“", "”"), ('"', '"'), ("「", "」"), ("『", "』"))
+# Speaker labels of the person asking (cf. kb.ingest.KNOWN_SPEAKERS): their turns are context for
+# the answer that follows, never evidence of their own.
+INTERVIEWER_SPEAKERS = frozenset(
+    {"면담자", "질문자", "연구자", "연구진", "인터뷰어", "진행자", "사회자", "질문", "문", "q", "interviewer"}
+)
+
+
+def is_interviewer(speaker: str | None) -> bool:
+    """Whether a speaker label names the interviewer ("면담자", "Q1", "[질문]", "Interviewer 2")."""
+    if not speaker:
+        return False
+    label = re.sub(r"[\s\d._-]+$", "", speaker.strip().strip("[]()<>")).strip().casefold()
+    return label in INTERVIEWER_SPEAKERS
 
 
 def _quote_spans(text: str) -> list[tuple[int, int]]:

@@ -64,22 +64,22 @@ def model_signature(embedder: Any) -> dict[str, str | int]:
     return {"model": embedder.name, "model_version": embedder.version, "dim": int(embedder.dim)}
 
 
-def open_collection(client: Any, embedder: Any, *, create: bool = True) -> Any:
-    """The passage collection for this embedder; recreated empty when the model changed."""
+def open_collection(client: Any, embedder: Any, *, create: bool = True, name: str = COLLECTION) -> Any:
+    """The passage (or `name`d) collection for this embedder; recreated empty when the model changed."""
     wanted = model_signature(embedder)
     existing = {c.name if hasattr(c, "name") else c for c in client.list_collections()}
-    if COLLECTION in existing:
-        col = client.get_collection(COLLECTION, embedding_function=None)
+    if name in existing:
+        col = client.get_collection(name, embedding_function=None)
         meta = col.metadata or {}
         if all(meta.get(k) == v for k, v in wanted.items()):
             return col
         if not create:
             return None
-        client.delete_collection(COLLECTION)
+        client.delete_collection(name)
     elif not create:
         return None
     return client.create_collection(
-        COLLECTION,
+        name,
         embedding_function=None,
         configuration={"hnsw": {"space": "cosine"}},
         metadata=wanted,
@@ -92,6 +92,21 @@ class SyncReport:
     embedded: int = 0
     metadata_updated: int = 0
     removed: int = 0
+
+
+def embed_text(p: dict[str, Any]) -> str:
+    """What a passage's vector is made of: an interview answer is embedded with its question."""
+    q = p.get("question")
+    return f"{q}\n{p['text']}" if q else p["text"]
+
+
+def embed_hash(p: dict[str, Any]) -> str:
+    """The text hash for passages embedded as their text alone, else a hash of the embedded text."""
+    if not p.get("question"):
+        return p["text_hash"]
+    import hashlib
+
+    return hashlib.sha256(embed_text(p).encode("utf-8")).hexdigest()
 
 
 def _existing(col: Any) -> dict[str, dict[str, Any]]:
@@ -129,29 +144,39 @@ def sync(
         col.delete(ids=list(chunk))
     report.removed = len(stale)
 
-    to_embed = [p for p in passages if have.get(p["id"], {}).get("text_hash") != p["text_hash"]]
+    def embedded_as(meta: dict[str, Any]) -> Any:
+        return meta.get("embed_hash", meta.get("text_hash"))
+
+    to_embed = [p for p in passages if embedded_as(have.get(p["id"], {})) != embed_hash(p)]
     to_touch = [
         p
         for p in passages
         if p["id"] in have
-        and have[p["id"]].get("text_hash") == p["text_hash"]
-        and _differs(have[p["id"]], metadata_for(p))
+        and embedded_as(have[p["id"]]) == embed_hash(p)
+        and _differs(have[p["id"]], _meta(p, metadata_for))
     ]
     if to_embed:
-        vectors = embedder.embed_passages([p["text"] for p in to_embed], progress=progress)
+        vectors = embedder.embed_passages([embed_text(p) for p in to_embed], progress=progress)
         for idx in _batches(range(len(to_embed)), batch_size):
             chunk = [to_embed[i] for i in idx]
             col.upsert(
                 ids=[p["id"] for p in chunk],
                 embeddings=vectors[idx.start : idx.stop],
-                metadatas=[metadata_for(p) for p in chunk],
+                metadatas=[_meta(p, metadata_for) for p in chunk],
                 documents=[p["text"] for p in chunk],
             )
     report.embedded = len(to_embed)
     for chunk in _batches(to_touch, batch_size):
-        col.update(ids=[p["id"] for p in chunk], metadatas=[metadata_for(p) for p in chunk])
+        col.update(ids=[p["id"] for p in chunk], metadatas=[_meta(p, metadata_for) for p in chunk])
     report.metadata_updated = len(to_touch)
     return report
+
+
+def _meta(p: dict[str, Any], metadata_for: Callable[[dict[str, Any]], dict[str, Any]]) -> dict[str, Any]:
+    meta = metadata_for(p)
+    if p.get("question"):
+        meta["embed_hash"] = embed_hash(p)
+    return meta
 
 
 def _differs(old: dict[str, Any], new: dict[str, Any]) -> bool:

@@ -107,7 +107,14 @@ def render() -> None:
     tab_cards, tab_table = st.tabs(["카드 cards", "표 table"])
     with tab_cards:
         for i, row in enumerate(df.to_dict("records"), 1):
-            passage_card(res, row["id"], rank=i, query_terms=list(row["query_terms"] or []), key="s")
+            passage_card(
+                res,
+                row["id"],
+                rank=i,
+                query_terms=list(row["query_terms"] or []),
+                key="s",
+                match=row.get("match"),
+            )
     with tab_table:
         table = results_table(res, df)
         st.dataframe(table, hide_index=True, width="stretch")
