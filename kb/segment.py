@@ -161,7 +161,8 @@ def segment_text(
 
     - paragraphs are separated by blank lines (`paragraphs=False` treats `text` as one);
     - a paragraph starting with "이름: " (speaker turn) gets that speaker and kind `quote`;
-    - a paragraph that is one “…” quotation is kept whole as kind `quote`;
+    - a paragraph that is one “…” quotation is kept whole as kind `quote`; a long speaker turn
+      is split at sentence boundaries like prose (each part keeps the speaker);
     - `kind="table"` splits only at line ends; other kinds split long paragraphs at sentence
       boundaries into chunks of about `max_chars`.
     Offsets (`start`, `end`, `sentences`) are relative to `text` plus `base_offset`.
@@ -183,7 +184,9 @@ def segment_text(
             sents_of = {c: [c] for c in chunks}
         else:
             sents = [(s + body_start, e + body_start) for s, e in sentence_spans(para[body_start:])]
-            chunks = [(body_start, len(para))] if p_kind == "quote" else pack_sentences(sents, max_chars)
+            # A quotation stays whole; a speaker's turn (an interview answer) is split like prose.
+            whole = p_kind == "quote" and not p_speaker
+            chunks = [(body_start, len(para))] if whole else pack_sentences(sents, max_chars)
             sents_of = {c: [s for s in sents if s[0] >= c[0] and s[1] <= c[1]] or [c] for c in chunks}
         for c in chunks:
             s, e = c

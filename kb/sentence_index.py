@@ -62,7 +62,8 @@ def sentence_spans_of(p: dict[str, Any]) -> list[tuple[int, int]]:
         else:
             out.append([s, e])
     if len(out) > 1 and out[-1][1] - out[-1][0] < MIN_CHARS:
-        out[-2][1] = out.pop()[1]
+        last = out.pop()
+        out[-1][1] = last[1]
     return [(s, e) for s, e in out]
 
 
