@@ -127,6 +127,9 @@ def passage_card(
             neighbours(res, pid)
 
 
+MATCH_BG = ":violet-background["  # the matched sentence; coded sentences use green/red/gray
+
+
 def highlighted(
     res: Resources,
     pid: str,
@@ -146,9 +149,10 @@ def highlighted(
         sub_marks = [(max(x, a) - a, min(y, b) - a, pol) for x, y, pol in marks if x < b and y > a]
         return ui.highlight(sub, ui.term_spans(sub, query_terms), sub_marks)
 
-    lines = [ln.strip() for ln in text[s:e].split("\n")]
-    core = "  \n".join(f":violet-background[{ui.md_escape(ln)}]" for ln in lines if ln)
-    return piece(0, s) + core + piece(e, len(text))
+    sub = text[s:e]
+    bg = ":" + ui.POLARITY_COLOR.get("neutral", "gray") + "-background["
+    core = ui.highlight(sub, ui.term_spans(sub, query_terms), [(0, len(sub), "neutral")])
+    return piece(0, s) + core.replace(bg, MATCH_BG) + piece(e, len(text))
 
 
 def neighbours(res: Resources, pid: str) -> None:

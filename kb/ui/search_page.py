@@ -104,6 +104,7 @@ def render() -> None:
         return
     st.caption(f"{len(df)}개 결과 · {took * 1000:.0f} ms")
     ui.legend()
+    st.caption(":violet-background[검색어와 가장 잘 맞는 문장 (best-matching sentence)]")
     tab_cards, tab_table = st.tabs(["카드 cards", "표 table"])
     with tab_cards:
         for i, row in enumerate(df.to_dict("records"), 1):
