@@ -131,6 +131,17 @@ class Vectors:
             scores = self.passage[part] @ self.query(text)[part]
         return [self.ids[i] for i in np.argsort(-scores)[:50]]
 
+    def without_questions(self) -> Vectors:
+        """A copy whose answer passages are embedded without their question (to measure the question)."""
+        import copy
+
+        other = copy.copy(self)
+        rows = [i for i, p in enumerate(self.passages) if p.get("question")]
+        other.fused = self.fused.copy()
+        if rows:
+            other.fused[rows] = self.kb.embedder.embed_passages([self.passages[i]["text"] for i in rows])
+        return other
+
     def sentence_rank(self, text: str, part: int) -> list[str]:
         pids, matrix = self.sentence[part]
         scores = matrix @ self.query(text)[part]
@@ -229,6 +240,14 @@ def evaluate_set(
     bm25 = kb.keyword_index
     rankers = candidate_rankers(v, bm25)
     rankers["kb.retrieval fusion, shipped weights (in memory)"] = weighted_ranker(v, bm25, DEFAULT_WEIGHTS)
+    if any(p.get("question") for p in kb.passages):
+        nq = v.without_questions()
+        rankers["dense passage fused vector, answers embedded without question"] = lambda q: nq.passage_rank(
+            q["query"], None
+        )
+        rankers["shipped weights, answers embedded without question"] = weighted_ranker(
+            nq, bm25, DEFAULT_WEIGHTS
+        )
     rankers.update(extra or {})
     per: dict[str, list[dict]] = {}
     for name, rank in rankers.items():
@@ -288,17 +307,17 @@ def evaluate_set(
     return text, raw
 
 
-def transcript_store(tmp: Path, settings: Settings) -> Settings:
+def transcript_store(tmp: Path, settings: Settings, blind: Path = BLIND) -> Settings:
     """A temp copy of the corpus plus the blind transcripts (added with `kb add`), built."""
     from kb.api import build
     from kb.ingest import add_files
 
     corpus = tmp / "corpus"
     shutil.copytree(settings.corpus_dir, corpus)
-    manifest = json.loads((BLIND / "transcripts" / "manifest.json").read_text(encoding="utf-8"))
+    manifest = json.loads((blind / "transcripts" / "manifest.json").read_text(encoding="utf-8"))
     items = manifest if isinstance(manifest, list) else manifest.get("transcripts", manifest.get("cases", []))
     for item in items:
-        path = BLIND / "transcripts" / item["file"]
+        path = blind / "transcripts" / (item.get("file") or item.get("path") or f"{item['case']}.txt")
         res = add_files(
             [path],
             corpus,
@@ -323,6 +342,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data-dir", default=None)
     ap.add_argument("--transcripts", action="store_true", help="also add and evaluate the blind transcripts")
+    ap.add_argument("--blind-dir", type=Path, default=BLIND, help="where the blind sets are")
     ap.add_argument("--choose", action="store_true", help="grid-search the fusion weights on the dev half")
     args = ap.parse_args()
     os.environ.setdefault("KB_CODER_TUNE_EPOCHS", "0")
@@ -335,7 +355,8 @@ def main() -> None:
         f"{DEFAULT_WEIGHTS.keyword_en} for English queries (RRF k=60)."
     )
     body, raw = "", {}
-    report_q = BLIND / "report_queries.jsonl"
+    blind = args.blind_dir
+    report_q = blind / "report_queries.jsonl"
     if args.choose and report_q.exists():
         queries = load_queries(report_q)
         rels = qrels(queries, kb.passages)
@@ -353,10 +374,10 @@ def main() -> None:
             "Blind questions over the report", kb, load_queries(report_q), note
         )
         body += "### Blind questions over the report (headline)\n\n" + text
-    trans_q = BLIND / "transcript_queries.jsonl"
+    trans_q = blind / "transcript_queries.jsonl"
     if args.transcripts and trans_q.exists():
         with tempfile.TemporaryDirectory(prefix="kb-eval-tr-") as tmp:
-            ts = transcript_store(Path(tmp), settings)
+            ts = transcript_store(Path(tmp), settings, blind)
             tkb = KnowledgeBase.open(ts)
             text, raw["transcripts"] = evaluate_set(
                 "Blind questions over added transcripts", tkb, load_queries(trans_q), note
