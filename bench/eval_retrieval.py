@@ -189,7 +189,8 @@ def weighted_ranker(v: Vectors, bm25: KeywordIndex, w: Weights) -> Ranker:
     def rank(q: dict) -> list[str]:
         parts = [(w.dense, v.passage_rank(q["query"], None) if w.dense else [])]
         parts += [
-            (w.sentence, v.sentence_rank(q["query"], i) if w.sentence else []) for i in range(len(v.sentence))
+            (w.sentence_weight(i), v.sentence_rank(q["query"], i) if w.sentence_weight(i) else [])
+            for i in range(len(v.sentence))
         ]
         wb = w.bm25(q["query"])
         parts.append((wb, [pid for pid, _ in bm25.search(q["query"], 50)] if wb else []))
@@ -201,6 +202,7 @@ def weighted_ranker(v: Vectors, bm25: KeywordIndex, w: Weights) -> Ranker:
 GRID = {
     "dense": (0.0, 0.5, 1.0),
     "sentence": (1.0,),
+    "sentence_parts": ((1.0, 1.0), (1.0, 0.5), (1.0, 0.0)),
     "keyword": (0.0, 0.25, 0.5, 1.0),
     "keyword_en": (0.0, 0.25),
 }

