@@ -315,6 +315,7 @@ def transcript_store(tmp: Path, settings: Settings, blind: Path = BLIND) -> Sett
     from kb.ingest import add_files
 
     corpus = tmp / "corpus"
+    tmp.mkdir(parents=True, exist_ok=True)
     shutil.copytree(settings.corpus_dir, corpus)
     manifest = json.loads((blind / "transcripts" / "manifest.json").read_text(encoding="utf-8"))
     items = manifest if isinstance(manifest, list) else manifest.get("transcripts", manifest.get("cases", []))
@@ -345,6 +346,7 @@ def main() -> None:
     ap.add_argument("--data-dir", default=None)
     ap.add_argument("--transcripts", action="store_true", help="also add and evaluate the blind transcripts")
     ap.add_argument("--blind-dir", type=Path, default=BLIND, help="where the blind sets are")
+    ap.add_argument("--transcript-store", type=Path, help="build (or reuse) the transcript store here")
     ap.add_argument("--choose", action="store_true", help="grid-search the fusion weights on the dev half")
     args = ap.parse_args()
     os.environ.setdefault("KB_CODER_TUNE_EPOCHS", "0")
@@ -379,7 +381,11 @@ def main() -> None:
     trans_q = blind / "transcript_queries.jsonl"
     if args.transcripts and trans_q.exists():
         with tempfile.TemporaryDirectory(prefix="kb-eval-tr-") as tmp:
-            ts = transcript_store(Path(tmp), settings, blind)
+            keep = args.transcript_store
+            if keep and (keep / "data" / "passages.jsonl").exists():  # built by an earlier run
+                ts = settings.with_overrides(corpus_dir=keep / "corpus", data_dir=keep / "data")
+            else:
+                ts = transcript_store(keep or Path(tmp), settings, blind)
             tkb = KnowledgeBase.open(ts)
             text, raw["transcripts"] = evaluate_set(
                 "Blind questions over added transcripts", tkb, load_queries(trans_q), note
