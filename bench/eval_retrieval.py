@@ -212,15 +212,20 @@ def objective(s: dict) -> float:
     return (s["hit@5"] + s["MRR@10"] + s["nDCG@10"]) / 3
 
 
-def choose_weights(v: Vectors, bm25: KeywordIndex, dev: list[dict], rels: dict) -> tuple[Weights, list[dict]]:
-    """Grid over the fusion weights on the dev half; best by mean of hit@5, MRR@10, nDCG@10."""
+def choose_weights(sets: list[tuple[Vectors, KeywordIndex, list[dict], dict]]) -> tuple[Weights, list[dict]]:
+    """Grid over the fusion weights on the dev halves (all sets' dev queries pooled).
+
+    Best by the mean of hit@5, MRR@10 and nDCG@10; each set's rankings per query are computed once.
+    """
     tried = []
     for values in itertools.product(*GRID.values()):
         w = Weights(**dict(zip(GRID, values, strict=True)))
-        rank = weighted_ranker(v, bm25, w)
-        rows = [metrics(rank(q), rels[q["id"]]) for q in dev]
+        rows = []
+        for v, bm25, dev, rels in sets:
+            rank = weighted_ranker(v, bm25, w)
+            rows += [metrics(rank(q), rels[q["id"]]) for q in dev]
         s = {k: float(np.mean([r[k] for r in rows])) for k in ("hit@5", "MRR@10", "nDCG@10")}
-        tried.append({"weights": w, **s, "objective": objective(s)})
+        tried.append({"weights": w, "n": len(rows), **s, "objective": objective(s)})
     tried.sort(key=lambda t: -t["objective"])
     return tried[0]["weights"], tried
 
@@ -361,16 +366,28 @@ def main() -> None:
     body, raw = "", {}
     blind = args.blind_dir
     report_q = blind / "report_queries.jsonl"
-    if args.choose and report_q.exists():
-        queries = load_queries(report_q)
-        rels = qrels(queries, kb.passages)
-        dev = [q for q in queries if q.get("split") == "dev" and rels[q["id"]]]
-        best, tried = choose_weights(Vectors(kb), kb.keyword_index, dev, rels)
+    if args.choose:
+        sets = []
+        stores = [(kb, report_q)]
+        if args.transcript_store and (args.transcript_store / "data" / "passages.jsonl").exists():
+            keep = args.transcript_store
+            ts = settings.with_overrides(corpus_dir=keep / "corpus", data_dir=keep / "data")
+            stores.append((KnowledgeBase.open(ts), blind / "transcript_queries.jsonl"))
+        for skb, path in stores:
+            queries = load_queries(path)
+            rels = qrels(queries, skb.passages)
+            dev = [q for q in queries if q.get("split") == "dev" and rels[q["id"]]]
+            sets.append((Vectors(skb), skb.keyword_index, dev, rels))
+            print(f"{path.name}: {len(dev)} dev queries")
+        best, tried = choose_weights(sets)
         grid = [
-            {"weights": str(t["weights"]), **{k: t[k] for k in ("hit@5", "MRR@10", "nDCG@10", "objective")}}
-            for t in tried[:8]
+            {
+                "weights": str(t["weights"]),
+                **{k: t[k] for k in ("n", "hit@5", "MRR@10", "nDCG@10", "objective")},
+            }
+            for t in tried[:12]
         ]
-        print(md_table(grid, ["weights", "hit@5", "MRR@10", "nDCG@10", "objective"]))
+        print(md_table(grid, ["weights", "n", "hit@5", "MRR@10", "nDCG@10", "objective"]))
         print("best on dev:", best)
         return
     if report_q.exists():
