@@ -329,8 +329,8 @@ def transcript_store(tmp: Path, settings: Settings, blind: Path = BLIND) -> Sett
         res = add_files(
             [path],
             corpus,
-            item["case"],
-            case_name=item.get("case_name") or item.get("name"),
+            item.get("case") or item["case_id"],
+            case_name=item.get("case_name") or item.get("case_name_ko") or item.get("name"),
             group=item.get("group"),
             platform_type=item.get("platform_type"),
             organization=item.get("organization"),
