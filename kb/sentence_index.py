@@ -172,6 +172,26 @@ def split_query_vector(embedder: Any, vector: np.ndarray) -> list[np.ndarray]:
     return out
 
 
+def padded_part_queries(embedder: Any, part_vectors: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """Query vectors that rank a fused passage collection by one encoder's cosine each.
+
+    A fused passage vector is its parts' unit vectors scaled by sqrt(w_i) and concatenated, so its
+    dot product with one part's query vector, zero elsewhere, is sqrt(w_i)·cos_i: the same order
+    as that encoder's cosine. The passage collection thus gives each encoder's ranking for rank
+    fusion without a second passage index.
+    """
+    parts = encoders(embedder)
+    if len(parts) == 1:
+        return [np.asarray(part_vectors[0], dtype=np.float32)]
+    out, start = [], 0
+    for part, vec in zip(parts, part_vectors, strict=True):
+        padded = np.zeros(int(embedder.dim), dtype=np.float32)
+        padded[start : start + int(part.dim)] = vec
+        out.append(padded)
+        start += int(part.dim)
+    return out
+
+
 class SentenceIndex:
     """Query side: per-encoder best-sentence rankings of passages, and the best sentence of one."""
 
