@@ -153,3 +153,19 @@ def test_sentence_vectors_follow_edits_removal_and_model_changes(built, tmp_path
     use = settings.with_overrides(embed_model="use")
     build(use, stages=("index",), progress=False)
     assert all(ids == live4 for ids in stored_sentence_ids(use))
+
+
+def test_padded_part_queries_rank_a_fused_store_by_each_encoder() -> None:
+    import numpy as np
+
+    from kb.embeddings import get_embedder
+    from kb.embeddings.base import l2_normalise
+    from kb.sentence_index import encoders, padded_part_queries
+
+    fusion = get_embedder("fusion:0.3,0.7")
+    rng = np.random.default_rng(0)
+    parts = [l2_normalise(rng.normal(size=(50, int(e.dim)))) for e in encoders(fusion)]
+    queries = [l2_normalise(rng.normal(size=(1, int(e.dim))))[0] for e in encoders(fusion)]
+    fused = fusion._combine(parts)
+    for part, q, padded in zip(parts, queries, padded_part_queries(fusion, queries), strict=True):
+        assert list(np.argsort(-(fused @ padded))) == list(np.argsort(-(part @ q)))
