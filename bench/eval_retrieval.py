@@ -38,7 +38,7 @@ from kb.keyword_index import KeywordIndex
 from kb.morphs import terms_many
 from kb.retrieval import DEFAULT_WEIGHTS, Weights, ranked_ids, rrf
 from kb.segment import is_interviewer
-from kb.sentence_index import encoders, open_sentence_collections, passage_of, sentences_of
+from kb.sentence_index import encoders, open_sentence_collections, passage_of, sentence_parts, sentences_of
 from kb.settings import Settings, get_settings
 from kb.vectorstore import fetch_vectors, open_client
 
@@ -110,10 +110,18 @@ class Vectors:
         self.fused = fused
         cols = open_sentence_collections(open_client(kb.settings), kb.embedder, create=False) or []
         sids = [s.id for p in self.passages for s in sentences_of(p)]
-        self.sentence: list[tuple[list[str], np.ndarray]] = []
-        for col in cols:
+        # slot i holds encoder i's sentence vectors, None for an encoder without a collection
+        self.sentence: list[tuple[list[str], np.ndarray] | None] = [None] * len(self.encs)
+        for col, (part, _) in zip(cols, sentence_parts(kb.embedder), strict=False):
             v = fetch_vectors(col, sids)
-            self.sentence.append(([passage_of(s) for s in v.ids], v.matrix))
+            self.sentence[part] = ([passage_of(s) for s in v.ids], v.matrix)
+        sents = [s for p in self.passages for s in sentences_of(p)]
+        for part, enc in enumerate(self.encs):  # encoders without a stored collection: embedded here
+            if self.sentence[part] is None:
+                self.sentence[part] = (
+                    [s.passage_id for s in sents],
+                    enc.embed_passages([s.text for s in sents]),
+                )
         self.q: dict[str, list[np.ndarray]] = {}
 
     def query(self, text: str) -> list[np.ndarray]:
@@ -143,7 +151,9 @@ class Vectors:
         return other
 
     def sentence_rank(self, text: str, part: int) -> list[str]:
-        pids, matrix = self.sentence[part]
+        if self.sentence[part] is None:
+            return []
+        pids, matrix = self.sentence[part]  # type: ignore[misc]
         scores = matrix @ self.query(text)[part]
         out: dict[str, None] = {}
         for i in np.argsort(-scores):

@@ -294,15 +294,15 @@ def sentence_store(
 
     A sentence unit's vector is the mean of the source sentences it spans (short ones are merged);
     a fused vector is split back into its encoders' parts."""
-    from kb.sentence_index import collection_name, encoders, sentences_of
+    from kb.sentence_index import collection_name, encoders, sentence_parts, sentences_of
     from kb.vectorstore import open_client, open_collection
 
     client = open_client(settings)
-    parts, start = [], 0
-    for enc in encoders(embedder):
-        block = sent_vecs[:, start : start + int(enc.dim)] if len(encoders(embedder)) > 1 else sent_vecs
+    starts = np.cumsum([0] + [int(e.dim) for e in encoders(embedder)])
+    parts = []
+    for i, enc in sentence_parts(embedder):
+        block = sent_vecs[:, starts[i] : starts[i + 1]] if len(encoders(embedder)) > 1 else sent_vecs
         parts.append((open_collection(client, enc, name=collection_name(enc)), block))
-        start += int(enc.dim)
     ids: list[str] = []
     metas: list[dict[str, Any]] = []
     rows: list[list[int]] = []

@@ -48,10 +48,13 @@ class Weights:
         return self.keyword if query_lang(query) == "ko" else self.keyword_en
 
 
-# Chosen on the dev half of the blind report questions (bench/eval_retrieval.py --choose): the
-# e5 passage ranking, e5's best sentence, USE's best sentence at half weight, BM25 for Korean
-# queries only. USE's passage ranking and BM25 for English queries did not help on dev.
-DEFAULT_WEIGHTS = Weights(dense_parts=(1.0, 0.0), sentence_parts=(1.0, 0.5), keyword=1.0, keyword_en=0.0)
+# Chosen on the dev half of the blind report questions (bench/eval_retrieval.py --choose) among
+# the settings without USE sentence vectors (kb.sentence_index.SENTENCE_ENCODERS: they cost
+# ~0.7 GB at 100 000 passages for +0.01 on dev): e5's best sentence 1, e5's passage ranking 0.5,
+# USE's 0.25, BM25 1 for Korean queries and 0 for English ones (Korean lemmas cannot match).
+DEFAULT_WEIGHTS = Weights(
+    dense=0.5, dense_parts=(1.0, 0.5), sentence_parts=(1.0, 0.0), keyword=1.0, keyword_en=0.0
+)
 NO_FILTERS = Filters()
 MODES = ("hybrid", "dense", "keyword")
 
@@ -107,6 +110,7 @@ def _rank(
     pool = max(50, 5 * k)
     rankings: list[tuple[float, list[str]]] = []
     part_vectors = None
+    sentences = None
     if mode in ("hybrid", "dense"):
         vector = kb.embedder.embed_queries([query])[0]
         part_vectors = split_query_vector(kb.embedder, vector)
@@ -114,15 +118,20 @@ def _rank(
             if weights.dense_weight(i):
                 hits = dense_query(kb.collection, part_query, pool, allowed, cache=kb.vector_cache)
                 rankings.append((weights.dense_weight(i), [pid for pid, _ in hits]))
-        sentences = sentence_index_for(kb)
-        if sentences is not None and weights.sentence:
-            for i, ranking in enumerate(sentences.rankings(part_vectors, pool, allowed)):
-                rankings.append((weights.sentence_weight(i), [pid for pid, _ in ranking]))
+        sentences = sentence_index_for(kb) if weights.sentence else None
     bm25_weight = weights.bm25(query) if mode == "hybrid" else 1.0
     if mode in ("hybrid", "keyword") and bm25_weight:
         index = kb.keyword_index
         hits = index.search(query, pool, mask_for(kb, filters, index.ids))
         rankings.append((bm25_weight, [pid for pid, _ in hits]))
+    if sentences is not None and part_vectors is not None:
+        if allowed is None:
+            by_part = sentences.rankings(part_vectors, pool)
+        else:  # score the sentences of the passages found so far (a filter may pass 10^4+ sentences)
+            by_part = sentences.rerank(part_vectors, [pid for _, ids in rankings for pid in ids])
+        for part, ranking in by_part:
+            if weights.sentence_weight(part):
+                rankings.append((weights.sentence_weight(part), [pid for pid, _ in ranking][:pool]))
     return rrf(rankings)[:k], part_vectors
 
 

