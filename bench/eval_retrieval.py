@@ -216,7 +216,9 @@ GRID = {
     "dense": (0.5, 1.0),
     "dense_parts": ((1.0, 1.0), (1.0, 0.5), (1.0, 0.0)),
     "sentence": (1.0,),
-    "sentence_parts": ((1.0, 1.0), (1.0, 0.5), (1.0, 0.0)),
+    # USE sentences are not indexed (kb.sentence_index.SENTENCE_ENCODERS); with them, (1, 0.5) scored
+    # 0.673 on the dev objective against 0.670 without.
+    "sentence_parts": ((1.0, 0.0),),
     "keyword": (0.0, 0.5, 1.0),
     "keyword_en": (0.0, 0.25),
 }
