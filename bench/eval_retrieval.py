@@ -148,6 +148,10 @@ class Vectors:
         other.fused = self.fused.copy()
         if rows:
             other.fused[rows] = self.kb.embedder.embed_passages([self.passages[i]["text"] for i in rows])
+        other.passage, start = [], 0
+        for enc in self.encs:  # the per-encoder parts of the new fused vectors
+            other.passage.append(l2_normalise(other.fused[:, start : start + int(enc.dim)]))
+            start += int(enc.dim)
         return other
 
     def sentence_rank(self, text: str, part: int) -> list[str]:
