@@ -32,7 +32,7 @@ from bench.common import FRAGMENTS, ROOT, machine
 OUT = ROOT / "docs" / "benchmarks.md"
 TIMING = FRAGMENTS / "run_all.json"
 # Sections of docs/benchmarks.md; coding_variants is written by the full coding eval, not `make bench`.
-ORDER = ("coding", "coding_variants", "human_agreement", "retrieval", "build", "scale", "app")
+ORDER = ("retrieval", "coding", "coding_variants", "human_agreement", "build", "scale", "app")
 RUN_ORDER = ("build", "coding", "human_agreement", "retrieval", "scale", "app")  # build's store first
 USES_STORE = ("retrieval", "app")
 TITLES = {
@@ -52,7 +52,7 @@ def commands(scale: bool) -> dict[str, list[str]]:
     cmds = {
         "coding": ["bench/eval_coding.py", "--quick", "--out", "docs/bench/coding.md"],
         "human_agreement": ["-m", "bench.human_agreement"],
-        "retrieval": ["-m", "bench.eval_retrieval"],
+        "retrieval": ["-m", "bench.eval_retrieval", "--transcripts"],
         "build": ["-m", "bench.build_speed"],
         "scale": ["-m", "bench.scale", "--sizes", sizes, "--queries", "20"],
         "app": ["-m", "bench.app_speed"],

@@ -214,6 +214,7 @@ def render(results: dict[str, Any], command: str) -> None:
             "matrix + query ms": _cell(lat, "matrix_query"), "query embed ms": _cell(lat, "embed_query"),
             "open+warm s": lat["open_and_warm_s"], "peak RSS MB": f"{lat['peak_rss_mb']:.0f}",
             "build s (BM25 / Chroma)": f"{b['bm25_s']:.0f} / {b['chroma_s']:.0f}",
+            "sentence vectors": f"{b.get('sentence_vectors') or 0:,}",
             "load avg": r["load_avg"], "run": r["run"],
         })  # fmt: skip
     cols = list(rows[0]) if rows else []
@@ -223,7 +224,10 @@ def render(results: dict[str, Any], command: str) -> None:
         f"metadata from the real cases, auto codes from {any_row['build']['code_source']}. Each distinct "
         f"source sentence ({any_row['build']['distinct_sentences']}) is embedded once with the real "
         f"`{any_row['build']['model']}` embedder and a passage's vector is the normalised mean of its "
-        "sentences' vectors: these rows measure search and matrix cost at scale, not embedding throughput "
+        "sentences' vectors; each encoder's sentence collection (`kb/sentence_index.py`) holds one vector "
+        "per sentence unit, the mean of the source sentences it spans (rows with 0 sentence vectors ran "
+        "before search used them): these rows measure search and matrix cost at scale, not embedding "
+        "throughput "
         "(see *Build speed*). Latency is warm and in-process (the app's path: `kb.retrieval.search` k=10, "
         "hybrid; `kb.crosscase.matrix`), over the first `queries` queries of `eval/queries.jsonl` after one "
         "warm-up call per scenario; the query embedding is part of every search. Filtered search: "

@@ -270,9 +270,13 @@ def build_store(
             documents=[passages[i]["text"] for i in chunk],
         )
     times["chroma_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+    n_sentences = sentence_store(settings, embedder, passages, members, sent_vecs)
+    times["chroma_sentences_s"] = time.perf_counter() - t
     out = {
         "n": n,
         "vectors": col.count(),
+        "sentence_vectors": n_sentences,
         "distinct_sentences": len(sentences),
         "model": embedder.name,
         "code_source": code_source,
@@ -282,6 +286,49 @@ def build_store(
     }
     (settings.data_dir / BUILD_INFO).write_text(json.dumps(out, ensure_ascii=False), encoding="utf-8")
     return out
+
+
+def sentence_store(
+    settings: Settings, embedder: Any, passages: list[dict], members: list[list[int]], sent_vecs: np.ndarray
+) -> int:
+    """Each encoder's sentence collection (kb.sentence_index), from the source sentences' vectors.
+
+    A sentence unit's vector is the mean of the source sentences it spans (short ones are merged);
+    a fused vector is split back into its encoders' parts."""
+    from kb.sentence_index import encoders, sentence_parts, sentences_of
+    from kb.vectorstore import open_client, open_collection
+
+    client = open_client(settings)
+    starts = np.cumsum([0] + [int(e.dim) for e in encoders(embedder)])
+    parts = []
+    for i, enc in sentence_parts(embedder):
+        block = sent_vecs[:, starts[i] : starts[i + 1]] if len(encoders(embedder)) > 1 else sent_vecs
+        parts.append((open_collection(client, enc, kind="sentences"), block))
+    ids: list[str] = []
+    metas: list[dict[str, Any]] = []
+    rows: list[list[int]] = []
+    total = 0
+
+    def flush() -> None:
+        for col, block in parts:
+            vecs = np.stack([block[r].mean(axis=0) for r in rows])
+            vecs /= np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12)
+            col.upsert(ids=list(ids), embeddings=vecs, metadatas=list(metas))
+        ids.clear(), metas.clear(), rows.clear()
+
+    for p, member in zip(passages, members, strict=True):
+        spans = [(a - p["start"], b - p["start"]) for a, b in p["sentences"]]
+        for sent in sentences_of(p):
+            inside = [m for m, (a, b) in zip(member, spans, strict=True) if a >= sent.start and b <= sent.end]
+            ids.append(sent.id)
+            metas.append({"passage_id": p["id"], "start": sent.start, "end": sent.end})
+            rows.append(inside or member)
+            total += 1
+        if len(ids) >= UPSERT_BATCH:
+            flush()
+    if ids:
+        flush()
+    return total
 
 
 def main() -> None:

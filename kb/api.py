@@ -22,7 +22,7 @@ __all__ = ["add", "build", "code", "export", "matrix", "read_export", "search"]
 
 RESULT_COLUMNS = [
     "id", "text", "case", "case_name", "group", "platform_type", "codes", "polarity", "score",
-    "section", "page", "kind", "speaker", "doc_id",
+    "section", "page", "kind", "speaker", "doc_id", "question", "match",
 ]  # fmt: skip
 
 

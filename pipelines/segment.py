@@ -5,6 +5,11 @@ Each block of a document (paragraph, quotation, table) is cut into passages by
 (≈600 chars), quotations whole, tables at line ends. Passage ids are `doc_id:hash` of the
 passage text (+ `-n` for the n-th repeat of the same text in a document), so they do not
 change when the build reruns or another document changes.
+
+Interviews are questions and answers: an interviewer's turn ("면담자: …", "Q: …") is never a
+passage of its own; its text becomes the `question` of every passage of the answer that follows
+(all parts of a long answer), so the answer is embedded, coded and shown with its question.
+Passages outside an answer have `question` None.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from kb.errors import CorpusMissing
-from kb.segment import MAX_CHARS, segment_text
+from kb.segment import MAX_CHARS, is_interviewer, segment_text
 from kb.settings import get_settings
 
 __all__ = ["run", "segment_document", "passage_id", "PASSAGES_FILE"]
@@ -65,10 +70,21 @@ def segment_document(
     out: list[dict[str, Any]] = []
     with open(blocks_path, encoding="utf-8") as f:
         blocks = [json.loads(line) for line in f if line.strip()]
+    question: str | None = None  # the interviewer's last turn, asked of the answers that follow
+    asking, section = False, None  # previous block was an interviewer turn; its section path
     for block in blocks:
         if block["kind"] == "figure":
             continue  # caption only: the figure itself is not in the text
         body = text[block["start"] : block["end"]]
+        if block["section_path"] != section:
+            question, section = None, block["section_path"]
+        if is_interviewer(block.get("speaker")):
+            turn = " ".join(body.split())
+            question = f"{question} {turn}" if asking and question else turn
+            asking = True
+            continue  # context for the answer, not evidence: never a passage of its own
+        asking = False
+        answer_question = question if block.get("speaker") else None
         pieces = segment_text(
             body,
             max_chars=max_chars,
@@ -95,6 +111,7 @@ def segment_document(
                     "page": _page_at(block["page_map"], p["start"] - block["start"]),
                     "kind": p["kind"],
                     "speaker": p["speaker"],
+                    "question": answer_question,
                     "text": p["text"],
                     "start": p["start"],
                     "end": p["end"],

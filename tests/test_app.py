@@ -154,6 +154,7 @@ def test_search_with_filters_cards_table_and_download(data_dir: Path) -> None:
     text = markdown(at)
     assert ":blue[**참여**]" in text  # query lemma highlighted
     assert "-background[" in text  # coded sentences highlighted
+    assert text.count(":violet-background[") > 1  # each card's best-matching sentence (and the legend)
     assert "-badge[" in text
     at.selectbox(key="f_group").select("private").run()
     no_errors(at)

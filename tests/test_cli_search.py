@@ -49,6 +49,9 @@ def test_search_json(search_settings: Settings) -> None:  # noqa: F811
         assert isinstance(r["codes"], list) and isinstance(r["score"], float)
         assert isinstance(r["page"], int) and r["platform_type"] == "policy_proposal"
         assert r["polarity"] in {"success", "obstacle", "neutral", "none"}
+        m = r["match"]  # the best-matching sentence, verbatim, with passage offsets
+        assert m["text"] and r["text"][m["start"] : m["end"]] == m["text"]
+        assert "question" in r and r["question"] is None  # report passages answer no interviewer
     top = records[0]
     assert top["id"] == RESIDENTS_ID and top["page"] == 120 and top["polarity"] == "obstacle"
     assert {c["category"] for c in top["codes"]} == {"resident_acceptance", "accessibility_convenience"}

@@ -146,9 +146,21 @@ def test_build_indexes_only_the_new_document(tmp_path, files):
     report = build(settings, stages=("segment", "index"), progress=False)
     passages = [json.loads(line) for line in open(store_dir(settings) / "passages.jsonl", encoding="utf-8")]
     new = [p for p in passages if p["doc_id"].startswith("add-")]
-    assert len(passages) == before + len(new) and len(new) == 8
+    # the interviewer's three turns are the answers' questions, not passages of their own
+    assert len(passages) == before + len(new) and len(new) == 5
     index = next(s for s in report.stages if s.name == "index").detail
     assert index["embedded"] == len(new)  # the report passages were not embedded again
     quotes = [p for p in new if p["kind"] == "quote"]
-    assert len(quotes) == 7 and any("구비로 충당" in p["text"] for p in quotes)
-    assert {p["speaker"] for p in quotes} == {"면담자", "응답자"}
+    assert len(quotes) == 4 and any("구비로 충당" in p["text"] for p in quotes)
+    assert {p["speaker"] for p in quotes} == {"응답자"}
+
+    def question(start: str) -> str | None:
+        (q,) = [p["question"] for p in new if p["text"].startswith(start)]
+        return q
+
+    assert (
+        question("그리고 담당 인력이 자주") == "플랫폼 운영에서 가장 어려운 점은 무엇입니까?"
+    )  # 2nd paragraph, same turn
+    assert question("현 구청장님이 참여 플랫") == "단체장의 관심은 어떻습니까?"
+    assert question("민간 기업과 공동 개발") == "민간과의 협력은 어떻습니까?"
+    assert question("서울시 플랫폼 담당자") is None  # the title is no answer

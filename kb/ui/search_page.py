@@ -104,10 +104,18 @@ def render() -> None:
         return
     st.caption(f"{len(df)}개 결과 · {took * 1000:.0f} ms")
     ui.legend()
+    st.caption(":violet-background[검색어와 가장 잘 맞는 문장 (best-matching sentence)]")
     tab_cards, tab_table = st.tabs(["카드 cards", "표 table"])
     with tab_cards:
         for i, row in enumerate(df.to_dict("records"), 1):
-            passage_card(res, row["id"], rank=i, query_terms=list(row["query_terms"] or []), key="s")
+            passage_card(
+                res,
+                row["id"],
+                rank=i,
+                query_terms=list(row["query_terms"] or []),
+                key="s",
+                match=row.get("match"),
+            )
     with tab_table:
         table = results_table(res, df)
         st.dataframe(table, hide_index=True, width="stretch")
