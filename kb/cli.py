@@ -70,7 +70,7 @@ Group = Annotated[str | None, typer.Option(help="domestic, international or priv
 Case = Annotated[str | None, typer.Option(help="Case id, e.g. gyeonggi_bis.")]
 PlatformType = Annotated[str | None, typer.Option("--platform-type", help="information, policy_proposal, …")]
 Factor = Annotated[str | None, typer.Option(help="Codebook category id, e.g. leadership.")]
-Polarity = Annotated[str | None, typer.Option(help="success, obstacle or neutral.")]
+Polarity = Annotated[str | None, typer.Option(help="success, obstacle, neutral or recommendation.")]
 Reviewed = Annotated[bool, typer.Option("--reviewed", help="Only passages a human coder reviewed.")]
 
 
@@ -176,7 +176,10 @@ def matrix(
             index="category", columns="case", values=["success", "obstacle"], aggfunc="sum", fill_value=0
         )
         cells = view["success"].astype(str) + "/" + view["obstacle"].astype(str)
-        typer.echo("cells: success/obstacle passages")
+        if "recommendation" in df and df["recommendation"].any():
+            recs = df.pivot_table(index="category", columns="case", values="recommendation", aggfunc="sum")
+            cells = cells + recs.reindex_like(cells).fillna(0).astype(int).map(lambda n: f" +{n}r" if n else "")
+        typer.echo("cells: success/obstacle passages (+Nr: recommendations, never counted as obstacles)")
         typer.echo(cells.to_string())
 
 
