@@ -93,9 +93,9 @@ def code_stage(settings: Settings, progress: bool) -> dict[str, Any]:
         bar = tqdm(total=len(todo), desc="code", unit="passage", disable=not progress)
         for start in range(0, len(todo), CODE_BATCH):
             chunk = todo[start : start + CODE_BATCH]
-            for p, rec in zip(
-                chunk, coder.code_texts([p["text"] for p in chunk], [p["id"] for p in chunk]), strict=True
-            ):
+            ctx = [{"question": p.get("question"), "speaker": p.get("speaker")} for p in chunk]
+            texts, ids = [p["text"] for p in chunk], [p["id"] for p in chunk]
+            for p, rec in zip(chunk, coder.code_texts(texts, ids, ctx), strict=True):
                 rec = {
                     "passage_id": p["id"],
                     "text_hash": p["text_hash"],

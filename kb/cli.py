@@ -192,7 +192,7 @@ def code(
 ) -> None:
     """Code passages into the codebook's factors with polarity; writes JSONL to stdout."""
     from kb import api
-    from kb.code_input import parse_lines
+    from kb.code_input import contexts, parse_lines
 
     if file == "-":
         lines = sys.stdin.read().splitlines()
@@ -208,7 +208,8 @@ def code(
     for err in errors:
         typer.echo(f"Error: {file}: {err}", err=True)
     if units:
-        for rec in api.code([u.text for u in units], [u.id for u in units], settings=State.settings):
+        texts, ids = [u.text for u in units], [u.id for u in units]
+        for rec in api.code(texts, ids, settings=State.settings, contexts=contexts(units)):
             typer.echo(json.dumps(rec, ensure_ascii=False))
     if errors:
         raise typer.Exit(1)

@@ -19,6 +19,7 @@ from sklearn.linear_model import LogisticRegression
 
 from kb.coding.book import POLARITIES
 from kb.coding.features import Analysis, lemma_ngrams
+from kb.coding.spoken import MARKER_NAMES
 
 SEED = 13
 
@@ -131,6 +132,7 @@ def polarity_features(analyses: Sequence[Analysis], categories: Sequence[str]) -
                 np.log1p(obst),
                 np.log1p(neg),
                 total,
+                *[min(a.spoken.get(k, 0.0), 3.0) for k in MARKER_NAMES],
             ]
         )
     return np.array(rows, float)
@@ -172,4 +174,5 @@ class PolarityModel:
 def _polarity_tokens(a: Analysis) -> list[str]:
     toks = lemma_ngrams(a.lemmas)
     toks += [f"POL:{h.key}:{h.cue}" for h in a.polarity_hits]
+    toks += [f"SP:{k}" for k, v in a.spoken.items() for _ in range(int(min(v, 2)))]
     return toks + a.function_tokens
