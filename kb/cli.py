@@ -178,7 +178,9 @@ def matrix(
         cells = view["success"].astype(str) + "/" + view["obstacle"].astype(str)
         if "recommendation" in df and df["recommendation"].any():
             recs = df.pivot_table(index="category", columns="case", values="recommendation", aggfunc="sum")
-            cells = cells + recs.reindex_like(cells).fillna(0).astype(int).map(lambda n: f" +{n}r" if n else "")
+            cells = cells + recs.reindex_like(cells).fillna(0).astype(int).map(
+                lambda n: f" +{n}r" if n else ""
+            )
         typer.echo("cells: success/obstacle passages (+Nr: recommendations, never counted as obstacles)")
         typer.echo(cells.to_string())
 

@@ -16,7 +16,8 @@ from kb.retrieval import NO_FILTERS, ranked_ids
 
 MATRIX_COLUMNS = [
     "dimension", "category", "label_ko", "group", "case", "case_name",
-    "success", "obstacle", "neutral", "recommendation", "passages", "exemplar_success", "exemplar_obstacle", "exemplar",
+    "success", "obstacle", "neutral", "recommendation", "passages",
+    "exemplar_success", "exemplar_obstacle", "exemplar",
 ]  # fmt: skip
 QUERY_POOL = 100
 KEYS = ["category", "group", "case", "case_name"]

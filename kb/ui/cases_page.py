@@ -12,7 +12,9 @@ from kb.ui.state import Resources, resources
 
 TOP = 4
 KIND_ORDER = {"quote": 0, "narrative": 1, "summary": 2, "table": 3}
-RECOMMENDATION_HELP = "무엇을 해야 하는지에 대한 제언(다른 주체를 향한 권고, 일반 처방). 사례 자신의 장애 요인으로 세지 않는다."
+RECOMMENDATION_HELP = (
+    "무엇을 해야 하는지에 대한 제언(다른 주체를 향한 권고, 일반 처방). 사례 자신의 장애 요인으로 세지 않는다."
+)
 
 
 def case_codes(res: Resources, case: str) -> pd.DataFrame:
@@ -97,7 +99,9 @@ def render() -> None:
     with right:
         factor_column(res, codes, "obstacle", "약점 · 장애 요인")
     if (codes["polarity"] == "recommendation").any():
-        factor_column(res, codes, "recommendation", "제언 · 다른 주체에 대한 권고 (장애 요인에 포함하지 않음)")
+        factor_column(
+            res, codes, "recommendation", "제언 · 다른 주체에 대한 권고 (장애 요인에 포함하지 않음)"
+        )
 
 
 if __name__ == "__main__":

@@ -35,7 +35,13 @@ POLARITY_KO = {
     "recommendation": "제언",
     "none": "코드 없음",
 }
-POLARITY_COLOR = {"success": "green", "obstacle": "red", "neutral": "gray", "recommendation": "blue", "none": "gray"}
+POLARITY_COLOR = {
+    "success": "green",
+    "obstacle": "red",
+    "neutral": "gray",
+    "recommendation": "blue",
+    "none": "gray",
+}
 POLARITY_ICON = {"success": "▲", "obstacle": "▼", "neutral": "●", "recommendation": "➜", "none": "○"}
 SHORT_NAME = {
     "gyeonggi_bis": "경기 버스정보",

@@ -50,7 +50,12 @@ def heatmap(res: Resources, mx: pd.DataFrame) -> go.Figure:
         for c in cols:
             cell = cells.get((r["category"], c["case"]))
             s, o, n, rec = (
-                (int(cell["success"]), int(cell["obstacle"]), int(cell["neutral"]), int(cell.get("recommendation", 0)))
+                (
+                    int(cell["success"]),
+                    int(cell["obstacle"]),
+                    int(cell["neutral"]),
+                    int(cell.get("recommendation", 0)),
+                )
                 if cell
                 else (0, 0, 0, 0)
             )
