@@ -64,11 +64,12 @@ def segment_stage(settings: Settings, progress: bool) -> dict[str, Any]:
     return {"passages": len(passages)}
 
 
-def code_stage(settings: Settings, progress: bool) -> dict[str, Any]:
+def code_stage(settings: Settings, progress: bool, train: bool = True) -> dict[str, Any]:
     """Train the coder on gold + human decisions (if they changed), then code changed passages.
 
     A passage is re-coded when its text changed or the coder was retrained; otherwise its
-    previous codes are kept, so a rebuild with nothing new codes nothing.
+    previous codes are kept, so a rebuild with nothing new codes nothing. `train=False` codes
+    with the saved coder as it is (after a quick retrain, kb.coding.retrain).
     """
     from kb.coding import Coder
     from kb.coding.build import STAMP_FILE, train_coder
@@ -77,7 +78,8 @@ def code_stage(settings: Settings, progress: bool) -> dict[str, Any]:
 
     kb = KnowledgeBase(settings)
     decisions = training_examples(kb.passages, kb.reviews)
-    train_coder(settings, reviews=decisions, progress=progress)
+    if train:
+        train_coder(settings, reviews=decisions, progress=progress)
     stamp = json.loads((coder_dir(settings) / STAMP_FILE).read_text())["stamp"]
     codes_path = settings.data_dir / CODES_FILE
     previous = {r["passage_id"]: r for r in read_jsonl(codes_path)} if codes_path.exists() else {}
@@ -138,6 +140,7 @@ def chroma_metadata(kb: KnowledgeBase) -> Callable[[dict[str, Any]], dict[str, A
             "has_success": "success" in pols,
             "has_obstacle": "obstacle" in pols,
             "has_neutral": "neutral" in pols,
+            "has_recommendation": "recommendation" in pols,
             "reviewed": p["id"] in reviewed,
         }
         out.update({f"f_{cat}": cat in present for cat in categories})
