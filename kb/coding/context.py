@@ -6,7 +6,7 @@ sentence's category probability p is raised towards the question's q and its nei
 
     p' = p + (1 - p) · (w_q · q + w_n · n)
 
-with w_q larger for a thin sentence (anaphora such as 그게/그건, or few content words), whose
+with w_q and w_n larger for a thin sentence (anaphora such as 그게/그건, or few content words), whose
 own words say little. Raising only (never lowering) keeps a clear sentence's own codes; it is
 recall that fails on new transcripts. Interviewer turns are never coded, and a substantive
 sentence that clears no threshold gets its best category when that is close enough
@@ -33,7 +33,7 @@ INTERVIEWER_ROLES = frozenset(
 ANAPHORA = frozenset(
     {"그것", "그거", "그게", "그건", "거기", "그쪽", "그때", "그런", "그렇", "이것", "이거", "그"}
 )
-W_QUESTION, W_QUESTION_THIN, W_NEIGHBOUR = 0.25, 0.6, 0.15
+W_QUESTION, W_QUESTION_THIN, W_NEIGHBOUR, W_NEIGHBOUR_THIN = 0.25, 0.6, 0.15, 0.4
 FALLBACK_MIN = 0.35
 
 
@@ -96,11 +96,11 @@ def blend_context(
         if not (i + 1 < n and owner[i + 1] == owner[i]) and ctx.next in ext_raw:
             neigh.append(ext_raw[ctx.next])
         push = np.zeros(raw.shape[1])
+        thin = is_thin(analyses[i])
         if neigh:
-            push += W_NEIGHBOUR * np.mean(neigh, axis=0)
+            push += (W_NEIGHBOUR_THIN if thin else W_NEIGHBOUR) * np.max(neigh, axis=0)
         if ctx.question in ext_raw:
-            w = W_QUESTION_THIN if is_thin(analyses[i]) else W_QUESTION
-            push += w * ext_raw[ctx.question]
+            push += (W_QUESTION_THIN if thin else W_QUESTION) * ext_raw[ctx.question]
         out[i] = raw[i] + (1 - raw[i]) * np.clip(push, 0, 1)
     return out
 

@@ -26,11 +26,16 @@ REVIEW_WEIGHT = 3  # each reviewed sentence counts three times (see build_traini
 
 
 def quick_retrain(
-    settings: Any = None, reviews: Any = None, review_weight: int = REVIEW_WEIGHT
+    settings: Any = None,
+    reviews: Any = None,
+    review_weight: int = REVIEW_WEIGHT,
+    gold: list[dict] | None = None,
+    written: list[dict] | None = None,
 ) -> dict[str, Any]:
     """Refit the logistic models on gold + written sentences + `reviews`; save; return a summary.
 
-    `reviews`: as for `kb.coding.build.train_coder` (DataFrame, rows, or None)."""
+    `reviews`: as for `kb.coding.build.train_coder` (DataFrame, rows, or None); `gold`/`written`:
+    the training sentences (default: eval/gold and corpus/training, as `kb build`)."""
     from kb.settings import get_settings
 
     settings = settings or get_settings()
@@ -41,13 +46,9 @@ def quick_retrain(
     rows = [
         {k: r.get(k) for k in ("text", "category", "polarity", "label")} for r in load_review_rows(reviews)
     ]
-    data = build_training_set(
-        book,
-        load_gold(),
-        rows,
-        written=load_written(settings.corpus_dir / "training"),
-        review_weight=review_weight,
-    )
+    gold = load_gold() if gold is None else gold
+    written = load_written(settings.corpus_dir / "training") if written is None else written
+    data = build_training_set(book, gold, rows, written=written, review_weight=review_weight)
     coder = Coder(book, embedder=old.embedder if old else DEFAULT_EMBEDDER, cache_dir=directory)
     coder.fit(data, tune_epochs=0)
     model = coder.model
