@@ -259,7 +259,8 @@ def render_transcripts(results: dict[str, dict], rows: list[dict], command: str,
         "",
         f"{len(rows)} interviewee sentences from {n_tr} interview transcripts written for the test by a "
         "writer who had not seen the training sentences, on platforms and regions outside the report's "
-        "cases, each sentence coded blind by two coders and adjudicated (eval/transcripts/README.md). Never trained on. "
+        "cases, each sentence coded blind by two coders and adjudicated (eval/transcripts/README.md). "
+        "Never trained on. "
         "The coder is trained as `kb build` trains it (report gold + codebook examples + written sentences"
         f"{tuning}) and codes each sentence with its interview context (the interviewer's question, the "
         "neighbouring sentences of the same answer).",
