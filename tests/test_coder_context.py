@@ -124,3 +124,18 @@ def test_retrain_after_reviews_changes_the_reviewed_pattern(tmp_path) -> None:
     assert info["reviews"] == len(reviews)
     assert "governance" not in cats(before), before["codes"]
     assert cats(after).get("governance") == "success", after["codes"]
+
+
+def test_top_category_fallback_only_for_substantive_answer_sentences(coder) -> None:
+    text = "오전에는 주로 회의를 하고 오후에는 현장에 나가서 이것저것 챙겨요."
+    answer = {"question": "하루 일과는 어떻게 되세요?", "speaker": "응답자"}
+    try:
+        coder.fallback_min = 0.5  # off
+        (off,) = coder.code_texts([text], contexts=[answer])
+        coder.fallback_min = 0.0  # any best category
+        on, prose, short = coder.code_texts([text, text, "네, 맞아요."], contexts=[answer, None, answer])
+    finally:
+        coder.fallback_min = None
+    assert off["codes"] == []
+    assert len(on["codes"]) == 1 and on["codes"][0]["evidence"]["fallback"] is True
+    assert prose["codes"] == [] and short["codes"] == []

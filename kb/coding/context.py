@@ -9,8 +9,10 @@ sentence's category probability p is raised towards the question's q and its nei
 with w_q and w_n larger for a thin sentence (anaphora such as 그게/그건, or few content words), whose
 own words say little. Raising only (never lowering) keeps a clear sentence's own codes; it is
 recall that fails on new transcripts. Interviewer turns are never coded, and a substantive
-sentence that clears no threshold gets its best category when that is close enough
-(`FALLBACK_MIN` in confidence units, 0.5 = at threshold).
+interview answer sentence (one with a question or a speaker) that clears no threshold gets its
+best category when that is close enough (`FALLBACK_MIN` in confidence units, 0.5 = at
+threshold): coders code nearly every sentence of an answer, while report prose has background
+sentences that rightly carry no code.
 """
 
 from __future__ import annotations
@@ -105,16 +107,26 @@ def blend_context(
     return out
 
 
+def is_answer(ctx: Context) -> bool:
+    """Part of an interview answer: it has the interviewer's question or a (non-interviewer) speaker."""
+    return bool(ctx.question or ctx.speaker) and not is_interviewer(ctx.speaker)
+
+
 def fallback_rows(
-    coder: Coder, analyses: list[Analysis], conf: np.ndarray, chosen: np.ndarray, silent: np.ndarray
+    coder: Coder,
+    analyses: list[Analysis],
+    conf: np.ndarray,
+    chosen: np.ndarray,
+    answer: np.ndarray,
 ) -> list[tuple[int, int]]:
-    """(sentence, category) of the best category for substantive sentences that got none."""
-    minimum = getattr(coder, "fallback_min", FALLBACK_MIN)
-    if minimum is None or minimum >= 0.5:
+    """(sentence, category) of the best category for substantive answer sentences that got none."""
+    minimum = getattr(coder, "fallback_min", None)
+    minimum = FALLBACK_MIN if minimum is None else minimum
+    if minimum >= 0.5:
         return []
     out = []
     for i, a in enumerate(analyses):
-        if silent[i] or chosen[i].any() or not substantive(a.text, a.lemmas):
+        if not answer[i] or chosen[i].any() or not substantive(a.text, a.lemmas):
             continue
         j = int(np.argmax(conf[i]))
         if conf[i, j] >= minimum:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from kb.coding.book import POLARITIES
-from kb.coding.context import Context, as_context, blend_context, fallback_rows, is_interviewer
+from kb.coding.context import Context, as_context, blend_context, fallback_rows, is_answer, is_interviewer
 from kb.coding.features import Analysis
 from kb.coding.polarity import to_result
 
@@ -90,7 +90,8 @@ def assemble(
     chosen = conf >= 0.5
     if len(chosen):
         chosen[silent] = False
-        fill = fallback_rows(coder, analyses, conf, chosen, silent)
+        answer = np.array([is_answer(ctx[i]) for i in owner], bool)
+        fill = fallback_rows(coder, analyses, conf, chosen, answer)
         for i, j in fill:
             chosen[i, j] = True
     pairs = [(i, j) for i in range(len(analyses)) for j in range(len(cats)) if chosen[i, j]]
