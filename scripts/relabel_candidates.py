@@ -4,7 +4,9 @@ A candidate has an `obstacle` code, an advice or need marker (…해야 하다, 
 read from Kiwi morphemes by kb.coding.spoken) and a sign that someone other than the case's own
 organisation is addressed: the private group (firms talking about government) or another actor
 named as topic/subject (공공은, 정부가, 지자체는 …), or a general prescription (no case: codebook
-examples, written sentences). Nothing is relabelled here; coders decide blind.
+examples, written sentences). A second kind: sentences about an adopted strategy or master plan
+(플랜, 마스터플랜, 기본계획, 국가 전략, 계획을 수립) without an institutional_basis code, which the
+codebook now counts as institutional basis (표 7-1). Nothing is relabelled here; coders decide blind.
 
     python scripts/relabel_candidates.py [--out /work/blind/relabel_candidates.jsonl]
 """
@@ -21,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 from kb.coding.book import load_view  # noqa: E402
 from kb.coding.data import load_gold, load_written  # noqa: E402
-from kb.coding.spoken import markers  # noqa: E402
+from kb.coding.spoken import markers, tokens  # noqa: E402
 
 
 def candidates() -> list[dict]:
@@ -39,6 +41,13 @@ def candidates() -> list[dict]:
             )
     out = []
     for r in rows:
+        if is_plan(r["text"]) and not any(
+            c.get("category") == "institutional_basis" for c in r.get("codes", [])
+        ):
+            out.append(
+                {**_record(r), "why": ["adopted strategy/plan: institutional_basis? (codebook 2026-12)"]}
+            )
+            continue
         if not any(c.get("polarity") == "obstacle" for c in r.get("codes", [])):
             continue
         m = markers(r["text"])
@@ -54,18 +63,30 @@ def candidates() -> list[dict]:
             reasons.append("no case: general prescription?")
         if not reasons:
             continue
-        out.append(
-            {
-                "id": r["id"],
-                "source": r["source"],
-                "case": r.get("case"),
-                "group": group,
-                "text": r["text"],
-                "codes": r["codes"],
-                "why": reasons,
-            }
-        )
+        out.append({**_record(r), "why": reasons})
     return out
+
+
+def _record(r: dict) -> dict:
+    keys = ("id", "source", "case", "group", "text", "codes")
+    return {k: r.get(k) for k in keys}
+
+
+PLAN_WORDS = {"플랜", "마스터플랜", "로드맵"}
+
+
+def is_plan(text: str) -> bool:
+    """Names an adopted strategy or plan (Kiwi morphemes): 플랜/마스터플랜/로드맵, 기본·종합 계획,
+    국가 … 전략, or 계획/전략 + 수립."""
+    toks = [f for f, t in tokens(text) if t.startswith(("NN", "SL"))]
+    pairs = set(zip(toks, toks[1:], strict=False))
+    if PLAN_WORDS & set(toks) or {("기본", "계획"), ("종합", "계획")} & pairs:
+        return True
+    if any(a == "국가" and b == "전략" for a, b in pairs) or any(
+        b == "전략" and a == "인공지능" for a, b in pairs
+    ):
+        return True
+    return any(a in ("계획", "전략") and b == "수립" for a, b in pairs)
 
 
 def main() -> None:
