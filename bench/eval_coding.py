@@ -39,11 +39,11 @@ from kb.coding.book import load_view  # noqa: E402
 from kb.coding.coder import Coder  # noqa: E402
 from kb.coding.data import build_training_set, load_gold, load_written  # noqa: E402
 from kb.coding.training import train_model  # noqa: E402
-from kb.settings import Settings  # noqa: E402
+from kb.settings import get_settings  # noqa: E402
 
 # Ablations of the full model: "full-<block>" drops one feature block.
 ABLATIONS = {"emb": "use_embedding", "sim": "use_similarity", "rules": "use_rules", "tfidf": "use_tfidf"}
-TUNE_EPOCHS = Settings().coder_tune_epochs  # the production default
+TUNE_EPOCHS = get_settings().coder_tune_epochs  # the production default, or KB_CODER_TUNE_EPOCHS
 # "+<suffix>" of a variant → where its polarity comes from ("model": the coder's own blend)
 POLARITY_SOURCES = {"": "model", "rule-polarity": "rules", "logistic-polarity": "logistic"}
 TRANSCRIPTS = [
@@ -130,6 +130,7 @@ def loco_predictions(
     texts = [e.text for c in book.categories for e in c.examples] + [r["text"] for r in written + gold]
     texts = list(dict.fromkeys(texts))
     cache = dict(zip(texts, coder.analyzer.analyse(texts, exclude_self=True), strict=True))
+    coder.embedder.save()  # with --cache-dir, the next run embeds nothing again
     preds: dict[str, dict[str, dict[str, str]]] = {p: {} for p in polarities}
     for held_out in tqdm(case_folds(gold, n_folds), desc=variant, unit="fold"):
         train_rows = [r for r in gold if r["case"] not in held_out]
@@ -370,12 +371,13 @@ def main() -> None:
         "--context", default="neighbours", choices=("neighbours", "none"), help="report rows' context"
     )
     ap.add_argument("--fallback", type=float, default=None, help="top-category fallback (≥ 0.5: off)")
+    ap.add_argument("--cache-dir", type=Path, default=None, help="keep sentence embeddings here between runs")
     args = ap.parse_args()
     t0 = time.time()
     book = load_view()
     gold = load_gold()
     written = load_written()
-    coder = Coder(book, embedder=args.embedder)
+    coder = Coder(book, embedder=args.embedder, cache_dir=args.cache_dir)
     coder.fallback_min = args.fallback
     command = "python bench/eval_coding.py " + " ".join(sys.argv[1:])
     transcripts = load_transcripts(args.transcripts)

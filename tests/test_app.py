@@ -227,7 +227,7 @@ def test_review_page_retrain_now_recodes_with_the_decisions(data_dir: Path) -> N
     at.text_input(key="rv_coder_input").input("park")
     at.button[0].click().run()
     no_errors(at)
-    at.sidebar.button(key="rv_retrain").click().run()
+    at.sidebar.button(key="rv_retrain").click().run(timeout=900)  # trains on gold + written sentences
     no_errors(at)
     assert any("재학습 완료" in s.value for s in at.success), [s.value for s in at.success]
     stamp = json.loads((data_dir / "coder" / "model.stamp.json").read_text())["stamp"]
