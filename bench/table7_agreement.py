@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (Korean quotations count double width)
 """Agreement of `kb matrix` with the report's own synthesis: 표 7-1 and the 소결 sections.
 
 표 7-1 sums up chapters 4 (domestic cases), 5 (international) and 6 (private firms) factor by
@@ -30,6 +31,46 @@ from kb.kbase import KnowledgeBase  # noqa: E402
 from kb.settings import get_settings  # noqa: E402
 
 NOT_CASES = ("synthesis", "overview")
+# Disagreements read passage by passage (2026-12-04): who is right, and what was done.
+REVIEWED = {
+    (
+        "financial_resources",
+        "private",
+    ): "표 7-1 is right: the firms' own finances are ample. kb's obstacles are the "
+    "firms' warnings that a PUBLIC platform would cost a great deal (\"공공부문의 플랫폼 기획 운영은 막대한 비용이 "
+    '소요될 것", "지방자치단체가 … 막대한 투자를 할 결심을 가져야"): about another actor. Advice among them is now '
+    "`recommendation`; forecasts about the public sector without advice still read as obstacles (left).",
+    (
+        "public_private_competition",
+        "private",
+    ): "Both partly: 표 7-1's entry is the firms' concern that public "
+    "platforms compete with private ones. In kb that concern is advice to government and is now `recommendation` "
+    "(the r column), not the firms' obstacle; the success codes are firms' positive views on using private "
+    "platforms for public services.",
+    (
+        "institutional_basis",
+        "international",
+    ): "표 7-1 is right: the report (and its 제5장 소결 table) credits the "
+    "international cases' strategies and master plans (Smart London Plan, 암스테르담 2040 도시 마스터 플랜, 국가 "
+    "인공지능 전략) as institutional basis; kb coded them as leadership/governance or not at all, because the gold "
+    "did. Codebook fixed (include rule, cues 마스터플랜/로드맵/기본 계획/국가 전략, two written examples, coding "
+    "guide §4); the gold sentences concerned are listed for blind re-coding (scripts/relabel_candidates.py).",
+    (
+        "org_culture",
+        "international",
+    ): "The cell's alignment in the extracted table is uncertain; the international "
+    "case texts say little about internal culture, so kb's 'none' is defensible.",
+    (
+        "org_culture",
+        "domestic",
+    ): "소결 verdict differs from the case passages: the 소결 praises the domestic cases' "
+    "cooperation in places; 표 7-1 column alignment for this row is uncertain.",
+    (
+        "ict_level",
+        "domestic",
+    ): "Case passages agree (obstacle); the 소결 describes the technologies the domestic "
+    "platforms use, which kb reads as success where 표 7-1 rates the level low-to-medium.",
+}
 
 
 def verdict(s: int, o: int) -> str:
@@ -95,6 +136,10 @@ def main() -> None:
         "| factor | group | 표 7-1 | cases s/o/r | kb (cases) | 소결 s/o/r | kb (소결) |",
         "|---|---|---|---|---|---|---|",
         *rows,
+        "",
+        "Disagreements, read passage by passage:",
+        "",
+        *[f"- **{c} / {g}**: {note}" for (c, g), note in REVIEWED.items()],
     ]
     text = "\n".join(lines) + "\n"
     print(text)
