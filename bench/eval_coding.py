@@ -80,6 +80,7 @@ def row_context(row: dict) -> dict:
         "prev": _ctx_text(row, "prev"),
         "next": _ctx_text(row, "next"),
         "speaker": row.get("speaker") or None,
+        "group": row.get("group") or None,
     }
 
 
@@ -89,7 +90,7 @@ def neighbour_contexts(rows: list[dict]) -> list[dict]:
     for i, r in enumerate(rows):
         prev = rows[i - 1]["text"] if i and rows[i - 1]["case"] == r["case"] else None
         nxt = rows[i + 1]["text"] if i + 1 < len(rows) and rows[i + 1]["case"] == r["case"] else None
-        out.append({"prev": prev, "next": nxt})
+        out.append({"prev": prev, "next": nxt, "group": r.get("group")})
     return out
 
 

@@ -95,7 +95,7 @@ def code_stage(settings: Settings, progress: bool, train: bool = True) -> dict[s
         bar = tqdm(total=len(todo), desc="code", unit="passage", disable=not progress)
         for start in range(0, len(todo), CODE_BATCH):
             chunk = todo[start : start + CODE_BATCH]
-            ctx = [{"question": p.get("question"), "speaker": p.get("speaker")} for p in chunk]
+            ctx = [{k: p.get(k) for k in ("question", "speaker", "group")} for p in chunk]
             texts, ids = [p["text"] for p in chunk], [p["id"] for p in chunk]
             for p, rec in zip(chunk, coder.code_texts(texts, ids, ctx), strict=True):
                 rec = {

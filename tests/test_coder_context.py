@@ -139,3 +139,10 @@ def test_top_category_fallback_only_for_substantive_answer_sentences(coder) -> N
     assert off["codes"] == []
     assert len(on["codes"]) == 1 and on["codes"][0]["evidence"]["fallback"] is True
     assert prose["codes"] == [] and short["codes"] == []
+
+
+def test_a_private_firms_actorless_advice_is_a_recommendation(coder) -> None:
+    text = "처음에는 꼭 필요한 서비스 몇 개만 단순하게 만들고 점진적으로 넓혀 나가야 한다고 봐요."
+    firm, city = coder.code_texts([text, text], contexts=[{"group": "private"}, {"group": "domestic"}])
+    assert firm["codes"] and {c["polarity"] for c in firm["codes"]} == {"recommendation"}, firm["codes"]
+    assert "recommendation" not in {c["polarity"] for c in city["codes"]}, city["codes"]

@@ -129,15 +129,18 @@ class Coder:
                 conf[i, j] = raw[i, j]
         return ids, conf, raw
 
-    def polarity(self, analyses: list[Analysis], cats: list[str]) -> list[dict[str, float]]:
+    def polarity(
+        self, analyses: list[Analysis], cats: list[str], groups: Sequence[str | None] | None = None
+    ) -> list[dict[str, float]]:
         """Probabilities of each polarity for (sentence, category) pairs.
 
         Advice aimed at another actor (kb.coding.spoken) moves the obstacle probability to
         `recommendation`: the gold and most training sentences predate that value and code such
         advice as obstacle, so the models alone would keep filing it as the case's obstacle."""
         probs = self._polarity(analyses, cats)
-        for a, row in zip(analyses, probs, strict=True):
-            if is_recommendation(a.spoken) and row.get("obstacle", 0.0) > 0:
+        groups = list(groups) if groups is not None else [None] * len(analyses)
+        for a, row, group in zip(analyses, probs, groups, strict=True):
+            if is_recommendation(a.spoken, group) and row.get("obstacle", 0.0) > 0:
                 row["recommendation"] = row.get("recommendation", 0.0) + row["obstacle"]
                 row["obstacle"] = 0.0
         return probs

@@ -41,12 +41,14 @@ FALLBACK_MIN = 0.35
 
 @dataclass(frozen=True)
 class Context:
-    """What surrounds a text: the preceding interviewer turn, neighbour texts, the speaker."""
+    """What surrounds a text: the preceding interviewer turn, neighbour texts, the speaker, and
+    the case's group (a private firm's actorless advice addresses the public sector)."""
 
     question: str | None = None
     prev: str | None = None
     next: str | None = None
     speaker: str | None = None
+    group: str | None = None
 
 
 def as_context(value: Context | Mapping[str, Any] | None) -> Context:
@@ -59,7 +61,7 @@ def as_context(value: Context | Mapping[str, Any] | None) -> Context:
         v = value.get(key)
         return v.strip() or None if isinstance(v, str) else None
 
-    return Context(text("question"), text("prev"), text("next"), text("speaker"))
+    return Context(text("question"), text("prev"), text("next"), text("speaker"), text("group"))
 
 
 def is_interviewer(speaker: str | None) -> bool:

@@ -95,7 +95,8 @@ def assemble(
         for i, j in fill:
             chosen[i, j] = True
     pairs = [(i, j) for i in range(len(analyses)) for j in range(len(cats)) if chosen[i, j]]
-    pol = coder.polarity([analyses[i] for i, _ in pairs], [cats[j] for _, j in pairs])
+    groups = [ctx[owner[i]].group for i, _ in pairs]
+    pol = coder.polarity([analyses[i] for i, _ in pairs], [cats[j] for _, j in pairs], groups)
     pol_of = {pair: p for pair, p in zip(pairs, pol, strict=True)}
 
     results, row = [], 0

@@ -38,6 +38,7 @@ OTHER_ACTORS = frozenset(
         "자치단체", "국회", "기관", "공공기관", "시청", "도청", "정책", "당국",
     }
 )  # fmt: skip
+ACTOR_COMPOUNDS = ("지방자치단체", "자치단체", "공공부문", "공공영역", "중앙부처")
 OWN_ACTORS = frozenset({"저희", "우리", "제", "저"})
 NEGATORS = frozenset({"안", "못"})
 NEG_AUX = frozenset({"않", "못하", "없"})
@@ -60,12 +61,17 @@ def markers(text: str) -> dict[str, float]:
     tags = [t for _, t in toks]
     out: dict[str, float] = {}
 
+    where: dict[str, list[int]] = {}
+    pos = 0
+
     def add(name: str, n: float = 1.0) -> None:
         out[name] = out.get(name, 0.0) + n
+        where.setdefault(name, []).append(pos)
 
     n = len(toks)
     question = "?" in forms
     for i, (form, tag) in enumerate(toks):
+        pos = i
         nxt = toks[i + 1] if i + 1 < n else ("", "")
         nxt2 = toks[i + 2] if i + 2 < n else ("", "")
         # obligation: -어야/아야 + 하다/되다 (…해야 한다, …돼야 해요)
@@ -78,6 +84,14 @@ def markers(text: str) -> dict[str, float]:
             add("advice")
         # wish: -(으)면 + 좋다 (+겠) (…하면 좋겠어요, 했으면 좋겠다)
         if tag == "EC" and form in ("면", "으면") and nxt == ("좋", "VA"):
+            add("advice")
+        # suggestion: …는 것이 좋다/바람직하다 (…하시는 게 더 좋을 거예요)
+        if (
+            form == "것"
+            and tag == "NNB"
+            and nxt[0] == "이"
+            and any(f in ("좋", "바람직하", "낫", "바람직") for f, _ in toks[i + 2 : i + 5])
+        ):
             add("advice")
         # need: 필요/요구/시급 (+하다/되다), 바람직
         if tag.startswith("NN") and form in ("필요", "요구", "시급", "바람직", "제언", "권고", "선행"):
@@ -119,20 +133,31 @@ def markers(text: str) -> dict[str, float]:
         # figures that halve or collapse: 반토막, 절반으로 줄다, 뚝 떨어지다
         if form in HALVING and (nxt[0] in DECLINE or nxt2[0] in DECLINE or form in ("반토막", "급감", "뚝")):
             add("halving")
-        # who acts: another actor as topic/subject vs the speaker's own organisation
-        if (
-            tag.startswith("NN")
-            and form in OTHER_ACTORS
-            and nxt[1] in ("JX", "JKS")
-            and nxt[0] in ("은", "는", "이", "가", "도", "에서")
-        ):
-            add("other_actor")
+        # who acts: another actor as topic/subject (a noun run such as 지방+자치+단체, 공공+부문,
+        # then 은/는/이/가/도 or 에서) vs the speaker's own organisation
+        if tag.startswith("NN") and not nxt[1].startswith("NN"):
+            run = [forms[k] for k in range(max(0, i - 3), i + 1) if tags[k].startswith("NN")]
+            actor = bool(set(run) & OTHER_ACTORS) or any(a in "".join(run) for a in ACTOR_COMPOUNDS)
+            marked = (
+                nxt[0] in ("은", "는", "이", "가", "도") and nxt[1] in ("JX", "JKS") or nxt == ("에서", "JKB")
+            )
+            if actor and marked:
+                add("other_actor")
         if tag == "NP" and form in OWN_ACTORS:
             add("own_actor")
         if tag == "EF" and form.startswith(("더라", "더라고", "던데")):
             add("retrospective")
     if out.get("advice") or out.get("need"):
-        add("advice_other" if out.get("other_actor") and not out.get("own_actor") else "advice_own")
+        # the actor named nearest before the (first) advice decides whom it addresses
+        at = min(where.get("advice", []) + where.get("need", []))
+        actors = [(k, "other") for k in where.get("other_actor", []) if k <= at]
+        actors += [(k, "own") for k in where.get("own_actor", []) if k <= at]
+        if not actors:  # none before it: any actor in the sentence
+            actors = [(k, "other") for k in where.get("other_actor", [])]
+            actors += [(k, "own") for k in where.get("own_actor", [])]
+            actors = [a for a in actors if not any(b[1] != a[1] for b in actors)]
+        nearest = max(actors)[1] if actors and at >= max(actors)[0] else (actors[0][1] if actors else "own")
+        add("advice_other" if nearest == "other" else "advice_own")
     return out
 
 
@@ -155,9 +180,15 @@ def rule_score(m: dict[str, Any]) -> float:
     return float(score)
 
 
-def is_recommendation(m: dict[str, Any]) -> bool:
-    """Advice or need whose actor is someone other than the speaker's organisation."""
-    return bool(m.get("advice_other"))
+def is_recommendation(m: dict[str, Any], group: str | None = None) -> bool:
+    """Advice or need whose actor is someone other than the speaker's organisation.
+
+    A private firm's advice that names no actor (…부터 시작해서 점진적으로 확대해 나가야 한다) is
+    addressed to the public sector it was asked about; a public case's actorless need is its own
+    (coding guide §3), so `group` decides those."""
+    if m.get("advice_other"):
+        return True
+    return group == "private" and bool(m.get("advice_own")) and not m.get("own_actor")
 
 
 def marker_tokens(text: str) -> list[str]:
