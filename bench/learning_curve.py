@@ -58,6 +58,7 @@ def main() -> None:
     ap.add_argument("--steps", default="25,50,100")
     ap.add_argument("--transcripts", type=Path, default=None)
     ap.add_argument("--embedder", default="use")
+    ap.add_argument("--cache-dir", type=Path, default=None, help="keep sentence embeddings here between runs")
     ap.add_argument("--out", default=str(ROOT / "docs" / "bench" / "learning_curve.md"))
     args = ap.parse_args()
     rows = load_transcripts(args.transcripts)
@@ -67,8 +68,9 @@ def main() -> None:
     t0 = time.time()
     book = load_view()
     report_gold, written = load_gold(), load_written()
-    coder = Coder(book, embedder=args.embedder)
+    coder = Coder(book, embedder=args.embedder, cache_dir=args.cache_dir)
     coder.fit(build_training_set(book, report_gold, written=written), tune_epochs=0)
+    coder.embedder.save()
     base = coder.model
     by_tr: dict[str, list[dict]] = {}
     for r in rows:
