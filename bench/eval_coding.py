@@ -94,6 +94,22 @@ def neighbour_contexts(rows: list[dict]) -> list[dict]:
     return out
 
 
+def polarity_confusion(gold: list[dict], preds: list[dict]) -> list[str]:
+    """Markdown rows: gold polarity × predicted polarity over the codes whose category is right."""
+    from collections import Counter
+
+    pols = ("success", "obstacle", "neutral", "recommendation")
+    counts = Counter(
+        (c["polarity"], p[c["category"]])
+        for r, p in zip(gold, preds, strict=True)
+        for c in r["codes"]
+        if c["category"] in p
+    )
+    lines = ["| gold \\ coder | " + " | ".join(pols) + " |", "|---|" + "---|" * len(pols)]
+    lines += [f"| {g} | " + " | ".join(str(counts[(g, q)]) for q in pols) + " |" for g in pols]
+    return lines
+
+
 def uncoded_share(preds: list[dict]) -> float:
     return float(np.mean([not p for p in preds])) if preds else float("nan")
 
@@ -386,6 +402,7 @@ def main() -> None:
     if transcripts:
         preds = transcript_predictions(coder, gold, transcripts, written, TUNE_EPOCHS)
         tr_results = {"full": metrics(transcripts, preds, book.ids)}
+        confusion = polarity_confusion(transcripts, preds)
         m = tr_results["full"]
         print(
             f"new transcripts: macro-F1 {m['macro_f1']:.3f} polarity {m['polarity_acc']:.3f} "
@@ -393,6 +410,8 @@ def main() -> None:
             file=sys.stderr,
         )
         headline = render_transcripts(tr_results, transcripts, command.strip(), TUNE_EPOCHS)
+        headline += "\nPolarity on the codes whose category is right (rows: gold, columns: coder):\n\n"
+        headline += "\n".join(confusion) + "\n"
         if args.only_transcripts:
             print(headline)
             if args.out:
