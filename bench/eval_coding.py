@@ -120,12 +120,16 @@ def transcript_predictions(
     rows: list[dict],
     written: list[dict],
     tune_epochs: int = TUNE_EPOCHS,
+    context: str = "full",
 ) -> list[dict]:
     """{category: polarity} per transcript row from a coder trained on the report gold + written
     sentences only (as `kb build` trains it), coding with each row's interview context."""
     data = build_training_set(coder.book, report_gold, written=written)
     coder.fit(data, tune_epochs=tune_epochs)
-    res = coder.code_texts([r["text"] for r in rows], contexts=[row_context(r) for r in rows])
+    ctx = [row_context(r) for r in rows]
+    if context == "none":  # an answer without its question or neighbours (ablation)
+        ctx = [{"speaker": "응답자", "group": c["group"]} for c in ctx]
+    res = coder.code_texts([r["text"] for r in rows], contexts=ctx)
     return [{c["category"]: c["polarity"] for c in r["codes"]} for r in res]
 
 
@@ -384,6 +388,7 @@ def main() -> None:
         "--transcripts", type=Path, default=None, help="new-transcript gold (default: eval/transcripts)"
     )
     ap.add_argument("--only-transcripts", action="store_true", help="skip the held-out report cases")
+    ap.add_argument("--tr-context", default="full", choices=("full", "none"), help="transcript rows' context")
     ap.add_argument(
         "--context", default="neighbours", choices=("neighbours", "none"), help="report rows' context"
     )
@@ -400,7 +405,7 @@ def main() -> None:
     transcripts = load_transcripts(args.transcripts)
     headline = ""
     if transcripts:
-        preds = transcript_predictions(coder, gold, transcripts, written, TUNE_EPOCHS)
+        preds = transcript_predictions(coder, gold, transcripts, written, TUNE_EPOCHS, args.tr_context)
         tr_results = {"full": metrics(transcripts, preds, book.ids)}
         confusion = polarity_confusion(transcripts, preds)
         m = tr_results["full"]
