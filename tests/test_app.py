@@ -219,7 +219,7 @@ def test_review_decision_persists_and_shows_in_search(data_dir: Path) -> None:
 
 
 def test_review_page_retrain_now_recodes_with_the_decisions(data_dir: Path) -> None:
-    """"Retrain now" refits the fast models on the decisions so far and re-codes the passages."""
+    """The "retrain now" button refits the fast models on the decisions so far and re-codes."""
     import json
 
     at = app().run()
