@@ -1,4 +1,12 @@
-"""Leave-one-case-out evaluation of the auto-coder against the human-coded gold sentences.
+"""Evaluation of the auto-coder: new interview transcripts (headline) and held-out report cases.
+
+New transcripts (eval/transcripts/transcripts_gold.jsonl, written and double-coded blind for the
+test; never trained on): the production coder, trained on all report gold + written sentences,
+codes every interviewee sentence with its interview context (the interviewer's question and the
+neighbouring sentences of the same answer) and is scored per category, on polarity and on the
+share of sentences it leaves uncoded next to the coders' share.
+
+Held-out report cases:
 
 For every case in eval/gold/part*.jsonl, the coder is trained on the other cases' gold (plus the
 codebook examples, which come from chapters outside the gold material, and the written training
@@ -8,7 +16,7 @@ pooled and compared with the adjudicated human codes. The two human coders' own 
 (eval/gold/coder_a.jsonl, coder_b.jsonl) are scored the same way, as the human reference.
 
     python bench/eval_coding.py [--variants full,rules,similarity] [--embedder use] [--quick]
-        [--out docs/bench/coding.md]
+        [--out docs/bench/coding.md] [--transcripts PATH] [--context neighbours|none] [--fallback 0.35]
 """
 
 from __future__ import annotations
@@ -31,13 +39,98 @@ from kb.coding.book import load_view  # noqa: E402
 from kb.coding.coder import Coder  # noqa: E402
 from kb.coding.data import build_training_set, load_gold, load_written  # noqa: E402
 from kb.coding.training import train_model  # noqa: E402
-from kb.settings import Settings  # noqa: E402
+from kb.settings import get_settings  # noqa: E402
 
 # Ablations of the full model: "full-<block>" drops one feature block.
 ABLATIONS = {"emb": "use_embedding", "sim": "use_similarity", "rules": "use_rules", "tfidf": "use_tfidf"}
-TUNE_EPOCHS = Settings().coder_tune_epochs  # the production default
+TUNE_EPOCHS = get_settings().coder_tune_epochs  # the production default, or KB_CODER_TUNE_EPOCHS
 # "+<suffix>" of a variant → where its polarity comes from ("model": the coder's own blend)
 POLARITY_SOURCES = {"": "model", "rule-polarity": "rules", "logistic-polarity": "logistic"}
+TRANSCRIPTS = [
+    ROOT / "eval" / "transcripts" / "transcripts_gold.jsonl",
+    Path("/work/blind/final/transcripts_gold.jsonl"),
+]
+
+
+def load_transcripts(path: Path | None = None) -> list[dict]:
+    """New-transcript gold rows (evaluation only), or [] when the set does not exist yet."""
+    for p in [path] if path else TRANSCRIPTS:
+        if p and p.exists():
+            return [json.loads(line) for line in p.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return []
+
+
+def _ctx_text(row: dict, key: str) -> str | None:
+    nested = row.get("context") if isinstance(row.get("context"), dict) else {}
+    for k in (key, f"{key}_text", f"context_{key}"):
+        v = row.get(k, nested.get(k))
+        if isinstance(v, str) and v.strip():
+            return v
+        if isinstance(v, list) and v:  # several neighbours: the nearest one
+            near = v[-1] if key == "prev" else v[0]
+            if isinstance(near, str) and near.strip():
+                return near
+    return None
+
+
+def row_context(row: dict) -> dict:
+    """The coder's context of a transcript gold row: question, neighbours, speaker."""
+    return {
+        "question": row.get("question") or None,
+        "prev": _ctx_text(row, "prev"),
+        "next": _ctx_text(row, "next"),
+        "speaker": row.get("speaker") or None,
+        "group": row.get("group") or None,
+    }
+
+
+def neighbour_contexts(rows: list[dict]) -> list[dict]:
+    """Report gold rows in order: each row's neighbours are the adjacent rows of the same case."""
+    out = []
+    for i, r in enumerate(rows):
+        prev = rows[i - 1]["text"] if i and rows[i - 1]["case"] == r["case"] else None
+        nxt = rows[i + 1]["text"] if i + 1 < len(rows) and rows[i + 1]["case"] == r["case"] else None
+        out.append({"prev": prev, "next": nxt, "group": r.get("group")})
+    return out
+
+
+def polarity_confusion(gold: list[dict], preds: list[dict]) -> list[str]:
+    """Markdown rows: gold polarity × predicted polarity over the codes whose category is right."""
+    from collections import Counter
+
+    pols = ("success", "obstacle", "neutral", "recommendation")
+    counts = Counter(
+        (c["polarity"], p[c["category"]])
+        for r, p in zip(gold, preds, strict=True)
+        for c in r["codes"]
+        if c["category"] in p
+    )
+    lines = ["| gold \\ coder | " + " | ".join(pols) + " |", "|---|" + "---|" * len(pols)]
+    lines += [f"| {g} | " + " | ".join(str(counts[(g, q)]) for q in pols) + " |" for g in pols]
+    return lines
+
+
+def uncoded_share(preds: list[dict]) -> float:
+    return float(np.mean([not p for p in preds])) if preds else float("nan")
+
+
+def transcript_predictions(
+    coder: Coder,
+    report_gold: list[dict],
+    rows: list[dict],
+    written: list[dict],
+    tune_epochs: int = TUNE_EPOCHS,
+    context: str = "full",
+) -> list[dict]:
+    """{category: polarity} per transcript row from a coder trained on the report gold + written
+    sentences only (as `kb build` trains it), coding with each row's interview context."""
+    data = build_training_set(coder.book, report_gold, written=written)
+    coder.fit(data, tune_epochs=tune_epochs)
+    ctx = [row_context(r) for r in rows]
+    if context == "none":  # an answer without its question or neighbours (ablation)
+        ctx = [{"speaker": "응답자", "group": c["group"]} for c in ctx]
+    res = coder.code_texts([r["text"] for r in rows], contexts=ctx)
+    return [{c["category"]: c["polarity"] for c in r["codes"]} for r in res]
 
 
 def loco_predictions(
@@ -49,6 +142,7 @@ def loco_predictions(
     written: list[dict] | None = None,
     tune_epochs: int = TUNE_EPOCHS,
     n_folds: int = 0,
+    context: str = "neighbours",
 ) -> dict[str, list[dict]]:
     """Per polarity source (see POLARITY_SOURCES) and gold row: predicted {category: polarity},
     from a model that never saw the row's case. All polarity sources read the same fold models."""
@@ -57,6 +151,7 @@ def loco_predictions(
     texts = [e.text for c in book.categories for e in c.examples] + [r["text"] for r in written + gold]
     texts = list(dict.fromkeys(texts))
     cache = dict(zip(texts, coder.analyzer.analyse(texts, exclude_self=True), strict=True))
+    coder.embedder.save()  # with --cache-dir, the next run embeds nothing again
     preds: dict[str, dict[str, dict[str, str]]] = {p: {} for p in polarities}
     for held_out in tqdm(case_folds(gold, n_folds), desc=variant, unit="fold"):
         train_rows = [r for r in gold if r["case"] not in held_out]
@@ -75,7 +170,9 @@ def loco_predictions(
         for source in polarities:
             coder.model.polarity = None if source == "rules" else logistic
             coder.model.tuned_polarity = tuned if source == "model" else None
-            for row, res in zip(test_rows, coder.code_texts([r["text"] for r in test_rows]), strict=True):
+            ctx = neighbour_contexts(test_rows) if context == "neighbours" else None
+            coded = coder.code_texts([r["text"] for r in test_rows], contexts=ctx)
+            for row, res in zip(test_rows, coded, strict=True):
                 preds[source][row["id"]] = {c["category"]: c["polarity"] for c in res["codes"]}
     return {source: [by_id[r["id"]] for r in gold] for source, by_id in preds.items()}
 
@@ -129,6 +226,8 @@ def metrics(gold: list[dict], preds: list[dict], categories: list[str]) -> dict[
         "micro_f1": _micro(per_cat),
         "polarity_acc": pol_hits / pol_total if pol_total else float("nan"),
         "polarity_n": pol_total,
+        "uncoded": uncoded_share(preds),
+        "gold_uncoded": float(np.mean([not r["codes"] for r in gold])) if gold else float("nan"),
     }
 
 
@@ -142,15 +241,61 @@ def _micro(per_cat: dict) -> float:
 def summary_table(results: dict[str, dict]) -> list[str]:
     lines = [
         "| variant | macro-F1 | macro-F1 (support ≥ 10) | micro-F1 | mean Krippendorff α | "
-        "polarity accuracy (on correct codes) |",
-        "|---|---|---|---|---|---|",
+        "polarity accuracy (on correct codes) | uncoded sentences: coder / gold |",
+        "|---|---|---|---|---|---|---|",
     ]
     for name, m in results.items():
         lines.append(
             f"| {name} | {m['macro_f1']:.3f} | {m['macro_f1_10']:.3f} | {m['micro_f1']:.3f} | "
-            f"{m['alpha']:.3f} | {m['polarity_acc']:.3f} (n={m['polarity_n']}) |"
+            f"{m['alpha']:.3f} | {m['polarity_acc']:.3f} (n={m['polarity_n']}) | "
+            f"{m['uncoded']:.1%} / {m['gold_uncoded']:.1%} |"
         )
     return lines
+
+
+def per_category_table(results: dict[str, dict], shown: list[str]) -> list[str]:
+    header = " | ".join(f"{k.split(' (')[0]} P / R / F1 / α" for k in shown)
+    lines = [
+        f"| category | support | predicted ({shown[0]}) | {header} |",
+        "|---|---|---|" + "---|" * len(shown),
+    ]
+    for cat, v in results[shown[0]]["per_category"].items():
+        cells = []
+        for k in shown:
+            c = results[k]["per_category"][cat]
+            cells.append(f"{c['precision']:.2f} / {c['recall']:.2f} / {c['f1']:.2f} / {c['alpha']:.2f}")
+        lines.append(f"| {cat} | {v['support']} | {v['predicted']} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def render_transcripts(results: dict[str, dict], rows: list[dict], command: str, tune_epochs: int) -> str:
+    """The headline: new interview transcripts the coder was never tuned on."""
+    n_tr = len({r.get("transcript") for r in rows})
+    tuning = (
+        f", fine-tuned e5 {tune_epochs} epochs"
+        if tune_epochs
+        else ", fast models only (KB_CODER_TUNE_EPOCHS=0)"
+    )
+    lines = [
+        "## Auto-coding: new interview transcripts (headline)",
+        "",
+        f"{len(rows)} interviewee sentences from {n_tr} interview transcripts written for the test by a "
+        "writer who had not seen the training sentences, on platforms and regions outside the report's "
+        "cases, each sentence coded blind by two coders and adjudicated (eval/transcripts/README.md). "
+        "Never trained on. "
+        "The coder is trained as `kb build` trains it (report gold + codebook examples + written sentences"
+        f"{tuning}) and codes each sentence with its interview context (the interviewer's question, the "
+        "neighbouring sentences of the same answer).",
+        "",
+        f"Reproduce: `{command}`",
+        "",
+        *summary_table(results),
+        "",
+        "Per category (precision / recall / F1 / α against the adjudicated transcript gold):",
+        "",
+        *per_category_table(results, list(results)),
+    ]
+    return "\n".join(lines) + "\n"
 
 
 def render_variants(results: dict[str, dict], command: str) -> str:
@@ -211,20 +356,12 @@ def render(
         "coders*, `python -m bench.human_agreement`).",
     ]
     shown = [k for k in results if k == "full" or k.startswith("human")] or [next(iter(results))]
-    header = " | ".join(f"{k.split(' (')[0]} P / R / F1 / α" for k in shown)
     lines += [
         "",
         "Per category (precision / recall / F1 / α against the adjudicated gold):",
         "",
-        f"| category | support | predicted ({shown[0]}) | {header} |",
-        "|---|---|---|" + "---|" * len(shown),
+        *per_category_table(results, shown),
     ]
-    for cat, v in results[shown[0]]["per_category"].items():
-        cells = []
-        for k in shown:
-            c = results[k]["per_category"][cat]
-            cells.append(f"{c['precision']:.2f} / {c['recall']:.2f} / {c['f1']:.2f} / {c['alpha']:.2f}")
-        lines.append(f"| {cat} | {v['support']} | {v['predicted']} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -247,12 +384,44 @@ def main() -> None:
     )
     ap.add_argument("--embedder", default="use")
     ap.add_argument("--out", default=str(ROOT / "docs" / "bench" / "coding.md"))
+    ap.add_argument(
+        "--transcripts", type=Path, default=None, help="new-transcript gold (default: eval/transcripts)"
+    )
+    ap.add_argument("--only-transcripts", action="store_true", help="skip the held-out report cases")
+    ap.add_argument("--tr-context", default="full", choices=("full", "none"), help="transcript rows' context")
+    ap.add_argument(
+        "--context", default="neighbours", choices=("neighbours", "none"), help="report rows' context"
+    )
+    ap.add_argument("--fallback", type=float, default=None, help="top-category fallback (≥ 0.5: off)")
+    ap.add_argument("--cache-dir", type=Path, default=None, help="keep sentence embeddings here between runs")
     args = ap.parse_args()
     t0 = time.time()
     book = load_view()
     gold = load_gold()
     written = load_written()
-    coder = Coder(book, embedder=args.embedder)
+    coder = Coder(book, embedder=args.embedder, cache_dir=args.cache_dir)
+    coder.fallback_min = args.fallback
+    command = "python bench/eval_coding.py " + " ".join(sys.argv[1:])
+    transcripts = load_transcripts(args.transcripts)
+    headline = ""
+    if transcripts:
+        preds = transcript_predictions(coder, gold, transcripts, written, TUNE_EPOCHS, args.tr_context)
+        tr_results = {"full": metrics(transcripts, preds, book.ids)}
+        confusion = polarity_confusion(transcripts, preds)
+        m = tr_results["full"]
+        print(
+            f"new transcripts: macro-F1 {m['macro_f1']:.3f} polarity {m['polarity_acc']:.3f} "
+            f"uncoded {m['uncoded']:.1%} vs gold {m['gold_uncoded']:.1%}",
+            file=sys.stderr,
+        )
+        headline = render_transcripts(tr_results, transcripts, command.strip(), TUNE_EPOCHS)
+        headline += "\nPolarity on the codes whose category is right (rows: gold, columns: coder):\n\n"
+        headline += "\n".join(confusion) + "\n"
+        if args.only_transcripts:
+            print(headline)
+            if args.out:
+                Path(args.out).with_name("coding_transcripts.md").write_text(headline, encoding="utf-8")
+            return
     results: dict[str, dict] = {}
     # variants that differ only in their polarity source share one set of trained fold models
     configs: dict[str, list[tuple[str, str]]] = {}
@@ -265,7 +434,7 @@ def main() -> None:
         rows = [] if dropped == "written" else written
         tune = 0 if dropped == "tuned" else TUNE_EPOCHS
         sources = tuple(dict.fromkeys(source for _, source in wanted))
-        preds = loco_predictions(coder, gold, base, sources, options, rows, tune, args.folds)
+        preds = loco_predictions(coder, gold, base, sources, options, rows, tune, args.folds, args.context)
         for variant, source in wanted:
             results[variant] = m = metrics(gold, preds[source], book.ids)
             print(
@@ -277,10 +446,10 @@ def main() -> None:
         human = load_human_coder(gold, coder_id)
         if human is not None:
             results[f"human coder {coder_id.upper()} (reference)"] = metrics(gold, human, book.ids)
-    command = "python bench/eval_coding.py " + " ".join(sys.argv[1:])
     main_rows = {k: v for k, v in results.items() if k == "full" or k.startswith("human")}
     seconds = time.time() - t0
     text = render(main_rows, gold, command.strip(), seconds, args.embedder, len(written), args.folds)
+    text = (headline + "\n" if headline else "") + text
     print(text)
     if args.out:
         Path(args.out).write_text(text, encoding="utf-8")

@@ -32,12 +32,17 @@ from bench.common import FRAGMENTS, ROOT, machine
 OUT = ROOT / "docs" / "benchmarks.md"
 TIMING = FRAGMENTS / "run_all.json"
 # Sections of docs/benchmarks.md; coding_variants is written by the full coding eval, not `make bench`.
-ORDER = ("retrieval", "coding", "coding_variants", "human_agreement", "build", "scale", "app")
+ORDER = (
+    "retrieval", "coding", "coding_variants", "learning_curve", "table7",
+    "human_agreement", "build", "scale", "app",
+)  # fmt: skip
 RUN_ORDER = ("build", "coding", "human_agreement", "retrieval", "scale", "app")  # build's store first
 USES_STORE = ("retrieval", "app")
 TITLES = {
     "coding": "Auto-coding quality",
     "coding_variants": "Auto-coding: what each part contributes",
+    "learning_curve": "Learning from coders (new transcripts)",
+    "table7": "Agreement with the report's synthesis (표 7-1, 소결)",
     "human_agreement": "Agreement between human coders",
     "retrieval": "Retrieval quality",
     "build": "Build speed",

@@ -88,10 +88,15 @@ def matrix(
 
 
 def code(
-    texts: list[str], ids: list[str] | None = None, settings: Settings | None = None
+    texts: list[str],
+    ids: list[str] | None = None,
+    settings: Settings | None = None,
+    contexts: list[dict[str, Any] | None] | None = None,
 ) -> list[dict[str, Any]]:
-    """Code any Korean texts with the trained coder: factor codes, polarity, confidence, evidence."""
-    return _coder(settings or get_settings()).code_texts(texts, ids)
+    """Code any Korean texts with the trained coder: factor codes, polarity, confidence, evidence.
+
+    `contexts`: per text None or {question, prev, next, speaker}; interviewer turns get no codes."""
+    return _coder(settings or get_settings()).code_texts(texts, ids, contexts)
 
 
 _CODERS: dict[Settings, Any] = {}

@@ -70,11 +70,12 @@ def segment_stage(settings: Settings, progress: bool) -> dict[str, Any]:
     return {"passages": len(passages)}
 
 
-def code_stage(settings: Settings, progress: bool) -> dict[str, Any]:
+def code_stage(settings: Settings, progress: bool, train: bool = True) -> dict[str, Any]:
     """Train the coder on gold + human decisions (if they changed), then code changed passages.
 
     A passage is re-coded when its text changed or the coder was retrained; otherwise its
-    previous codes are kept, so a rebuild with nothing new codes nothing.
+    previous codes are kept, so a rebuild with nothing new codes nothing. `train=False` codes
+    with the saved coder as it is (after a quick retrain, kb.coding.retrain).
     """
     from kb.coding import Coder
     from kb.coding.build import train_coder
@@ -84,7 +85,8 @@ def code_stage(settings: Settings, progress: bool) -> dict[str, Any]:
 
     kb = KnowledgeBase(settings)
     decisions = training_examples(kb.passages, kb.reviews)
-    train_coder(settings, reviews=decisions, progress=progress)
+    if train:
+        train_coder(settings, reviews=decisions, progress=progress)
     stamp = saved_stamp(coder_dir(settings)) or ""
     checkpoint("code:trained")
     codes_path = generations.store_dir(settings) / CODES_FILE
@@ -101,9 +103,9 @@ def code_stage(settings: Settings, progress: bool) -> dict[str, Any]:
         bar = tqdm(total=len(todo), desc="code", unit="passage", disable=not progress)
         for start in range(0, len(todo), CODE_BATCH):
             chunk = todo[start : start + CODE_BATCH]
-            for p, rec in zip(
-                chunk, coder.code_texts([p["text"] for p in chunk], [p["id"] for p in chunk]), strict=True
-            ):
+            ctx = [{k: p.get(k) for k in ("question", "speaker", "group")} for p in chunk]
+            texts, ids = [p["text"] for p in chunk], [p["id"] for p in chunk]
+            for p, rec in zip(chunk, coder.code_texts(texts, ids, ctx), strict=True):
                 rec = {
                     "passage_id": p["id"],
                     "text_hash": p["text_hash"],
@@ -148,6 +150,7 @@ def chroma_metadata(kb: KnowledgeBase) -> Callable[[dict[str, Any]], dict[str, A
             "has_success": "success" in pols,
             "has_obstacle": "obstacle" in pols,
             "has_neutral": "neutral" in pols,
+            "has_recommendation": "recommendation" in pols,
             "reviewed": p["id"] in reviewed,
         }
         out.update({f"f_{cat}": cat in present for cat in categories})

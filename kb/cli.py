@@ -70,7 +70,7 @@ Group = Annotated[str | None, typer.Option(help="domestic, international or priv
 Case = Annotated[str | None, typer.Option(help="Case id, e.g. gyeonggi_bis.")]
 PlatformType = Annotated[str | None, typer.Option("--platform-type", help="information, policy_proposal, …")]
 Factor = Annotated[str | None, typer.Option(help="Codebook category id, e.g. leadership.")]
-Polarity = Annotated[str | None, typer.Option(help="success, obstacle or neutral.")]
+Polarity = Annotated[str | None, typer.Option(help="success, obstacle, neutral or recommendation.")]
 Reviewed = Annotated[bool, typer.Option("--reviewed", help="Only passages a human coder reviewed.")]
 
 
@@ -186,7 +186,12 @@ def matrix(
             index="category", columns="case", values=["success", "obstacle"], aggfunc="sum", fill_value=0
         )
         cells = view["success"].astype(str) + "/" + view["obstacle"].astype(str)
-        typer.echo("cells: success/obstacle passages")
+        if "recommendation" in df and df["recommendation"].any():
+            recs = df.pivot_table(index="category", columns="case", values="recommendation", aggfunc="sum")
+            cells = cells + recs.reindex_like(cells).fillna(0).astype(int).map(
+                lambda n: f" +{n}r" if n else ""
+            )
+        typer.echo("cells: success/obstacle passages (+Nr: recommendations, never counted as obstacles)")
         typer.echo(cells.to_string())
 
 
@@ -199,7 +204,7 @@ def code(
 ) -> None:
     """Code passages into the codebook's factors with polarity; writes JSONL to stdout."""
     from kb import api
-    from kb.code_input import parse_lines
+    from kb.code_input import contexts, parse_lines
 
     if file == "-":
         lines = sys.stdin.read().splitlines()
@@ -215,7 +220,8 @@ def code(
     for err in errors:
         typer.echo(f"Error: {file}: {err}", err=True)
     if units:
-        for rec in api.code([u.text for u in units], [u.id for u in units], settings=State.settings):
+        texts, ids = [u.text for u in units], [u.id for u in units]
+        for rec in api.code(texts, ids, settings=State.settings, contexts=contexts(units)):
             typer.echo(json.dumps(rec, ensure_ascii=False))
     if errors:
         raise typer.Exit(1)

@@ -1,6 +1,10 @@
 """Input for `kb code`: one passage per line, plain text or JSON objects with `id` and `text`.
 
-A bad line is reported with its line number and skipped; the other lines are still coded.
+A JSON line may carry interview context: `question` (the interviewer's preceding turn),
+`speaker` (an interviewer's line gets no codes) and `answer` (an id shared by the lines of one
+answer). Consecutive lines of one answer (same `answer`, else same non-empty `question`) are
+each other's neighbours. A bad line is reported with its line number and skipped; the other
+lines are still coded.
 """
 
 from __future__ import annotations
@@ -14,6 +18,32 @@ from dataclasses import dataclass
 class Unit:
     id: str
     text: str
+    question: str | None = None
+    speaker: str | None = None
+    answer: str | None = None
+
+
+def _opt(obj: dict, key: str) -> str | None:
+    v = obj.get(key)
+    return str(v) if isinstance(v, (str, int)) and str(v).strip() else None
+
+
+def contexts(units: list[Unit]) -> list[dict[str, str | None]]:
+    """Per unit {question, speaker, prev, next}: neighbours are adjacent units of the same answer."""
+    keys = [u.answer or (f"q:{u.question}" if u.question else None) for u in units]
+    out = []
+    for i, u in enumerate(units):
+        same_prev = i > 0 and keys[i] is not None and keys[i - 1] == keys[i]
+        same_next = i + 1 < len(units) and keys[i] is not None and keys[i + 1] == keys[i]
+        out.append(
+            {
+                "question": u.question,
+                "speaker": u.speaker,
+                "prev": units[i - 1].text if same_prev else None,
+                "next": units[i + 1].text if same_next else None,
+            }
+        )
+    return out
 
 
 @dataclass(frozen=True)
@@ -52,5 +82,5 @@ def parse_lines(lines: Iterable[str]) -> tuple[list[Unit], list[LineError]]:
         if isinstance(ident, (dict, list)):
             errors.append(LineError(n, "'id' must be a string or a number"))
             continue
-        units.append(Unit(str(ident), text))
+        units.append(Unit(str(ident), text, _opt(obj, "question"), _opt(obj, "speaker"), _opt(obj, "answer")))
     return units, errors

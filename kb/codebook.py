@@ -22,7 +22,7 @@ from kb.errors import CodebookMissing, InvalidCodebook
 if TYPE_CHECKING:
     import pandas as pd
 
-POLARITIES = ("success", "obstacle", "neutral")
+POLARITIES = ("success", "obstacle", "neutral", "recommendation")
 POLARITY_CUE_KEYS = ("obstacle", "success", "negation")
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 _TOP_FIELDS = {"version", "dimensions", "categories", "polarity_cues"}

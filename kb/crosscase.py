@@ -1,4 +1,7 @@
-"""Factor × case table: how many passages show each factor as a success or an obstacle."""
+"""Factor × case table: how many passages show each factor as a success or an obstacle.
+
+A `recommendation` (advice aimed at another actor, or a general prescription) has its own
+column and is never counted among the case's obstacles."""
 
 from __future__ import annotations
 
@@ -13,11 +16,12 @@ from kb.retrieval import NO_FILTERS, ranked_ids
 
 MATRIX_COLUMNS = [
     "dimension", "category", "label_ko", "group", "case", "case_name",
-    "success", "obstacle", "neutral", "passages", "exemplar_success", "exemplar_obstacle", "exemplar",
+    "success", "obstacle", "neutral", "recommendation", "passages",
+    "exemplar_success", "exemplar_obstacle", "exemplar",
 ]  # fmt: skip
 QUERY_POOL = 100
 KEYS = ["category", "group", "case", "case_name"]
-POLARITIES = ["success", "obstacle", "neutral"]  # column order; any other polarity is index 3
+POLARITIES = ["success", "obstacle", "neutral", "recommendation"]  # column order; any other: the last slot
 SLOTS = len(POLARITIES) + 1
 FILTER_COLUMNS = ("group", "case", "platform_type", "category", "polarity")
 
@@ -32,7 +36,7 @@ class CodedRows:
 
     cell: np.ndarray  # row -> cell (category, group, case, case_name); -1 when a key is missing
     cells: pd.DataFrame  # cell -> its KEYS values
-    cell_polarity: np.ndarray  # row -> cell * SLOTS + index in POLARITIES (3: any other polarity)
+    cell_polarity: np.ndarray  # row -> cell * SLOTS + index in POLARITIES (SLOTS - 1: any other)
     confidence: np.ndarray
     passage: np.ndarray  # row -> index in passage_ids
     passage_ids: pd.Index

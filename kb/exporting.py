@@ -259,7 +259,7 @@ def workbook(kb: KnowledgeBase, df: pd.DataFrame, meta: dict[str, Any]) -> bytes
                 "label_en": c.label_en,
                 **{
                     pol: int(counts.loc[c.id, pol]) if c.id in counts.index and pol in counts else 0
-                    for pol in ("success", "obstacle", "neutral")
+                    for pol in ("success", "obstacle", "neutral", "recommendation")
                 },
                 "passages": int(ex.loc[ex["category"] == c.id, "passage_id"].nunique()),
             }

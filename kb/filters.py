@@ -13,7 +13,7 @@ from kb.errors import BadQuery, UnknownFilterValue
 if TYPE_CHECKING:
     from kb.kbase import KnowledgeBase
 
-POLARITIES = ("success", "obstacle", "neutral")
+POLARITIES = ("success", "obstacle", "neutral", "recommendation")
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,14 @@ def uncertainty(codes: list[dict[str, Any]]) -> float:
     return max(1.0 - abs(2.0 * float(c.get("confidence") or 0.0) - 1.0) for c in codes)
 
 
+def queue_order(records: list[dict[str, Any]]) -> list[int]:
+    """Indices of auto-coder records in review order: coded ones most uncertain first (ties: given
+    order), as `queue` lists them; records without codes (not in the queue) follow in order."""
+    coded = [i for i, r in enumerate(records) if r.get("codes")]
+    coded.sort(key=lambda i: -round(uncertainty(records[i]["codes"]), 4))
+    return coded + [i for i, r in enumerate(records) if not r.get("codes")]
+
+
 @dataclass(frozen=True)
 class QueueItem:
     passage_id: str

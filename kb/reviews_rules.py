@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from kb.errors import ReviewError
 
 ACTIONS = ("accept", "reject", "add", "set_polarity", "memo")
-POLARITIES = ("success", "obstacle", "neutral")
+POLARITIES = ("success", "obstacle", "neutral", "recommendation")
 STATUSES = ("accepted", "rejected", "added", "noted")  # noted = memo on a code nobody decided yet
 
 

@@ -220,6 +220,23 @@ def test_review_decision_persists_and_shows_in_search(data_dir: Path) -> None:
     assert at.dataframe and at.dataframe[0].value["tp"].sum() >= 1
 
 
+def test_review_page_retrain_now_recodes_with_the_decisions(data_dir: Path) -> None:
+    """The "retrain now" button refits the fast models on the decisions so far and re-codes."""
+    import json
+
+    at = app().run()
+    at.switch_page("kb/ui/review_page.py").run()
+    at.text_input(key="rv_coder_input").input("park")
+    at.button[0].click().run()
+    no_errors(at)
+    at.sidebar.button(key="rv_retrain").click().run(timeout=900)  # trains on gold + written sentences
+    no_errors(at)
+    assert any("재학습 완료" in s.value for s in at.success), [s.value for s in at.success]
+    stamp = json.loads((data_dir / "coder" / "model.stamp.json").read_text())["stamp"]
+    coded = [json.loads(line) for line in (data_dir / "codes.jsonl").read_text().splitlines() if line]
+    assert stamp.startswith("quick") and {r["coder"] for r in coded} == {stamp[:16]}
+
+
 def test_codebook_page_lists_every_category(data_dir: Path) -> None:
     at = app().run()
     at.switch_page("kb/ui/codebook_page.py").run()

@@ -91,7 +91,10 @@ def test_search_text_and_filters(search_settings: Settings) -> None:  # noqa: F8
         (["search", "예산", "--k", "500"], "k must be between 1 and 200, got 500"),
         (["search", "예산", "--group", "national"], "valid values: domestic, international, private"),
         (["search", "예산", "--factor", "budget"], "valid values: accessibility_convenience, "),
-        (["search", "예산", "--polarity", "positive"], "valid values: neutral, obstacle, success"),
+        (
+            ["search", "예산", "--polarity", "positive"],
+            "valid values: neutral, obstacle, recommendation, success",
+        ),
         (["search", "예산", "--platform-type", "portal"], "valid values: information, policy_proposal, "),
         (["search", "예산", "--case", "seoul"], "daangn, domestic_synthesis, eunpyeong_forest"),
         (["matrix", "--case", "seoul"], "valid values: daangn, "),

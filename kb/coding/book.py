@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-POLARITIES = ("success", "obstacle", "neutral")
+POLARITIES = ("success", "obstacle", "neutral", "recommendation")
 
 
 @dataclass(frozen=True)

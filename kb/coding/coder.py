@@ -19,6 +19,7 @@ from kb.coding.book import POLARITIES, CodebookView, load_view, to_view
 from kb.coding.calibrate import to_confidence
 from kb.coding.features import Analysis, Analyzer
 from kb.coding.similarity import CachedEmbedder
+from kb.coding.spoken import is_recommendation
 from kb.coding.supervised import TrainingSet
 from kb.coding.training import CoderModel, category_scores, similarity_score, train_model
 from kb.nlp import get_nlp
@@ -87,7 +88,22 @@ class Coder:
         book = codebook if codebook is not None else load_view(getattr(settings, "codebook_path", None))
         return cls(book, model, cache_dir=directory)
 
+    fallback_min: float | None = None  # None: kb.coding.context.FALLBACK_MIN; >= 0.5 turns it off
+
     # ----- scoring --------------------------------------------------------------------------
+    def confidences(self, cats: list[str], raw: np.ndarray) -> np.ndarray:
+        """Confidence (threshold at 0.5) of raw scores; untrained categories' raw score is theirs."""
+        conf = np.array(raw, float, copy=True)
+        if self.model is None or not len(conf):
+            return conf
+        for j, cat in enumerate(cats):
+            if cat in self.model.ids and (
+                self.model.variant != "full" or self.model.classifiers.get(cat) is not None
+            ):
+                t = self.model.thresholds.get(cat, 0.5)
+                conf[:, j] = [to_confidence(p, t) for p in raw[:, j]]
+        return conf
+
     def score_analyses(self, analyses: list[Analysis]) -> tuple[list[str], np.ndarray, np.ndarray]:
         """Category ids, [n, k] confidences, [n, k] raw scores for every codebook category."""
         ids = self.book.ids
@@ -116,8 +132,23 @@ class Coder:
                 conf[i, j] = raw[i, j]
         return ids, conf, raw
 
-    def polarity(self, analyses: list[Analysis], cats: list[str]) -> list[dict[str, float]]:
-        """Probabilities of success/obstacle/neutral for (sentence, category) pairs."""
+    def polarity(
+        self, analyses: list[Analysis], cats: list[str], groups: Sequence[str | None] | None = None
+    ) -> list[dict[str, float]]:
+        """Probabilities of each polarity for (sentence, category) pairs.
+
+        Advice aimed at another actor (kb.coding.spoken) moves the obstacle probability to
+        `recommendation`: the gold and most training sentences predate that value and code such
+        advice as obstacle, so the models alone would keep filing it as the case's obstacle."""
+        probs = self._polarity(analyses, cats)
+        groups = list(groups) if groups is not None else [None] * len(analyses)
+        for a, row, group in zip(analyses, probs, groups, strict=True):
+            if is_recommendation(a.spoken, group) and row.get("obstacle", 0.0) > 0:
+                row["recommendation"] = row.get("recommendation", 0.0) + row["obstacle"]
+                row["obstacle"] = 0.0
+        return probs
+
+    def _polarity(self, analyses: list[Analysis], cats: list[str]) -> list[dict[str, float]]:
         if self.model is not None and self.model.polarity is not None and analyses:
             probs = self.model.polarity.predict_proba(analyses, cats)
             tuned = self.model.tuned_polarity
@@ -126,7 +157,10 @@ class Coder:
             texts = list(dict.fromkeys(a.text for a in analyses))
             by_text = dict(zip(texts, tuned.predict_proba(texts), strict=True))
             return [
-                {p: (row[p] + float(by_text[a.text][tuned.ids.index(p)])) / 2 for p in POLARITIES}
+                {
+                    p: (row[p] + (float(by_text[a.text][tuned.ids.index(p)]) if p in tuned.ids else 0.0)) / 2
+                    for p in POLARITIES
+                }
                 for a, row in zip(analyses, probs, strict=True)
             ]
         out = []
@@ -136,11 +170,15 @@ class Coder:
             out.append({p: (res.confidence if p == res.label else rest) for p in POLARITIES})
         return out
 
-    def code_texts(self, texts: Sequence[str], ids: Sequence[str] | None = None) -> list[dict[str, Any]]:
-        """One result per text: codes, dominant polarity and per-sentence codes (see module doc)."""
+    def code_texts(
+        self, texts: Sequence[str], ids: Sequence[str] | None = None, contexts: Sequence[Any] | None = None
+    ) -> list[dict[str, Any]]:
+        """One result per text: codes, dominant polarity and per-sentence codes (see module doc).
+
+        `contexts`: per text None or {question, prev, next, speaker} (kb.coding.context)."""
         from kb.coding.output import assemble
 
-        return assemble(self, texts, ids)
+        return assemble(self, texts, ids, contexts)
 
 
 def fallback_score(a: Analysis, j: int, cat: str) -> float:
@@ -156,9 +194,11 @@ def fallback_score(a: Analysis, j: int, cat: str) -> float:
 _DEFAULT: Coder | None = None
 
 
-def code_texts(texts: Sequence[str], ids: Sequence[str] | None = None) -> list[dict[str, Any]]:
+def code_texts(
+    texts: Sequence[str], ids: Sequence[str] | None = None, contexts: Sequence[Any] | None = None
+) -> list[dict[str, Any]]:
     """Code texts with the saved coder (loaded once per process)."""
     global _DEFAULT
     if _DEFAULT is None:
         _DEFAULT = Coder.load()
-    return _DEFAULT.code_texts(texts, ids)
+    return _DEFAULT.code_texts(texts, ids, contexts)

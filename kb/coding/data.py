@@ -93,10 +93,13 @@ def build_training_set(
     reviews: Iterable[Mapping[str, Any]] = (),
     examples: bool = True,
     written: Iterable[Mapping[str, Any]] = (),
+    review_weight: int = 1,
 ) -> TrainingSet:
     """Rows in order: codebook examples, written sentences, gold, reviews.
 
-    Only gold rows are `evaluable` (thresholds are calibrated on real report text)."""
+    Only gold rows are `evaluable` (thresholds are calibrated on real report text). A review row
+    is repeated `review_weight` times: a few dozen decisions on a new transcript must be able to
+    move a model fitted on two thousand other sentences."""
     ids = book.ids
     ts = TrainingSet()
     if examples:
@@ -117,5 +120,6 @@ def build_training_set(
             continue
         by_text.setdefault(text, {})[cat] = (int(bool(r.get("label"))), _polarity(r.get("polarity")))
     for text, codes in sorted(by_text.items()):
-        ts.add(text, "review", codes, ids, known_negative=False, evaluable=False)
+        for _ in range(max(1, review_weight)):
+            ts.add(text, "review", codes, ids, known_negative=False, evaluable=False)
     return ts

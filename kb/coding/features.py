@@ -17,6 +17,7 @@ from kb.coding.book import CodebookView
 from kb.coding.polarity import PolarityResult, PolarityRules
 from kb.coding.rules import CueHit, CueMatcher
 from kb.coding.similarity import CachedEmbedder, CodebookSimilarity
+from kb.coding.spoken import is_recommendation, markers, rule_score
 from kb.nlp import content_lemmas
 
 
@@ -34,6 +35,7 @@ class Analysis:
     ex_sim: np.ndarray  # [n_categories]
     ex_arg: np.ndarray  # [n_categories]
     function_tokens: list[str] = field(default_factory=list)
+    spoken: dict[str, float] = field(default_factory=dict)  # kb.coding.spoken.markers
 
     def cue_count(self, category: str) -> int:
         return sum(1 for h in self.hits if h.key == category)
@@ -51,15 +53,29 @@ class Analysis:
             else set()
         )
         chosen = [c for c in sorted(focus) if c in self.clause_score] or sorted(self.clause_score)
-        total = sum(self.clause_score[c] for c in chosen)
-        return to_result(total, tuple(cue for c in chosen for cue in self.clause_cues.get(c, [])))
+        total = spoken_adjusted(sum(self.clause_score[c] for c in chosen), self.spoken)
+        cues = tuple(cue for c in chosen for cue in self.clause_cues.get(c, []))
+        cues += tuple(f"SP:{k}" for k in sorted(self.spoken))
+        res = to_result(total, cues)
+        if is_recommendation(self.spoken):
+            return PolarityResult("recommendation", max(res.confidence, 0.6), res.score, res.cues)
+        return res
 
     def polarity_counts(self) -> tuple[float, float, float, float]:
         """(success cues, obstacle cues, negators, signed total) over the whole text."""
         succ = sum(1 for h in self.polarity_hits if h.key == "success")
         obst = sum(1 for h in self.polarity_hits if h.key == "obstacle")
         neg = sum(1 for h in self.polarity_hits if h.key == "negation")
-        return float(succ), float(obst), float(neg), float(sum(self.clause_score.values()))
+        total = spoken_adjusted(sum(self.clause_score.values()), self.spoken)
+        return float(succ), float(obst), float(neg), float(total)
+
+
+def spoken_adjusted(total: float, spoken: dict[str, float]) -> float:
+    """Clause-rule score corrected by spoken markers; a rhetorical question denies what it asks
+    ("부족할 리가 있겠어요" → not lacking), so it flips a negative score and is negative alone."""
+    if spoken.get("rhetorical") and total < 0:
+        return -total
+    return total + rule_score(spoken)
 
 
 FUNCTION_TAGS = ("E", "VX", "XS", "VCN")  # endings, auxiliaries, derivational suffixes, 아니다
@@ -116,6 +132,7 @@ class Analyzer:
                     ex_sim=sims.example_max[i],
                     ex_arg=sims.example_arg[i],
                     function_tokens=function_tokens(doc),
+                    spoken=markers(doc.text),
                 )
             )
         return out

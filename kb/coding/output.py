@@ -5,6 +5,10 @@ Output per text:
    "polarity", "polarity_confidence", "sentences": [{"start", "end", "codes": [...]}]}
 Sentence offsets are character offsets in the given text. Passage codes are the union of the
 sentence codes: confidence = best sentence, polarity = confidence-weighted vote.
+
+Context (`kb.coding.context`): a sentence's category probabilities are blended with those of
+the interviewer's question and of the neighbouring sentences of the same answer, so "그게 제일
+골치였죠" takes its factor from "예산 확보는 어떠셨어요?". Interviewer turns get no codes.
 """
 
 from __future__ import annotations
@@ -12,7 +16,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from kb.coding.book import POLARITIES
+from kb.coding.context import Context, as_context, blend_context, fallback_rows, is_answer, is_interviewer
 from kb.coding.features import Analysis
 from kb.coding.polarity import to_result
 
@@ -46,11 +53,19 @@ def _dominant(weighted: dict[str, float]) -> tuple[str, float]:
     return label, _r(weighted[label] / total)
 
 
-def assemble(coder: Coder, texts: Sequence[str], ids: Sequence[str] | None = None) -> list[dict[str, Any]]:
+def assemble(
+    coder: Coder,
+    texts: Sequence[str],
+    ids: Sequence[str] | None = None,
+    contexts: Sequence[Context | None] | None = None,
+) -> list[dict[str, Any]]:
     texts = list(texts)
     ids = list(ids) if ids is not None else [str(i) for i in range(len(texts))]
     if len(ids) != len(texts):
         raise ValueError(f"{len(ids)} ids for {len(texts)} texts")
+    ctx = [as_context(c) for c in contexts] if contexts is not None else [Context()] * len(texts)
+    if len(ctx) != len(texts):
+        raise ValueError(f"{len(ctx)} contexts for {len(texts)} texts")
     nlp = coder.analyzer.nlp
     units: list[list[tuple[int, int]]] = []
     sent_docs = []
@@ -68,8 +83,20 @@ def assemble(coder: Coder, texts: Sequence[str], ids: Sequence[str] | None = Non
         units.append(spans)
     analyses = coder.analyzer.analyse_docs(sent_docs)
     cats, conf, raw = coder.score_analyses(analyses)
-    pairs = [(i, j) for i in range(len(analyses)) for j in range(len(cats)) if conf[i, j] >= 0.5]
-    pol = coder.polarity([analyses[i] for i, _ in pairs], [cats[j] for _, j in pairs])
+    owner = [i for i, spans in enumerate(units) for _ in spans]
+    raw = blend_context(coder, analyses, raw, owner, ctx)
+    conf = coder.confidences(cats, raw)
+    silent = np.array([is_interviewer(ctx[i].speaker) for i in owner], bool)
+    chosen = conf >= 0.5
+    if len(chosen):
+        chosen[silent] = False
+        answer = np.array([is_answer(ctx[i]) for i in owner], bool)
+        fill = fallback_rows(coder, analyses, conf, chosen, answer)
+        for i, j in fill:
+            chosen[i, j] = True
+    pairs = [(i, j) for i in range(len(analyses)) for j in range(len(cats)) if chosen[i, j]]
+    groups = [ctx[owner[i]].group for i, _ in pairs]
+    pol = coder.polarity([analyses[i] for i, _ in pairs], [cats[j] for _, j in pairs], groups)
     pol_of = {pair: p for pair, p in zip(pairs, pol, strict=True)}
 
     results, row = [], 0
@@ -90,6 +117,8 @@ def assemble(coder: Coder, texts: Sequence[str], ids: Sequence[str] | None = Non
                     "polarity_confidence": _r(probs[label]),
                     "evidence": _evidence(coder, a, j, cat, raw[row, j]),
                 }
+                if conf[row, j] < 0.5:
+                    code["evidence"]["fallback"] = True  # the sentence's best category, below threshold
                 codes.append(code)
                 agg = best.setdefault(cat, {"code": code, "votes": dict.fromkeys(POLARITIES, 0.0), "n": 0})
                 if code["confidence"] > agg["code"]["confidence"]:

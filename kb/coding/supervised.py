@@ -21,6 +21,7 @@ from kb.coding.book import POLARITIES
 from kb.coding.features import Analysis, lemma_ngrams
 from kb.coding.model_io import State
 from kb.coding.sk_state import linear_from_state, linear_state, tfidf_from_state, tfidf_state
+from kb.coding.spoken import MARKER_NAMES
 
 SEED = 13
 
@@ -153,6 +154,7 @@ def polarity_features(analyses: Sequence[Analysis], categories: Sequence[str]) -
                 np.log1p(obst),
                 np.log1p(neg),
                 total,
+                *[min(a.spoken.get(k, 0.0), 3.0) for k in MARKER_NAMES],
             ]
         )
     return np.array(rows, float)
@@ -207,4 +209,5 @@ class PolarityModel:
 def _polarity_tokens(a: Analysis) -> list[str]:
     toks = lemma_ngrams(a.lemmas)
     toks += [f"POL:{h.key}:{h.cue}" for h in a.polarity_hits]
+    toks += [f"SP:{k}" for k, v in a.spoken.items() for _ in range(int(min(v, 2)))]
     return toks + a.function_tokens

@@ -28,7 +28,7 @@ from kb.coding.supervised import FeatureSpace, PolarityModel, TrainingSet, fit_b
 if TYPE_CHECKING:  # torch loads only when a model is tuned or a tuned model is loaded
     from kb.coding.finetune import TunedClassifier
 
-MODEL_VERSION = 3  # 2: polarity reads endings/auxiliaries; written sentences. 3: fine-tuned e5
+MODEL_VERSION = 4  # 2: endings/auxiliaries; written sentences. 3: fine-tuned e5. 4: spoken markers, 제언
 VARIANTS = ("full", "rules", "similarity")
 # the polarity model is lighter than the category one (two fewer layers trained, one fewer epoch):
 # one label per sentence is an easier target, and it keeps `kb build` within a few minutes

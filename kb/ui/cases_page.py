@@ -1,5 +1,5 @@
 """Case profiles: organisation, platform type and group, strongest success factors and obstacles
-with exemplar quotations (interview quotes first)."""
+with exemplar quotations (interview quotes first); recommendations are listed apart, never as obstacles."""
 
 from __future__ import annotations
 
@@ -12,6 +12,9 @@ from kb.ui.state import Resources, resources
 
 TOP = 4
 KIND_ORDER = {"quote": 0, "narrative": 1, "summary": 2, "table": 3}
+RECOMMENDATION_HELP = (
+    "무엇을 해야 하는지에 대한 제언(다른 주체를 향한 권고, 일반 처방). 사례 자신의 장애 요인으로 세지 않는다."
+)
 
 
 def case_codes(res: Resources, case: str) -> pd.DataFrame:
@@ -84,16 +87,21 @@ def render() -> None:
     st.markdown("**운영 조직 organisation:** " + ui.md_escape(info["organization"] or "—"))
     codes = case_codes(res, case)
     n_pass = int((res.kb.passages_df["case"] == case).sum())
-    m = st.columns(4)
+    m = st.columns(5)
     m[0].metric("구절 passages", n_pass)
     m[1].metric("코딩된 구절 coded", codes["passage_id"].nunique())
     m[2].metric("성공 요인 코드", int((codes["polarity"] == "success").sum()))
     m[3].metric("장애 요인 코드", int((codes["polarity"] == "obstacle").sum()))
+    m[4].metric("제언 코드", int((codes["polarity"] == "recommendation").sum()), help=RECOMMENDATION_HELP)
     left, right = st.columns(2)
     with left:
         factor_column(res, codes, "success", "강점 · 성공 요인")
     with right:
         factor_column(res, codes, "obstacle", "약점 · 장애 요인")
+    if (codes["polarity"] == "recommendation").any():
+        factor_column(
+            res, codes, "recommendation", "제언 · 다른 주체에 대한 권고 (장애 요인에 포함하지 않음)"
+        )
 
 
 if __name__ == "__main__":

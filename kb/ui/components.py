@@ -28,9 +28,21 @@ PLATFORM_KO = {
     "synthesis": "소결 (종합)",
     "overview": "개요",
 }
-POLARITY_KO = {"success": "성공 요인", "obstacle": "장애 요인", "neutral": "중립", "none": "코드 없음"}
-POLARITY_COLOR = {"success": "green", "obstacle": "red", "neutral": "gray", "none": "gray"}
-POLARITY_ICON = {"success": "▲", "obstacle": "▼", "neutral": "●", "none": "○"}
+POLARITY_KO = {
+    "success": "성공 요인",
+    "obstacle": "장애 요인",
+    "neutral": "중립",
+    "recommendation": "제언",
+    "none": "코드 없음",
+}
+POLARITY_COLOR = {
+    "success": "green",
+    "obstacle": "red",
+    "neutral": "gray",
+    "recommendation": "blue",
+    "none": "gray",
+}
+POLARITY_ICON = {"success": "▲", "obstacle": "▼", "neutral": "●", "recommendation": "➜", "none": "○"}
 SHORT_NAME = {
     "gyeonggi_bis": "경기 버스정보",
     "eunpyeong_forest": "은평 참여의 큰숲",

@@ -49,12 +49,19 @@ def heatmap(res: Resources, mx: pd.DataFrame) -> go.Figure:
         zr, tr, hr, cr = [], [], [], []
         for c in cols:
             cell = cells.get((r["category"], c["case"]))
-            s, o, n = (
-                (int(cell["success"]), int(cell["obstacle"]), int(cell["neutral"])) if cell else (0, 0, 0)
+            s, o, n, rec = (
+                (
+                    int(cell["success"]),
+                    int(cell["obstacle"]),
+                    int(cell["neutral"]),
+                    int(cell.get("recommendation", 0)),
+                )
+                if cell
+                else (0, 0, 0, 0)
             )
             zr.append(s - o if cell else None)
-            tr.append(f"{s}/{o}" if s or o else "")
-            hr.append(f"{r['label']} × {c['label']}<br>성공 {s} · 장애 {o} · 중립 {n} (구절 수)")
+            tr.append((f"{s}/{o}" if s or o else "") + (f" +{rec}제언" if rec else ""))
+            hr.append(f"{r['label']} × {c['label']}<br>성공 {s} · 장애 {o} · 중립 {n} · 제언 {rec} (구절 수)")
             cr.append([r["category"], c["case"]])
         z.append(zr)
         text.append(tr)
@@ -116,7 +123,7 @@ def selected_cell(event: Any) -> tuple[str, str] | None:
 
 
 def cell_passages(res: Resources, category: str, case: str, kwargs: dict[str, Any]) -> list[str]:
-    """Passage ids of one cell, success then obstacle then neutral, human and confident first."""
+    """Passage ids of one cell, success, obstacle, neutral, recommendation; human and confident first."""
     codes = res.kb.codes_df()
     codes = codes[codes["category"] == category]
     if kwargs.get("polarity"):
@@ -125,7 +132,7 @@ def cell_passages(res: Resources, category: str, case: str, kwargs: dict[str, An
         codes = codes[codes["source"] == "human"]
     pdf = res.kb.passages_df
     codes = codes[codes["passage_id"].map(pdf["case"]) == case]
-    order = {"success": 0, "obstacle": 1, "neutral": 2}
+    order = {"success": 0, "obstacle": 1, "neutral": 2, "recommendation": 3}
     codes = codes.assign(o=codes["polarity"].map(order), h=(codes["source"] != "human").astype(int))
     codes = codes.sort_values(["o", "h", "confidence"], ascending=[True, True, False], kind="stable")
     return list(dict.fromkeys(codes["passage_id"]))

@@ -49,6 +49,26 @@ def ask_coder() -> str | None:
     return None
 
 
+def retrain_box(res: Resources) -> None:
+    """ "Retrain now": refit the fast models on the decisions so far and re-code (kb.coding.retrain)."""
+    with st.sidebar:
+        st.markdown("**자동 코더 재학습 · retrain**")
+        st.caption("지금까지의 검토 결정으로 빠른 모델을 다시 학습하고 모든 구절을 다시 코딩합니다 (약 1분).")
+        if not st.button("지금 재학습 retrain now", icon=":material/model_training:", key="rv_retrain"):
+            return
+    from kb.coding.retrain import retrain_now
+    from kb.ui.state import _load
+
+    with st.status("재학습 중… (retraining the fast models)", expanded=True) as box:
+        out = retrain_now(res.settings, log=lambda msg: box.write(ui.md_escape(msg)))
+        box.update(label="재학습 완료 (retrained)", state="complete", expanded=False)
+    _load.clear()
+    st.session_state["rv_flash"] = (
+        f"재학습 완료: 결정 {out['reviews']}건, {out['seconds']}초, 다시 코딩한 구절 {out['code']['coded']}개"
+    )
+    st.rerun()
+
+
 def _flash() -> None:
     msg = st.session_state.pop("rv_flash", None)
     if msg:
@@ -186,6 +206,7 @@ def render() -> None:
     coder = ask_coder()
     if not coder:
         return
+    retrain_box(res)
     _flash()
     c = st.columns([2, 2, 1])
     factor = c[0].selectbox(

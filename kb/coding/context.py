@@ -1,0 +1,136 @@
+"""Context of a sentence in an interview: the interviewer's question and the same answer's neighbours.
+
+A spoken answer often names its factor only through the question ("예산 확보는 어떠셨어요?" →
+"그게 제일 골치였죠"), and a sentence of an answer usually shares its neighbours' factors. So a
+sentence's category probability p is raised towards the question's q and its neighbours' n:
+
+    p' = p + (1 - p) · (w_q · q + w_n · n)
+
+with w_q and w_n larger for a thin sentence (anaphora such as 그게/그건, or few content words), whose
+own words say little. Raising only (never lowering) keeps a clear sentence's own codes; it is
+recall that fails on new transcripts. Interviewer turns are never coded, and a substantive
+interview answer sentence (one with a question or a speaker) that clears no threshold gets its
+best category when that is close enough (`FALLBACK_MIN` in confidence units, 0.5 = at
+threshold): coders code nearly every sentence of an answer, while report prose has background
+sentences that rightly carry no code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from kb.coding.spoken import substantive
+
+if TYPE_CHECKING:
+    from kb.coding.coder import Coder
+    from kb.coding.features import Analysis
+
+INTERVIEWER_ROLES = frozenset(
+    {"면담자", "질문자", "인터뷰어", "조사자", "연구자", "연구진", "사회자", "interviewer", "q", "질문"}
+)
+ANAPHORA = frozenset(
+    {"그것", "그거", "그게", "그건", "거기", "그쪽", "그때", "그런", "그렇", "이것", "이거", "그"}
+)
+W_QUESTION, W_QUESTION_THIN, W_NEIGHBOUR, W_NEIGHBOUR_THIN = 0.25, 0.6, 0.15, 0.4
+FALLBACK_MIN = 0.35
+
+
+@dataclass(frozen=True)
+class Context:
+    """What surrounds a text: the preceding interviewer turn, neighbour texts, the speaker, and
+    the case's group (a private firm's actorless advice addresses the public sector)."""
+
+    question: str | None = None
+    prev: str | None = None
+    next: str | None = None
+    speaker: str | None = None
+    group: str | None = None
+
+
+def as_context(value: Context | Mapping[str, Any] | None) -> Context:
+    if value is None:
+        return Context()
+    if isinstance(value, Context):
+        return value
+
+    def text(key: str) -> str | None:
+        v = value.get(key)
+        return v.strip() or None if isinstance(v, str) else None
+
+    return Context(text("question"), text("prev"), text("next"), text("speaker"), text("group"))
+
+
+def is_interviewer(speaker: str | None) -> bool:
+    if not speaker:
+        return False
+    s = speaker.strip().lower().rstrip(":")
+    return s in INTERVIEWER_ROLES or s.startswith(("면담자", "질문자", "인터뷰어"))
+
+
+def is_thin(a: Analysis) -> bool:
+    """Says little on its own: starts with an anaphor, or has fewer than four content words."""
+    from kb.coding.spoken import tokens
+
+    first = [f for f, t in tokens(a.text)[:2] if t.startswith(("NP", "MM", "VA", "MAG"))]
+    return bool(set(first) & ANAPHORA) or len(a.lemmas) < 4
+
+
+def blend_context(
+    coder: Coder, analyses: list[Analysis], raw: np.ndarray, owner: Sequence[int], contexts: Sequence[Context]
+) -> np.ndarray:
+    """Raw category scores raised by the question's and the neighbours' scores (see module doc)."""
+    if not len(raw):
+        return raw
+    extra = sorted({t for c in contexts for t in (c.question, c.prev, c.next) if t})
+    ext_raw: dict[str, np.ndarray] = {}
+    if extra:
+        _, _, scores = coder.score_analyses(coder.analyzer.analyse(extra))
+        ext_raw = dict(zip(extra, scores, strict=True))
+    out = raw.copy()
+    n = len(analyses)
+    for i in range(n):
+        ctx = contexts[owner[i]]
+        neigh = [raw[k] for k in (i - 1, i + 1) if 0 <= k < n and owner[k] == owner[i]]
+        if not (i and owner[i - 1] == owner[i]) and ctx.prev in ext_raw:
+            neigh.append(ext_raw[ctx.prev])
+        if not (i + 1 < n and owner[i + 1] == owner[i]) and ctx.next in ext_raw:
+            neigh.append(ext_raw[ctx.next])
+        push = np.zeros(raw.shape[1])
+        thin = is_thin(analyses[i])
+        if neigh:
+            push += (W_NEIGHBOUR_THIN if thin else W_NEIGHBOUR) * np.max(neigh, axis=0)
+        if ctx.question in ext_raw:
+            push += (W_QUESTION_THIN if thin else W_QUESTION) * ext_raw[ctx.question]
+        out[i] = raw[i] + (1 - raw[i]) * np.clip(push, 0, 1)
+    return out
+
+
+def is_answer(ctx: Context) -> bool:
+    """Part of an interview answer: it has the interviewer's question or a (non-interviewer) speaker."""
+    return bool(ctx.question or ctx.speaker) and not is_interviewer(ctx.speaker)
+
+
+def fallback_rows(
+    coder: Coder,
+    analyses: list[Analysis],
+    conf: np.ndarray,
+    chosen: np.ndarray,
+    answer: np.ndarray,
+) -> list[tuple[int, int]]:
+    """(sentence, category) of the best category for substantive answer sentences that got none."""
+    minimum = getattr(coder, "fallback_min", None)
+    minimum = FALLBACK_MIN if minimum is None else minimum
+    if minimum >= 0.5:
+        return []
+    out = []
+    for i, a in enumerate(analyses):
+        if not answer[i] or chosen[i].any() or not substantive(a.text, a.lemmas):
+            continue
+        j = int(np.argmax(conf[i]))
+        if conf[i, j] >= minimum:
+            out.append((i, j))
+    return out

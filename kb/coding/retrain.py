@@ -1,0 +1,96 @@
+"""Quick retrain while reviewing: refit the fast (logistic) models on the decisions so far.
+
+`kb build` trains the best coder (logistic models + fine-tuned e5, minutes on 2 cores). A coder
+reviewing a transcript wants the next passages coded with what they just taught, so
+`quick_retrain` refits only the logistic category and polarity models (about 20 s with cached
+embeddings) and keeps the saved coder's fine-tuned models as they were; the next `kb build`
+sees that the training data changed and retrains everything. `retrain_now` then re-codes the
+knowledge base with the new model and refreshes the index metadata.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+from kb.coding.book import load_view
+from kb.coding.build import STAMP_FILE
+from kb.coding.coder import DEFAULT_EMBEDDER, MODEL_FILE, Coder, coder_dir
+from kb.coding.data import build_training_set, load_gold, load_review_rows, load_written
+from kb.coding.training import CoderModel
+
+REVIEW_WEIGHT = 3  # each reviewed sentence counts three times (see build_training_set)
+
+
+def quick_retrain(
+    settings: Any = None,
+    reviews: Any = None,
+    review_weight: int = REVIEW_WEIGHT,
+    gold: list[dict] | None = None,
+    written: list[dict] | None = None,
+) -> dict[str, Any]:
+    """Refit the logistic models on gold + written sentences + `reviews`; save; return a summary.
+
+    `reviews`: as for `kb.coding.build.train_coder` (DataFrame, rows, or None); `gold`/`written`:
+    the training sentences (default: eval/gold and corpus/training, as `kb build`)."""
+    from kb.settings import get_settings
+
+    settings = settings or get_settings()
+    t0 = time.perf_counter()
+    directory = coder_dir(settings)
+    old = CoderModel.load(directory / MODEL_FILE)
+    book = load_view(settings.codebook_path)
+    rows = [
+        {k: r.get(k) for k in ("text", "category", "polarity", "label")} for r in load_review_rows(reviews)
+    ]
+    gold = load_gold() if gold is None else gold
+    written = load_written(settings.corpus_dir / "training") if written is None else written
+    data = build_training_set(book, gold, rows, written=written, review_weight=review_weight)
+    coder = Coder(book, embedder=old.embedder if old else DEFAULT_EMBEDDER, cache_dir=directory)
+    coder.fit(data, tune_epochs=0)
+    model = coder.model
+    assert model is not None
+    kept_tuned = bool(old and old.tuned is not None)
+    if old is not None and kept_tuned:  # same blend as train_model with fine-tuning
+        model.tuned, model.tuned_polarity = old.tuned, old.tuned_polarity
+        model.thresholds = {cat: (t + 0.5) / 2 for cat, t in model.thresholds.items()}
+    coder.save(directory)
+    digest = hashlib.sha256(
+        json.dumps(rows, ensure_ascii=False, sort_keys=True, default=str).encode()
+    ).hexdigest()
+    # a stamp no full training produces: `kb build` retrains everything next time
+    (directory / STAMP_FILE).write_text(json.dumps({"stamp": f"quick{digest}", "n_reviews": len(rows)}))
+    return {
+        "reviews": len(rows),
+        "kept_fine_tuned": kept_tuned,
+        "seconds": round(time.perf_counter() - t0, 1),
+    }
+
+
+def retrain_now(settings: Any = None, log: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
+    """Quick retrain on the knowledge base's review decisions, re-code it, refresh index metadata."""
+    from kb.builder import code_stage, index_stage
+    from kb.kbase import KnowledgeBase, forget
+    from kb.reviews import training_examples
+    from kb.settings import get_settings
+
+    settings = settings or get_settings()
+    kb = KnowledgeBase(settings)
+    decisions = training_examples(kb.passages, kb.reviews)
+    log(f"retraining the fast models on {len(decisions)} review decisions …")
+    out = quick_retrain(settings, decisions)
+    log(f"retrained in {out['seconds']} s; re-coding passages …")
+    forget(settings)
+    from kb import api
+    from kb.coding import coder as coder_module
+
+    api._CODERS.pop(settings, None)  # the next kb.api.code loads the new model
+    coder_module._DEFAULT = None
+    out["code"] = code_stage(settings, False, train=False)
+    log("refreshing the search index metadata …")
+    out["index"] = index_stage(settings, False)
+    forget(settings)
+    return out

@@ -1,0 +1,200 @@
+"""Polarity markers of spoken Korean and of advice, read from Kiwi morphemes (not strings).
+
+Interview speech carries its evaluation in endings, auxiliaries and evaluative verbs rather
+than in the report's vocabulary (부족, 미흡): "잘 안 되더라고요", "제일 골치였죠", "간신히
+유지했어요", "반토막 났어요", and rhetorical questions that deny ("…할 리가 있겠어요?").
+Advice ("…해야 한다", "…하면 좋겠다", "…이 필요하다") is an obstacle when it is about the
+case's own practice and a `recommendation` when it tells another actor what to do, so the
+actor named as the sentence's topic/subject is read too.
+
+`markers(tokens)` returns named counts; the coder uses them as polarity features, as tokens
+of the polarity model and as a rule adjustment (`rule_score`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Any
+
+from kb.morphs import get_kiwi
+
+# evaluative words of speech (lemma as Kiwi's form of the head morpheme)
+OBSTACLE_WORDS = frozenset(
+    {
+        "골치", "간신히", "겨우", "빠듯", "애먹", "힘들", "버겁", "반토막", "토막", "급감", "난감", "답답",
+        "막막", "허덕", "엉망", "고생", "삐걱", "녹록", "하소연", "곤혹", "속앓이", "발목", "애로", "허탕",
+        "줄어들", "쪼그라들", "바닥", "끊기", "흐지부지", "유명무실", "방치", "골칫거리", "손사래", "어렵",
+    }
+)  # fmt: skip
+SUCCESS_WORDS = frozenset(
+    {"순조", "수월", "뿌듯", "대박", "굴러가", "자리잡", "톡톡히", "든든", "호평", "입소문", "늘어나"}
+)  # fmt: skip
+HALVING = frozenset({"반토막", "절반", "반", "급감", "뚝", "반의반"})
+DECLINE = frozenset({"줄", "줄어들", "떨어지", "감소", "나", "빠지", "내려가"})
+OTHER_ACTORS = frozenset(
+    {
+        "공공", "정부", "중앙", "중앙정부", "국가", "부처", "행안부", "행정안전부", "지자체", "지방자치단체",
+        "자치단체", "국회", "기관", "공공기관", "시청", "도청", "정책", "당국",
+    }
+)  # fmt: skip
+ACTOR_COMPOUNDS = ("지방자치단체", "자치단체", "공공부문", "공공영역", "중앙부처")
+OWN_ACTORS = frozenset({"저희", "우리", "제", "저"})
+NEGATORS = frozenset({"안", "못"})
+NEG_AUX = frozenset({"않", "못하", "없"})
+
+
+@lru_cache(maxsize=20000)
+def _tokens(text: str) -> tuple[tuple[str, str], ...]:
+    return tuple((t.form, t.tag) for t in get_kiwi().tokenize(text))
+
+
+def tokens(text: str) -> tuple[tuple[str, str], ...]:
+    """(form, tag) morphemes of `text`, memoised."""
+    return _tokens(text)
+
+
+def markers(text: str) -> dict[str, float]:
+    """Named morpheme-pattern counts (absent = 0) for one sentence."""
+    toks = tokens(text)
+    forms = [f for f, _ in toks]
+    tags = [t for _, t in toks]
+    out: dict[str, float] = {}
+
+    where: dict[str, list[int]] = {}
+    pos = 0
+
+    def add(name: str, n: float = 1.0) -> None:
+        out[name] = out.get(name, 0.0) + n
+        where.setdefault(name, []).append(pos)
+
+    n = len(toks)
+    question = "?" in forms
+    for i, (form, tag) in enumerate(toks):
+        pos = i
+        nxt = toks[i + 1] if i + 1 < n else ("", "")
+        nxt2 = toks[i + 2] if i + 2 < n else ("", "")
+        # obligation: -어야/아야 + 하다/되다 (…해야 한다, …돼야 해요)
+        if (
+            tag == "EC"
+            and form in ("어야", "아야", "여야")
+            and nxt[0] in ("하", "되")
+            and nxt[1].startswith("V")
+        ):
+            add("advice")
+        # wish: -(으)면 + 좋다 (+겠) (…하면 좋겠어요, 했으면 좋겠다)
+        if tag == "EC" and form in ("면", "으면") and nxt == ("좋", "VA"):
+            add("advice")
+        # suggestion: …는 것이 좋다/바람직하다 (…하시는 게 더 좋을 거예요)
+        if (
+            form == "것"
+            and tag == "NNB"
+            and nxt[0] == "이"
+            and any(f in ("좋", "바람직하", "낫", "바람직") for f, _ in toks[i + 2 : i + 5])
+        ):
+            add("advice")
+        # need: 필요/요구/시급 (+하다/되다), 바람직
+        if tag.startswith("NN") and form in ("필요", "요구", "시급", "바람직", "제언", "권고", "선행"):
+            add("need")
+        if form == "바람직" and tag == "XR":
+            add("need")
+        # rhetorical denial: -ㄹ 리(가) 있/없 (…할 리가 있겠어요)
+        if form == "리" and tag == "NNB" and i and tags[i - 1] == "ETM":
+            add("rhetorical")
+        # rhetorical question with 겠/나 + ? (어떻게 …하겠어요?, 누가 쓰겠어요?)
+        if (
+            tag == "EP"
+            and form == "겠"
+            and question
+            and any(f in ("어떻", "누구", "누", "뭐", "왜") for f in forms)
+        ):
+            add("rhetorical")
+        # negation: 안/못 + predicate, -지 않다/못하다, 없다
+        if tag == "MAG" and form in NEGATORS:
+            add("negation")
+            if i and forms[i - 1] == "잘":
+                add("not_well")  # 잘 안 되다, 잘 못 하다
+        if tag == "VX" and form in NEG_AUX:
+            add("negation")
+        if tag == "VA" and form == "없":
+            add("absence")
+        # evaluative words of speech
+        if form in OBSTACLE_WORDS and (tag.startswith(("NN", "MAG", "VV", "VA", "XR"))):
+            add("spoken_obstacle")
+        if form in SUCCESS_WORDS:
+            add("spoken_success")
+        if (
+            form == "잘"
+            and tag == "MAG"
+            and nxt[0] not in NEGATORS
+            and nxt[1].startswith(("VV", "XSV", "NNG"))
+        ):
+            add("well")
+        # figures that halve or collapse: 반토막, 절반으로 줄다, 뚝 떨어지다
+        if form in HALVING and (nxt[0] in DECLINE or nxt2[0] in DECLINE or form in ("반토막", "급감", "뚝")):
+            add("halving")
+        # who acts: another actor as topic/subject (a noun run such as 지방+자치+단체, 공공+부문,
+        # then 은/는/이/가/도 or 에서) vs the speaker's own organisation
+        if tag.startswith("NN") and not nxt[1].startswith("NN"):
+            run = [forms[k] for k in range(max(0, i - 3), i + 1) if tags[k].startswith("NN")]
+            actor = bool(set(run) & OTHER_ACTORS) or any(a in "".join(run) for a in ACTOR_COMPOUNDS)
+            marked = (
+                nxt[0] in ("은", "는", "이", "가", "도") and nxt[1] in ("JX", "JKS") or nxt == ("에서", "JKB")
+            )
+            if actor and marked:
+                add("other_actor")
+        if tag == "NP" and form in OWN_ACTORS:
+            add("own_actor")
+        if tag == "EF" and form.startswith(("더라", "더라고", "던데")):
+            add("retrospective")
+    if out.get("advice") or out.get("need"):
+        # the actor named nearest before the (first) advice decides whom it addresses
+        at = min(where.get("advice", []) + where.get("need", []))
+        actors = [(k, "other") for k in where.get("other_actor", []) if k <= at]
+        actors += [(k, "own") for k in where.get("own_actor", []) if k <= at]
+        if not actors:  # none before it: any actor in the sentence
+            actors = [(k, "other") for k in where.get("other_actor", [])]
+            actors += [(k, "own") for k in where.get("own_actor", [])]
+            actors = [a for a in actors if not any(b[1] != a[1] for b in actors)]
+        nearest = max(actors)[1] if actors and at >= max(actors)[0] else (actors[0][1] if actors else "own")
+        add("advice_other" if nearest == "other" else "advice_own")
+    return out
+
+
+MARKER_NAMES = (
+    "advice", "need", "rhetorical", "negation", "not_well", "absence", "spoken_obstacle", "spoken_success",
+    "well", "halving", "other_actor", "own_actor", "retrospective", "advice_other", "advice_own",
+)  # fmt: skip
+
+
+def marker_vector(text: str) -> list[float]:
+    m = markers(text)
+    return [min(m.get(k, 0.0), 3.0) for k in MARKER_NAMES]
+
+
+def rule_score(m: dict[str, Any]) -> float:
+    """Signed adjustment to the clause-rule polarity score (< 0: obstacle) from spoken markers."""
+    score = -1.0 * m.get("spoken_obstacle", 0) - 1.0 * m.get("not_well", 0) - 1.0 * m.get("halving", 0)
+    score -= 1.0 * m.get("rhetorical", 0)
+    score += 1.0 * m.get("spoken_success", 0)
+    return float(score)
+
+
+def is_recommendation(m: dict[str, Any], group: str | None = None) -> bool:
+    """Advice or need whose actor is someone other than the speaker's organisation.
+
+    A private firm's advice that names no actor (…부터 시작해서 점진적으로 확대해 나가야 한다) is
+    addressed to the public sector it was asked about; a public case's actorless need is its own
+    (coding guide §3), so `group` decides those."""
+    if m.get("advice_other"):
+        return True
+    return group == "private" and bool(m.get("advice_own")) and not m.get("own_actor")
+
+
+def marker_tokens(text: str) -> list[str]:
+    return [f"SP:{k}" for k, v in markers(text).items() for _ in range(int(min(v, 2)))]
+
+
+def substantive(text: str, lemmas: Sequence[str]) -> bool:
+    """Worth a code at all: enough content words (not a backchannel like "네, 맞아요")."""
+    return len(lemmas) >= 3 and len(text) >= 12

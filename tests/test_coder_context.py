@@ -1,0 +1,148 @@
+"""Interview context, spoken polarity, recommendations and quick retraining (issue 14).
+
+Every sentence below was written for these tests (not taken from the report, the training
+sentences or any evaluation set). The coder is trained once on the codebook examples, three
+cases of the gold set and the written training sentences, without fine-tuning.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from kb.coding import Coder
+from kb.coding.book import load_view
+from kb.coding.data import build_training_set, load_gold, load_written
+from kb.coding.retrain import quick_retrain
+from kb.coding.spoken import markers
+from kb.settings import ROOT, get_settings
+
+FUNDING_Q = "예산 확보는 어떠셨어요?"
+STAFF_Q = "담당 인력은 충분했나요?"
+ANSWER = "아, 그게 제일 골치였죠."
+
+
+def _gold() -> list[dict]:
+    return [r for r in load_gold() if r["case"] in {"gyeonggi_bis", "domestic_synthesis", "daangn"}]
+
+
+@pytest.fixture(scope="module")
+def coder() -> Coder:
+    book = load_view()
+    c = Coder(book, embedder="use")
+    data = build_training_set(book, _gold(), written=load_written(ROOT / "corpus" / "training"))
+    return c.fit(data, n_folds=3, tune_epochs=0)
+
+
+def cats(result: dict) -> dict[str, str]:
+    return {c["category"]: c["polarity"] for c in result["codes"]}
+
+
+def test_interviewer_turns_carry_no_codes(coder) -> None:
+    text = "예산이 부족해서 전문 인력 채용이 어려우셨다고 들었는데 맞나요?"
+    asked, answered = coder.code_texts([text, text], contexts=[{"speaker": "면담자"}, {"speaker": "응답자"}])
+    assert asked["codes"] == [] and all(s["codes"] == [] for s in asked["sentences"])
+    assert answered["codes"], "the same words said by the interviewee are coded"
+
+
+def test_the_question_decides_what_a_thin_answer_is_about(coder) -> None:
+    funding, staffing, bare = coder.code_texts(
+        [ANSWER, ANSWER, ANSWER], contexts=[{"question": FUNDING_Q}, {"question": STAFF_Q}, None]
+    )
+    assert cats(funding).get("financial_resources") == "obstacle", funding["codes"]
+    assert "human_resources" not in cats(funding)
+    assert cats(staffing).get("human_resources") == "obstacle", staffing["codes"]
+    assert "financial_resources" not in cats(staffing)
+    assert not {"financial_resources", "human_resources"} & set(cats(bare))
+
+
+def test_neighbours_of_one_answer_inform_each_other(coder) -> None:
+    first = "작년부터 앱 운영비가 계속 깎였어요."
+    thin = "그래서 그 뒤로는 정말 버티기만 했죠."
+    (alone,) = coder.code_texts([thin])
+    (together,) = coder.code_texts([thin], contexts=[{"prev": first}])
+    conf = {c["category"]: c["confidence"] for s in together["sentences"] for c in s["codes"]}
+    before = {c["category"]: c["confidence"] for s in alone["sentences"] for c in s["codes"]}
+    assert conf.get("financial_resources", 0) > before.get("financial_resources", 0)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "민원 시스템이랑 연계가 잘 안 되더라고요.",
+        "작년에 비해 앱 이용자가 반토막이 났죠.",
+        "그 예산으로 서버 유지비만 간신히 맞췄어요.",
+        "어르신들이 그 복잡한 앱을 쓰실 리가 있겠어요?",
+    ],
+)
+def test_spoken_obstacles_read_as_obstacles(coder, text) -> None:
+    (res,) = coder.code_texts([text])
+    assert res["codes"], text
+    assert {c["polarity"] for c in res["codes"]} == {"obstacle"}, res["codes"]
+
+
+@pytest.mark.parametrize(
+    ("text", "polarity"),
+    [
+        (
+            "중앙정부는 지자체마다 앱을 따로 만들게 두지 말고 공통 기반을 제공해야 한다고 봐요.",
+            "recommendation",
+        ),
+        ("공공은 민간 배달앱과 경쟁하기보다 가맹점 데이터를 열어 주면 좋겠습니다.", "recommendation"),
+        ("저희 과는 앱을 관리할 개발 인력이 두 명은 더 필요해요.", "obstacle"),
+    ],
+)
+def test_advice_to_another_actor_is_a_recommendation(coder, text, polarity) -> None:
+    (res,) = coder.code_texts([text])
+    assert res["codes"], text
+    assert {c["polarity"] for c in res["codes"]} == {polarity}, res["codes"]
+
+
+def test_spoken_markers_come_from_morphemes() -> None:
+    assert markers("주민들이 그걸 쓸 리가 있겠어요?").get("rhetorical")
+    assert markers("그게 잘 안 되더라고요.").get("not_well")
+    assert markers("정부가 표준을 먼저 정해 줘야 합니다.").get("advice_other")
+    assert markers("저희는 인력이 더 필요해요.").get("advice_own")
+    assert not markers("저희는 인력이 더 필요해요.").get("advice_other")
+    assert not markers("예산이 충분했어요.")
+
+
+def test_retrain_after_reviews_changes_the_reviewed_pattern(tmp_path) -> None:
+    settings = get_settings(data_dir=tmp_path / "data")
+    pattern = "마을 반장님들이 단체 대화방에 링크를 돌려 주셨어요."
+    reviewed = [
+        pattern,
+        "동네 반장님들이 대화방에 공지를 올려 주셨어요.",
+        "통장님들이 단톡방에 앱 주소를 퍼 날라 주셨죠.",
+        "반장님들이 카톡방마다 홍보 글을 올려 주셨어요.",
+    ]
+    reviews = [{"text": t, "category": "governance", "polarity": "success", "label": 1} for t in reviewed]
+    book = load_view()
+    quick_retrain(settings, [], gold=_gold(), written=[])
+    before = Coder.load(settings, book).code_texts([pattern])[0]
+    info = quick_retrain(settings, reviews, gold=_gold(), written=[])
+    after = Coder.load(settings, book).code_texts([pattern])[0]
+    assert info["reviews"] == len(reviews)
+    assert "governance" not in cats(before), before["codes"]
+    assert cats(after).get("governance") == "success", after["codes"]
+
+
+def test_top_category_fallback_only_for_substantive_answer_sentences(coder) -> None:
+    text = "오전에는 주로 회의를 하고 오후에는 현장에 나가서 이것저것 챙겨요."
+    answer = {"question": "하루 일과는 어떻게 되세요?", "speaker": "응답자"}
+    try:
+        coder.fallback_min = 0.5  # off
+        (off,) = coder.code_texts([text], contexts=[answer])
+        coder.fallback_min = 0.0  # any best category
+        on, prose, short = coder.code_texts([text, text, "네, 맞아요."], contexts=[answer, None, answer])
+    finally:
+        coder.fallback_min = None
+    assert off["codes"] == []
+    assert len(on["codes"]) == 1 and on["codes"][0]["evidence"]["fallback"] is True
+    assert prose["codes"] == [] and short["codes"] == []
+
+
+def test_a_private_firms_actorless_advice_is_a_recommendation(coder) -> None:
+    text = "처음에는 꼭 필요한 서비스 몇 개만 단순하게 만들고 점진적으로 넓혀 나가야 한다고 봐요."
+    firm, city = coder.code_texts([text, text], contexts=[{"group": "private"}, {"group": "domestic"}])
+    assert firm["codes"] and {c["polarity"] for c in firm["codes"]} == {"recommendation"}, firm["codes"]
+    assert "recommendation" not in {c["polarity"] for c in city["codes"]}, city["codes"]
