@@ -39,7 +39,12 @@ POLARITY_LABELS = {
     "neutral": "중립·배경 (neutral)",
     "recommendation": "제언 (recommendation)",
 }
-POLARITY_COLORS = {"success": "#2E7D32", "obstacle": "#C62828", "neutral": "#757575", "recommendation": "#F9A825"}
+POLARITY_COLORS = {
+    "success": "#2E7D32",
+    "obstacle": "#C62828",
+    "neutral": "#757575",
+    "recommendation": "#F9A825",
+}
 DIMENSION_COLORS = {"internal": "#1565C0", "external": "#6A1B9A", "platform": "#EF6C00", "other": "#00838F"}
 VARIABLES = (
     ("group", "domestic / international / private"),
