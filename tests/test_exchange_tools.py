@@ -36,6 +36,7 @@ from lxml import etree
 from bench.common import stop, wait_until_up
 from kb.exporting import export
 from kb.filters import Filters
+from kb.generations import store_dir
 from kb.kbase import CODES_FILE, get_kb
 from kb.qdc_import import import_codebook, read_qdc
 from kb.refiqda import NS_CODEBOOK, NS_PROJECT, POLARITY_LABELS, code_guid, code_names
@@ -147,7 +148,7 @@ def test_every_selected_source_is_in_the_project_coded_or_not(kb_settings, tmp_p
     shutil.copytree(kb_settings.data_dir, root / "data")
     shutil.copytree(kb_settings.corpus_dir, root / "corpus")
     settings = kb_settings.with_overrides(data_dir=root / "data", corpus_dir=root / "corpus")
-    codes = settings.data_dir / CODES_FILE
+    codes = store_dir(settings) / CODES_FILE
     rows = [json.loads(line) for line in codes.read_text(encoding="utf-8").splitlines()]
     codes.write_text(
         "".join(json.dumps(r) + "\n" for r in rows if not r["passage_id"].startswith("london")), "utf-8"
