@@ -8,6 +8,7 @@ done, so a crash or a second process never sees half a store.
 
 from __future__ import annotations
 
+import functools
 import json
 import resource
 import time
@@ -70,12 +71,15 @@ def segment_stage(settings: Settings, progress: bool) -> dict[str, Any]:
     return {"passages": len(passages)}
 
 
-def code_stage(settings: Settings, progress: bool, train: bool = True) -> dict[str, Any]:
+def code_stage(
+    settings: Settings, progress: bool, train: bool | Callable[[Settings, Any], Any] = True
+) -> dict[str, Any]:
     """Train the coder on gold + human decisions (if they changed), then code changed passages.
 
     A passage is re-coded when its text changed or the coder was retrained; otherwise its
     previous codes are kept, so a rebuild with nothing new codes nothing. `train=False` codes
-    with the saved coder as it is (after a quick retrain, kb.coding.retrain).
+    with the saved coder as it is; a callable `train(settings, decisions)` trains instead of the full
+    training (the quick retrain of kb.coding.retrain).
     """
     from kb.coding import Coder
     from kb.coding.build import train_coder
@@ -85,7 +89,9 @@ def code_stage(settings: Settings, progress: bool, train: bool = True) -> dict[s
 
     kb = KnowledgeBase(settings)
     decisions = training_examples(kb.passages, kb.reviews)
-    if train:
+    if callable(train):
+        train(settings, decisions)
+    elif train:
         train_coder(settings, reviews=decisions, progress=progress)
     stamp = saved_stamp(coder_dir(settings)) or ""
     checkpoint("code:trained")
@@ -202,6 +208,7 @@ def build(
     progress: bool = True,
     log: Callable[[str], None] = lambda _: None,
     drop_old_collections: bool = False,
+    train: bool | Callable[[Settings, Any], Any] = True,
 ) -> BuildReport:
     """Run the build stages in order into a new generation, switch to it, prune what no kept
     generation uses; record each stage's time and peak memory.
@@ -222,7 +229,10 @@ def build(
             with generations.building(settings, draft.path):
                 for name in STAGES:
                     if name in stages:
-                        _timed(report, name, lambda n=name: _STAGE_FUNCS[n](settings, progress), log)
+                        run = _STAGE_FUNCS[name]
+                        if name == "code":
+                            run = functools.partial(code_stage, train=train)
+                        _timed(report, name, lambda r=run: r(settings, progress), log)
                         checkpoint(f"stage:{name}")
                 write_jsonl(draft.path / "build_report.jsonl", [report.as_dict()])
         except BaseException:

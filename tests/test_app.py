@@ -232,8 +232,15 @@ def test_review_page_retrain_now_recodes_with_the_decisions(data_dir: Path) -> N
     at.sidebar.button(key="rv_retrain").click().run(timeout=900)  # trains on gold + written sentences
     no_errors(at)
     assert any("재학습 완료" in s.value for s in at.success), [s.value for s in at.success]
-    stamp = json.loads((data_dir / "coder" / "model.stamp.json").read_text())["stamp"]
-    coded = [json.loads(line) for line in (data_dir / "codes.jsonl").read_text().splitlines() if line]
+    from kb.coding.coder import coder_dir
+    from kb.coding.model_io import saved_stamp
+    from kb.generations import store_dir
+
+    settings = settings_for(data_dir)
+    stamp = saved_stamp(coder_dir(settings)) or ""
+    coded = [
+        json.loads(line) for line in (store_dir(settings) / "codes.jsonl").read_text().splitlines() if line
+    ]
     assert stamp.startswith("quick") and {r["coder"] for r in coded} == {stamp[:16]}
 
 

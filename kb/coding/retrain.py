@@ -4,8 +4,9 @@
 reviewing a transcript wants the next passages coded with what they just taught, so
 `quick_retrain` refits only the logistic category and polarity models (about 20 s with cached
 embeddings) and keeps the saved coder's fine-tuned models as they were; the next `kb build`
-sees that the training data changed and retrains everything. `retrain_now` then re-codes the
-knowledge base with the new model and refreshes the index metadata.
+sees that the training data changed and retrains everything. `retrain_now` runs this inside a
+build of the code and index stages, so the new model, the re-coded passages and the index
+metadata arrive together as a new generation (readers never see half of it).
 """
 
 from __future__ import annotations
@@ -17,8 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from kb.coding.book import load_view
-from kb.coding.build import STAMP_FILE
-from kb.coding.coder import DEFAULT_EMBEDDER, MODEL_FILE, Coder, coder_dir
+from kb.coding.coder import DEFAULT_EMBEDDER, Coder, coder_dir
 from kb.coding.data import build_training_set, load_gold, load_review_rows, load_written
 from kb.coding.training import CoderModel
 
@@ -41,7 +41,7 @@ def quick_retrain(
     settings = settings or get_settings()
     t0 = time.perf_counter()
     directory = coder_dir(settings)
-    old = CoderModel.load(directory / MODEL_FILE)
+    old = CoderModel.load(directory)
     book = load_view(settings.codebook_path)
     rows = [
         {k: r.get(k) for k in ("text", "category", "polarity", "label")} for r in load_review_rows(reviews)
@@ -57,12 +57,11 @@ def quick_retrain(
     if old is not None and kept_tuned:  # same blend as train_model with fine-tuning
         model.tuned, model.tuned_polarity = old.tuned, old.tuned_polarity
         model.thresholds = {cat: (t + 0.5) / 2 for cat, t in model.thresholds.items()}
-    coder.save(directory)
     digest = hashlib.sha256(
         json.dumps(rows, ensure_ascii=False, sort_keys=True, default=str).encode()
     ).hexdigest()
     # a stamp no full training produces: `kb build` retrains everything next time
-    (directory / STAMP_FILE).write_text(json.dumps({"stamp": f"quick{digest}", "n_reviews": len(rows)}))
+    coder.save(directory, stamp=f"quick{digest}", info={"n_reviews": len(rows)})
     return {
         "reviews": len(rows),
         "kept_fine_tuned": kept_tuned,
@@ -71,26 +70,27 @@ def quick_retrain(
 
 
 def retrain_now(settings: Any = None, log: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
-    """Quick retrain on the knowledge base's review decisions, re-code it, refresh index metadata."""
-    from kb.builder import code_stage, index_stage
-    from kb.kbase import KnowledgeBase, forget
-    from kb.reviews import training_examples
+    """Quick retrain on the knowledge base's review decisions, re-code it, refresh index metadata:
+    one build of the code and index stages, switched in as a new generation."""
+    from kb.builder import build
+    from kb.coding import coder as coder_module
+    from kb.kbase import forget
     from kb.settings import get_settings
 
     settings = settings or get_settings()
-    kb = KnowledgeBase(settings)
-    decisions = training_examples(kb.passages, kb.reviews)
-    log(f"retraining the fast models on {len(decisions)} review decisions …")
-    out = quick_retrain(settings, decisions)
-    log(f"retrained in {out['seconds']} s; re-coding passages …")
-    forget(settings)
+    out: dict[str, Any] = {}
+
+    def train(settings: Any, decisions: Any) -> None:
+        log(f"retraining the fast models on {len(decisions)} review decisions …")
+        out.update(quick_retrain(settings, decisions))
+        log(f"retrained in {out['seconds']} s; re-coding passages and refreshing the index …")
+
+    report = build(settings, stages=("code", "index"), progress=False, train=train, log=log)
     from kb import api
-    from kb.coding import coder as coder_module
 
     api._CODERS.pop(settings, None)  # the next kb.api.code loads the new model
     coder_module._DEFAULT = None
-    out["code"] = code_stage(settings, False, train=False)
-    log("refreshing the search index metadata …")
-    out["index"] = index_stage(settings, False)
     forget(settings)
+    stages = {s.name: s.detail for s in report.stages}
+    out["code"], out["index"] = stages.get("code"), stages.get("index")
     return out
