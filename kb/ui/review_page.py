@@ -50,7 +50,13 @@ def ask_coder() -> str | None:
 
 
 def retrain_box(res: Resources) -> None:
-    """ "Retrain now": refit the fast models on the decisions so far and re-code (kb.coding.retrain)."""
+    """ "Retrain now": refit the fast models on the decisions so far and re-code (kb.coding.retrain).
+
+    Like decisions, retraining changes every coder's codes: viewers in team mode do not get it."""
+    from kb.ui import login
+
+    if not login.can_write():
+        return
     with st.sidebar:
         st.markdown("**자동 코더 재학습 · retrain**")
         st.caption("지금까지의 검토 결정으로 빠른 모델을 다시 학습하고 모든 구절을 다시 코딩합니다 (약 1분).")
