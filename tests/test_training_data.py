@@ -42,8 +42,12 @@ def test_gold_is_a_where_coders_agreed_and_the_adjudication_where_not() -> None:
     a = {r["id"]: r["codes"] for r in _rows(gold_dir() / "coder_a.jsonl")}
     b = {r["id"]: r["codes"] for r in _rows(gold_dir() / "coder_b.jsonl")}
     adjudicated = {r["id"]: r["codes"] for r in _rows(gold_dir() / "adjudication.jsonl")}
+    # re-decided under the 2026-12 rules (recommendation polarity, adopted plans): eval/gold/README.md
+    readjudicated = {r["id"]: r["codes"] for r in _rows(gold_dir() / "readjudication_2026-12.jsonl")}
     for row in load_gold():
-        if key(a[row["id"]]) == key(b[row["id"]]):
+        if row["id"] in readjudicated:
+            assert key(row["codes"]) == key(readjudicated[row["id"]]), row["id"]
+        elif key(a[row["id"]]) == key(b[row["id"]]):
             assert key(row["codes"]) == key(a[row["id"]]), row["id"]
         else:
             assert key(row["codes"]) == key(adjudicated[row["id"]]), row["id"]
