@@ -138,8 +138,14 @@ class KnowledgeBase:
                 self._codes_meta = None
                 self._memo = {}
             frame = self._codes_df
-        if changed and self._reviewed:
-            self._sync_reviewed_metadata()
+        if changed and self._reviewed and not self.__dict__.get("_syncing"):
+            # chroma_metadata reads codes_df again: a decision written meanwhile by another
+            # process must not start another sync from inside this one (unbounded recursion)
+            self.__dict__["_syncing"] = True
+            try:
+                self._sync_reviewed_metadata()
+            finally:
+                self.__dict__["_syncing"] = False
         return frame
 
     def _sync_reviewed_metadata(self) -> None:

@@ -19,7 +19,7 @@ from kb.coding.book import POLARITIES, CodebookView, load_view, to_view
 from kb.coding.calibrate import to_confidence
 from kb.coding.features import Analysis, Analyzer
 from kb.coding.similarity import CachedEmbedder
-from kb.coding.spoken import is_recommendation
+from kb.coding.spoken import is_own_need, is_recommendation
 from kb.coding.supervised import TrainingSet
 from kb.coding.training import CoderModel, category_scores, similarity_score, train_model
 from kb.nlp import get_nlp
@@ -139,13 +139,18 @@ class Coder:
 
         Advice aimed at another actor (kb.coding.spoken) moves the obstacle probability to
         `recommendation`: the gold and most training sentences predate that value and code such
-        advice as obstacle, so the models alone would keep filing it as the case's obstacle."""
+        advice as obstacle, so the models alone would keep filing it as the case's obstacle. The
+        other way round, a need the speaker places in their own organisation (저희/우리 …해야) is that
+        case's gap, an obstacle, whatever the models learnt from advice-shaped sentences."""
         probs = self._polarity(analyses, cats)
         groups = list(groups) if groups is not None else [None] * len(analyses)
         for a, row, group in zip(analyses, probs, groups, strict=True):
             if is_recommendation(a.spoken, group) and row.get("obstacle", 0.0) > 0:
                 row["recommendation"] = row.get("recommendation", 0.0) + row["obstacle"]
                 row["obstacle"] = 0.0
+            elif is_own_need(a.spoken) and row.get("recommendation", 0.0) > 0:
+                row["obstacle"] = row.get("obstacle", 0.0) + row["recommendation"]
+                row["recommendation"] = 0.0
         return probs
 
     def _polarity(self, analyses: list[Analysis], cats: list[str]) -> list[dict[str, float]]:

@@ -141,8 +141,10 @@ def markers(text: str) -> dict[str, float]:
             marked = (
                 nxt[0] in ("은", "는", "이", "가", "도") and nxt[1] in ("JX", "JKS") or nxt == ("에서", "JKB")
             )
+            start = i - len(run) + 1
+            mine = start > 0 and tags[start - 1] == "NP" and forms[start - 1] in OWN_ACTORS  # 저희 시청도
             if actor and marked:
-                add("other_actor")
+                add("own_actor" if mine else "other_actor")
         if tag == "NP" and form in OWN_ACTORS:
             add("own_actor")
         if tag == "EF" and form.startswith(("더라", "더라고", "던데")):
@@ -189,6 +191,11 @@ def is_recommendation(m: dict[str, Any], group: str | None = None) -> bool:
     if m.get("advice_other"):
         return True
     return group == "private" and bool(m.get("advice_own")) and not m.get("own_actor")
+
+
+def is_own_need(m: dict[str, Any]) -> bool:
+    """Advice or need the speaker places in their own organisation (저희/우리 … 있어야 하는데)."""
+    return bool(m.get("advice_own")) and bool(m.get("own_actor")) and not m.get("advice_other")
 
 
 def marker_tokens(text: str) -> list[str]:
