@@ -53,27 +53,9 @@ def test_server_store_gives_the_same_results(search_settings: Settings, tmp_path
     # the same passages, codes, reviews and BM25 index; no embedded Chroma
     data = tmp_path / "data"
     shutil.copytree(search_settings.data_dir, data, ignore=shutil.ignore_patterns("chroma"))
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
+    proc, url = _start_chroma(tmp_path)
     server_settings = search_settings.with_overrides(data_dir=data, chroma_url=url)
-    log = tmp_path / "chroma.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [
-                _chroma_cli(),
-                "run",
-                "--path",
-                str(tmp_path / "server"),
-                "--port",
-                str(port),
-                "--host",
-                "127.0.0.1",
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
     try:
-        _wait_for_heartbeat(url, proc, log)
         n = len(get_kb(search_settings).passages)
         detail = build(server_settings, stages=("index",), progress=False).stages[0].detail
         assert (detail["embedded"], detail["vectors"], detail["keyword_index_rebuilt"]) == (n, n, False)

@@ -794,7 +794,7 @@ def sample_records() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
             sent_codes.append(sc)
         offsets[doc_id] = base + len(text) + 2
         pid = "s" + hashlib.sha1(f"{doc_id}:{text}".encode()).hexdigest()[:12]
-        speaker = "면담자" if row["kind"] == "quote" else None
+        speaker = "응답자" if row["kind"] == "quote" else None  # the firms' answers, as in chapter 6
         passages.append({
             "id": pid, "doc_id": doc_id, "case": case.id, "case_name": case.name_ko,
             "case_name_en": case.name_en, "group": case.group, "platform_type": case.platform_type,
