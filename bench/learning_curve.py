@@ -3,7 +3,7 @@
 For each new transcript (eval/transcripts gold, never trained on otherwise), the production coder
 (report gold + codebook examples + written sentences, fast models) codes the transcript with its
 interview context. A simulated coder then reviews sentences in the review queue's order
-(kb.review_queue.queue_order: most uncertain first): for each reviewed sentence the auto codes
+(kb.review.queue.queue_order: most uncertain first): for each reviewed sentence the auto codes
 that the gold has are accepted (with the gold polarity), the others rejected, and the gold codes
 the coder missed are added. After 25, 50 and 100 reviewed sentences the fast models are retrained
 with those decisions (kb.coding.retrain's weighting) and the rest of the transcript is coded
@@ -30,7 +30,7 @@ from kb.coding.book import load_view  # noqa: E402
 from kb.coding.coder import Coder  # noqa: E402
 from kb.coding.data import build_training_set, load_gold, load_written  # noqa: E402
 from kb.coding.retrain import REVIEW_WEIGHT  # noqa: E402
-from kb.review_queue import queue_order  # noqa: E402
+from kb.review.queue import queue_order  # noqa: E402
 
 
 def decisions(row: dict, auto: dict) -> list[dict]:

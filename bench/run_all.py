@@ -121,8 +121,8 @@ def assemble(cmds: dict[str, list[str]]) -> Path:
 
 def run(names: list[str], cmds: dict[str, list[str]], store: Path) -> tuple[dict[str, float], list[str]]:
     """Run the benches in RUN_ORDER; retrieval and app get the build bench's store when it exists."""
-    from kb.kbase import is_built
     from kb.settings import get_settings
+    from kb.store.kbase import is_built
 
     secs: dict[str, float] = {}
     failed = []

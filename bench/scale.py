@@ -1,8 +1,8 @@
 """Search and matrix latency at 1 000 / 10 000 / 100 000 passages (synthetic stores, bench/synthetic.py).
 
 For each size a child process builds the store in a temp dir, then a fresh child opens it the way
-the app does and measures warm, in-process latency of `kb.retrieval.search` (hybrid, with and
-without group + factor filters) and `kb.crosscase.matrix` (no query, and with a query) over the
+the app does and measures warm, in-process latency of `kb.search.retrieval.search` (hybrid, with and
+without group + factor filters) and `kb.search.crosscase.matrix` (no query, and with a query) over the
 eval queries, plus that process's peak RSS. Where a 100k target is missed the scenario is rerun
 under pyinstrument and the hot spots (file:function) are reported. Results accumulate in
 docs/bench/scale_results.json, so a 1k/10k rerun keeps the last 100k row.
@@ -41,9 +41,9 @@ SCENARIOS = ("search", "search_filtered", "matrix", "matrix_query", "embed_query
 
 
 def _runner(kb: Any, scenario: str) -> Any:
-    from kb.crosscase import matrix
-    from kb.filters import Filters
-    from kb.retrieval import search
+    from kb.search.crosscase import matrix
+    from kb.search.filters import Filters
+    from kb.search.retrieval import search
 
     filtered = Filters(**FILTER)
     return {
@@ -88,9 +88,9 @@ def hot_spots(root: Any, top: int = 8) -> dict[str, list[tuple[str, float]]]:
 
 def measure(data_dir: Path, n_queries: int, profile: str) -> dict[str, Any]:
     """Open the store cold, warm it, time each scenario per query; profile scenarios over target."""
-    from kb.evalsets import load_queries
-    from kb.kbase import KnowledgeBase
+    from kb.search.evalsets import load_queries
     from kb.settings import get_settings
+    from kb.store.kbase import KnowledgeBase
 
     queries = [q["query"] for q in load_queries()]
     step = max(1, len(queries) // (n_queries + 1))
@@ -224,18 +224,21 @@ def render(results: dict[str, Any], command: str) -> None:
         f"metadata from the real cases, auto codes from {any_row['build']['code_source']}. Each distinct "
         f"source sentence ({any_row['build']['distinct_sentences']}) is embedded once with the real "
         f"`{any_row['build']['model']}` embedder and a passage's vector is the normalised mean of its "
-        "sentences' vectors; each encoder's sentence collection (`kb/sentence_index.py`) holds one vector "
+        "sentences' vectors; each encoder's sentence collection (`kb/store/sentence_index.py`) holds "
+        "one vector "
         "per sentence unit, the mean of the source sentences it spans (rows with 0 sentence vectors ran "
         "before search used them): these rows measure search and matrix cost at scale, not embedding "
         "throughput "
-        "(see *Build speed*). Latency is warm and in-process (the app's path: `kb.retrieval.search` k=10, "
-        "hybrid; `kb.crosscase.matrix`), over the first `queries` queries of `eval/queries.jsonl` after one "
+        "(see *Build speed*). Latency is warm and in-process (the app's path: "
+        "`kb.search.retrieval.search` k=10, "
+        "hybrid; `kb.search.crosscase.matrix`), over the first `queries` queries of "
+        "`eval/queries.jsonl` after one "
         "warm-up call per scenario; the query embedding is part of every search. Filtered search: "
         f"`group={FILTER['group']}, factor={FILTER['factor']}`. Peak RSS is the measuring process (open + "
         "all queries). The machine is 2 shared cores: see load avg, and the CPU table below. A filter "
         "passing at most 20 000 passages (here ~9 % of the store) is searched exactly over its passages' "
-        "vectors, fetched from Chroma on its first use and cached (`kb/vectorstore.py`); the matrix "
-        "counts over integer code arrays built once per codes version (`kb/crosscase.py`).",
+        "vectors, fetched from Chroma on its first use and cached (`kb/store/vectorstore.py`); the matrix "
+        "counts over integer code arrays built once per codes version (`kb/search/crosscase.py`).",
         "",
         md_table(rows, cols),
         "",

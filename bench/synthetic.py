@@ -29,10 +29,10 @@ from typing import Any
 import numpy as np
 
 from bench.common import peak_rss_mb
-from kb.evalsets import collapse_ws
-from kb.generations import store_dir
-from kb.kbase import CODES_FILE, PASSAGES_FILE, KnowledgeBase, read_jsonl, write_jsonl
+from kb.search.evalsets import collapse_ws
 from kb.settings import ROOT, Settings, get_settings
+from kb.store.generations import store_dir
+from kb.store.kbase import CODES_FILE, PASSAGES_FILE, KnowledgeBase, read_jsonl, write_jsonl
 
 GOLD_FILES = ("part1.jsonl", "part2.jsonl")
 UPSERT_BATCH = 5000
@@ -194,10 +194,10 @@ def sentence_vectors(texts: list[str], embedder: Any) -> np.ndarray:
 
 
 def keyword_index(passages: list[dict], members: list[list[int]], sentence_terms: list[list[str]]) -> Any:
-    """kb.keyword_index.KeywordIndex over per-sentence kiwi terms concatenated (same BM25 build)."""
+    """kb.store.keyword_index.KeywordIndex over per-sentence kiwi terms concatenated (same BM25 build)."""
     import bm25s
 
-    from kb.keyword_index import KeywordIndex, corpus_fingerprint
+    from kb.store.keyword_index import KeywordIndex, corpus_fingerprint
 
     vocab: dict[str, int] = {}
     ids_lists = [[vocab.setdefault(t, len(vocab)) for j in idx for t in sentence_terms[j]] for idx in members]
@@ -226,8 +226,8 @@ def build_store(
     real passages (tests)."""
     from kb.builder import chroma_metadata
     from kb.embeddings import get_embedder
-    from kb.morphs import terms_many
-    from kb.vectorstore import open_client, open_collection
+    from kb.store.vectorstore import open_client, open_collection
+    from kb.text.morphs import terms_many
 
     source = source or get_settings()
     settings = get_settings(
@@ -291,12 +291,12 @@ def build_store(
 def sentence_store(
     settings: Settings, embedder: Any, passages: list[dict], members: list[list[int]], sent_vecs: np.ndarray
 ) -> int:
-    """Each encoder's sentence collection (kb.sentence_index), from the source sentences' vectors.
+    """Each encoder's sentence collection (kb.store.sentence_index), from the source sentences' vectors.
 
     A sentence unit's vector is the mean of the source sentences it spans (short ones are merged);
     a fused vector is split back into its encoders' parts."""
-    from kb.sentence_index import encoders, sentence_parts, sentences_of
-    from kb.vectorstore import open_client, open_collection
+    from kb.store.sentence_index import encoders, sentence_parts, sentences_of
+    from kb.store.vectorstore import open_client, open_collection
 
     client = open_client(settings)
     starts = np.cumsum([0] + [int(e.dim) for e in encoders(embedder)])

@@ -26,9 +26,9 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from kb.crosscase import matrix  # noqa: E402
-from kb.kbase import KnowledgeBase  # noqa: E402
+from kb.search.crosscase import matrix  # noqa: E402
 from kb.settings import get_settings  # noqa: E402
+from kb.store.kbase import KnowledgeBase  # noqa: E402
 
 NOT_CASES = ("synthesis", "overview")
 # Disagreements read passage by passage (2026-12-04): who is right, and what was done.

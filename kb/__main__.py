@@ -1,5 +1,5 @@
-"""`python -m kb …` runs the `kb` command line (`python -m kb.cli` cannot: kb.cli_io imports kb.cli)."""
+"""`python -m kb …` runs the `kb` command line."""
 
-from kb.cli import app
+from kb.cli.main import app
 
 app()

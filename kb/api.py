@@ -11,12 +11,12 @@ from typing import Any
 
 import pandas as pd
 
-from kb.exporting import api_export as export
-from kb.filters import Filters
-from kb.ingest import api_add as add
-from kb.kbase import get_kb
+from kb.exchange.export import api_export as export
+from kb.exchange.ingest import api_add as add
+from kb.exchange.spreadsheet import read_export
+from kb.search.filters import Filters
 from kb.settings import Settings, get_settings
-from kb.spreadsheet import read_export
+from kb.store.kbase import get_kb
 
 __all__ = ["add", "build", "code", "export", "matrix", "read_export", "search"]
 
@@ -54,8 +54,8 @@ def search_records(
     settings: Settings | None = None,
 ) -> list[dict[str, Any]]:
     """Passages that answer `query` (Korean or English), best first, as plain records."""
-    from kb.retrieval import check_query
-    from kb.retrieval import search as run_search
+    from kb.search.retrieval import check_query
+    from kb.search.retrieval import search as run_search
 
     check_query(query, k)
     filters = Filters(group, case, platform_type, factor, polarity, reviewed)
@@ -81,7 +81,7 @@ def matrix(
     settings: Settings | None = None,
 ) -> pd.DataFrame:
     """Factor × case counts of success / obstacle passages with exemplar passage ids."""
-    from kb.crosscase import matrix as run_matrix
+    from kb.search.crosscase import matrix as run_matrix
 
     filters = Filters(group, case, platform_type, factor, polarity, reviewed)
     return run_matrix(get_kb(settings), query, filters)

@@ -2,7 +2,7 @@
 
 Every stage is a plain function over records; re-running with nothing changed re-embeds
 nothing and re-codes nothing, so a rebuild takes seconds. A build holds the data directory's
-lock, writes a new generation (`kb.generations`) and switches to it only when every stage is
+lock, writes a new generation (`kb.store.generations`) and switches to it only when every stage is
 done, so a crash or a second process never sees half a store.
 """
 
@@ -18,10 +18,10 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from kb import generations
-from kb.faults import checkpoint
-from kb.kbase import CODES_FILE, PASSAGES_FILE, KnowledgeBase, forget, read_jsonl, write_jsonl
 from kb.settings import Settings, get_settings
+from kb.store import generations
+from kb.store.faults import checkpoint
+from kb.store.kbase import CODES_FILE, PASSAGES_FILE, KnowledgeBase, forget, read_jsonl, write_jsonl
 
 STAGES = ("segment", "code", "index")
 CODE_BATCH = 32
@@ -85,7 +85,7 @@ def code_stage(
     from kb.coding.build import train_coder
     from kb.coding.coder import coder_dir
     from kb.coding.model_io import saved_stamp
-    from kb.reviews import training_examples
+    from kb.review.decisions import training_examples
 
     kb = KnowledgeBase(settings)
     decisions = training_examples(kb.passages, kb.reviews)
@@ -140,7 +140,7 @@ def chroma_metadata(kb: KnowledgeBase) -> Callable[[dict[str, Any]], dict[str, A
     reviewed = kb.reviewed_ids()
 
     def meta(p: dict[str, Any]) -> dict[str, Any]:
-        from kb.retrieval import dominant_polarity
+        from kb.search.retrieval import dominant_polarity
 
         codes = kb.codes_for(p["id"])
         present = {c["category"] for c in codes}
@@ -166,8 +166,8 @@ def chroma_metadata(kb: KnowledgeBase) -> Callable[[dict[str, Any]], dict[str, A
 
 
 def index_stage(settings: Settings, progress: bool) -> dict[str, Any]:
-    from kb.keyword_index import KeywordIndex, corpus_fingerprint
-    from kb.vectorstore import kb_id, open_client, open_collection, sync
+    from kb.store.keyword_index import KeywordIndex, corpus_fingerprint
+    from kb.store.vectorstore import kb_id, open_client, open_collection, sync
 
     kb = KnowledgeBase(settings)
     bm25_dir = generations.store_dir(settings) / "bm25"
@@ -179,7 +179,7 @@ def index_stage(settings: Settings, progress: bool) -> dict[str, Any]:
     if rebuilt:
         KeywordIndex.build(kb.passages).save(bm25_dir)
     checkpoint("index:bm25-done")
-    from kb.sentence_index import sync_sentences
+    from kb.store.sentence_index import sync_sentences
 
     client = open_client(settings, fresh=True)
     col = open_collection(client, kb.embedder, kb_id=kb_id(settings))
@@ -215,8 +215,8 @@ def build(
 
     Raises BuildLocked at once when another process is building the same data directory.
     """
-    from kb.locking import build_lock
-    from kb.reviews_backup import backup_reviews
+    from kb.review.backup import backup_reviews
+    from kb.store.locking import build_lock
 
     settings = settings or get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -274,8 +274,8 @@ def prune_vectors(settings: Settings, keep: list[str], drop_old_collections: boo
     also this knowledge base's collections for other models. Other knowledge bases are never touched.
     """
     from kb.embeddings import get_embedder
-    from kb.sentence_index import live_sentence_ids, open_sentence_collections
-    from kb.vectorstore import drop_other_collections, kb_id, open_client, open_collection, prune
+    from kb.store.sentence_index import live_sentence_ids, open_sentence_collections
+    from kb.store.vectorstore import drop_other_collections, kb_id, open_client, open_collection, prune
 
     client = open_client(settings, fresh=True)
     embedder = get_embedder(settings.embed_model)

@@ -1,7 +1,7 @@
 """Attribute chapter-6 interview-result blocks to the company they name.
 
 Rules (documented in corpus/README.md):
-- a paragraph naming exactly one company (name or alias, `kb.cases.ALIASES`) → that company
+- a paragraph naming exactly one company (name or alias, `kb.corpus.cases.ALIASES`) → that company
   (`attribution="named"`);
 - a paragraph naming several companies is split at sentence boundaries into runs: a sentence
   naming one company starts that company's run, following sentences that name none stay in it,
@@ -18,8 +18,8 @@ import re
 from dataclasses import replace
 from itertools import pairwise
 
-from kb.cases import UNATTRIBUTED, companies_named
-from kb.segment import sentence_spans
+from kb.corpus.cases import UNATTRIBUTED, companies_named
+from kb.text.segment import sentence_spans
 from pipelines.report_parse import Block
 
 __all__ = ["attribute_blocks", "LEAD_IN_RE"]

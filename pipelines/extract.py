@@ -18,10 +18,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from kb.cases import ADDED_PREFIX, CASES, UNATTRIBUTED
+from kb.corpus.cases import ADDED_PREFIX, CASES, UNATTRIBUTED
 from kb.errors import SourceEmpty, SourceLayoutError, SourceNotFound, SourceNotUtf8
 from kb.settings import get_settings
-from kb.textclean import nfc
+from kb.text.textclean import nfc
 from pipelines.attribution import attribute_blocks
 from pipelines.report_parse import CHAPTERS, Block, parse_report
 

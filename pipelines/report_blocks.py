@@ -1,6 +1,6 @@
 """Second pass over the report text: classified lines → paragraph, quotation, table, figure blocks.
 
-Body lines are rejoined across wraps (`kb.textclean.join_wrapped_with_offsets`) into one block
+Body lines are rejoined across wraps (`kb.text.textclean.join_wrapped_with_offsets`) into one block
 per source paragraph; a “…” quotation is its own block; table cells next to a 표 caption become
 one table block, whose wrapped cells are glued only into words the body text uses. Footnote
 lines are collected aside and their glued markers in the body become offsets. Every block keeps
@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from kb.textclean import (
+from kb.text.textclean import (
     collapse_ws,
     is_terminal,
     join_table_lines,

@@ -16,7 +16,7 @@ from itertools import pairwise
 from statistics import median
 
 from kb.errors import SourceLayoutError
-from kb.textclean import collapse_ws, display_width, has_cell_gap, is_terminal, starts_with_glyph
+from kb.text.textclean import collapse_ws, display_width, has_cell_gap, is_terminal, starts_with_glyph
 
 __all__ = [
     "Line",

@@ -5,7 +5,7 @@ header, page number, chapter title page, heading, footnote, table/figure caption
 body) and finds page breaks; `pipelines.report_blocks` rejoins body lines into paragraphs and
 quotations and table cells into table blocks. Every block keeps its section path, its source
 lines and the printed page of each line. Report-specific patterns live in these modules;
-generic line helpers are in `kb.textclean`.
+generic line helpers are in `kb.text.textclean`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 
 from kb.errors import SourceLayoutError
-from kb.textclean import estimate_pages
+from kb.text.textclean import estimate_pages
 from pipelines.report_blocks import Block, BlockAssembler, Footnote
 from pipelines.report_lines import MARKERS, Line, LineClassifier, anchors_and_breaks, find_line, make_lines
 

@@ -1,7 +1,7 @@
 """Segmentation stage: corpus documents → passages (`data/passages.jsonl`).
 
 Each block of a document (paragraph, quotation, table) is cut into passages by
-`kb.segment.segment_text`: paragraph-sized, long paragraphs split at sentence boundaries
+`kb.text.segment.segment_text`: paragraph-sized, long paragraphs split at sentence boundaries
 (≈600 chars), quotations whole, tables at line ends. Passage ids are `doc_id:hash` of the
 passage text (+ `-n` for the n-th repeat of the same text in a document), so they do not
 change when the build reruns or another document changes.
@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from kb.errors import CorpusMissing
-from kb.segment import MAX_CHARS, is_interviewer, segment_text
 from kb.settings import get_settings
+from kb.text.segment import MAX_CHARS, is_interviewer, segment_text
 
 __all__ = ["run", "segment_document", "passage_id", "PASSAGES_FILE"]
 
@@ -47,8 +47,8 @@ def _page_at(page_map: list[list[int]], rel: int) -> int | None:
 
 
 def read_manifest(corpus_dir: Path) -> list[dict[str, str]]:
-    """Manifest rows; kb.manifest checks that every file they name lies inside the corpus folder."""
-    from kb.manifest import load_manifest
+    """Manifest rows; kb.corpus.manifest checks that every file they name lies inside the corpus folder."""
+    from kb.corpus.manifest import load_manifest
 
     return load_manifest(corpus_dir)[1]
 
@@ -57,7 +57,7 @@ def segment_document(
     row: dict[str, str], corpus_dir: Path, max_chars: int = MAX_CHARS
 ) -> list[dict[str, Any]]:
     """Passage records of one manifest row's document."""
-    from kb.manifest import inside
+    from kb.corpus.manifest import inside
 
     text_path = inside(corpus_dir, row["text_file"], "text_file")
     blocks_path = inside(corpus_dir, row["blocks_file"], "blocks_file")

@@ -24,7 +24,7 @@ def _child(req: dict) -> int:
     os.dup2(log, 1)
     os.dup2(log, 2)
     if "argv" in req:
-        from kb.cli import app
+        from kb.cli.main import app
 
         try:
             app(args=req["argv"], prog_name="kb")
@@ -38,12 +38,12 @@ def _child(req: dict) -> int:
 
 def main() -> None:
     import kb.builder  # noqa: F401 - the imports every child would otherwise repeat
-    import kb.cli  # noqa: F401
+    import kb.cli.main  # noqa: F401
     import kb.coding.build  # noqa: F401
-    import kb.retrieval  # noqa: F401
-    import kb.vectorstore  # noqa: F401
+    import kb.search.retrieval  # noqa: F401
+    import kb.store.vectorstore  # noqa: F401
     import pipelines.segment  # noqa: F401
-    from kb.morphs import get_kiwi
+    from kb.text.morphs import get_kiwi
 
     get_kiwi()  # loading Kiwi starts no thread (its first analysis does): safe to fork
 
@@ -108,10 +108,10 @@ if __name__ == "__main__":
 def snapshot(queries: list[str], settings: object = None) -> dict:
     """What a reader of the data directory sees now: generation, passages, codes, top results
     and the ids in the Chroma collection (opened afresh, as a new process would)."""
-    from kb.kbase import KnowledgeBase
-    from kb.retrieval import search
+    from kb.search.retrieval import search
     from kb.settings import get_settings
-    from kb.vectorstore import _existing
+    from kb.store.kbase import KnowledgeBase
+    from kb.store.vectorstore import _existing
 
     kb = KnowledgeBase.open(settings or get_settings())
     codes = kb.codes_df()

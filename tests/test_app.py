@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from kb import agreement
-from kb import review_queue as rq
-from kb.crosscase import matrix
-from kb.filters import Filters
-from kb.generations import store_dir
-from kb.kbase import forget, get_kb
-from kb.retrieval import search
+from kb.review import agreement
+from kb.review import queue as rq
+from kb.search.crosscase import matrix
+from kb.search.filters import Filters
+from kb.search.retrieval import search
 from kb.settings import get_settings
+from kb.store.generations import store_dir
+from kb.store.kbase import forget, get_kb
 from kb.ui import components as ui
 from kb.ui.sample import build_sample, write_sample
 
@@ -234,7 +234,7 @@ def test_review_page_retrain_now_recodes_with_the_decisions(data_dir: Path) -> N
     assert any("재학습 완료" in s.value for s in at.success), [s.value for s in at.success]
     from kb.coding.coder import coder_dir
     from kb.coding.model_io import saved_stamp
-    from kb.generations import store_dir
+    from kb.store.generations import store_dir
 
     settings = settings_for(data_dir)
     stamp = saved_stamp(coder_dir(settings)) or ""

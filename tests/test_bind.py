@@ -83,6 +83,6 @@ def test_make_app_listens_on_loopback_only(data: Path, tmp_path: Path) -> None:
 
 def test_kb_serve_listens_on_loopback_only(data: Path, tmp_path: Path) -> None:
     port = free_port()
-    cmd = [sys.executable, "-c", "from kb.cli import app; app()", "serve", "--port", str(port)]
+    cmd = [sys.executable, "-c", "from kb.cli.main import app; app()", "serve", "--port", str(port)]
     addresses = serve_and_check(cmd, port, data, tmp_path)
     assert all(ipaddress.ip_address(a).is_loopback for a in addresses), addresses

@@ -14,11 +14,11 @@ from test_search import RESIDENTS_ID, search_settings  # noqa: F401
 from bench.common import stop, wait_until_up
 from kb.builder import build
 from kb.errors import StoreUnavailable
-from kb.filters import Filters
-from kb.kbase import get_kb
-from kb.retrieval import search
+from kb.search.filters import Filters
+from kb.search.retrieval import search
 from kb.settings import Settings
-from kb.vectorstore import open_client
+from kb.store.kbase import get_kb
+from kb.store.vectorstore import open_client
 
 QUERIES = [
     ("why did few residents take part?", Filters(), "hybrid"),
@@ -153,9 +153,9 @@ def test_shared_server_keeps_knowledge_bases_apart_and_sends_the_token(tmp_path:
     collection; one's builds, prunes and model change never touch the other's vectors."""
     from fixtures_kb import build_kb
 
-    from kb.generations import store_dir
-    from kb.kbase import PASSAGES_FILE, read_jsonl, write_jsonl
-    from kb.vectorstore import _names
+    from kb.store.generations import store_dir
+    from kb.store.kbase import PASSAGES_FILE, read_jsonl, write_jsonl
+    from kb.store.vectorstore import _names
 
     proc, upstream = _start_chroma(tmp_path)
     proxy = TokenProxy(upstream, "s3cret")

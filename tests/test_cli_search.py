@@ -12,10 +12,10 @@ import pytest
 from test_search import BUS_ID, RESIDENTS_ID, search_settings  # noqa: F401
 from typer.testing import CliRunner
 
-from kb.cli import app
-from kb.generations import store_dir
-from kb.kbase import CODES_FILE, PASSAGES_FILE
+from kb.cli.main import app
 from kb.settings import Settings
+from kb.store.generations import store_dir
+from kb.store.kbase import CODES_FILE, PASSAGES_FILE
 
 SEARCH_FIELDS = set("id text case case_name group platform_type codes polarity score section page".split())
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kb.codebook import (
+from kb.coding.codebook import (
     POLARITIES,
     Codebook,
     codebook_to_frame,

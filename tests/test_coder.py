@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from kb.cli import app
+from kb.cli.main import app
 from kb.coding import Coder, CoderModel
 from kb.coding.book import POLARITIES, CategoryView, Example, load_view
 from kb.coding.coder import coder_dir

@@ -19,12 +19,12 @@ from fixtures_kb import build_kb
 
 from kb.builder import build
 from kb.errors import BuildLocked
-from kb.kbase import get_kb
-from kb.locking import holder
-from kb.reviews import open_store
+from kb.review.decisions import open_store
 from kb.settings import ROOT, Settings
+from kb.store.kbase import get_kb
+from kb.store.locking import holder
 
-CLI = "import sys; from kb.cli import app; sys.argv[0] = 'kb'; app()"
+CLI = "import sys; from kb.cli.main import app; sys.argv[0] = 'kb'; app()"
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +52,7 @@ def test_second_build_fails_fast_and_names_the_holder(kb_dir: Settings) -> None:
         """
         import sys, time
         from pathlib import Path
-        from kb.locking import build_lock
+        from kb.store.locking import build_lock
         with build_lock(Path(sys.argv[1])):
             print("held", flush=True)
             time.sleep(120)
@@ -82,7 +82,7 @@ def test_second_build_fails_fast_and_names_the_holder(kb_dir: Settings) -> None:
 
 WRITER = """
 import json, os, sys, time
-from kb.reviews import open_store
+from kb.review.decisions import open_store
 db, go, done, pids = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
 store = open_store(db)
 while not os.path.exists(go):

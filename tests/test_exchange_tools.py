@@ -34,13 +34,13 @@ from fixtures_kb import kb_settings  # noqa: F401
 from lxml import etree
 
 from bench.common import stop, wait_until_up
-from kb.exporting import export
-from kb.filters import Filters
-from kb.generations import store_dir
-from kb.kbase import CODES_FILE, get_kb
-from kb.qdc_import import import_codebook, read_qdc
-from kb.refiqda import NS_CODEBOOK, NS_PROJECT, POLARITY_LABELS, code_guid, code_names
+from kb.exchange.codebook_import import import_codebook, read_qdc
+from kb.exchange.export import export
+from kb.exchange.refiqda import NS_CODEBOOK, NS_PROJECT, POLARITY_LABELS, code_guid, code_names
+from kb.search.filters import Filters
 from kb.settings import ROOT
+from kb.store.generations import store_dir
+from kb.store.kbase import CODES_FILE, get_kb
 
 P, C = f"{{{NS_PROJECT}}}", f"{{{NS_CODEBOOK}}}"
 

@@ -11,10 +11,10 @@ import pytest
 from fixtures_kb import REVIEWER, kb_settings  # noqa: F401
 
 from kb.errors import ExportError, UnknownFilterValue
-from kb.exporting import EXCERPT_COLUMNS, export, write_atomic
-from kb.filters import Filters
-from kb.kbase import get_kb
+from kb.exchange.export import EXCERPT_COLUMNS, export, write_atomic
+from kb.search.filters import Filters
 from kb.settings import ROOT
+from kb.store.kbase import get_kb
 
 KOREAN = "단체장의 관심은 높은 것으로 나타났다"
 
@@ -126,7 +126,7 @@ def test_atomic_write_leaves_no_temp_files(tmp_path):
 
 
 def _cli(settings, *args):
-    code = "from kb.cli import app; from kb.cli_io import register; register(app); app()"
+    code = "from kb.cli.main import app; from kb.cli.io_commands import register; register(app); app()"
     env = {"KB_DATA_DIR": str(settings.data_dir), "KB_CORPUS_DIR": str(settings.corpus_dir),
            "KB_EMBED_MODEL": settings.embed_model, "PATH": "/usr/bin:/bin"}  # fmt: skip
     return subprocess.run(

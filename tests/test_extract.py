@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from kb.cases import CASES, companies_named
+from kb.corpus.cases import CASES, companies_named
 from kb.errors import KbError, SourceEmpty, SourceLayoutError, SourceNotFound, SourceNotUtf8
 from kb.settings import get_settings
-from kb.textclean import (
+from kb.text.textclean import (
     estimate_pages,
     join_table_lines,
     join_wrapped,

@@ -4,7 +4,7 @@ After each kill the data directory still serves the last complete generation (sa
 codes and top results as before), no lock is left behind, and the next build goes on from
 there; the build that finally completes serves exactly what an uninterrupted build of the same
 corpus serves. Builds run as forked children of a fork server (tests/forkserver_kb.py), each a
-real process killed for real, without 25 cold starts; the points are `kb.faults.checkpoint`
+real process killed for real, without 25 cold starts; the points are `kb.store.faults.checkpoint`
 names. The reader runs in the test process and opens the store afresh each time.
 """
 
@@ -18,8 +18,8 @@ import fixtures_kb
 import pytest
 from forkserver_kb import ForkServer, snapshot
 
-from kb.locking import holder
 from kb.settings import ROOT, get_settings
+from kb.store.locking import holder
 
 # In pipeline order; each later build must get past the point where the one before it died.
 BEFORE_SWITCH = [

@@ -22,15 +22,15 @@ from fixtures_kb import kb_settings  # noqa: F401
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from kb.code_input import parse_lines
+from kb.coding.code_input import parse_lines
+from kb.corpus.manifest import load_manifest
 from kb.errors import BadImportFile, CodebookImportError, CorpusMissing, KbError
-from kb.exporting import export
-from kb.filters import Filters
-from kb.ingest import add_files
-from kb.kbase import get_kb
-from kb.manifest import load_manifest
-from kb.qdc_import import import_codebook
-from kb.refiqda import NS_CODEBOOK, NS_PROJECT, read_qdpx
+from kb.exchange.codebook_import import import_codebook
+from kb.exchange.export import export
+from kb.exchange.ingest import add_files
+from kb.exchange.refiqda import NS_CODEBOOK, NS_PROJECT, read_qdpx
+from kb.search.filters import Filters
+from kb.store.kbase import get_kb
 
 N = int(os.environ.get("KB_FUZZ_EXAMPLES", "25"))  # more for a deeper local run
 FUZZ = settings(
@@ -214,7 +214,7 @@ def codebook_copy(kb_settings, tmp_path_factory):  # noqa: F811
 @settings(FUZZ, max_examples=N * 8 // 5)
 @given(IMPORTS)
 def test_codebook_imports(codebook_copy, tmp_path_factory, item):
-    from kb.codebook import load_codebook
+    from kb.coding.codebook import load_codebook
 
     suffix, data = item
     root = tmp_path_factory.mktemp("imp")

@@ -11,8 +11,8 @@ import pytest
 from fixtures_kb import build_kb
 
 from kb.errors import IngestError
-from kb.generations import store_dir
-from kb.ingest import MAX_BYTES, add_files, api_add, read_manifest, structure
+from kb.exchange.ingest import MAX_BYTES, add_files, api_add, read_manifest, structure
+from kb.store.generations import store_dir
 
 TRANSCRIPT = """서울시 플랫폼 담당자 면담 (2022년 5월)
 

@@ -14,13 +14,13 @@ import pytest
 
 from kb.api import search as api_search
 from kb.builder import build
-from kb.generations import store_dir
-from kb.ingest import add_files
-from kb.kbase import CODES_FILE, forget, get_kb, read_jsonl
-from kb.segment import is_interviewer
-from kb.sentence_index import live_sentence_ids, open_sentence_collections, sentences_of
+from kb.exchange.ingest import add_files
 from kb.settings import ROOT, get_settings
-from kb.vectorstore import kb_id, open_client
+from kb.store.generations import store_dir
+from kb.store.kbase import CODES_FILE, forget, get_kb, read_jsonl
+from kb.store.sentence_index import live_sentence_ids, open_sentence_collections, sentences_of
+from kb.store.vectorstore import kb_id, open_client
+from kb.text.segment import is_interviewer
 
 Q1 = "플랫폼 운영 예산은 어떻게 마련하셨는지 설명해 주시겠어요?"
 A1_SENTS = [
@@ -170,7 +170,7 @@ def test_padded_part_queries_rank_a_fused_store_by_each_encoder() -> None:
 
     from kb.embeddings import get_embedder
     from kb.embeddings.base import l2_normalise
-    from kb.sentence_index import encoders, padded_part_queries
+    from kb.store.sentence_index import encoders, padded_part_queries
 
     fusion = get_embedder("fusion:0.3,0.7")
     rng = np.random.default_rng(0)

@@ -16,8 +16,8 @@ from streamlit.testing.v1 import AppTest
 
 from kb import auth
 from kb.errors import AuthError
-from kb.kbase import forget
 from kb.settings import get_settings
+from kb.store.kbase import forget
 from kb.ui.sample import build_sample
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -163,7 +163,7 @@ def test_users_file_is_validated(tmp_path: Path) -> None:
 def test_cli_users_add_reads_password_from_stdin(tmp_path: Path) -> None:
     path = tmp_path / "users.yaml"
     env = {**os.environ, "KB_USERS_FILE": str(path), "PYTHONPATH": str(ROOT)}
-    cli = [sys.executable, "-c", "from kb.cli import app; app()"]
+    cli = [sys.executable, "-c", "from kb.cli.main import app; app()"]
     done = subprocess.run([*cli, "users", "add", "carol", "--role", "viewer"], input="carol-pass-1\n",
                           env=env, capture_output=True, text=True, timeout=120)  # fmt: skip
     assert done.returncode == 0, done.stderr

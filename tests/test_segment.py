@@ -9,11 +9,11 @@ from itertools import pairwise
 
 import pytest
 
-from kb.cases import CASES
+from kb.corpus.cases import CASES
 from kb.errors import CorpusMissing
-from kb.segment import segment_text, sentence_spans
 from kb.settings import get_settings
-from kb.textclean import display_width
+from kb.text.segment import segment_text, sentence_spans
+from kb.text.textclean import display_width
 from pipelines import extract, segment
 
 SOURCE = get_settings().source_path

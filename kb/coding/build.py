@@ -43,7 +43,7 @@ def train_coder(
 ) -> Path:
     """Train on gold + written sentences + review decisions + codebook examples; save under data_dir/coder/.
 
-    `reviews`: a DataFrame from `kb.reviews.training_examples`, rows of (text, category,
+    `reviews`: a DataFrame from `kb.review.decisions.training_examples`, rows of (text, category,
     polarity, label), or None to read `corpus/reviewed_codes.jsonl` when it exists."""
     settings = settings or get_settings()
     directory = coder_dir(settings)

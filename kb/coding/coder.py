@@ -22,15 +22,15 @@ from kb.coding.similarity import CachedEmbedder
 from kb.coding.spoken import is_own_need, is_recommendation
 from kb.coding.supervised import TrainingSet
 from kb.coding.training import CoderModel, category_scores, similarity_score, train_model
-from kb.nlp import get_nlp
+from kb.text.nlp import get_nlp
 
 log = logging.getLogger(__name__)
 DEFAULT_EMBEDDER = "use"
 
 
 def coder_dir(settings: Any = None) -> Path:
-    from kb.generations import store_dir
     from kb.settings import get_settings
+    from kb.store.generations import store_dir
 
     return store_dir(settings or get_settings()) / "coder"
 

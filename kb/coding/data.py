@@ -53,7 +53,7 @@ def load_written(directory: Path | None = None) -> list[dict[str, Any]]:
 def load_review_rows(source: Any = None) -> list[dict[str, Any]]:
     """Review decisions as dicts {text, category, polarity, label}.
 
-    `source`: a DataFrame (kb.reviews.training_examples), an iterable of dicts or tuples
+    `source`: a DataFrame (kb.review.decisions.training_examples), an iterable of dicts or tuples
     (text, category, polarity, label), or None for `corpus/reviewed_codes.jsonl` if present."""
     if source is None:
         from kb.settings import get_settings

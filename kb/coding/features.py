@@ -18,7 +18,7 @@ from kb.coding.polarity import PolarityResult, PolarityRules
 from kb.coding.rules import CueHit, CueMatcher
 from kb.coding.similarity import CachedEmbedder, CodebookSimilarity
 from kb.coding.spoken import is_recommendation, markers, rule_score
-from kb.nlp import content_lemmas
+from kb.text.nlp import content_lemmas
 
 
 @dataclass

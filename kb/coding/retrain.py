@@ -74,8 +74,8 @@ def retrain_now(settings: Any = None, log: Callable[[str], None] = lambda _: Non
     one build of the code and index stages, switched in as a new generation."""
     from kb.builder import build
     from kb.coding import coder as coder_module
-    from kb.kbase import forget
     from kb.settings import get_settings
+    from kb.store.kbase import forget
 
     settings = settings or get_settings()
     out: dict[str, Any] = {}

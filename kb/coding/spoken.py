@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
-from kb.morphs import get_kiwi
+from kb.text.morphs import get_kiwi
 
 # evaluative words of speech (lemma as Kiwi's form of the head morpheme)
 OBSTACLE_WORDS = frozenset(

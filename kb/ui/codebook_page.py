@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from kb import agreement
+from kb.review import agreement
 from kb.ui import components as ui
 from kb.ui.state import Resources, resources
 

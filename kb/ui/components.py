@@ -113,10 +113,10 @@ def citation(p: dict[str, Any]) -> str:
 
 # ---- highlighting ---------------------------------------------------------------------------
 def term_spans(text: str, query_terms: Sequence[str]) -> list[tuple[int, int]]:
-    """Character spans of tokens whose kiwi lemma is one of the query terms (as kb.morphs makes them)."""
+    """Character spans of tokens whose kiwi lemma is one of the query terms (as kb.text.morphs makes them)."""
     if not query_terms or not text:
         return []
-    from kb.morphs import get_kiwi
+    from kb.text.morphs import get_kiwi
 
     wanted = set(query_terms)
     spans = []

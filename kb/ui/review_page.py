@@ -1,6 +1,6 @@
 """Review queue for coders: one passage at a time, accept/reject/re-polarise/add codes, memos.
 
-Every button writes one decision through kb.review_queue.decide (append-only SQLite log, the
+Every button writes one decision through kb.review.queue.decide (append-only SQLite log, the
 coder's name recorded); the page then reruns and shows the stored state, never a local copy.
 """
 
@@ -10,8 +10,8 @@ from typing import Any
 
 import streamlit as st
 
-from kb import review_queue as rq
-from kb.filters import POLARITIES
+from kb.review import queue as rq
+from kb.search.filters import POLARITIES
 from kb.ui import components as ui
 from kb.ui import login
 from kb.ui.cards import carrying_sentences, neighbours, sentence_marks

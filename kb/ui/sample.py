@@ -16,9 +16,9 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from kb.cases import CASES
-from kb.kbase import CODES_FILE, PASSAGES_FILE, write_jsonl
+from kb.corpus.cases import CASES
 from kb.settings import Settings, get_settings
+from kb.store.kbase import CODES_FILE, PASSAGES_FILE, write_jsonl
 
 SECTION = {
     "domestic": "제4장 지방자치단체 플랫폼 활용 국내 사례 분석",

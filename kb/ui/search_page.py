@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from kb import api
-from kb.filters import POLARITIES
+from kb.search.filters import POLARITIES
 from kb.ui import components as ui
 from kb.ui.cards import passage_card
 from kb.ui.state import Resources, resources
@@ -119,7 +119,7 @@ def render() -> None:
     with tab_table:
         table = results_table(res, df)
         st.dataframe(table, hide_index=True, width="stretch")
-        from kb.spreadsheet import csv_bytes
+        from kb.exchange.spreadsheet import csv_bytes
 
         st.download_button(
             "CSV 내려받기 (download)",

@@ -13,11 +13,11 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from kb.cases import CASES
+from kb.corpus.cases import CASES
 from kb.errors import StoreMissing
-from kb.generations import current_name, store_dir
-from kb.kbase import KnowledgeBase, forget, get_kb, is_built
 from kb.settings import Settings, get_settings
+from kb.store.generations import current_name, store_dir
+from kb.store.kbase import KnowledgeBase, forget, get_kb, is_built
 
 _BUILD_LOCK = threading.Lock()
 
@@ -39,7 +39,7 @@ class Resources:
 
     @cached_property
     def auto_by_id(self) -> dict[str, dict[str, Any]]:
-        from kb.review_queue import auto_by_id
+        from kb.review.queue import auto_by_id
 
         return auto_by_id(self.kb)
 
@@ -140,7 +140,7 @@ def _load(key: str, _s: Settings) -> Resources:
     kb.collection  # noqa: B018
     kb.codes_df()
     kb.embedder.embed_queries(["워밍업 warm-up"])  # model weights load here, not in the first search
-    from kb.morphs import terms
+    from kb.text.morphs import terms
 
     terms("워밍업")
     return Resources(kb)

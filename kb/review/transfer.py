@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from kb.errors import ReviewError
-from kb.reviews_rules import ACTIONS, POLARITIES, STATUSES, Decision
-from kb.reviews_store import ReviewStore
+from kb.review.rules import ACTIONS, POLARITIES, STATUSES, Decision
+from kb.review.store import ReviewStore
 
 FIELDS = ("ts", "coder", "passage_id", "text_hash", "category", "action", "before", "after", "memo")
 MAX_LINE = 1 << 20  # characters: a decision is a few hundred

@@ -4,7 +4,7 @@ and the codebook as Taguette's codebook CSV.
 Takes the same filters as `kb search` (and optionally a query, which restricts the export to
 the passages the query retrieves), so what a researcher sees in the app is what goes out.
 Codes are the effective ones: auto codes with human review decisions applied. CSV and XLSX
-cells are spreadsheet-safe (kb.spreadsheet); files get the user's normal permissions (umask).
+cells are spreadsheet-safe (kb.exchange.spreadsheet); files get the user's normal permissions (umask).
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from kb.errors import ExportError
-from kb.filters import Filters, allowed_ids, matching_codes
+from kb.search.filters import Filters, allowed_ids, matching_codes
 
 if TYPE_CHECKING:
-    from kb.kbase import KnowledgeBase
+    from kb.store.kbase import KnowledgeBase
 
 FORMATS = ("csv", "xlsx", "jsonl", "parquet", "qdpx", "qdc", "codebook-csv")
 ALIASES = {"taguette-codebook": "codebook-csv", "taguette": "codebook-csv", "refi-qda": "qdpx"}
@@ -75,7 +75,7 @@ def format_from_path(path: str | Path | None, default: str = "csv") -> str:
 def selection(kb: KnowledgeBase, filters: Filters, query: str | None, k: int) -> tuple[set[str] | None, dict]:
     """Passage ids to export (None = all) and, with a query, each id's search rank."""
     if query:
-        from kb.retrieval import ranked_ids
+        from kb.search.retrieval import ranked_ids
 
         hits = ranked_ids(kb, query, k, filters)
         return {pid for pid, _ in hits}, {pid: i + 1 for i, (pid, _) in enumerate(hits)}
@@ -133,7 +133,7 @@ def passages(
     kb: KnowledgeBase, filters: Filters = NO_FILTERS, query: str | None = None, k: int = DEFAULT_K
 ) -> pd.DataFrame:
     """One row per passage (coded or not) that passes the filters, with all its effective codes."""
-    from kb.retrieval import dominant_polarity
+    from kb.search.retrieval import dominant_polarity
 
     ids, rank = selection(kb, filters, query, k)
     kb.codes_df()  # pick up review decisions made since the last call
@@ -174,7 +174,7 @@ def render(
     """The export file's bytes (meta: filters/query/unit, shown in the xlsx overview and qdpx)."""
     fmt = canonical(fmt)
     if fmt == "csv":
-        from kb.spreadsheet import csv_bytes
+        from kb.exchange.spreadsheet import csv_bytes
 
         return csv_bytes(_flat(df), bom=bom)
     if fmt == "jsonl":
@@ -187,15 +187,15 @@ def render(
     if fmt == "xlsx":
         return workbook(kb, df, meta)
     if fmt == "qdpx":
-        from kb.refiqda import project_qdpx
+        from kb.exchange.refiqda import project_qdpx
 
         return project_qdpx(kb, df, meta, _selected_docs(kb, meta))
     if fmt == "qdc":
-        from kb.refiqda import codebook_qdc
+        from kb.exchange.refiqda import codebook_qdc
 
         return codebook_qdc(kb.codebook)
     if fmt == "codebook-csv":
-        from kb.refiqda import codebook_csv
+        from kb.exchange.refiqda import codebook_csv
 
         return codebook_csv(kb.codebook)
     raise ExportError(f"unknown export format {fmt!r}; valid formats: {', '.join(FORMATS)}")
@@ -211,7 +211,7 @@ def _selected_docs(kb: KnowledgeBase, meta: dict[str, Any]) -> list[str]:
 def _sheet(writer: pd.ExcelWriter, df: pd.DataFrame, name: str, widths: dict[str, int] | None = None) -> None:
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-    from kb.spreadsheet import safe_frame
+    from kb.exchange.spreadsheet import safe_frame
 
     df = safe_frame(df.map(lambda v: ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v))
     df.to_excel(writer, sheet_name=name, index=False)
@@ -239,8 +239,8 @@ def matrix_wide(mat: pd.DataFrame, order: list[str]) -> pd.DataFrame:
 
 def workbook(kb: KnowledgeBase, df: pd.DataFrame, meta: dict[str, Any]) -> bytes:
     """Overview sheet, the exported rows, one sheet per factor and the factor × case matrix."""
-    from kb.crosscase import matrix
-    from kb.spreadsheet import safe_frame
+    from kb.exchange.spreadsheet import safe_frame
+    from kb.search.crosscase import matrix
 
     filters = Filters(**meta["filters"])
     ex = (
@@ -350,7 +350,7 @@ def export(
     format = canonical(format)
     unit = check_format(format, unit)
     if format in CODEBOOK_FORMATS:
-        from kb.codebook import codebook_to_frame
+        from kb.coding.codebook import codebook_to_frame
 
         df = codebook_to_frame(kb.codebook)
     else:
@@ -385,7 +385,7 @@ def api_export(
     settings: Any = None,
 ) -> pd.DataFrame:
     """`kb.export(...)`: what `kb export` writes, as a DataFrame; also written to `path` when given."""
-    from kb.kbase import get_kb
+    from kb.store.kbase import get_kb
 
     filters = Filters(group, case, platform_type, factor, polarity, reviewed, min_confidence)
     return export(get_kb(settings), format, unit, filters, query, path, k=k)

@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from kb.errors import ReviewError
-from kb.kbase import KnowledgeBase
+from kb.store.kbase import KnowledgeBase
 
 DECIDED = ("accepted", "rejected", "added")
 _AUTO_CACHE: dict[int, tuple[KnowledgeBase, dict[str, dict[str, Any]]]] = {}
@@ -160,6 +160,6 @@ def passage_memo(kb: KnowledgeBase, passage_id: str) -> str | None:
 
 def attention(kb: KnowledgeBase) -> pd.DataFrame:
     """Decisions whose passage vanished or changed text since the coder saw it."""
-    from kb.reviews import needs_attention
+    from kb.review.decisions import needs_attention
 
     return needs_attention(kb.passages, kb.reviews)

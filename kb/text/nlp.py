@@ -17,7 +17,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
-from kb.morphs import get_kiwi
+from kb.text.morphs import get_kiwi
 
 __all__ = ["KiwiTokenizer", "get_nlp", "content_lemmas", "CONTENT_PREFIXES"]
 

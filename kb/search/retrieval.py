@@ -2,7 +2,7 @@
 
 Dense retrieval finds paraphrases ("참여가 저조" for "이용이 적었다"); BM25 finds names and
 exact terms (배달특급, Talk London). A question usually matches one sentence of a passage, so
-each encoder also ranks passages by their best sentence (`kb.sentence_index`). Reciprocal rank
+each encoder also ranks passages by their best sentence (`kb.store.sentence_index`). Reciprocal rank
 fusion combines the rankings without score calibration; its weights, and the BM25 weight per
 query language (Korean BM25 cannot match an English query), are set on the development half
 of the blind evaluation set in bench/eval_retrieval.py.
@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from kb.errors import BadQuery
-from kb.filters import Filters, allowed_ids, mask_for
-from kb.kbase import KnowledgeBase
-from kb.morphs import terms
-from kb.sentence_index import lexical_match, padded_part_queries, sentence_index_for, split_query_vector
-from kb.vectorstore import query as dense_query
+from kb.search.filters import Filters, allowed_ids, mask_for
+from kb.store.kbase import KnowledgeBase
+from kb.store.sentence_index import lexical_match, padded_part_queries, sentence_index_for, split_query_vector
+from kb.store.vectorstore import query as dense_query
+from kb.text.morphs import terms
 
 MAX_K = 200
 RRF_K = 60
@@ -49,7 +49,7 @@ class Weights:
 
 
 # Chosen on the dev half of the blind report questions (bench/eval_retrieval.py --choose) among
-# the settings without USE sentence vectors (kb.sentence_index.SENTENCE_ENCODERS: they cost
+# the settings without USE sentence vectors (kb.store.sentence_index.SENTENCE_ENCODERS: they cost
 # ~0.7 GB at 100 000 passages for +0.01 on dev): e5's best sentence 1, e5's passage ranking 0.5,
 # USE's 0.25, BM25 1 for Korean queries and 0 for English ones (Korean lemmas cannot match).
 DEFAULT_WEIGHTS = Weights(

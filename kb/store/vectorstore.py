@@ -95,7 +95,7 @@ def kb_id(settings: Settings, *, create: bool = True) -> str:
     except FileNotFoundError:
         if not create:
             return ""
-    from kb.generations import fsync_dir
+    from kb.store.generations import fsync_dir
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{KB_ID_FILE}.{os.getpid()}")
@@ -148,7 +148,7 @@ def open_collection(
 
 def prune(col: Any, live_ids: Collection[str], batch_size: int = 256) -> int:
     """Delete the ids `col` holds that are not in `live_ids` (those of the kept generations)."""
-    from kb.faults import checkpoint
+    from kb.store.faults import checkpoint
 
     stale = sorted(pid for pid in _existing(col) if pid not in live_ids)
     for chunk in _batches(stale, batch_size):
@@ -226,7 +226,7 @@ def sync(
     them after the switch. Vectors already stored under an id with the same text are reused, so
     a build after a crash embeds only what the crashed one had not stored yet.
     """
-    from kb.faults import checkpoint
+    from kb.store.faults import checkpoint
 
     report = SyncReport(total=len(passages))
     have = _existing(col)

@@ -5,8 +5,8 @@ blocks file and a manifest row), so the next build segments, codes, embeds and i
 what is new. Speaker turns ("면담자: …", "응답자: …", "Q: …", "A: …") become quotation blocks
 that carry their speaker. A bad file (binary, empty, too large, unreadable) is reported and
 skipped; the other files still go in. CP949/EUC-KR text is detected and converted to UTF-8.
-Files are untrusted: a .docx must stay within kb.safezip's decompression caps before
-python-docx opens it, and the manifest is read through kb.manifest (paths confined to the corpus).
+Files are untrusted: a .docx must stay within kb.exchange.safezip's decompression caps before
+python-docx opens it, and the manifest is read through kb.corpus.manifest (paths confined to the corpus).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from kb.cases import ADDED_PREFIX, CASES, GROUPS, PLATFORM_TYPES
+from kb.corpus.cases import ADDED_PREFIX, CASES, GROUPS, PLATFORM_TYPES
 from kb.errors import IngestError
 
 MAX_BYTES = 50 * 1024 * 1024
@@ -114,7 +114,7 @@ def _docx_lines(path: Path) -> list[tuple[str, int]]:
     import docx
     from docx.table import Table
 
-    from kb.safezip import ZipLimits
+    from kb.exchange.safezip import ZipLimits
 
     with ZipLimits(path, IngestError) as zf:  # what it decompresses to, before python-docx inflates it
         zf.scan()
@@ -237,7 +237,7 @@ def resolve_case(
     organization: str | None,
     manifest: list[dict[str, str]],
 ) -> CaseInfo:
-    """Case metadata from kb.cases or earlier additions, completed/checked by the options given."""
+    """Case metadata from kb.corpus.cases or earlier additions, completed/checked by the options given."""
     if not _CASE_ID.match(case or ""):
         raise IngestError(
             f"case id {case!r} must be lower-case letters, digits and _ (e.g. seoul_interview_01)"
@@ -271,7 +271,7 @@ def resolve_case(
 
 
 def read_manifest(corpus_dir: Path) -> tuple[list[str], list[dict[str, str]]]:
-    from kb.manifest import load_manifest
+    from kb.corpus.manifest import load_manifest
 
     if not (corpus_dir / "manifest.csv").is_file():
         from pipelines.extract import MANIFEST_FIELDS
@@ -281,7 +281,7 @@ def read_manifest(corpus_dir: Path) -> tuple[list[str], list[dict[str, str]]]:
 
 
 def _write_text_atomic(path: Path, text: str) -> None:
-    from kb.exporting import default_mode
+    from kb.exchange.export import default_mode
 
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:

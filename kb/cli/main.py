@@ -176,7 +176,7 @@ def matrix(
     if as_json:
         typer.echo(df.to_json(orient="records", force_ascii=False, indent=1))
     elif as_csv:
-        from kb.spreadsheet import csv_bytes
+        from kb.exchange.spreadsheet import csv_bytes
 
         sys.stdout.buffer.write(csv_bytes(df, bom=False))
     elif df.empty:
@@ -204,7 +204,7 @@ def code(
 ) -> None:
     """Code passages into the codebook's factors with polarity; writes JSONL to stdout."""
     from kb import api
-    from kb.code_input import contexts, parse_lines
+    from kb.coding.code_input import contexts, parse_lines
 
     if file == "-":
         lines = sys.stdin.read().splitlines()
@@ -229,9 +229,9 @@ def code(
 
 # Export, add and import-codebook live in their own module; registered last because it imports
 # the option types above.
-from kb.cli_io import register  # noqa: E402
-from kb.cli_reviews import register as register_reviews  # noqa: E402
-from kb.cli_team import register as register_team  # noqa: E402
+from kb.cli.io_commands import register  # noqa: E402
+from kb.cli.review_commands import register as register_reviews  # noqa: E402
+from kb.cli.team_commands import register as register_team  # noqa: E402
 
 register(app)
 register_reviews(app)

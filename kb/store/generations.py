@@ -28,8 +28,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from kb.faults import checkpoint
 from kb.settings import Settings
+from kb.store.faults import checkpoint
 
 POINTER = "CURRENT"
 GENERATIONS = "generations"

@@ -14,8 +14,8 @@ from typing import Any
 import bm25s
 import numpy as np
 
-from kb.faults import checkpoint
-from kb.morphs import terms, terms_many
+from kb.store.faults import checkpoint
+from kb.text.morphs import terms, terms_many
 
 _META = "index.json"
 

@@ -28,7 +28,7 @@ def _quiet_streamlit() -> None:
 
 
 def register(app: typer.Typer) -> None:
-    from kb.cli import State, friendly
+    from kb.cli.main import State, friendly
 
     users = typer.Typer(help="Team-mode users (KB_USERS_FILE): names, roles, hashed passwords.")
     app.add_typer(users, name="users")

@@ -23,9 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from kb.faults import checkpoint
-from kb.vectorstore import open_collection
-from kb.vectorstore import query as dense_query
+from kb.store.faults import checkpoint
+from kb.store.vectorstore import open_collection
+from kb.store.vectorstore import query as dense_query
 
 PREFIX = "kb-sentences-"
 MIN_CHARS = 20  # a sentence shorter than this ("네.", a heading) is joined to the next one
@@ -108,7 +108,7 @@ def open_sentence_collections(
     client: Any, embedder: Any, *, kb_id: str = "", create: bool = True
 ) -> list[Any] | None:
     """This knowledge base's sentence collection per encoder (`kb-sentences-<kb id>-<model hash>`,
-    see `kb.vectorstore.collection_name`); None if any is missing."""
+    see `kb.store.vectorstore.collection_name`); None if any is missing."""
     cols = [
         open_collection(client, enc, kb_id=kb_id, kind="sentences", create=create)
         for _, enc in sentence_parts(embedder)
@@ -287,7 +287,7 @@ def sentence_index_for(kb: Any) -> SentenceIndex | None:
     Kept on the instance (like its cached properties), so it lives and dies with the kb.
     """
     if "_sentence_index" not in kb.__dict__:
-        from kb.vectorstore import kb_id, open_client
+        from kb.store.vectorstore import kb_id, open_client
 
         client = open_client(kb.settings)
         ident = kb_id(kb.settings, create=False)
@@ -300,7 +300,7 @@ def sentence_index_for(kb: Any) -> SentenceIndex | None:
 
 def lexical_match(p: dict[str, Any], query_terms: Collection[str]) -> Sentence | None:
     """Without vectors: the sentence holding most query lemmas (first one on ties)."""
-    from kb.morphs import terms_many
+    from kb.text.morphs import terms_many
 
     sents = sentences_of(p)
     if not sents:

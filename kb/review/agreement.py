@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kb.kbase import KnowledgeBase
+from kb.store.kbase import KnowledgeBase
 
 AUTO_COLUMNS = [
     "category",
@@ -51,7 +51,7 @@ def _ratio(num: int, den: int) -> float:
 
 
 def _auto_sets(kb: KnowledgeBase) -> dict[str, dict[str, str]]:
-    from kb.review_queue import auto_by_id
+    from kb.review.queue import auto_by_id
 
     return {
         pid: {c["category"]: c.get("polarity") for c in rec.get("codes") or []}
@@ -76,7 +76,7 @@ def _human_values(decided: dict[str, dict], auto: dict[str, str], categories: li
 
 def auto_vs_human(kb: KnowledgeBase) -> pd.DataFrame:
     """Per category (plus a '_all' row): precision/recall of the auto coder against humans, and α."""
-    from kb.reviews import anchor
+    from kb.review.decisions import anchor
 
     categories = list(kb.codebook.ids)
     labels = {c.id: c.label_ko for c in kb.codebook.categories}

@@ -7,7 +7,7 @@ tool can merge instead of duplicating. Code tree: dimension (not codable) › ca
 Every code name is unique in the project (sub-codes are "리더십 · 성공 요인", not just "성공 요인"):
 QualCoder matches codes by name and silently drops codings onto a repeated name.
 Selection offsets count characters (Unicode code points) in the exported plain text, which is
-the corpus document text the passage offsets refer to. Reading a .qdc back: kb.qdc_import.
+the corpus document text the passage offsets refer to. Reading a .qdc back: kb.exchange.codebook_import.
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ from xml.etree import ElementTree as ET
 
 import pandas as pd
 
-from kb.codebook import Codebook
+from kb.coding.codebook import Codebook
 
 if TYPE_CHECKING:
-    from kb.kbase import KnowledgeBase
+    from kb.store.kbase import KnowledgeBase
 
 NS_PROJECT = "urn:QDA-XML:project:1.0"
 NS_CODEBOOK = "urn:QDA-XML:codebook:1.0"
@@ -168,7 +168,7 @@ def codebook_csv(book: Codebook) -> bytes:
 
     One row per codable code (categories and their polarity sub-codes), named as in the .qdc.
     """
-    from kb.spreadsheet import csv_bytes
+    from kb.exchange.spreadsheet import csv_bytes
 
     names = code_names(book)
     rows = []
@@ -181,7 +181,7 @@ def codebook_csv(book: Codebook) -> bytes:
 
 # ---- project ------------------------------------------------------------------------------
 def _manifest(kb: KnowledgeBase) -> dict[str, dict[str, str]]:
-    from kb.manifest import load_manifest
+    from kb.corpus.manifest import load_manifest
 
     return {row["doc_id"]: row for row in load_manifest(kb.settings.corpus_dir, required=False)[1]}
 
@@ -194,7 +194,7 @@ def document_text(
     Normally the corpus file, in which passage offsets already point at the passage text. If the
     file is missing or out of date, the text is rebuilt from the passages (joined by blank lines).
     """
-    from kb.manifest import inside
+    from kb.corpus.manifest import inside
 
     own = sorted((p for p in kb.passages if p.get("doc_id") == doc_id), key=lambda p: p.get("start") or 0)
     path = inside(kb.settings.corpus_dir, (row or {}).get("text_file") or f"docs/{doc_id}.txt", "text_file")
@@ -349,8 +349,8 @@ def read_qdpx(path: str | Path) -> pd.DataFrame:
     only; a malformed project raises BadImportFile with one line.
     """
     from kb.errors import BadImportFile
-    from kb.safexml import parse
-    from kb.safezip import ZipLimits
+    from kb.exchange.safexml import parse
+    from kb.exchange.safezip import ZipLimits
 
     q = f"{{{NS_PROJECT}}}"
     name = Path(path).name

@@ -11,7 +11,7 @@ import pandas as pd
 from kb.errors import BadQuery, UnknownFilterValue
 
 if TYPE_CHECKING:
-    from kb.kbase import KnowledgeBase
+    from kb.store.kbase import KnowledgeBase
 
 POLARITIES = ("success", "obstacle", "neutral", "recommendation")
 

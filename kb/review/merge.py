@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from kb.errors import ReviewError
-from kb.reviews_store import CURRENT_COLUMNS, ReviewStore
+from kb.review.store import CURRENT_COLUMNS, ReviewStore
 
 ATTENTION_COLUMNS = [
     "kind", "problem", "passage_id", "category", "status", "polarity", "coder", "ts", "text_hash",

@@ -284,7 +284,7 @@ def unproducible_cues(codebook: Codebook, kiwi: Any = None) -> list[tuple[str, s
     passes when each of its words analyses to at least one lemma. Owner is a category id or
     'polarity:<key>'."""
     if kiwi is None:
-        from kb.morphs import get_kiwi
+        from kb.text.morphs import get_kiwi
 
         kiwi = get_kiwi()
     owned: Iterable[tuple[str, str]] = [(c.id, q) for c in codebook.categories for q in c.cues] + [
@@ -307,7 +307,7 @@ def unproducible_cues(codebook: Codebook, kiwi: Any = None) -> list[tuple[str, s
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m kb.codebook [PATH]`: validate the codebook after editing it; lists Kiwi-unfriendly cues."""
+    """`python -m kb.coding.codebook [PATH]`: check the codebook after edits; lists Kiwi-unfriendly cues."""
     import sys
 
     args = sys.argv[1:] if argv is None else argv

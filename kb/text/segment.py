@@ -14,7 +14,7 @@ import re
 from itertools import pairwise
 from typing import Any
 
-from kb.morphs import get_kiwi
+from kb.text.morphs import get_kiwi
 
 __all__ = [
     "sentence_spans",
@@ -34,7 +34,7 @@ _SPEAKER_RE = re.compile(
 _FINAL_RE = re.compile(r"[.?!…][\"'”’)\]]*\s*$")
 _KO_END_RE = re.compile(r"(?<=[다요죠까])[.?!]([\"'”’)]*)\s+")
 _QUOTE_PAIRS = (("“", "”"), ('"', '"'), ("「", "」"), ("『", "』"))
-# Speaker labels of the person asking (cf. kb.ingest.KNOWN_SPEAKERS): their turns are context for
+# Speaker labels of the person asking (cf. kb.exchange.ingest.KNOWN_SPEAKERS): their turns are context for
 # the answer that follows, never evidence of their own.
 INTERVIEWER_SPEAKERS = frozenset(
     {"면담자", "질문자", "연구자", "연구진", "인터뷰어", "진행자", "사회자", "질문", "문", "q", "interviewer"}

@@ -22,7 +22,7 @@ from typing import Any
 import pandas as pd
 
 from kb.errors import ReviewError
-from kb.reviews_rules import ACTIONS, STATUSES, Decision, next_code_state
+from kb.review.rules import ACTIONS, STATUSES, Decision, next_code_state
 
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_S = 10.0
@@ -129,7 +129,7 @@ class ReviewStore:
         if version == SCHEMA_VERSION:
             return
         if version > 0:  # an upgrade: keep a snapshot of the old schema first
-            from kb.reviews_backup import backup_db
+            from kb.review.backup import backup_db
             from kb.settings import get_settings
 
             backup_db(self.path, self.path.parent / "reviews-backups", get_settings().reviews_backups,

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from kb.cli import State, friendly
+from kb.cli.main import State, friendly
 from kb.errors import ReviewError
 
 reviews_app = typer.Typer(
@@ -17,11 +17,11 @@ reviews_app = typer.Typer(
 
 
 def _store(check_categories: bool = False):  # noqa: ANN202 - ReviewStore, imported lazily
-    from kb.reviews import open_store
+    from kb.review.decisions import open_store
 
     valid = None
     if check_categories and State.settings.codebook_path.exists():
-        from kb.codebook import load_codebook
+        from kb.coding.codebook import load_codebook
 
         valid = load_codebook(State.settings.codebook_path).ids
     return open_store(State.settings.reviews_db, valid_categories=valid)
@@ -35,7 +35,7 @@ def export_cmd(
     ] = None,
 ) -> None:
     """Write every decision (oldest first, with coder and time) as JSON lines."""
-    from kb.reviews_io import write_export
+    from kb.review.transfer import write_export
 
     store = _store()
     if output is None:
@@ -62,8 +62,8 @@ def import_cmd(
     files: Annotated[list[Path], typer.Argument(help="JSONL files written by `kb reviews export`.")],
 ) -> None:
     """Merge decisions from other coders' exports; decisions already here are skipped."""
-    from kb.reviews_backup import backup_reviews
-    from kb.reviews_io import import_files
+    from kb.review.backup import backup_reviews
+    from kb.review.transfer import import_files
 
     store = _store(check_categories=True)
     backup_reviews(State.settings, reason="import")
@@ -75,7 +75,7 @@ def import_cmd(
 @friendly
 def backup_cmd() -> None:
     """Snapshot the review database now (SQLite online backup) into its backups folder."""
-    from kb.reviews_backup import backup_reviews
+    from kb.review.backup import backup_reviews
 
     path = backup_reviews(State.settings, reason="manual", force=True)
     missing = f"no backup: {State.settings.reviews_db} missing or KB_REVIEWS_BACKUPS=0"

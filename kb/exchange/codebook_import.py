@@ -28,9 +28,9 @@ from typing import Any
 
 import yaml
 
-from kb.codebook import Codebook
+from kb.coding.codebook import Codebook
 from kb.errors import CodebookImportError
-from kb.refiqda import (
+from kb.exchange.refiqda import (
     KB_NS,
     NS_CODEBOOK,
     NS_PROJECT,
@@ -97,7 +97,7 @@ def _count(codes: list[QdcCode]) -> int:
 
 def read_codebook_csv(raw: bytes, name: str) -> list[QdcCode]:
     """Codes of a Taguette codebook CSV (tag/name/path column, optional description)."""
-    from kb.spreadsheet import restore
+    from kb.exchange.spreadsheet import restore
 
     try:
         text = raw.decode("utf-8-sig")
@@ -132,8 +132,8 @@ def read_codebook_csv(raw: bytes, name: str) -> list[QdcCode]:
 
 def read_qdc(path: str | Path) -> tuple[list[QdcCode], str]:
     """Top-level codes (with sub-codes) and origin of a .qdc, a .qdpx's codebook or a codebook CSV."""
-    from kb.safexml import parse
-    from kb.safezip import ZipLimits
+    from kb.exchange.safexml import parse
+    from kb.exchange.safezip import ZipLimits
 
     path = Path(path)
     if not path.is_file():
@@ -311,7 +311,7 @@ def import_codebook(qdc: str | Path, codebook_path: str | Path, write: bool = Tr
 
     report.diff is what changes in the file; nothing is written when `write` is false.
     """
-    from kb.codebook import load_codebook, parse_codebook
+    from kb.coding.codebook import load_codebook, parse_codebook
     from kb.errors import InvalidCodebook
 
     codebook_path = Path(codebook_path)
@@ -329,7 +329,7 @@ def import_codebook(qdc: str | Path, codebook_path: str | Path, write: bool = Tr
         raise CodebookImportError(f"merging {source} would make the codebook invalid: {exc}") from exc
     report.diff = yaml_diff(old, text, codebook_path.name)
     if write:
-        from kb.exporting import write_atomic
+        from kb.exchange.export import write_atomic
 
         report.written = write_atomic(codebook_path, text.encode("utf-8"))
     return report

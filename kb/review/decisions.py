@@ -1,7 +1,7 @@
 """Coders' review decisions: one import for the store and the merge with auto codes.
 
-`ReviewStore` (kb.reviews_store) keeps an append-only SQLite log plus current state;
-`merge`, `needs_attention` and `training_examples` (kb.reviews_merge) apply it to passages.
+`ReviewStore` (kb.review.store) keeps an append-only SQLite log plus current state;
+`merge`, `needs_attention` and `training_examples` (kb.review.merge) apply it to passages.
 """
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from kb.reviews_merge import anchor, merge, needs_attention, training_examples
-from kb.reviews_rules import ACTIONS, POLARITIES, STATUSES, Decision, next_code_state
-from kb.reviews_store import SCHEMA_VERSION, ReviewStore
+from kb.review.merge import anchor, merge, needs_attention, training_examples
+from kb.review.rules import ACTIONS, POLARITIES, STATUSES, Decision, next_code_state
+from kb.review.store import SCHEMA_VERSION, ReviewStore
 
 __all__ = [
     "ACTIONS",

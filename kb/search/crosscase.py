@@ -10,9 +10,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from kb.filters import Filters, validate
-from kb.kbase import KnowledgeBase
-from kb.retrieval import NO_FILTERS, ranked_ids
+from kb.search.filters import Filters, validate
+from kb.search.retrieval import NO_FILTERS, ranked_ids
+from kb.store.kbase import KnowledgeBase
 
 MATRIX_COLUMNS = [
     "dimension", "category", "label_ko", "group", "case", "case_name",

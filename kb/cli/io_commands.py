@@ -1,6 +1,6 @@
 """`kb export`, `kb add` and `kb import-codebook`: getting material out of and into the knowledge base.
 
-Registered on the main app by `register(app)` (called from kb.cli), so these commands share its
+Registered on the main app by `register(app)` (called from kb.cli.main), so these commands share its
 options, settings and one-line error handling.
 """
 
@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from kb.cli import Case, Factor, Group, PlatformType, Polarity, Reviewed, State, friendly
+from kb.cli.main import Case, Factor, Group, PlatformType, Polarity, Reviewed, State, friendly
 from kb.errors import CodebookImportError, ExportError
 
 
@@ -49,7 +49,7 @@ def export(
     ] = 0.0,
 ) -> None:
     """Export coded excerpts or passages, with the same filters as `kb search`."""
-    from kb.exporting import (
+    from kb.exchange.export import (
         BINARY_FORMATS,
         CODEBOOK_FORMATS,
         canonical,
@@ -59,8 +59,8 @@ def export(
         passages,
         render,
     )
-    from kb.filters import Filters
-    from kb.kbase import get_kb
+    from kb.search.filters import Filters
+    from kb.store.kbase import get_kb
 
     fmt = canonical(fmt or format_from_path(output))
     unit = check_format(fmt, unit)
@@ -69,7 +69,7 @@ def export(
     kb = get_kb(State.settings)
     filters = Filters(group, case, platform_type, factor, polarity, reviewed, min_confidence)
     if output is not None:
-        from kb.exporting import export as run_export
+        from kb.exchange.export import export as run_export
 
         df = run_export(kb, fmt, unit, filters, query, output, k=k)
         what = "categories" if fmt in CODEBOOK_FORMATS else f"{unit}s"
@@ -100,7 +100,7 @@ def add(
     organization: Annotated[str | None, typer.Option(help="Organisation that runs the platform.")] = None,
 ) -> None:
     """Add interview transcripts to the corpus; `kb build` then processes only the new documents."""
-    from kb.ingest import add_files
+    from kb.exchange.ingest import add_files
 
     results = add_files(files, State.settings.corpus_dir, case, case_name, group, platform_type, organization)
     for r in results:
@@ -134,7 +134,7 @@ def import_codebook(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Apply without asking (for scripts).")] = False,
 ) -> None:
     """Merge codes from another QDA tool into codebook.yaml: shows the diff, then asks (or --yes)."""
-    from kb.qdc_import import import_codebook as run_import
+    from kb.exchange.codebook_import import import_codebook as run_import
 
     target = output or State.settings.codebook_path
     report = run_import(file, target, write=False)

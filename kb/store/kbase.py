@@ -2,7 +2,7 @@
 
 Effective codes are the auto coder's output with human review decisions applied (human
 decisions always win). They are recomputed only when the review log has grown. One object
-reads one generation of the built store (`kb.generations`), chosen when it is created; `get_kb`
+reads one generation of the built store (`kb.store.generations`), chosen when it is created; `get_kb`
 hands out a new object once a build has switched the data directory to a newer generation.
 """
 
@@ -20,8 +20,8 @@ from typing import Any
 import pandas as pd
 
 from kb.errors import StoreMissing
-from kb.generations import current_name, store_dir
 from kb.settings import Settings, get_settings
+from kb.store.generations import current_name, store_dir
 
 PASSAGES_FILE = "passages.jsonl"
 CODES_FILE = "codes.jsonl"
@@ -113,13 +113,13 @@ class KnowledgeBase:
 
     @cached_property
     def codebook(self) -> Any:
-        from kb.codebook import load_codebook
+        from kb.coding.codebook import load_codebook
 
         return load_codebook(self.settings.codebook_path)
 
     @cached_property
     def reviews(self) -> Any:
-        from kb.reviews import open_store
+        from kb.review.decisions import open_store
 
         return open_store(self.settings.reviews_db, valid_categories=self.codebook.ids)
 
@@ -167,7 +167,7 @@ class KnowledgeBase:
             col.update(ids=held, metadatas=[meta(self.passage_by_id[pid]) for pid in held])
 
     def _merge_codes(self) -> tuple[pd.DataFrame, set[str]]:
-        from kb.reviews import anchor, merge
+        from kb.review.decisions import anchor, merge
 
         dims = {c.id: c.dimension for c in self.codebook.categories}
         rows = []
@@ -240,7 +240,7 @@ class KnowledgeBase:
 
     @cached_property
     def collection(self) -> Any:
-        from kb.vectorstore import kb_id, open_client, open_collection
+        from kb.store.vectorstore import kb_id, open_client, open_collection
 
         ident = kb_id(self.settings, create=False)
         col = open_collection(
@@ -256,13 +256,13 @@ class KnowledgeBase:
     @cached_property
     def vector_cache(self) -> Any:
         """Stored vectors of recently used narrow filters (exact filtered dense search)."""
-        from kb.vectorstore import VectorCache
+        from kb.store.vectorstore import VectorCache
 
         return VectorCache()
 
     @cached_property
     def keyword_index(self) -> Any:
-        from kb.keyword_index import KeywordIndex
+        from kb.store.keyword_index import KeywordIndex
 
         index = KeywordIndex.load(self.root / "bm25")
         if index is None:
