@@ -13,7 +13,7 @@ import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 
-EVAL_DIR = Path(__file__).resolve().parent.parent / "eval"
+EVAL_DIR = Path(__file__).resolve().parents[2] / "eval"
 DEFAULT_QUERIES = EVAL_DIR / "queries.jsonl"
 
 _WS = re.compile(r"\s+")
