@@ -23,17 +23,17 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import md_table, peak_rss_mb, write_fragment
-from kb.builder import STAGES, StageReport, build
 from kb.settings import Settings, get_settings
 from kb.store.generations import store_dir
 from kb.store.kbase import CODES_FILE, PASSAGES_FILE, read_jsonl, write_jsonl
+from pipelines.run import STAGES, StageReport, build
 
 EDIT_DOC, EDIT_FROM, EDIT_TO = "gyeonggi_bis.txt", "버스정보팀", "버스운영팀"  # same length: offsets hold
 TARGET_RATIO, TARGET_INCREMENTAL = 0.8, 0.10
 
 
 def run_stages(settings: Settings, label: str, notes: list[str]) -> list[StageReport]:
-    """Each stage through kb.builder.build; a failing stage is recorded and the next ones still run."""
+    """Each stage through pipelines.run.build; a failing stage is recorded and the next ones still run."""
     out = []
     for name in STAGES:
         t0 = time.perf_counter()

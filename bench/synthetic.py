@@ -224,10 +224,10 @@ def build_store(
 
     `source`: where the real passages, codes and model come from; `sources`: use only that many
     real passages (tests)."""
-    from kb.builder import chroma_metadata
     from kb.embeddings import get_embedder
     from kb.store.vectorstore import open_client, open_collection
     from kb.text.morphs import terms_many
+    from pipelines.index import passage_metadata as chroma_metadata
 
     source = source or get_settings()
     settings = get_settings(

@@ -88,7 +88,7 @@ def main() -> None:
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="kb_table7_"))
     settings = get_settings(data_dir=data_dir)
     if not (data_dir / "codes.jsonl").exists():
-        from kb.builder import build
+        from pipelines.run import build
 
         build(settings, stages=("segment", "code"), progress=False, log=lambda m: print(m, file=sys.stderr))
     kb = KnowledgeBase(settings)

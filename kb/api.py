@@ -7,10 +7,12 @@ process) and returns pandas DataFrames, so results go straight into notebooks.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from kb import runner
 from kb.exchange.export import api_export as export
 from kb.exchange.ingest import api_add as add
 from kb.exchange.spreadsheet import read_export
@@ -18,7 +20,7 @@ from kb.search.filters import Filters
 from kb.settings import Settings, get_settings
 from kb.store.kbase import get_kb
 
-__all__ = ["add", "build", "code", "export", "matrix", "read_export", "search"]
+__all__ = ["add", "build", "code", "export", "extract", "matrix", "read_export", "search"]
 
 RESULT_COLUMNS = [
     "id", "text", "case", "case_name", "group", "platform_type", "codes", "polarity", "score",
@@ -31,13 +33,25 @@ def build(
     progress: bool = True,
     log: Callable[[str], None] = print,
     drop_old_collections: bool = False,
+    *,
+    stages: tuple[str, ...] = runner.STAGES,
 ) -> Any:
-    """Segment, code, embed and index the corpus; only what changed is redone."""
-    from kb.builder import build as run_build
+    """Segment, code, embed and index the corpus; only what changed is redone (pipelines.run).
 
-    return run_build(
-        settings or get_settings(), progress=progress, log=log, drop_old_collections=drop_old_collections
+    `stages`: a subset of `kb.runner.STAGES` (the app indexes only, when the index is missing)."""
+    return runner.build(
+        settings or get_settings(),
+        stages=stages,
+        progress=progress,
+        log=log,
+        drop_old_collections=drop_old_collections,
     )
+
+
+def extract(source: Path | None = None, settings: Settings | None = None) -> list[dict[str, Any]]:
+    """The case documents of the report text, written into the corpus folder; their manifest rows."""
+    settings = settings or get_settings()
+    return runner.extract(source=source or settings.source_path, corpus_dir=settings.corpus_dir)
 
 
 def search_records(
@@ -97,6 +111,17 @@ def code(
 
     `contexts`: per text None or {question, prev, next, speaker}; interviewer turns get no codes."""
     return _coder(settings or get_settings()).code_texts(texts, ids, contexts)
+
+
+def retrain(settings: Settings | None = None, log: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
+    """Quick retrain of the coder on the review decisions so far, then re-code and re-index (a build
+    of the code and index stages, kb.coding.retrain.retrain_now); a summary."""
+    from kb.coding.retrain import retrain_now
+
+    settings = settings or get_settings()
+    out = retrain_now(settings, log=log)
+    _CODERS.pop(settings, None)  # the next `code` loads the new model
+    return out
 
 
 _CODERS: dict[Settings, Any] = {}

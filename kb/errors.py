@@ -19,6 +19,10 @@ class StoreUnavailable(KbError):
     """The vector store cannot be opened or reached."""
 
 
+class RunnerMissing(KbError):
+    """The build stages (`pipelines/`) are not installed next to the library (kb.runner)."""
+
+
 class BuildLocked(KbError):
     """Another build holds the data directory (the message names its PID)."""
 

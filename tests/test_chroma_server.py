@@ -12,13 +12,13 @@ import pytest
 from test_search import RESIDENTS_ID, search_settings  # noqa: F401
 
 from bench.common import stop, wait_until_up
-from kb.builder import build
 from kb.errors import StoreUnavailable
 from kb.search.filters import Filters
 from kb.search.retrieval import search
 from kb.settings import Settings
 from kb.store.kbase import get_kb
 from kb.store.vectorstore import open_client
+from pipelines.run import build
 
 QUERIES = [
     ("why did few residents take part?", Filters(), "hybrid"),

@@ -17,12 +17,12 @@ from pathlib import Path
 import pytest
 from fixtures_kb import build_kb
 
-from kb.builder import build
 from kb.errors import BuildLocked
 from kb.review.decisions import open_store
 from kb.settings import ROOT, Settings
 from kb.store.kbase import get_kb
 from kb.store.locking import holder
+from pipelines.run import build
 
 CLI = "import sys; from kb.cli.main import app; sys.argv[0] = 'kb'; app()"
 
@@ -99,7 +99,7 @@ print(json.dumps({"ids": ids, "t0": t0, "t1": time.time()}))
 """
 BUILDER = """
 import json, time
-from kb.builder import build
+from pipelines.run import build
 from kb.settings import get_settings
 build(get_settings(), stages=("index",), progress=False)  # warm: imports and models loaded
 t0 = time.time()

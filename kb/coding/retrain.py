@@ -34,7 +34,7 @@ def quick_retrain(
 ) -> dict[str, Any]:
     """Refit the logistic models on gold + written sentences + `reviews`; save; return a summary.
 
-    `reviews`: as for `kb.coding.build.train_coder` (DataFrame, rows, or None); `gold`/`written`:
+    `reviews`: as for `pipelines.code.train_coder` (DataFrame, rows, or None); `gold`/`written`:
     the training sentences (default: eval/gold and corpus/training, as `kb build`)."""
     from kb.settings import get_settings
 
@@ -72,8 +72,8 @@ def quick_retrain(
 def retrain_now(settings: Any = None, log: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
     """Quick retrain on the knowledge base's review decisions, re-code it, refresh index metadata:
     one build of the code and index stages, switched in as a new generation."""
-    from kb.builder import build
     from kb.coding import coder as coder_module
+    from kb.runner import build
     from kb.settings import get_settings
     from kb.store.kbase import forget
 
@@ -86,10 +86,7 @@ def retrain_now(settings: Any = None, log: Callable[[str], None] = lambda _: Non
         log(f"retrained in {out['seconds']} s; re-coding passages and refreshing the index …")
 
     report = build(settings, stages=("code", "index"), progress=False, train=train, log=log)
-    from kb import api
-
-    api._CODERS.pop(settings, None)  # the next kb.api.code loads the new model
-    coder_module._DEFAULT = None
+    coder_module._DEFAULT = None  # the next code_texts loads the new model (kb.api.retrain: its own)
     forget(settings)
     stages = {s.name: s.detail for s in report.stages}
     out["code"], out["index"] = stages.get("code"), stages.get("index")

@@ -271,11 +271,9 @@ def resolve_case(
 
 
 def read_manifest(corpus_dir: Path) -> tuple[list[str], list[dict[str, str]]]:
-    from kb.corpus.manifest import load_manifest
+    from kb.corpus.manifest import MANIFEST_FIELDS, load_manifest
 
     if not (corpus_dir / "manifest.csv").is_file():
-        from pipelines.extract import MANIFEST_FIELDS
-
         return list(MANIFEST_FIELDS), []
     return load_manifest(corpus_dir)
 

@@ -125,7 +125,10 @@ class KnowledgeBase:
 
     # ---- effective codes -----------------------------------------------------------------
     def codes_df(self) -> pd.DataFrame:
-        """One row per effective code (auto unless a human decided otherwise)."""
+        """One row per effective code (auto unless a human decided otherwise).
+
+        A read: it never writes. Filters (factor, polarity, reviewed) apply to these codes in
+        kb.search.filters, not to Chroma metadata, so nothing needs syncing when a decision lands."""
         version = self.reviews.version()
         with self._lock:
             changed = self._codes_df is None or version != self._codes_version
@@ -137,34 +140,7 @@ class KnowledgeBase:
                 self._codes_version = version
                 self._codes_meta = None
                 self._memo = {}
-            frame = self._codes_df
-        if changed and self._reviewed and not self.__dict__.get("_syncing"):
-            # chroma_metadata reads codes_df again: a decision written meanwhile by another
-            # process must not start another sync from inside this one (unbounded recursion)
-            self.__dict__["_syncing"] = True
-            try:
-                self._sync_reviewed_metadata()
-            finally:
-                self.__dict__["_syncing"] = False
-        return frame
-
-    def _sync_reviewed_metadata(self) -> None:
-        """Bring Chroma's code metadata of reviewed passages up to date with human decisions.
-
-        Decisions can come from any process (the app, scripts); doing this whenever the merged
-        codes change keeps factor/polarity/reviewed filters in Chroma's `where` exact.
-        """
-        from kb.builder import chroma_metadata
-
-        try:
-            col = self.collection
-        except StoreMissing:
-            return
-        wanted = [pid for pid in sorted(self._reviewed) if pid in self.passage_by_id]
-        held = col.get(ids=wanted, include=[])["ids"] if wanted else []
-        if held:
-            meta = chroma_metadata(self)
-            col.update(ids=held, metadatas=[meta(self.passage_by_id[pid]) for pid in held])
+            return self._codes_df
 
     def _merge_codes(self) -> tuple[pd.DataFrame, set[str]]:
         from kb.review.decisions import anchor, merge

@@ -62,11 +62,11 @@ def retrain_box(res: Resources) -> None:
         st.caption("지금까지의 검토 결정으로 빠른 모델을 다시 학습하고 모든 구절을 다시 코딩합니다 (약 1분).")
         if not st.button("지금 재학습 retrain now", icon=":material/model_training:", key="rv_retrain"):
             return
-    from kb.coding.retrain import retrain_now
+    from kb import api
     from kb.ui.state import _load
 
     with st.status("재학습 중… (retraining the fast models)", expanded=True) as box:
-        out = retrain_now(res.settings, log=lambda msg: box.write(ui.md_escape(msg)))
+        out = api.retrain(res.settings, log=lambda msg: box.write(ui.md_escape(msg)))
         box.update(label="재학습 완료 (retrained)", state="complete", expanded=False)
     _load.clear()
     st.session_state["rv_flash"] = (

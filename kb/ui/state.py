@@ -96,7 +96,7 @@ def settings() -> Settings:
 
 def build_needed(s: Settings) -> tuple[str, ...]:
     """The build stages the app must run before it can open the knowledge base (empty = none)."""
-    from kb.builder import STAGES
+    from kb.runner import STAGES
 
     if not is_built(s):
         return STAGES
@@ -113,7 +113,7 @@ def run_build(s: Settings, stages: tuple[str, ...] | None = None) -> None:
     Without `stages`, runs what `build_needed` says (re-checked under the lock, so a second
     session that waited for the first one's build does nothing).
     """
-    from kb.builder import build
+    from kb import api
 
     with _BUILD_LOCK:
         stages = stages or build_needed(s)
@@ -121,7 +121,7 @@ def run_build(s: Settings, stages: tuple[str, ...] | None = None) -> None:
             return
         with st.status("지식베이스 구축 중… (first run: building the knowledge base)", expanded=True) as box:
             box.write(f"데이터 폴더: `{s.data_dir}` · 단계: {', '.join(stages)}")
-            build(s, stages=stages, progress=False, log=lambda msg: box.write(_plain(msg)))
+            api.build(s, stages=stages, progress=False, log=lambda msg: box.write(_plain(msg)))
             box.update(label="지식베이스 구축 완료 (build complete)", state="complete", expanded=False)
         forget(s)
         _load.clear()

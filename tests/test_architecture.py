@@ -1,0 +1,150 @@
+"""The shape of the code, checked: imports go one way (corpus → pipelines → kb store → api → app/CLI).
+
+Every module of `kb/` and `pipelines/` is parsed with `ast`; every import counts, also the ones
+inside functions (a deferred import is still a dependency, it only hides a cycle). The rules:
+- no import cycles between modules;
+- `kb` never imports `pipelines` (the build reaches kb's runner through an entry point, kb.runner);
+- `kb/cli` and `kb/ui` reach the library only through `kb.api` (plus settings, errors, records,
+  auth and their own package), so the CLI and the pages stay thin.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("kb", "pipelines")
+
+# What the thin layers may import from kb besides their own package (kb.api is the public surface).
+THIN_ALLOWED = ("kb.api", "kb.settings", "kb.errors", "kb.records", "kb.auth")
+# Relaxations, each with its reason. Keys: importing module prefix; values: imported module prefixes.
+THIN_EXCEPTIONS: dict[str, tuple[str, ...]] = {}
+
+
+def module_name(root: Path, path: Path) -> str:
+    parts = list(path.relative_to(root).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def imports_of(path: Path, name: str, is_package: bool, modules: set[str]) -> set[str]:
+    """Every module of `modules` that `name` imports, anywhere in the file: module level, inside
+    functions, under TYPE_CHECKING. `from a import b` depends on a.b when that is a module, else on a."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    out: set[str] = set()
+    package = name if is_package else name.rpartition(".")[0]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[: len(base) - (node.level - 1)]
+                mod = ".".join(base + ([node.module] if node.module else []))
+            else:
+                mod = node.module or ""
+            for alias in node.names:
+                out.add(f"{mod}.{alias.name}" if f"{mod}.{alias.name}" in modules else mod)
+    return out & modules
+
+
+def module_graph(root: Path, packages: tuple[str, ...] = PACKAGES) -> dict[str, set[str]]:
+    """module -> the modules (of `packages`) it names in an import. A parent package that Python
+    runs on the way (`a` for `import a.b`) is not counted: its __init__ re-exports, it is not a
+    dependency the importing module chose."""
+    files = {
+        module_name(root, p): p
+        for pkg in packages
+        if (root / pkg).is_dir()
+        for p in (root / pkg).rglob("*.py")
+    }
+    modules = set(files)
+    return {
+        name: imports_of(path, name, path.name == "__init__.py", modules) - {name}
+        for name, path in files.items()
+    }
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One import cycle (as a path a → b → … → a), or None. Iterative DFS with colours."""
+    colour: dict[str, int] = dict.fromkeys(graph, 0)
+    for start in sorted(graph):
+        if colour[start]:
+            continue
+        stack: list[tuple[str, list[str]]] = [(start, sorted(graph[start]))]
+        path = [start]
+        colour[start] = 1
+        while stack:
+            node, todo = stack[-1]
+            if not todo:
+                colour[node] = 2
+                stack.pop()
+                path.pop()
+                continue
+            nxt = todo.pop(0)
+            if colour.get(nxt) == 1:
+                return path[path.index(nxt) :] + [nxt]
+            if colour.get(nxt, 2) == 0:
+                colour[nxt] = 1
+                path.append(nxt)
+                stack.append((nxt, sorted(graph[nxt])))
+    return None
+
+
+def under(module: str, prefix: str) -> bool:
+    return module == prefix or module.startswith(prefix + ".")
+
+
+@pytest.fixture(scope="module")
+def graph() -> dict[str, set[str]]:
+    return module_graph(ROOT)
+
+
+def test_graph_sees_the_code(graph: dict[str, set[str]]) -> None:
+    assert "kb.api" in graph and "pipelines.run" in graph
+    assert "kb.settings" in graph["kb.api"]
+
+
+def test_no_import_cycles(graph: dict[str, set[str]]) -> None:
+    cycle = find_cycle(graph)
+    assert cycle is None, "import cycle: " + " → ".join(cycle or [])
+
+
+def test_kb_never_imports_pipelines(graph: dict[str, set[str]]) -> None:
+    bad = sorted(
+        f"{m} imports {t}" for m, ts in graph.items() if under(m, "kb") for t in ts if under(t, "pipelines")
+    )
+    assert not bad, bad
+
+
+@pytest.mark.parametrize("layer", ["kb.cli", "kb.ui"])
+def test_thin_layers_use_the_api(graph: dict[str, set[str]], layer: str) -> None:
+    bad = []
+    for mod, targets in graph.items():
+        if not under(mod, layer):
+            continue
+        allowed = THIN_ALLOWED + (layer,) + THIN_EXCEPTIONS.get(mod, ())
+        bad += [f"{mod} imports {t}" for t in sorted(targets) if not any(under(t, a) for a in allowed)]
+    assert not bad, "\n".join(bad)
+
+
+def test_a_planted_cycle_is_found(tmp_path: Path) -> None:
+    """The checker itself can fail: a deferred import inside a function closes a cycle."""
+    pkg = tmp_path / "pkg"
+    (pkg / "sub").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "sub" / "__init__.py").write_text("")
+    (pkg / "a.py").write_text("from pkg.sub import b\n")
+    (pkg / "sub" / "b.py").write_text("from . import c\n")
+    (pkg / "sub" / "c.py").write_text("def f():\n    from pkg.a import thing\n    return thing\n")
+    graph = module_graph(tmp_path, ("pkg",))
+    assert graph["pkg.sub.b"] == {"pkg.sub.c"} and graph["pkg.a"] == {"pkg.sub.b"}
+    cycle = find_cycle(graph)
+    assert cycle is not None and cycle[0] == cycle[-1]
+    assert set(cycle) == {"pkg.a", "pkg.sub.b", "pkg.sub.c"}
+    (pkg / "sub" / "c.py").write_text("def f():\n    return 1\n")
+    assert find_cycle(module_graph(tmp_path, ("pkg",))) is None
