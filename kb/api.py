@@ -20,7 +20,9 @@ from kb.search.filters import Filters
 from kb.settings import Settings, get_settings
 from kb.store.kbase import get_kb
 
-__all__ = ["add", "build", "code", "export", "extract", "matrix", "read_export", "search"]
+__all__ = [
+    "add", "build", "cell_passages", "code", "export", "extract", "matrix", "read_export", "retrain", "search",
+]  # fmt: skip
 
 RESULT_COLUMNS = [
     "id", "text", "case", "case_name", "group", "platform_type", "codes", "polarity", "score",
@@ -99,6 +101,26 @@ def matrix(
 
     filters = Filters(group, case, platform_type, factor, polarity, reviewed)
     return run_matrix(get_kb(settings), query, filters)
+
+
+def cell_passages(
+    category: str,
+    case: str,
+    query: str | None = None,
+    *,
+    group: str | None = None,
+    platform_type: str | None = None,
+    factor: str | None = None,
+    polarity: str | None = None,
+    reviewed: bool = False,
+    settings: Settings | None = None,
+) -> list[str]:
+    """The passage ids one `matrix` cell (factor `category` × `case`) counts, with the same query and
+    filters: success, obstacle, neutral, recommendation, each best first."""
+    from kb.search.crosscase import cell_passages as run_cells
+
+    filters = Filters(group, None, platform_type, factor, polarity, reviewed)
+    return run_cells(get_kb(settings), category, case, query, filters)
 
 
 def code(

@@ -126,7 +126,7 @@ def test_atomic_write_leaves_no_temp_files(tmp_path):
 
 
 def _cli(settings, *args):
-    code = "from kb.cli.main import app; from kb.cli.io_commands import register; register(app); app()"
+    code = "from kb.cli.main import app; app()"
     env = {"KB_DATA_DIR": str(settings.data_dir), "KB_CORPUS_DIR": str(settings.corpus_dir),
            "KB_EMBED_MODEL": settings.embed_model, "PATH": "/usr/bin:/bin"}  # fmt: skip
     return subprocess.run(

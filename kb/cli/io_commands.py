@@ -1,6 +1,6 @@
 """`kb export`, `kb add` and `kb import-codebook`: getting material out of and into the knowledge base.
 
-Registered on the main app by `register(app)` (called from kb.cli.main), so these commands share its
+Registered on the main app by `register(app)` (called by kb.cli.main), so these commands share its
 options, settings and one-line error handling.
 """
 
@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from kb.cli.main import Case, Factor, Group, PlatformType, Polarity, Reviewed, State, friendly
+from kb.cli.common import Case, Factor, Group, PlatformType, Polarity, Reviewed, State, friendly
 from kb.errors import CodebookImportError, ExportError
 
 

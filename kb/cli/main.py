@@ -7,15 +7,17 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
+from kb.cli.common import Case, Factor, Group, PlatformType, Polarity, Reviewed, State, friendly
+from kb.cli.io_commands import register
+from kb.cli.review_commands import register as register_reviews
+from kb.cli.team_commands import register as register_team
 from kb.errors import KbError
-from kb.settings import Settings, describe, get_settings
+from kb.settings import describe, get_settings
 
 app = typer.Typer(
     help="kb – a knowledge base for qualitative research on Korean interviews and case studies.",
@@ -23,24 +25,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-
-
-class State:
-    settings = Settings()  # replaced by `main` (defaults + environment + options) before any command
-
-
-def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn a KbError into one line on stderr and exit status 1."""
-
-    @wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except KbError as exc:
-            typer.echo(f"Error: {exc}", err=True)
-            raise typer.Exit(1) from None
-
-    return wrapper
 
 
 @app.callback()
@@ -64,14 +48,6 @@ def main(
     except KbError as exc:
         typer.echo(f"Error: {exc}", err=True)
         raise typer.Exit(1) from None
-
-
-Group = Annotated[str | None, typer.Option(help="domestic, international or private.")]
-Case = Annotated[str | None, typer.Option(help="Case id, e.g. gyeonggi_bis.")]
-PlatformType = Annotated[str | None, typer.Option("--platform-type", help="information, policy_proposal, …")]
-Factor = Annotated[str | None, typer.Option(help="Codebook category id, e.g. leadership.")]
-Polarity = Annotated[str | None, typer.Option(help="success, obstacle, neutral or recommendation.")]
-Reviewed = Annotated[bool, typer.Option("--reviewed", help="Only passages a human coder reviewed.")]
 
 
 @app.command()
@@ -225,12 +201,7 @@ def code(
         raise typer.Exit(1)
 
 
-# Export, add and import-codebook live in their own module; registered last because it imports
-# the option types above.
-from kb.cli.io_commands import register  # noqa: E402
-from kb.cli.review_commands import register as register_reviews  # noqa: E402
-from kb.cli.team_commands import register as register_team  # noqa: E402
-
+# Export, add, import-codebook, reviews, users and serve live in their own modules.
 register(app)
 register_reviews(app)
 register_team(app)

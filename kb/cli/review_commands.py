@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from kb.cli.main import State, friendly
+from kb.cli.common import State, friendly
 from kb.errors import ReviewError
 
 reviews_app = typer.Typer(

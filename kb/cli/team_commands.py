@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from kb.cli.common import State, friendly
 from kb.errors import AuthError
 
 
@@ -28,8 +29,6 @@ def _quiet_streamlit() -> None:
 
 
 def register(app: typer.Typer) -> None:
-    from kb.cli.main import State, friendly
-
     users = typer.Typer(help="Team-mode users (KB_USERS_FILE): names, roles, hashed passwords.")
     app.add_typer(users, name="users")
 

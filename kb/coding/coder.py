@@ -17,7 +17,10 @@ import numpy as np
 
 from kb.coding.book import POLARITIES, CodebookView, load_view, to_view
 from kb.coding.calibrate import to_confidence
+from kb.coding.context import Context, as_context, blend_context, fallback_rows, is_answer, is_interviewer
 from kb.coding.features import Analysis, Analyzer
+from kb.coding.output import dominant, round4
+from kb.coding.polarity import to_result
 from kb.coding.similarity import CachedEmbedder
 from kb.coding.spoken import is_own_need, is_recommendation
 from kb.coding.supervised import TrainingSet
@@ -178,12 +181,130 @@ class Coder:
     def code_texts(
         self, texts: Sequence[str], ids: Sequence[str] | None = None, contexts: Sequence[Any] | None = None
     ) -> list[dict[str, Any]]:
-        """One result per text: codes, dominant polarity and per-sentence codes (see module doc).
+        """One result per text: codes, dominant polarity and per-sentence codes (see kb.coding.output).
 
         `contexts`: per text None or {question, prev, next, speaker} (kb.coding.context)."""
-        from kb.coding.output import assemble
+        texts = list(texts)
+        ids = list(ids) if ids is not None else [str(i) for i in range(len(texts))]
+        if len(ids) != len(texts):
+            raise ValueError(f"{len(ids)} ids for {len(texts)} texts")
+        ctx = [as_context(c) for c in contexts] if contexts is not None else [Context()] * len(texts)
+        if len(ctx) != len(texts):
+            raise ValueError(f"{len(ctx)} contexts for {len(texts)} texts")
+        nlp = self.analyzer.nlp
+        units: list[list[tuple[int, int]]] = []
+        sent_docs = []
+        for text in texts:
+            doc = nlp(text)
+            spans = []
+            for sent in doc.sents:
+                stripped = sent.text.strip()
+                if not stripped:
+                    continue
+                lead = len(sent.text) - len(sent.text.lstrip())
+                start = sent.start_char + lead
+                spans.append((start, start + len(stripped)))
+                sent_docs.append(nlp(stripped))
+            units.append(spans)
+        analyses = self.analyzer.analyse_docs(sent_docs)
+        cats, conf, raw = self.score_analyses(analyses)
+        owner = [i for i, spans in enumerate(units) for _ in spans]
+        raw = blend_context(self._raw_scores, analyses, raw, owner, ctx)
+        conf = self.confidences(cats, raw)
+        silent = np.array([is_interviewer(ctx[i].speaker) for i in owner], bool)
+        chosen = conf >= 0.5
+        if len(chosen):
+            chosen[silent] = False
+            answer = np.array([is_answer(ctx[i]) for i in owner], bool)
+            fill = fallback_rows(self.fallback_min, analyses, conf, chosen, answer)
+            for i, j in fill:
+                chosen[i, j] = True
+        pairs = [(i, j) for i in range(len(analyses)) for j in range(len(cats)) if chosen[i, j]]
+        groups = [ctx[owner[i]].group for i, _ in pairs]
+        pol = self.polarity([analyses[i] for i, _ in pairs], [cats[j] for _, j in pairs], groups)
+        pol_of = {pair: p for pair, p in zip(pairs, pol, strict=True)}
 
-        return assemble(self, texts, ids, contexts)
+        results, row = [], 0
+        for uid, spans in zip(ids, units, strict=True):
+            sentences, best = [], {}
+            for start, end in spans:
+                a = analyses[row]
+                codes = []
+                for j, cat in enumerate(cats):
+                    if (row, j) not in pol_of:
+                        continue
+                    probs = pol_of[(row, j)]
+                    label = max(POLARITIES, key=lambda p: probs[p])
+                    code = {
+                        "category": cat,
+                        "confidence": round4(conf[row, j]),
+                        "polarity": label,
+                        "polarity_confidence": round4(probs[label]),
+                        "evidence": self._evidence(a, j, cat, raw[row, j]),
+                    }
+                    if conf[row, j] < 0.5:
+                        code["evidence"]["fallback"] = True  # the sentence's best category, below threshold
+                    codes.append(code)
+                    zero = dict.fromkeys(POLARITIES, 0.0)
+                    agg = best.setdefault(cat, {"code": code, "votes": zero, "n": 0})
+                    if code["confidence"] > agg["code"]["confidence"]:
+                        agg["code"] = code
+                    agg["n"] += 1
+                    for p in POLARITIES:
+                        agg["votes"][p] += conf[row, j] * probs[p]
+                codes.sort(key=lambda c: -c["confidence"])
+                sentences.append({"start": start, "end": end, "codes": codes})
+                row += 1
+            unit_codes, unit_votes = [], dict.fromkeys(POLARITIES, 0.0)
+            for cat, agg in best.items():
+                label, share = dominant(agg["votes"])
+                top = agg["code"]
+                unit_codes.append(
+                    {
+                        "category": cat,
+                        "confidence": top["confidence"],
+                        "polarity": label,
+                        "polarity_confidence": share,
+                        "evidence": {**top["evidence"], "sentences": agg["n"]},
+                    }
+                )
+                for p in POLARITIES:
+                    unit_votes[p] += agg["votes"][p]
+            unit_codes.sort(key=lambda c: -c["confidence"])
+            if unit_codes:
+                polarity, pconf = dominant(unit_votes)
+            else:
+                first = row - len(spans)
+                total = sum(sum(analyses[i].clause_score.values()) for i in range(first, row))
+                res = to_result(total)
+                polarity, pconf = res.label, res.confidence
+            results.append(
+                {
+                    "id": uid,
+                    "codes": unit_codes,
+                    "polarity": polarity,
+                    "polarity_confidence": pconf,
+                    "sentences": sentences,
+                }
+            )
+        return results
+
+    def _raw_scores(self, texts: list[str]) -> np.ndarray:
+        """Raw category scores of whole texts (the context of a sentence: question, neighbours)."""
+        return self.score_analyses(self.analyzer.analyse(texts))[2]
+
+    def _evidence(self, a: Analysis, j: int, cat: str, raw: float) -> dict[str, Any]:
+        ex_idx = int(a.ex_arg[j])
+        model = self.model
+        return {
+            "cues": a.cues_for(cat),
+            "nearest_example": self.analyzer.similarity.nearest_example(j, ex_idx),
+            "example_similarity": round4(a.ex_sim[j]) if ex_idx >= 0 else None,
+            "definition_similarity": round4(a.def_sim[j]),
+            "model_score": round4(raw),
+            "threshold": round4(model.thresholds.get(cat, 0.5)) if model and cat in model.ids else None,
+            "polarity_cues": list(a.polarity_for(cat).cues),
+        }
 
 
 def fallback_score(a: Analysis, j: int, cat: str) -> float:

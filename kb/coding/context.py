@@ -17,7 +17,7 @@ sentences that rightly carry no code.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +26,6 @@ import numpy as np
 from kb.coding.spoken import substantive
 
 if TYPE_CHECKING:
-    from kb.coding.coder import Coder
     from kb.coding.features import Analysis
 
 INTERVIEWER_ROLES = frozenset(
@@ -80,15 +79,21 @@ def is_thin(a: Analysis) -> bool:
 
 
 def blend_context(
-    coder: Coder, analyses: list[Analysis], raw: np.ndarray, owner: Sequence[int], contexts: Sequence[Context]
+    score_texts: Callable[[list[str]], np.ndarray],
+    analyses: list[Analysis],
+    raw: np.ndarray,
+    owner: Sequence[int],
+    contexts: Sequence[Context],
 ) -> np.ndarray:
-    """Raw category scores raised by the question's and the neighbours' scores (see module doc)."""
+    """Raw category scores raised by the question's and the neighbours' scores (see module doc).
+
+    `score_texts`: the coder's raw category scores of other texts (one row per text)."""
     if not len(raw):
         return raw
     extra = sorted({t for c in contexts for t in (c.question, c.prev, c.next) if t})
     ext_raw: dict[str, np.ndarray] = {}
     if extra:
-        _, _, scores = coder.score_analyses(coder.analyzer.analyse(extra))
+        scores = score_texts(extra)
         ext_raw = dict(zip(extra, scores, strict=True))
     out = raw.copy()
     n = len(analyses)
@@ -115,14 +120,15 @@ def is_answer(ctx: Context) -> bool:
 
 
 def fallback_rows(
-    coder: Coder,
+    minimum: float | None,
     analyses: list[Analysis],
     conf: np.ndarray,
     chosen: np.ndarray,
     answer: np.ndarray,
 ) -> list[tuple[int, int]]:
-    """(sentence, category) of the best category for substantive answer sentences that got none."""
-    minimum = getattr(coder, "fallback_min", None)
+    """(sentence, category) of the best category for substantive answer sentences that got none.
+
+    `minimum`: the least confidence taken (None: FALLBACK_MIN; 0.5 or more turns this off)."""
     minimum = FALLBACK_MIN if minimum is None else minimum
     if minimum >= 0.5:
         return []

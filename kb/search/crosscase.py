@@ -101,6 +101,28 @@ def matrix(kb: KnowledgeBase, query: str | None = None, filters: Filters = NO_FI
     is the cell's best passage: by search rank with a query, else human-coded first, then
     the most confident (ties: the earlier code).
     """
+    rows, order = _kept(kb, query, filters)
+    if not len(order):
+        return pd.DataFrame(columns=MATRIX_COLUMNS)
+    return _table(kb, rows, order)
+
+
+def cell_passages(
+    kb: KnowledgeBase, category: str, case: str, query: str | None = None, filters: Filters = NO_FILTERS
+) -> list[str]:
+    """The passage ids one cell of `matrix(kb, query, filters)` counts, as many as its `passages`:
+    success, obstacle, neutral, recommendation, each best first (search rank with a query, else
+    human-coded first, then the most confident); the cell's exemplar is among them."""
+    rows, order = _kept(kb, query, filters)
+    mine = rows.equals("category", category) & rows.equals("case", case) & (rows.cell >= 0)
+    order = order[mine[order]]
+    slot = rows.cell_polarity[order] % SLOTS
+    order = order[np.argsort(slot, kind="stable")]
+    return list(dict.fromkeys(rows.passage_ids[rows.passage[order]]))
+
+
+def _kept(kb: KnowledgeBase, query: str | None, filters: Filters) -> tuple[CodedRows, np.ndarray]:
+    """The coded rows and the positions of those the query and filters keep, best first."""
     validate(kb, filters)
     rows = coded_rows(kb)
     keep = rows.confidence >= filters.min_confidence
@@ -120,9 +142,7 @@ def matrix(kb: KnowledgeBase, query: str | None = None, filters: Filters = NO_FI
         order = kept[np.argsort(rank[kept], kind="stable")]
     else:
         order = rows.best_first[keep[rows.best_first]]
-    if not len(order):
-        return pd.DataFrame(columns=MATRIX_COLUMNS)
-    return _table(kb, rows, order)
+    return rows, order
 
 
 def _table(kb: KnowledgeBase, rows: CodedRows, order: np.ndarray) -> pd.DataFrame:

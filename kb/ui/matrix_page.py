@@ -122,20 +122,11 @@ def selected_cell(event: Any) -> tuple[str, str] | None:
     return None
 
 
-def cell_passages(res: Resources, category: str, case: str, kwargs: dict[str, Any]) -> list[str]:
-    """Passage ids of one cell, success, obstacle, neutral, recommendation; human and confident first."""
-    codes = res.kb.codes_df()
-    codes = codes[codes["category"] == category]
-    if kwargs.get("polarity"):
-        codes = codes[codes["polarity"] == kwargs["polarity"]]
-    if kwargs.get("reviewed"):
-        codes = codes[codes["source"] == "human"]
-    pdf = res.kb.passages_df
-    codes = codes[codes["passage_id"].map(pdf["case"]) == case]
-    order = {"success": 0, "obstacle": 1, "neutral": 2, "recommendation": 3}
-    codes = codes.assign(o=codes["polarity"].map(order), h=(codes["source"] != "human").astype(int))
-    codes = codes.sort_values(["o", "h", "confidence"], ascending=[True, True, False], kind="stable")
-    return list(dict.fromkeys(codes["passage_id"]))
+def cell_passages(
+    res: Resources, category: str, case: str, query: str | None, kwargs: dict[str, Any]
+) -> list[str]:
+    """Passage ids of one cell: those its counts count (same query and filters, kb.api)."""
+    return api.cell_passages(category, case, query, settings=res.settings, **kwargs)
 
 
 def comparison(res: Resources, mx: pd.DataFrame, chosen: list[str]) -> None:
@@ -204,7 +195,8 @@ def render() -> None:
         )
         reviewed = c3.toggle("검토된 코드만 (reviewed only)", key="mx_reviewed")
     kwargs = {"group": group, "reviewed": reviewed}
-    mx = api.matrix(query.strip() or None, settings=res.settings, **kwargs)
+    query = query.strip() or None
+    mx = api.matrix(query, settings=res.settings, **kwargs)
     if mx.empty:
         st.warning("이 범위에는 코딩된 구절이 없습니다.")
         return
@@ -225,7 +217,7 @@ def render() -> None:
         st.session_state["mx_last_pick"] = picked
     factor = c1.selectbox("요인 factor", cats, key="mx_factor", format_func=lambda c: res.labels.get(c, c))
     case = c2.selectbox("사례 case", cases, key="mx_case", format_func=res.case_name)
-    ids = cell_passages(res, factor, case, kwargs)
+    ids = cell_passages(res, factor, case, query, kwargs)
     if not ids:
         st.info("이 칸에는 구절이 없습니다.")
     else:

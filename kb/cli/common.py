@@ -1,0 +1,42 @@
+"""What every `kb` command shares: the settings of this run, one-line errors, the filter options.
+
+Its own module so that the command modules (main, io_commands, review_commands, team_commands)
+import it and kb.cli.main imports them: no module imports back the one that registers it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Annotated, Any
+
+import typer
+
+from kb.errors import KbError
+from kb.settings import Settings
+
+
+class State:
+    settings = Settings()  # replaced by `main` (defaults + environment + options) before any command
+
+
+def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn a KbError into one line on stderr and exit status 1."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except KbError as exc:
+            typer.echo(f"Error: {exc}", err=True)
+            raise typer.Exit(1) from None
+
+    return wrapper
+
+
+Group = Annotated[str | None, typer.Option(help="domestic, international or private.")]
+Case = Annotated[str | None, typer.Option(help="Case id, e.g. gyeonggi_bis.")]
+PlatformType = Annotated[str | None, typer.Option("--platform-type", help="information, policy_proposal, …")]
+Factor = Annotated[str | None, typer.Option(help="Codebook category id, e.g. leadership.")]
+Polarity = Annotated[str | None, typer.Option(help="success, obstacle, neutral or recommendation.")]
+Reviewed = Annotated[bool, typer.Option("--reviewed", help="Only passages a human coder reviewed.")]

@@ -1,0 +1,60 @@
+"""A matrix cell's passage list agrees with the cell's counts: same query, same filters.
+
+The matrix page used to build the list itself, without the search query that restricted the
+counts and with another meaning of "reviewed" (human codes only, where the counts take every
+passage a coder decided on); the list is now computed next to the counts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fixtures_kb import REVIEWER, build_kb, passage_id
+
+from kb.search import crosscase
+from kb.settings import Settings
+from kb.store.kbase import get_kb
+from kb.ui.matrix_page import cell_passages
+from kb.ui.state import Resources
+
+
+@pytest.fixture(scope="module")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    settings = build_kb(tmp_path_factory.mktemp("cells"))
+    kb = get_kb(settings)
+    # A rejection makes the passage reviewed though no human code is left on it: its other auto
+    # code still counts in a reviewed-only matrix.
+    p = next(p for p in kb.passages if p["doc_id"] == "eunpyeong_forest" and "유지비용" in p["text"])
+    assert p["id"] == passage_id("eunpyeong_forest", p["text"])
+    kb.reviews.record(REVIEWER, p["id"], p["text_hash"], "governance", "reject")
+    return settings
+
+
+def _check(settings: Settings, query: str | None, **filters) -> int:
+    from kb import api
+
+    res = Resources(get_kb(settings))
+    mx = api.matrix(query, settings=settings, **filters)
+    assert not mx.empty
+    for cell in mx.to_dict("records"):
+        ids = cell_passages(res, cell["category"], cell["case"], query, filters)
+        assert len(ids) == len(set(ids)) == cell["passages"], cell
+        assert cell["exemplar"] in ids
+    return len(mx)
+
+
+def test_cells_list_what_the_reviewed_counts_count(settings: Settings) -> None:
+    assert _check(settings, None, reviewed=True) >= 1
+
+
+def test_cells_list_only_what_the_query_retrieved(settings: Settings, monkeypatch) -> None:
+    # The query pool is 100 passages, more than this corpus holds: a smaller pool makes the query
+    # restrict the counts, as it does on a real corpus.
+    monkeypatch.setattr(crosscase, "QUERY_POOL", 3)
+    assert _check(settings, "예산") >= 1
+    assert _check(settings, "예산", group="domestic") >= 1
+
+
+def test_cells_without_query_or_filters(settings: Settings, tmp_path: Path) -> None:
+    assert _check(settings, None) >= 4
