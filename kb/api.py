@@ -21,7 +21,8 @@ from kb.settings import Settings, get_settings
 from kb.store.kbase import get_kb
 
 __all__ = [
-    "add", "build", "cell_passages", "code", "export", "extract", "matrix", "read_export", "retrain", "search",
+    "add", "build", "cell_passages", "code", "export", "extract", "matrix", "read_export", "retrain",
+    "search",
 ]  # fmt: skip
 
 RESULT_COLUMNS = [
