@@ -21,8 +21,8 @@ from kb.settings import Settings, get_settings
 from kb.store.kbase import get_kb
 
 __all__ = [
-    "add", "build", "cell_passages", "code", "export", "extract", "matrix", "read_export", "retrain",
-    "search",
+    "add", "build", "case_profile", "cases", "cell_passages", "code", "export", "extract", "matrix",
+    "read_export", "retrain", "search",
 ]  # fmt: skip
 
 RESULT_COLUMNS = [
@@ -122,6 +122,21 @@ def cell_passages(
 
     filters = Filters(group, None, platform_type, factor, polarity, reviewed)
     return run_cells(get_kb(settings), category, case, query, filters)
+
+
+def cases(settings: Settings | None = None) -> pd.DataFrame:
+    """One row per case in the knowledge base: case, name_ko, name_en, group, platform_type, organization."""
+    from kb.search.profiles import case_table
+
+    return case_table(get_kb(settings))
+
+
+def case_profile(case: str, settings: Settings | None = None) -> dict[str, Any]:
+    """One case: names, group, organisation, passage and code counts, and its strongest success
+    factors, obstacles and recommendations, each with the passage ids to quote."""
+    from kb.search.profiles import case_profile as run_profile
+
+    return run_profile(get_kb(settings), case)
 
 
 def code(

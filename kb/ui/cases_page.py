@@ -3,43 +3,18 @@ with exemplar quotations (interview quotes first); recommendations are listed ap
 
 from __future__ import annotations
 
-import pandas as pd
+from typing import Any
+
 import streamlit as st
 
+from kb import api
 from kb.ui import components as ui
 from kb.ui.cards import carrying_sentences
 from kb.ui.state import Resources, resources
 
-TOP = 4
-KIND_ORDER = {"quote": 0, "narrative": 1, "summary": 2, "table": 3}
 RECOMMENDATION_HELP = (
     "무엇을 해야 하는지에 대한 제언(다른 주체를 향한 권고, 일반 처방). 사례 자신의 장애 요인으로 세지 않는다."
 )
-
-
-def case_codes(res: Resources, case: str) -> pd.DataFrame:
-    """Effective codes of one case's passages, with the passage kind for exemplar ordering."""
-    codes = res.kb.codes_df()
-    pdf = res.kb.passages_df
-    codes = codes[codes["passage_id"].map(pdf["case"]) == case]
-    return codes.assign(kind=codes["passage_id"].map(pdf["kind"]).fillna("narrative"))
-
-
-def strongest(codes: pd.DataFrame, polarity: str, top: int = TOP) -> pd.DataFrame:
-    """Factors with the most passages of this polarity; ties by summed confidence."""
-    sub = codes[codes["polarity"] == polarity]
-    if sub.empty:
-        return pd.DataFrame(columns=["category", "passages", "weight"])
-    agg = sub.groupby("category").agg(passages=("passage_id", "nunique"), weight=("confidence", "sum"))
-    return agg.sort_values(["passages", "weight"], ascending=False).head(top).reset_index()
-
-
-def exemplars(codes: pd.DataFrame, category: str, polarity: str, n: int = 2) -> list[str]:
-    """Passage ids to quote: kind=quote first, then human-reviewed, then most confident."""
-    sub = codes[(codes["category"] == category) & (codes["polarity"] == polarity)]
-    sub = sub.assign(k=sub["kind"].map(KIND_ORDER).fillna(9), h=(sub["source"] != "human").astype(int))
-    sub = sub.sort_values(["k", "h", "confidence"], ascending=[True, True, False], kind="stable")
-    return list(dict.fromkeys(sub["passage_id"]))[:n]
 
 
 def quote(res: Resources, pid: str, category: str) -> None:
@@ -52,18 +27,17 @@ def quote(res: Resources, pid: str, category: str) -> None:
     st.caption(f":material/description: {ui.md_escape(ui.citation(p))}" + (f" · {kind}" if kind else ""))
 
 
-def factor_column(res: Resources, codes: pd.DataFrame, polarity: str, title: str) -> None:
+def factor_column(res: Resources, factors: list[dict[str, Any]], polarity: str, title: str) -> None:
     st.subheader(title)
-    top = strongest(codes, polarity)
-    if top.empty:
+    if not factors:
         st.caption("코딩된 구절이 없습니다.")
         return
-    for row in top.to_dict("records"):
+    for row in factors:
         label = res.labels.get(row["category"], row["category"])
         text = f"{ui.POLARITY_ICON[polarity]} {label} · 구절 {row['passages']}개"
         chip = ui.badge(text, ui.POLARITY_COLOR[polarity])
         st.markdown(chip)
-        for pid in exemplars(codes, row["category"], polarity):
+        for pid in row["exemplars"]:
             quote(res, pid, row["category"])
 
 
@@ -72,7 +46,7 @@ def render() -> None:
     st.title("사례 프로필 · Case profiles")
     cases = res.cases
     case = st.selectbox("사례 case", cases["case"].tolist(), key="cp_case", format_func=res.case_name)
-    info = cases[cases["case"] == case].iloc[0]
+    info = api.case_profile(case, settings=res.settings)
     st.header(info["name_ko"])
     if info["name_en"]:
         st.caption(ui.md_escape(info["name_en"]))
@@ -85,22 +59,24 @@ def render() -> None:
         )
     )
     st.markdown("**운영 조직 organisation:** " + ui.md_escape(info["organization"] or "—"))
-    codes = case_codes(res, case)
-    n_pass = int((res.kb.passages_df["case"] == case).sum())
+    counts, factors = info["codes"], info["factors"]
     m = st.columns(5)
-    m[0].metric("구절 passages", n_pass)
-    m[1].metric("코딩된 구절 coded", codes["passage_id"].nunique())
-    m[2].metric("성공 요인 코드", int((codes["polarity"] == "success").sum()))
-    m[3].metric("장애 요인 코드", int((codes["polarity"] == "obstacle").sum()))
-    m[4].metric("제언 코드", int((codes["polarity"] == "recommendation").sum()), help=RECOMMENDATION_HELP)
+    m[0].metric("구절 passages", info["passages"])
+    m[1].metric("코딩된 구절 coded", info["coded"])
+    m[2].metric("성공 요인 코드", counts["success"])
+    m[3].metric("장애 요인 코드", counts["obstacle"])
+    m[4].metric("제언 코드", counts["recommendation"], help=RECOMMENDATION_HELP)
     left, right = st.columns(2)
     with left:
-        factor_column(res, codes, "success", "강점 · 성공 요인")
+        factor_column(res, factors["success"], "success", "강점 · 성공 요인")
     with right:
-        factor_column(res, codes, "obstacle", "약점 · 장애 요인")
-    if (codes["polarity"] == "recommendation").any():
+        factor_column(res, factors["obstacle"], "obstacle", "약점 · 장애 요인")
+    if counts["recommendation"]:
         factor_column(
-            res, codes, "recommendation", "제언 · 다른 주체에 대한 권고 (장애 요인에 포함하지 않음)"
+            res,
+            factors["recommendation"],
+            "recommendation",
+            "제언 · 다른 주체에 대한 권고 (장애 요인에 포함하지 않음)",
         )
 
 

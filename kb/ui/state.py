@@ -4,7 +4,6 @@ and small derived lookups (auto-code sentences, neighbouring passages, case meta
 
 from __future__ import annotations
 
-import csv
 import threading
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -13,7 +12,6 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from kb.corpus.cases import CASES
 from kb.errors import StoreMissing
 from kb.settings import Settings, get_settings
 from kb.store.generations import current_name, store_dir
@@ -57,33 +55,9 @@ class Resources:
     @cached_property
     def cases(self) -> pd.DataFrame:
         """One row per case present in the passages: name, group, platform type, organisation."""
-        rows = {cid: c.as_dict() for cid, c in CASES.items()}
-        manifest = self.settings.manifest_path
-        if manifest.is_file():
-            with manifest.open(encoding="utf-8") as fh:
-                for r in csv.DictReader(fh):
-                    cid = r.get("case") or r.get("case_id")
-                    if cid and cid in rows:
-                        for key in ("organization", "platform_type", "group"):
-                            if r.get(key):
-                                rows[cid][key] = r[key]
-        present = self.kb.passages_df.drop_duplicates("case").set_index("case")
-        out = []
-        for cid, p in present.iterrows():
-            base = rows.get(cid, {})
-            out.append(
-                {
-                    "case": cid,
-                    "name_ko": base.get("name_ko") or p.get("case_name") or cid,
-                    "name_en": base.get("name_en") or p.get("case_name_en") or "",
-                    "group": base.get("group") or p.get("group"),
-                    "platform_type": base.get("platform_type") or p.get("platform_type"),
-                    "organization": base.get("organization") or p.get("organization") or "",
-                }
-            )
-        order = {cid: i for i, cid in enumerate(CASES)}
-        df = pd.DataFrame(out)
-        return df.sort_values("case", key=lambda s: s.map(lambda c: order.get(c, 999))).reset_index(drop=True)
+        from kb import api
+
+        return api.cases(self.settings)
 
     def case_name(self, case: str) -> str:
         row = self.cases[self.cases["case"] == case]
