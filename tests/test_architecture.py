@@ -20,8 +20,45 @@ PACKAGES = ("kb", "pipelines")
 
 # What the thin layers may import from kb besides their own package (kb.api is the public surface).
 THIN_ALLOWED = ("kb.api", "kb.settings", "kb.errors", "kb.records", "kb.auth")
-# Relaxations, each with its reason. Keys: importing module prefix; values: imported module prefixes.
-THIN_EXCEPTIONS: dict[str, tuple[str, ...]] = {}
+# Relaxations, each with its reason: importing module -> (imported module prefixes, why). Each one
+# is a piece of library surface kb.api does not offer yet; shrink this list, never grow it silently.
+THIN_EXCEPTIONS: dict[str, tuple[tuple[str, ...], str]] = {
+    "kb.cli.io_commands": (
+        ("kb.exchange.export", "kb.exchange.ingest", "kb.exchange.codebook_import", "kb.search.filters",
+         "kb.store.kbase"),
+        "`kb export` to stdout renders bytes per format and `kb import-codebook` shows a diff before "
+        "writing; kb.api.export/add cover files only",
+    ),
+    "kb.cli.main": (
+        ("kb.coding.code_input", "kb.exchange.spreadsheet"),
+        "the `kb code` input lines and CSV on stdout are the CLI's own input and output formats",
+    ),
+    "kb.cli.review_commands": (
+        ("kb.review", "kb.coding.codebook"),
+        "the review log's export/import/backup has no kb.api surface yet",
+    ),
+    "kb.ui.codebook_page": (("kb.review.agreement",), "agreement tables have no kb.api surface yet"),
+    "kb.ui.components": (
+        ("kb.text.morphs",),
+        "highlighting query terms needs the tokenizer search uses, so both mark the same words",
+    ),
+    "kb.ui.review_page": (
+        ("kb.review.queue", "kb.search.filters"),
+        "the review queue (order, decide, memos) has no kb.api surface yet; POLARITIES move to kb.records",
+    ),
+    "kb.ui.search_page": (
+        ("kb.exchange.spreadsheet", "kb.search.filters"),
+        "CSV download bytes; POLARITIES move to kb.records",
+    ),
+    "kb.ui.state": (
+        ("kb.review.queue", "kb.runner", "kb.store.generations", "kb.store.kbase", "kb.text.morphs"),
+        "the app's process-wide resources: opens one KnowledgeBase per generation and warms its indexes",
+    ),
+    "kb.ui.sample": (
+        ("kb.corpus.cases", "kb.runner", "kb.store.kbase"),
+        "test and demo data, not a page; it leaves kb/ui for tests/ (issue #16 item 4)",
+    ),
+}  # fmt: skip
 
 
 def module_name(root: Path, path: Path) -> str:
@@ -127,9 +164,20 @@ def test_thin_layers_use_the_api(graph: dict[str, set[str]], layer: str) -> None
     for mod, targets in graph.items():
         if not under(mod, layer):
             continue
-        allowed = THIN_ALLOWED + (layer,) + THIN_EXCEPTIONS.get(mod, ())
+        allowed = THIN_ALLOWED + (layer,) + THIN_EXCEPTIONS.get(mod, ((), ""))[0]
         bad += [f"{mod} imports {t}" for t in sorted(targets) if not any(under(t, a) for a in allowed)]
     assert not bad, "\n".join(bad)
+
+
+def test_every_exception_is_still_needed(graph: dict[str, set[str]]) -> None:
+    """A relaxation nobody uses any more goes, so the list only shrinks."""
+    unused = [
+        f"{mod}: {prefix}"
+        for mod, (prefixes, _) in THIN_EXCEPTIONS.items()
+        for prefix in prefixes
+        if mod in graph and not any(under(t, prefix) for t in graph[mod])
+    ]
+    assert not unused, unused
 
 
 def test_a_planted_cycle_is_found(tmp_path: Path) -> None:
