@@ -196,3 +196,27 @@ def test_a_planted_cycle_is_found(tmp_path: Path) -> None:
     assert set(cycle) == {"pkg.a", "pkg.sub.b", "pkg.sub.c"}
     (pkg / "sub" / "c.py").write_text("def f():\n    return 1\n")
     assert find_cycle(module_graph(tmp_path, ("pkg",))) is None
+
+
+def test_kb_reaches_the_runner_through_entry_points(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """kb.runner finds the build stages by name: from this checkout's pyproject.toml, else from
+    installed package metadata (a dist-info on sys.path, as `pip install` writes it)."""
+    import pipelines.extract
+    import pipelines.run
+    from kb import runner
+    from kb.errors import RunnerMissing
+
+    assert runner.stage("build") is pipelines.run.build
+    assert runner.stage("extract") is pipelines.extract.run
+    assert runner.STAGES == pipelines.run.STAGES
+    dist = tmp_path / "kb_probe-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: kb-probe\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text("[kb.pipelines]\nprobe = json:dumps\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import json
+
+    assert runner.stage("probe") is json.dumps
+    with pytest.raises(RunnerMissing, match="not installed; run `pip install -e .`") as err:
+        runner.stage("no-such-stage")
+    assert "\n" not in str(err.value)
