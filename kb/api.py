@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import pandas as pd
 
@@ -21,8 +21,8 @@ from kb.settings import Settings, get_settings
 from kb.store.kbase import get_kb
 
 __all__ = [
-    "add", "build", "case_profile", "cases", "cell_passages", "code", "export", "extract", "matrix",
-    "read_export", "retrain", "search",
+    "add", "agreement", "backup_reviews", "build", "case_profile", "cases", "cell_passages", "code",
+    "export", "export_reviews", "extract", "import_reviews", "matrix", "read_export", "retrain", "search",
 ]  # fmt: skip
 
 RESULT_COLUMNS = [
@@ -137,6 +137,40 @@ def case_profile(case: str, settings: Settings | None = None) -> dict[str, Any]:
     from kb.search.profiles import case_profile as run_profile
 
     return run_profile(get_kb(settings), case)
+
+
+def agreement(settings: Settings | None = None) -> dict[str, Any]:
+    """Coding agreement per category: `auto_vs_human` (precision, recall, α of the auto coder against
+    the decisions), `between_coders` (pairs of coders on the same passages), and `decided_units`,
+    how many (passage, factor) units a coder decided (0: nothing to compare yet)."""
+    from kb.review import agreement as run
+
+    kb = get_kb(settings)
+    auto = run.auto_vs_human(kb)
+    decided = int(auto.loc[auto["category"] == run.TOTAL, "units"].sum())
+    return {"auto_vs_human": auto, "between_coders": run.between_coders(kb), "decided_units": decided}
+
+
+def export_reviews(output: Path | TextIO, settings: Settings | None = None) -> tuple[int, Path]:
+    """Every review decision as JSON lines into a file (replaced atomically) or a stream;
+    (decisions written, the review database)."""
+    from kb.review.log_api import export_log
+
+    return export_log(settings or get_settings(), output)
+
+
+def import_reviews(files: list[Path], settings: Settings | None = None) -> tuple[int, int, Path]:
+    """Merge other coders' exported decisions (after a backup); (read, new here, the review database)."""
+    from kb.review.log_api import import_logs
+
+    return import_logs(settings or get_settings(), files)
+
+
+def backup_reviews(settings: Settings | None = None) -> Path | None:
+    """Snapshot the review database now; None when there is none or backups are off."""
+    from kb.review.log_api import backup_now
+
+    return backup_now(settings or get_settings())
 
 
 def code(

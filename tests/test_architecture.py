@@ -33,11 +33,6 @@ THIN_EXCEPTIONS: dict[str, tuple[tuple[str, ...], str]] = {
         ("kb.coding.code_input", "kb.exchange.spreadsheet"),
         "the `kb code` input lines and CSV on stdout are the CLI's own input and output formats",
     ),
-    "kb.cli.review_commands": (
-        ("kb.review", "kb.coding.codebook"),
-        "the review log's export/import/backup has no kb.api surface yet",
-    ),
-    "kb.ui.codebook_page": (("kb.review.agreement",), "agreement tables have no kb.api surface yet"),
     "kb.ui.components": (
         ("kb.text.morphs",),
         "highlighting query terms needs the tokenizer search uses, so both mark the same words",

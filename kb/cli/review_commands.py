@@ -9,22 +9,10 @@ from typing import Annotated
 import typer
 
 from kb.cli.common import State, friendly
-from kb.errors import ReviewError
 
 reviews_app = typer.Typer(
     help="Export, import (merge) and back up coders' review decisions.", no_args_is_help=True
 )
-
-
-def _store(check_categories: bool = False):  # noqa: ANN202 - ReviewStore, imported lazily
-    from kb.review.decisions import open_store
-
-    valid = None
-    if check_categories and State.settings.codebook_path.exists():
-        from kb.coding.codebook import load_codebook
-
-        valid = load_codebook(State.settings.codebook_path).ids
-    return open_store(State.settings.reviews_db, valid_categories=valid)
 
 
 @reviews_app.command("export")
@@ -35,25 +23,10 @@ def export_cmd(
     ] = None,
 ) -> None:
     """Write every decision (oldest first, with coder and time) as JSON lines."""
-    from kb.review.transfer import write_export
+    from kb import api
 
-    store = _store()
-    if output is None:
-        n = write_export(store, sys.stdout)
-    else:
-        import os
-        import tempfile
-
-        output.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", dir=output.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                n = write_export(store, fh)
-            os.replace(tmp, output)
-        except OSError as exc:
-            Path(tmp).unlink(missing_ok=True)
-            raise ReviewError(f"cannot write {output}: {exc.strerror or exc}") from None
-    typer.echo(f"exported {n} decisions from {store.path}", err=True)
+    n, db = api.export_reviews(output or sys.stdout, settings=State.settings)
+    typer.echo(f"exported {n} decisions from {db}", err=True)
 
 
 @reviews_app.command("import")
@@ -62,22 +35,19 @@ def import_cmd(
     files: Annotated[list[Path], typer.Argument(help="JSONL files written by `kb reviews export`.")],
 ) -> None:
     """Merge decisions from other coders' exports; decisions already here are skipped."""
-    from kb.review.backup import backup_reviews
-    from kb.review.transfer import import_files
+    from kb import api
 
-    store = _store(check_categories=True)
-    backup_reviews(State.settings, reason="import")
-    read, added = import_files(store, files)
-    typer.echo(f"read {read} decisions, {added} new, {read - added} already present → {store.path}")
+    read, added, db = api.import_reviews(files, settings=State.settings)
+    typer.echo(f"read {read} decisions, {added} new, {read - added} already present → {db}")
 
 
 @reviews_app.command("backup")
 @friendly
 def backup_cmd() -> None:
     """Snapshot the review database now (SQLite online backup) into its backups folder."""
-    from kb.review.backup import backup_reviews
+    from kb import api
 
-    path = backup_reviews(State.settings, reason="manual", force=True)
+    path = api.backup_reviews(settings=State.settings)
     missing = f"no backup: {State.settings.reviews_db} missing or KB_REVIEWS_BACKUPS=0"
     typer.echo(str(path) if path else missing)
 

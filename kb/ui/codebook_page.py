@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from kb.review import agreement
+from kb import api
 from kb.ui import components as ui
 from kb.ui.state import Resources, resources
 
@@ -64,15 +64,16 @@ def agreement_section(res: Resources) -> None:
         "검토된 구절의 (구절, 요인) 단위. 정밀도 = 수락 / (수락 + 거절), 재현율 = 수락 / (수락 + 추가). "
         "α = Krippendorff's alpha (nominal); 값이 한 가지뿐이면 정의되지 않음 (—)."
     )
-    auto = agreement.auto_vs_human(res.kb)
-    if int(auto.loc[auto["category"] == agreement.TOTAL, "units"].iloc[0]) == 0:
+    tables = api.agreement(res.settings)
+    auto = tables["auto_vs_human"]
+    if tables["decided_units"] == 0:
         st.info(
             "아직 검토 결정이 없습니다. ‘코딩 검토’ 페이지에서 결정을 기록하면 여기에 일치도가 나타납니다."
         )
     else:
         st.dataframe(_styled(auto), hide_index=True, width="stretch")
     st.subheader("코더 간 일치도 · between coders")
-    coders = agreement.between_coders(res.kb)
+    coders = tables["between_coders"]
     if coders.empty:
         st.caption("같은 구절을 검토한 코더가 두 명 이상일 때 계산됩니다.")
     else:
