@@ -1,8 +1,10 @@
-"""A matrix cell's passage list agrees with the cell's counts: same query, same filters.
+"""What the pages show is computed by the library (kb.api), so notebooks and the app agree.
 
-The matrix page used to build the list itself, without the search query that restricted the
-counts and with another meaning of "reviewed" (human codes only, where the counts take every
-passage a coder decided on); the list is now computed next to the counts.
+A matrix cell's passage list agrees with the cell's counts: same query, same filters. The matrix
+page used to build the list itself, without the search query that restricted the counts and with
+another meaning of "reviewed" (human codes only, where the counts take every passage a coder
+decided on); the list is now computed next to the counts. The case table and case profiles
+likewise come from kb.api.
 """
 
 from __future__ import annotations
@@ -58,3 +60,35 @@ def test_cells_list_only_what_the_query_retrieved(settings: Settings, monkeypatc
 
 def test_cells_without_query_or_filters(settings: Settings, tmp_path: Path) -> None:
     assert _check(settings, None) >= 4
+
+
+def test_case_table_and_profiles(settings: Settings) -> None:
+    from kb import api
+
+    kb = get_kb(settings)
+    cases = api.cases(settings)
+    assert set(cases["case"]) == {p["case"] for p in kb.passages}
+    assert cases.notna().all().all() and cases["case"].is_unique
+    codes = kb.codes_with_meta()
+    for case in cases["case"]:
+        profile = api.case_profile(case, settings=settings)
+        mine = codes[codes["case"] == case]
+        assert profile["case"] == case and profile["name_ko"]
+        assert profile["passages"] == sum(p["case"] == case for p in kb.passages)
+        assert profile["coded"] == mine["passage_id"].nunique()
+        for pol, factors in profile["factors"].items():
+            assert profile["codes"][pol] == int(
+                (
+                    kb.codes_df()["passage_id"].isin(set(mine["passage_id"]))
+                    & (kb.codes_df()["polarity"] == pol)
+                ).sum()
+            )
+            counts = [f["passages"] for f in factors]
+            assert counts == sorted(counts, reverse=True)
+            for f in factors:
+                rows = mine[(mine["category"] == f["category"]) & (mine["polarity"] == pol)]
+                assert f["passages"] == rows["passage_id"].nunique() > 0
+                assert f["exemplars"] and set(f["exemplars"]) <= set(rows["passage_id"])
+    assert any(
+        f for case in cases["case"] for f in api.case_profile(case, settings=settings)["factors"]["success"]
+    )
