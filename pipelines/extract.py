@@ -1,7 +1,7 @@
 """Extraction stage: report text → corpus documents, block files, footnotes and manifest.
 
 `run()` reads the report (settings.source_path unless given), parses chapters 4–6
-(`pipelines.report_parse`), groups the blocks into one document per case section, attributes
+(`pipelines.report.parse`), groups the blocks into one document per case section, attributes
 chapter-6 interview results to the company they name, and writes the whole corpus into a
 temporary directory first, then swaps it into `corpus/` (nothing half-written is left).
 Format: corpus/README.md.
@@ -23,8 +23,8 @@ from kb.corpus.manifest import MANIFEST_FIELDS
 from kb.errors import SourceEmpty, SourceLayoutError, SourceNotFound, SourceNotUtf8
 from kb.settings import get_settings
 from kb.text.textclean import nfc
-from pipelines.attribution import attribute_blocks
-from pipelines.report_parse import CHAPTERS, Block, parse_report
+from pipelines.report.attribution import attribute_blocks
+from pipelines.report.parse import CHAPTERS, Block, parse_report
 
 __all__ = ["run", "read_source", "DOCS", "MANIFEST_FIELDS", "CITATION_BASE"]
 

@@ -3,7 +3,7 @@
 PDF extraction leaves one visual line per text line: words cut by the wrap, running headers
 and page numbers between lines, footnotes in the middle of sentences and table cells as
 short lines. These helpers are report-agnostic; the report-specific patterns live in
-`pipelines.report_lines` and `pipelines.report_blocks`.
+`pipelines.report.lines` and `pipelines.report.blocks`.
 """
 
 from __future__ import annotations

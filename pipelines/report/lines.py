@@ -1,7 +1,7 @@
 """First pass over the report text: mark every visual line of chapters 4–6 with its kind.
 
 The PDF text interleaves body lines with running headers, page numbers, chapter title pages,
-footnotes, table cells and captions; the block assembler (`pipelines.report_blocks`) needs to
+footnotes, table cells and captions; the block assembler (`pipelines.report.blocks`) needs to
 know which is which before it can rejoin paragraphs. Line kinds: `content` (body), `drop`,
 `chapter`, `heading`, `heading_cont`, `footnote`, `footnote_cont`, `table_caption`,
 `figure_caption`, `figure_source`, `table`. Page-break detection lives here too, because it

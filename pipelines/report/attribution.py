@@ -20,7 +20,7 @@ from itertools import pairwise
 
 from kb.corpus.cases import UNATTRIBUTED, companies_named
 from kb.text.segment import sentence_spans
-from pipelines.report_parse import Block
+from pipelines.report.parse import Block
 
 __all__ = ["attribute_blocks", "LEAD_IN_RE"]
 

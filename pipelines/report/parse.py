@@ -1,8 +1,8 @@
 """Parse chapters 4–6 of the KRILA 2022-01 report text into structured blocks.
 
-Two passes: `pipelines.report_lines` classifies every visual line of the PDF text (running
+Two passes: `pipelines.report.lines` classifies every visual line of the PDF text (running
 header, page number, chapter title page, heading, footnote, table/figure caption, table cell,
-body) and finds page breaks; `pipelines.report_blocks` rejoins body lines into paragraphs and
+body) and finds page breaks; `pipelines.report.blocks` rejoins body lines into paragraphs and
 quotations and table cells into table blocks. Every block keeps its section path, its source
 lines and the printed page of each line. Report-specific patterns live in these modules;
 generic line helpers are in `kb.text.textclean`.
@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 from kb.errors import SourceLayoutError
 from kb.text.textclean import estimate_pages
-from pipelines.report_blocks import Block, BlockAssembler, Footnote
-from pipelines.report_lines import MARKERS, Line, LineClassifier, anchors_and_breaks, find_line, make_lines
+from pipelines.report.blocks import Block, BlockAssembler, Footnote
+from pipelines.report.lines import MARKERS, Line, LineClassifier, anchors_and_breaks, find_line, make_lines
 
 __all__ = ["CHAPTERS", "Block", "Footnote", "Parsed", "parse_report"]
 

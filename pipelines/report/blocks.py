@@ -22,7 +22,7 @@ from kb.text.textclean import (
     mark_footnote,
     pop_markers,
 )
-from pipelines.report_lines import FOOTNOTE_RE, Line, LineClassifier
+from pipelines.report.lines import FOOTNOTE_RE, Line, LineClassifier
 
 __all__ = ["Block", "Footnote", "BlockAssembler"]
 
