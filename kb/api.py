@@ -22,7 +22,8 @@ from kb.store.kbase import get_kb
 
 __all__ = [
     "add", "agreement", "backup_reviews", "build", "case_profile", "cases", "cell_passages", "code",
-    "export", "export_reviews", "extract", "import_reviews", "matrix", "read_export", "retrain", "search",
+    "current_decisions", "decide", "export", "export_reviews", "extract", "import_reviews", "matrix",
+    "needs_attention", "passage_memo", "read_export", "retrain", "review_progress", "review_queue", "search",
 ]  # fmt: skip
 
 RESULT_COLUMNS = [
@@ -149,6 +150,69 @@ def agreement(settings: Settings | None = None) -> dict[str, Any]:
     auto = run.auto_vs_human(kb)
     decided = int(auto.loc[auto["category"] == run.TOTAL, "units"].sum())
     return {"auto_vs_human": auto, "between_coders": run.between_coders(kb), "decided_units": decided}
+
+
+def review_queue(
+    *,
+    factor: str | None = None,
+    case: str | None = None,
+    pending_only: bool = False,
+    keep: str | None = None,
+    settings: Settings | None = None,
+) -> list[Any]:
+    """Auto-coded passages to review, most uncertain first (kb.review.queue.QueueItem records)."""
+    from kb.review import queue
+
+    kb = get_kb(settings)
+    return queue.queue(kb, factor=factor, case=case, pending_only=pending_only, keep=keep)
+
+
+def review_progress(
+    *, factor: str | None = None, case: str | None = None, settings: Settings | None = None
+) -> dict[str, int]:
+    """Review progress over the queue: passages done, started, untouched, and decisions made."""
+    from kb.review import queue
+
+    kb = get_kb(settings)
+    return queue.progress(kb, queue.queue(kb, factor=factor, case=case))
+
+
+def decide(
+    coder: str,
+    passage_id: str,
+    category: str | None,
+    action: str,
+    polarity: str | None = None,
+    memo: str | None = None,
+    settings: Settings | None = None,
+) -> int:
+    """Record one review decision (accept, reject, add, set_polarity, memo); the next read sees it."""
+    from kb.review import queue
+
+    return queue.decide(get_kb(settings), coder, passage_id, category, action, polarity=polarity, memo=memo)
+
+
+def current_decisions(
+    passage_ids: list[str] | None = None, settings: Settings | None = None
+) -> dict[str, dict[str, dict]]:
+    """passage id -> category -> its current decision (status, polarity, coder, memo, ts)."""
+    from kb.review import queue
+
+    return queue.current_decisions(get_kb(settings), passage_ids)
+
+
+def passage_memo(passage_id: str, settings: Settings | None = None) -> str | None:
+    """The coders' memo on a passage, if any."""
+    from kb.review import queue
+
+    return queue.passage_memo(get_kb(settings), passage_id)
+
+
+def needs_attention(settings: Settings | None = None) -> pd.DataFrame:
+    """Decisions whose passage vanished or changed text since the coder decided."""
+    from kb.review import queue
+
+    return queue.attention(get_kb(settings))
 
 
 def export_reviews(output: Path | TextIO, settings: Settings | None = None) -> tuple[int, Path]:

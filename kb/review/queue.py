@@ -149,7 +149,7 @@ def decide(
         before=before,
         valid_categories=kb.codebook.ids,
     )
-    kb.codes_df()  # merges the decision and refreshes the passage's Chroma metadata
+    kb.codes_df()  # merges the decision now, so the next search, matrix or export sees it
     return decision_id
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import streamlit as st
 
-from kb.review import queue as rq
+from kb import api
 from kb.search.filters import POLARITIES
 from kb.ui import components as ui
 from kb.ui import login
@@ -62,7 +62,6 @@ def retrain_box(res: Resources) -> None:
         st.caption("지금까지의 검토 결정으로 빠른 모델을 다시 학습하고 모든 구절을 다시 코딩합니다 (약 1분).")
         if not st.button("지금 재학습 retrain now", icon=":material/model_training:", key="rv_retrain"):
             return
-    from kb import api
     from kb.ui.state import _load
 
     with st.status("재학습 중… (retraining the fast models)", expanded=True) as box:
@@ -83,7 +82,7 @@ def _flash() -> None:
 
 def _decide(res: Resources, coder: str, pid: str, category: str | None, action: str, **kw: Any) -> None:
     login.require_coder(coder)
-    rq.decide(res.kb, coder, pid, category, action, **kw)
+    api.decide(coder, pid, category, action, settings=res.settings, **kw)
     label = res.labels.get(category, category) if category else "구절 메모"
     st.session_state["rv_flash"] = f"저장됨: {label} → {action}" + (
         f" ({kw['polarity']})" if kw.get("polarity") else ""
@@ -152,7 +151,7 @@ def add_code(res: Resources, coder: str, pid: str, present: set[str]) -> None:
 
 
 def memo_box(res: Resources, coder: str, pid: str) -> None:
-    current = rq.passage_memo(res.kb, pid) or ""
+    current = api.passage_memo(pid, settings=res.settings) or ""
     with st.form(f"memo_form_{pid}", border=False):
         memo = st.text_area("구절 메모 memo", value=current, key=f"memo_{pid}", height=80)
         if st.form_submit_button("메모 저장") and memo != current:
@@ -163,7 +162,7 @@ def passage_view(res: Resources, coder: str, pid: str) -> None:
     p = res.kb.passage_by_id[pid]
     text = p["text"]
     auto = (res.auto_by_id.get(pid) or {}).get("codes") or []
-    decided = rq.current_decisions(res.kb, [pid]).get(pid, {})
+    decided = api.current_decisions([pid], settings=res.settings).get(pid, {})
     st.markdown(
         " ".join(
             [
@@ -229,8 +228,8 @@ def render() -> None:
     )
     pending = c[2].toggle("미완료만", value=True, key="rv_pending", help="모든 코드가 결정된 구절 숨기기")
     pid = st.session_state.get("review_pid")
-    items = rq.queue(res.kb, factor=factor, case=case, pending_only=pending, keep=pid)
-    stats = rq.progress(res.kb, rq.queue(res.kb, factor=factor, case=case))
+    items = api.review_queue(factor=factor, case=case, pending_only=pending, keep=pid, settings=res.settings)
+    stats = api.review_progress(factor=factor, case=case, settings=res.settings)
     total = max(stats["passages"], 1)
     st.progress(
         stats["done"] / total,
@@ -267,7 +266,7 @@ def render() -> None:
             st.session_state["review_pid"] = ids[pos + 1]
             st.rerun()
         passage_view(res, coder, pid)
-    attention = rq.attention(res.kb)
+    attention = api.needs_attention(res.settings)
     with st.expander(f"확인이 필요한 결정 · needs attention ({len(attention)})", expanded=False):
         if attention.empty:
             st.caption("모든 결정이 현재 구절에 연결되어 있습니다.")
