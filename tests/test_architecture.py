@@ -215,3 +215,22 @@ def test_kb_reaches_the_runner_through_entry_points(tmp_path: Path, monkeypatch:
     with pytest.raises(RunnerMissing, match="not installed; run `pip install -e .`") as err:
         runner.stage("no-such-stage")
     assert "\n" not in str(err.value)
+
+
+def test_cli_extract_reaches_the_stage_through_the_api(tmp_path: Path) -> None:
+    """`kb extract` → kb.api.extract → kb.runner → pipelines.extract.run: a missing source file is the
+    stage's own one-line error, so the whole chain ran."""
+    from typer.testing import CliRunner
+
+    from kb.cli.main import app
+
+    missing = tmp_path / "report.txt"
+    result = CliRunner().invoke(
+        app, ["--data-dir", str(tmp_path / "data"), "--corpus-dir", str(tmp_path / "corpus"), "extract",
+              "--source", str(missing)],
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        f"Error: source text not found: {missing} — pass --source PATH or set KB_SOURCE"
+    ]
+    assert not (tmp_path / "corpus").exists()
