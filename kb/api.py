@@ -22,8 +22,9 @@ from kb.store.kbase import get_kb
 
 __all__ = [
     "add", "agreement", "backup_reviews", "build", "case_profile", "cases", "cell_passages", "code",
-    "current_decisions", "decide", "export", "export_reviews", "extract", "import_reviews", "matrix",
-    "needs_attention", "passage_memo", "read_export", "retrain", "review_progress", "review_queue", "search",
+    "current_decisions", "decide", "export", "export_reviews", "extract", "import_codebook",
+    "import_reviews", "matrix", "needs_attention", "passage_memo", "read_export", "retrain",
+    "review_progress", "review_queue", "search",
 ]  # fmt: skip
 
 RESULT_COLUMNS = [
@@ -213,6 +214,16 @@ def needs_attention(settings: Settings | None = None) -> pd.DataFrame:
     from kb.review import queue
 
     return queue.attention(get_kb(settings))
+
+
+def import_codebook(
+    file: Path, target: Path | None = None, write: bool = True, settings: Settings | None = None
+) -> Any:
+    """Merge the codes of a REFI-QDA codebook/project or a Taguette codebook CSV into codebook.yaml
+    (`target`, default the corpus codebook); `write=False` only reports: added, known, notes, diff."""
+    from kb.exchange.codebook_import import import_codebook as run_import
+
+    return run_import(file, target or (settings or get_settings()).codebook_path, write=write)
 
 
 def export_reviews(output: Path | TextIO, settings: Settings | None = None) -> tuple[int, Path]:

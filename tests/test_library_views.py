@@ -92,3 +92,31 @@ def test_case_table_and_profiles(settings: Settings) -> None:
     assert any(
         f for case in cases["case"] for f in api.case_profile(case, settings=settings)["factors"]["success"]
     )
+
+
+def test_cli_add_reports_each_file_through_the_api(tmp_path: Path) -> None:
+    """`kb add` prints one line per file from kb.api.add's table; a skipped file makes it say why."""
+    from typer.testing import CliRunner
+
+    from kb.cli.main import app
+
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "면담.md").write_text(
+        "# 2차 면담\n\n## 예산\n\nQ: 주민 참여는 어떻습니까?\nA: 참여가 저조합니다.\n", encoding="utf-8"
+    )
+    (src / "blank.md").write_text("  \n\n \n", encoding="utf-8")
+    corpus = tmp_path / "corpus"
+    result = CliRunner().invoke(
+        app,
+        ["--corpus-dir", str(corpus), "--data-dir", str(tmp_path / "data"), "add", str(src / "면담.md"),
+         str(src / "blank.md"), "--case", "seoul_interview", "--case-name", "서울시 담당자 면담",
+         "--group", "domestic", "--platform-type", "policy_proposal"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    added = [line for line in lines if line.startswith("added")]
+    assert len(added) == 1 and "면담.md →" in added[0] and "blocks" in added[0]
+    assert any(line.startswith("skipped") and "blank.md" in line for line in lines)
+    assert "1 of 2 files added" in result.output
+    assert (corpus / "manifest.csv").is_file()

@@ -100,9 +100,10 @@ def add(
     organization: Annotated[str | None, typer.Option(help="Organisation that runs the platform.")] = None,
 ) -> None:
     """Add interview transcripts to the corpus; `kb build` then processes only the new documents."""
-    from kb.exchange.ingest import add_files
+    from kb import api
 
-    results = add_files(files, State.settings.corpus_dir, case, case_name, group, platform_type, organization)
+    table = api.add(files, case, case_name, group, platform_type, organization, settings=State.settings)
+    results = list(table.itertuples(index=False))
     for r in results:
         if r.status == "skipped":
             typer.echo(f"skipped   {r.path}: {r.reason}", err=True)
@@ -134,10 +135,10 @@ def import_codebook(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Apply without asking (for scripts).")] = False,
 ) -> None:
     """Merge codes from another QDA tool into codebook.yaml: shows the diff, then asks (or --yes)."""
-    from kb.exchange.codebook_import import import_codebook as run_import
+    from kb import api
 
     target = output or State.settings.codebook_path
-    report = run_import(file, target, write=False)
+    report = api.import_codebook(file, target, write=False)
     for entry in report.added:
         typer.echo(f"new       {entry['id']:<28} {entry['dimension']:<9} {entry['label_ko']}")
     for note in report.notes:
@@ -157,7 +158,7 @@ def import_codebook(
         if not typer.confirm(f"apply this change to {target}?", default=False, err=True):
             typer.echo("not applied", err=True)
             raise typer.Exit(1)
-    run_import(file, target, write=True)
+    api.import_codebook(file, target, write=True)
     typer.echo(f"updated {target}; write definitions for the new codes, then run `kb build`", err=True)
 
 
