@@ -14,16 +14,14 @@ import pandas as pd
 from kb.exchange.export import api_export as export
 from kb.exchange.ingest import api_add as add
 from kb.exchange.spreadsheet import read_export
+from kb.records import SEARCH_RESULT_FIELDS
 from kb.search.filters import Filters
 from kb.settings import Settings, get_settings
 from kb.store.kbase import get_kb
 
 __all__ = ["add", "build", "code", "export", "matrix", "read_export", "search"]
 
-RESULT_COLUMNS = [
-    "id", "text", "case", "case_name", "group", "platform_type", "codes", "polarity", "score",
-    "section", "page", "kind", "speaker", "doc_id", "question", "match",
-]  # fmt: skip
+RESULT_COLUMNS = list(SEARCH_RESULT_FIELDS)
 
 
 def build(

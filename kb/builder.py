@@ -18,6 +18,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
+from kb.records import dominant_polarity
 from kb.settings import Settings, get_settings
 from kb.store import generations
 from kb.store.faults import checkpoint
@@ -140,8 +141,6 @@ def chroma_metadata(kb: KnowledgeBase) -> Callable[[dict[str, Any]], dict[str, A
     reviewed = kb.reviewed_ids()
 
     def meta(p: dict[str, Any]) -> dict[str, Any]:
-        from kb.search.retrieval import dominant_polarity
-
         codes = kb.codes_for(p["id"])
         present = {c["category"] for c in codes}
         pols = {c["polarity"] for c in codes}

@@ -20,6 +20,7 @@ from typing import Any
 
 from kb.corpus.cases import ADDED_PREFIX, CASES, UNATTRIBUTED
 from kb.errors import SourceEmpty, SourceLayoutError, SourceNotFound, SourceNotUtf8
+from kb.records import MANIFEST_FIELDS as MANIFEST_FIELD_NAMES
 from kb.settings import get_settings
 from kb.text.textclean import nfc
 from pipelines.attribution import attribute_blocks
@@ -31,27 +32,7 @@ CITATION_BASE = (
     "이경은·박재희·유란희 (2022). 지방자치단체 플랫폼 정부(Platform Government)의 효과적인 운영방안 연구. "
     "한국지방행정연구원 연구보고서 2022-01. ISBN 978-89-7865-512-5"
 )
-MANIFEST_FIELDS = [
-    "doc_id",
-    "case",
-    "case_name",
-    "case_name_en",
-    "group",
-    "platform_type",
-    "organization",
-    "chapter",
-    "section",
-    "page_start",
-    "page_end",
-    "citation",
-    "title",
-    "part",
-    "text_file",
-    "blocks_file",
-    "chars",
-    "blocks",
-    "pages_estimated",
-]
+MANIFEST_FIELDS = list(MANIFEST_FIELD_NAMES)
 # doc_id -> (case id, title, part). Documents are listed in report order.
 DOCS: dict[str, tuple[str, str, str]] = {
     "domestic_overview": ("domestic_overview", "국내 사례 분석 개요 (사례 선정·인터뷰 내용)", "overview"),

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from kb.errors import CorpusMissing
+from kb.records import CASE_FIELDS
 from kb.settings import get_settings
 from kb.text.segment import MAX_CHARS, is_interviewer, segment_text
 
@@ -101,11 +102,7 @@ def segment_document(
                     "id": passage_id(row["doc_id"], p["text"], seen[p["text"]]),
                     "doc_id": row["doc_id"],
                     "case": block.get("case") or row["case"],
-                    "case_name": row["case_name"],
-                    "case_name_en": row["case_name_en"],
-                    "group": row["group"],
-                    "platform_type": row["platform_type"],
-                    "organization": row["organization"],
+                    **{k: row[k] for k in CASE_FIELDS},
                     "section": " > ".join(block["section_path"]),
                     "section_path": block["section_path"],
                     "page": _page_at(block["page_map"], p["start"] - block["start"]),

@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from kb.errors import CodebookMissing, InvalidCodebook
+from kb.records import POLARITIES
 
 if TYPE_CHECKING:
     import pandas as pd
 
-POLARITIES = ("success", "obstacle", "neutral", "recommendation")
 POLARITY_CUE_KEYS = ("obstacle", "success", "negation")
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 _TOP_FIELDS = {"version", "dimensions", "categories", "polarity_cues"}

@@ -15,13 +15,14 @@ from typing import Any
 
 import numpy as np
 
-from kb.coding.book import POLARITIES, CodebookView, load_view, to_view
+from kb.coding.book import CodebookView, load_view, to_view
 from kb.coding.calibrate import to_confidence
 from kb.coding.features import Analysis, Analyzer
 from kb.coding.similarity import CachedEmbedder
 from kb.coding.spoken import is_own_need, is_recommendation
 from kb.coding.supervised import TrainingSet
 from kb.coding.training import CoderModel, category_scores, similarity_score, train_model
+from kb.records import POLARITIES
 from kb.text.nlp import get_nlp
 
 log = logging.getLogger(__name__)

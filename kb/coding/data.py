@@ -15,8 +15,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from kb.coding.book import POLARITIES, CodebookView
+from kb.coding.book import CodebookView
 from kb.coding.supervised import TrainingSet
+from kb.records import POLARITIES
 
 GOLD_GLOB = "part*.jsonl"
 

@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from kb.coding.book import POLARITIES
 from kb.coding.context import Context, as_context, blend_context, fallback_rows, is_answer, is_interviewer
 from kb.coding.features import Analysis
 from kb.coding.polarity import to_result
+from kb.records import POLARITIES, dominant
 
 if TYPE_CHECKING:
     from kb.coding.coder import Coder
@@ -49,7 +49,7 @@ def _dominant(weighted: dict[str, float]) -> tuple[str, float]:
     total = sum(weighted.values())
     if total <= 0:
         return "neutral", 0.5
-    label = max(POLARITIES, key=lambda p: (weighted.get(p, 0.0), p == "neutral"))
+    label = dominant(weighted)
     return label, _r(weighted[label] / total)
 
 
@@ -109,7 +109,7 @@ def assemble(
                 if (row, j) not in pol_of:
                     continue
                 probs = pol_of[(row, j)]
-                label = max(POLARITIES, key=lambda p: probs[p])
+                label = dominant(probs)
                 code = {
                     "category": cat,
                     "confidence": _r(conf[row, j]),

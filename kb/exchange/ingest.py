@@ -26,6 +26,7 @@ from typing import Any
 
 from kb.corpus.cases import ADDED_PREFIX, CASES, GROUPS, PLATFORM_TYPES
 from kb.errors import IngestError
+from kb.records import CASE_FIELDS, MANIFEST_FIELDS
 
 MAX_BYTES = 50 * 1024 * 1024
 SUFFIXES = (".txt", ".md", ".docx")
@@ -248,9 +249,7 @@ def resolve_case(
     if known:
         base = (known.name_ko, known.name_en, known.group, known.platform_type, known.organization)
     elif prior:
-        base = tuple(
-            prior.get(k, "") for k in ("case_name", "case_name_en", "group", "platform_type", "organization")
-        )
+        base = tuple(prior.get(k, "") for k in CASE_FIELDS)
     if base is not None:
         for label, given, have in (("group", group, base[2]), ("platform type", platform_type, base[3])):
             if given and given != have:
@@ -274,8 +273,6 @@ def read_manifest(corpus_dir: Path) -> tuple[list[str], list[dict[str, str]]]:
     from kb.corpus.manifest import load_manifest
 
     if not (corpus_dir / "manifest.csv").is_file():
-        from pipelines.extract import MANIFEST_FIELDS
-
         return list(MANIFEST_FIELDS), []
     return load_manifest(corpus_dir)
 

@@ -9,11 +9,10 @@ import numpy as np
 import pandas as pd
 
 from kb.errors import BadQuery, UnknownFilterValue
+from kb.records import POLARITIES
 
 if TYPE_CHECKING:
     from kb.store.kbase import KnowledgeBase
-
-POLARITIES = ("success", "obstacle", "neutral", "recommendation")
 
 
 @dataclass(frozen=True)

@@ -20,19 +20,14 @@ from typing import Any
 import pandas as pd
 
 from kb.errors import StoreMissing
+from kb.records import CODE_COLUMNS, STORE_PASSAGE_FIELDS
 from kb.settings import Settings, get_settings
 from kb.store.generations import current_name, store_dir
 
 PASSAGES_FILE = "passages.jsonl"
 CODES_FILE = "codes.jsonl"
 
-PASSAGE_COLUMNS = [
-    "id", "doc_id", "case", "case_name", "case_name_en", "group", "platform_type", "organization",
-    "section", "page", "kind", "speaker", "text", "start", "end", "text_hash",
-]  # fmt: skip
-CODE_COLUMNS = [
-    "passage_id", "category", "dimension", "polarity", "confidence", "source", "reviewer", "memo", "evidence",
-]  # fmt: skip
+PASSAGE_COLUMNS = list(STORE_PASSAGE_FIELDS)
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:

@@ -10,8 +10,8 @@ from typing import Any
 
 import streamlit as st
 
+from kb.records import POLARITIES
 from kb.review import queue as rq
-from kb.search.filters import POLARITIES
 from kb.ui import components as ui
 from kb.ui import login
 from kb.ui.cards import carrying_sentences, neighbours, sentence_marks
