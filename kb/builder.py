@@ -18,11 +18,12 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
+from kb.fileio import read_jsonl, write_jsonl
 from kb.records import dominant_polarity
 from kb.settings import Settings, get_settings
 from kb.store import generations
 from kb.store.faults import checkpoint
-from kb.store.kbase import CODES_FILE, PASSAGES_FILE, KnowledgeBase, forget, read_jsonl, write_jsonl
+from kb.store.kbase import CODES_FILE, PASSAGES_FILE, KnowledgeBase, forget
 
 STAGES = ("segment", "code", "index")
 CODE_BATCH = 32

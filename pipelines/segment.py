@@ -17,13 +17,12 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
-import tempfile
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from kb.errors import CorpusMissing
+from kb.fileio import write_jsonl
 from kb.records import CASE_FIELDS
 from kb.settings import get_settings
 from kb.text.segment import MAX_CHARS, is_interviewer, segment_text
@@ -123,19 +122,6 @@ def segment_document(
     return out
 
 
-def _write_jsonl_atomic(path: Path, records: list[dict[str, Any]]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            for r in records:
-                f.write(json.dumps(r, ensure_ascii=False) + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def run(corpus_dir: Path | None = None, data_dir: Path | None = None, progress: bool = False) -> list[dict]:
     """Segment every corpus document; write and return the passages (report order)."""
     settings = get_settings()
@@ -151,7 +137,7 @@ def run(corpus_dir: Path | None = None, data_dir: Path | None = None, progress: 
     passages: list[dict] = []
     for row in rows_iter:
         passages.extend(segment_document(row, corpus_dir))
-    _write_jsonl_atomic(data_dir / PASSAGES_FILE, passages)
+    write_jsonl(data_dir / PASSAGES_FILE, passages)
     return passages
 
 

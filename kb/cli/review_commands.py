@@ -41,17 +41,13 @@ def export_cmd(
     if output is None:
         n = write_export(store, sys.stdout)
     else:
-        import os
-        import tempfile
+        from kb.fileio import atomic_open
 
         output.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", dir=output.parent)
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            with atomic_open(output, "w") as fh:
                 n = write_export(store, fh)
-            os.replace(tmp, output)
         except OSError as exc:
-            Path(tmp).unlink(missing_ok=True)
             raise ReviewError(f"cannot write {output}: {exc.strerror or exc}") from None
     typer.echo(f"exported {n} decisions from {store.path}", err=True)
 

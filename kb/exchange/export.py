@@ -12,14 +12,14 @@ from __future__ import annotations
 import io
 import json
 import math
-import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from kb import fileio
 from kb.errors import ExportError
+from kb.fileio import default_mode
 from kb.records import CASE_FIELDS, EFFECTIVE_CODE_FIELDS, POLARITIES, dominant_polarity
 from kb.search.filters import Filters, allowed_ids, matching_codes
 
@@ -295,16 +295,6 @@ def workbook(kb: KnowledgeBase, df: pd.DataFrame, meta: dict[str, Any]) -> bytes
     return buf.getvalue()
 
 
-def default_mode(path: Path) -> int:
-    """Permissions for a file we write: the existing file's, else what the umask gives a new file."""
-    try:
-        return path.stat().st_mode & 0o7777
-    except OSError:
-        mask = os.umask(0)
-        os.umask(mask)
-        return 0o666 & ~mask
-
-
 def write_atomic(path: str | Path, data: bytes) -> Path:
     """Write via a temp file in the same directory + os.replace: readers never see half a file.
 
@@ -315,20 +305,9 @@ def write_atomic(path: str | Path, data: bytes) -> Path:
     if not path.parent.is_dir():
         raise ExportError(f"output directory {path.parent} does not exist; create it first")
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        return fileio.write_atomic(path, data, perm=default_mode(path))
     except OSError as exc:
-        raise ExportError(f"cannot write to {path.parent}: {exc.strerror}") from exc
-    try:
-        os.fchmod(fd, default_mode(path))
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
         raise ExportError(f"cannot write {path}: {exc.strerror}") from exc
-    return path
 
 
 def export(
