@@ -48,6 +48,7 @@ def search_records(
     factor: str | None = None,
     polarity: str | None = None,
     reviewed: bool = False,
+    min_confidence: float = 0.0,
     mode: str = "hybrid",
     settings: Settings | None = None,
 ) -> list[dict[str, Any]]:
@@ -56,14 +57,18 @@ def search_records(
     from kb.search.retrieval import search as run_search
 
     check_query(query, k)
-    filters = Filters(group, case, platform_type, factor, polarity, reviewed)
+    filters = Filters.of(
+        group=group, case=case, platform_type=platform_type, factor=factor, polarity=polarity,
+        reviewed=reviewed, min_confidence=min_confidence,
+    )  # fmt: skip
     return run_search(get_kb(settings), query, k, filters, mode)
 
 
 def search(query: str, k: int = 10, **options: Any) -> pd.DataFrame:
     """`search_records` as a DataFrame: one row per passage, with codes, polarity and citation.
 
-    Options: group, case, platform_type, factor, polarity, reviewed, mode, settings."""
+    Options: the filters (group, case, platform_type, factor, polarity, reviewed, min_confidence),
+    mode, settings."""
     return pd.DataFrame(search_records(query, k, **options), columns=RESULT_COLUMNS + ["query_terms"])
 
 
@@ -76,12 +81,16 @@ def matrix(
     factor: str | None = None,
     polarity: str | None = None,
     reviewed: bool = False,
+    min_confidence: float = 0.0,
     settings: Settings | None = None,
 ) -> pd.DataFrame:
     """Factor × case counts of success / obstacle passages with exemplar passage ids."""
     from kb.search.crosscase import matrix as run_matrix
 
-    filters = Filters(group, case, platform_type, factor, polarity, reviewed)
+    filters = Filters.of(
+        group=group, case=case, platform_type=platform_type, factor=factor, polarity=polarity,
+        reviewed=reviewed, min_confidence=min_confidence,
+    )  # fmt: skip
     return run_matrix(get_kb(settings), query, filters)
 
 

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
+from kb.cli.filter_options import Case, Factor, Group, MinConfidence, PlatformType, Polarity, Reviewed
 from kb.errors import KbError
 from kb.settings import Settings, describe, get_settings
 
@@ -64,14 +65,6 @@ def main(
     except KbError as exc:
         typer.echo(f"Error: {exc}", err=True)
         raise typer.Exit(1) from None
-
-
-Group = Annotated[str | None, typer.Option(help="domestic, international or private.")]
-Case = Annotated[str | None, typer.Option(help="Case id, e.g. gyeonggi_bis.")]
-PlatformType = Annotated[str | None, typer.Option("--platform-type", help="information, policy_proposal, …")]
-Factor = Annotated[str | None, typer.Option(help="Codebook category id, e.g. leadership.")]
-Polarity = Annotated[str | None, typer.Option(help="success, obstacle, neutral or recommendation.")]
-Reviewed = Annotated[bool, typer.Option("--reviewed", help="Only passages a human coder reviewed.")]
 
 
 @app.command()
@@ -127,6 +120,7 @@ def search(
     factor: Factor = None,
     polarity: Polarity = None,
     reviewed: Reviewed = False,
+    min_confidence: MinConfidence = 0.0,
     mode: Annotated[str, typer.Option(help="hybrid, dense or keyword.")] = "hybrid",
     as_json: Annotated[bool, typer.Option("--json", help="JSON array instead of text.")] = False,
 ) -> None:
@@ -134,8 +128,8 @@ def search(
     from kb import api
 
     records = api.search_records(
-        query, k, group=group, case=case, platform_type=platform_type, factor=factor,
-        polarity=polarity, reviewed=reviewed, mode=mode, settings=State.settings,
+        query, k, group=group, case=case, platform_type=platform_type, factor=factor, polarity=polarity,
+        reviewed=reviewed, min_confidence=min_confidence, mode=mode, settings=State.settings,
     )  # fmt: skip
     for r in records:
         r.pop("query_terms", None)
@@ -163,6 +157,7 @@ def matrix(
     factor: Factor = None,
     polarity: Polarity = None,
     reviewed: Reviewed = False,
+    min_confidence: MinConfidence = 0.0,
     as_json: Annotated[bool, typer.Option("--json", help="JSON records.")] = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="CSV.")] = False,
 ) -> None:
@@ -171,7 +166,7 @@ def matrix(
 
     df = api.matrix(
         query, group=group, case=case, platform_type=platform_type, factor=factor,
-        polarity=polarity, reviewed=reviewed, settings=State.settings,
+        polarity=polarity, reviewed=reviewed, min_confidence=min_confidence, settings=State.settings,
     )  # fmt: skip
     if as_json:
         typer.echo(df.to_json(orient="records", force_ascii=False, indent=1))

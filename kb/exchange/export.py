@@ -365,5 +365,8 @@ def api_export(
     """`kb.export(...)`: what `kb export` writes, as a DataFrame; also written to `path` when given."""
     from kb.store.kbase import get_kb
 
-    filters = Filters(group, case, platform_type, factor, polarity, reviewed, min_confidence)
+    filters = Filters.of(
+        group=group, case=case, platform_type=platform_type, factor=factor, polarity=polarity,
+        reviewed=reviewed, min_confidence=min_confidence,
+    )  # fmt: skip
     return export(get_kb(settings), format, unit, filters, query, path, k=k)
