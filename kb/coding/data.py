@@ -23,9 +23,9 @@ GOLD_GLOB = "part*.jsonl"
 
 
 def gold_dir() -> Path:
-    from kb.settings import ROOT
+    from kb.settings import get_settings
 
-    return ROOT / "eval" / "gold"
+    return get_settings().eval_dir / "gold"
 
 
 def load_gold(paths: Sequence[Path] | None = None) -> list[dict[str, Any]]:
