@@ -54,13 +54,6 @@ def dominant_polarity(codes: Iterable[Mapping[str, Any]]) -> str:
     return dominant(weight)
 
 
-def check_polarity(value: str) -> str:
-    """`value` when it is one of `POLARITIES`, else ValueError naming the valid ones."""
-    if value not in POLARITIES:
-        raise ValueError(f"unknown polarity {value!r}; valid values: {', '.join(POLARITIES)}")
-    return value
-
-
 # ── corpus manifest ─────────────────────────────────────────────────────────────────────────────
 
 
