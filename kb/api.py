@@ -16,6 +16,7 @@ from kb import runner
 from kb.exchange.export import api_export as export
 from kb.exchange.ingest import api_add as add
 from kb.exchange.spreadsheet import read_export
+from kb.records import SEARCH_RESULT_FIELDS
 from kb.search.filters import Filters
 from kb.settings import Settings, get_settings
 from kb.store.kbase import get_kb
@@ -27,10 +28,7 @@ __all__ = [
     "review_progress", "review_queue", "search",
 ]  # fmt: skip
 
-RESULT_COLUMNS = [
-    "id", "text", "case", "case_name", "group", "platform_type", "codes", "polarity", "score",
-    "section", "page", "kind", "speaker", "doc_id", "question", "match",
-]  # fmt: skip
+RESULT_COLUMNS = list(SEARCH_RESULT_FIELDS)
 
 
 def build(
@@ -69,6 +67,7 @@ def search_records(
     factor: str | None = None,
     polarity: str | None = None,
     reviewed: bool = False,
+    min_confidence: float = 0.0,
     mode: str = "hybrid",
     settings: Settings | None = None,
 ) -> list[dict[str, Any]]:
@@ -77,14 +76,18 @@ def search_records(
     from kb.search.retrieval import search as run_search
 
     check_query(query, k)
-    filters = Filters(group, case, platform_type, factor, polarity, reviewed)
+    filters = Filters.of(
+        group=group, case=case, platform_type=platform_type, factor=factor, polarity=polarity,
+        reviewed=reviewed, min_confidence=min_confidence,
+    )  # fmt: skip
     return run_search(get_kb(settings), query, k, filters, mode)
 
 
 def search(query: str, k: int = 10, **options: Any) -> pd.DataFrame:
     """`search_records` as a DataFrame: one row per passage, with codes, polarity and citation.
 
-    Options: group, case, platform_type, factor, polarity, reviewed, mode, settings."""
+    Options: the filters (group, case, platform_type, factor, polarity, reviewed, min_confidence),
+    mode, settings."""
     return pd.DataFrame(search_records(query, k, **options), columns=RESULT_COLUMNS + ["query_terms"])
 
 
@@ -97,12 +100,16 @@ def matrix(
     factor: str | None = None,
     polarity: str | None = None,
     reviewed: bool = False,
+    min_confidence: float = 0.0,
     settings: Settings | None = None,
 ) -> pd.DataFrame:
     """Factor × case counts of success / obstacle passages with exemplar passage ids."""
     from kb.search.crosscase import matrix as run_matrix
 
-    filters = Filters(group, case, platform_type, factor, polarity, reviewed)
+    filters = Filters.of(
+        group=group, case=case, platform_type=platform_type, factor=factor, polarity=polarity,
+        reviewed=reviewed, min_confidence=min_confidence,
+    )  # fmt: skip
     return run_matrix(get_kb(settings), query, filters)
 
 

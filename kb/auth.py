@@ -7,16 +7,15 @@ validates and atomically rewrites the file, and says whether an address is loopb
 from __future__ import annotations
 
 import ipaddress
-import os
 import re
 import secrets
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from kb.errors import AuthError
+from kb.fileio import PRIVATE, atomic_open
 
 ROLES = ("coder", "viewer")
 COOKIE_NAME = "kb_auth"
@@ -112,12 +111,5 @@ def list_users(path: Path) -> list[tuple[str, str]]:
 def _write(path: Path, config: dict[str, Any]) -> None:
     """Owner-only file, replaced atomically (write a temp file in the same folder, then rename)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".users-", suffix=".yaml", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            yaml.safe_dump(config, fh, allow_unicode=True, sort_keys=False)
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_open(path, "w", perm=PRIVATE) as fh:
+        yaml.safe_dump(config, fh, allow_unicode=True, sort_keys=False)

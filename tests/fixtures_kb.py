@@ -78,7 +78,7 @@ def passage_id(doc_id: str, text: str) -> str:
 
 def write_corpus(corpus_dir: Path) -> list[dict[str, Any]]:
     """Document files, blocks, manifest and codebook; returns the passage records."""
-    from pipelines.extract import MANIFEST_FIELDS
+    from kb.records import MANIFEST_FIELDS
 
     (corpus_dir / "docs").mkdir(parents=True, exist_ok=True)
     shutil.copy(ROOT / "corpus" / "codebook.yaml", corpus_dir / "codebook.yaml")

@@ -95,7 +95,7 @@ def test_codebook_validates_against_refi_qda_schema(files, schema):
 def test_no_two_codes_share_a_name(kb, files):
     for root in (ET.fromstring(_qde(files / "kb.qdpx")), ET.parse(files / "kb.qdc").getroot()):
         names = [c.get("name") for c in root.iter() if c.tag.endswith("}Code")]
-        assert len(names) == 4 + 14 * 4
+        assert len(names) == 4 + 14 * 5  # dimensions, factors, one sub-code per polarity
         assert len({n.casefold() for n in names}) == len(names)
     lead = kb.codebook.by_id["leadership"].label_ko
     assert code_names(kb.codebook)[code_guid("leadership", "success")] == f"{lead} · 성공 요인"
@@ -206,7 +206,7 @@ def test_import_reads_old_and_new_naming_and_the_csv(kb, files, tmp_path):
     assert report.added == [] and len(report.known) == 14
     assert target.read_bytes() == before
     codes, _ = read_qdc(files / "codebook.csv")
-    assert len(codes) == 14 * 4
+    assert len(codes) == 14 * 5
 
 
 def test_csv_codebook_adds_new_tags(kb, files, tmp_path):
@@ -304,8 +304,8 @@ def test_taguette_imports_the_codebook_csv(kb, files, tmp_path):
         parser = _Form()
         parser.feed(form.text)
         paths = [v for k, v in parser.fields.items() if re.fullmatch(r"tag\d+-path", k)]
-        assert len(paths) == 14 * 4, form.text[:2000]
-        assert sum(k.endswith("-import") for k in parser.fields) == 14 * 4  # all new, all ticked
+        assert len(paths) == 14 * 5, form.text[:2000]
+        assert sum(k.endswith("-import") for k in parser.fields) == 14 * 5  # all new, all ticked
         done = web.post(url, data={**parser.fields, "_xsrf": xsrf}, timeout=30)
         assert done.status_code == 200 and re.search(rf"/project/{project}$", done.url), done.text[:500]
         back = web.get(book_url, timeout=10)
@@ -316,7 +316,7 @@ def test_taguette_imports_the_codebook_csv(kb, files, tmp_path):
     exported = [row for row in exported if row["tag"] not in default_tags]  # Taguette's own "interesting"
     tags = [row["tag"] for row in exported]
     names = set(code_names(kb.codebook).values())
-    assert len(tags) == 14 * 4 and set(tags) <= names
+    assert len(tags) == 14 * 5 and set(tags) <= names
     ours = {r["tag"]: r["description"] for r in csv_module.DictReader(io.StringIO(csv.decode("utf-8")))}
     assert all(ours[row["tag"]] == row["description"] for row in exported)  # descriptions intact
     assert f"{kb.codebook.by_id['leadership'].label_ko} · 장애 요인" in tags

@@ -12,6 +12,7 @@ import pytest
 
 from kb.corpus.cases import CASES, companies_named
 from kb.errors import KbError, SourceEmpty, SourceLayoutError, SourceNotFound, SourceNotUtf8
+from kb.records import CASE_FIELDS
 from kb.settings import get_settings
 from kb.text.textclean import (
     estimate_pages,
@@ -56,21 +57,9 @@ def test_manifest_columns_pages_and_citation(corpus):
         disk = list(csv.DictReader(f))
     assert len(disk) == len(rows)
     for r in disk:
-        for col in (
-            "doc_id",
-            "case",
-            "case_name",
-            "case_name_en",
-            "group",
-            "platform_type",
-            "organization",
-            "chapter",
-            "section",
-            "page_start",
-            "page_end",
-            "citation",
-        ):
+        for col in ("doc_id", "case", *CASE_FIELDS, "chapter", "section", "page_start", "page_end"):
             assert r[col], (r["doc_id"], col)
+        assert r["citation"], r["doc_id"]
         p0, p1 = int(r["page_start"]), int(r["page_end"])
         assert 100 <= p0 <= p1 <= 190
         assert "한국지방행정연구원 연구보고서 2022-01" in r["citation"]

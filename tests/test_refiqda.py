@@ -182,3 +182,32 @@ def test_import_codebook_errors(tmp_path, kb):
         import_codebook(other, kb.settings.codebook_path, write=False)
     with pytest.raises(CodebookImportError, match="not found"):
         import_codebook(tmp_path / "missing.qdc", kb.settings.codebook_path, write=False)
+
+
+def test_every_coding_of_every_polarity_refers_to_a_defined_code(kb_settings, tmp_path):  # noqa: F811
+    """A recommendation coding used to point at a sub-code the codebook did not define."""
+    from kb.records import POLARITIES
+    from kb.review.decisions import open_store
+    from kb.settings import get_settings
+    from kb.store.kbase import forget
+
+    data = tmp_path / "data"
+    shutil.copytree(kb_settings.data_dir, data)
+    settings = get_settings(
+        data_dir=data, corpus_dir=kb_settings.corpus_dir, embed_model=kb_settings.embed_model
+    )
+    passage = get_kb(settings).passages[0]
+    store = open_store(settings.reviews_db)
+    store.record(
+        REVIEWER, passage["id"], passage["text_hash"], "governance", "add", polarity="recommendation"
+    )
+    forget(settings)
+    path = tmp_path / "rec.qdpx"
+    df = export(get_kb(settings), "qdpx", path=path)
+    assert set(df["polarity"]) >= {"recommendation"} and set(df["polarity"]) <= set(POLARITIES)
+    with zipfile.ZipFile(path) as zf:
+        root = ET.fromstring(zf.read("project.qde"))
+    defined = {c.get("guid") for c in root.iter(f"{P}Code")}
+    refs = {r.get("targetGUID") for r in root.iter(f"{P}CodeRef")}
+    assert code_guid("governance", "recommendation") in refs
+    assert refs <= defined, refs - defined

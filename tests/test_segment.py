@@ -11,6 +11,7 @@ import pytest
 
 from kb.corpus.cases import CASES
 from kb.errors import CorpusMissing
+from kb.records import PASSAGE_FIELDS
 from kb.settings import get_settings
 from kb.text.segment import segment_text, sentence_spans
 from kb.text.textclean import display_width
@@ -19,26 +20,7 @@ from pipelines import extract, segment
 SOURCE = get_settings().source_path
 pytestmark = pytest.mark.skipif(not SOURCE.is_file(), reason="report text (shared/seeds) not available")
 
-CONTRACT_FIELDS = {
-    "id",
-    "doc_id",
-    "case",
-    "case_name",
-    "case_name_en",
-    "group",
-    "platform_type",
-    "organization",
-    "section",
-    "section_path",
-    "page",
-    "kind",
-    "speaker",
-    "text",
-    "start",
-    "end",
-    "sentences",
-    "text_hash",
-}
+CONTRACT_FIELDS = set(PASSAGE_FIELDS)
 WORDS = [
     "플랫폼",
     "지방자치단체",

@@ -1,4 +1,4 @@
-"""What every `kb` command shares: the settings of this run, one-line errors, the filter options.
+"""What every `kb` command shares: the settings of this run and one-line errors.
 
 Its own module so that the command modules (main, io_commands, review_commands, team_commands)
 import it and kb.cli.main imports them: no module imports back the one that registers it.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Annotated, Any
+from typing import Any
 
 import typer
 
@@ -32,11 +32,3 @@ def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
             raise typer.Exit(1) from None
 
     return wrapper
-
-
-Group = Annotated[str | None, typer.Option(help="domestic, international or private.")]
-Case = Annotated[str | None, typer.Option(help="Case id, e.g. gyeonggi_bis.")]
-PlatformType = Annotated[str | None, typer.Option("--platform-type", help="information, policy_proposal, …")]
-Factor = Annotated[str | None, typer.Option(help="Codebook category id, e.g. leadership.")]
-Polarity = Annotated[str | None, typer.Option(help="success, obstacle, neutral or recommendation.")]
-Reviewed = Annotated[bool, typer.Option("--reviewed", help="Only passages a human coder reviewed.")]

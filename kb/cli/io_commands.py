@@ -12,7 +12,8 @@ from typing import Annotated
 
 import typer
 
-from kb.cli.common import Case, Factor, Group, PlatformType, Polarity, Reviewed, State, friendly
+from kb.cli.common import State, friendly
+from kb.cli.filter_options import Case, Factor, Group, MinConfidence, PlatformType, Polarity, Reviewed
 from kb.errors import CodebookImportError, ExportError
 
 
@@ -44,9 +45,7 @@ def export(
     factor: Factor = None,
     polarity: Polarity = None,
     reviewed: Reviewed = False,
-    min_confidence: Annotated[
-        float, typer.Option("--min-confidence", help="Only codes with at least this confidence (0–1).")
-    ] = 0.0,
+    min_confidence: MinConfidence = 0.0,
 ) -> None:
     """Export coded excerpts or passages, with the same filters as `kb search`."""
     from kb.exchange.export import (
@@ -67,7 +66,10 @@ def export(
     if output is None and fmt in BINARY_FORMATS:
         raise ExportError(f"{fmt} is a binary format; give an output file, e.g. -o export.{fmt}")
     kb = get_kb(State.settings)
-    filters = Filters(group, case, platform_type, factor, polarity, reviewed, min_confidence)
+    filters = Filters.of(
+        group=group, case=case, platform_type=platform_type, factor=factor, polarity=polarity,
+        reviewed=reviewed, min_confidence=min_confidence,
+    )  # fmt: skip
     if output is not None:
         from kb.exchange.export import export as run_export
 

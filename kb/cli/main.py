@@ -12,7 +12,8 @@ from typing import Annotated
 
 import typer
 
-from kb.cli.common import Case, Factor, Group, PlatformType, Polarity, Reviewed, State, friendly
+from kb.cli.common import State, friendly
+from kb.cli.filter_options import Case, Factor, Group, MinConfidence, PlatformType, Polarity, Reviewed
 from kb.cli.io_commands import register
 from kb.cli.review_commands import register as register_reviews
 from kb.cli.team_commands import register as register_team
@@ -101,6 +102,7 @@ def search(
     factor: Factor = None,
     polarity: Polarity = None,
     reviewed: Reviewed = False,
+    min_confidence: MinConfidence = 0.0,
     mode: Annotated[str, typer.Option(help="hybrid, dense or keyword.")] = "hybrid",
     as_json: Annotated[bool, typer.Option("--json", help="JSON array instead of text.")] = False,
 ) -> None:
@@ -108,8 +110,8 @@ def search(
     from kb import api
 
     records = api.search_records(
-        query, k, group=group, case=case, platform_type=platform_type, factor=factor,
-        polarity=polarity, reviewed=reviewed, mode=mode, settings=State.settings,
+        query, k, group=group, case=case, platform_type=platform_type, factor=factor, polarity=polarity,
+        reviewed=reviewed, min_confidence=min_confidence, mode=mode, settings=State.settings,
     )  # fmt: skip
     for r in records:
         r.pop("query_terms", None)
@@ -137,6 +139,7 @@ def matrix(
     factor: Factor = None,
     polarity: Polarity = None,
     reviewed: Reviewed = False,
+    min_confidence: MinConfidence = 0.0,
     as_json: Annotated[bool, typer.Option("--json", help="JSON records.")] = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="CSV.")] = False,
 ) -> None:
@@ -145,7 +148,7 @@ def matrix(
 
     df = api.matrix(
         query, group=group, case=case, platform_type=platform_type, factor=factor,
-        polarity=polarity, reviewed=reviewed, settings=State.settings,
+        polarity=polarity, reviewed=reviewed, min_confidence=min_confidence, settings=State.settings,
     )  # fmt: skip
     if as_json:
         typer.echo(df.to_json(orient="records", force_ascii=False, indent=1))

@@ -13,7 +13,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-POLARITIES = ("success", "obstacle", "neutral", "recommendation")
+from kb.records import POLARITIES
+
+__all__ = ["POLARITIES", "CategoryView", "CodebookView", "Example"]
 
 
 @dataclass(frozen=True)

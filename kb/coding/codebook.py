@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from kb.errors import CodebookMissing, InvalidCodebook
+from kb.records import POLARITIES
 
 if TYPE_CHECKING:
     import pandas as pd
 
-POLARITIES = ("success", "obstacle", "neutral", "recommendation")
 POLARITY_CUE_KEYS = ("obstacle", "success", "negation")
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 _TOP_FIELDS = {"version", "dimensions", "categories", "polarity_cues"}
@@ -260,47 +260,29 @@ def codebook_to_frame(codebook: Codebook | None = None) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["id", "dimension", "label_ko", "label_en", "definition"])
 
 
-# ---- cue lemma convention -------------------------------------------------------------------
-_PREDICATE_TAGS = {"VV", "VA", "VX", "VCN", "VCP"}
-_AS_IS_TAGS = {"NNG", "NNP", "NNB", "NR", "SL", "SH", "XR", "MAG"}
+# ---- cue check: the lemma convention is kb.text.morphs.lemma_of, the one the cue Matcher uses ----
 
 
-def lemma_of(form: str, tag: str) -> str | None:
-    """The cue lemma of one Kiwi token: predicates as stem+'다', nouns/roots/adverbs as-is, else None."""
-    base = tag.split("-")[0]
-    if base in _PREDICATE_TAGS:
-        return form + "다"
-    if base in _AS_IS_TAGS:
-        return form
-    return None
-
-
-def _lemmas(kiwi: Any, text: str) -> list[str]:
-    return [x for t in kiwi.tokenize(text) if (x := lemma_of(t.form, t.tag)) is not None]
+def cue_frames(cue: str) -> tuple[str, ...]:
+    """Inflected contexts a one-word cue is looked for in (a cue is checked as it occurs in text)."""
+    return (cue, f"{cue[:-1]}는 것이다" if cue.endswith("다") else f"그것은 {cue}이다", f"{cue}의 문제")
 
 
 def unproducible_cues(codebook: Codebook, kiwi: Any = None) -> list[tuple[str, str]]:
-    """(owner, cue) pairs that Kiwi never yields as one token lemma; a phrase cue (with spaces)
-    passes when each of its words analyses to at least one lemma. Owner is a category id or
-    'polarity:<key>'."""
-    if kiwi is None:
-        from kb.text.morphs import get_kiwi
+    """(owner, cue) pairs that Kiwi never yields as one morpheme's lemma (`kb.text.morphs.lemma_of`);
+    a phrase cue (with spaces) passes when each of its words analyses to at least one lemma. Owner is
+    a category id or 'polarity:<key>'. (`kiwi` is accepted for compatibility; the shared one is used.)"""
+    from kb.text.morphs import cue_lemmas
 
-        kiwi = get_kiwi()
     owned: Iterable[tuple[str, str]] = [(c.id, q) for c in codebook.categories for q in c.cues] + [
         (f"polarity:{k}", q) for k, cues in codebook.polarity_cues.items() for q in cues
     ]
     bad = []
     for owner, cue in owned:
         if " " in cue:
-            ok = all(_lemmas(kiwi, word) for word in cue.split())
+            ok = all(cue_lemmas(word) for word in cue.split())
         else:
-            frames = (
-                cue,
-                f"{cue[:-1]}는 것이다" if cue.endswith("다") else f"그것은 {cue}이다",
-                f"{cue}의 문제",
-            )
-            ok = any(cue in _lemmas(kiwi, f) for f in frames)
+            ok = any(cue in cue_lemmas(f) for f in cue_frames(cue))
         if not ok:
             bad.append((owner, cue))
     return bad

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from kb.coding.book import POLARITIES, CodebookView, load_view, to_view
+from kb.coding.book import CodebookView, load_view, to_view
 from kb.coding.calibrate import to_confidence
 from kb.coding.context import Context, as_context, blend_context, fallback_rows, is_answer, is_interviewer
 from kb.coding.features import Analysis, Analyzer
@@ -25,6 +25,8 @@ from kb.coding.similarity import CachedEmbedder
 from kb.coding.spoken import is_own_need, is_recommendation
 from kb.coding.supervised import TrainingSet
 from kb.coding.training import CoderModel, category_scores, similarity_score, train_model
+from kb.records import POLARITIES
+from kb.records import dominant as dominant_label
 from kb.text.nlp import get_nlp
 
 log = logging.getLogger(__name__)
@@ -234,7 +236,7 @@ class Coder:
                     if (row, j) not in pol_of:
                         continue
                     probs = pol_of[(row, j)]
-                    label = max(POLARITIES, key=lambda p: probs[p])
+                    label = dominant_label(probs)
                     code = {
                         "category": cat,
                         "confidence": round4(conf[row, j]),

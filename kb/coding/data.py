@@ -15,16 +15,17 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from kb.coding.book import POLARITIES, CodebookView
+from kb.coding.book import CodebookView
 from kb.coding.supervised import TrainingSet
+from kb.records import POLARITIES
 
 GOLD_GLOB = "part*.jsonl"
 
 
 def gold_dir() -> Path:
-    from kb.settings import ROOT
+    from kb.settings import get_settings
 
-    return ROOT / "eval" / "gold"
+    return get_settings().eval_dir / "gold"
 
 
 def load_gold(paths: Sequence[Path] | None = None) -> list[dict[str, Any]]:

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from kb.errors import ModelRefused
+from kb.fileio import atomic_open, default_mode
 
 FORMAT = "kb-coder"
 FORMAT_VERSION = 1
@@ -114,12 +115,8 @@ def save_state(directory: Path, state: State, stamp: str = "", info: dict[str, A
         "info": info or {},
         "files": {name: sha256(directory / generation / name) for name in names},
     }
-    tmp_manifest = directory / f".{MANIFEST}.{generation}.tmp"
-    with tmp_manifest.open("w", encoding="utf-8") as f:
+    with atomic_open(directory / MANIFEST, "w", perm=default_mode(directory / MANIFEST)) as f:
         json.dump(manifest, f, indent=1, sort_keys=True)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp_manifest, directory / MANIFEST)
     _clean(directory, generation)
     return directory
 

@@ -13,7 +13,7 @@ the interviewer's question and of the neighbouring sentences of the same answer,
 
 from __future__ import annotations
 
-from kb.coding.book import POLARITIES
+from kb.records import dominant as dominant_label
 
 
 def round4(x: float) -> float:
@@ -24,5 +24,5 @@ def dominant(weighted: dict[str, float]) -> tuple[str, float]:
     total = sum(weighted.values())
     if total <= 0:
         return "neutral", 0.5
-    label = max(POLARITIES, key=lambda p: (weighted.get(p, 0.0), p == "neutral"))
+    label = dominant_label(weighted)
     return label, round4(weighted[label] / total)

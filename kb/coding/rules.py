@@ -16,9 +16,10 @@ from spacy.language import Language
 from spacy.matcher import Matcher
 from spacy.tokens import Doc
 
+from kb.text.morphs import is_function_tag
+
 # Tokens that may sit between two cue lemmas: particles, endings, nominal suffixes, whitespace.
 _GAP = {"TAG": {"REGEX": r"^(J|E|XSN|_SP|SP|SS|SO)"}, "OP": "*"}
-_FUNCTION_PREFIXES = ("J", "E", "SF", "SP", "SS", "SE", "SO", "SW", "_SP")
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ class CueHit:
 def _content(doc: Doc, lo: int = 0, hi: int | None = None) -> list[str]:
     hi = len(doc.text) if hi is None else hi
     toks = [t for t in doc if t.idx < hi and t.idx + len(t.text) > lo and not t.is_space]
-    lemmas = [t.lemma_ for t in toks if not t.tag_.split("+")[0].startswith(_FUNCTION_PREFIXES)]
+    lemmas = [t.lemma_ for t in toks if not is_function_tag(t.tag_)]
     return lemmas or [t.lemma_ for t in toks]
 
 

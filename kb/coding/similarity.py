@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from kb.coding.book import CodebookView
+from kb.fileio import atomic_open, default_mode
 
 
 def _key(text: str) -> str:
@@ -54,9 +55,8 @@ class CachedEmbedder:
             return
         self.cache_path.parent.mkdir(parents=True, exist_ok=True)
         keys = sorted(self._cache)
-        tmp = self.cache_path.with_suffix(".tmp.npz")
-        np.savez(tmp, keys=np.array(keys), vectors=np.stack([self._cache[k] for k in keys]))
-        tmp.replace(self.cache_path)
+        with atomic_open(self.cache_path, "wb", perm=default_mode(self.cache_path)) as fh:
+            np.savez(fh, keys=np.array(keys), vectors=np.stack([self._cache[k] for k in keys]))
         self._dirty = False
 
 

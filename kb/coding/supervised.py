@@ -17,11 +17,11 @@ from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
-from kb.coding.book import POLARITIES
 from kb.coding.features import Analysis, lemma_ngrams
 from kb.coding.model_io import State
 from kb.coding.sk_state import linear_from_state, linear_state, tfidf_from_state, tfidf_state
 from kb.coding.spoken import MARKER_NAMES
+from kb.records import POLARITIES
 
 SEED = 13
 

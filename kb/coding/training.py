@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from kb.coding.book import POLARITIES
 from kb.coding.calibrate import best_threshold, group_folds, out_of_fold
 from kb.coding.features import Analysis, Analyzer
 from kb.coding.model_io import State, load_state, save_state
 from kb.coding.sk_state import linear_from_state, linear_state
 from kb.coding.supervised import FeatureSpace, PolarityModel, TrainingSet, fit_binary
+from kb.records import POLARITIES, dominant
 
 if TYPE_CHECKING:  # torch loads only when a model is tuned or a tuned model is loaded
     from kb.coding.finetune import TunedClassifier
@@ -221,13 +221,14 @@ def train_model(
 def sentence_polarities(data: TrainingSet, ids: list[str]) -> np.ndarray:
     """Per training text, the index in POLARITIES of its codes' most common polarity (-1: none).
 
-    Sentence level because a sentence's codes nearly always share a polarity, and a fine-tuned
-    model needs more examples per label than per-(sentence, category) pairs would give."""
+    Ties go by `kb.records.dominant`. Sentence level because a sentence's codes nearly always share
+    a polarity, and a fine-tuned model needs more examples per label than per-(sentence, category)
+    pairs would give."""
     out = np.full(len(data), -1)
     for i in range(len(data)):
         found = [data.polarities[c][i] for c in ids if data.labels[c][i] == 1 and data.polarities[c][i]]
         if found:
-            out[i] = POLARITIES.index(Counter(found).most_common(1)[0][0])
+            out[i] = POLARITIES.index(dominant(Counter(found)))
     return out
 
 

@@ -15,27 +15,6 @@ from kb.errors import CorpusMissing
 MAX_BYTES = 50 * 1024 * 1024
 REQUIRED = ("doc_id", "text_file", "blocks_file")
 # The manifest columns, in order: written by `kb extract` (pipelines.extract), extended by `kb add`.
-MANIFEST_FIELDS = [
-    "doc_id",
-    "case",
-    "case_name",
-    "case_name_en",
-    "group",
-    "platform_type",
-    "organization",
-    "chapter",
-    "section",
-    "page_start",
-    "page_end",
-    "citation",
-    "title",
-    "part",
-    "text_file",
-    "blocks_file",
-    "chars",
-    "blocks",
-    "pages_estimated",
-]
 
 
 def inside(base: Path, relative: str, what: str = "path") -> Path:

@@ -35,11 +35,22 @@ class Embedder(Protocol):
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray: ...
 
 
+def embed_threads() -> int:
+    """The `embed_threads` setting (KB_EMBED_THREADS); 0 = not set. A bad value counts as not set."""
+    from kb.errors import BadSetting
+    from kb.settings import get_settings
+
+    try:
+        return max(0, get_settings().embed_threads)
+    except BadSetting:
+        return 0
+
+
 def cpu_threads() -> int:
     """Cores this process may use (cgroup/affinity aware), overridable with KB_EMBED_THREADS."""
-    raw = os.environ.get("KB_EMBED_THREADS", "").strip()
-    if raw.isdigit() and int(raw) > 0:
-        return int(raw)
+    wanted = embed_threads()
+    if wanted > 0:
+        return wanted
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux

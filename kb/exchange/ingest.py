@@ -15,9 +15,7 @@ import csv
 import hashlib
 import io
 import json
-import os
 import re
-import tempfile
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
@@ -26,6 +24,8 @@ from typing import Any
 
 from kb.corpus.cases import ADDED_PREFIX, CASES, GROUPS, PLATFORM_TYPES
 from kb.errors import IngestError
+from kb.fileio import default_mode, write_atomic
+from kb.records import CASE_FIELDS, MANIFEST_FIELDS
 
 MAX_BYTES = 50 * 1024 * 1024
 SUFFIXES = (".txt", ".md", ".docx")
@@ -248,9 +248,7 @@ def resolve_case(
     if known:
         base = (known.name_ko, known.name_en, known.group, known.platform_type, known.organization)
     elif prior:
-        base = tuple(
-            prior.get(k, "") for k in ("case_name", "case_name_en", "group", "platform_type", "organization")
-        )
+        base = tuple(prior.get(k, "") for k in CASE_FIELDS)
     if base is not None:
         for label, given, have in (("group", group, base[2]), ("platform type", platform_type, base[3])):
             if given and given != have:
@@ -271,7 +269,7 @@ def resolve_case(
 
 
 def read_manifest(corpus_dir: Path) -> tuple[list[str], list[dict[str, str]]]:
-    from kb.corpus.manifest import MANIFEST_FIELDS, load_manifest
+    from kb.corpus.manifest import load_manifest
 
     if not (corpus_dir / "manifest.csv").is_file():
         return list(MANIFEST_FIELDS), []
@@ -279,17 +277,8 @@ def read_manifest(corpus_dir: Path) -> tuple[list[str], list[dict[str, str]]]:
 
 
 def _write_text_atomic(path: Path, text: str) -> None:
-    from kb.exchange.export import default_mode
-
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        os.fchmod(fd, default_mode(path))
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Corpus files keep the user's normal permissions (others may read the corpus)."""
+    write_atomic(path, text, perm=default_mode(path))
 
 
 def doc_id_for(case: str, path: Path, text: str) -> str:

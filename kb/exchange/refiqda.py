@@ -23,6 +23,7 @@ from xml.etree import ElementTree as ET
 import pandas as pd
 
 from kb.coding.codebook import Codebook
+from kb.records import POLARITIES
 
 if TYPE_CHECKING:
     from kb.store.kbase import KnowledgeBase
@@ -31,14 +32,10 @@ NS_PROJECT = "urn:QDA-XML:project:1.0"
 NS_CODEBOOK = "urn:QDA-XML:codebook:1.0"
 KB_NS = uuid.UUID("6f1c2b1e-4a52-5c0e-9d2a-6b62a1f0c0de")
 MACHINE_USER = "kb auto-coder"
-POLARITY_SHORT = {"success": "성공 요인", "obstacle": "장애 요인", "neutral": "중립·배경"}
+# One sub-code per polarity in kb.records.POLARITIES (a recommendation coding needs its code too).
+POLARITY_SHORT = dict(zip(POLARITIES, ("성공 요인", "장애 요인", "중립·배경", "제언"), strict=True))
 # Sub-code names of exports before names were made unique; `kb import-codebook` still knows them.
-POLARITY_LABELS = {
-    "success": "성공 요인 (success)",
-    "obstacle": "장애 요인 (obstacle)",
-    "neutral": "중립·배경 (neutral)",
-    "recommendation": "제언 (recommendation)",
-}
+POLARITY_LABELS = {p: f"{label} ({p})" for p, label in POLARITY_SHORT.items()}
 POLARITY_COLORS = {
     "success": "#2E7D32",
     "obstacle": "#C62828",

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from kb.errors import ReviewError
+from kb.fileio import fsync_dir
 from kb.settings import Settings
 
 _NAME = re.compile(r"^reviews-(\d{8}T\d{6}\d*Z)-([a-z0-9-]+)-d(\d+)\.sqlite$")
@@ -64,6 +65,7 @@ def backup_db(db: Path, directory: Path, keep: int, reason: str, *, force: bool 
             with open(tmp, "rb") as fh:
                 os.fsync(fh.fileno())
             os.replace(tmp, final)
+            fsync_dir(directory)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise

@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from kb.records import POLARITIES
 from kb.review.merge import anchor, merge, needs_attention, training_examples
-from kb.review.rules import ACTIONS, POLARITIES, STATUSES, Decision, next_code_state
+from kb.review.rules import ACTIONS, STATUSES, Decision, next_code_state
 from kb.review.store import SCHEMA_VERSION, ReviewStore
 
 __all__ = [

@@ -6,13 +6,12 @@ checks are in kb.review.transfer, the SQLite backup in kb.review.backup.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TextIO
 
 from kb.errors import ReviewError
+from kb.fileio import atomic_open
 from kb.review.backup import backup_reviews
 from kb.review.decisions import open_store
 from kb.review.store import ReviewStore
@@ -37,13 +36,10 @@ def export_log(settings: Settings, output: Path | TextIO) -> tuple[int, Path]:
     if not isinstance(output, Path):
         return write_export(store, output), store.path
     output.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", dir=output.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        with atomic_open(output, "w") as fh:
             n = write_export(store, fh)
-        os.replace(tmp, output)
     except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
         raise ReviewError(f"cannot write {output}: {exc.strerror or exc}") from None
     return n, store.path
 

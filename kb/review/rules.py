@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kb.errors import ReviewError
+from kb.records import POLARITIES
 
 ACTIONS = ("accept", "reject", "add", "set_polarity", "memo")
-POLARITIES = ("success", "obstacle", "neutral", "recommendation")
 STATUSES = ("accepted", "rejected", "added", "noted")  # noted = memo on a code nobody decided yet
 
 

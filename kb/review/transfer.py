@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from kb.errors import ReviewError
-from kb.review.rules import ACTIONS, POLARITIES, STATUSES, Decision
+from kb.records import POLARITIES
+from kb.review.rules import ACTIONS, STATUSES, Decision
 from kb.review.store import ReviewStore
 
 FIELDS = ("ts", "coder", "passage_id", "text_hash", "category", "action", "before", "after", "memo")

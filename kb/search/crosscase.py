@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from kb.records import POLARITIES
 from kb.search.filters import Filters, validate
 from kb.search.retrieval import NO_FILTERS, ranked_ids
 from kb.store.kbase import KnowledgeBase
@@ -21,8 +22,7 @@ MATRIX_COLUMNS = [
 ]  # fmt: skip
 QUERY_POOL = 100
 KEYS = ["category", "group", "case", "case_name"]
-POLARITIES = ["success", "obstacle", "neutral", "recommendation"]  # column order; any other: the last slot
-SLOTS = len(POLARITIES) + 1
+SLOTS = len(POLARITIES) + 1  # POLARITIES in column order; any other polarity: the last slot
 FILTER_COLUMNS = ("group", "case", "platform_type", "category", "polarity")
 
 

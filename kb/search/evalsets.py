@@ -13,7 +13,9 @@ import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 
-EVAL_DIR = Path(__file__).resolve().parents[2] / "eval"
+from kb.settings import Settings, get_settings
+
+EVAL_DIR = Settings().eval_dir  # the default; `load_queries()` without a path reads KB_EVAL_DIR
 DEFAULT_QUERIES = EVAL_DIR / "queries.jsonl"
 
 _WS = re.compile(r"\s+")
@@ -41,8 +43,8 @@ def rejoin_wrapped(raw: str) -> str:
 
 
 def load_queries(path: str | Path | None = None) -> list[dict]:
-    """Read the JSONL query set (default `eval/queries.jsonl` in the repo)."""
-    p = Path(path) if path is not None else DEFAULT_QUERIES
+    """Read the JSONL query set (default `queries.jsonl` in the eval_dir setting, KB_EVAL_DIR)."""
+    p = Path(path) if path is not None else get_settings().eval_dir / "queries.jsonl"
     queries: list[dict] = []
     with p.open(encoding="utf-8") as fh:
         for lineno, line in enumerate(fh, 1):

@@ -1,36 +1,62 @@
-"""Search and export filters, validated against what the knowledge base actually holds."""
+"""The one filter set of search, matrix and export, validated against what the knowledge base holds.
+
+`kb.api.search`, `kb.api.matrix`, `kb.api.export` and the `kb search|matrix|export` options all take
+exactly the fields of `Filters`; the CLI builds its options from `FILTER_HELP`, so a new filter is
+added here once and appears everywhere.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
-
 from kb.errors import BadQuery, UnknownFilterValue
+from kb.records import POLARITIES
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # numpy and pandas load on first use: the CLI imports this module for its options
+    import numpy as np
+    import pandas as pd
+
     from kb.store.kbase import KnowledgeBase
-
-POLARITIES = ("success", "obstacle", "neutral", "recommendation")
 
 
 @dataclass(frozen=True)
 class Filters:
-    group: str | None = None
-    case: str | None = None
+    """Which passages (and which of their codes) a search, matrix or export considers; all AND-ed."""
+
+    group: str | None = None  # domestic, international or private
+    case: str | None = None  # case id
     platform_type: str | None = None
-    factor: str | None = None
-    polarity: str | None = None
-    reviewed: bool = False
-    min_confidence: float = 0.0
+    factor: str | None = None  # codebook category id: passages with an effective code of it
+    polarity: str | None = None  # passages with a code of this polarity (of `factor` when given)
+    reviewed: bool = False  # only passages a human coder reviewed
+    min_confidence: float = 0.0  # only codes at least this confident count for factor/polarity
 
     def is_empty(self) -> bool:
         return self == Filters()
 
     def as_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def of(cls, **options: Any) -> Filters:
+        """Filters from keyword options (None = not given); an unknown option name lists the valid ones."""
+        unknown = set(options) - set(FILTER_NAMES)
+        if unknown:
+            raise BadQuery(f"unknown filter {sorted(unknown)[0]!r}; valid filters: {', '.join(FILTER_NAMES)}")
+        return cls(**{k: v for k, v in options.items() if v is not None})
+
+
+FILTER_NAMES: tuple[str, ...] = tuple(f.name for f in fields(Filters))
+FILTER_HELP: dict[str, str] = {
+    "group": "domestic, international or private.",
+    "case": "Case id, e.g. gyeonggi_bis.",
+    "platform_type": "information, policy_proposal, …",
+    "factor": "Codebook category id, e.g. leadership.",
+    "polarity": f"{', '.join(POLARITIES[:-1])} or {POLARITIES[-1]}.",
+    "reviewed": "Only passages a human coder reviewed.",
+    "min_confidence": "Only codes with at least this confidence (0–1).",
+}
 
 
 def _check(name: str, value: str | None, valid: list[str]) -> None:
@@ -72,6 +98,8 @@ def allowed_ids(kb: KnowledgeBase, f: Filters) -> frozenset[str] | None:
 
 def _allowed(kb: KnowledgeBase, f: Filters) -> frozenset[str]:
     df = kb.passages_df
+    import numpy as np
+
     keep = np.ones(len(df), dtype=bool)
     for col in ("group", "case", "platform_type"):
         value = getattr(f, col)
@@ -87,6 +115,8 @@ def _allowed(kb: KnowledgeBase, f: Filters) -> frozenset[str]:
 
 def mask_for(kb: KnowledgeBase, f: Filters, order: list[str]) -> np.ndarray | None:
     """Boolean mask over `order` (e.g. the keyword index rows) of the passages passing `f`."""
+    import numpy as np
+
     ids = allowed_ids(kb, f)
     if ids is None:
         return None

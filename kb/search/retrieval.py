@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kb.errors import BadQuery
+from kb.records import EFFECTIVE_CODE_FIELDS, dominant_polarity
 from kb.search.filters import Filters, allowed_ids, mask_for
 from kb.store.kbase import KnowledgeBase
 from kb.store.sentence_index import lexical_match, padded_part_queries, sentence_index_for, split_query_vector
@@ -170,15 +171,6 @@ def best_match(
     return None if sent is None else {"text": sent.text, "start": sent.start, "end": sent.end}
 
 
-def dominant_polarity(codes: list[dict[str, Any]]) -> str:
-    if not codes:
-        return "none"
-    weight: dict[str, float] = {}
-    for c in codes:
-        weight[c["polarity"]] = weight.get(c["polarity"], 0.0) + float(c.get("confidence") or 0.0)
-    return max(sorted(weight), key=lambda p: weight[p])
-
-
 def _missing_to_none(value: Any) -> Any:
     """pandas >= 3 stores a missing string as NaN, which json.dumps writes as invalid `NaN`."""
     return None if isinstance(value, float) and math.isnan(value) else value
@@ -186,13 +178,7 @@ def _missing_to_none(value: Any) -> Any:
 
 def result_record(kb: KnowledgeBase, pid: str, score: float, query_terms: list[str]) -> dict[str, Any]:
     p = kb.passage_by_id[pid]
-    codes = [
-        {
-            k: _missing_to_none(c[k])
-            for k in ("category", "dimension", "polarity", "confidence", "source", "reviewer", "memo")
-        }
-        for c in kb.codes_for(pid)
-    ]
+    codes = [{k: _missing_to_none(c[k]) for k in EFFECTIVE_CODE_FIELDS} for c in kb.codes_for(pid)]
     return {
         "id": pid,
         "text": p["text"],

@@ -28,6 +28,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from kb.fileio import atomic_open, fsync_dir
 from kb.settings import Settings
 from kb.store.faults import checkpoint
 
@@ -81,14 +82,6 @@ def building(settings: Settings, path: Path) -> Iterator[None]:
         yield
     finally:
         _building.reset(token)
-
-
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _fsync_tree(root: Path) -> None:
@@ -172,18 +165,10 @@ def commit(draft: Draft) -> str:
 
 
 def write_pointer(data_dir: Path, name: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=".CURRENT.", dir=data_dir)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(name + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        checkpoint("generation:pointer-written")
-        os.replace(tmp, data_dir / POINTER)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    fsync_dir(data_dir)
+    with atomic_open(
+        data_dir / POINTER, before_replace=lambda: checkpoint("generation:pointer-written")
+    ) as fh:
+        fh.write(name + "\n")
 
 
 def abandon(draft: Draft) -> None:

@@ -8,9 +8,6 @@ hands out a new object once a build has switched the data directory to a newer g
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 import threading
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -20,38 +17,15 @@ from typing import Any
 import pandas as pd
 
 from kb.errors import StoreMissing
+from kb.fileio import read_jsonl, write_jsonl  # noqa: F401 - write_jsonl re-exported for callers of kb.store.kbase
+from kb.records import CODE_COLUMNS, STORE_PASSAGE_FIELDS
 from kb.settings import Settings, get_settings
 from kb.store.generations import current_name, store_dir
 
 PASSAGES_FILE = "passages.jsonl"
 CODES_FILE = "codes.jsonl"
 
-PASSAGE_COLUMNS = [
-    "id", "doc_id", "case", "case_name", "case_name_en", "group", "platform_type", "organization",
-    "section", "page", "kind", "speaker", "text", "start", "end", "text_hash",
-]  # fmt: skip
-CODE_COLUMNS = [
-    "passage_id", "category", "dimension", "polarity", "confidence", "source", "reviewer", "memo", "evidence",
-]  # fmt: skip
-
-
-def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    with path.open(encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]
-
-
-def write_jsonl(path: Path, records: list[dict[str, Any]]) -> None:
-    """Write atomically (a fresh temp file, then rename) so a crash never leaves half a file behind."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            for rec in records:
-                fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+PASSAGE_COLUMNS = list(STORE_PASSAGE_FIELDS)
 
 
 def is_built(settings: Settings) -> bool:

@@ -17,13 +17,11 @@ from spacy.language import Language
 from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
-from kb.text.morphs import get_kiwi
+from kb.text.morphs import get_kiwi, lemma_of
 
 __all__ = ["KiwiTokenizer", "get_nlp", "content_lemmas", "CONTENT_PREFIXES"]
 
 
-#: Kiwi tags whose lemma is written stem+다 (predicates and predicate-forming suffixes).
-_PREDICATE_PREFIXES = ("VV", "VA", "VX", "VCP", "VCN", "XSV", "XSA")
 #: Tags of morphemes that carry content (used for lemma-based cue matching).
 CONTENT_PREFIXES = ("NN", "NP", "NR", "VV", "VA", "VX", "VCN", "XSV", "XSA", "XR", "MAG", "SL", "SH", "SN")
 _UPOS = {
@@ -60,14 +58,6 @@ _UPOS = {
 def _base_tag(tag: str) -> str:
     """Kiwi marks (ir)regular conjugation as VV-I / VA-R; the base tag drops that."""
     return tag.split("-", 1)[0]
-
-
-def _morph_lemma(form: str, tag: str, kiwi_lemma: str) -> str:
-    base = _base_tag(tag)
-    if base.startswith(_PREDICATE_PREFIXES):
-        lemma = kiwi_lemma or form
-        return lemma if lemma.endswith("다") else lemma + "다"
-    return form
 
 
 def _group_morphemes(tokens: list[Any]) -> list[tuple[int, int, list[Any]]]:
@@ -153,7 +143,7 @@ class KiwiTokenizer:
             add_gap(pos, start)
             head = _head_morpheme(morphs)
             tag = "+".join(m.tag for m in morphs)
-            lemma = _morph_lemma(head.form, head.tag, getattr(head, "lemma", head.form))
+            lemma = lemma_of(head.form, head.tag, getattr(head, "lemma", head.form))
             is_start = not words or (not only_space and any(m.start in new_sentence_at for m in morphs))
             add(text[start:end], tag, lemma, is_start)
             only_space = False

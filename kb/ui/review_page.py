@@ -11,7 +11,7 @@ from typing import Any
 import streamlit as st
 
 from kb import api
-from kb.search.filters import POLARITIES
+from kb.records import POLARITIES
 from kb.ui import components as ui
 from kb.ui import login
 from kb.ui.cards import carrying_sentences, neighbours, sentence_marks

@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from kb import api
-from kb.search.filters import POLARITIES
+from kb.records import POLARITIES
 from kb.ui import components as ui
 from kb.ui.cards import passage_card
 from kb.ui.state import Resources, resources
