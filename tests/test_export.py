@@ -8,20 +8,14 @@ import sys
 
 import pandas as pd
 import pytest
-from fixtures_kb import REVIEWER, kb_settings  # noqa: F401
+from fixtures_kb import REVIEWER
 
 from kb.errors import ExportError, UnknownFilterValue
 from kb.exchange.export import EXCERPT_COLUMNS, export, write_atomic
 from kb.search.filters import Filters
 from kb.settings import ROOT
-from kb.store.kbase import get_kb
 
 KOREAN = "단체장의 관심은 높은 것으로 나타났다"
-
-
-@pytest.fixture(scope="module")
-def kb(kb_settings):  # noqa: F811
-    return get_kb(kb_settings)
 
 
 def test_excerpt_rows_carry_codes_and_citation(kb):
@@ -134,7 +128,7 @@ def _cli(settings, *args):
     )
 
 
-def test_cli_export(kb_settings, tmp_path):  # noqa: F811
+def test_cli_export(kb_settings, tmp_path):
     out = _cli(kb_settings, "export", "--factor", "org_culture", "-f", "jsonl", "--unit", "excerpt")
     assert out.returncode == 0, out.stderr.decode()
     rows = [json.loads(line) for line in out.stdout.decode().splitlines()]

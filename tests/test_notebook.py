@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 
 import nbformat
-from fixtures_kb import kb_settings  # noqa: F401
 from nbclient import NotebookClient
 
 from kb.settings import ROOT
@@ -13,7 +12,7 @@ from kb.settings import ROOT
 NOTEBOOK = ROOT / "notebooks" / "cross_case_analysis.ipynb"
 
 
-def test_notebook_runs(kb_settings, monkeypatch):  # noqa: F811
+def test_notebook_runs(kb_settings, monkeypatch):
     monkeypatch.setenv("KB_DATA_DIR", str(kb_settings.data_dir))
     monkeypatch.setenv("KB_CORPUS_DIR", str(kb_settings.corpus_dir))
     monkeypatch.setenv("KB_EMBED_MODEL", kb_settings.embed_model)
