@@ -75,14 +75,15 @@ def passage_id(doc_id: str, text: str) -> str:
     return f"{doc_id}:{hashlib.sha1(text.encode('utf-8')).hexdigest()[:12]}"
 
 
-def write_corpus(corpus_dir: Path) -> list[dict[str, Any]]:
-    """Document files, blocks, manifest and codebook; returns the passage records."""
+def write_corpus(corpus_dir: Path, docs: dict | None = None) -> list[dict[str, Any]]:
+    """Document files, blocks, manifest and codebook of `docs` (default DOCS); returns the passage
+    records."""
     from pipelines.extract import MANIFEST_FIELDS
 
     (corpus_dir / "docs").mkdir(parents=True, exist_ok=True)
     shutil.copy(ROOT / "corpus" / "codebook.yaml", corpus_dir / "codebook.yaml")
     passages, rows = [], []
-    for doc_id, (case, name, group, ptype, org, section, paras) in DOCS.items():
+    for doc_id, (case, name, group, ptype, org, section, paras) in (docs or DOCS).items():
         text, blocks, pos = "", [], 0
         for i, (para, kind, speaker) in enumerate(paras):
             if text:

@@ -207,6 +207,7 @@ def test_review_decision_persists_and_shows_in_search(data_dir: Path) -> None:
     assert at.dataframe and at.dataframe[0].value["tp"].sum() >= 1
 
 
+@pytest.mark.slow  # trains the coder on gold + written sentences
 def test_review_page_retrain_now_recodes_with_the_decisions(data_dir: Path) -> None:
     """The "retrain now" button refits the fast models on the decisions so far and re-codes."""
     import json

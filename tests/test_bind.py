@@ -22,6 +22,8 @@ import pytest
 
 from bench.common import stop, wait_until_up
 
+pytestmark = pytest.mark.slow  # starts the app server, twice
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
