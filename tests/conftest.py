@@ -2,7 +2,8 @@
 
 * `KB_*` variables of the shell running pytest are removed for the session, so a developer's
   KB_DATA_DIR (or KB_CHROMA_URL, KB_TEAM_MODE …) never points a test at real data or changes
-  what it checks. Tests set the variables they need with `monkeypatch.setenv`.
+  what it checks. Tests set the variables they need with `monkeypatch.setenv`. KB_SOURCE stays:
+  it only names the report text the extraction tests read (they skip without it).
 * `kb_settings` / `kb`: the small report-paragraph knowledge base of `fixtures_kb.py`, built once.
 * `sample_kb` / `sample_copy`: the real-text sample knowledge base of `sample_kb.py` (gold
   sentences), built once; tests that write get their own copy.
@@ -25,10 +26,11 @@ from typer.testing import CliRunner
 from kb.settings import Settings, get_settings
 
 _SHELL_KB_VARS: dict[str, str] = {}
+_KEPT = {"KB_SOURCE"}
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    for name in [n for n in os.environ if n.startswith("KB_")]:
+    for name in [n for n in os.environ if n.startswith("KB_") and n not in _KEPT]:
         _SHELL_KB_VARS[name] = os.environ.pop(name)
 
 
