@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 
 import nbformat
+import pytest
 from nbclient import NotebookClient
 
 from kb.settings import ROOT
+
+pytestmark = pytest.mark.slow  # starts a Jupyter kernel and runs the notebook
 
 NOTEBOOK = ROOT / "notebooks" / "cross_case_analysis.ipynb"
 
