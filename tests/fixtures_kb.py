@@ -160,3 +160,11 @@ def build_kb(root: Path) -> Settings:
     store.record(REVIEWER, bis["id"], bis["text_hash"], "human_resources", "add", polarity="neutral")
     build(settings, stages=("index",), progress=False)
     return settings
+
+
+def copy_kb(settings: Settings, root: Path) -> Settings:
+    """A private copy of a built knowledge base (corpus and data) under `root`, for tests that
+    change it: much cheaper than building another (nothing is embedded again)."""
+    shutil.copytree(settings.corpus_dir, root / "corpus")
+    shutil.copytree(settings.data_dir, root / "data")
+    return settings.with_overrides(data_dir=root / "data", corpus_dir=root / "corpus")

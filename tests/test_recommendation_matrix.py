@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from fixtures_kb import DOCS, build_kb, passage_id
+from fixtures_kb import DOCS, copy_kb, passage_id
 
 from kb.review.decisions import open_store
 from kb.search.crosscase import matrix
@@ -19,8 +19,8 @@ from kb.store.kbase import KnowledgeBase, forget
 
 
 @pytest.fixture(scope="module")
-def settings(tmp_path_factory):
-    return build_kb(tmp_path_factory.mktemp("kb_recommendation"))
+def settings(kb_settings, tmp_path_factory):
+    return copy_kb(kb_settings, tmp_path_factory.mktemp("kb_recommendation"))
 
 
 def _cell(df, category: str, case: str) -> dict:
