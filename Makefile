@@ -1,9 +1,10 @@
 # The two commands a new user needs: `make app` (install + run) and `make test`.
+# While developing: `make test-fast` (no browser, no fine-tuning, no full-corpus build or server).
 PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install app test lint bench bench-scale build
+.PHONY: install app test test-fast lint bench bench-scale build
 
 $(BIN)/kb: pyproject.toml
 	PYTHON=$(PY) bash scripts/install.sh $(VENV)
@@ -17,7 +18,11 @@ app: install
 test:
 	bash scripts/setup_test_env.sh $(VENV)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q -rs
+	$(BIN)/python -m pytest -q -rs --durations=15
+
+# Needs the test dependencies (`make test` installs them once); VENV=path uses another venv.
+test-fast:
+	$(BIN)/python -m pytest -q -rs -m "not slow and not browser" --durations=15
 
 lint:
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

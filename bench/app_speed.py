@@ -52,11 +52,15 @@ def pick_store(data_dir: Path | None, tmp: Path) -> tuple[Path, str, str]:
         if path.is_relative_to(ROOT):
             where = f"`{path.relative_to(ROOT)}`"
         return settings.data_dir, settings.embed_model, f"built store ({where}, {n} passages)"
-    from kb.ui.sample import build_sample
+    from tests.sample_kb import build_sample
 
     built = build_sample(tmp / "data", embed_model=settings.embed_model)
     n = sum(1 for _ in (store_dir(built) / "passages.jsonl").open(encoding="utf-8"))
-    return built.data_dir, settings.embed_model, f"sample store (`kb.ui.sample`, {n} real-text passages)"
+    return (
+        built.data_dir,
+        settings.embed_model,
+        f"sample store (tests/sample_kb.py, {n} real-text passages)",
+    )
 
 
 def settle(page: Any) -> None:

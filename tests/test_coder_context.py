@@ -16,6 +16,8 @@ from kb.coding.retrain import quick_retrain
 from kb.coding.spoken import markers
 from kb.settings import ROOT, get_settings
 
+pytestmark = pytest.mark.slow  # trains the coder on gold + written sentences, twice
+
 FUNDING_Q = "예산 확보는 어떠셨어요?"
 STAFF_Q = "담당 인력은 충분했나요?"
 ANSWER = "아, 그게 제일 골치였죠."

@@ -24,6 +24,8 @@ from kb.store.kbase import get_kb
 from kb.store.locking import holder
 from pipelines.run import build
 
+pytestmark = pytest.mark.slow  # many real `kb` processes on one data directory
+
 CLI = "import sys; from kb.cli.main import app; sys.argv[0] = 'kb'; app()"
 
 

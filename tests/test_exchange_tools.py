@@ -30,7 +30,6 @@ from xml.etree import ElementTree as ET
 
 import pytest
 import yaml
-from fixtures_kb import kb_settings  # noqa: F401
 from lxml import etree
 
 from bench.common import stop, wait_until_up
@@ -43,11 +42,6 @@ from kb.store.generations import store_dir
 from kb.store.kbase import CODES_FILE, get_kb
 
 P, C = f"{{{NS_PROJECT}}}", f"{{{NS_CODEBOOK}}}"
-
-
-@pytest.fixture(scope="module")
-def kb(kb_settings):  # noqa: F811
-    return get_kb(kb_settings)
 
 
 @pytest.fixture(scope="module")
@@ -142,7 +136,7 @@ def test_pyrefiqda_reads_every_coding_onto_a_code(kb, files, tmp_path):
     assert [c.name for c in book.codes.code] == [d.label_ko for d in kb.codebook.dimensions]
 
 
-def test_every_selected_source_is_in_the_project_coded_or_not(kb_settings, tmp_path):  # noqa: F811
+def test_every_selected_source_is_in_the_project_coded_or_not(kb_settings, tmp_path):
     """A copy of the small KB in which the London document has no codes at all."""
     root = tmp_path / "copy"
     shutil.copytree(kb_settings.data_dir, root / "data")

@@ -3,25 +3,16 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pandas as pd
 import pytest
-from fixtures_kb import REVIEWER, kb_settings  # noqa: F401
+from fixtures_kb import REVIEWER
 
 from kb.errors import ExportError, UnknownFilterValue
 from kb.exchange.export import EXCERPT_COLUMNS, export, write_atomic
 from kb.search.filters import Filters
-from kb.settings import ROOT
-from kb.store.kbase import get_kb
 
 KOREAN = "단체장의 관심은 높은 것으로 나타났다"
-
-
-@pytest.fixture(scope="module")
-def kb(kb_settings):  # noqa: F811
-    return get_kb(kb_settings)
 
 
 def test_excerpt_rows_carry_codes_and_citation(kb):
@@ -125,23 +116,16 @@ def test_atomic_write_leaves_no_temp_files(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["a.csv"]
 
 
-def _cli(settings, *args):
-    code = "from kb.cli.main import app; app()"
-    env = {"KB_DATA_DIR": str(settings.data_dir), "KB_CORPUS_DIR": str(settings.corpus_dir),
-           "KB_EMBED_MODEL": settings.embed_model, "PATH": "/usr/bin:/bin"}  # fmt: skip
-    return subprocess.run(
-        [sys.executable, "-c", code, *args], capture_output=True, env=env, timeout=300, cwd=ROOT
+def test_cli_export(kb_settings, kb_cli, tmp_path):
+    out = kb_cli(
+        "export", "--factor", "org_culture", "-f", "jsonl", "--unit", "excerpt", settings=kb_settings
     )
-
-
-def test_cli_export(kb_settings, tmp_path):  # noqa: F811
-    out = _cli(kb_settings, "export", "--factor", "org_culture", "-f", "jsonl", "--unit", "excerpt")
-    assert out.returncode == 0, out.stderr.decode()
-    rows = [json.loads(line) for line in out.stdout.decode().splitlines()]
+    assert out.exit_code == 0, out.stderr
+    rows = [json.loads(line) for line in out.stdout.splitlines()]
     assert {r["category"] for r in rows} == {"org_culture"} and len(rows) == 2
-    binary = _cli(kb_settings, "export", "-f", "xlsx")
-    assert binary.returncode == 1 and b"give an output file" in binary.stderr
+    binary = kb_cli("export", "-f", "xlsx", settings=kb_settings)
+    assert binary.exit_code == 1 and "give an output file" in binary.stderr
     path = tmp_path / "domestic.parquet"
-    written = _cli(kb_settings, "export", "-o", str(path), "--group", "domestic")
-    assert written.returncode == 0 and "wrote 6 excerpts" in written.stderr.decode()
+    written = kb_cli("export", "-o", str(path), "--group", "domestic", settings=kb_settings)
+    assert written.exit_code == 0 and "wrote 6 excerpts" in written.stderr
     assert set(pd.read_parquet(path)["group"]) == {"domestic"}

@@ -12,6 +12,8 @@ from kb.coding.e5_weights import load_encoder
 from kb.coding.finetune import TunedClassifier
 from kb.coding.model_io import load_state, save_state
 
+pytestmark = pytest.mark.slow  # fine-tunes e5 classifiers in torch
+
 TEXTS = [
     "지방자치단체 플랫폼 정부의 운영 방안",
     "예산이 부족해서 사업을 확대하기 어렵다",

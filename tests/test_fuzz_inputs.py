@@ -18,7 +18,6 @@ from pathlib import Path
 from xml.etree import ElementTree as ET
 
 import pytest
-from fixtures_kb import kb_settings  # noqa: F401
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -30,7 +29,6 @@ from kb.exchange.export import export
 from kb.exchange.ingest import add_files
 from kb.exchange.refiqda import NS_CODEBOOK, NS_PROJECT, read_qdpx
 from kb.search.filters import Filters
-from kb.store.kbase import get_kb
 
 N = int(os.environ.get("KB_FUZZ_EXAMPLES", "25"))  # more for a deeper local run
 FUZZ = settings(
@@ -205,7 +203,7 @@ IMPORTS = st.one_of(
 
 
 @pytest.fixture(scope="module")
-def codebook_copy(kb_settings, tmp_path_factory):  # noqa: F811
+def codebook_copy(kb_settings, tmp_path_factory):
     path = tmp_path_factory.mktemp("book") / "codebook.yaml"
     shutil.copy(kb_settings.codebook_path, path)
     return path
@@ -297,11 +295,6 @@ def test_manifests(tmp_path_factory, data):
 
 
 # ---- search / export filter options ------------------------------------------------------------
-@pytest.fixture(scope="module")
-def kb(kb_settings):  # noqa: F811
-    return get_kb(kb_settings)
-
-
 OPTION = st.none() | st.sampled_from(["domestic", "private", "daangn", "leadership", "success", ""]) | NAMES
 
 

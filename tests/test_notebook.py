@@ -5,15 +5,17 @@ from __future__ import annotations
 import os
 
 import nbformat
-from fixtures_kb import kb_settings  # noqa: F401
+import pytest
 from nbclient import NotebookClient
 
 from kb.settings import ROOT
 
+pytestmark = pytest.mark.slow  # starts a Jupyter kernel and runs the notebook
+
 NOTEBOOK = ROOT / "notebooks" / "cross_case_analysis.ipynb"
 
 
-def test_notebook_runs(kb_settings, monkeypatch):  # noqa: F811
+def test_notebook_runs(kb_settings, monkeypatch):
     monkeypatch.setenv("KB_DATA_DIR", str(kb_settings.data_dir))
     monkeypatch.setenv("KB_CORPUS_DIR", str(kb_settings.corpus_dir))
     monkeypatch.setenv("KB_EMBED_MODEL", kb_settings.embed_model)

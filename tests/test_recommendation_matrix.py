@@ -10,10 +10,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from fixtures_kb import DOCS, build_kb, passage_id
-from typer.testing import CliRunner
+from fixtures_kb import DOCS, copy_kb, passage_id
 
-from kb.cli.main import app
 from kb.review.decisions import open_store
 from kb.search.crosscase import matrix
 from kb.search.filters import Filters
@@ -21,8 +19,8 @@ from kb.store.kbase import KnowledgeBase, forget
 
 
 @pytest.fixture(scope="module")
-def settings(tmp_path_factory):
-    return build_kb(tmp_path_factory.mktemp("kb_recommendation"))
+def settings(kb_settings, tmp_path_factory):
+    return copy_kb(kb_settings, tmp_path_factory.mktemp("kb_recommendation"))
 
 
 def _cell(df, category: str, case: str) -> dict:
@@ -30,7 +28,7 @@ def _cell(df, category: str, case: str) -> dict:
     return rows[0] if rows else {}
 
 
-def test_recommendation_is_not_an_obstacle_in_the_matrix(settings) -> None:
+def test_recommendation_is_not_an_obstacle_in_the_matrix(settings, kb_cli) -> None:
     before = matrix(KnowledgeBase(settings))
     text = DOCS["daangn_interview"][6][0][0]
     pid = passage_id("daangn_interview", text)
@@ -49,20 +47,6 @@ def test_recommendation_is_not_an_obstacle_in_the_matrix(settings) -> None:
     assert only_obstacles.empty
     recs = matrix(KnowledgeBase(settings), filters=Filters(polarity="recommendation"))
     assert list(zip(recs["category"], recs["case"], strict=True)) == [("governance", "daangn")]
-    out = CliRunner().invoke(
-        app,
-        [
-            "--data-dir",
-            str(settings.data_dir),
-            "--corpus-dir",
-            str(settings.corpus_dir),
-            "--embed-model",
-            settings.embed_model,
-            "matrix",
-            "--polarity",
-            "recommendation",
-            "--json",
-        ],
-    )
+    out = kb_cli("matrix", "--polarity", "recommendation", "--json", settings=settings)
     assert out.exit_code == 0, out.output
     assert [r["recommendation"] for r in json.loads(out.output)] == [1]

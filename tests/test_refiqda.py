@@ -10,7 +10,7 @@ from xml.etree import ElementTree as ET
 
 import pytest
 import yaml
-from fixtures_kb import REVIEWER, kb_settings  # noqa: F401
+from fixtures_kb import REVIEWER
 
 from kb.coding.codebook import load_codebook
 from kb.errors import CodebookImportError
@@ -18,15 +18,9 @@ from kb.exchange.codebook_import import import_codebook, read_qdc
 from kb.exchange.export import export
 from kb.exchange.refiqda import MACHINE_USER, NS_CODEBOOK, NS_PROJECT, code_guid, read_qdpx
 from kb.search.filters import Filters
-from kb.store.kbase import get_kb
 
 P = f"{{{NS_PROJECT}}}"
 C = f"{{{NS_CODEBOOK}}}"
-
-
-@pytest.fixture(scope="module")
-def kb(kb_settings):  # noqa: F811
-    return get_kb(kb_settings)
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from fixtures_kb import build_kb
+from fixtures_kb import copy_kb
 
 from kb.embeddings import canonical_spec, get_embedder
 from kb.embeddings import factory as embed_factory
@@ -60,9 +60,9 @@ def counting(monkeypatch: pytest.MonkeyPatch):
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+def store(kb_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """A knowledge base of our own: these tests change its passages, model and reviews."""
-    return build_kb(tmp_path_factory.mktemp("kb_store"))
+    return copy_kb(kb_settings, tmp_path_factory.mktemp("kb_store"))
 
 
 def index(settings: Settings, **options: Any) -> dict[str, Any]:

@@ -21,7 +21,6 @@ import openpyxl
 import pandas as pd
 import pytest
 import yaml
-from fixtures_kb import kb_settings  # noqa: F401
 from typer.testing import CliRunner
 
 from kb.cli.main import app
@@ -41,7 +40,7 @@ CASE = dict(
 )
 
 
-def _codebook(tmp_path: Path, kb_settings) -> Path:  # noqa: F811
+def _codebook(tmp_path: Path, kb_settings) -> Path:
     target = tmp_path / "codebook.yaml"
     shutil.copy(kb_settings.codebook_path, target)
     return target
@@ -59,7 +58,7 @@ def _qdc(path: Path, origin: str, name: str, description: str) -> Path:
     return path
 
 
-def test_crafted_qdc_cannot_rewrite_the_codebook(tmp_path, kb_settings):  # noqa: F811
+def test_crafted_qdc_cannot_rewrite_the_codebook(tmp_path, kb_settings):
     target = _codebook(tmp_path, kb_settings)
     before = yaml.safe_load(target.read_text(encoding="utf-8"))
     inject = "\ncategories:\n- id: pwned\n  dimension: other\n"
@@ -84,7 +83,7 @@ def test_crafted_qdc_cannot_rewrite_the_codebook(tmp_path, kb_settings):  # noqa
     assert "\n" not in new["notes"]
 
 
-def test_merge_refuses_anything_but_appended_entries(tmp_path, kb_settings):  # noqa: F811
+def test_merge_refuses_anything_but_appended_entries(tmp_path, kb_settings):
     from kb.exchange.codebook_import import merged_yaml
 
     text = _codebook(tmp_path, kb_settings).read_text(encoding="utf-8")
@@ -95,7 +94,7 @@ def test_merge_refuses_anything_but_appended_entries(tmp_path, kb_settings):  # 
         merged_yaml(deeper, [{"id": "x", "dimension": "other"}])
 
 
-def test_cli_shows_diff_and_needs_yes(tmp_path, kb_settings):  # noqa: F811
+def test_cli_shows_diff_and_needs_yes(tmp_path, kb_settings):
     target = _codebook(tmp_path, kb_settings)
     before = target.read_bytes()
     qdc = _qdc(tmp_path / "new.qdc", "MAXQDA", "주민 신뢰", "주민이 플랫폼을 믿는 정도")
@@ -111,7 +110,7 @@ def test_cli_shows_diff_and_needs_yes(tmp_path, kb_settings):  # noqa: F811
     assert "주민 신뢰" in target.read_text(encoding="utf-8")
 
 
-def test_xml_entities_and_dtds_are_refused(tmp_path, kb_settings):  # noqa: F811
+def test_xml_entities_and_dtds_are_refused(tmp_path, kb_settings):
     target = _codebook(tmp_path, kb_settings)
     laughs = (
         '<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;">]>'
@@ -145,7 +144,7 @@ def _bomb(path: Path, member: str, mb: int, head: bytes = b"", tail: bytes = b""
     return path
 
 
-def test_zip_bomb_qdpx_is_refused_without_inflating(tmp_path, kb_settings):  # noqa: F811
+def test_zip_bomb_qdpx_is_refused_without_inflating(tmp_path, kb_settings):
     head = f'<?xml version="1.0"?><Project xmlns="{NS_PROJECT}" name="b"><CodeBook><Codes>'.encode()
     bomb = _bomb(tmp_path / "bomb.qdpx", "project.qde", 100, head, b"</Codes></CodeBook></Project>")
     assert bomb.stat().st_size < 1024 * 1024
@@ -233,7 +232,7 @@ def test_neutralise_round_trips(text):
 
 
 @pytest.fixture(scope="module")
-def evil_kb(kb_settings, tmp_path_factory):  # noqa: F811
+def evil_kb(kb_settings, tmp_path_factory):
     """A copy of the small KB with a review by a coder named like a formula."""
     from kb.review.decisions import open_store
 
