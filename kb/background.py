@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -265,9 +266,11 @@ def run(settings: Settings | None = None) -> int:
     except BaseException as exc:
         write_status(data_dir, state="failed", finished=time.time(), error=_one_line(exc), **base)
         raise
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     write_status(
         data_dir, state="done", finished=time.time(), seconds=round(report.seconds, 1),
-        generation=_generation(settings), coder=coder_kind(settings), **base,
+        cpu_seconds=round(usage.ru_utime + usage.ru_stime, 1), generation=_generation(settings),
+        coder=coder_kind(settings), **base,
     )  # fmt: skip
     print(f"done in {report.seconds:.0f}s: generation {_generation(settings)}", flush=True)
     return 0
