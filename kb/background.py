@@ -35,6 +35,11 @@ START_GRACE_S = 180  # a child that has not taken the build lock by then has die
 MAX_STATUS_BYTES = 64 << 10
 NICE = 10  # the app's searches come first on 2 cores
 _SPAWN_LOCK = threading.Lock()
+STAGE_NOTES = {  # what the builder's stage messages mean in this build, for the status line
+    "[segment] …": "[segment] checking the corpus for changes …",
+    "[code] …": "[code] fine-tuning the coder (e5) and re-coding every passage …",
+    "[index] …": "[index] updating the search index with the new codes …",
+}
 FIRST_BUILD_NOTE = (
     "빠른 코더로 먼저 구축합니다 (fast coder first, about two minutes on 2 cores); "
     "미세조정 코더는 검색을 여는 동안 백그라운드에서 학습되고, 끝나면 코드가 교체됩니다 "
@@ -250,7 +255,7 @@ def run(settings: Settings | None = None) -> int:
     def log(message: str) -> None:
         # the builder's first message comes after it took the build lock: from here on we own the status
         print(message, flush=True)
-        write_status(data_dir, state="running", stage=message, **base)
+        write_status(data_dir, state="running", stage=STAGE_NOTES.get(message, message), **base)
 
     epochs = settings.coder_tune_epochs
     print(f"background build: fine-tuned coder ({epochs} epochs) for {data_dir}", flush=True)
