@@ -169,6 +169,9 @@ def measure_fresh(data_dir: Path, model: str, log_path: Path, budget_s: float = 
             status = background.read_status(data_dir) or {}
             out["background_s"] = float(status.get("finished", 0) - status.get("started", 0))
             out["background_cpu_s"] = float(status.get("cpu_seconds", 0))
+            page.get_by_label(QUERY_BOX).fill("")  # back to the empty page: no stale results caption
+            page.get_by_label(QUERY_BOX).press("Enter")
+            page.get_by_text("개가 있습니다").wait_for()
             settle(page)
             out["search_after_s"], out["search_after_server_ms"] = search_once(page, QUERIES[1])
         finally:
