@@ -9,7 +9,8 @@ it records what it does in `<data_dir>/background-build.json` (replaced atomical
 status line, and its new generation replaces the fast codes like any build's (readers reload when
 `CURRENT` switches). The fast coder's manifest says `kind: fast`, so the app knows the job is
 still owed after a restart, and the full build retrains instead of reusing it (its training
-stamp includes the fine-tuning epochs).
+stamp includes the fine-tuning epochs). A quick retrain from the review page saves a coder of no
+kind: nothing starts in the background then (the next `kb build` fine-tunes).
 """
 
 from __future__ import annotations

@@ -61,8 +61,7 @@ def quick_retrain(
         json.dumps(rows, ensure_ascii=False, sort_keys=True, default=str).encode()
     ).hexdigest()
     # a stamp no full training produces: `kb build` retrains everything next time
-    kind = "fine-tuned" if kept_tuned else "fast"  # a fast one is still owed its fine-tuning (kb.background)
-    coder.save(directory, stamp=f"quick{digest}", info={"n_reviews": len(rows), "kind": kind})
+    coder.save(directory, stamp=f"quick{digest}", info={"n_reviews": len(rows)})
     return {
         "reviews": len(rows),
         "kept_fine_tuned": kept_tuned,
