@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from kb.ui import login
+from kb.ui import build_status, login
 
 st.set_page_config(page_title="kb · 플랫폼 정부 사례 지식베이스", page_icon="📚", layout="wide")
 login.gate()  # solo: loopback only; team mode (KB_TEAM_MODE=1): login before any page
@@ -37,3 +37,4 @@ PAGES = [
 ]
 
 st.navigation(PAGES).run()
+build_status.show()  # the background fine-tuned coder: status line, app reload when its codes arrive

@@ -64,6 +64,15 @@ class Settings:
             "a faster build, a weaker coder).",
         },
     )
+    background_finetune: int = field(
+        default=1,
+        metadata={
+            "env": "KB_BACKGROUND_FINETUNE",
+            "help": "1 = the app's first build codes with the fast coder (search opens in about 2 minutes), "
+            "then a background build trains the fine-tuned coder and its codes replace the fast ones; "
+            "0 = the first build trains the fine-tuned coder before the app opens.",
+        },
+    )
     chroma_url: str = field(
         default="",
         metadata={"env": "KB_CHROMA_URL", "help": "Chroma server URL (http://host:port); empty = embedded."},

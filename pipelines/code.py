@@ -84,6 +84,7 @@ def train_coder(
     data_set = build_training_set(book, gold, review_rows, written=written)
     coder.fit(data_set, tune_epochs=epochs, progress=progress)
     info = {"n_gold": len(gold), "n_written": len(written), "n_reviews": len(review_rows)}
+    info["kind"] = "fine-tuned" if epochs > 0 else "fast"  # kb.background fine-tunes a fast one later
     return coder.save(directory, stamp, info)
 
 

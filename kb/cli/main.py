@@ -78,17 +78,23 @@ def build(
     drop_old_collections: Annotated[
         bool, typer.Option(help="Delete this knowledge base's Chroma collections of other models.")
     ] = False,
+    fast: Annotated[
+        bool, typer.Option("--fast", help="Fast coder, no e5 fine-tuning (a later `kb build` fine-tunes).")
+    ] = False,
 ) -> None:
     """Segment, code, embed and index the corpus (incremental: only what changed)."""
-    from kb import api
+    from kb import api, background
 
+    settings = State.settings.with_overrides(coder_tune_epochs=0) if fast else State.settings
+    typer.echo(background.coder_plan(settings), err=True)
     report = api.build(
-        State.settings,
+        settings,
         progress=not quiet,
         log=lambda m: typer.echo(m, err=True),
         drop_old_collections=drop_old_collections,
     )
-    typer.echo(f"built in {report.seconds:.1f}s → {State.settings.data_dir}")
+    kind = background.coder_kind(settings)
+    typer.echo(f"built in {report.seconds:.1f}s → {settings.data_dir} (coder: {kind or 'unknown'})")
 
 
 @app.command()

@@ -87,18 +87,24 @@ def run_build(s: Settings, stages: tuple[str, ...] | None = None) -> None:
     Without `stages`, runs what `build_needed` says (re-checked under the lock, so a second
     session that waited for the first one's build does nothing).
     """
-    from kb import api
+    from kb import api, background
 
     with _BUILD_LOCK:
         stages = stages or build_needed(s)
         if not stages:
             return
+        first = "code" in stages and background.enabled(s)  # fast coder now, fine-tuned one in the background
         with st.status("지식베이스 구축 중… (first run: building the knowledge base)", expanded=True) as box:
             box.write(f"데이터 폴더: `{s.data_dir}` · 단계: {', '.join(stages)}")
-            api.build(s, stages=stages, progress=False, log=lambda msg: box.write(_plain(msg)))
+            if first:
+                box.write(background.FIRST_BUILD_NOTE)
+            built = s.with_overrides(coder_tune_epochs=0) if first else s
+            api.build(built, stages=stages, progress=False, log=lambda msg: box.write(_plain(msg)))
             box.update(label="지식베이스 구축 완료 (build complete)", state="complete", expanded=False)
         forget(s)
         _load.clear()
+        if first:
+            background.start(s)
 
 
 def _plain(msg: str) -> str:
