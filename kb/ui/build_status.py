@@ -15,7 +15,6 @@ import streamlit as st
 
 from kb import background
 from kb.settings import Settings, get_settings
-from kb.store.generations import current_name
 from kb.ui.components import md_escape
 
 POLL_S = 5.0
@@ -30,7 +29,7 @@ def show(s: Settings | None = None) -> None:
     if v is None:
         return
     with st.sidebar:
-        st.fragment(_line, run_every=POLL_S if _polls(v) else None)(s, current_name(s.data_dir))
+        st.fragment(_line, run_every=POLL_S if _polls(v) else None)(s, background.current_generation(s))
 
 
 def _polls(v: background.View) -> bool:
@@ -46,7 +45,7 @@ def _view(s: Settings) -> background.View | None:
 
 
 def _line(s: Settings, shown: str | None) -> None:
-    if current_name(s.data_dir) != shown:  # a build switched generations: reload every page
+    if background.current_generation(s) != shown:  # a build switched generations: reload every page
         st.rerun()
     v = _view(s)
     if v is None:
