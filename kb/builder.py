@@ -179,8 +179,10 @@ def index_stage(settings: Settings, progress: bool) -> dict[str, Any]:
     if rebuilt:
         KeywordIndex.build(kb.passages).save(bm25_dir)
     checkpoint("index:bm25-done")
+    from kb.embeddings.adapted import build_adapter
     from kb.store.sentence_index import sync_sentences
 
+    adapter = build_adapter(settings, kb.passages, progress)  # before kb.embedder loads it
     client = open_client(settings, fresh=True)
     col = open_collection(client, kb.embedder, kb_id=kb_id(settings))
     t0 = time.perf_counter()
@@ -195,6 +197,7 @@ def index_stage(settings: Settings, progress: bool) -> dict[str, Any]:
         "sentences_embedded": sentences.embedded,
         "sync_seconds": round(time.perf_counter() - t0, 3),
         "model": kb.embedder.name,
+        **adapter,
     }
 
 

@@ -39,6 +39,14 @@ class Settings:
             "for a local sentence-transformers model.",
         },
     )
+    embed_adapt: int = field(
+        default=0,
+        metadata={
+            "env": "KB_EMBED_ADAPT",
+            "help": "1 = `kb build` adapts e5's query encoder to this domain on the questions in "
+            "corpus/training/retrieval/ (a few minutes on CPU, no re-embedding); 0 = bundled e5 as is.",
+        },
+    )
     coder_tune_epochs: int = field(
         default=4,
         metadata={
