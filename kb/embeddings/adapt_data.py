@@ -78,7 +78,7 @@ def read_questions(path: Path) -> list[dict[str, Any]]:
                 isinstance(row.get(k), str) and row.get(k) for k in ("target_id", "source", "question")
             )
             if not ok or row["source"] not in ("report", "training"):
-                raise TrainingDataError(f"{path}:{n}: needs target_id, question and source 'report' or 'training'")
+                raise TrainingDataError(f"{path}:{n}: needs target_id, question, source report|training")
             if len(row["question"]) > MAX_QUESTION_CHARS:
                 raise TrainingDataError(f"{path}:{n}: question longer than {MAX_QUESTION_CHARS} characters")
             rows.append(row)
