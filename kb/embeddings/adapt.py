@@ -157,7 +157,7 @@ class QueryAdapter:
                 loss.backward()
                 optim.step()
                 sched.step()
-                losses.append(float(loss))
+                losses.append(float(loss.detach()))
                 done += 1
                 if progress:
                     print(f"[adapt] step {done}/{steps} loss {losses[-1]:.3f}", flush=True)
