@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fixtures_kb import kb_settings  # noqa: F401
 
 from kb.embeddings import get_embedder
 from kb.embeddings.adapt import FORMAT, AdaptConfig, QueryAdapter, adapter_dir, ensure_adapter
@@ -90,7 +91,7 @@ def test_pairs_anchor_by_content_and_skip_vanished_passages(tmp_path: Path) -> N
     rows = [
         {"target_id": "doc:old-id", "source": "report", "question": "제안이 줄었나요?",
          "passage_sha256": text_hash(text)},
-        {"target_id": "doc:x", "source": "report", "question": "홍보는?", "snippet": "담당 부서는 홍보 예산을 늘렸다"},
+        {"target_id": "doc:x", "source": "report", "question": "홍보는?", "snippet": "크게 줄었고, 담당 부서는 홍보 예산을 늘렸다"},
         {"target_id": "doc:gone", "source": "report", "question": "사라진 문단?", "passage_sha256": "0" * 64},
         {"target_id": "w1-1", "source": "training", "question": "문장 질문", "text": "훈련 문장이다."},
     ]  # fmt: skip
@@ -107,7 +108,7 @@ def test_pairs_anchor_by_content_and_skip_vanished_passages(tmp_path: Path) -> N
         read_questions(bad)
 
 
-def test_build_trains_the_adapter_and_search_uses_it(kb_settings, tmp_path: Path) -> None:  # noqa: ANN001
+def test_build_trains_the_adapter_and_search_uses_it(kb_settings, tmp_path: Path) -> None:  # noqa: ANN001, F811
     from kb.builder import build
     from kb.search.retrieval import search
     from kb.store.kbase import KnowledgeBase
