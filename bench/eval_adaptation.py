@@ -7,7 +7,7 @@ with the e5 query vectors swapped for the adapted ones. Settings and fusion weig
 on the dev half; `--split test` reports the test half for the settings named.
 
     python -m bench.eval_adaptation --data-dir DIR [--transcript-store DIR] \
-        [--configs 2:3e-5:6,3:3e-5:8] [--split dev|test|both] [--choose]
+        [--configs EPOCHS:LR:FROZEN[:SENTENCE_SHARE[:TEMPERATURE]],...] [--split dev|test|both] [--choose]
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def parse_configs(text: str) -> list[AdaptConfig]:
     out = []
     for item in filter(None, text.split(",")):
         epochs, lr, frozen, *rest = item.split(":")
-        extra = {"sentence_share": float(rest[0])} if rest else {}
+        extra = dict(zip(("sentence_share", "temperature"), map(float, rest), strict=False))
         out.append(AdaptConfig(epochs=int(epochs), lr=float(lr), frozen=int(frozen), **extra))
     return out
 
@@ -75,8 +75,11 @@ def load_set(kb: KnowledgeBase, path: Path) -> tuple[Vectors, list[dict], dict, 
 def swap_queries(v: Vectors, adapter: QueryAdapter | None, queries: list[dict], part: int) -> None:
     """Put the adapted (or, with None, the bundled) e5 query vectors into the set's query cache."""
     texts = [q["query"] for q in queries]
-    for t in texts:
-        v.query(t)  # bundled vectors of every encoder
+    todo = [t for t in dict.fromkeys(texts) if t not in v.q]
+    if todo:  # bundled vectors of every encoder, one batch per encoder
+        per_enc = [enc.embed_queries(todo) for enc in v.encs]
+        for i, t in enumerate(todo):
+            v.q[t] = [m[i] for m in per_enc]
     if not hasattr(v, "bundled"):
         v.bundled = {t: list(v.q[t]) for t in texts}  # type: ignore[attr-defined]
     new = adapter.embed_queries(texts) if adapter is not None else None
@@ -133,7 +136,8 @@ def main() -> None:
     for cfg in parse_configs(args.configs):
         t0 = time.perf_counter()
         adapter = QueryAdapter.fit(pairs, targets, cfg)
-        label = f"adapted e{cfg.epochs} lr{cfg.lr:g} frozen{cfg.frozen} s{cfg.sentence_share:g}"
+        label = f"adapted e{cfg.epochs} lr{cfg.lr:g} frozen{cfg.frozen}"
+        label += f" s{cfg.sentence_share:g} t{cfg.temperature:g}"
         print(
             f"{label}: {adapter.info} ({time.perf_counter() - t0:.0f} s, load {os.getloadavg()[0]:.1f})",
             flush=True,
