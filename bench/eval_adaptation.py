@@ -4,7 +4,7 @@ Trains the query adapter (kb.embeddings.adapt) with each given setting on the re
 questions in corpus/training/retrieval/ and ranks the blind questions exactly as
 bench.eval_retrieval does (in-memory vectors of the built stores, kb.search's rank fusion),
 with the e5 query vectors swapped for the adapted ones. Settings and fusion weights are compared
-on the dev half; `--split test` reports the test half for the settings named.
+on the dev half; `--split both` also reports the test half for the settings named.
 
     python -m bench.eval_adaptation --data-dir DIR [--transcript-store DIR] \
         [--configs EPOCHS:LR:FROZEN[:SENTENCE_SHARE[:TEMPERATURE]],...] [--split dev|test|both] [--choose]
@@ -92,7 +92,7 @@ def swap_queries(v: Vectors, adapter: QueryAdapter | None, queries: list[dict], 
 
 def score(v: Vectors, queries: list[dict], rels: dict, ov: dict, w: Weights, split: str) -> dict:
     rank = weighted_ranker(v, v.kb.keyword_index, w)
-    sel = [q for q in queries if split == "both" or q.get("split") == split]
+    sel = [q for q in queries if q.get("split") == split]
     rows = [metrics(rank(q), rels[q["id"]]) for q in sel]
     out = summarise(rows, sel, ov)
     out["objective"] = objective(out)
@@ -146,9 +146,10 @@ def main() -> None:
     for label, adapter in runs:
         for name, (v, queries, rels, ov) in sets.items():
             swap_queries(v, adapter, queries, part)
-            s = score(v, queries, rels, ov, DEFAULT_WEIGHTS, args.split)
-            rows.append({"model": label, "set": name, "split": args.split, **s})
-            print(rows[-1], flush=True)
+            for split in ("dev", "test") if args.split == "both" else (args.split,):
+                s = score(v, queries, rels, ov, DEFAULT_WEIGHTS, split)
+                rows.append({"model": label, "set": name, "split": split, **s})
+                print(rows[-1], flush=True)
             if args.choose and name == "report":
                 best = []
                 for values in itertools.product(*GRID.values()):
