@@ -43,8 +43,8 @@ class Settings:
         default=0,
         metadata={
             "env": "KB_EMBED_ADAPT",
-            "help": "1 = `kb build` adapts e5's query encoder to this domain on the questions in "
-            "corpus/training/retrieval/ (a few minutes on CPU, no re-embedding); 0 = bundled e5 as is.",
+            "help": "1 = `kb build` adapts e5's query encoder on the questions in corpus/training/retrieval/ "
+            "(no re-embedding); off by default: it hurt added transcripts (docs/bench/adaptation.md).",
         },
     )
     coder_tune_epochs: int = field(
