@@ -116,6 +116,7 @@ def main() -> None:
     ap.add_argument("--configs", default="2:3e-5:6")
     ap.add_argument("--split", default="dev", choices=("dev", "test", "both"))
     ap.add_argument("--choose", action="store_true", help="also grid the fusion weights (dev only)")
+    ap.add_argument("--only", choices=("report", "training"), help="train on one source's pairs only")
     args = ap.parse_args()
     os.environ.setdefault("KB_CODER_TUNE_EPOCHS", "0")
     settings = get_settings(data_dir=args.data_dir)
@@ -130,6 +131,11 @@ def main() -> None:
     targets = StoredVectors(v0, part)
     pairs = load_pairs(settings.corpus_dir, kb.passages)
     assert pairs is not None, "no retrieval questions"
+    if args.only:  # keys: p:<passage id> (report) or t:<hash> (training sentence)
+        keep = "p:" if args.only == "report" else "t:"
+        pairs.pairs = [p for p in pairs.pairs if p.target.startswith(keep)]
+        pairs.targets = {k: t for k, t in pairs.targets.items() if k.startswith(keep)}
+        pairs.sentences = {k: t for k, t in pairs.sentences.items() if k.startswith(keep)}
     print(f"{len(pairs.pairs)} pairs over {len(pairs.targets)} targets, {pairs.skipped} skipped", flush=True)
     rows = []
     runs: list[tuple[str, QueryAdapter | None]] = [("bundled", None)]
