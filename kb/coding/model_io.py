@@ -100,15 +100,19 @@ def _write_files(folder: Path, state: State) -> list[str]:
     return names
 
 
-def save_state(directory: Path, state: State, stamp: str = "", info: dict[str, Any] | None = None) -> Path:
-    """Write `state` as a new generation under `directory` and switch the manifest to it."""
+def save_state(
+    directory: Path, state: State, stamp: str = "", info: dict[str, Any] | None = None, fmt: str = FORMAT
+) -> Path:
+    """Write `state` as a new generation under `directory` and switch the manifest to it.
+
+    `fmt` names what the model is (the coder, or another model kept the same way)."""
     directory.mkdir(parents=True, exist_ok=True)
     generation = f"model-{secrets.token_hex(6)}"
     tmp = directory / f".{generation}.tmp"
     names = _write_files(tmp, state)
     tmp.rename(directory / generation)
     manifest = {
-        "format": FORMAT,
+        "format": fmt,
         "format_version": FORMAT_VERSION,
         "generation": generation,
         "stamp": stamp,
@@ -135,58 +139,59 @@ def _clean(directory: Path, current: str) -> None:
         (directory / name).unlink(missing_ok=True)
 
 
-def _refuse(directory: Path, reason: str) -> ModelRefused:
+def _refuse(directory: Path, reason: str, fmt: str = FORMAT) -> ModelRefused:
+    what = "coder" if fmt == FORMAT else f"model ({fmt})"
     return ModelRefused(
-        f"the saved coder in {directory} was refused ({reason}); "
+        f"the saved {what} in {directory} was refused ({reason}); "
         f"delete {directory} or run `kb build` to retrain it"
     )
 
 
-def read_manifest(directory: Path) -> dict[str, Any] | None:
+def read_manifest(directory: Path, fmt: str = FORMAT) -> dict[str, Any] | None:
     """The verified manifest (format, version, file hashes), None when no model was saved."""
     path = directory / MANIFEST
     if not path.exists():
         if (directory / LEGACY_FILES[0]).exists():
-            raise _refuse(directory, f"{LEGACY_FILES[0]} is a pickle, which kb no longer loads")
+            raise _refuse(directory, f"{LEGACY_FILES[0]} is a pickle, which kb no longer loads", fmt)
         return None
     try:
         if path.stat().st_size > MAX_MANIFEST_BYTES:
             raise ValueError("too large")
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise _refuse(directory, f"{MANIFEST} is not a kb manifest: {exc}") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise _refuse(directory, f"{MANIFEST} is not a kb coder manifest")
+        raise _refuse(directory, f"{MANIFEST} is not a kb manifest: {exc}", fmt) from None
+    if not isinstance(manifest, dict) or manifest.get("format") != fmt:
+        raise _refuse(directory, f"{MANIFEST} is not a {fmt} manifest", fmt)
     if manifest.get("format_version") != FORMAT_VERSION:
         raise _refuse(
-            directory, f"model format {manifest.get('format_version')!r}, this kb reads {FORMAT_VERSION}"
+            directory, f"model format {manifest.get('format_version')!r}, this kb reads {FORMAT_VERSION}", fmt
         )
     generation, files = manifest.get("generation"), manifest.get("files")
     if not isinstance(generation, str) or not _GENERATION.fullmatch(generation):
-        raise _refuse(directory, "the manifest names no valid model folder")
+        raise _refuse(directory, "the manifest names no valid model folder", fmt)
     if not isinstance(files, dict) or CONFIG not in files or not set(files) <= {CONFIG, ARRAYS, WEIGHTS}:
-        raise _refuse(directory, "the manifest lists unexpected files")
+        raise _refuse(directory, "the manifest lists unexpected files", fmt)
     for name, digest in files.items():
         path = directory / generation / name
         if not path.is_file():
-            raise _refuse(directory, f"{generation}/{name} is missing")
+            raise _refuse(directory, f"{generation}/{name} is missing", fmt)
         if sha256(path) != digest:
-            raise _refuse(directory, f"{generation}/{name} was changed after it was saved")
+            raise _refuse(directory, f"{generation}/{name} was changed after it was saved", fmt)
     return manifest
 
 
-def saved_stamp(directory: Path) -> str | None:
+def saved_stamp(directory: Path, fmt: str = FORMAT) -> str | None:
     """The training-data stamp of the saved model; None when there is none or it is refused."""
     try:
-        manifest = read_manifest(directory)
+        manifest = read_manifest(directory, fmt)
     except ModelRefused:
         return None
     return None if manifest is None else str(manifest.get("stamp", ""))
 
 
-def load_state(directory: Path) -> State | None:
+def load_state(directory: Path, fmt: str = FORMAT) -> State | None:
     """The saved state after verifying the manifest; None when no model was saved."""
-    manifest = read_manifest(directory)
+    manifest = read_manifest(directory, fmt)
     if manifest is None:
         return None
     folder = directory / manifest["generation"]
@@ -203,5 +208,5 @@ def load_state(directory: Path) -> State | None:
 
             state.weights = load_file(str(folder / WEIGHTS))
     except Exception as exc:  # any parse failure means the files are not ours
-        raise _refuse(directory, f"unreadable model files: {type(exc).__name__}: {exc}") from None
+        raise _refuse(directory, f"unreadable model files: {type(exc).__name__}: {exc}", fmt) from None
     return state

@@ -184,9 +184,9 @@ class KnowledgeBase:
     # ---- indexes -------------------------------------------------------------------------
     @cached_property
     def embedder(self) -> Any:
-        from kb.embeddings import get_embedder
+        from kb.embeddings.adapted import embedder_for
 
-        return get_embedder(self.settings.embed_model)
+        return embedder_for(self.settings)  # the configured model, its e5 queries adapted if KB_EMBED_ADAPT
 
     @cached_property
     def collection(self) -> Any:

