@@ -27,7 +27,6 @@ from kb.coding.coder import Coder  # noqa: E402
 from kb.coding.data import build_training_set, load_gold, load_written  # noqa: E402
 
 DEV = ROOT / "eval" / "dev_transcripts" / "dev_gold.jsonl"
-WEIGHTS = ("W_QUESTION", "W_QUESTION_THIN", "W_NEIGHBOUR", "W_NEIGHBOUR_THIN")
 
 
 def memoise(coder: Coder) -> None:
@@ -57,7 +56,7 @@ def main() -> None:
     ap.add_argument("--embedder", default="use")
     ap.add_argument("--cache-dir", type=Path, default=None)
     ap.add_argument("--fallbacks", default="0.25,0.3,0.35,0.4,0.5")
-    ap.add_argument("--context-scales", default="0,0.5,1,1.5")
+    ap.add_argument("--context-scales", default="0,0.5,1,1.5,2", help="ANSWER_CONTEXT_SCALE values")
     args = ap.parse_args()
     rows = load_transcripts(args.dev)
     if not rows:
@@ -68,15 +67,13 @@ def main() -> None:
     coder.fit(build_training_set(book, load_gold(), written=load_written()), tune_epochs=0)
     coder.embedder.save()
     memoise(coder)
-    base = {w: getattr(ctx_module, w) for w in WEIGHTS}
     texts = [r["text"] for r in rows]
     contexts = [row_context(r) for r in rows]
     results = []
     for scale, fallback in itertools.product(
         [float(s) for s in args.context_scales.split(",")], [float(f) for f in args.fallbacks.split(",")]
     ):
-        for w, v in base.items():
-            setattr(ctx_module, w, v * scale)
+        ctx_module.ANSWER_CONTEXT_SCALE = scale  # every dev row is an interview answer
         coder.fallback_min = fallback
         res = coder.code_texts(texts, contexts=contexts)
         preds = [{c["category"]: c["polarity"] for c in r["codes"]} for r in res]

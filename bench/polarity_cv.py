@@ -38,6 +38,16 @@ from kb.coding.training import CoderModel, fit_polarity  # noqa: E402
 
 def score(coder: Coder, cache: dict, train: list[dict], test: list[dict], written: list[dict]) -> Counter:
     """Counts of (gold polarity, coder polarity) over the test rows' gold codes."""
+    pairs, probs = predict(coder, cache, train, test, written)
+    return Counter(
+        (c["polarity"], max(POLARITIES, key=p.get)) for (_, c), p in zip(pairs, probs, strict=True)
+    )
+
+
+def predict(
+    coder: Coder, cache: dict, train: list[dict], test: list[dict], written: list[dict]
+) -> tuple[list[tuple[dict, dict]], list[dict[str, float]]]:
+    """(test row, gold code) pairs and the coder's polarity probabilities for each."""
     book = coder.book
     data = build_training_set(book, train, written=written)
     model = CoderModel("full", book.ids, book.fingerprint(), coder.embedder_spec)
@@ -49,9 +59,47 @@ def score(coder: Coder, cache: dict, train: list[dict], test: list[dict], writte
         [c["category"] for _, c in pairs],
         [r.get("group") for r, _ in pairs],
     )
-    return Counter(
-        (c["polarity"], max(POLARITIES, key=p.get)) for (_, c), p in zip(pairs, probs, strict=True)
+    return pairs, probs
+
+
+NO_WEIGHTS = dict.fromkeys(POLARITIES, 1.0)
+GRID = [
+    {"success": 1.0, "obstacle": o, "neutral": n, "recommendation": r}
+    for o in (1.0, 1.25, 1.5, 2.0, 2.5)
+    for n in (0.5, 0.75, 1.0, 1.5)
+    for r in (1.0, 1.5, 2.0)
+]
+
+
+def weighted_hits(pairs: list, probs: list, w: dict[str, float]) -> int:
+    return sum(
+        c["polarity"] == max(POLARITIES, key=lambda q: p[q] * w[q])
+        for (_, c), p in zip(pairs, probs, strict=True)
     )
+
+
+def choose_priors(pairs: list, probs: list) -> None:
+    """Interview-answer polarity weights: best on all dev transcripts, and leave-one-transcript-out
+    (weights chosen on three transcripts, scored on the fourth) to see whether the choice carries."""
+    best = max(GRID, key=lambda w: weighted_hits(pairs, probs, w))
+    n = len(pairs)
+    print(
+        f"dev, no weights: {weighted_hits(pairs, probs, NO_WEIGHTS) / n:.3f}; best weights {best}: "
+        f"{weighted_hits(pairs, probs, best) / n:.3f}"
+    )
+    plain = chosen = 0
+    for name in sorted({r["transcript"] for r, _ in pairs}):
+        inside = [k for k, (r, _) in enumerate(pairs) if r["transcript"] != name]
+        out = [k for k, (r, _) in enumerate(pairs) if r["transcript"] == name]
+
+        def sub(ks: list[int]) -> tuple[list, list]:
+            return [pairs[k] for k in ks], [probs[k] for k in ks]
+
+        w = max(GRID, key=lambda w: weighted_hits(*sub(inside), w))
+        plain += weighted_hits(*sub(out), NO_WEIGHTS)
+        chosen += weighted_hits(*sub(out), w)
+        print(f"  held-out {name}: weights {w}")
+    print(f"leave-one-transcript-out: no weights {plain / n:.3f}, chosen weights {chosen / n:.3f}")
 
 
 def summary(name: str, counts: Counter) -> str:
@@ -69,6 +117,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--dev", type=Path, default=None)
+    ap.add_argument("--only-dev", action="store_true", help="skip the speech and report folds")
     ap.add_argument("--embedder", default="use")
     ap.add_argument("--cache-dir", type=Path, default=None)
     args = ap.parse_args()
@@ -85,6 +134,10 @@ def main() -> None:
     texts = list(dict.fromkeys(texts))
     cache = dict(zip(texts, coder.analyzer.analyse(texts, exclude_self=True), strict=True))
     coder.embedder.save()
+    if args.only_dev:
+        pairs, probs = predict(coder, cache, gold, dev, written)
+        choose_priors(pairs, probs)
+        return
     speech: Counter = Counter()
     for fold in speech_folds(written, args.folds):
         held = set(fold)
@@ -97,7 +150,13 @@ def main() -> None:
     print(summary("speech (written interview sentences)", speech))
     print(summary("report (held-out case groups)", report))
     if dev:
-        print(summary("dev transcripts", score(coder, cache, gold, dev, written)))
+        pairs, probs = predict(coder, cache, gold, dev, written)
+        counts = Counter(
+            (c["polarity"], max(POLARITIES, key=p.get)) for (_, c), p in zip(pairs, probs, strict=True)
+        )
+        print(summary("dev transcripts", counts))
+        print("dev confusion (gold, coder): count", dict(counts))
+        choose_priors(pairs, probs)
     print(f"{time.time() - t0:.0f} s")
 
 
