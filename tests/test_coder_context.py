@@ -131,6 +131,18 @@ def test_spoken_evaluative_words_are_read_per_clause(text: str, sign: int) -> No
     assert PolarityRules(nlp).score(nlp(text)).score * sign > 0
 
 
+def test_interview_answers_read_polarity_with_their_own_prior() -> None:
+    from kb.coding.context import answer_polarity
+
+    def row() -> dict[str, float]:
+        return {"success": 0.4, "obstacle": 0.3, "neutral": 0.3, "recommendation": 0.0}
+
+    prose, answer = answer_polarity([row(), row()], [False, True])
+    assert max(prose, key=prose.get) == "success"  # report prose keeps the models' reading
+    assert max(answer, key=answer.get) == "obstacle"
+    assert abs(sum(answer.values()) - 1) < 1e-9
+
+
 def test_retrain_after_reviews_changes_the_reviewed_pattern(tmp_path) -> None:
     settings = get_settings(data_dir=tmp_path / "data")
     pattern = "마을 반장님들이 단체 대화방에 링크를 돌려 주셨어요."
