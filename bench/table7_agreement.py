@@ -69,8 +69,12 @@ REVIEWED = {
     (
         "org_culture",
         "domestic",
-    ): "소결 verdict differs from the case passages: the 소결 praises the domestic cases' "
-    "cooperation in places; 표 7-1 column alignment for this row is uncertain.",
+    ): "Mostly 표 7-1 (obstacle: 일부 지방자치단체 부서 간 협력 미흡). The 소결 reads as a mix (BIS and 경기도 "
+    "주식회사 cooperate, 은평 shows 부서 간 협력 한계), but two of kb's three case-passage success codes are misfiled: "
+    '은평\'s officials judging accessibility positively ("공무원 입장에서는 접근성과 이용 편의성 모두 긍정적") and '
+    'residents\' preference ("주민 선호도가 높은") are accessibility and resident acceptance, not internal culture; '
+    "without them kb's cases read obstacle. Left: a codebook exclude rule (officials' views of the service → the "
+    "service factors) needs a retrain and a held-out check.",
     (
         "ict_level",
         "domestic",
