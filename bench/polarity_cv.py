@@ -13,7 +13,12 @@ recommendation / own-need reading of kb.coding.spoken) is compared with the gold
 * dev (with --dev PATH, e.g. eval/dev_transcripts/dev_gold.jsonl): every sentence of the
   development transcripts, trained as `kb build` trains (report gold + examples + written).
 
-    python bench/polarity_cv.py [--folds 5] [--dev PATH] [--cache-dir DIR]
+With --dev it also chooses the interview-answer polarity prior (kb.coding.context.
+ANSWER_POLARITY_WEIGHTS): the best weights on all dev transcripts, and leave-one-transcript-out
+(chosen on three, scored on the fourth) to show whether the choice carries; --only-dev skips the
+speech and report folds.
+
+    python bench/polarity_cv.py [--folds 5] [--dev PATH] [--only-dev] [--cache-dir DIR]
 """
 
 from __future__ import annotations
