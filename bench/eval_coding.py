@@ -340,10 +340,15 @@ def render(
         f"{protocol}. Each case is coded by a "
         "model trained only on the other folds' gold, the codebook examples (chapters 1-3 and 7, outside "
         f"the gold material) and {n_written} written training sentences (corpus/training/, about no case "
-        f"of the report). Embedder: `{embedder}`. The `full` coder is the production one: logistic models "
-        f"averaged with multilingual-e5-small fine-tuned per fold ({TUNE_EPOCHS} epochs for the categories, "
-        f"a second model for polarity), so this bench trains {2 * len(folds)} e5 models. Run time "
-        f"{seconds:.0f} s.",
+        f"of the report). Embedder: `{embedder}`. "
+        + (
+            "The `full` coder is the production one: logistic models averaged with multilingual-e5-small "
+            f"fine-tuned per fold ({TUNE_EPOCHS} epochs for the categories, a second model for polarity), so "
+            f"this bench trains {2 * len(folds)} e5 models. "
+            if TUNE_EPOCHS
+            else "Fast models only (KB_CODER_TUNE_EPOCHS=0): the logistic models without the fine-tuned e5. "
+        )
+        + f"Run time {seconds:.0f} s.",
         "",
         f"Reproduce: `{command}`",
         "",

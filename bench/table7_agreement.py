@@ -43,18 +43,24 @@ REVIEWED = {
     (
         "public_private_competition",
         "private",
-    ): "Both partly: 표 7-1's entry is the firms' concern that public "
-    "platforms compete with private ones. In kb that concern is advice to government and is now `recommendation` "
-    "(the r column), not the firms' obstacle; the success codes are firms' positive views on using private "
-    "platforms for public services.",
+    ): "Both partly, and not a coding error: 표 7-1's entry (경쟁 우려) is the firms' concern "
+    'that public platforms compete with private ones ("굳이 공공영역이 들어와서 경쟁하는 것은 회의적": '
+    'obstacle in kb and the gold); their advice on it ("…민간이 담당하지 않은 영역 … 플랫폼화하는 것이 좋지 '
+    '않을까", the 소결\'s "제언하였다") is `recommendation` (the r column); the success codes are the firms\' '
+    'arguments that using private platforms is efficient ("민간 영역을 활용하는 것이 효율적"), which the '
+    "codebook rightly files as success of this factor. The cell's one-word verdict cannot hold both; counting "
+    "recommendations with obstacles as 'concern' would match 표 7-1 but break the rule that advice is not the "
+    "case's obstacle.",
     (
         "institutional_basis",
         "international",
     ): "표 7-1 is right: the report (and its 제5장 소결 table) credits the "
     "international cases' strategies and master plans (Smart London Plan, 암스테르담 2040 도시 마스터 플랜, 국가 "
     "인공지능 전략) as institutional basis; kb coded them as leadership/governance or not at all, because the gold "
-    "did. Codebook fixed (include rule, cues 마스터플랜/로드맵/기본 계획/국가 전략, two written examples, coding "
-    "guide §4); the gold sentences concerned are listed for blind re-coding (scripts/relabel_candidates.py).",
+    "did. Fixed: codebook include rule, cues 마스터플랜/로드맵/기본 계획/국가 전략, two written examples, coding "
+    "guide §4; and the gold itself, re-decided blind under that rule (eval/gold/readjudication_2026-12.jsonl: "
+    "Smart London Plan g2-0005/g2-0059, Amsterdam 2040 g2-0062, 국가 인공지능 전략 g2-0067, Smart Nation "
+    "g1-0297 gained institutional_basis), so the coder now learns it from the gold as well.",
     (
         "org_culture",
         "international",
@@ -63,8 +69,12 @@ REVIEWED = {
     (
         "org_culture",
         "domestic",
-    ): "소결 verdict differs from the case passages: the 소결 praises the domestic cases' "
-    "cooperation in places; 표 7-1 column alignment for this row is uncertain.",
+    ): "Mostly 표 7-1 (obstacle: 일부 지방자치단체 부서 간 협력 미흡). The 소결 reads as a mix (BIS and 경기도 "
+    "주식회사 cooperate, 은평 shows 부서 간 협력 한계), but two of kb's three case-passage success codes are misfiled: "
+    '은평\'s officials judging accessibility positively ("공무원 입장에서는 접근성과 이용 편의성 모두 긍정적") and '
+    'residents\' preference ("주민 선호도가 높은") are accessibility and resident acceptance, not internal culture; '
+    "without them kb's cases read obstacle. Left: a codebook exclude rule (officials' views of the service → the "
+    "service factors) needs a retrain and a held-out check.",
     (
         "ict_level",
         "domestic",

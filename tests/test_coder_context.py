@@ -108,6 +108,43 @@ def test_spoken_markers_come_from_morphemes() -> None:
     assert not markers("예산이 충분했어요.")
 
 
+def test_rhetorical_where_denies_only_as_a_question() -> None:
+    assert markers("그런 돈이 어디 있어요?").get("rhetorical")
+    assert markers("그럴 여유가 어디 있겠어요?").get("rhetorical")
+    assert not markers("사무실이 어디에 있는지 아세요?").get("rhetorical")
+    assert not markers("저도 잘 모르겠어요.").get("well")
+
+
+@pytest.mark.parametrize(
+    ("text", "sign"),
+    [
+        ("걱정은 전혀 없었어요.", 1),  # a spoken obstacle word, negated
+        ("어르신들이 쓰기가 쉽지 않았어요.", -1),  # a spoken success word, negated
+        ("처음엔 예산이 넉넉했지만 나중엔 완전히 바닥났어요.", -1),  # contrast: the last clause decides
+        ("처음엔 좀 헤맸는데 지금은 다들 편하게 써요.", 1),
+        ("주민들 반응이 생각보다 시큰둥하더라고요.", -1),
+    ],
+)
+def test_spoken_evaluative_words_are_read_per_clause(text: str, sign: int) -> None:
+    from kb.coding.polarity import PolarityRules
+    from kb.text.nlp import get_nlp
+
+    nlp = get_nlp()
+    assert PolarityRules(nlp).score(nlp(text)).score * sign > 0
+
+
+def test_interview_answers_read_polarity_with_their_own_prior() -> None:
+    from kb.coding.context import answer_polarity
+
+    def row() -> dict[str, float]:
+        return {"success": 0.4, "obstacle": 0.3, "neutral": 0.3, "recommendation": 0.0}
+
+    prose, answer = answer_polarity([row(), row()], [False, True])
+    assert max(prose, key=prose.get) == "success"  # report prose keeps the models' reading
+    assert max(answer, key=answer.get) == "obstacle"
+    assert abs(sum(answer.values()) - 1) < 1e-9
+
+
 def test_retrain_after_reviews_changes_the_reviewed_pattern(tmp_path) -> None:
     settings = get_settings(data_dir=tmp_path / "data")
     pattern = "마을 반장님들이 단체 대화방에 링크를 돌려 주셨어요."

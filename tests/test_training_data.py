@@ -76,16 +76,20 @@ def test_written_sentences_are_not_taken_from_the_report() -> None:
 
 
 TRANSCRIPTS = ROOT / "eval" / "transcripts" / "transcripts_gold.jsonl"
+DEV_TRANSCRIPTS = ROOT / "eval" / "dev_transcripts" / "dev_gold.jsonl"
 
 
-@pytest.mark.skipif(not TRANSCRIPTS.exists(), reason="new-transcript evaluation set not copied in yet")
-def test_new_transcript_evaluation_never_reaches_training() -> None:
-    """The blind new-transcript set is evaluation only: none of its sentences is a training row."""
-    evaluation = {"".join(r["text"].split()) for r in _rows(TRANSCRIPTS)}
+@pytest.mark.parametrize("path", [TRANSCRIPTS, DEV_TRANSCRIPTS], ids=["test", "dev"])
+def test_new_transcript_evaluation_never_reaches_training(path: Path) -> None:
+    """The blind new-transcript sets (test, and the dev set settings are chosen on) never train
+    the coder: none of their sentences is a training row."""
+    if not path.exists():
+        pytest.skip(f"{path} not copied in yet")
+    evaluation = {"".join(r["text"].split()) for r in _rows(path)}
     book = load_view()
     training = [r["text"] for r in load_gold()] + [
         r["text"] for r in load_written(ROOT / "corpus" / "training")
     ]
     training += [e.text for c in book.categories for e in c.examples]
     assert not evaluation & {"".join(t.split()) for t in training}
-    assert all(_valid_codes(r["codes"]) for r in _rows(TRANSCRIPTS))
+    assert all(_valid_codes(r["codes"]) for r in _rows(path))

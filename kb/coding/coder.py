@@ -17,7 +17,15 @@ import numpy as np
 
 from kb.coding.book import CodebookView, load_view, to_view
 from kb.coding.calibrate import to_confidence
-from kb.coding.context import Context, as_context, blend_context, fallback_rows, is_answer, is_interviewer
+from kb.coding.context import (
+    Context,
+    answer_polarity,
+    as_context,
+    blend_context,
+    fallback_rows,
+    is_answer,
+    is_interviewer,
+)
 from kb.coding.features import Analysis, Analyzer
 from kb.coding.output import dominant, round4
 from kb.coding.polarity import to_result
@@ -224,6 +232,7 @@ class Coder:
         pairs = [(i, j) for i in range(len(analyses)) for j in range(len(cats)) if chosen[i, j]]
         groups = [ctx[owner[i]].group for i, _ in pairs]
         pol = self.polarity([analyses[i] for i, _ in pairs], [cats[j] for _, j in pairs], groups)
+        pol = answer_polarity(pol, [is_answer(ctx[owner[i]]) for i, _ in pairs])
         pol_of = {pair: p for pair, p in zip(pairs, pol, strict=True)}
 
         results, row = [], 0

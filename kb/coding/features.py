@@ -45,7 +45,7 @@ class Analysis:
 
     def polarity_for(self, category: str | None = None) -> PolarityResult:
         """Polarity from the clauses holding `category`'s cues, else from the whole text."""
-        from kb.coding.polarity import to_result
+        from kb.coding.polarity import concluding, to_result
 
         focus = (
             {self.clause_of_token[h.token_start] for h in self.hits if h.key == category}
@@ -53,6 +53,7 @@ class Analysis:
             else set()
         )
         chosen = [c for c in sorted(focus) if c in self.clause_score] or sorted(self.clause_score)
+        chosen = concluding(chosen, self.clause_score)
         total = spoken_adjusted(sum(self.clause_score[c] for c in chosen), self.spoken)
         cues = tuple(cue for c in chosen for cue in self.clause_cues.get(c, []))
         cues += tuple(f"SP:{k}" for k in sorted(self.spoken))

@@ -141,6 +141,18 @@ SUCCESS_CUES = [
     "공감",
 ]
 NEGATION_CUES = ["않다", "못하다", "없다", "아니다", "안", "못"]
+# Evaluative words of interview speech, read per clause like the cues above so that negation
+# flips them ("걱정은 전혀 없었어요" → success, "쓰기가 쉽지 않았어요" → obstacle). Report prose
+# rarely uses them; spoken answers carry their evaluation in them (coding guide §3, spoken style).
+SPOKEN_OBSTACLE_CUES = [
+    "걱정", "아쉽다", "아쉬움", "불만", "민원", "항의", "모자라다", "벅차다", "무산", "손해", "적자", "포기",
+    "지치다", "막히다", "꺼리다", "헤매다", "시행착오", "혼란", "번거롭다", "까다롭다", "먹통", "반발",
+    "시큰둥하다", "바닥나다", "그만두다", "떠나다", "깎이다",
+]  # fmt: skip
+SPOKEN_SUCCESS_CUES = [
+    "덕분", "좋아지다", "살아나다", "안착", "숨통", "든든하다", "반기다", "고맙다", "쏠쏠하다", "탄력",
+    "편하다", "잘되다", "자리잡다", "밀어주다", "넉넉하다", "쉽다", "두 배",
+]  # fmt: skip
 
 # Connectives/adverbs that start a new clause (contrast or cause), plus sentence punctuation.
 _CLAUSE_ENDINGS = ("나", "지만", "데", "데도", "면서도", "에도")
@@ -173,8 +185,8 @@ class PolarityRules:
     def __init__(self, nlp: Language, extra: Mapping[str, Iterable[str]] | None = None) -> None:
         extra = extra or {}
         cues = {
-            "obstacle": sorted(set(OBSTACLE_CUES) | set(extra.get("obstacle", []))),
-            "success": sorted(set(SUCCESS_CUES) | set(extra.get("success", []))),
+            "obstacle": sorted(set(OBSTACLE_CUES + SPOKEN_OBSTACLE_CUES) | set(extra.get("obstacle", []))),
+            "success": sorted(set(SUCCESS_CUES + SPOKEN_SUCCESS_CUES) | set(extra.get("success", []))),
             "negation": sorted(set(NEGATION_CUES) | set(extra.get("negation", []))),
         }
         self.matcher = CueMatcher(nlp, cues)
@@ -220,9 +232,20 @@ class PolarityRules:
         in_range = sorted({ids[i] for i in range(lo, hi)}) if hi > lo else []
         focus_clauses = sorted({ids[i] for i in focus if lo <= i < hi})
         chosen = [c for c in focus_clauses if c in scores] or [c for c in in_range if c in scores]
+        chosen = concluding(chosen, scores)
         total = sum(scores[c] for c in chosen)
         used = tuple(cue for c in chosen for cue in cues.get(c, []))
         return to_result(total, used)
+
+
+def concluding(clauses: list[int], scores: dict[int, float]) -> list[int]:
+    """The clauses whose scores decide: all of them, unless they disagree in sign, then the last
+    scored one (coding guide §3, contrast: the clause the sentence ends on is its conclusion —
+    "처음엔 넉넉했지만 나중엔 바닥났어요" is an obstacle)."""
+    signed = [c for c in clauses if scores.get(c, 0.0) != 0.0]
+    if any(scores[c] > 0 for c in signed) and any(scores[c] < 0 for c in signed):
+        return [signed[-1]]
+    return clauses
 
 
 def to_result(total: float, used: tuple[str, ...] = ()) -> PolarityResult:

@@ -54,6 +54,13 @@ def tokens(text: str) -> tuple[tuple[str, str], ...]:
     return _tokens(text)
 
 
+def _asks(toks: Sequence[tuple[str, str]], k: int) -> bool:
+    """A question ends right here: pre-final endings (겠, 었), a final ending, then "?"."""
+    while k < len(toks) and toks[k][1] == "EP":
+        k += 1
+    return k + 1 < len(toks) and toks[k][1] == "EF" and toks[k + 1][0] == "?"
+
+
 def markers(text: str) -> dict[str, float]:
     """Named morpheme-pattern counts (absent = 0) for one sentence."""
     toks = tokens(text)
@@ -109,6 +116,9 @@ def markers(text: str) -> dict[str, float]:
             and any(f in ("어떻", "누구", "누", "뭐", "왜") for f in forms)
         ):
             add("rhetorical")
+        # rhetorical "where is there …?" denies existence (그런 돈이 어디 있어요? → there is none)
+        if form == "어디" and any(forms[k] == "있" and _asks(toks, k + 1) for k in range(i + 1, n)):
+            add("rhetorical")
         # negation: 안/못 + predicate, -지 않다/못하다, 없다
         if tag == "MAG" and form in NEGATORS:
             add("negation")
@@ -127,6 +137,7 @@ def markers(text: str) -> dict[str, float]:
             form == "잘"
             and tag == "MAG"
             and nxt[0] not in NEGATORS
+            and nxt[0] != "모르"  # 잘 모르겠어요: not knowing, no evaluation
             and nxt[1].startswith(("VV", "XSV", "NNG"))
         ):
             add("well")
@@ -178,7 +189,7 @@ def rule_score(m: dict[str, Any]) -> float:
     """Signed adjustment to the clause-rule polarity score (< 0: obstacle) from spoken markers."""
     score = -1.0 * m.get("spoken_obstacle", 0) - 1.0 * m.get("not_well", 0) - 1.0 * m.get("halving", 0)
     score -= 1.0 * m.get("rhetorical", 0)
-    score += 1.0 * m.get("spoken_success", 0)
+    score += 1.0 * m.get("spoken_success", 0) + 0.5 * m.get("well", 0)
     return float(score)
 
 

@@ -1,0 +1,169 @@
+"""Development check for polarity: the polarity model alone, cross-validated, on speech and on report prose.
+
+The new-transcript gold is a test set, so polarity rules are chosen here (and on the development
+transcripts, eval/dev_transcripts/). Polarity is scored on the codes whose category is right, so
+it can be measured without the category models: for each (sentence, gold category) pair of a
+held-out fold, the coder's polarity (`Coder.polarity`: the polarity model plus the
+recommendation / own-need reading of kb.coding.spoken) is compared with the gold polarity.
+
+* speech: the written interview-style sentences of corpus/training/ in seeded folds, trained on
+  the report gold, the codebook examples and the other written sentences;
+* report: held-out case groups of eval/gold (as bench/eval_coding.py), trained on the other
+  groups, the codebook examples and all written sentences;
+* dev (with --dev PATH, e.g. eval/dev_transcripts/dev_gold.jsonl): every sentence of the
+  development transcripts, trained as `kb build` trains (report gold + examples + written).
+
+With --dev it also chooses the interview-answer polarity prior (kb.coding.context.
+ANSWER_POLARITY_WEIGHTS): the best weights on all dev transcripts, and leave-one-transcript-out
+(chosen on three, scored on the fourth) to show whether the choice carries; --only-dev skips the
+speech and report folds.
+
+    python bench/polarity_cv.py [--folds 5] [--dev PATH] [--only-dev] [--cache-dir DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.eval_coding import case_folds  # noqa: E402
+from bench.speech_cv import speech_folds  # noqa: E402
+from kb.coding.book import POLARITIES, load_view  # noqa: E402
+from kb.coding.coder import Coder  # noqa: E402
+from kb.coding.data import build_training_set, load_gold, load_written  # noqa: E402
+from kb.coding.training import CoderModel, fit_polarity  # noqa: E402
+
+
+def score(coder: Coder, cache: dict, train: list[dict], test: list[dict], written: list[dict]) -> Counter:
+    """Counts of (gold polarity, coder polarity) over the test rows' gold codes."""
+    pairs, probs = predict(coder, cache, train, test, written)
+    return Counter(
+        (c["polarity"], max(POLARITIES, key=p.get)) for (_, c), p in zip(pairs, probs, strict=True)
+    )
+
+
+def predict(
+    coder: Coder, cache: dict, train: list[dict], test: list[dict], written: list[dict]
+) -> tuple[list[tuple[dict, dict]], list[dict[str, float]]]:
+    """(test row, gold code) pairs and the coder's polarity probabilities for each."""
+    book = coder.book
+    data = build_training_set(book, train, written=written)
+    model = CoderModel("full", book.ids, book.fingerprint(), coder.embedder_spec)
+    model.polarity = fit_polarity([cache[t] for t in data.texts], data, book.ids, 3.0)
+    coder.model = model
+    pairs = [(r, c) for r in test for c in r["codes"]]
+    probs = coder.polarity(
+        [cache[r["text"]] for r, _ in pairs],
+        [c["category"] for _, c in pairs],
+        [r.get("group") for r, _ in pairs],
+    )
+    return pairs, probs
+
+
+NO_WEIGHTS = dict.fromkeys(POLARITIES, 1.0)
+GRID = [
+    {"success": 1.0, "obstacle": o, "neutral": n, "recommendation": r}
+    for o in (1.0, 1.25, 1.5, 2.0, 2.5)
+    for n in (0.5, 0.75, 1.0, 1.5)
+    for r in (1.0, 1.5, 2.0)
+]
+
+
+def weighted_hits(pairs: list, probs: list, w: dict[str, float]) -> int:
+    return sum(
+        c["polarity"] == max(POLARITIES, key=lambda q: p[q] * w[q])
+        for (_, c), p in zip(pairs, probs, strict=True)
+    )
+
+
+def choose_priors(pairs: list, probs: list) -> None:
+    """Interview-answer polarity weights: best on all dev transcripts, and leave-one-transcript-out
+    (weights chosen on three transcripts, scored on the fourth) to see whether the choice carries."""
+    best = max(GRID, key=lambda w: weighted_hits(pairs, probs, w))
+    n = len(pairs)
+    print(
+        f"dev, no weights: {weighted_hits(pairs, probs, NO_WEIGHTS) / n:.3f}; best weights {best}: "
+        f"{weighted_hits(pairs, probs, best) / n:.3f}"
+    )
+    plain = chosen = 0
+    for name in sorted({r["transcript"] for r, _ in pairs}):
+        inside = [k for k, (r, _) in enumerate(pairs) if r["transcript"] != name]
+        out = [k for k, (r, _) in enumerate(pairs) if r["transcript"] == name]
+
+        def sub(ks: list[int]) -> tuple[list, list]:
+            return [pairs[k] for k in ks], [probs[k] for k in ks]
+
+        w = max(GRID, key=lambda w: weighted_hits(*sub(inside), w))
+        plain += weighted_hits(*sub(out), NO_WEIGHTS)
+        chosen += weighted_hits(*sub(out), w)
+        print(f"  held-out {name}: weights {w}")
+    print(f"leave-one-transcript-out: no weights {plain / n:.3f}, chosen weights {chosen / n:.3f}")
+
+
+def summary(name: str, counts: Counter) -> str:
+    n = sum(counts.values())
+    hits = sum(v for (g, p), v in counts.items() if g == p)
+    per = []
+    for pol in POLARITIES:
+        support = sum(v for (g, _), v in counts.items() if g == pol)
+        if support:
+            per.append(f"{pol} {counts[(pol, pol)] / support:.2f} (n={support})")
+    return f"{name}: polarity accuracy {hits / n:.3f} (n={n}); recall " + ", ".join(per)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--dev", type=Path, default=None)
+    ap.add_argument("--only-dev", action="store_true", help="skip the speech and report folds")
+    ap.add_argument("--embedder", default="use")
+    ap.add_argument("--cache-dir", type=Path, default=None)
+    args = ap.parse_args()
+    t0 = time.time()
+    book = load_view()
+    gold, written = load_gold(), load_written()
+    dev = (
+        [json.loads(x) for x in args.dev.read_text(encoding="utf-8").splitlines() if x.strip()]
+        if args.dev
+        else []
+    )
+    coder = Coder(book, embedder=args.embedder, cache_dir=args.cache_dir)
+    texts = [e.text for c in book.categories for e in c.examples] + [r["text"] for r in written + gold + dev]
+    texts = list(dict.fromkeys(texts))
+    cache = dict(zip(texts, coder.analyzer.analyse(texts, exclude_self=True), strict=True))
+    coder.embedder.save()
+    if args.only_dev:
+        pairs, probs = predict(coder, cache, gold, dev, written)
+        choose_priors(pairs, probs)
+        return
+    speech: Counter = Counter()
+    for fold in speech_folds(written, args.folds):
+        held = set(fold)
+        rest = [r for i, r in enumerate(written) if i not in held]
+        speech += score(coder, cache, gold, [written[i] for i in fold], rest)
+    report: Counter = Counter()
+    for held_out in case_folds(gold, args.folds):
+        train = [r for r in gold if r["case"] not in held_out]
+        report += score(coder, cache, train, [r for r in gold if r["case"] in held_out], written)
+    print(summary("speech (written interview sentences)", speech))
+    print(summary("report (held-out case groups)", report))
+    if dev:
+        pairs, probs = predict(coder, cache, gold, dev, written)
+        counts = Counter(
+            (c["polarity"], max(POLARITIES, key=p.get)) for (_, c), p in zip(pairs, probs, strict=True)
+        )
+        print(summary("dev transcripts", counts))
+        print("dev confusion (gold, coder): count", dict(counts))
+        choose_priors(pairs, probs)
+    print(f"{time.time() - t0:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
