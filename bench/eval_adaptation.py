@@ -24,8 +24,8 @@ from bench.common import md_table
 from bench.eval_retrieval import BLIND, Vectors, metrics, objective, overlaps, summarise, weighted_ranker
 from kb.embeddings.adapt import AdaptConfig, QueryAdapter
 from kb.embeddings.adapt_data import load_pairs
-from kb.search.evalsets import load_queries, qrels
-from kb.search.retrieval import DEFAULT_WEIGHTS, Weights
+from kb.query.evalsets import load_queries, qrels
+from kb.query.retrieval import DEFAULT_WEIGHTS, Weights
 from kb.settings import get_settings
 from kb.store.kbase import KnowledgeBase
 

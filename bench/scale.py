@@ -1,8 +1,8 @@
 """Search and matrix latency at 1 000 / 10 000 / 100 000 passages (synthetic stores, bench/synthetic.py).
 
 For each size a child process builds the store in a temp dir, then a fresh child opens it the way
-the app does and measures warm, in-process latency of `kb.search.retrieval.search` (hybrid, with and
-without group + factor filters) and `kb.search.crosscase.matrix` (no query, and with a query) over the
+the app does and measures warm, in-process latency of `kb.query.retrieval.search` (hybrid, with and
+without group + factor filters) and `kb.query.crosscase.matrix` (no query, and with a query) over the
 eval queries, plus that process's peak RSS. Where a 100k target is missed the scenario is rerun
 under pyinstrument and the hot spots (file:function) are reported. Results accumulate in
 docs/bench/scale_results.json, so a 1k/10k rerun keeps the last 100k row.
@@ -41,9 +41,9 @@ SCENARIOS = ("search", "search_filtered", "matrix", "matrix_query", "embed_query
 
 
 def _runner(kb: Any, scenario: str) -> Any:
-    from kb.search.crosscase import matrix
-    from kb.search.filters import Filters
-    from kb.search.retrieval import search
+    from kb.query.crosscase import matrix
+    from kb.query.filters import Filters
+    from kb.query.retrieval import search
 
     filtered = Filters(**FILTER)
     return {
@@ -88,7 +88,7 @@ def hot_spots(root: Any, top: int = 8) -> dict[str, list[tuple[str, float]]]:
 
 def measure(data_dir: Path, n_queries: int, profile: str) -> dict[str, Any]:
     """Open the store cold, warm it, time each scenario per query; profile scenarios over target."""
-    from kb.search.evalsets import load_queries
+    from kb.query.evalsets import load_queries
     from kb.settings import get_settings
     from kb.store.kbase import KnowledgeBase
 
@@ -230,15 +230,15 @@ def render(results: dict[str, Any], command: str) -> None:
         "before search used them): these rows measure search and matrix cost at scale, not embedding "
         "throughput "
         "(see *Build speed*). Latency is warm and in-process (the app's path: "
-        "`kb.search.retrieval.search` k=10, "
-        "hybrid; `kb.search.crosscase.matrix`), over the first `queries` queries of "
+        "`kb.query.retrieval.search` k=10, "
+        "hybrid; `kb.query.crosscase.matrix`), over the first `queries` queries of "
         "`eval/queries.jsonl` after one "
         "warm-up call per scenario; the query embedding is part of every search. Filtered search: "
         f"`group={FILTER['group']}, factor={FILTER['factor']}`. Peak RSS is the measuring process (open + "
         "all queries). The machine is 2 shared cores: see load avg, and the CPU table below. A filter "
         "passing at most 20 000 passages (here ~9 % of the store) is searched exactly over its passages' "
         "vectors, fetched from Chroma on its first use and cached (`kb/store/vectorstore.py`); the matrix "
-        "counts over integer code arrays built once per codes version (`kb/search/crosscase.py`).",
+        "counts over integer code arrays built once per codes version (`kb/query/crosscase.py`).",
         "",
         md_table(rows, cols),
         "",

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from bench.common import peak_rss_mb
-from kb.search.evalsets import collapse_ws
+from kb.query.evalsets import collapse_ws
 from kb.settings import ROOT, Settings, get_settings
 from kb.store.generations import store_dir
 from kb.store.kbase import CODES_FILE, PASSAGES_FILE, KnowledgeBase, read_jsonl, write_jsonl

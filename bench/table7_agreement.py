@@ -26,7 +26,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from kb.search.crosscase import matrix  # noqa: E402
+from kb.query.crosscase import matrix  # noqa: E402
 from kb.settings import get_settings  # noqa: E402
 from kb.store.kbase import KnowledgeBase  # noqa: E402
 

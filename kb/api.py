@@ -16,8 +16,8 @@ from kb import runner
 from kb.exchange.export import api_export as export
 from kb.exchange.ingest import api_add as add
 from kb.exchange.spreadsheet import read_export
+from kb.query.filters import Filters
 from kb.records import SEARCH_RESULT_FIELDS
-from kb.search.filters import Filters
 from kb.settings import Settings, get_settings
 from kb.store.kbase import get_kb
 
@@ -72,8 +72,8 @@ def search_records(
     settings: Settings | None = None,
 ) -> list[dict[str, Any]]:
     """Passages that answer `query` (Korean or English), best first, as plain records."""
-    from kb.search.retrieval import check_query
-    from kb.search.retrieval import search as run_search
+    from kb.query.retrieval import check_query
+    from kb.query.retrieval import search as run_search
 
     check_query(query, k)
     filters = Filters.of(
@@ -104,7 +104,7 @@ def matrix(
     settings: Settings | None = None,
 ) -> pd.DataFrame:
     """Factor × case counts of success / obstacle passages with exemplar passage ids."""
-    from kb.search.crosscase import matrix as run_matrix
+    from kb.query.crosscase import matrix as run_matrix
 
     filters = Filters.of(
         group=group, case=case, platform_type=platform_type, factor=factor, polarity=polarity,
@@ -127,7 +127,7 @@ def cell_passages(
 ) -> list[str]:
     """The passage ids one `matrix` cell (factor `category` × `case`) counts, with the same query and
     filters: success, obstacle, neutral, recommendation, each best first."""
-    from kb.search.crosscase import cell_passages as run_cells
+    from kb.query.crosscase import cell_passages as run_cells
 
     filters = Filters(group, None, platform_type, factor, polarity, reviewed)
     return run_cells(get_kb(settings), category, case, query, filters)
@@ -135,7 +135,7 @@ def cell_passages(
 
 def cases(settings: Settings | None = None) -> pd.DataFrame:
     """One row per case in the knowledge base: case, name_ko, name_en, group, platform_type, organization."""
-    from kb.search.profiles import case_table
+    from kb.query.profiles import case_table
 
     return case_table(get_kb(settings))
 
@@ -143,7 +143,7 @@ def cases(settings: Settings | None = None) -> pd.DataFrame:
 def case_profile(case: str, settings: Settings | None = None) -> dict[str, Any]:
     """One case: names, group, organisation, passage and code counts, and its strongest success
     factors, obstacles and recommendations, each with the passage ids to quote."""
-    from kb.search.profiles import case_profile as run_profile
+    from kb.query.profiles import case_profile as run_profile
 
     return run_profile(get_kb(settings), case)
 

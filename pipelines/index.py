@@ -28,7 +28,7 @@ def passage_metadata(kb: KnowledgeBase) -> Callable[[dict[str, Any]], dict[str, 
     """Chroma metadata per passage: its citation facets and its effective codes as of the build.
 
     Nothing in kb filters Chroma with `where=` on the code fields (filters are applied to the
-    effective codes, kb.search.filters); they are there for tools reading the collection. Review
+    effective codes, kb.query.filters); they are there for tools reading the collection. Review
     status is not stored: it changes with every decision and would make reads write.
     """
     categories = list(kb.codebook.ids)

@@ -38,7 +38,7 @@ def _child(req: dict) -> int:
 
 def main() -> None:
     import kb.cli.main  # noqa: F401
-    import kb.search.retrieval  # noqa: F401
+    import kb.query.retrieval  # noqa: F401
     import kb.store.vectorstore  # noqa: F401
     import pipelines.run  # noqa: F401 - the imports every child would otherwise repeat
     import pipelines.segment  # noqa: F401
@@ -107,7 +107,7 @@ if __name__ == "__main__":
 def snapshot(queries: list[str], settings: object = None) -> dict:
     """What a reader of the data directory sees now: generation, passages, codes, top results
     and the ids in the Chroma collection (opened afresh, as a new process would)."""
-    from kb.search.retrieval import search
+    from kb.query.retrieval import search
     from kb.settings import get_settings
     from kb.store.kbase import KnowledgeBase
     from kb.store.vectorstore import _existing

@@ -109,7 +109,7 @@ def test_pairs_anchor_by_content_and_skip_vanished_passages(tmp_path: Path) -> N
 
 
 def test_build_trains_the_adapter_and_search_uses_it(kb_settings, tmp_path: Path) -> None:  # noqa: ANN001, F811
-    from kb.search.retrieval import search
+    from kb.query.retrieval import search
     from kb.store.kbase import KnowledgeBase
     from pipelines.run import build
 

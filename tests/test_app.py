@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from kb.query.crosscase import matrix
+from kb.query.filters import Filters
+from kb.query.retrieval import search
 from kb.review import agreement
 from kb.review import queue as rq
-from kb.search.crosscase import matrix
-from kb.search.filters import Filters
-from kb.search.retrieval import search
 from kb.settings import get_settings
 from kb.store.generations import store_dir
 from kb.store.kbase import forget, get_kb

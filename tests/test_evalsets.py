@@ -6,7 +6,7 @@ from difflib import SequenceMatcher
 
 import pytest
 
-from kb.search.evalsets import (
+from kb.query.evalsets import (
     DEFAULT_QUERIES,
     collapse_ws,
     load_queries,

@@ -36,7 +36,7 @@ from bench.common import stop, wait_until_up
 from kb.exchange.codebook_import import import_codebook, read_qdc
 from kb.exchange.export import export
 from kb.exchange.refiqda import NS_CODEBOOK, NS_PROJECT, POLARITY_LABELS, code_guid, code_names
-from kb.search.filters import Filters
+from kb.query.filters import Filters
 from kb.settings import ROOT
 from kb.store.generations import store_dir
 from kb.store.kbase import CODES_FILE, get_kb

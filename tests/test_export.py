@@ -10,7 +10,7 @@ from fixtures_kb import REVIEWER
 
 from kb.errors import ExportError, UnknownFilterValue
 from kb.exchange.export import EXCERPT_COLUMNS, export, write_atomic
-from kb.search.filters import Filters
+from kb.query.filters import Filters
 
 KOREAN = "단체장의 관심은 높은 것으로 나타났다"
 

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from kb import api
 from kb.cli.main import app
 from kb.errors import BadQuery
-from kb.search.filters import FILTER_HELP, FILTER_NAMES, Filters
+from kb.query.filters import FILTER_HELP, FILTER_NAMES, Filters
 from kb.store.kbase import get_kb
 
 COMMANDS = ("search", "matrix", "export")

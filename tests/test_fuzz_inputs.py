@@ -28,7 +28,7 @@ from kb.exchange.codebook_import import import_codebook
 from kb.exchange.export import export
 from kb.exchange.ingest import add_files
 from kb.exchange.refiqda import NS_CODEBOOK, NS_PROJECT, read_qdpx
-from kb.search.filters import Filters
+from kb.query.filters import Filters
 
 N = int(os.environ.get("KB_FUZZ_EXAMPLES", "25"))  # more for a deeper local run
 FUZZ = settings(

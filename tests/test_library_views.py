@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from fixtures_kb import REVIEWER, build_kb, passage_id
 
-from kb.search import crosscase
+from kb.query import crosscase
 from kb.settings import Settings
 from kb.store.kbase import get_kb
 from kb.ui.matrix_page import cell_passages

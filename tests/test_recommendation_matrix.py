@@ -12,9 +12,9 @@ import json
 import pytest
 from fixtures_kb import DOCS, copy_kb, passage_id
 
+from kb.query.crosscase import matrix
+from kb.query.filters import Filters
 from kb.review.decisions import open_store
-from kb.search.crosscase import matrix
-from kb.search.filters import Filters
 from kb.store.kbase import KnowledgeBase, forget
 
 

@@ -17,7 +17,7 @@ from kb.errors import CodebookImportError
 from kb.exchange.codebook_import import import_codebook, read_qdc
 from kb.exchange.export import export
 from kb.exchange.refiqda import MACHINE_USER, NS_CODEBOOK, NS_PROJECT, code_guid, read_qdpx
-from kb.search.filters import Filters
+from kb.query.filters import Filters
 from kb.store.kbase import get_kb
 
 P = f"{{{NS_PROJECT}}}"

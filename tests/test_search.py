@@ -20,9 +20,9 @@ from fixtures_kb import CODES, DOCS, build_kb, passage_id
 
 from kb import api
 from kb.errors import BadQuery, UnknownFilterValue
-from kb.search.crosscase import MATRIX_COLUMNS, matrix
-from kb.search.filters import Filters
-from kb.search.retrieval import search
+from kb.query.crosscase import MATRIX_COLUMNS, matrix
+from kb.query.filters import Filters
+from kb.query.retrieval import search
 from kb.settings import Settings
 from kb.store.generations import store_dir
 from kb.store.kbase import CODES_FILE, PASSAGES_FILE, get_kb, read_jsonl, write_jsonl

@@ -75,7 +75,7 @@ def test_every_setting_is_printed_by_kb_settings() -> None:
 def test_embed_threads_and_eval_dir_are_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     from kb.coding.data import gold_dir
     from kb.embeddings.base import cpu_threads
-    from kb.search.evalsets import load_queries
+    from kb.query.evalsets import load_queries
 
     monkeypatch.setenv("KB_EMBED_THREADS", "3")
     assert get_settings().embed_threads == 3 and cpu_threads() == 3

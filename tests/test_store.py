@@ -17,8 +17,8 @@ from fixtures_kb import copy_kb
 
 from kb.embeddings import canonical_spec, get_embedder
 from kb.embeddings import factory as embed_factory
-from kb.search.filters import Filters
-from kb.search.retrieval import search
+from kb.query.filters import Filters
+from kb.query.retrieval import search
 from kb.settings import Settings
 from kb.store.generations import store_dir
 from kb.store.kbase import PASSAGES_FILE, KnowledgeBase, get_kb, read_jsonl, write_jsonl

@@ -1,1 +1,1 @@
-"""cli"""
+"""The `kb` command line: thin commands over kb.api."""

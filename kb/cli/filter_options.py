@@ -1,6 +1,6 @@
 """The filter options of `kb search`, `kb matrix` and `kb export`: one typer option per `Filters` field.
 
-Built from `kb.search.filters.FILTER_HELP`, so the three commands cannot drift apart; each command
+Built from `kb.query.filters.FILTER_HELP`, so the three commands cannot drift apart; each command
 turns its options into `Filters` through the kb.api function it calls.
 """
 
@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from kb.search.filters import FILTER_HELP
+from kb.query.filters import FILTER_HELP
 
 Group = Annotated[str | None, typer.Option(help=FILTER_HELP["group"])]
 Case = Annotated[str | None, typer.Option(help=FILTER_HELP["case"])]

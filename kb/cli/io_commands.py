@@ -58,7 +58,7 @@ def export(
         passages,
         render,
     )
-    from kb.search.filters import Filters
+    from kb.query.filters import Filters
     from kb.store.kbase import get_kb
 
     fmt = canonical(fmt or format_from_path(output))

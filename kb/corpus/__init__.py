@@ -1,1 +1,1 @@
-"""corpus"""
+"""Corpus metadata: the known cases and the manifest (read as untrusted data)."""

@@ -20,8 +20,8 @@ import pandas as pd
 from kb import fileio
 from kb.errors import ExportError
 from kb.fileio import default_mode
+from kb.query.filters import Filters, allowed_ids, matching_codes
 from kb.records import CASE_FIELDS, EFFECTIVE_CODE_FIELDS, POLARITIES, dominant_polarity
-from kb.search.filters import Filters, allowed_ids, matching_codes
 
 if TYPE_CHECKING:
     from kb.store.kbase import KnowledgeBase
@@ -76,7 +76,7 @@ def format_from_path(path: str | Path | None, default: str = "csv") -> str:
 def selection(kb: KnowledgeBase, filters: Filters, query: str | None, k: int) -> tuple[set[str] | None, dict]:
     """Passage ids to export (None = all) and, with a query, each id's search rank."""
     if query:
-        from kb.search.retrieval import ranked_ids
+        from kb.query.retrieval import ranked_ids
 
         hits = ranked_ids(kb, query, k, filters)
         return {pid for pid, _ in hits}, {pid: i + 1 for i, (pid, _) in enumerate(hits)}
@@ -239,7 +239,7 @@ def matrix_wide(mat: pd.DataFrame, order: list[str]) -> pd.DataFrame:
 def workbook(kb: KnowledgeBase, df: pd.DataFrame, meta: dict[str, Any]) -> bytes:
     """Overview sheet, the exported rows, one sheet per factor and the factor × case matrix."""
     from kb.exchange.spreadsheet import safe_frame
-    from kb.search.crosscase import matrix
+    from kb.query.crosscase import matrix
 
     filters = Filters(**meta["filters"])
     ex = (

@@ -1,1 +1,1 @@
-"""store"""
+"""The built store: generations, build lock, fault checkpoints, Chroma, BM25 and the KnowledgeBase reader."""

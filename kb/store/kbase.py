@@ -102,7 +102,7 @@ class KnowledgeBase:
         """One row per effective code (auto unless a human decided otherwise).
 
         A read: it never writes. Filters (factor, polarity, reviewed) apply to these codes in
-        kb.search.filters, not to Chroma metadata, so nothing needs syncing when a decision lands."""
+        kb.query.filters, not to Chroma metadata, so nothing needs syncing when a decision lands."""
         version = self.reviews.version()
         with self._lock:
             changed = self._codes_df is None or version != self._codes_version

@@ -1,1 +1,1 @@
-"""text"""
+"""Korean text: cleaning, Kiwi morphemes and lemmas, the spaCy pipeline, paragraph/turn segmentation."""

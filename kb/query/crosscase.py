@@ -10,9 +10,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from kb.query.filters import Filters, validate
+from kb.query.retrieval import NO_FILTERS, ranked_ids
 from kb.records import POLARITIES
-from kb.search.filters import Filters, validate
-from kb.search.retrieval import NO_FILTERS, ranked_ids
 from kb.store.kbase import KnowledgeBase
 
 MATRIX_COLUMNS = [

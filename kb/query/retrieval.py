@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from kb.errors import BadQuery
+from kb.query.filters import Filters, allowed_ids, mask_for
 from kb.records import EFFECTIVE_CODE_FIELDS, dominant_polarity
-from kb.search.filters import Filters, allowed_ids, mask_for
 from kb.store.kbase import KnowledgeBase
 from kb.store.sentence_index import lexical_match, padded_part_queries, sentence_index_for, split_query_vector
 from kb.store.vectorstore import query as dense_query

@@ -1,0 +1,1 @@
+"""Reading the store: hybrid retrieval, filters, the factor × case matrix, case profiles, evaluation sets."""
