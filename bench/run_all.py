@@ -33,8 +33,8 @@ OUT = ROOT / "docs" / "benchmarks.md"
 TIMING = FRAGMENTS / "run_all.json"
 # Sections of docs/benchmarks.md; coding_variants is written by the full coding eval, not `make bench`.
 ORDER = (
-    "retrieval", "coding", "coding_variants", "learning_curve", "table7",
-    "human_agreement", "build", "scale", "app",
+    "retrieval", "adaptation", "coding", "coding_variants", "learning_curve", "table7",
+    "human_agreement", "build", "first_search", "scale", "app",
 )  # fmt: skip
 RUN_ORDER = ("build", "coding", "human_agreement", "retrieval", "scale", "app")  # build's store first
 USES_STORE = ("retrieval", "app")
@@ -48,6 +48,8 @@ TITLES = {
     "build": "Build speed",
     "scale": "Scale",
     "app": "App start-up",
+    "adaptation": "Adapting e5 to the domain",
+    "first_search": "First search on a fresh install",
 }
 
 
