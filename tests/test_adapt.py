@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fixtures_kb import kb_settings  # noqa: F401
 
 from kb.embeddings import get_embedder
 from kb.embeddings.adapt import FORMAT, AdaptConfig, QueryAdapter, adapter_dir, ensure_adapter

@@ -6,7 +6,6 @@ import inspect
 
 import pytest
 import typer.main
-from fixtures_kb import kb_settings  # noqa: F401
 from typer.testing import CliRunner
 
 from kb import api
