@@ -74,7 +74,7 @@ def extract(
 @app.command()
 @friendly
 def build(
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars, no coder plan.")] = False,
     drop_old_collections: Annotated[
         bool, typer.Option(help="Delete this knowledge base's Chroma collections of other models.")
     ] = False,
@@ -86,7 +86,8 @@ def build(
     from kb import api, background
 
     settings = State.settings.with_overrides(coder_tune_epochs=0) if fast else State.settings
-    typer.echo(background.coder_plan(settings), err=True)
+    if not quiet:
+        typer.echo(background.coder_plan(settings), err=True)
     report = api.build(
         settings,
         progress=not quiet,
