@@ -79,6 +79,7 @@ def test_status_file_is_replaced_atomically_and_garbage_is_ignored(tmp_path: Pat
     assert background.view(s) is None  # nothing built, nothing owed, nothing to say
 
 
+@pytest.mark.slow  # a real `kb build` subprocess: ~20 s of the fast tier
 def test_fast_build_is_searchable_and_owes_the_fine_tuned_coder(tmp_path: Path) -> None:
     fixtures_kb.write_corpus(tmp_path / "corpus")
     fast = settings_for(tmp_path, epochs=0)
@@ -88,7 +89,7 @@ def test_fast_build_is_searchable_and_owes_the_fine_tuned_coder(tmp_path: Path) 
         timeout=BUILD_TIMEOUT,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]
-    assert "coder: fast" in result.stderr and "[code] done" in result.stderr
+    assert "[code] done" in result.stderr  # -q: stage lines, no plan line
     assert "(coder: fast)" in result.stdout
     assert background.coder_kind(fast) == "fast"
     hits = api.search_records("예산 부족", 3, settings=fast)
