@@ -30,15 +30,23 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.eval_coding import case_folds  # noqa: E402
-from bench.speech_cv import speech_folds  # noqa: E402
 from kb.coding.book import POLARITIES, load_view  # noqa: E402
 from kb.coding.coder import Coder  # noqa: E402
 from kb.coding.data import build_training_set, load_gold, load_written  # noqa: E402
 from kb.coding.training import CoderModel, fit_polarity  # noqa: E402
+
+
+def speech_folds(written: list[dict], n_folds: int) -> list[list[int]]:
+    """Indices of the interview-style written rows, dealt into seeded folds."""
+    idx = [i for i, r in enumerate(written) if r.get("style") == "interview"]
+    order = [idx[k] for k in np.random.RandomState(0).permutation(len(idx))]
+    return [sorted(order[f::n_folds]) for f in range(n_folds)]
 
 
 def score(coder: Coder, cache: dict, train: list[dict], test: list[dict], written: list[dict]) -> Counter:
