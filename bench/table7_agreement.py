@@ -69,17 +69,30 @@ REVIEWED = {
     (
         "org_culture",
         "domestic",
-    ): "Mostly 표 7-1 (obstacle: 일부 지방자치단체 부서 간 협력 미흡). The 소결 reads as a mix (BIS and 경기도 "
-    "주식회사 cooperate, 은평 shows 부서 간 협력 한계), but two of kb's three case-passage success codes are misfiled: "
-    '은평\'s officials judging accessibility positively ("공무원 입장에서는 접근성과 이용 편의성 모두 긍정적") and '
-    'residents\' preference ("주민 선호도가 높은") are accessibility and resident acceptance, not internal culture; '
-    "without them kb's cases read obstacle. Left: a codebook exclude rule (officials' views of the service → the "
-    "service factors) needs a retrain and a held-out check.",
+    ): "표 7-1 partly; kb's 'mixed' is the coders' reading. Read again after the codebook fix (s7-culture): "
+    'the two misfiles named before ("공무원 입장에서는 접근성과 이용 편의성 모두 긍정적", "주민 선호도가 높은") are '
+    "not coded org_culture any more (already so at c352dfb, before the rule; accessibility_convenience and "
+    "resident_acceptance, as in the gold). kb's three "
+    "case-passage successes are the gold's own codes: 은평's internal support (\"내부 차원에서 … 적극적인 지원\") and "
+    'officials\' attitude to the platform ("유용성을 체감", "활성화될 필요성을 인지"), which the codebook files '
+    "under org_culture (members' perception of and willingness towards the platform). The report's own 표 4-2 "
+    "gives two of the three domestic cases a cooperative culture (BIS 타 부서와의 협조문화, 경기도 주식회사 협력적 "
+    "조직문화) and one 부서 간 협력 미흡 (은평); 표 7-1 says 일부 (some) and its alignment is uncertain. Done: the "
+    "codebook's org_culture exclude rule (judgements of the service by officials or residents → "
+    "accessibility_convenience / output_quality / resident_acceptance; org_culture is internal culture, "
+    "cooperation between departments, attitudes to change), the coding guide §4, and one written example; "
+    "held-out check in docs/benchmarks.md.",
     (
         "ict_level",
         "domestic",
-    ): "Case passages agree (obstacle); the 소결 describes the technologies the domestic "
-    "platforms use, which kb reads as success where 표 7-1 rates the level low-to-medium.",
+    ): "Case passages agree (obstacle). The 소결 is mixed in the report itself: its prose rates BIS's level "
+    '"상대적으로 높은" among public bodies (success in kb and in the gold), its table 표 4-2 rates 중간 | 낮음 | '
+    "중간, which 표 7-1 sums up as 낮음~중간. Plain descriptions of the technologies in use (LTE 실시간 수집, "
+    "위치기반·결제 기술 적용) are neutral in kb and in the gold, as the coding guide's describing-vs-evaluating "
+    "rule says (now spelt out for ict_level in §4 and the codebook). kb's wrong 소결 successes: the 표 4-2 table, "
+    "kept as one 'sentence', so the 높음 of the accessibility row decides the ICT row (left: segment tables by "
+    'row), and "…개선을 위해서 … 민간 플랫폼의 기술 … 교류" (governance in the gold); a positive word that names an '
+    "aim (…을 위해) no longer scores as success in the polarity rules, but the category error stays.",
 }
 
 

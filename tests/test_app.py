@@ -242,6 +242,19 @@ def test_codebook_page_lists_every_category(data_dir: Path) -> None:
     assert all(any(c.label_ko in label for label in labels) for c in kb.codebook.categories)
 
 
+def test_codebook_page_shows_the_exclusion_rules(data_dir: Path) -> None:
+    """Coders read the boundary rules where they code, e.g. org_culture's rule that officials'
+    judgements of the service belong to the service factors."""
+    at = app().run()
+    at.switch_page("kb/ui/codebook_page.py").run()
+    no_errors(at)
+    shown = markdown(at)
+    culture = get_kb(settings_for(data_dir)).codebook.by_id["org_culture"]
+    rule = next(r for r in culture.exclude if "accessibility_convenience" in r)
+    assert ui.md_escape(rule) in shown
+    assert all(ui.md_escape(r) in shown for r in culture.exclude)
+
+
 def test_page_error_is_one_line_not_a_traceback(data_dir: Path, monkeypatch) -> None:
     monkeypatch.setenv("KB_EMBED_MODEL", "no-such-model")
     at = app().run()

@@ -207,6 +207,9 @@ class PolarityRules:
             if h.key == "negation":
                 continue
             clause = ids[h.token_start]
+            if h.key == "success" and names_an_aim(doc, h.token_end):
+                cues.setdefault(clause, []).append(f"→{h.cue}")  # shown, not scored
+                continue
             sign = 1.0 if h.key == "success" else -1.0
             negated = any(
                 ids[n.token_start] == clause and h.token_end <= n.token_start <= h.token_end + 4 for n in negs
@@ -236,6 +239,21 @@ class PolarityRules:
         total = sum(scores[c] for c in chosen)
         used = tuple(cue for c in chosen for cue in cues.get(c, []))
         return to_result(total, used)
+
+
+_AIM_LEMMA = "위하다"
+_AIM_GAP = ("J", "XS", "ETN", "_SP", "SP")  # particles, 하다/화 suffixes, nominaliser -기
+
+
+def names_an_aim(doc: Doc, end: int) -> bool:
+    """A positive word directly followed by 위해 names an aim, not a state ("개선을 위해서",
+    "활성화하기 위해"): the sentence says what is wanted, not that it happened (coding guide §3)."""
+    for tok in doc[end : end + 4]:
+        if tok.lemma_ == _AIM_LEMMA:
+            return True
+        if not tok.tag_.startswith(_AIM_GAP):
+            return False
+    return False
 
 
 def concluding(clauses: list[int], scores: dict[int, float]) -> list[int]:
