@@ -30,12 +30,13 @@ from pathlib import Path
 import numpy as np
 
 from bench.common import ROOT, md_table, write_fragment
+from bench.retrieval_variants import variant_rankers
 from kb.embeddings.base import l2_normalise
 from kb.query.evalsets import load_queries, qrels
 from kb.query.filters import Filters
 from kb.query.retrieval import DEFAULT_WEIGHTS, Weights, ranked_ids, rrf
 from kb.settings import Settings, get_settings
-from kb.store.kbase import KnowledgeBase
+from kb.store.kbase import KnowledgeBase, is_built
 from kb.store.keyword_index import KeywordIndex
 from kb.store.sentence_index import (
     encoders,
@@ -121,9 +122,11 @@ class Vectors:
         sids = [s.id for p in self.passages for s in sentences_of(p)]
         # slot i holds encoder i's sentence vectors, None for an encoder without a collection
         self.sentence: list[tuple[list[str], np.ndarray] | None] = [None] * len(self.encs)
+        self.sentence_ids: list[list[str]] = [[] for _ in self.encs]  # row ids of `sentence[i]`
         for col, (part, _) in zip(cols, sentence_parts(kb.embedder), strict=False):
             v = fetch_vectors(col, sids)
             self.sentence[part] = ([passage_of(s) for s in v.ids], v.matrix)
+            self.sentence_ids[part] = list(v.ids)
         sents = [s for p in self.passages for s in sentences_of(p)]
         for part, enc in enumerate(self.encs):  # encoders without a stored collection: embedded here
             if self.sentence[part] is None:
@@ -131,6 +134,7 @@ class Vectors:
                     [s.passage_id for s in sents],
                     enc.embed_passages([s.text for s in sents]),
                 )
+                self.sentence_ids[part] = [s.id for s in sents]
         self.q: dict[str, list[np.ndarray]] = {}
 
     def query(self, text: str) -> list[np.ndarray]:
@@ -286,6 +290,7 @@ def evaluate_set(
         rankers["shipped weights, answers embedded without question"] = weighted_ranker(
             nq, bm25, DEFAULT_WEIGHTS
         )
+    rankers.update(variant_rankers(v, bm25))
     rankers.update(extra or {})
     per: dict[str, list[dict]] = {}
     for name, rank in rankers.items():
@@ -377,6 +382,37 @@ def transcript_store(tmp: Path, settings: Settings, blind: Path = BLIND) -> Sett
     return ts
 
 
+def kept_store(keep: Path | None, settings: Settings) -> Settings | None:
+    """Settings of a transcript store an earlier run built in `keep`, or None."""
+    if keep is None:
+        return None
+    ts = settings.with_overrides(corpus_dir=keep / "corpus", data_dir=keep / "data")
+    return ts if is_built(ts) else None
+
+
+def dev_only(path: Path) -> list[dict]:
+    return [q for q in load_queries(path) if q.get("split") == "dev"]
+
+
+def dev_report(
+    kb: KnowledgeBase, settings: Settings, args: argparse.Namespace, blind: Path, note: str
+) -> str:
+    """The tables of `evaluate_set` for the dev halves alone (choosing without seeing the test half)."""
+    text, _ = evaluate_set(
+        "Blind questions over the report", kb, dev_only(blind / "report_queries.jsonl"), note
+    )
+    trans_q = blind / "transcript_queries.jsonl"
+    if args.transcripts and trans_q.exists():
+        ts = kept_store(args.transcript_store, settings)
+        if ts is None:
+            raise SystemExit("--dev --transcripts needs --transcript-store DIR (built once by a full run)")
+        more, _ = evaluate_set(
+            "Blind questions over added transcripts", KnowledgeBase.open(ts), dev_only(trans_q), note
+        )
+        text += more
+    return text
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data-dir", default=None)
@@ -384,6 +420,9 @@ def main() -> None:
     ap.add_argument("--blind-dir", type=Path, default=BLIND, help="where the blind sets are")
     ap.add_argument("--transcript-store", type=Path, help="build (or reuse) the transcript store here")
     ap.add_argument("--choose", action="store_true", help="grid-search the fusion weights on the dev half")
+    ap.add_argument(
+        "--dev", action="store_true", help="every method row on the dev halves only; prints, writes nothing"
+    )
     args = ap.parse_args()
     os.environ.setdefault("KB_CODER_TUNE_EPOCHS", "0")
     settings = get_settings(data_dir=args.data_dir) if args.data_dir else get_settings()
@@ -400,9 +439,8 @@ def main() -> None:
     if args.choose:
         sets = []
         stores = [(kb, report_q)]
-        if args.transcript_store and (args.transcript_store / "data" / "passages.jsonl").exists():
-            keep = args.transcript_store
-            ts = settings.with_overrides(corpus_dir=keep / "corpus", data_dir=keep / "data")
+        ts = kept_store(args.transcript_store, settings)
+        if ts is not None:
             stores.append((KnowledgeBase.open(ts), blind / "transcript_queries.jsonl"))
         for skb, path in stores:
             queries = load_queries(path)
@@ -421,6 +459,9 @@ def main() -> None:
         print(md_table(grid, ["weights", "n", "hit@5", "MRR@10", "nDCG@10", "objective"]))
         print("best on dev:", best)
         return
+    if args.dev:  # the test halves are dropped before anything is ranked or printed
+        print(dev_report(kb, settings, args, blind, note))
+        return
     if report_q.exists():
         text, raw["report"] = evaluate_set(
             "Blind questions over the report", kb, load_queries(report_q), note
@@ -430,9 +471,8 @@ def main() -> None:
     if args.transcripts and trans_q.exists():
         with tempfile.TemporaryDirectory(prefix="kb-eval-tr-") as tmp:
             keep = args.transcript_store
-            if keep and (keep / "data" / "passages.jsonl").exists():  # built by an earlier run
-                ts = settings.with_overrides(corpus_dir=keep / "corpus", data_dir=keep / "data")
-            else:
+            ts = kept_store(keep, settings)  # built by an earlier run
+            if ts is None:
                 ts = transcript_store(keep or Path(tmp), settings, blind)
             tkb = KnowledgeBase.open(ts)
             text, raw["transcripts"] = evaluate_set(
