@@ -9,9 +9,12 @@ Rankings are computed exactly over in-memory vectors taken out of the built stor
 vectors split per encoder, each encoder's sentence collection): BM25, passage vectors, best
 sentence, and their rank fusions. The fusion weights are chosen on the dev half only
 (`--choose`); the final row is `kb.search` end to end through Chroma with the shipped weights.
+The `variant:` rows are query-time alternatives to that fusion (bench/retrieval_variants.py);
+`--dev` prints every row for the dev halves only, the test halves dropped before anything runs.
 Each query's lexical overlap is the share of its kiwi lemmas found in its best relevant passage.
 
-    python -m bench.eval_retrieval [--data-dir DIR] [--transcripts] [--choose]
+    python -m bench.eval_retrieval [--data-dir DIR] [--transcripts [--transcript-store DIR]]
+        [--choose | --dev] [--embed-variants]
 """
 
 from __future__ import annotations
@@ -50,6 +53,18 @@ from kb.text.morphs import terms_many
 from kb.text.segment import is_interviewer
 
 BLIND = ROOT / "eval" / "blind"
+SHIPPED = "kb.query.retrieval fusion, shipped weights (in memory)"
+VARIANTS_NOTE = (
+    "The `variant:` rows (`bench/retrieval_variants.py`; `--embed-variants` adds the two that embed new "
+    "sentence units) each change one thing of the shipped fusion. They were judged on the dev halves "
+    "alone (`--dev`, which drops the test halves before ranking), with the rule: keep a change only if it "
+    "improves both dev halves, or one clearly without hurting the other. None passed, so `kb.search` is "
+    "unchanged: a smaller RRF k, Rocchio feedback and the z-scored sum lift the report's dev half and "
+    "lower the transcripts' MRR; the mean of the best 2–3 sentences does the opposite; windows, English "
+    "encoder weights and answer sentences embedded after their question help neither. Weight grids "
+    "around the shipped point (`--choose`) were flat on the pooled dev halves (best +0.004 on the "
+    "objective, i.e. noise at n=112).\n\n"
+)
 BANDS = ((0.0, 0.2, "<0.2"), (0.2, 0.4, "0.2–0.4"), (0.4, 1.01, "≥0.4"))
 Ranker = Callable[[dict], list[str]]
 
@@ -280,9 +295,7 @@ def evaluate_set(
     v = Vectors(kb)
     bm25 = kb.keyword_index
     rankers = candidate_rankers(v, bm25)
-    rankers["kb.query.retrieval fusion, shipped weights (in memory)"] = weighted_ranker(
-        v, bm25, DEFAULT_WEIGHTS
-    )
+    rankers[SHIPPED] = weighted_ranker(v, bm25, DEFAULT_WEIGHTS)
     if any(p.get("question") for p in kb.passages):
         nq = v.without_questions()
         rankers["dense passage fused vector, answers embedded without question"] = lambda q: nq.passage_rank(
@@ -328,8 +341,13 @@ def evaluate_set(
         sel = [i for i, q in enumerate(queries) if q.get("split", "all") == split]
         qs = [queries[i] for i in sel]
         rows = []
+        ref = per[SHIPPED]
         for name, rs in per.items():
-            rows.append({"method": name, **summarise([rs[i] for i in sel], qs, ov)})
+            changed = {  # queries whose hit@5 / reciprocal rank differs from the shipped fusion's
+                f"{key} changed": sum(abs(rs[i][key] - ref[i][key]) > 1e-9 for i in sel)
+                for key in ("hit@5", "MRR@10")
+            }
+            rows.append({"method": name, **summarise([rs[i] for i in sel], qs, ov), **changed})
         raw["splits"][split] = rows
         head = f"**{label} – {split} half**" if split != "all" else f"**{label}**"
         text += head + "\n\n" + md_table(rows, cols) + "\n\n"
@@ -385,6 +403,36 @@ def transcript_store(tmp: Path, settings: Settings, blind: Path = BLIND) -> Sett
     return ts
 
 
+def variants_on_dev(raw: dict) -> str:
+    """Each `variant:` row against the shipped fusion on the dev halves (the half choices are made on)."""
+    sets = [
+        (name, raw[key]["splits"].get("dev"))
+        for name, key in (("report", "report"), ("transcripts", "transcripts"))
+        if key in raw
+    ]
+    sets = [(name, {r["method"]: r for r in rows}) for name, rows in sets if rows]
+    if not sets:
+        return ""
+    out = []
+    for method in sets[0][1]:
+        if not method.startswith("variant:"):
+            continue
+        row: dict = {"variant": method.removeprefix("variant: ")}
+        for name, by in sets:
+            r, s = by.get(method), by[SHIPPED]
+            if r is None:
+                continue
+            row[f"{name} Δhit@5"] = f"{r['hit@5'] - s['hit@5']:+.3f} ({r['hit@5 changed']})"
+            row[f"{name} ΔMRR@10"] = f"{r['MRR@10'] - s['MRR@10']:+.3f} ({r['MRR@10 changed']})"
+        out.append(row)
+    ns = ", ".join(f"{name} n={by[SHIPPED]['n']}" for name, by in sets)
+    cols = ["variant"] + [f"{name} {m}" for name, _ in sets for m in ("Δhit@5", "ΔMRR@10")]
+    return (
+        f"**Query-time variants against the shipped fusion, dev halves** ({ns}; in brackets the number "
+        "of queries whose hit@5 or reciprocal rank changed, either way):\n\n" + md_table(out, cols) + "\n\n"
+    )
+
+
 def kept_store(keep: Path | None, settings: Settings) -> Settings | None:
     """Settings of a transcript store an earlier run built in `keep`, or None."""
     if keep is None:
@@ -401,7 +449,8 @@ def dev_report(
     kb: KnowledgeBase, settings: Settings, args: argparse.Namespace, blind: Path, note: str
 ) -> str:
     """The tables of `evaluate_set` for the dev halves alone (choosing without seeing the test half)."""
-    text, _ = evaluate_set(
+    raw: dict = {}
+    text, raw["report"] = evaluate_set(
         "Blind questions over the report",
         kb,
         dev_only(blind / "report_queries.jsonl"),
@@ -413,7 +462,7 @@ def dev_report(
         ts = kept_store(args.transcript_store, settings)
         if ts is None:
             raise SystemExit("--dev --transcripts needs --transcript-store DIR (built once by a full run)")
-        more, _ = evaluate_set(
+        more, raw["transcripts"] = evaluate_set(
             "Blind questions over added transcripts",
             KnowledgeBase.open(ts),
             dev_only(trans_q),
@@ -421,7 +470,7 @@ def dev_report(
             embed_variants=args.embed_variants,
         )
         text += more
-    return text
+    return text + variants_on_dev(raw)
 
 
 def main() -> None:
@@ -503,6 +552,7 @@ def main() -> None:
                 embed_variants=args.embed_variants,
             )
             body += "### Blind questions over interview transcripts added with `kb add`\n\n" + text
+    body += variants_on_dev(raw) + VARIANTS_NOTE
     text, raw["in_view"] = evaluate_set(
         "Written with the text in view (eval/queries.jsonl)", kb, load_queries(), note
     )
@@ -517,7 +567,11 @@ def main() -> None:
     (ROOT / "docs" / "bench" / "retrieval.json").write_text(
         json.dumps(raw, ensure_ascii=False, indent=1, default=str)
     )
-    cmd = "python -m bench.eval_retrieval" + (" --transcripts" if args.transcripts else "")
+    cmd = (
+        "python -m bench.eval_retrieval"
+        + (" --transcripts" if args.transcripts else "")
+        + (" --embed-variants" if args.embed_variants else "")
+    )
     write_fragment("retrieval", "Retrieval quality", cmd, body)
 
 
