@@ -416,13 +416,13 @@ def variants_on_dev(raw: dict) -> str:
     if not sets:
         return ""
     out = []
-    for method in sets[0][1]:
-        if not method.startswith("variant:"):
-            continue
+    methods = dict.fromkeys(m for _, by in sets for m in by if m.startswith("variant:"))
+    for method in methods:
         row: dict = {"variant": method.removeprefix("variant: ")}
         for name, by in sets:
             r, s = by.get(method), by[SHIPPED]
-            if r is None:
+            if r is None:  # a variant that does not apply to this set
+                row[f"{name} Δhit@5"] = row[f"{name} ΔMRR@10"] = "–"
                 continue
             row[f"{name} Δhit@5"] = f"{r['hit@5'] - s['hit@5']:+.3f} ({r['hit@5 changed']})"
             row[f"{name} ΔMRR@10"] = f"{r['MRR@10'] - s['MRR@10']:+.3f} ({r['MRR@10 changed']})"
