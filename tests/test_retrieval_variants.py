@@ -95,3 +95,23 @@ def test_with_questions_re_embeds_only_answer_sentences_after_their_question() -
     expected = enc.embed_passages(["운영비는 어떻게 마련하시나요?\n예산은 군비로 연 1억 정도 들어갑니다."])[0]
     assert out[0] == pytest.approx(expected, abs=1e-5)
     assert out[1] == pytest.approx(matrix[1]) and matrix[0] != pytest.approx(expected, abs=1e-3)
+
+
+def test_the_unchanged_variant_ranks_exactly_as_the_shipped_fusion(kb) -> None:
+    """The baseline every variant row is compared with is the fusion kb.search ships."""
+    from bench.eval_retrieval import Vectors, weighted_ranker
+    from bench.retrieval_variants import Variant, VariantRanker
+    from kb.query.retrieval import DEFAULT_WEIGHTS
+
+    v = Vectors(kb)
+    shipped = weighted_ranker(v, kb.keyword_index, DEFAULT_WEIGHTS)
+    same = VariantRanker(v, kb.keyword_index, Variant())
+    other = VariantRanker(v, kb.keyword_index, Variant(agg="top2", windows=True, prf_k=3, prf_beta=0.5))
+    queries = [
+        {"query": q, "lang": lang}
+        for q, lang in (("주민 참여 저조", "ko"), ("bus arrival information", "en"))
+    ]
+    for q in queries:
+        assert same(q) == shipped(q)
+        got = other(q)
+        assert got and set(got) <= set(v.ids)
