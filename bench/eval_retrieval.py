@@ -9,9 +9,12 @@ Rankings are computed exactly over in-memory vectors taken out of the built stor
 vectors split per encoder, each encoder's sentence collection): BM25, passage vectors, best
 sentence, and their rank fusions. The fusion weights are chosen on the dev half only
 (`--choose`); the final row is `kb.search` end to end through Chroma with the shipped weights.
+The `variant:` rows are query-time alternatives to that fusion (bench/retrieval_variants.py);
+`--dev` prints every row for the dev halves only, the test halves dropped before anything runs.
 Each query's lexical overlap is the share of its kiwi lemmas found in its best relevant passage.
 
-    python -m bench.eval_retrieval [--data-dir DIR] [--transcripts] [--choose]
+    python -m bench.eval_retrieval [--data-dir DIR] [--transcripts [--transcript-store DIR]]
+        [--choose | --dev] [--embed-variants]
 """
 
 from __future__ import annotations
@@ -30,12 +33,13 @@ from pathlib import Path
 import numpy as np
 
 from bench.common import ROOT, md_table, write_fragment
+from bench.retrieval_variants import embedded_variants, variant_rankers
 from kb.embeddings.base import l2_normalise
 from kb.query.evalsets import load_queries, qrels
 from kb.query.filters import Filters
 from kb.query.retrieval import DEFAULT_WEIGHTS, Weights, ranked_ids, rrf
 from kb.settings import Settings, get_settings
-from kb.store.kbase import KnowledgeBase
+from kb.store.kbase import KnowledgeBase, is_built
 from kb.store.keyword_index import KeywordIndex
 from kb.store.sentence_index import (
     encoders,
@@ -49,6 +53,20 @@ from kb.text.morphs import terms_many
 from kb.text.segment import is_interviewer
 
 BLIND = ROOT / "eval" / "blind"
+SHIPPED = "kb.query.retrieval fusion, shipped weights (in memory)"
+VARIANTS_NOTE = (
+    "The `variant:` rows (`bench/retrieval_variants.py`; `--embed-variants` adds the two that embed new "
+    "sentence units) each change one thing of the shipped fusion. They were judged on the dev halves "
+    "alone (`--dev` drops the test halves before anything is ranked), with one rule: keep a change only "
+    "if it improves both dev halves, or one clearly without hurting the other. None passed, so "
+    "`kb.search` is unchanged: a smaller RRF k, Rocchio feedback and the z-scored sum lift the "
+    "report's dev half and lower the transcripts' dev MRR by 0.04–0.08; the mean of the best 2–3 "
+    "sentences does the opposite; windows, English-only encoder weights and answer sentences embedded "
+    "after their question help neither. Answer passages are already embedded with their question (the "
+    "`answers embedded without question` rows show what that is worth). A grid over the two passage "
+    "weights, the BM25 weight and k = 30/60/100 around the shipped point was flat on the pooled dev "
+    "halves (best +0.004 on the mean of hit@5, MRR@10 and nDCG@10, well inside one query of 112).\n\n"
+)
 BANDS = ((0.0, 0.2, "<0.2"), (0.2, 0.4, "0.2–0.4"), (0.4, 1.01, "≥0.4"))
 Ranker = Callable[[dict], list[str]]
 
@@ -121,9 +139,11 @@ class Vectors:
         sids = [s.id for p in self.passages for s in sentences_of(p)]
         # slot i holds encoder i's sentence vectors, None for an encoder without a collection
         self.sentence: list[tuple[list[str], np.ndarray] | None] = [None] * len(self.encs)
+        self.sentence_ids: list[list[str]] = [[] for _ in self.encs]  # row ids of `sentence[i]`
         for col, (part, _) in zip(cols, sentence_parts(kb.embedder), strict=False):
             v = fetch_vectors(col, sids)
             self.sentence[part] = ([passage_of(s) for s in v.ids], v.matrix)
+            self.sentence_ids[part] = list(v.ids)
         sents = [s for p in self.passages for s in sentences_of(p)]
         for part, enc in enumerate(self.encs):  # encoders without a stored collection: embedded here
             if self.sentence[part] is None:
@@ -131,6 +151,7 @@ class Vectors:
                     [s.passage_id for s in sents],
                     enc.embed_passages([s.text for s in sents]),
                 )
+                self.sentence_ids[part] = [s.id for s in sents]
         self.q: dict[str, list[np.ndarray]] = {}
 
     def query(self, text: str) -> list[np.ndarray]:
@@ -265,6 +286,7 @@ def evaluate_set(
     queries: list[dict],
     weights_note: str,
     extra: dict[str, Ranker] | None = None,
+    embed_variants: bool = False,
 ) -> tuple[str, dict]:
     """Markdown tables for one query set (per split) and the raw numbers."""
     passages = {p["id"]: p for p in kb.passages}
@@ -275,9 +297,7 @@ def evaluate_set(
     v = Vectors(kb)
     bm25 = kb.keyword_index
     rankers = candidate_rankers(v, bm25)
-    rankers["kb.query.retrieval fusion, shipped weights (in memory)"] = weighted_ranker(
-        v, bm25, DEFAULT_WEIGHTS
-    )
+    rankers[SHIPPED] = weighted_ranker(v, bm25, DEFAULT_WEIGHTS)
     if any(p.get("question") for p in kb.passages):
         nq = v.without_questions()
         rankers["dense passage fused vector, answers embedded without question"] = lambda q: nq.passage_rank(
@@ -286,6 +306,9 @@ def evaluate_set(
         rankers["shipped weights, answers embedded without question"] = weighted_ranker(
             nq, bm25, DEFAULT_WEIGHTS
         )
+    rankers.update(variant_rankers(v, bm25))
+    if embed_variants:
+        rankers.update(embedded_variants(v, bm25))
     rankers.update(extra or {})
     per: dict[str, list[dict]] = {}
     for name, rank in rankers.items():
@@ -320,8 +343,13 @@ def evaluate_set(
         sel = [i for i, q in enumerate(queries) if q.get("split", "all") == split]
         qs = [queries[i] for i in sel]
         rows = []
+        ref = per[SHIPPED]
         for name, rs in per.items():
-            rows.append({"method": name, **summarise([rs[i] for i in sel], qs, ov)})
+            changed = {  # queries whose hit@5 / reciprocal rank differs from the shipped fusion's
+                f"{key} changed": sum(abs(rs[i][key] - ref[i][key]) > 1e-9 for i in sel)
+                for key in ("hit@5", "MRR@10")
+            }
+            rows.append({"method": name, **summarise([rs[i] for i in sel], qs, ov), **changed})
         raw["splits"][split] = rows
         head = f"**{label} – {split} half**" if split != "all" else f"**{label}**"
         text += head + "\n\n" + md_table(rows, cols) + "\n\n"
@@ -377,6 +405,76 @@ def transcript_store(tmp: Path, settings: Settings, blind: Path = BLIND) -> Sett
     return ts
 
 
+def variants_on_dev(raw: dict) -> str:
+    """Each `variant:` row against the shipped fusion on the dev halves (the half choices are made on)."""
+    sets = [
+        (name, raw[key]["splits"].get("dev"))
+        for name, key in (("report", "report"), ("transcripts", "transcripts"))
+        if key in raw
+    ]
+    sets = [(name, {r["method"]: r for r in rows}) for name, rows in sets if rows]
+    if not sets:
+        return ""
+    out = []
+    methods = dict.fromkeys(m for _, by in sets for m in by if m.startswith("variant:"))
+    for method in methods:
+        row: dict = {"variant": method.removeprefix("variant: ")}
+        for name, by in sets:
+            r, s = by.get(method), by[SHIPPED]
+            if r is None:  # a variant that does not apply to this set
+                row[f"{name} Δhit@5"] = row[f"{name} ΔMRR@10"] = "–"
+                continue
+            row[f"{name} Δhit@5"] = f"{r['hit@5'] - s['hit@5']:+.3f} ({r['hit@5 changed']})"
+            row[f"{name} ΔMRR@10"] = f"{r['MRR@10'] - s['MRR@10']:+.3f} ({r['MRR@10 changed']})"
+        out.append(row)
+    ns = ", ".join(f"{name} n={by[SHIPPED]['n']}" for name, by in sets)
+    cols = ["variant"] + [f"{name} {m}" for name, _ in sets for m in ("Δhit@5", "ΔMRR@10")]
+    return (
+        f"**Query-time variants against the shipped fusion, dev halves** ({ns}; in brackets the number "
+        "of queries whose hit@5 or reciprocal rank changed, either way):\n\n" + md_table(out, cols) + "\n\n"
+    )
+
+
+def kept_store(keep: Path | None, settings: Settings) -> Settings | None:
+    """Settings of a transcript store an earlier run built in `keep`, or None."""
+    if keep is None:
+        return None
+    ts = settings.with_overrides(corpus_dir=keep / "corpus", data_dir=keep / "data")
+    return ts if is_built(ts) else None
+
+
+def dev_only(path: Path) -> list[dict]:
+    return [q for q in load_queries(path) if q.get("split") == "dev"]
+
+
+def dev_report(
+    kb: KnowledgeBase, settings: Settings, args: argparse.Namespace, blind: Path, note: str
+) -> str:
+    """The tables of `evaluate_set` for the dev halves alone (choosing without seeing the test half)."""
+    raw: dict = {}
+    text, raw["report"] = evaluate_set(
+        "Blind questions over the report",
+        kb,
+        dev_only(blind / "report_queries.jsonl"),
+        note,
+        embed_variants=args.embed_variants,
+    )
+    trans_q = blind / "transcript_queries.jsonl"
+    if args.transcripts and trans_q.exists():
+        ts = kept_store(args.transcript_store, settings)
+        if ts is None:
+            raise SystemExit("--dev --transcripts needs --transcript-store DIR (built once by a full run)")
+        more, raw["transcripts"] = evaluate_set(
+            "Blind questions over added transcripts",
+            KnowledgeBase.open(ts),
+            dev_only(trans_q),
+            note,
+            embed_variants=args.embed_variants,
+        )
+        text += more
+    return text + variants_on_dev(raw)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data-dir", default=None)
@@ -384,6 +482,14 @@ def main() -> None:
     ap.add_argument("--blind-dir", type=Path, default=BLIND, help="where the blind sets are")
     ap.add_argument("--transcript-store", type=Path, help="build (or reuse) the transcript store here")
     ap.add_argument("--choose", action="store_true", help="grid-search the fusion weights on the dev half")
+    ap.add_argument(
+        "--embed-variants",
+        action="store_true",
+        help="also the variants that embed new sentence units (windows, answers with their question)",
+    )
+    ap.add_argument(
+        "--dev", action="store_true", help="every method row on the dev halves only; prints, writes nothing"
+    )
     args = ap.parse_args()
     os.environ.setdefault("KB_CODER_TUNE_EPOCHS", "0")
     settings = get_settings(data_dir=args.data_dir) if args.data_dir else get_settings()
@@ -400,9 +506,8 @@ def main() -> None:
     if args.choose:
         sets = []
         stores = [(kb, report_q)]
-        if args.transcript_store and (args.transcript_store / "data" / "passages.jsonl").exists():
-            keep = args.transcript_store
-            ts = settings.with_overrides(corpus_dir=keep / "corpus", data_dir=keep / "data")
+        ts = kept_store(args.transcript_store, settings)
+        if ts is not None:
             stores.append((KnowledgeBase.open(ts), blind / "transcript_queries.jsonl"))
         for skb, path in stores:
             queries = load_queries(path)
@@ -421,24 +526,35 @@ def main() -> None:
         print(md_table(grid, ["weights", "n", "hit@5", "MRR@10", "nDCG@10", "objective"]))
         print("best on dev:", best)
         return
+    if args.dev:  # the test halves are dropped before anything is ranked or printed
+        print(dev_report(kb, settings, args, blind, note))
+        return
     if report_q.exists():
         text, raw["report"] = evaluate_set(
-            "Blind questions over the report", kb, load_queries(report_q), note
+            "Blind questions over the report",
+            kb,
+            load_queries(report_q),
+            note,
+            embed_variants=args.embed_variants,
         )
         body += "### Blind questions over the report (headline)\n\n" + text
     trans_q = blind / "transcript_queries.jsonl"
     if args.transcripts and trans_q.exists():
         with tempfile.TemporaryDirectory(prefix="kb-eval-tr-") as tmp:
             keep = args.transcript_store
-            if keep and (keep / "data" / "passages.jsonl").exists():  # built by an earlier run
-                ts = settings.with_overrides(corpus_dir=keep / "corpus", data_dir=keep / "data")
-            else:
+            ts = kept_store(keep, settings)  # built by an earlier run
+            if ts is None:
                 ts = transcript_store(keep or Path(tmp), settings, blind)
             tkb = KnowledgeBase.open(ts)
             text, raw["transcripts"] = evaluate_set(
-                "Blind questions over added transcripts", tkb, load_queries(trans_q), note
+                "Blind questions over added transcripts",
+                tkb,
+                load_queries(trans_q),
+                note,
+                embed_variants=args.embed_variants,
             )
             body += "### Blind questions over interview transcripts added with `kb add`\n\n" + text
+    body += variants_on_dev(raw) + VARIANTS_NOTE
     text, raw["in_view"] = evaluate_set(
         "Written with the text in view (eval/queries.jsonl)", kb, load_queries(), note
     )
@@ -453,7 +569,11 @@ def main() -> None:
     (ROOT / "docs" / "bench" / "retrieval.json").write_text(
         json.dumps(raw, ensure_ascii=False, indent=1, default=str)
     )
-    cmd = "python -m bench.eval_retrieval" + (" --transcripts" if args.transcripts else "")
+    cmd = (
+        "python -m bench.eval_retrieval"
+        + (" --transcripts" if args.transcripts else "")
+        + (" --embed-variants" if args.embed_variants else "")
+    )
     write_fragment("retrieval", "Retrieval quality", cmd, body)
 
 
