@@ -80,3 +80,21 @@ def test_a_positive_word_that_names_an_aim_is_not_a_success(rules: PolarityRules
 def test_states_and_needs_around_an_aim_still_count(rules: PolarityRules, text: str, label: str) -> None:
     nlp = get_nlp()
     assert rules.score(nlp(text)).label == label
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("신청 절차가 작년보다 크게 개선되었다.", "success"),
+        ("신청 절차가 하루빨리 개선되어야 한다.", "obstacle"),
+        ("동네 홍보가 좀 더 강화돼야 해요.", "obstacle"),
+        ("운영 인력을 먼저 확보해야 합니다.", "obstacle"),
+        ("운영 인력을 올해 두 명 확보했습니다.", "success"),
+    ],
+)
+def test_a_positive_word_in_an_obligation_is_a_need(rules: PolarityRules, text: str, label: str) -> None:
+    """ "개선되어야 한다" once matched both the success cue 개선되다 and an obstacle cue that, lemmatised,
+    was the same word – so "개선되었다" and "개선되어야 한다" both scored neutral (coding guide §3: a
+    need about current practice is an obstacle)."""
+    nlp = get_nlp()
+    assert rules.score(nlp(text)).label == label

@@ -63,8 +63,6 @@ OBSTACLE_CUES = [
     "요구되다",
     "요구",
     "시급하다",
-    "개선되어야",
-    "마련되어야",
     "어려워지다",
     "감소",
     "단절",
@@ -211,6 +209,11 @@ class PolarityRules:
                 cues.setdefault(clause, []).append(f"→{h.cue}")  # shown, not scored
                 continue
             sign = 1.0 if h.key == "success" else -1.0
+            if h.key == "success" and states_a_need(doc, h.token_end):
+                sign = -1.0  # "개선되어야 한다": the improvement is missing now (coding guide §3, step 2)
+                cues.setdefault(clause, []).append(f"{h.cue}→필요")
+                scores[clause] = scores.get(clause, 0.0) + sign
+                continue
             negated = any(
                 ids[n.token_start] == clause and h.token_end <= n.token_start <= h.token_end + 4 for n in negs
             )
@@ -252,6 +255,22 @@ def names_an_aim(doc: Doc, end: int) -> bool:
         if tok.lemma_ == _AIM_LEMMA:
             return True
         if not tok.tag_.startswith(_AIM_GAP):
+            return False
+    return False
+
+
+_OBLIGATION_ENDINGS = ("어야", "아야", "여야", "돼야", "해야")
+
+
+def states_a_need(doc: Doc, end: int) -> bool:
+    """A positive word in an obligation ("개선되어야 한다", "강화돼야 해요", "확보해야 합니다")
+    states that the thing is still missing: a need, not an achievement."""
+    for i in range(max(end - 1, 0), min(end + 3, len(doc))):
+        tok = doc[i]
+        if "EC" in tok.tag_.split("+") and tok.text.endswith(_OBLIGATION_ENDINGS):
+            nxt = doc[i + 1] if i + 1 < len(doc) else None
+            return nxt is not None and nxt.lemma_ in ("하다", "되다")
+        if i >= end and not tok.tag_.startswith(_AIM_GAP + ("EP",)):
             return False
     return False
 
