@@ -115,9 +115,6 @@ def families() -> dict[str, Callable[[Dev, np.ndarray], AnswerCalibration]]:
         AnswerCalibration(offset=o, context_offset=c, keep_within=w, max_codes=m)
         for o, c, w, m in itertools.product(OFFSETS, CONTEXT_OFFSETS, KEEP_WITHIN, MAX_CODES)
     ]
-    offset_within = [
-        AnswerCalibration(offset=o, keep_within=w) for o, w in itertools.product(OFFSETS, KEEP_WITHIN)
-    ]
     return {
         "plain thresholds": lambda dev, mask: PLAIN,
         "global offset": lambda dev, mask: dev.best(offset, mask),
@@ -127,7 +124,7 @@ def families() -> dict[str, Callable[[Dev, np.ndarray], AnswerCalibration]]:
         "context-only offset": lambda dev, mask: dev.best(context, mask),
         "keep within x of best": lambda dev, mask: dev.best(within, mask),
         "max codes per sentence": lambda dev, mask: dev.best(cap, mask),
-        "offset × within": lambda dev, mask: dev.best(offset_within, mask),
+        "offset × within": lambda dev, mask: dev.best(offset_within(), mask),
         "combined (offset × context × within × cap)": lambda dev, mask: dev.best(combined, mask),
         "combined + per-category": lambda dev, mask: category_offsets(dev, dev.best(combined, mask), mask),
     }
@@ -190,7 +187,65 @@ def diagnose(dev: Dev) -> None:
         print(f"  confidence {lo:.1f}–{min(hi, 1):.1f}: {n} codes, precision {prec:.2f}")
 
 
-def run(coder: Coder, rows: list[dict], cats: list[str]) -> AnswerCalibration:
+def offset_within() -> list[AnswerCalibration]:
+    return [AnswerCalibration(offset=o, keep_within=w) for o, w in itertools.product(OFFSETS, KEEP_WITHIN)]
+
+
+def per_category(dev: Dev, cal: AnswerCalibration) -> None:
+    """Per-category counts, plain thresholds vs `cal`, on all four transcripts (in-sample)."""
+    before, after = (metrics(dev.rows, dev.full(c), dev.cats)["per_category"] for c in (PLAIN, cal))
+    print(
+        f"\nper category, all four dev transcripts, plain → {describe(cal)} (in-sample):\n"
+        "| category | support | predicted | precision | recall | F1 |\n|---|---|---|---|---|---|"
+    )
+    for cat, b in before.items():
+        a = after[cat]
+        if b["support"] or b["predicted"] or a["predicted"]:
+            print(
+                f"| {cat} | {b['support']} | {b['predicted']} → {a['predicted']} | "
+                f"{b['precision']:.2f} → {a['precision']:.2f} | {b['recall']:.2f} → {a['recall']:.2f} | "
+                f"{b['f1']:.2f} → {a['f1']:.2f} |"
+            )
+
+
+def scale_check(dev: Dev, scales: Sequence[float]) -> None:
+    """Re-choose the answer context scale (kb.coding.context) together with offset × within, LOTO."""
+    from kb.coding import context as ctx_module
+
+    current = ctx_module.ANSWER_CONTEXT_SCALE
+    devs = {current: dev}
+    try:
+        for scale in scales:
+            if scale not in devs:
+                ctx_module.ANSWER_CONTEXT_SCALE = scale
+                devs[scale] = Dev(dev.coder, dev.rows, dev.cats)
+    finally:
+        ctx_module.ANSWER_CONTEXT_SCALE = current
+    cands = [(s, c) for s in devs for c in offset_within()]  # the current scale first: ties keep it
+
+    def best(mask: np.ndarray) -> tuple[float, AnswerCalibration]:
+        g = dev.gold_uncoded(mask)
+        scored = [(devs[s].score(devs[s].pred(c), mask), s, c) for s, c in cands]
+        ok = [x for x in scored if abs(x[0][1] - g) <= UNCODED_SLACK] or scored
+        top = max(ok, key=lambda x: x[0][0])
+        return top[1], top[2]
+
+    print("\n| answer context scale, LOTO | held-out macro-F1 (mean of 4) | chosen per held-out transcript |")
+    print("|---|---|---|")
+    for scale, d in devs.items():
+        f1 = [d.score(d.pred(PLAIN), mask)[0] for mask in d.folds.values()]
+        print(f"| ×{scale:g}, plain thresholds | {np.mean(f1):.3f} | – |")
+    f1, picks = [], []
+    for t, mask in dev.folds.items():
+        s, c = best(~mask)
+        f1.append(devs[s].score(devs[s].pred(c), mask)[0])
+        picks.append(f"{t.split('_')[0]}: ×{s:g}, {describe(c)}")
+    print(f"| scale × offset × within | {np.mean(f1):.3f} | {' · '.join(picks)} |")
+    s, c = best(np.ones(len(dev.rows), bool))
+    print(f"chosen on all four: ×{s:g}, {describe(c)}")
+
+
+def run(coder: Coder, rows: list[dict], cats: list[str], scales: Sequence[float] = ()) -> AnswerCalibration:
     """Diagnosis, the leave-one-transcript-out table, and the calibration chosen on all transcripts."""
     dev = Dev(coder, rows, cats)
     diagnose(dev)
@@ -224,6 +279,9 @@ def run(coder: Coder, rows: list[dict], cats: list[str]) -> AnswerCalibration:
             f"uncoded {m['uncoded']:.1%}"
         )
     shipped = chosen_all[SHIPPED]
+    per_category(dev, shipped)
+    if scales:
+        scale_check(dev, scales)
     print(
         f"\nkb/coding/answers.py ships `{SHIPPED}`, chosen on all four:\n"
         f"ANSWER_CALIBRATION = AnswerCalibration(offset={shipped.offset:g}, "

@@ -70,6 +70,9 @@ def main() -> None:
     ap.add_argument(
         "--answers", action="store_true", help="choose kb.coding.answers (leave-one-transcript-out)"
     )
+    ap.add_argument(
+        "--answer-scales", default="1,2", help="with --answers: context scales re-chosen with offset × within"
+    )
     args = ap.parse_args()
     rows = load_transcripts(args.dev)
     if not rows:
@@ -83,7 +86,7 @@ def main() -> None:
     if args.answers:
         from bench.calibrate_answers import run
 
-        run(coder, rows, book.ids)
+        run(coder, rows, book.ids, [float(s) for s in args.answer_scales.split(",") if s])
         print(f"{time.time() - t0:.0f} s")
         return
     texts = [r["text"] for r in rows]

@@ -3,7 +3,8 @@
 Each text (passage) is split into Kiwi sentences; each sentence is scored by the trained
 model (or, for a category the model has never seen, by its cues and similarity), and the
 passage gets the union of its sentences' codes with the best confidence. Confidence is the
-model probability rescaled so that the category's calibrated threshold sits at 0.5.
+model probability rescaled so that the category's calibrated threshold sits at 0.5. Inside an
+interview answer the codes a sentence keeps are chosen for speech (kb.coding.answers).
 """
 
 from __future__ import annotations
