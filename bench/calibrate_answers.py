@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from functools import partial
 
 import numpy as np
 
@@ -28,6 +29,7 @@ MAX_CODES = (None, 3, 2, 1)
 CATEGORY_OFFSETS = (-0.15, -0.1, -0.05, 0.0, 0.05, 0.1, 0.15, 0.2, 0.3)
 PRIOR_N = 10  # per-category offsets are shrunk towards the global one by n / (n + PRIOR_N), as thresholds
 SHIPPED = "offset × within"  # the mechanism kept (its held-out score beat the plain thresholds')
+SCALED = "answer context scale × offset × within"  # the same, with the context scale re-chosen
 UNCODED_SLACK = 0.05  # the issue's constraint: uncoded share within 5 points of the coders'
 
 
@@ -191,11 +193,12 @@ def offset_within() -> list[AnswerCalibration]:
     return [AnswerCalibration(offset=o, keep_within=w) for o, w in itertools.product(OFFSETS, KEEP_WITHIN)]
 
 
-def per_category(dev: Dev, cal: AnswerCalibration) -> None:
-    """Per-category counts, plain thresholds vs `cal`, on all four transcripts (in-sample)."""
-    before, after = (metrics(dev.rows, dev.full(c), dev.cats)["per_category"] for c in (PLAIN, cal))
+def per_category(plain: Dev, dev: Dev, cal: AnswerCalibration, label: str) -> None:
+    """Per-category counts, the plain coder vs `cal` on `dev`, on all four transcripts (in-sample)."""
+    before = metrics(plain.rows, plain.full(PLAIN), plain.cats)["per_category"]
+    after = metrics(dev.rows, dev.full(cal), dev.cats)["per_category"]
     print(
-        f"\nper category, all four dev transcripts, plain → {describe(cal)} (in-sample):\n"
+        f"\nper category, all four dev transcripts, plain → {label} (in-sample):\n"
         "| category | support | predicted | precision | recall | F1 |\n|---|---|---|---|---|---|"
     )
     for cat, b in before.items():
@@ -208,8 +211,8 @@ def per_category(dev: Dev, cal: AnswerCalibration) -> None:
             )
 
 
-def scale_check(dev: Dev, scales: Sequence[float]) -> None:
-    """Re-choose the answer context scale (kb.coding.context) together with offset × within, LOTO."""
+def scaled(dev: Dev, scales: Sequence[float]) -> dict[float, Dev]:
+    """The dev transcripts scored at each answer context scale (kb.coding.context), current first."""
     from kb.coding import context as ctx_module
 
     current = ctx_module.ANSWER_CONTEXT_SCALE
@@ -221,48 +224,52 @@ def scale_check(dev: Dev, scales: Sequence[float]) -> None:
                 devs[scale] = Dev(dev.coder, dev.rows, dev.cats)
     finally:
         ctx_module.ANSWER_CONTEXT_SCALE = current
-    cands = [(s, c) for s in devs for c in offset_within()]  # the current scale first: ties keep it
-
-    def best(mask: np.ndarray) -> tuple[float, AnswerCalibration]:
-        g = dev.gold_uncoded(mask)
-        scored = [(devs[s].score(devs[s].pred(c), mask), s, c) for s, c in cands]
-        ok = [x for x in scored if abs(x[0][1] - g) <= UNCODED_SLACK] or scored
-        top = max(ok, key=lambda x: x[0][0])
-        return top[1], top[2]
-
-    print("\n| answer context scale, LOTO | held-out macro-F1 (mean of 4) | chosen per held-out transcript |")
-    print("|---|---|---|")
-    for scale, d in devs.items():
-        f1 = [d.score(d.pred(PLAIN), mask)[0] for mask in d.folds.values()]
-        print(f"| ×{scale:g}, plain thresholds | {np.mean(f1):.3f} | – |")
-    f1, picks = [], []
-    for t, mask in dev.folds.items():
-        s, c = best(~mask)
-        f1.append(devs[s].score(devs[s].pred(c), mask)[0])
-        picks.append(f"{t.split('_')[0]}: ×{s:g}, {describe(c)}")
-    print(f"| scale × offset × within | {np.mean(f1):.3f} | {' · '.join(picks)} |")
-    s, c = best(np.ones(len(dev.rows), bool))
-    print(f"chosen on all four: ×{s:g}, {describe(c)}")
+    return devs
 
 
-def run(coder: Coder, rows: list[dict], cats: list[str], scales: Sequence[float] = ()) -> AnswerCalibration:
-    """Diagnosis, the leave-one-transcript-out table, and the calibration chosen on all transcripts."""
+def best_scaled(devs: dict[float, Dev], mask: np.ndarray) -> tuple[float, AnswerCalibration]:
+    """Best (scale, offset × within) on `mask`, as `Dev.best` (the current scale first on ties)."""
+    first = next(iter(devs.values()))
+    g = first.gold_uncoded(mask)
+    scored = [(d.score(d.pred(c), mask), s, c) for s, d in devs.items() for c in offset_within()]
+    ok = [x for x in scored if abs(x[0][1] - g) <= UNCODED_SLACK] or scored
+    top = max(ok, key=lambda x: x[0][0])
+    return top[1], top[2]
+
+
+def run(
+    coder: Coder, rows: list[dict], cats: list[str], scales: Sequence[float] = ()
+) -> tuple[float, AnswerCalibration]:
+    """Diagnosis, the leave-one-transcript-out table, and the settings chosen on all transcripts:
+    (answer context scale, calibration) of the shipped mechanism."""
     dev = Dev(coder, rows, cats)
     diagnose(dev)
     everything = np.ones(len(rows), bool)
+    devs = scaled(dev, scales)
+    current = next(iter(devs))
     print(
         "\n| mechanism | held-out macro-F1 (mean of 4) | pooled held-out macro-F1 | polarity | uncoded "
         f"(coders {dev.gold_uncoded(everything):.1%}) | chosen per held-out transcript |\n"
         "|---|---|---|---|---|---|"
     )
+    chooser: dict[str, Callable[[np.ndarray], tuple[float, AnswerCalibration]]] = {
+        name: partial(lambda f, mask: (current, f(dev, mask)), choose) for name, choose in families().items()
+    }
+    for scale in devs:
+        if scale != current:
+            chooser[f"plain thresholds, context ×{scale:g}"] = partial(lambda s, mask: (s, PLAIN), scale)
+    if len(devs) > 1:
+        chooser[SCALED] = lambda mask: best_scaled(devs, mask)
     chosen_all = {}
-    for name, choose in families().items():
+    for name, choose in chooser.items():
         per_fold, pooled, picks = [], [{} for _ in rows], []
         for t, mask in dev.folds.items():
-            cal = choose(dev, ~mask)
-            picks.append(f"{t.split('_')[0]}: {describe(cal)}")
-            per_fold.append(dev.score(dev.pred(cal), mask)[0])
-            full = dev.full(cal)
+            scale, cal = choose(~mask)
+            d = devs[scale]
+            label = describe(cal) if scale == current else f"×{scale:g}, {describe(cal)}"
+            picks.append(f"{t.split('_')[0]}: {label}")
+            per_fold.append(d.score(d.pred(cal), mask)[0])
+            full = d.full(cal)
             for i in np.flatnonzero(mask):
                 pooled[i] = full[i]
         m = metrics(rows, pooled, cats)
@@ -270,21 +277,22 @@ def run(coder: Coder, rows: list[dict], cats: list[str], scales: Sequence[float]
             f"| {name} | {np.mean(per_fold):.3f} ({' / '.join(f'{f:.3f}' for f in per_fold)}) | "
             f"{m['macro_f1']:.3f} | {m['polarity_acc']:.3f} | {m['uncoded']:.1%} | {' · '.join(picks)} |"
         )
-        chosen_all[name] = choose(dev, everything)
-    print("\nchosen on all four dev transcripts (in-sample, for shipping):")
-    for name, cal in chosen_all.items():
-        m = metrics(rows, dev.full(cal), cats)
+        chosen_all[name] = choose(everything)
+    print(f"\nchosen on all four dev transcripts (in-sample; answer context ×{current:g} unless said):")
+    for name, (scale, cal) in chosen_all.items():
+        m = metrics(rows, devs[scale].full(cal), cats)
+        label = describe(cal) if scale == current else f"×{scale:g}, {describe(cal)}"
         print(
-            f"  {name}: {describe(cal)} → macro-F1 {m['macro_f1']:.3f} polarity {m['polarity_acc']:.3f} "
+            f"  {name}: {label} → macro-F1 {m['macro_f1']:.3f} polarity {m['polarity_acc']:.3f} "
             f"uncoded {m['uncoded']:.1%}"
         )
-    shipped = chosen_all[SHIPPED]
-    per_category(dev, shipped)
-    if scales:
-        scale_check(dev, scales)
+    name = SCALED if SCALED in chosen_all else SHIPPED
+    scale, cal = chosen_all[name]
+    per_category(dev, devs[scale], cal, f"×{scale:g}, {describe(cal)}")
     print(
-        f"\nkb/coding/answers.py ships `{SHIPPED}`, chosen on all four:\n"
-        f"ANSWER_CALIBRATION = AnswerCalibration(offset={shipped.offset:g}, "
-        f"keep_within={shipped.keep_within})"
+        f"\nto ship (`{name}`, chosen on all four):\n"
+        f"kb/coding/context.py: ANSWER_CONTEXT_SCALE = {scale:g}\n"
+        f"kb/coding/answers.py: ANSWER_CALIBRATION = AnswerCalibration(offset={cal.offset:g}, "
+        f"keep_within={cal.keep_within})"
     )
-    return shipped
+    return scale, cal

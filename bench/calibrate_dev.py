@@ -71,7 +71,9 @@ def main() -> None:
         "--answers", action="store_true", help="choose kb.coding.answers (leave-one-transcript-out)"
     )
     ap.add_argument(
-        "--answer-scales", default="1,2", help="with --answers: context scales re-chosen with offset × within"
+        "--answer-scales",
+        default="1,2,2.5,3",
+        help="with --answers: answer context scales re-chosen together with offset × within",
     )
     args = ap.parse_args()
     rows = load_transcripts(args.dev)
