@@ -31,6 +31,17 @@ PRIOR_N = 10  # per-category offsets are shrunk towards the global one by n / (n
 SHIPPED = "offset × within"  # the mechanism kept (its held-out score beat the plain thresholds')
 SCALED = "answer context scale × offset × within"  # the same, with the context scale re-chosen
 UNCODED_SLACK = 0.05  # the issue's constraint: uncoded share within 5 points of the coders'
+# Parsimony: the first candidate (grids run from "no change" outwards) within this much macro-F1 of
+# the best is taken, so a setting far from the current coder must earn more than noise to win.
+TOLERANCE = 0.01
+
+
+def pick(scored: list, gold_uncoded: float) -> tuple:
+    """The first of `scored` ((macro-F1, uncoded), *choice) within TOLERANCE of the best macro-F1
+    among those whose uncoded share is within UNCODED_SLACK of the coders'."""
+    ok = [x for x in scored if abs(x[0][1] - gold_uncoded) <= UNCODED_SLACK] or scored
+    top = max(x[0][0] for x in ok)
+    return next(x for x in ok if x[0][0] >= top - TOLERANCE)
 
 
 class Dev:
@@ -85,11 +96,8 @@ class Dev:
         return float(np.mean(~self.gold[mask].any(axis=1)))
 
     def best(self, cands: Sequence[AnswerCalibration], mask: np.ndarray) -> AnswerCalibration:
-        """Best macro-F1 on `mask` among the candidates within the uncoded slack (first on ties)."""
-        g = self.gold_uncoded(mask)
-        scored = [(self.score(self.pred(c), mask), c) for c in cands]
-        ok = [s for s in scored if abs(s[0][1] - g) <= UNCODED_SLACK] or scored
-        return max(ok, key=lambda s: s[0][0])[1]  # max keeps the first of equal scores
+        """Best macro-F1 on `mask` among the candidates within the uncoded slack (see `pick`)."""
+        return pick([(self.score(self.pred(c), mask), c) for c in cands], self.gold_uncoded(mask))[1]
 
 
 def category_offsets(dev: Dev, base: AnswerCalibration, mask: np.ndarray) -> AnswerCalibration:
@@ -212,13 +220,14 @@ def per_category(plain: Dev, dev: Dev, cal: AnswerCalibration, label: str) -> No
 
 
 def scaled(dev: Dev, scales: Sequence[float]) -> dict[float, Dev]:
-    """The dev transcripts scored at each answer context scale (kb.coding.context), current first."""
+    """The dev transcripts scored at each answer context scale (kb.coding.context), nearest the
+    current one first."""
     from kb.coding import context as ctx_module
 
     current = ctx_module.ANSWER_CONTEXT_SCALE
     devs = {current: dev}
     try:
-        for scale in scales:
+        for scale in sorted(scales, key=lambda s: abs(s - current)):
             if scale not in devs:
                 ctx_module.ANSWER_CONTEXT_SCALE = scale
                 devs[scale] = Dev(dev.coder, dev.rows, dev.cats)
@@ -228,12 +237,10 @@ def scaled(dev: Dev, scales: Sequence[float]) -> dict[float, Dev]:
 
 
 def best_scaled(devs: dict[float, Dev], mask: np.ndarray) -> tuple[float, AnswerCalibration]:
-    """Best (scale, offset × within) on `mask`, as `Dev.best` (the current scale first on ties)."""
+    """Best (scale, offset × within) on `mask`, as `Dev.best` (scales nearest the current first)."""
     first = next(iter(devs.values()))
-    g = first.gold_uncoded(mask)
     scored = [(d.score(d.pred(c), mask), s, c) for s, d in devs.items() for c in offset_within()]
-    ok = [x for x in scored if abs(x[0][1] - g) <= UNCODED_SLACK] or scored
-    top = max(ok, key=lambda x: x[0][0])
+    top = pick(scored, first.gold_uncoded(mask))
     return top[1], top[2]
 
 
