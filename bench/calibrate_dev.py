@@ -12,9 +12,11 @@ With --answers it instead chooses how interview answers keep their codes (kb.cod
 current coder's per-category diagnosis on the dev transcripts, then for each mechanism (a global
 threshold offset, per-category offsets shrunk towards it, a stricter threshold for categories that
 arrive only through context, keeping codes within x of the sentence's best, a cap on codes per
-sentence, and their combination) leave-one-transcript-out: parameters chosen on three
-transcripts, scored on the fourth. The values to ship are those chosen on all four; it prints
-them as `ANSWER_CALIBRATION` for kb/coding/answers.py.
+sentence, and their combination; then the answer context scale re-chosen together with offset and
+within-x) leave-one-transcript-out: parameters chosen on three transcripts, scored on the fourth.
+The values to ship are those chosen on all four; it prints them (`ANSWER_CONTEXT_SCALE` for
+kb/coding/context.py, `ANSWER_CALIBRATION` for kb/coding/answers.py). Re-run it after the
+training sentences change: the values depend on the trained models' confidences.
 
     KB_CODER_TUNE_EPOCHS=0 python bench/calibrate_dev.py --answers [--cache-dir DIR]
 """
@@ -72,7 +74,7 @@ def main() -> None:
     )
     ap.add_argument(
         "--answer-scales",
-        default="1,2,2.5,3",
+        default="1,1.5,2,2.5,3",
         help="with --answers: answer context scales re-chosen together with offset × within",
     )
     args = ap.parse_args()
