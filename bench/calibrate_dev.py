@@ -7,6 +7,18 @@ it) under a grid of settings; the table shows macro-F1, polarity and the uncoded
 and the setting chosen is the best macro-F1 whose uncoded share is within 5 points of the coders'.
 
     KB_CODER_TUNE_EPOCHS=0 python bench/calibrate_dev.py [--dev PATH] [--cache-dir DIR]
+
+With --answers it instead chooses how interview answers keep their codes (kb.coding.answers): the
+current coder's per-category diagnosis on the dev transcripts, then for each mechanism (a global
+threshold offset, per-category offsets shrunk towards it, a stricter threshold for categories that
+arrive only through context, keeping codes within x of the sentence's best, a cap on codes per
+sentence, and their combination; then the answer context scale re-chosen together with offset and
+within-x) leave-one-transcript-out: parameters chosen on three transcripts, scored on the fourth.
+The values to ship are those chosen on all four; it prints them (`ANSWER_CONTEXT_SCALE` for
+kb/coding/context.py, `ANSWER_CALIBRATION` for kb/coding/answers.py). Re-run it after the
+training sentences change: the values depend on the trained models' confidences.
+
+    KB_CODER_TUNE_EPOCHS=0 python bench/calibrate_dev.py --answers [--cache-dir DIR]
 """
 
 from __future__ import annotations
@@ -57,6 +69,14 @@ def main() -> None:
     ap.add_argument("--cache-dir", type=Path, default=None)
     ap.add_argument("--fallbacks", default="0.25,0.3,0.35,0.4,0.5")
     ap.add_argument("--context-scales", default="0,0.5,1,1.5,2", help="ANSWER_CONTEXT_SCALE values")
+    ap.add_argument(
+        "--answers", action="store_true", help="choose kb.coding.answers (leave-one-transcript-out)"
+    )
+    ap.add_argument(
+        "--answer-scales",
+        default="1,1.5,2,2.5,3",
+        help="with --answers: answer context scales re-chosen together with offset × within",
+    )
     args = ap.parse_args()
     rows = load_transcripts(args.dev)
     if not rows:
@@ -67,6 +87,12 @@ def main() -> None:
     coder.fit(build_training_set(book, load_gold(), written=load_written()), tune_epochs=0)
     coder.embedder.save()
     memoise(coder)
+    if args.answers:
+        from bench.calibrate_answers import run
+
+        run(coder, rows, book.ids, [float(s) for s in args.answer_scales.split(",") if s])
+        print(f"{time.time() - t0:.0f} s")
+        return
     texts = [r["text"] for r in rows]
     contexts = [row_context(r) for r in rows]
     results = []

@@ -16,7 +16,8 @@ pooled and compared with the adjudicated human codes. The two human coders' own 
 (eval/gold/coder_a.jsonl, coder_b.jsonl) are scored the same way, as the human reference.
 
     python bench/eval_coding.py [--variants full,rules,similarity] [--embedder use] [--quick]
-        [--out docs/bench/coding.md] [--transcripts PATH] [--context neighbours|none] [--fallback 0.35]
+        [--out docs/bench/coding.md] [--transcripts PATH | --no-transcripts] [--context neighbours|none]
+        [--fallback 0.35]
 """
 
 from __future__ import annotations
@@ -393,6 +394,7 @@ def main() -> None:
         "--transcripts", type=Path, default=None, help="new-transcript gold (default: eval/transcripts)"
     )
     ap.add_argument("--only-transcripts", action="store_true", help="skip the held-out report cases")
+    ap.add_argument("--no-transcripts", action="store_true", help="only the held-out report cases")
     ap.add_argument("--tr-context", default="full", choices=("full", "none"), help="transcript rows' context")
     ap.add_argument(
         "--context", default="neighbours", choices=("neighbours", "none"), help="report rows' context"
@@ -407,7 +409,7 @@ def main() -> None:
     coder = Coder(book, embedder=args.embedder, cache_dir=args.cache_dir)
     coder.fallback_min = args.fallback
     command = "python bench/eval_coding.py " + " ".join(sys.argv[1:])
-    transcripts = load_transcripts(args.transcripts)
+    transcripts = [] if args.no_transcripts else load_transcripts(args.transcripts)
     headline = ""
     if transcripts:
         preds = transcript_predictions(coder, gold, transcripts, written, TUNE_EPOCHS, args.tr_context)

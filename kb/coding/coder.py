@@ -3,18 +3,21 @@
 Each text (passage) is split into Kiwi sentences; each sentence is scored by the trained
 model (or, for a category the model has never seen, by its cues and similarity), and the
 passage gets the union of its sentences' codes with the best confidence. Confidence is the
-model probability rescaled so that the category's calibrated threshold sits at 0.5.
+model probability rescaled so that the category's calibrated threshold sits at 0.5. Inside an
+interview answer the codes a sentence keeps are chosen for speech (kb.coding.answers).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from kb.coding.answers import AnswerCalibration, answer_choice
 from kb.coding.book import CodebookView, load_view, to_view
 from kb.coding.calibrate import to_confidence
 from kb.coding.context import (
@@ -46,6 +49,23 @@ def coder_dir(settings: Any = None) -> Path:
     from kb.store.generations import store_dir
 
     return store_dir(settings or get_settings()) / "coder"
+
+
+@dataclass
+class Scored:
+    """Texts split into sentences and scored, before any code is chosen (`Coder.score_texts`).
+
+    `conf`: confidences with the context blended in; `own`: the sentence's own, without it."""
+
+    ids: list[str]
+    units: list[list[tuple[int, int]]]
+    ctx: list[Context]
+    owner: list[int]
+    analyses: list[Analysis]
+    cats: list[str]
+    raw: np.ndarray
+    conf: np.ndarray
+    own: np.ndarray
 
 
 class Coder:
@@ -102,6 +122,7 @@ class Coder:
         return cls(book, model, cache_dir=directory)
 
     fallback_min: float | None = None  # None: kb.coding.context.FALLBACK_MIN; >= 0.5 turns it off
+    answer_calibration: AnswerCalibration | None = None  # None: kb.coding.answers.ANSWER_CALIBRATION
 
     # ----- scoring --------------------------------------------------------------------------
     def confidences(self, cats: list[str], raw: np.ndarray) -> np.ndarray:
@@ -194,6 +215,13 @@ class Coder:
         """One result per text: codes, dominant polarity and per-sentence codes (see kb.coding.output).
 
         `contexts`: per text None or {question, prev, next, speaker} (kb.coding.context)."""
+        scored = self.score_texts(texts, ids, contexts)
+        return self.assemble(scored, self.choose(scored))
+
+    def score_texts(
+        self, texts: Sequence[str], ids: Sequence[str] | None = None, contexts: Sequence[Any] | None = None
+    ) -> Scored:
+        """Every sentence of the texts with its confidences, before any code is chosen."""
         texts = list(texts)
         ids = list(ids) if ids is not None else [str(i) for i in range(len(texts))]
         if len(ids) != len(texts):
@@ -217,18 +245,29 @@ class Coder:
                 sent_docs.append(nlp(stripped))
             units.append(spans)
         analyses = self.analyzer.analyse_docs(sent_docs)
-        cats, conf, raw = self.score_analyses(analyses)
+        cats, own, raw = self.score_analyses(analyses)
         owner = [i for i, spans in enumerate(units) for _ in spans]
         raw = blend_context(self._raw_scores, analyses, raw, owner, ctx)
         conf = self.confidences(cats, raw)
-        silent = np.array([is_interviewer(ctx[i].speaker) for i in owner], bool)
-        chosen = conf >= 0.5
+        return Scored(ids, units, ctx, owner, analyses, cats, raw, conf, own)
+
+    def choose(self, scored: Scored) -> np.ndarray:
+        """[n, k] chosen codes: at threshold, interview answers calibrated, fallback, no interviewer."""
+        s = scored
+        chosen = s.conf >= 0.5
         if len(chosen):
-            chosen[silent] = False
-            answer = np.array([is_answer(ctx[i]) for i in owner], bool)
-            fill = fallback_rows(self.fallback_min, analyses, conf, chosen, answer)
+            answer = np.array([is_answer(s.ctx[i]) for i in s.owner], bool)
+            chosen = answer_choice(self.answer_calibration, s.cats, s.conf, s.own, chosen, answer)
+            chosen[np.array([is_interviewer(s.ctx[i].speaker) for i in s.owner], bool)] = False
+            fill = fallback_rows(self.fallback_min, s.analyses, s.conf, chosen, answer)
             for i, j in fill:
                 chosen[i, j] = True
+        return chosen
+
+    def assemble(self, scored: Scored, chosen: np.ndarray) -> list[dict[str, Any]]:
+        """The output records of the chosen codes, with their polarity and evidence."""
+        ids, units, ctx, owner, analyses = scored.ids, scored.units, scored.ctx, scored.owner, scored.analyses
+        cats, raw, conf = scored.cats, scored.raw, scored.conf
         pairs = [(i, j) for i in range(len(analyses)) for j in range(len(cats)) if chosen[i, j]]
         groups = [ctx[owner[i]].group for i, _ in pairs]
         pol = self.polarity([analyses[i] for i, _ in pairs], [cats[j] for _, j in pairs], groups)
