@@ -48,11 +48,14 @@ class AnswerCalibration:
 # Chosen on the development transcripts (eval/dev_transcripts: 4 transcripts, 408 sentences; the
 # test transcripts are never used to choose) with the fast coder, together with
 # kb.coding.context.ANSWER_CONTEXT_SCALE, by `KB_CODER_TUNE_EPOCHS=0 python bench/calibrate_dev.py
-# --answers`. Kept because, chosen on three transcripts and scored on the fourth, it beat the plain
-# thresholds: macro-F1 0.634 → 0.687 (mean of the four held-out transcripts; context ×1.5 → ×2 alone:
-# 0.658). Per-category offsets, a stricter bar for context-only categories and a fixed cap on codes
-# per sentence added nothing held out and stay off. Development numbers: docs/bench/coding.md.
-ANSWER_CALIBRATION = AnswerCalibration(offset=-0.05, keep_within=0.15)
+# --answers`. Re-chosen after the spoken training answers (corpus/training/spoken_answers.jsonl)
+# were added: chosen on three transcripts and scored on the fourth, "keep codes within 0.2 of the
+# sentence's best" beat the plain thresholds, 0.661 → 0.687 (mean of the four held-out transcripts;
+# every split chose 0.2), and a global offset on top added nothing held out (0.688, offset 0 on
+# three splits), so only the cap on weaker codes is kept. Per-category offsets, a stricter bar for
+# context-only categories and a fixed number of codes per sentence added nothing held out and stay
+# off. Development numbers: docs/bench/coding.md.
+ANSWER_CALIBRATION = AnswerCalibration(keep_within=0.2)
 
 
 def answer_choice(
