@@ -13,9 +13,9 @@ from typing import Any
 import pandas as pd
 
 from kb.errors import ReviewError
+from kb.review.merge import DECIDED
 from kb.store.kbase import KnowledgeBase
 
-DECIDED = ("accepted", "rejected", "added")
 _AUTO_CACHE: dict[int, tuple[KnowledgeBase, dict[str, dict[str, Any]]]] = {}
 
 

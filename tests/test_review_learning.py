@@ -1,0 +1,59 @@
+"""What a retrain learns from review decisions: implicit negatives of passages done in the queue."""
+
+from __future__ import annotations
+
+import pytest
+
+from kb.coding.book import load_view
+from kb.coding.data import build_training_set
+from kb.review.decisions import ReviewStore, training_examples
+
+CATS = ["leadership", "governance", "ict_level", "output_quality"]
+
+
+def passage(pid: str, text: str) -> dict:
+    return {"id": pid, "text_hash": f"h{pid}", "text": text}
+
+
+def auto(pid: str, *cats: str) -> dict:
+    codes = [{"category": c, "polarity": "success", "confidence": 0.6} for c in cats]
+    return {"passage_id": pid, "codes": codes}
+
+
+@pytest.fixture
+def store(tmp_path) -> ReviewStore:
+    return ReviewStore(tmp_path / "reviews.sqlite", valid_categories=CATS)
+
+
+def test_only_passages_with_every_suggestion_decided_are_complete(store: ReviewStore) -> None:
+    passages = [passage("done", "가"), passage("half", "나"), passage("memo", "다"), passage("bare", "라")]
+    codes = [auto("done", "leadership", "governance"), auto("half", "leadership", "ict_level")]
+    codes += [auto("memo", "leadership")]
+    store.record("kim", "done", "hdone", "leadership", "accept", polarity="success")
+    store.record("kim", "done", "hdone", "governance", "reject")
+    store.record("kim", "done", "hdone", "ict_level", "add", polarity="obstacle")
+    store.record("kim", "half", "hhalf", "leadership", "accept", polarity="success")
+    store.record("kim", "memo", "hmemo", "leadership", "memo", memo="나중에")
+    store.record("kim", "bare", "hbare", "governance", "add", polarity="neutral")  # no suggestion shown
+    ex = training_examples(passages, store, codes)
+    complete = ex.groupby("passage_id")["complete"].agg(set).to_dict()
+    assert complete == {"done": {True}, "half": {False}, "bare": {False}}
+    # without the auto codes nothing is known to be complete (the old behaviour)
+    assert not training_examples(passages, store)["complete"].any()
+
+
+def test_a_complete_review_is_a_negative_of_the_categories_not_accepted() -> None:
+    book = load_view()
+    other = next(c for c in book.ids if c not in ("leadership", "governance"))
+    done, half = "완료된 문장", "일부만 본 문장"
+    rows = [
+        {"text": done, "category": "leadership", "polarity": "success", "label": 1, "complete": True},
+        {"text": done, "category": "governance", "polarity": "neutral", "label": 0, "complete": True},
+        {"text": half, "category": "leadership", "polarity": "success", "label": 1, "complete": False},
+    ]
+    ts = build_training_set(book, reviews=rows, examples=False, review_weight=2)
+    assert ts.texts == [done] * 2 + [half] * 2
+    assert ts.labels["leadership"] == [1, 1, 1, 1]
+    assert ts.labels["governance"] == [0, 0, -1, -1]
+    assert ts.labels[other] == [0, 0, -1, -1]  # implicit negative only where the review was complete
+    assert ts.groups == ["review"] * 4 and not any(ts.evaluable)
