@@ -10,7 +10,11 @@ with those decisions (kb.coding.retrain's weighting) and the rest of the transcr
 again; it is scored against the gold next to the untrained coder's codes on the same sentences.
 
     KB_CODER_TUNE_EPOCHS=0 python bench/learning_curve.py [--steps 25,50,100] [--transcripts PATH]
-        [--out docs/bench/learning_curve.md]
+        [--out docs/bench/learning_curve.md] [--review-weight N] [--no-implicit]
+
+The default transcripts are the test set (eval/transcripts, reported once). Choices are made on
+the development transcripts: `--transcripts eval/dev_transcripts/dev_gold.jsonl --out
+docs/bench/learning_curve_dev.md`.
 """
 
 from __future__ import annotations
@@ -34,12 +38,25 @@ from kb.coding.retrain import REVIEW_WEIGHT  # noqa: E402
 from kb.review.queue import queue_order  # noqa: E402
 
 
-def decisions(row: dict, auto: dict) -> list[dict]:
-    """What a coder reviewing `row` records: accept/add gold codes, reject the auto codes not in gold."""
+def decisions(row: dict, auto: dict, implicit: bool = True) -> list[dict]:
+    """What a coder reviewing `row` records: accept/add gold codes, reject the auto codes not in gold.
+
+    Every suggestion gets a decision, so a sentence with suggestions is done in the queue and its
+    rows are `complete` (kb.review.merge.complete_passages), unless `implicit` is off."""
     gold = {c["category"]: c["polarity"] for c in row["codes"]}
-    out = [{"text": row["text"], "category": c, "polarity": p, "label": 1} for c, p in gold.items()]
+    done = implicit and bool(auto["codes"])
+    out = [
+        {"text": row["text"], "category": c, "polarity": p, "label": 1, "complete": done}
+        for c, p in gold.items()
+    ]
     out += [
-        {"text": row["text"], "category": c["category"], "polarity": c["polarity"], "label": 0}
+        {
+            "text": row["text"],
+            "category": c["category"],
+            "polarity": c["polarity"],
+            "label": 0,
+            "complete": done,
+        }
         for c in auto["codes"]
         if c["category"] not in gold
     ]
@@ -61,6 +78,10 @@ def main() -> None:
     ap.add_argument("--embedder", default="use")
     ap.add_argument("--cache-dir", type=Path, default=None, help="keep sentence embeddings here between runs")
     ap.add_argument("--out", default=str(ROOT / "docs" / "bench" / "learning_curve.md"))
+    ap.add_argument("--review-weight", type=int, default=REVIEW_WEIGHT, help="as quick_retrain's")
+    ap.add_argument(
+        "--no-implicit", action="store_true", help="review rows say nothing of the categories not decided"
+    )
     args = ap.parse_args()
     rows = load_transcripts(args.transcripts)
     if not rows:
@@ -92,10 +113,10 @@ def main() -> None:
             if n >= len(tr_rows):
                 continue
             seen, rest = order[:n], sorted(order[n:])
-            reviews = [d for i in seen for d in decisions(tr_rows[i], auto[i])]
+            reviews = [d for i in seen for d in decisions(tr_rows[i], auto[i], not args.no_implicit)]
             t1 = time.time()
             data = build_training_set(
-                book, report_gold, reviews, written=written, review_weight=REVIEW_WEIGHT
+                book, report_gold, reviews, written=written, review_weight=args.review_weight
             )
             coder.fit(data, analyses=[cache[t] for t in data.texts], tune_epochs=0)
             retrain_s.append(time.time() - t1)
@@ -114,14 +135,20 @@ def main() -> None:
         "",
         "Simulated review in the review queue's order (most uncertain first), decisions = the adjudicated "
         "gold codes of the reviewed sentences; after N reviewed sentences the fast models are retrained "
-        f"(review rows weighted ×{REVIEW_WEIGHT}) and the rest of the same transcript is coded again. "
+        f"(review rows weighted ×{args.review_weight}; "
+        + (
+            "no implicit negatives"
+            if args.no_implicit
+            else "a done sentence's other categories taken as absent"
+        )
+        + ") and the rest of the same transcript is coded again. "
         "Before = the coder without those decisions, on the same remaining sentences. "
         f'A retrain as "retrain now" runs it (parse the {len(cache) - len(rows)} training texts, '
         f"fit the fast models; embeddings cached) took {first_fit:.0f} s; with the parsed texts kept, a "
         f"retrain took {np.mean(retrain_s):.0f} s on average (max {np.max(retrain_s):.0f} s). Total run "
         f"{time.time() - t0:.0f} s (load average {os.getloadavg()[0]:.0f} on 2 cores at the end).",
         "",
-        f"Reproduce: `KB_CODER_TUNE_EPOCHS=0 python bench/learning_curve.py --steps {args.steps}`",
+        f"Reproduce: `KB_CODER_TUNE_EPOCHS=0 python bench/learning_curve.py {' '.join(sys.argv[1:])}`",
         "",
         "| reviewed sentences | remaining sentences (pooled) | macro-F1 before → after | Δ | "
         "polarity before → after | uncoded before → after (gold) |",
