@@ -131,7 +131,9 @@ def main() -> None:
             print(f"{name} n={n}: {mb['macro_f1']:.3f} → {ma['macro_f1']:.3f}", file=sys.stderr)
             coder.model = base
     lines = [
-        "## Learning from coders (new transcripts)",
+        "## Learning from coders (new transcripts)"
+        if args.transcripts is None
+        else f"## Learning from coders: development transcripts `{args.transcripts}` (for choosing only)",
         "",
         "Simulated review in the review queue's order (most uncertain first), decisions = the adjudicated "
         "gold codes of the reviewed sentences; after N reviewed sentences the fast models are retrained "
