@@ -57,3 +57,19 @@ def test_a_complete_review_is_a_negative_of_the_categories_not_accepted() -> Non
     assert ts.labels["governance"] == [0, 0, -1, -1]
     assert ts.labels[other] == [0, 0, -1, -1]  # implicit negative only where the review was complete
     assert ts.groups == ["review"] * 4 and not any(ts.evaluable)
+
+
+def test_a_passage_done_in_the_knowledge_bases_queue_is_complete(kb, tmp_path) -> None:
+    """The auto codes as a build writes them decide completeness, as the review queue does."""
+    store = ReviewStore(tmp_path / "reviews.sqlite", valid_categories=kb.codebook.ids)
+    coded = [e for e in kb.auto_codes if e["codes"]]
+    done, half = coded[0], next(e for e in coded[1:] if len(e["codes"]) > 1)
+    for entry, codes in ((done, done["codes"]), (half, half["codes"][:1])):
+        pid = entry["passage_id"]
+        for c in codes:
+            store.record("kim", pid, kb.passage_by_id[pid]["text_hash"], c["category"], "accept")
+    ex = training_examples(kb.passages, store, kb.auto_codes)
+    assert ex.groupby("passage_id")["complete"].all().to_dict() == {
+        done["passage_id"]: True,
+        half["passage_id"]: False,
+    }
