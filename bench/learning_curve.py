@@ -79,6 +79,7 @@ def main() -> None:
     ap.add_argument("--cache-dir", type=Path, default=None, help="keep sentence embeddings here between runs")
     ap.add_argument("--out", default=str(ROOT / "docs" / "bench" / "learning_curve.md"))
     ap.add_argument("--review-weight", type=int, default=REVIEW_WEIGHT, help="as quick_retrain's")
+    ap.add_argument("--confident-every", type=int, default=0, help="queue: every k-th the most certain")
     ap.add_argument(
         "--no-implicit", action="store_true", help="review rows say nothing of the categories not decided"
     )
@@ -108,7 +109,7 @@ def main() -> None:
     for name, tr_rows in sorted(by_tr.items()):
         coder.model = base
         auto = code(coder, tr_rows)
-        order = queue_order(auto)
+        order = queue_order(auto, args.confident_every)
         for n in steps:
             if n >= len(tr_rows):
                 continue

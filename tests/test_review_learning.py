@@ -73,3 +73,12 @@ def test_a_passage_done_in_the_knowledge_bases_queue_is_complete(kb, tmp_path) -
         done["passage_id"]: True,
         half["passage_id"]: False,
     }
+
+
+def test_a_mixed_queue_shows_the_most_certain_record_at_every_kth_place() -> None:
+    from kb.review.queue import queue_order
+
+    conf = [0.5, 0.99, 0.6, 0.9, 0.55, None, 0.95]
+    recs = [{"codes": [{"confidence": c}] if c is not None else []} for c in conf]
+    assert queue_order(recs) == [0, 4, 2, 3, 6, 1, 5]  # most uncertain first, uncoded last
+    assert queue_order(recs, confident_every=3) == [0, 4, 1, 2, 3, 6, 5]

@@ -35,11 +35,23 @@ def uncertainty(codes: list[dict[str, Any]]) -> float:
     return max(1.0 - abs(2.0 * float(c.get("confidence") or 0.0) - 1.0) for c in codes)
 
 
-def queue_order(records: list[dict[str, Any]]) -> list[int]:
+def queue_order(records: list[dict[str, Any]], confident_every: int = 0) -> list[int]:
     """Indices of auto-coder records in review order: coded ones most uncertain first (ties: given
-    order), as `queue` lists them; records without codes (not in the queue) follow in order."""
+    order), as `queue` lists them; records without codes (not in the queue) follow in order.
+
+    `confident_every` = k > 0 puts the most certain record left at every k-th place (a queue that
+    also shows the coder's confident codes, where its confident mistakes are)."""
     coded = [i for i, r in enumerate(records) if r.get("codes")]
     coded.sort(key=lambda i: -round(uncertainty(records[i]["codes"]), 4))
+    if confident_every > 0:
+        doubtful, sure, mixed = list(coded), coded[::-1], []
+        taken: set[int] = set()
+        while len(mixed) < len(coded):
+            source = sure if (len(mixed) + 1) % confident_every == 0 else doubtful
+            i = next(i for i in source if i not in taken)
+            taken.add(i)
+            mixed.append(i)
+        coded = mixed
     return coded + [i for i, r in enumerate(records) if not r.get("codes")]
 
 
