@@ -8,7 +8,7 @@ factor and "reviewed only" filters see the human decision at once.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 
@@ -16,6 +16,7 @@ from kb.errors import ReviewError
 from kb.review.merge import DECIDED
 from kb.store.kbase import KnowledgeBase
 
+T = TypeVar("T")
 _AUTO_CACHE: dict[int, tuple[KnowledgeBase, dict[str, dict[str, Any]]]] = {}
 
 
@@ -35,6 +36,22 @@ def uncertainty(codes: list[dict[str, Any]]) -> float:
     return max(1.0 - abs(2.0 * float(c.get("confidence") or 0.0) - 1.0) for c in codes)
 
 
+def mix_certain(ranked: list[T], every: int) -> list[T]:
+    """`ranked` (most uncertain first) with every `every`-th place given to the most certain item
+    left; `every` <= 0 keeps the order."""
+    if every <= 0:
+        return list(ranked)
+    lo, hi, out = 0, len(ranked) - 1, []
+    while lo <= hi:
+        if (len(out) + 1) % every == 0:
+            out.append(ranked[hi])
+            hi -= 1
+        else:
+            out.append(ranked[lo])
+            lo += 1
+    return out
+
+
 def queue_order(records: list[dict[str, Any]], confident_every: int = 0) -> list[int]:
     """Indices of auto-coder records in review order: coded ones most uncertain first (ties: given
     order), as `queue` lists them; records without codes (not in the queue) follow in order.
@@ -43,16 +60,7 @@ def queue_order(records: list[dict[str, Any]], confident_every: int = 0) -> list
     also shows the coder's confident codes, where its confident mistakes are)."""
     coded = [i for i, r in enumerate(records) if r.get("codes")]
     coded.sort(key=lambda i: -round(uncertainty(records[i]["codes"]), 4))
-    if confident_every > 0:
-        doubtful, sure, mixed = list(coded), coded[::-1], []
-        taken: set[int] = set()
-        while len(mixed) < len(coded):
-            source = sure if (len(mixed) + 1) % confident_every == 0 else doubtful
-            i = next(i for i in source if i not in taken)
-            taken.add(i)
-            mixed.append(i)
-        coded = mixed
-    return coded + [i for i, r in enumerate(records) if not r.get("codes")]
+    return mix_certain(coded, confident_every) + [i for i, r in enumerate(records) if not r.get("codes")]
 
 
 @dataclass(frozen=True)
