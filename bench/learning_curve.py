@@ -3,14 +3,16 @@
 For each new transcript (eval/transcripts gold, never trained on otherwise), the production coder
 (report gold + codebook examples + written sentences, fast models) codes the transcript with its
 interview context. A simulated coder then reviews sentences in the review queue's order
-(kb.review.queue.queue_order: most uncertain first): for each reviewed sentence the auto codes
-that the gold has are accepted (with the gold polarity), the others rejected, and the gold codes
-the coder missed are added. After 25, 50 and 100 reviewed sentences the fast models are retrained
-with those decisions (kb.coding.retrain's weighting) and the rest of the transcript is coded
-again; it is scored against the gold next to the untrained coder's codes on the same sentences.
+(kb.review.queue.queue_order: most uncertain first, every third the most certain left): for each
+reviewed sentence the auto codes that the gold has are accepted (with the gold polarity), the
+others rejected, and the gold codes the coder missed are added. After 25, 50 and 100 reviewed
+sentences the fast models are retrained with those decisions (kb.coding.retrain's weighting) and
+the rest of the transcript is coded again; it is scored against the gold next to the untrained
+coder's codes on the same sentences.
 
     KB_CODER_TUNE_EPOCHS=0 python bench/learning_curve.py [--steps 25,50,100] [--transcripts PATH]
         [--out docs/bench/learning_curve.md] [--review-weight N] [--no-implicit]
+        [--confident-every K]
 
 The default transcripts are the test set (eval/transcripts, reported once). Choices are made on
 the development transcripts: `--transcripts eval/dev_transcripts/dev_gold.jsonl --out
@@ -35,7 +37,7 @@ from kb.coding.book import load_view  # noqa: E402
 from kb.coding.coder import Coder  # noqa: E402
 from kb.coding.data import build_training_set, load_gold, load_written  # noqa: E402
 from kb.coding.retrain import REVIEW_WEIGHT  # noqa: E402
-from kb.review.queue import queue_order  # noqa: E402
+from kb.review.queue import CONFIDENT_EVERY, queue_order  # noqa: E402
 
 
 def decisions(row: dict, auto: dict, implicit: bool = True) -> list[dict]:
@@ -79,7 +81,9 @@ def main() -> None:
     ap.add_argument("--cache-dir", type=Path, default=None, help="keep sentence embeddings here between runs")
     ap.add_argument("--out", default=str(ROOT / "docs" / "bench" / "learning_curve.md"))
     ap.add_argument("--review-weight", type=int, default=REVIEW_WEIGHT, help="as quick_retrain's")
-    ap.add_argument("--confident-every", type=int, default=0, help="queue: every k-th the most certain")
+    ap.add_argument(
+        "--confident-every", type=int, default=CONFIDENT_EVERY, help="queue: k-th = most certain; 0 off"
+    )
     ap.add_argument(
         "--no-implicit", action="store_true", help="review rows say nothing of the categories not decided"
     )
@@ -136,7 +140,9 @@ def main() -> None:
         if args.transcripts is None
         else f"## Learning from coders: development transcripts `{args.transcripts}` (for choosing only)",
         "",
-        "Simulated review in the review queue's order (most uncertain first), decisions = the adjudicated "
+        "Simulated review in the review queue's order (most uncertain first"
+        + (f", every {args.confident_every}th the most certain left" if args.confident_every > 0 else "")
+        + "), decisions = the adjudicated "
         "gold codes of the reviewed sentences; after N reviewed sentences the fast models are retrained "
         f"(review rows weighted ×{args.review_weight}; "
         + (

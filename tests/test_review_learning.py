@@ -80,5 +80,6 @@ def test_a_mixed_queue_shows_the_most_certain_record_at_every_kth_place() -> Non
 
     conf = [0.5, 0.99, 0.6, 0.9, 0.55, None, 0.95]
     recs = [{"codes": [{"confidence": c}] if c is not None else []} for c in conf]
-    assert queue_order(recs) == [0, 4, 2, 3, 6, 1, 5]  # most uncertain first, uncoded last
+    assert queue_order(recs, confident_every=0) == [0, 4, 2, 3, 6, 1, 5]  # uncertain first, uncoded last
     assert queue_order(recs, confident_every=3) == [0, 4, 1, 2, 3, 6, 5]
+    assert queue_order(recs) == queue_order(recs, confident_every=3)  # the app's queue
