@@ -3,14 +3,20 @@
 For each new transcript (eval/transcripts gold, never trained on otherwise), the production coder
 (report gold + codebook examples + written sentences, fast models) codes the transcript with its
 interview context. A simulated coder then reviews sentences in the review queue's order
-(kb.review.queue.queue_order: most uncertain first): for each reviewed sentence the auto codes
-that the gold has are accepted (with the gold polarity), the others rejected, and the gold codes
-the coder missed are added. After 25, 50 and 100 reviewed sentences the fast models are retrained
-with those decisions (kb.coding.retrain's weighting) and the rest of the transcript is coded
-again; it is scored against the gold next to the untrained coder's codes on the same sentences.
+(kb.review.queue.queue_order: most uncertain first, every third the most certain left): for each
+reviewed sentence the auto codes that the gold has are accepted (with the gold polarity), the
+others rejected, and the gold codes the coder missed are added. After 25, 50 and 100 reviewed
+sentences the fast models are retrained with those decisions (kb.coding.retrain's weighting) and
+the rest of the transcript is coded again; it is scored against the gold next to the untrained
+coder's codes on the same sentences.
 
     KB_CODER_TUNE_EPOCHS=0 python bench/learning_curve.py [--steps 25,50,100] [--transcripts PATH]
-        [--out docs/bench/learning_curve.md]
+        [--out docs/bench/learning_curve.md] [--review-weight N] [--no-implicit]
+        [--confident-every K]
+
+The default transcripts are the test set (eval/transcripts, reported once). Choices are made on
+the development transcripts: `--transcripts eval/dev_transcripts/dev_gold.jsonl --out
+docs/bench/learning_curve_dev.md`.
 """
 
 from __future__ import annotations
@@ -31,15 +37,28 @@ from kb.coding.book import load_view  # noqa: E402
 from kb.coding.coder import Coder  # noqa: E402
 from kb.coding.data import build_training_set, load_gold, load_written  # noqa: E402
 from kb.coding.retrain import REVIEW_WEIGHT  # noqa: E402
-from kb.review.queue import queue_order  # noqa: E402
+from kb.review.queue import CONFIDENT_EVERY, queue_order  # noqa: E402
 
 
-def decisions(row: dict, auto: dict) -> list[dict]:
-    """What a coder reviewing `row` records: accept/add gold codes, reject the auto codes not in gold."""
+def decisions(row: dict, auto: dict, implicit: bool = True) -> list[dict]:
+    """What a coder reviewing `row` records: accept/add gold codes, reject the auto codes not in gold.
+
+    Every suggestion gets a decision, so a sentence with suggestions is done in the queue and its
+    rows are `complete` (kb.review.merge.complete_passages), unless `implicit` is off."""
     gold = {c["category"]: c["polarity"] for c in row["codes"]}
-    out = [{"text": row["text"], "category": c, "polarity": p, "label": 1} for c, p in gold.items()]
+    done = implicit and bool(auto["codes"])
+    out = [
+        {"text": row["text"], "category": c, "polarity": p, "label": 1, "complete": done}
+        for c, p in gold.items()
+    ]
     out += [
-        {"text": row["text"], "category": c["category"], "polarity": c["polarity"], "label": 0}
+        {
+            "text": row["text"],
+            "category": c["category"],
+            "polarity": c["polarity"],
+            "label": 0,
+            "complete": done,
+        }
         for c in auto["codes"]
         if c["category"] not in gold
     ]
@@ -61,6 +80,13 @@ def main() -> None:
     ap.add_argument("--embedder", default="use")
     ap.add_argument("--cache-dir", type=Path, default=None, help="keep sentence embeddings here between runs")
     ap.add_argument("--out", default=str(ROOT / "docs" / "bench" / "learning_curve.md"))
+    ap.add_argument("--review-weight", type=int, default=REVIEW_WEIGHT, help="as quick_retrain's")
+    ap.add_argument(
+        "--confident-every", type=int, default=CONFIDENT_EVERY, help="queue: k-th = most certain; 0 off"
+    )
+    ap.add_argument(
+        "--no-implicit", action="store_true", help="review rows say nothing of the categories not decided"
+    )
     args = ap.parse_args()
     rows = load_transcripts(args.transcripts)
     if not rows:
@@ -87,15 +113,15 @@ def main() -> None:
     for name, tr_rows in sorted(by_tr.items()):
         coder.model = base
         auto = code(coder, tr_rows)
-        order = queue_order(auto)
+        order = queue_order(auto, args.confident_every)
         for n in steps:
             if n >= len(tr_rows):
                 continue
             seen, rest = order[:n], sorted(order[n:])
-            reviews = [d for i in seen for d in decisions(tr_rows[i], auto[i])]
+            reviews = [d for i in seen for d in decisions(tr_rows[i], auto[i], not args.no_implicit)]
             t1 = time.time()
             data = build_training_set(
-                book, report_gold, reviews, written=written, review_weight=REVIEW_WEIGHT
+                book, report_gold, reviews, written=written, review_weight=args.review_weight
             )
             coder.fit(data, analyses=[cache[t] for t in data.texts], tune_epochs=0)
             retrain_s.append(time.time() - t1)
@@ -110,18 +136,28 @@ def main() -> None:
             print(f"{name} n={n}: {mb['macro_f1']:.3f} → {ma['macro_f1']:.3f}", file=sys.stderr)
             coder.model = base
     lines = [
-        "## Learning from coders (new transcripts)",
+        "## Learning from coders (new transcripts)"
+        if args.transcripts is None
+        else f"## Learning from coders: development transcripts `{args.transcripts}` (for choosing only)",
         "",
-        "Simulated review in the review queue's order (most uncertain first), decisions = the adjudicated "
+        "Simulated review in the review queue's order (most uncertain first"
+        + (f", every {args.confident_every}th the most certain left" if args.confident_every > 0 else "")
+        + "), decisions = the adjudicated "
         "gold codes of the reviewed sentences; after N reviewed sentences the fast models are retrained "
-        f"(review rows weighted ×{REVIEW_WEIGHT}) and the rest of the same transcript is coded again. "
+        f"(review rows weighted ×{args.review_weight}; "
+        + (
+            "no implicit negatives"
+            if args.no_implicit
+            else "a done sentence's other categories taken as absent"
+        )
+        + ") and the rest of the same transcript is coded again. "
         "Before = the coder without those decisions, on the same remaining sentences. "
         f'A retrain as "retrain now" runs it (parse the {len(cache) - len(rows)} training texts, '
         f"fit the fast models; embeddings cached) took {first_fit:.0f} s; with the parsed texts kept, a "
         f"retrain took {np.mean(retrain_s):.0f} s on average (max {np.max(retrain_s):.0f} s). Total run "
         f"{time.time() - t0:.0f} s (load average {os.getloadavg()[0]:.0f} on 2 cores at the end).",
         "",
-        f"Reproduce: `KB_CODER_TUNE_EPOCHS=0 python bench/learning_curve.py --steps {args.steps}`",
+        f"Reproduce: `KB_CODER_TUNE_EPOCHS=0 python bench/learning_curve.py {' '.join(sys.argv[1:])}`",
         "",
         "| reviewed sentences | remaining sentences (pooled) | macro-F1 before → after | Δ | "
         "polarity before → after | uncoded before → after (gold) |",

@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 
 from kb.coding.book import load_view
 from kb.coding.coder import DEFAULT_EMBEDDER, Coder, coder_dir
-from kb.coding.data import build_training_set, load_gold, load_review_rows, load_written
+from kb.coding.data import REVIEW_KEYS, build_training_set, load_gold, load_review_rows, load_written
 from kb.coding.model_io import read_manifest, saved_stamp
 from kb.coding.training import MODEL_VERSION
 from kb.errors import ModelRefused
@@ -67,9 +67,7 @@ def train_coder(
     book = load_view(settings.codebook_path)
     gold = load_gold()
     written = load_written(settings.corpus_dir / "training")
-    review_rows = [
-        {k: r.get(k) for k in ("text", "category", "polarity", "label")} for r in load_review_rows(reviews)
-    ]
+    review_rows = [{k: r.get(k) for k in REVIEW_KEYS} for r in load_review_rows(reviews)]
     epochs = settings.coder_tune_epochs
     data = {"gold": gold, "written": written, "reviews": review_rows}
     stamp = _stamp(book.fingerprint(), data, embedder, epochs)
@@ -95,7 +93,7 @@ def run(settings: Settings, progress: bool = False, train: bool | Trainer = True
     trains instead of the full training (the quick retrain of kb.coding.retrain).
     """
     kb = KnowledgeBase(settings)
-    decisions = training_examples(kb.passages, kb.reviews)
+    decisions = training_examples(kb.passages, kb.reviews, kb.auto_codes)
     if callable(train):
         train(settings, decisions)
     elif train:

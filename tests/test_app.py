@@ -60,12 +60,11 @@ def test_md_escape_neutralises_markup() -> None:
     assert ui.term_spans("주민 참여가 저조했다", ["참여", "저조"]) == [(3, 5), (7, 9)]
 
 
-def test_queue_orders_most_uncertain_first_and_filters(data_dir: Path) -> None:
+def test_queue_orders_uncertain_first_mixed_with_certain_and_filters(data_dir: Path) -> None:
     kb = get_kb(settings_for(data_dir))
     items = rq.queue(kb)
-    assert items and [it.uncertainty for it in items] == sorted(
-        (it.uncertainty for it in items), reverse=True
-    )
+    ranked = sorted((it.uncertainty for it in items), reverse=True)
+    assert items and [it.uncertainty for it in items] == rq.mix_certain(ranked, rq.CONFIDENT_EVERY)
     assert all(it.n_decided == 0 for it in items)
     only = rq.queue(kb, factor="leadership", case="eunpyeong_forest")
     assert only and all(it.case == "eunpyeong_forest" for it in only)

@@ -3,7 +3,10 @@
 Gold rows know every category (absent = 0). Written training sentences
 (`corpus/training/*.jsonl`: composed and coded by coders from the codebook, about no case of
 the report) are coded the same way. A review decision knows one category of one
-passage (accepted/added = 1, rejected = 0, the rest unknown). Codebook examples are
+passage (accepted/added = 1, rejected = 0, the rest unknown) – unless the passage is
+`complete`: a coder who decided every code the review queue suggested for it, with the "add a
+missing code" box on the same screen, said the categories they neither accepted nor added do not
+apply (kb.review.merge.training_examples). Codebook examples are
 positives of their own category and, because the codebook is written so that an example
 illustrates one code, negatives of the others.
 """
@@ -20,6 +23,7 @@ from kb.coding.supervised import TrainingSet
 from kb.records import POLARITIES
 
 GOLD_GLOB = "part*.jsonl"
+REVIEW_KEYS = ("text", "category", "polarity", "label", "complete")  # what training keeps of a decision
 
 
 def gold_dir() -> Path:
@@ -100,7 +104,8 @@ def build_training_set(
 
     Only gold rows are `evaluable` (thresholds are calibrated on real report text). A review row
     is repeated `review_weight` times: a few dozen decisions on a new transcript must be able to
-    move a model fitted on two thousand other sentences."""
+    move a model fitted on two thousand other sentences. A reviewed text whose rows say `complete`
+    is a known negative of every category not accepted or added (see the module doc)."""
     ids = book.ids
     ts = TrainingSet()
     if examples:
@@ -115,12 +120,15 @@ def build_training_set(
         group = str(row.get("case") or "gold")
         ts.add(row["text"], group, _codes(row, ids), ids, known_negative=True, evaluable=True)
     by_text: dict[str, dict[str, tuple[int, str]]] = {}
+    complete: set[str] = set()
     for r in reviews:
         text, cat = r.get("text"), r.get("category")
         if not text or cat not in ids:
             continue
         by_text.setdefault(text, {})[cat] = (int(bool(r.get("label"))), _polarity(r.get("polarity")))
+        if r.get("complete") in (True,):  # a bool, numpy or not; never a missing value
+            complete.add(text)
     for text, codes in sorted(by_text.items()):
         for _ in range(max(1, review_weight)):
-            ts.add(text, "review", codes, ids, known_negative=False, evaluable=False)
+            ts.add(text, "review", codes, ids, known_negative=text in complete, evaluable=False)
     return ts

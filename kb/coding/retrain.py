@@ -19,10 +19,12 @@ from typing import Any
 
 from kb.coding.book import load_view
 from kb.coding.coder import DEFAULT_EMBEDDER, Coder, coder_dir
-from kb.coding.data import build_training_set, load_gold, load_review_rows, load_written
+from kb.coding.data import REVIEW_KEYS, build_training_set, load_gold, load_review_rows, load_written
 from kb.coding.training import CoderModel
 
-REVIEW_WEIGHT = 3  # each reviewed sentence counts three times (see build_training_set)
+# each reviewed sentence counts ten times (see build_training_set): on the development transcripts
+# ×10 beat ×3 on the rest of a transcript after 25 and 50 decisions (docs/bench/learning_curve_dev.md)
+REVIEW_WEIGHT = 10
 
 
 def quick_retrain(
@@ -43,9 +45,7 @@ def quick_retrain(
     directory = coder_dir(settings)
     old = CoderModel.load(directory)
     book = load_view(settings.codebook_path)
-    rows = [
-        {k: r.get(k) for k in ("text", "category", "polarity", "label")} for r in load_review_rows(reviews)
-    ]
+    rows = [{k: r.get(k) for k in REVIEW_KEYS} for r in load_review_rows(reviews)]
     gold = load_gold() if gold is None else gold
     written = load_written(settings.corpus_dir / "training") if written is None else written
     data = build_training_set(book, gold, rows, written=written, review_weight=review_weight)

@@ -20,7 +20,10 @@ ATTENTION_COLUMNS = [
     "kind", "problem", "passage_id", "category", "status", "polarity", "coder", "ts", "text_hash",
     "current_text_hash", "reanchored_to", "candidates", "memo", "decision_id",
 ]  # fmt: skip
-TRAINING_COLUMNS = ["text", "category", "polarity", "label", "passage_id", "coder", "ts", "anchor"]
+TRAINING_COLUMNS = [
+    "text", "category", "polarity", "label", "passage_id", "coder", "ts", "anchor", "complete",
+]  # fmt: skip
+DECIDED = ("accepted", "rejected", "added")
 
 
 @dataclass
@@ -137,10 +140,31 @@ def merge(auto_codes: list[dict], passages: list[dict], store: ReviewStore) -> l
     return merged
 
 
-def training_examples(passages: list[dict], store: ReviewStore) -> pd.DataFrame:
-    """(text, category, polarity, label) from human decisions: accepted/added = 1, rejected = 0."""
+def complete_passages(auto_codes: list[dict], decided: dict[str, dict[str, dict]]) -> set[str]:
+    """Passages the review queue counts as done: every code the coder suggested has an accept or
+    reject decision (as `kb.review.queue.QueueItem.done`). The review page shows such a passage with
+    all its suggestions and an "add a missing code" box, so a category the coder neither accepted
+    nor added is one they judged absent; a passage with no suggestions is never complete."""
+    out = set()
+    for entry in auto_codes:
+        pid = entry.get("passage_id") or entry.get("id")
+        cats = [c["category"] for c in entry.get("codes") or []]
+        mine = decided.get(pid, {})
+        if cats and all(mine.get(c, {}).get("status") in DECIDED for c in cats):
+            out.add(pid)
+    return out
+
+
+def training_examples(
+    passages: list[dict], store: ReviewStore, auto_codes: list[dict] | None = None
+) -> pd.DataFrame:
+    """(text, category, polarity, label) from human decisions: accepted/added = 1, rejected = 0.
+
+    `complete` is True for the rows of a passage done in the review queue (`complete_passages`;
+    needs the `auto_codes` the queue showed): training takes its other categories as absent."""
     by_id, _ = _passage_keys(passages)
     anchored = anchor(passages, store)
+    done = complete_passages(auto_codes or [], anchored.codes)
     rows = []
     for pid, decided in anchored.codes.items():
         for category, row in sorted(decided.items()):
@@ -149,6 +173,6 @@ def training_examples(passages: list[dict], store: ReviewStore) -> pd.DataFrame:
             rows.append({
                 "text": by_id[pid].get("text"), "category": category, "polarity": row["polarity"],
                 "label": 0 if row["status"] == "rejected" else 1, "passage_id": pid,
-                "coder": row["coder"], "ts": row["ts"], "anchor": row["anchor"],
+                "coder": row["coder"], "ts": row["ts"], "anchor": row["anchor"], "complete": pid in done,
             })  # fmt: skip
     return pd.DataFrame(rows, columns=TRAINING_COLUMNS)

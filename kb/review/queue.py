@@ -1,4 +1,10 @@
-"""The coders' review queue: auto-coded passages, most uncertain first, and recording decisions.
+"""The coders' review queue: auto-coded passages, most uncertain first with the most certain one at
+every third place, and recording decisions.
+
+Why the mix: a queue of only uncertain passages teaches a retrain about the borderline and leaves
+the coder's confident mistakes unseen; on the development transcripts (bench/learning_curve.py,
+docs/bench/learning_curve_dev.md) the mixed queue made the retrained coder better on the rest of a
+transcript, the uncertain-only one did not.
 
 A decision goes to the append-only ReviewStore with the auto code as `before` (so the log
 shows what the coder corrected); merging it refreshes the passage's Chroma metadata, so the
@@ -8,14 +14,16 @@ factor and "reviewed only" filters see the human decision at once.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 
 from kb.errors import ReviewError
+from kb.review.merge import DECIDED
 from kb.store.kbase import KnowledgeBase
 
-DECIDED = ("accepted", "rejected", "added")
+T = TypeVar("T")
+CONFIDENT_EVERY = 3  # every third place of the queue: the most certain passage left
 _AUTO_CACHE: dict[int, tuple[KnowledgeBase, dict[str, dict[str, Any]]]] = {}
 
 
@@ -35,12 +43,29 @@ def uncertainty(codes: list[dict[str, Any]]) -> float:
     return max(1.0 - abs(2.0 * float(c.get("confidence") or 0.0) - 1.0) for c in codes)
 
 
-def queue_order(records: list[dict[str, Any]]) -> list[int]:
-    """Indices of auto-coder records in review order: coded ones most uncertain first (ties: given
-    order), as `queue` lists them; records without codes (not in the queue) follow in order."""
+def mix_certain(ranked: list[T], every: int) -> list[T]:
+    """`ranked` (most uncertain first) with every `every`-th place given to the most certain item
+    left; `every` <= 0 keeps the order."""
+    if every <= 0:
+        return list(ranked)
+    lo, hi, out = 0, len(ranked) - 1, []
+    while lo <= hi:
+        if (len(out) + 1) % every == 0:
+            out.append(ranked[hi])
+            hi -= 1
+        else:
+            out.append(ranked[lo])
+            lo += 1
+    return out
+
+
+def queue_order(records: list[dict[str, Any]], confident_every: int = CONFIDENT_EVERY) -> list[int]:
+    """Indices of auto-coder records in review order, as `queue` lists them: coded ones most
+    uncertain first (ties: given order) with the most certain one left at every `confident_every`-th
+    place (0: uncertain only); records without codes (not in the queue) follow in order."""
     coded = [i for i, r in enumerate(records) if r.get("codes")]
     coded.sort(key=lambda i: -round(uncertainty(records[i]["codes"]), 4))
-    return coded + [i for i, r in enumerate(records) if not r.get("codes")]
+    return mix_certain(coded, confident_every) + [i for i, r in enumerate(records) if not r.get("codes")]
 
 
 @dataclass(frozen=True)
@@ -72,7 +97,8 @@ def queue(
     pending_only: bool = False,
     keep: str | None = None,
 ) -> list[QueueItem]:
-    """Auto-coded passages, most uncertain first (ties: document order).
+    """Auto-coded passages, most uncertain first (ties: document order), every third place the most
+    certain one left (`mix_certain`, CONFIDENT_EVERY).
 
     `factor` keeps passages whose auto codes include it; `pending_only` hides passages whose
     every auto code has an accept/reject decision, except `keep` (the one on screen).
@@ -93,7 +119,7 @@ def queue(
             continue
         items.append(item)
     items.sort(key=lambda it: -it.uncertainty)
-    return items
+    return mix_certain(items, CONFIDENT_EVERY)
 
 
 def progress(kb: KnowledgeBase, items: list[QueueItem] | None = None) -> dict[str, int]:

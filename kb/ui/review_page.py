@@ -131,6 +131,11 @@ def add_code(res: Resources, coder: str, pid: str, present: set[str]) -> None:
     if not missing:
         return
     st.markdown("**빠진 코드 추가 · add a missing code**")
+    st.caption(
+        "제안된 코드를 모두 결정한 구절에서 수락하거나 추가하지 않은 요인은 "
+        "재학습 때 '해당 없음'으로 배웁니다 "
+        "(a passage done here teaches that the factors not accepted or added do not apply)."
+    )
     c = st.columns([2, 1, 1])
     cat = c[0].selectbox(
         "요인",
