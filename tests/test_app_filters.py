@@ -47,11 +47,10 @@ def _levels(settings) -> list[float]:
 def test_min_confidence_narrows_search_results_as_the_api_does(data_dir: Path) -> None:
     settings = _settings(data_dir)
     unfiltered = api.search(QUERY, K, settings=settings)["id"].tolist()
-    level = next(
-        (x for x in _levels(settings) if api.search(QUERY, K, settings=settings, min_confidence=x)["id"].tolist()
-         not in ([], unfiltered)),
-        None,
-    )  # fmt: skip
+    found = {
+        x: api.search(QUERY, K, settings=settings, min_confidence=x)["id"].tolist() for x in _levels(settings)
+    }
+    level = next((x for x, ids in found.items() if ids not in ([], unfiltered)), None)
     assert level is not None, "the sample store has no confidence level that changes the results"
     want = api.search(QUERY, K, settings=settings, min_confidence=level)["id"].tolist()
 

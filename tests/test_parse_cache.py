@@ -26,10 +26,10 @@ TEXTS = [
     "조례를 만들어서 운영 근거를 마련했습니다.",
 ]
 REVIEWS = [
-    {"text": "반장님들이 단체 대화방에 링크를 돌려 주셨어요.", "category": "governance", "polarity": "success",
-     "label": 1},
-    {"text": "예산이 반토막 나서 간신히 유지했어요.", "category": "financial_resources", "polarity": "obstacle",
-     "label": 1},
+    {"text": "반장님들이 단체 대화방에 링크를 돌려 주셨어요.", "category": "governance",
+     "polarity": "success", "label": 1},
+    {"text": "예산이 반토막 나서 간신히 유지했어요.", "category": "financial_resources",
+     "polarity": "obstacle", "label": 1},
 ]  # fmt: skip
 
 

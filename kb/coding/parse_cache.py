@@ -138,6 +138,12 @@ def _num(v: Any) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool)
 
 
+def _pairs(v: Any, key: Any, value: Any) -> bool:
+    return isinstance(v, list) and all(
+        isinstance(p, list) and len(p) == 2 and key(p[0]) and value(p[1]) for p in v
+    )
+
+
 def _hits(v: Any, n_tokens: int) -> bool:
     return isinstance(v, list) and all(
         isinstance(h, list)
@@ -162,13 +168,10 @@ def valid(e: Mapping[str, Any]) -> bool:
             _strs(e["lemmas"])
             and _hits(e["hits"], n)
             and _hits(e["polarity_hits"], n)
-            and isinstance(e["clause_score"], list)
-            and all(isinstance(p, list) and len(p) == 2 and _int(p[0]) and _num(p[1]) for p in e["clause_score"])
-            and isinstance(e["clause_cues"], list)
-            and all(isinstance(p, list) and len(p) == 2 and _int(p[0]) and _strs(p[1]) for p in e["clause_cues"])
+            and _pairs(e["clause_score"], _int, _num)
+            and _pairs(e["clause_cues"], _int, _strs)
             and _strs(e["function_tokens"])
-            and isinstance(e["spoken"], list)
-            and all(isinstance(p, list) and len(p) == 2 and isinstance(p[0], str) and _num(p[1]) for p in e["spoken"])
+            and _pairs(e["spoken"], lambda k: isinstance(k, str), _num)
         )
     except (KeyError, TypeError):
         return False
