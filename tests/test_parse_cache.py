@@ -139,3 +139,24 @@ def test_a_damaged_or_foreign_cache_file_is_ignored_and_rebuilt(coder: Coder, tm
         cache.save()  # and replaced by a good file
         body = json.loads((folder / FILE).read_text(encoding="utf-8"))
         assert set(body["entries"]) >= {text_key(t) for t in TEXTS}, name
+
+
+@pytest.mark.slow  # two fits on a small gold set
+def test_fitting_on_several_threads_gives_the_one_thread_model(coder: Coder) -> None:
+    from kb.coding.data import build_training_set
+    from kb.coding.training import category_scores
+
+    coder.analyzer.use_cache(None)
+    data = build_training_set(coder.book, _gold(), REVIEWS, written=[])
+    models = []
+    for threads in (1, 2):
+        coder.fit(data, tune_epochs=0, threads=threads)
+        models.append(coder.model)
+    one, two = models
+    analyses = coder.analyzer.analyse(TEXTS)
+    assert list(one.classifiers) == list(two.classifiers) and one.thresholds == two.thresholds
+    assert np.array_equal(
+        category_scores(one, coder.analyzer, analyses), category_scores(two, coder.analyzer, analyses)
+    )
+    cats = ["financial_resources"] * len(TEXTS)
+    assert one.polarity.predict_proba(analyses, cats) == two.polarity.predict_proba(analyses, cats)
