@@ -123,13 +123,14 @@ def cell_passages(
     factor: str | None = None,
     polarity: str | None = None,
     reviewed: bool = False,
+    min_confidence: float = 0.0,
     settings: Settings | None = None,
 ) -> list[str]:
     """The passage ids one `matrix` cell (factor `category` × `case`) counts, with the same query and
     filters: success, obstacle, neutral, recommendation, each best first."""
     from kb.query.crosscase import cell_passages as run_cells
 
-    filters = Filters(group, None, platform_type, factor, polarity, reviewed)
+    filters = Filters(group, None, platform_type, factor, polarity, reviewed, min_confidence)
     return run_cells(get_kb(settings), category, case, query, filters)
 
 

@@ -31,6 +31,7 @@ from kb.coding.context import (
 )
 from kb.coding.features import Analysis, Analyzer
 from kb.coding.output import dominant, round4
+from kb.coding.parse_cache import FILE as PARSE_CACHE_FILE
 from kb.coding.polarity import to_result
 from kb.coding.similarity import CachedEmbedder
 from kb.coding.spoken import is_own_need, is_recommendation
@@ -91,6 +92,8 @@ class Coder:
         cache = cache_dir / f"embeddings-{self.embedder_spec.replace(':', '_')}.npz" if cache_dir else None
         self.embedder = CachedEmbedder(raw, cache)
         self.analyzer = Analyzer(get_nlp(), self.book, self.embedder)
+        if cache_dir is not None:  # parsed training texts too: a retrain re-parses only new ones
+            self.analyzer.use_cache(cache_dir / PARSE_CACHE_FILE)
         if model is not None and model.book_fingerprint != self.book.fingerprint():
             log.warning("coder model was trained on another codebook version; retrain with `kb build`")
 
@@ -104,11 +107,13 @@ class Coder:
         return self
 
     def save(self, directory: Path | None = None, stamp: str = "", info: dict | None = None) -> Path:
-        """Save the model (JSON/NPZ/safetensors, see `kb.coding.model_io`) and the embedding cache."""
+        """Save the model (JSON/NPZ/safetensors, see `kb.coding.model_io`), the embedding and parse caches."""
         if self.model is None:
             raise ValueError("nothing to save: the coder has not been trained")
         path = self.model.save(directory or coder_dir(), stamp, info)
         self.embedder.save()
+        if self.analyzer.cache is not None:
+            self.analyzer.cache.save()
         return path
 
     @classmethod

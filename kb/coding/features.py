@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 from spacy.language import Language
 from spacy.tokens import Doc
 
 from kb.coding.book import CodebookView
+from kb.coding.parse_cache import ParseCache, analyser_version
 from kb.coding.polarity import PolarityResult, PolarityRules
 from kb.coding.rules import CueHit, CueMatcher
 from kb.coding.similarity import CachedEmbedder, CodebookSimilarity
@@ -100,7 +103,10 @@ def lemma_ngrams(lemmas: Sequence[str]) -> list[str]:
 
 
 class Analyzer:
-    """Runs the pipeline, cue rules, polarity rules and similarity over batches of texts."""
+    """Runs the pipeline, cue rules, polarity rules and similarity over batches of texts.
+
+    `cache` (kb.coding.parse_cache) keeps the Doc-derived parts of analyses between runs;
+    `analyse` parses only the texts it does not hold."""
 
     def __init__(self, nlp: Language, book: CodebookView, embedder: CachedEmbedder) -> None:
         self.nlp = nlp
@@ -110,33 +116,65 @@ class Analyzer:
         self.polarity = PolarityRules(nlp, book.polarity_cues)
         self.embedder = embedder
         self.similarity = CodebookSimilarity(book, embedder)
+        self.cache: ParseCache | None = None
+
+    def use_cache(self, path: Path | None) -> ParseCache:
+        """Keep parsed analyses in `path` (None: in memory only) under this analyser's version."""
+        patterns = {"cues": self.cues.patterns, "polarity": self.polarity.matcher.patterns}
+        self.cache = ParseCache(path, analyser_version(patterns))
+        return self.cache
+
+    def parts(self, doc: Doc) -> dict[str, Any]:
+        """What an Analysis takes from the parsed text, as plain JSON values (see parse_cache)."""
+        pol_hits = self.polarity.hits(doc)
+        clause_of, scores, cues = self.polarity.clause_scores(doc, pol_hits)
+        return {
+            "lemmas": content_lemmas(doc),
+            "hits": [_hit_row(h) for h in self.cues(doc)],
+            "polarity_hits": [_hit_row(h) for h in pol_hits],
+            "clause_of_token": list(clause_of),
+            "clause_score": [[k, v] for k, v in scores.items()],
+            "clause_cues": [[k, list(v)] for k, v in cues.items()],
+            "function_tokens": function_tokens(doc),
+            "spoken": [[k, v] for k, v in markers(doc.text).items()],
+        }
 
     def analyse_docs(self, docs: Sequence[Doc], exclude_self: bool = False) -> list[Analysis]:
-        texts = [d.text for d in docs]
-        vecs = self.embedder.embed(texts)
-        sims = self.similarity.score_vectors(vecs, texts if exclude_self else None)
-        out = []
-        for i, doc in enumerate(docs):
-            pol_hits = self.polarity.hits(doc)
-            clause_of, scores, cues = self.polarity.clause_scores(doc, pol_hits)
-            out.append(
-                Analysis(
-                    text=doc.text,
-                    lemmas=content_lemmas(doc),
-                    hits=self.cues(doc),
-                    polarity_hits=pol_hits,
-                    clause_of_token=clause_of,
-                    clause_score=scores,
-                    clause_cues=cues,
-                    vector=vecs[i],
-                    def_sim=sims.definition[i],
-                    ex_sim=sims.example_max[i],
-                    ex_arg=sims.example_arg[i],
-                    function_tokens=function_tokens(doc),
-                    spoken=markers(doc.text),
-                )
-            )
-        return out
+        return self._assemble([d.text for d in docs], [self.parts(d) for d in docs], exclude_self)
 
     def analyse(self, texts: Sequence[str], exclude_self: bool = False) -> list[Analysis]:
-        return self.analyse_docs([self.nlp(t) for t in texts], exclude_self=exclude_self)
+        parts: list[dict[str, Any]] = []
+        for text in texts:
+            entry = self.cache.get(text) if self.cache is not None else None
+            if entry is None:
+                entry = self.parts(self.nlp(text))
+                if self.cache is not None:
+                    self.cache.put(text, entry)
+            parts.append(entry)
+        return self._assemble(list(texts), parts, exclude_self)
+
+    def _assemble(self, texts: list[str], parts: list[dict[str, Any]], exclude_self: bool) -> list[Analysis]:
+        vecs = self.embedder.embed(texts)
+        sims = self.similarity.score_vectors(vecs, texts if exclude_self else None)
+        return [
+            Analysis(
+                text=text,
+                lemmas=list(p["lemmas"]),
+                hits=[CueHit(*h) for h in p["hits"]],
+                polarity_hits=[CueHit(*h) for h in p["polarity_hits"]],
+                clause_of_token=list(p["clause_of_token"]),
+                clause_score={k: v for k, v in p["clause_score"]},
+                clause_cues={k: list(v) for k, v in p["clause_cues"]},
+                vector=vecs[i],
+                def_sim=sims.definition[i],
+                ex_sim=sims.example_max[i],
+                ex_arg=sims.example_arg[i],
+                function_tokens=list(p["function_tokens"]),
+                spoken={k: v for k, v in p["spoken"]},
+            )
+            for i, (text, p) in enumerate(zip(texts, parts, strict=True))
+        ]
+
+
+def _hit_row(h: CueHit) -> list[Any]:
+    return [h.key, h.cue, h.start, h.end, h.token_start, h.token_end]

@@ -3,10 +3,12 @@
 `kb build` trains the best coder (logistic models + fine-tuned e5, minutes on 2 cores). A coder
 reviewing a transcript wants the next passages coded with what they just taught, so
 `quick_retrain` refits only the logistic category and polarity models (about 20 s with cached
-embeddings) and keeps the saved coder's fine-tuned models as they were; the next `kb build`
-sees that the training data changed and retrains everything. `retrain_now` runs this inside a
-build of the code and index stages, so the new model, the re-coded passages and the index
-metadata arrive together as a new generation (readers never see half of it).
+embeddings and parsed texts: kb.coding.parse_cache keeps the training texts' analyses in the
+coder directory, so only texts new since the last training are parsed) and keeps the saved
+coder's fine-tuned models as they were; the next `kb build` sees that the training data
+changed and retrains everything. `retrain_now` runs this inside a build of the code and index
+stages, so the new model, the re-coded passages and the index metadata arrive together as a
+new generation (readers never see half of it).
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ def quick_retrain(
     data = build_training_set(book, gold, rows, written=written, review_weight=review_weight)
     coder = Coder(book, embedder=old.embedder if old else DEFAULT_EMBEDDER, cache_dir=directory)
     coder.fit(data, tune_epochs=0)
+    cache = coder.analyzer.cache
     model = coder.model
     assert model is not None
     kept_tuned = bool(old and old.tuned is not None)
@@ -65,6 +68,7 @@ def quick_retrain(
     return {
         "reviews": len(rows),
         "kept_fine_tuned": kept_tuned,
+        "parsed": cache.misses if cache else None,  # texts parsed anew (the rest came from the cache)
         "seconds": round(time.perf_counter() - t0, 1),
     }
 

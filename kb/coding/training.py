@@ -10,7 +10,9 @@ Variants exist so the benchmark can show what each part contributes:
 
 from __future__ import annotations
 
+import os
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -112,6 +114,15 @@ class CoderModel:
         return model
 
 
+def fit_threads() -> int:
+    """Threads for the logistic fits: the cores this process may use, at most four."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(4, cores))
+
+
 def similarity_score(a: Analysis, j: int) -> float:
     return float(max(a.ex_sim[j], a.def_sim[j]))
 
@@ -159,6 +170,7 @@ def train_model(
     polarity_c: float = 3.0,
     tune_epochs: int = 4,
     progress: bool = False,
+    threads: int | None = None,
 ) -> CoderModel:
     """Fit on `data`; thresholds from grouped out-of-fold predictions on the evaluable rows.
 
@@ -187,22 +199,28 @@ def train_model(
         model.space = FeatureSpace(ids, **(space_options or {})).fit(analyses)
         x = model.space.transform(analyses, analyzer.ids)
         folds = [evaluable[f] for f in group_folds([data.groups[i] for i in evaluable], n_folds)]
-        for cat in ids:
+
+        def fit_category(cat: str) -> tuple[LogisticRegression | None, float]:
             y = labels[cat]
             known = y >= 0
-            model.classifiers[cat] = fit_binary(x[known], y[known], c)
+            clf = fit_binary(x[known], y[known], c)
 
-            def fit_predict(train_idx: np.ndarray, test_idx: np.ndarray, y: np.ndarray = y) -> np.ndarray:
+            def fit_predict(train_idx: np.ndarray, test_idx: np.ndarray) -> np.ndarray:
                 train_idx = train_idx[y[train_idx] >= 0]
-                clf = fit_binary(x[train_idx], y[train_idx], c)
-                return clf.predict_proba(x[test_idx])[:, 1] if clf is not None else np.zeros(len(test_idx))
+                part = fit_binary(x[train_idx], y[train_idx], c)
+                return part.predict_proba(x[test_idx])[:, 1] if part is not None else np.zeros(len(test_idx))
 
             oof = out_of_fold(fit_predict, len(y), folds) if folds else np.full(len(y), np.nan)
             usable = np.flatnonzero(~np.isnan(oof) & known)
-            model.thresholds[cat] = (
-                best_threshold(y[usable], oof[usable], prior_n=prior_n) if len(usable) else 0.5
-            )
-        model.polarity = fit_polarity(analyses, data, ids, polarity_c)
+            return clf, best_threshold(y[usable], oof[usable], prior_n=prior_n) if len(usable) else 0.5
+
+        # liblinear and lbfgs release the GIL: the categories and the polarity model fit on every
+        # core, each fit seeded on its own (the same model as one thread, see tests/test_parse_cache)
+        with ThreadPoolExecutor(max_workers=threads or fit_threads()) as pool:
+            polarity = pool.submit(fit_polarity, analyses, data, ids, polarity_c)
+            for cat, (clf, threshold) in zip(ids, pool.map(fit_category, ids), strict=True):
+                model.classifiers[cat], model.thresholds[cat] = clf, threshold
+            model.polarity = polarity.result()
         if tune_epochs > 0:
             from kb.coding.finetune import TunedClassifier
 

@@ -12,6 +12,7 @@ from plotly.subplots import make_subplots
 
 from kb import api
 from kb.ui import components as ui
+from kb.ui import filter_widgets
 from kb.ui.cards import passage_card
 from kb.ui.state import Resources, resources
 
@@ -194,7 +195,8 @@ def render() -> None:
             format_func=lambda g: "전체" if g is None else ui.GROUP_KO[g],
         )
         reviewed = c3.toggle("검토된 코드만 (reviewed only)", key="mx_reviewed")
-    kwargs = {"group": group, "reviewed": reviewed}
+        confidence = filter_widgets.min_confidence(c3, "mx_min_conf")
+    kwargs = {"group": group, "reviewed": reviewed, "min_confidence": confidence}
     query = query.strip() or None
     mx = api.matrix(query, settings=res.settings, **kwargs)
     if mx.empty:

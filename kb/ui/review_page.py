@@ -13,7 +13,7 @@ import streamlit as st
 from kb import api
 from kb.records import POLARITIES
 from kb.ui import components as ui
-from kb.ui import login
+from kb.ui import login, retrain_gate
 from kb.ui.cards import carrying_sentences, neighbours, sentence_marks
 from kb.ui.state import Resources, resources
 
@@ -57,15 +57,27 @@ def retrain_box(res: Resources) -> None:
 
     if not login.can_write():
         return
+    why = retrain_gate.blocked(res.settings)
     with st.sidebar:
         st.markdown("**자동 코더 재학습 · retrain**")
         st.caption("지금까지의 검토 결정으로 빠른 모델을 다시 학습하고 모든 구절을 다시 코딩합니다 (약 1분).")
-        if not st.button("지금 재학습 retrain now", icon=":material/model_training:", key="rv_retrain"):
+        if why:
+            st.info(ui.md_escape(why))
+        pressed = st.button(
+            "지금 재학습 retrain now", icon=":material/model_training:", key="rv_retrain", disabled=bool(why)
+        )
+        if not pressed or why:
             return
+    from kb.errors import BuildLocked
     from kb.ui.state import _load
 
     with st.status("재학습 중… (retraining the fast models)", expanded=True) as box:
-        out = api.retrain(res.settings, log=lambda msg: box.write(ui.md_escape(msg)))
+        try:
+            out = api.retrain(res.settings, log=lambda msg: box.write(ui.md_escape(msg)))
+        except BuildLocked as exc:  # a build took the lock after the page was drawn: nothing was changed
+            box.update(label="재학습하지 못함 (a build started first)", state="error", expanded=True)
+            st.warning(ui.md_escape(retrain_gate.blocked(res.settings) or str(exc)))
+            return
         box.update(label="재학습 완료 (retrained)", state="complete", expanded=False)
     _load.clear()
     st.session_state["rv_flash"] = (

@@ -11,6 +11,7 @@ import streamlit as st
 from kb import api
 from kb.records import POLARITIES
 from kb.ui import components as ui
+from kb.ui import filter_widgets
 from kb.ui.cards import passage_card
 from kb.ui.state import Resources, resources
 
@@ -42,6 +43,7 @@ def filters(res: Resources) -> dict[str, Any]:
     factor = _opt("요인 factor", list(res.kb.codebook.ids), res.labels, "f_factor", c4)
     polarity = _opt("극성 polarity", list(POLARITIES), ui.POLARITY_KO, "f_polarity", c5)
     reviewed = c6.toggle("검토된 구절만 (reviewed only)", key="f_reviewed")
+    confidence = filter_widgets.min_confidence(c6, "f_min_conf")
     return {
         "group": group,
         "case": case,
@@ -49,6 +51,7 @@ def filters(res: Resources) -> dict[str, Any]:
         "factor": factor,
         "polarity": polarity,
         "reviewed": reviewed,
+        "min_confidence": confidence,
     }
 
 
