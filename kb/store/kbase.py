@@ -83,7 +83,10 @@ class KnowledgeBase:
 
     @cached_property
     def auto_codes(self) -> list[dict[str, Any]]:
-        return read_jsonl(self.root / CODES_FILE)
+        """The coder's codes; none yet while the first generation is being built (its code stage
+        asks for them to know which categories a reviewer saw)."""
+        path = self.root / CODES_FILE
+        return read_jsonl(path) if path.exists() else []
 
     @cached_property
     def codebook(self) -> Any:
