@@ -104,7 +104,7 @@ def test_search_matrix_review_in_browser(server, page) -> None:
     page.get_by_role("link", name="코딩 검토 Review").click()
     page.get_by_label("코더 이름 coder name").fill("browser-coder")
     page.get_by_role("button", name="검토 시작 start").click()
-    page.get_by_text("제안된 코드").wait_for()
+    page.get_by_text("제안된 코드 · suggested codes", exact=True).wait_for()
     settle(page)
     page.screenshot(path=str(OUT / "03_review.png"), full_page=True)
     page.get_by_role("button", name="수락").first.click()
