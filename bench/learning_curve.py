@@ -141,7 +141,7 @@ def main() -> None:
         else f"## Learning from coders: development transcripts `{args.transcripts}` (for choosing only)",
         "",
         "Simulated review in the review queue's order (most uncertain first"
-        + (f", every {args.confident_every}th the most certain left" if args.confident_every > 0 else "")
+        + (f"; one item in {args.confident_every} is the most certain left" if args.confident_every else "")
         + "), decisions = the adjudicated "
         "gold codes of the reviewed sentences; after N reviewed sentences the fast models are retrained "
         f"(review rows weighted ×{args.review_weight}; "
