@@ -18,11 +18,9 @@ The sentence's best code always survives when it clears the global threshold, so
 leaves a sentence uncoded that the plain thresholds would code (the top-category fallback may
 still code one that clears nothing).
 
-What the development transcripts supported (`ANSWER_CALIBRATION`, together with the answer
-context scale ×2 of kb.coding.context): a slightly lower bar (offset −0.05: the coders code nearly
-every answer sentence, where report prose has background sentences that rightly get none) and only
-the codes within 0.15 of the sentence's best (the plain coder's second and third codes were right
-32 % and 6 % of the time, its best 69 %).
+What the development transcripts supported is `ANSWER_CALIBRATION` below (with the answer context
+scale ×2 of kb.coding.context): only the codes within 0.2 of the sentence's best; the plain coder's
+second and third codes were right 32 % and 6 % of the time, its best 69 %.
 """
 
 from __future__ import annotations
