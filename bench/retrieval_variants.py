@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from kb.query.intent import CategoryReader, IntentConfig, code_scores, intent_ranking
 from kb.query.retrieval import DEFAULT_WEIGHTS, RRF_K, Weights, query_lang, rrf
 from kb.store.sentence_index import sentences_of
 
@@ -101,6 +102,9 @@ class Variant:
     prf_beta: float = 0.0
     en_dense_parts: tuple[float, ...] | None = None  # encoder multipliers for English queries
     combine: str = "rrf"  # rrf | z (weighted sum of z-scored scores; BM25 by its score)
+    intent: IntentConfig | None = None  # add the query's intent (kb.query.intent) to the fusion
+    intent_weight: float = 1.0  # its RRF weight
+    intent_boost: float = 0.0  # instead a multiplicative boost: fused x (1 + boost x code score)
 
 
 class VariantRanker:
@@ -141,6 +145,13 @@ class VariantRanker:
         return dense, sent
 
     def _fuse(self, q: dict, dense: list[np.ndarray], sent: list[np.ndarray | None]) -> list[str]:
+        parts = self._parts(q, dense, sent)
+        if isinstance(parts, list):
+            return [pid for pid, _ in rrf(parts, k=self.c.k)][:POOL]
+        return parts.ids
+
+    def _parts(self, q: dict, dense: list[np.ndarray], sent: list[np.ndarray | None]) -> Any:
+        """The rankings RRF fuses, or (z-scored sum) the final order as `_Ordered`."""
         w, ids = self.c.weights, self.v.ids
         en = self.c.en_dense_parts is not None and query_lang(q["query"]) == "en"
         wd = [w.dense * self.c.en_dense_parts[i] if en else w.dense_weight(i) for i in range(len(dense))]  # type: ignore[index]
@@ -158,17 +169,19 @@ class VariantRanker:
                 for pid, score in hits:
                     b[row[pid]] = score
                 total += wb * zscores(b)
-            return [ids[i] for i in np.argsort(-total, kind="stable")[:POOL]]
+            return _Ordered([ids[i] for i in np.argsort(-total, kind="stable")[:POOL]])
         parts: list[tuple[float, list[str]]] = []
         for weight, s in [*zip(wd, dense, strict=True), *zip(ws, sent, strict=True)]:
             if weight and s is not None:
                 parts.append((weight, [ids[i] for i in np.argsort(-s, kind="stable")[:POOL]]))
         if hits:
             parts.append((wb, [pid for pid, _ in hits]))
-        return [pid for pid, _ in rrf(parts, k=self.c.k)][:POOL]
+        return parts
 
     def __call__(self, q: dict) -> list[str]:
         qvs = self.v.query(q["query"])
+        if self.c.intent is not None:
+            return self._with_intent(q, qvs)
         dense, sent = self._scores(qvs)
         ranked = self._fuse(q, dense, sent)
         if self.c.prf_k and self.c.prf_beta:
@@ -178,6 +191,38 @@ class VariantRanker:
             dense, sent = self._scores(qvs)
             ranked = self._fuse(q, dense, sent)
         return ranked
+
+    def _with_intent(self, q: dict, qvs: Sequence[np.ndarray]) -> list[str]:
+        """The shipped fusion plus the query's intent (kb.query.intent), as kb.search would add it."""
+        dense, sent = self._scores(qvs)
+        parts = self._parts(q, dense, sent)
+        fused = rrf(parts, k=self.c.k)
+        return [pid for pid, _ in add_intent(self.v.kb, q["query"], qvs, fused, parts, self.c)][:POOL]
+
+
+@dataclass(frozen=True)
+class _Ordered:
+    ids: list[str]
+
+
+def add_intent(
+    kb: Any, query: str, qvs: Sequence[np.ndarray], fused: list[tuple[str, float]], parts: list, c: Variant
+) -> list[tuple[str, float]]:
+    """`fused` re-ranked with the intent list (RRF, weight c.intent_weight) or boost (c.intent_boost)."""
+    cfg = c.intent
+    if id(kb) not in _readers:
+        _readers[id(kb)] = (kb, CategoryReader(kb.codebook, kb.embedder))
+    reader = _readers[id(kb)][1]
+    intent = reader.read(query, qvs, cfg)
+    ids = [pid for pid, _ in fused]
+    scores = code_scores(kb.codes_for, ids, intent, cfg)
+    if c.intent_boost:
+        boosted = [(pid, s * (1 + c.intent_boost * scores.get(pid, 0.0))) for pid, s in fused]
+        return sorted(boosted, key=lambda kv: -kv[1])
+    return rrf([*parts, (c.intent_weight, intent_ranking(ids, scores, cfg))], k=c.k)
+
+
+_readers: dict[int, tuple[Any, CategoryReader]] = {}
 
 
 VARIANTS: dict[str, Variant] = {
