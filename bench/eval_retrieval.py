@@ -37,6 +37,7 @@ from bench.retrieval_variants import embedded_variants, variant_rankers
 from kb.embeddings.base import l2_normalise
 from kb.query.evalsets import load_queries, qrels
 from kb.query.filters import Filters
+from kb.query.intent import DEFAULT_INTENT, intent_list
 from kb.query.retrieval import DEFAULT_WEIGHTS, Weights, ranked_ids, rrf
 from kb.settings import Settings, get_settings
 from kb.store.kbase import KnowledgeBase, is_built
@@ -228,7 +229,8 @@ def candidate_rankers(v: Vectors, bm25: KeywordIndex) -> dict[str, Ranker]:
 
 
 def weighted_ranker(v: Vectors, bm25: KeywordIndex, w: Weights) -> Ranker:
-    """What `kb.query.retrieval` does: each encoder's passage and sentence-max rankings, BM25 by language."""
+    """What `kb.query.retrieval` does: each encoder's passage and sentence-max rankings, BM25 by language,
+    then the candidates coded with the query's intent (`kb.query.intent`)."""
 
     def rank(q: dict) -> list[str]:
         parts = [
@@ -241,7 +243,11 @@ def weighted_ranker(v: Vectors, bm25: KeywordIndex, w: Weights) -> Ranker:
         ]
         wb = w.bm25(q["query"])
         parts.append((wb, [pid for pid, _ in bm25.search(q["query"], 50)] if wb else []))
-        return fuse(parts)
+        if not w.intent:
+            return fuse(parts)
+        fused = [pid for pid, _ in rrf([(x, r) for x, r in parts if x])]
+        coded = intent_list(v.kb, q["query"], v.query(q["query"]), fused, DEFAULT_INTENT)
+        return fuse([*parts, (w.intent, coded)])
 
     return rank
 

@@ -11,8 +11,9 @@ evaluation question; the codebook is the only vocabulary.
 
 from __future__ import annotations
 
+import hashlib
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,11 +55,15 @@ class IntentConfig:
     """How a query's intent is read and how much it moves the ranking (bench/retrieval_variants.py)."""
 
     part: int | None = 0  # encoder whose cosine reads the categories (None: mean over encoders)
-    temperature: float = 0.01  # category weight exp((cos - best cos) / temperature)
+    temperature: float = 0.02  # category weight exp((cos - best cos) / temperature)
     min_weight: float = 0.5  # categories below this weight are not part of the intent
-    max_categories: int = 2
+    max_categories: int = 3
     off_polarity: float = 0.5  # a code of another polarity than the query's counts this much
-    order: str = "fused"  # the coded candidates ordered by: fused (the other rankings' fusion) | code
+    order: str = "code"  # the coded candidates ordered by: code (weight x confidence) | fused (the fusion's)
+    texts: str = "definitions"  # a category read from: definitions (and labels) | include (plus rules)
+
+
+DEFAULT_INTENT = IntentConfig()
 
 
 @dataclass(frozen=True)
@@ -74,11 +79,13 @@ def query_polarity(query: str) -> str | None:
     return found[0] if len(found) == 1 else None
 
 
-def category_texts(codebook: Any) -> tuple[list[str], list[str]]:
-    """(category id, text) pairs: each category's labels and definitions, in both languages."""
+def category_texts(codebook: Any, which: str = "definitions") -> tuple[list[str], list[str]]:
+    """(category id, text) pairs: each category's labels and definitions in both languages, and
+    with `which="include"` its inclusion rules."""
     owners, texts = [], []
     for c in codebook.categories:
-        for text in (f"{c.label_ko} {c.label_en}", c.definition, c.definition_en):
+        extra = tuple(c.include) if which == "include" else ()
+        for text in (f"{c.label_ko} {c.label_en}", c.definition, c.definition_en, *extra):
             if text:
                 owners.append(c.id)
                 texts.append(text)
@@ -88,12 +95,19 @@ def category_texts(codebook: Any) -> tuple[list[str], list[str]]:
 class CategoryReader:
     """Category vectors per encoder, embedded once per codebook (and per query model)."""
 
-    def __init__(self, codebook: Any, embedder: Any) -> None:
+    def __init__(
+        self,
+        codebook: Any,
+        embedder: Any,
+        which: str = "definitions",
+        embed: Callable[..., Any] | None = None,
+    ) -> None:
+        """`embed` (texts -> query vectors of `embedder`) may be a cache in front of it."""
         from kb.store.sentence_index import split_query_vector
 
         self.ids = list(codebook.ids)
-        owners, texts = category_texts(codebook)
-        fused = embedder.embed_queries(texts)
+        owners, texts = category_texts(codebook, which)
+        fused = (embed or embedder.embed_queries)(texts)
         rows = [split_query_vector(embedder, v) for v in fused]
         self.owner = np.array([self.ids.index(o) for o in owners])
         self.parts = [np.stack([r[i] for r in rows]) for i in range(len(rows[0]))]
@@ -114,11 +128,32 @@ class CategoryReader:
         return Intent(cats, query_polarity(query))
 
 
-def reader_for(kb: Any) -> CategoryReader:
-    """The open knowledge base's reader (kept on the instance: lives and dies with it)."""
-    if "_category_reader" not in kb.__dict__:
-        kb.__dict__["_category_reader"] = CategoryReader(kb.codebook, kb.embedder)
-    return kb.__dict__["_category_reader"]
+def reader_for(kb: Any, config: IntentConfig = DEFAULT_INTENT) -> CategoryReader:
+    """The open knowledge base's reader (kept on the instance: lives and dies with it).
+
+    The category vectors are cached on disk beside the store (seconds to embed, once per codebook
+    and query model), so a fresh process's first search does not pay for them."""
+    readers = kb.__dict__.setdefault("_category_readers", {})
+    if config.texts not in readers:
+        from kb.coding.similarity import CachedEmbedder
+
+        ident = f"{getattr(kb.embedder, 'name', '')}|{getattr(kb.embedder, 'version', '')}|{config.texts}"
+        digest = hashlib.sha1(ident.encode("utf-8")).hexdigest()[:16]
+        cached = CachedEmbedder(kb.embedder, kb.settings.data_dir / "cache" / f"intent-{digest}.npz")
+        readers[config.texts] = CategoryReader(kb.codebook, kb.embedder, config.texts, cached.embed)
+        try:
+            cached.save()
+        except OSError:  # a read-only data directory: the vectors stay in memory
+            pass
+    return readers[config.texts]
+
+
+def intent_list(
+    kb: Any, query: str, part_vectors: Sequence[np.ndarray], fused: Sequence[str], config: IntentConfig
+) -> list[str]:
+    """The ranking search adds to its fusion: the fused candidates coded with the query's intent."""
+    intent = reader_for(kb, config).read(query, part_vectors, config)
+    return intent_ranking(fused, code_scores(kb.codes_for, fused, intent, config), config)
 
 
 def code_scores(

@@ -1,0 +1,77 @@
+"""Code-aware search: a query's codebook categories and direction, and the coded passages it prefers.
+
+Over the real search fixture (fixture corpus plus test_search's passages, embedded with the
+bundled encoders). Expected categories come from the codebook's own wording of each factor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from test_search import BUS_ID, RESIDENTS_ID, search_settings  # noqa: F401 - the session fixture
+
+from kb.query.intent import DEFAULT_INTENT, Intent, IntentConfig, code_scores, query_polarity, reader_for
+from kb.query.retrieval import DEFAULT_WEIGHTS, ranked_ids
+from kb.store.kbase import get_kb
+from kb.store.sentence_index import split_query_vector
+
+
+@pytest.fixture(scope="module")
+def kb(search_settings):  # noqa: F811
+    return get_kb(search_settings)
+
+
+def read(kb, query: str) -> Intent:
+    vectors = split_query_vector(kb.embedder, kb.embedder.embed_queries([query])[0])
+    return reader_for(kb).read(query, vectors, DEFAULT_INTENT)
+
+
+@pytest.mark.parametrize(
+    ("query", "category"),
+    [
+        ("what held back resident participation?", "resident_acceptance"),
+        ("예산 확보가 성공에 어떤 역할을 했나", "financial_resources"),
+        ("단체장의 추진 의지는 어땠나", "leadership"),
+        ("How did the head of the city drive the project?", "leadership"),
+    ],
+)
+def test_query_intent_names_the_category_in_either_language(kb, query: str, category: str) -> None:
+    intent = read(kb, query)
+    assert category in intent.categories and len(intent.categories) <= DEFAULT_INTENT.max_categories, intent
+
+
+@pytest.mark.parametrize(
+    ("query", "polarity"),
+    [
+        ("what held back resident participation?", "obstacle"),
+        ("주민 참여의 걸림돌은 무엇이었나", "obstacle"),
+        ("예산 확보가 성공에 어떤 역할을 했나", "success"),
+        ("What worked well for the bus information system?", "success"),
+        ("앞으로 무엇을 해야 하나", "recommendation"),
+        ("What should other cities learn?", "recommendation"),
+        ("버스정보시스템은 어떤 정보를 제공하나", None),
+        ("what went wrong and what worked?", None),  # both directions: none chosen
+    ],
+)
+def test_query_polarity_from_direction_words(query: str, polarity: str | None) -> None:
+    assert query_polarity(query) == polarity
+
+
+def test_code_scores_prefer_the_asked_direction(kb) -> None:
+    intent = Intent({"resident_acceptance": 1.0}, "obstacle")
+    scores = code_scores(kb.codes_for, [RESIDENTS_ID, BUS_ID], intent, IntentConfig(off_polarity=0.5))
+    # RESIDENTS: resident_acceptance obstacle 0.84; BUS: resident_acceptance success 0.77, halved
+    assert scores[RESIDENTS_ID] == pytest.approx(0.84) and scores[BUS_ID] == pytest.approx(0.385)
+    assert code_scores(kb.codes_for, [RESIDENTS_ID], Intent({"leadership": 1.0}), DEFAULT_INTENT) == {}
+
+
+def test_search_ranks_the_passages_coded_with_the_asked_factor_first(kb) -> None:
+    """The two passages coded resident_acceptance lead a question about resident participation;
+    without the intent list, passages that merely share its words sit between them."""
+    query = "What held back resident participation?"
+    off = [pid for pid, _ in ranked_ids(kb, query, 10, weights=replace(DEFAULT_WEIGHTS, intent=0.0))]
+    on = [pid for pid, _ in ranked_ids(kb, query, 10)]
+    assert DEFAULT_WEIGHTS.intent > 0 and set(on) == set(off)  # it reorders the candidates, adds none
+    assert on[:2] == [RESIDENTS_ID, BUS_ID]  # the asked direction (obstacle) first
+    assert BUS_ID not in off[:2]
