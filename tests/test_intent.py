@@ -8,12 +8,21 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
 import pytest
 from test_search import BUS_ID, RESIDENTS_ID, search_settings  # noqa: F401 - the session fixture
 
-from kb.query.intent import DEFAULT_INTENT, Intent, IntentConfig, code_scores, query_polarity, reader_for
+from kb.query.intent import (
+    DEFAULT_INTENT,
+    Intent,
+    IntentConfig,
+    category_texts,
+    code_scores,
+    query_polarity,
+    reader_for,
+)
 from kb.query.retrieval import DEFAULT_WEIGHTS, ranked_ids
-from kb.store.kbase import get_kb
+from kb.store.kbase import KnowledgeBase, get_kb
 from kb.store.sentence_index import split_query_vector
 
 
@@ -75,3 +84,17 @@ def test_search_ranks_the_passages_coded_with_the_asked_factor_first(kb) -> None
     assert DEFAULT_WEIGHTS.intent > 0 and set(on) == set(off)  # it reorders the candidates, adds none
     assert on[:2] == [RESIDENTS_ID, BUS_ID]  # the asked direction (obstacle) first
     assert BUS_ID not in off[:2]
+
+
+def test_category_vectors_are_cached_and_a_garbage_cache_is_replaced(search_settings) -> None:  # noqa: F811
+    kb = KnowledgeBase.open(search_settings)
+    reader_for(kb)
+    (path,) = (search_settings.data_dir / "cache").glob("intent-*.npz")
+    with np.load(path, allow_pickle=False) as data:
+        assert len(data["keys"]) == len(category_texts(kb.codebook)[1])
+    expected = reader_for(kb).parts[0]
+    path.write_bytes(b"not an npz")  # hostile or truncated: a cache, never a reason to fail
+    fresh = KnowledgeBase.open(search_settings)
+    assert np.allclose(reader_for(fresh).parts[0], expected)
+    with np.load(path, allow_pickle=False) as data:  # rewritten
+        assert len(data["keys"]) == len(category_texts(kb.codebook)[1])

@@ -136,10 +136,21 @@ def reader_for(kb: Any, config: IntentConfig = DEFAULT_INTENT) -> CategoryReader
     readers = kb.__dict__.setdefault("_category_readers", {})
     if config.texts not in readers:
         from kb.coding.similarity import CachedEmbedder
+        from kb.store.sentence_index import encoders
 
-        ident = f"{getattr(kb.embedder, 'name', '')}|{getattr(kb.embedder, 'version', '')}|{config.texts}"
+        models = [kb.embedder, *encoders(kb.embedder)]  # an adapted query encoder has its own version
+        ident = "|".join(
+            f"{getattr(m, 'name', '')};{getattr(m, 'version', '')};{getattr(m, 'query_version', '')}"
+            for m in models
+        )
+        ident += f"|{config.texts}"
         digest = hashlib.sha1(ident.encode("utf-8")).hexdigest()[:16]
-        cached = CachedEmbedder(kb.embedder, kb.settings.data_dir / "cache" / f"intent-{digest}.npz")
+        path = kb.settings.data_dir / "cache" / f"intent-{digest}.npz"
+        try:
+            cached = CachedEmbedder(kb.embedder, path)
+        except Exception:  # noqa: BLE001 - an unreadable cache file is only a cache: embed anew, replace it
+            cached = CachedEmbedder(kb.embedder, None)
+            cached.cache_path = path
         readers[config.texts] = CategoryReader(kb.codebook, kb.embedder, config.texts, cached.embed)
         try:
             cached.save()
