@@ -249,6 +249,12 @@ VARIANTS: dict[str, Variant] = {
     "variant: intent keeps only codes of the query's direction": Variant(
         intent=replace(DEFAULT_INTENT, off_polarity=0.0)
     ),
+    "variant: intent without the coder's reading of the query": Variant(
+        intent=replace(DEFAULT_INTENT, coder_min=None)
+    ),
+    "variant: intent with the coder's categories from confidence 0.3 (not 0.5)": Variant(
+        intent=replace(DEFAULT_INTENT, coder_min=0.3)
+    ),
     "variant: intent as a boost x (1 + 0.5 code score) instead of a list": Variant(
         weights=NO_INTENT, intent_boost=0.5
     ),

@@ -18,8 +18,10 @@ from kb.query.intent import (
     IntentConfig,
     category_texts,
     code_scores,
+    coder_confidences,
     query_polarity,
     reader_for,
+    with_coder,
 )
 from kb.query.retrieval import DEFAULT_WEIGHTS, ranked_ids
 from kb.store.kbase import KnowledgeBase, get_kb
@@ -98,3 +100,22 @@ def test_category_vectors_are_cached_and_a_garbage_cache_is_replaced(search_sett
     assert np.allclose(reader_for(fresh).parts[0], expected)
     with np.load(path, allow_pickle=False) as data:  # rewritten
         assert len(data["keys"]) == len(category_texts(kb.codebook)[1])
+
+
+@pytest.mark.parametrize(
+    ("query", "category"),
+    [
+        ("재정 지원이 부족했던 이유", "financial_resources"),
+        ("주민 참여가 저조했던 원인", "resident_acceptance"),
+    ],
+)
+def test_the_store_coder_codes_a_korean_question_like_a_passage(kb, query: str, category: str) -> None:
+    conf = coder_confidences(kb, query)
+    assert conf[category] >= DEFAULT_INTENT.coder_min
+    assert sum(c >= DEFAULT_INTENT.coder_min for c in conf.values()) <= 2  # not everything
+
+
+def test_coder_categories_join_the_intent_at_full_weight() -> None:
+    intent = Intent({"governance": 1.0, "org_structure": 0.6}, "success")
+    got = with_coder(intent, {"leadership": 0.88, "org_culture": 0.3, "governance": 0.7}, 0.5)
+    assert got == Intent({"governance": 1.0, "org_structure": 0.6, "leadership": 1.0}, "success")

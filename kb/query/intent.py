@@ -60,6 +60,7 @@ class IntentConfig:
     max_categories: int = 3
     off_polarity: float = 0.5  # a code of another polarity than the query's counts this much
     order: str = "code"  # the coded candidates ordered by: code (weight x confidence) | fused (the fusion's)
+    coder_min: float | None = 0.5  # categories the coder gives the query at least this (None: no coder)
     texts: str = "definitions"  # a category read from: definitions (and labels) | include (plus rules)
 
 
@@ -164,7 +165,44 @@ def intent_list(
 ) -> list[str]:
     """The ranking search adds to its fusion: the fused candidates coded with the query's intent."""
     intent = reader_for(kb, config).read(query, part_vectors, config)
+    if config.coder_min is not None:
+        intent = with_coder(intent, coder_confidences(kb, query), config.coder_min)
     return intent_ranking(fused, code_scores(kb.codes_for, fused, intent, config), config)
+
+
+def with_coder(intent: Intent, confidences: Mapping[str, float], minimum: float) -> Intent:
+    """The intent plus, at full weight, every category the coder gives the query text confidently."""
+    cats = dict(intent.categories)
+    for cat, conf in confidences.items():
+        if conf >= minimum:
+            cats[cat] = 1.0
+    return Intent(cats, intent.polarity)
+
+
+def coder_confidences(kb: Any, query: str) -> dict[str, float]:
+    """The store's own coder on the query text: per category its best sentence confidence.
+
+    The coder reads Korean cues and paraphrases the way it reads passages, so a Korean question about
+    a factor is coded like a passage about it. Empty when the store has no usable coder."""
+    coder = coder_for(kb)
+    if coder is None:
+        return {}
+    scored = coder.score_texts([query])
+    if not len(scored.conf):
+        return {}
+    return {cat: float(x) for cat, x in zip(scored.cats, scored.conf.max(axis=0), strict=True)}
+
+
+def coder_for(kb: Any) -> Any:
+    """The coder `kb build` saved with the store (loaded once per open knowledge base), or None."""
+    if "_intent_coder" not in kb.__dict__:
+        from kb.coding.coder import Coder
+
+        try:
+            kb.__dict__["_intent_coder"] = Coder.load(kb.settings)
+        except Exception:  # noqa: BLE001 - a store without a usable coder: intent by similarity alone
+            kb.__dict__["_intent_coder"] = None
+    return kb.__dict__["_intent_coder"]
 
 
 def code_scores(
