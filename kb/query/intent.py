@@ -5,7 +5,9 @@ Researchers ask about a factor and a direction ("what held back resident partici
 every passage into the codebook's categories with a polarity. Reading the question's intent lets
 search prefer the passages coded with it: the categories by cosine of the query vector search
 already computed to each category's labels and definitions (Korean and English; both encoders are
-multilingual), the direction by a few polarity words of either language. Nothing here knows any
+multilingual) plus the categories the store's own coder gives the query text, the direction by a few
+polarity words of either language. Search adds one ranking to its fusion: its candidates coded with
+the intent, by weight x confidence (docs/bench/retrieval_intent.md). Nothing here knows any
 evaluation question; the codebook is the only vocabulary.
 """
 

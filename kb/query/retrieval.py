@@ -5,7 +5,8 @@ exact terms (배달특급, Talk London). A question usually matches one sentence
 each encoder also ranks passages by their best sentence (`kb.store.sentence_index`). Reciprocal rank
 fusion combines the rankings without score calibration; its weights, and the BM25 weight per
 query language (Korean BM25 cannot match an English query), are set on the development half
-of the blind evaluation set in bench/eval_retrieval.py.
+of the blind evaluation set in bench/eval_retrieval.py. Search is also code-aware: the candidates
+coded with the query's codebook categories form one more ranking (`kb.query.intent`).
 """
 
 from __future__ import annotations
