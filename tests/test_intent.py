@@ -1,0 +1,121 @@
+"""Code-aware search: a query's codebook categories and direction, and the coded passages it prefers.
+
+Over the real search fixture (fixture corpus plus test_search's passages, embedded with the
+bundled encoders). Expected categories come from the codebook's own wording of each factor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from test_search import BUS_ID, RESIDENTS_ID, search_settings  # noqa: F401 - the session fixture
+
+from kb.query.intent import (
+    DEFAULT_INTENT,
+    Intent,
+    IntentConfig,
+    category_texts,
+    code_scores,
+    coder_confidences,
+    query_polarity,
+    reader_for,
+    with_coder,
+)
+from kb.query.retrieval import DEFAULT_WEIGHTS, ranked_ids
+from kb.store.kbase import KnowledgeBase, get_kb
+from kb.store.sentence_index import split_query_vector
+
+
+@pytest.fixture(scope="module")
+def kb(search_settings):  # noqa: F811
+    return get_kb(search_settings)
+
+
+def read(kb, query: str) -> Intent:
+    vectors = split_query_vector(kb.embedder, kb.embedder.embed_queries([query])[0])
+    return reader_for(kb).read(query, vectors, DEFAULT_INTENT)
+
+
+@pytest.mark.parametrize(
+    ("query", "category"),
+    [
+        ("what held back resident participation?", "resident_acceptance"),
+        ("예산 확보가 성공에 어떤 역할을 했나", "financial_resources"),
+        ("단체장의 추진 의지는 어땠나", "leadership"),
+        ("How did the head of the city drive the project?", "leadership"),
+    ],
+)
+def test_query_intent_names_the_category_in_either_language(kb, query: str, category: str) -> None:
+    intent = read(kb, query)
+    assert category in intent.categories and len(intent.categories) <= DEFAULT_INTENT.max_categories, intent
+
+
+@pytest.mark.parametrize(
+    ("query", "polarity"),
+    [
+        ("what held back resident participation?", "obstacle"),
+        ("주민 참여의 걸림돌은 무엇이었나", "obstacle"),
+        ("예산 확보가 성공에 어떤 역할을 했나", "success"),
+        ("What worked well for the bus information system?", "success"),
+        ("앞으로 무엇을 해야 하나", "recommendation"),
+        ("What should other cities learn?", "recommendation"),
+        ("버스정보시스템은 어떤 정보를 제공하나", None),
+        ("what went wrong and what worked?", None),  # both directions: none chosen
+    ],
+)
+def test_query_polarity_from_direction_words(query: str, polarity: str | None) -> None:
+    assert query_polarity(query) == polarity
+
+
+def test_code_scores_prefer_the_asked_direction(kb) -> None:
+    intent = Intent({"resident_acceptance": 1.0}, "obstacle")
+    scores = code_scores(kb.codes_for, [RESIDENTS_ID, BUS_ID], intent, IntentConfig(off_polarity=0.5))
+    # RESIDENTS: resident_acceptance obstacle 0.84; BUS: resident_acceptance success 0.77, halved
+    assert scores[RESIDENTS_ID] == pytest.approx(0.84) and scores[BUS_ID] == pytest.approx(0.385)
+    assert code_scores(kb.codes_for, [RESIDENTS_ID], Intent({"leadership": 1.0}), DEFAULT_INTENT) == {}
+
+
+def test_search_ranks_the_passages_coded_with_the_asked_factor_first(kb) -> None:
+    """The two passages coded resident_acceptance lead a question about resident participation;
+    without the intent list, passages that merely share its words sit between them."""
+    query = "What held back resident participation?"
+    off = [pid for pid, _ in ranked_ids(kb, query, 10, weights=replace(DEFAULT_WEIGHTS, intent=0.0))]
+    on = [pid for pid, _ in ranked_ids(kb, query, 10)]
+    assert DEFAULT_WEIGHTS.intent > 0 and set(on) == set(off)  # it reorders the candidates, adds none
+    assert on[:2] == [RESIDENTS_ID, BUS_ID]  # the asked direction (obstacle) first
+    assert BUS_ID not in off[:2]
+
+
+def test_category_vectors_are_cached_and_a_garbage_cache_is_replaced(search_settings) -> None:  # noqa: F811
+    kb = KnowledgeBase.open(search_settings)
+    reader_for(kb)
+    (path,) = (search_settings.data_dir / "cache").glob("intent-*.npz")
+    with np.load(path, allow_pickle=False) as data:
+        assert len(data["keys"]) == len(category_texts(kb.codebook)[1])
+    expected = reader_for(kb).parts[0]
+    path.write_bytes(b"not an npz")  # hostile or truncated: a cache, never a reason to fail
+    fresh = KnowledgeBase.open(search_settings)
+    assert np.allclose(reader_for(fresh).parts[0], expected)
+    with np.load(path, allow_pickle=False) as data:  # rewritten
+        assert len(data["keys"]) == len(category_texts(kb.codebook)[1])
+
+
+@pytest.mark.parametrize(
+    ("query", "category"),
+    [
+        ("재정 지원이 부족했던 이유", "financial_resources"),
+        ("주민 참여가 저조했던 원인", "resident_acceptance"),
+    ],
+)
+def test_the_store_coder_codes_a_korean_question_like_a_passage(kb, query: str, category: str) -> None:
+    conf = coder_confidences(kb, query)
+    assert conf[category] >= DEFAULT_INTENT.coder_min
+    assert sum(c >= DEFAULT_INTENT.coder_min for c in conf.values()) <= 2  # not everything
+
+
+def test_coder_categories_join_the_intent_at_full_weight() -> None:
+    intent = Intent({"governance": 1.0, "org_structure": 0.6}, "success")
+    got = with_coder(intent, {"leadership": 0.88, "org_culture": 0.3, "governance": 0.7}, 0.5)
+    assert got == Intent({"governance": 1.0, "org_structure": 0.6, "leadership": 1.0}, "success")
