@@ -39,6 +39,13 @@ from bench.eval_coding import case_folds  # noqa: E402
 from kb.coding.book import POLARITIES, load_view  # noqa: E402
 from kb.coding.coder import Coder  # noqa: E402
 from kb.coding.data import build_training_set, load_gold, load_written  # noqa: E402
+from kb.coding.question_polarity import (  # noqa: E402
+    NEUTRAL_WEIGHTS,
+    ORIENTATION_WEIGHTS,
+    ORIENTATIONS,
+    answer_weights,
+    orientation,
+)
 from kb.coding.training import CoderModel, fit_polarity  # noqa: E402
 
 
@@ -115,6 +122,55 @@ def choose_priors(pairs: list, probs: list) -> None:
     print(f"leave-one-transcript-out: no weights {plain / n:.3f}, chosen weights {chosen / n:.3f}")
 
 
+def _w(obstacle: float = 2.0, recommendation: float = 1.0) -> dict[str, float]:
+    return {"success": 1.0, "obstacle": obstacle, "neutral": 0.5, "recommendation": recommendation}
+
+
+# per question orientation (kb.coding.question_polarity), the weights tried; the others stay neutral
+ORIENTATION_GRID = {
+    "difficulty": [_w(o) for o in (1.0, 2.0, 3.0, 4.0)],
+    "success": [_w(o) for o in (1.0, 1.5, 2.0)],
+    "advice": [_w(o, r) for o in (1.0, 2.0) for r in (1.0, 2.0, 4.0, 8.0)],
+}
+
+
+def oriented_hits(pairs: list, probs: list, spoken: list, table: dict[str, dict[str, float]]) -> int:
+    hits = 0
+    for (r, c), p, sp in zip(pairs, probs, spoken, strict=True):
+        w = answer_weights(r.get("question"), sp, table)
+        hits += c["polarity"] == max(POLARITIES, key=lambda q: p[q] * w[q])
+    return hits
+
+
+def choose_orientation_priors(pairs: list, probs: list, spoken: list) -> None:
+    """The answer prior by question orientation: the shipped table, and leave-one-transcript-out
+    (each orientation's weights chosen on three transcripts, the others neutral; scored on the fourth)."""
+    n = len(pairs)
+    counts = Counter(orientation(r.get("question")) for r, _ in pairs)
+    plain = {o: NEUTRAL_WEIGHTS for o in ORIENTATIONS}
+    print(f"question orientations of the dev codes: {dict(counts)}")
+    print(
+        f"dev, one prior for every answer: {oriented_hits(pairs, probs, spoken, plain) / n:.3f}; "
+        f"shipped prior by question: {oriented_hits(pairs, probs, spoken, ORIENTATION_WEIGHTS) / n:.3f}"
+    )
+    base = loo = 0
+    for name in sorted({r["transcript"] for r, _ in pairs}):
+        inside = [k for k, (r, _) in enumerate(pairs) if r["transcript"] != name]
+        out = [k for k, (r, _) in enumerate(pairs) if r["transcript"] == name]
+
+        def sub(ks: list[int]) -> tuple[list, list, list]:
+            return [pairs[k] for k in ks], [probs[k] for k in ks], [spoken[k] for k in ks]
+
+        table = dict(plain)
+        for o, grid in ORIENTATION_GRID.items():
+            table[o] = max(grid, key=lambda w, o=o: oriented_hits(*sub(inside), {**plain, o: w}))
+        base += oriented_hits(*sub(out), plain)
+        loo += oriented_hits(*sub(out), table)
+        chosen = {o: (table[o]["obstacle"], table[o]["recommendation"]) for o in ORIENTATION_GRID}
+        print(f"  held-out {name}: (obstacle, recommendation) weights {chosen}")
+    print(f"leave-one-transcript-out: one prior {base / n:.3f}, prior by question {loo / n:.3f}")
+
+
 def summary(name: str, counts: Counter) -> str:
     n = sum(counts.values())
     hits = sum(v for (g, p), v in counts.items() if g == p)
@@ -150,6 +206,7 @@ def main() -> None:
     if args.only_dev:
         pairs, probs = predict(coder, cache, gold, dev, written)
         choose_priors(pairs, probs)
+        choose_orientation_priors(pairs, probs, [cache[r["text"]].spoken for r, _ in pairs])
         return
     speech: Counter = Counter()
     for fold in speech_folds(written, args.folds):
@@ -170,6 +227,7 @@ def main() -> None:
         print(summary("dev transcripts", counts))
         print("dev confusion (gold, coder): count", dict(counts))
         choose_priors(pairs, probs)
+        choose_orientation_priors(pairs, probs, [cache[r["text"]].spoken for r, _ in pairs])
     print(f"{time.time() - t0:.0f} s")
 
 

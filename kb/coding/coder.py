@@ -276,7 +276,9 @@ class Coder:
         pairs = [(i, j) for i in range(len(analyses)) for j in range(len(cats)) if chosen[i, j]]
         groups = [ctx[owner[i]].group for i, _ in pairs]
         pol = self.polarity([analyses[i] for i, _ in pairs], [cats[j] for _, j in pairs], groups)
-        pol = answer_polarity(pol, [is_answer(ctx[owner[i]]) for i, _ in pairs])
+        answers = [is_answer(ctx[owner[i]]) for i, _ in pairs]
+        questions = [ctx[owner[i]].question for i, _ in pairs]
+        pol = answer_polarity(pol, answers, questions, [analyses[i].spoken for i, _ in pairs])
         pol_of = {pair: p for pair, p in zip(pairs, pol, strict=True)}
 
         results, row = [], 0
