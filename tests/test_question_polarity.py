@@ -20,6 +20,7 @@ from kb.coding.question_polarity import answer_weights, orientation
         ("정부에 하고 싶은 말씀이 있으세요?", "advice"),
         ("앞으로 제도는 어떻게 바뀌어야 한다고 보십니까?", "advice"),
         ("어려운 지역에 당부하고 싶은 건요?", "advice"),  # advice wins over a difficulty word
+        ("새로 시작하는 곳에 권하고 싶은 게 있으세요?", "advice"),
         ("예산 확보는 어떠셨어요?", "neutral"),  # a topic, not an evaluation (확보 is no success here)
         ("담당 인력은 몇 명이세요?", "neutral"),
         (None, "neutral"),

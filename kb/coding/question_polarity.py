@@ -35,7 +35,7 @@ SUCCESS_WORDS = frozenset(
     }
 )  # fmt: skip
 ADVICE_WORDS = frozenset(
-    {"조언", "제언", "당부", "권유", "추천", "건의", "시사점", "교훈", "팁", "바라", "바람"}
+    {"조언", "제언", "당부", "권유", "권하", "추천", "건의", "시사점", "교훈", "팁", "바라", "바람"}
 )  # fmt: skip
 _WISH = ("싶", "VX")  # 하고 싶은 말씀 (what would you like to say to …)
 
