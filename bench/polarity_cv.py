@@ -38,6 +38,7 @@ sys.path.insert(0, str(ROOT))
 from bench.eval_coding import case_folds  # noqa: E402
 from kb.coding.book import POLARITIES, load_view  # noqa: E402
 from kb.coding.coder import Coder  # noqa: E402
+from kb.coding.context import blend_neighbour_polarity  # noqa: E402
 from kb.coding.data import build_training_set, load_gold, load_written  # noqa: E402
 from kb.coding.question_polarity import (  # noqa: E402
     NEUTRAL_WEIGHTS,
@@ -171,6 +172,72 @@ def choose_orientation_priors(pairs: list, probs: list, spoken: list) -> None:
     print(f"leave-one-transcript-out: one prior {base / n:.3f}, prior by question {loo / n:.3f}")
 
 
+def neighbour_probs(coder: Coder, cache: dict, pairs: list) -> list[list[dict[str, float]]]:
+    """Per (row, gold code): the polarity probabilities of the row's prev/next sentences (same
+    answer) for the code's category, as `Coder.assemble` reads them."""
+    texts = [t for r, _ in pairs for t in (r.get("prev"), r.get("next")) if t and t not in cache]
+    texts = list(dict.fromkeys(texts))
+    if texts:
+        cache.update(zip(texts, coder.analyzer.analyse(texts), strict=True))
+    wanted = [
+        (k, t, c["category"], r.get("group"))
+        for k, (r, c) in enumerate(pairs)
+        for t in (r.get("prev"), r.get("next"))
+        if t
+    ]
+    probs = coder.polarity(
+        [cache[t] for _, t, _, _ in wanted], [w[2] for w in wanted], [w[3] for w in wanted]
+    )
+    out: list[list[dict[str, float]]] = [[] for _ in pairs]
+    for (k, _, _, _), p in zip(wanted, probs, strict=True):
+        out[k].append(p)
+    return out
+
+
+NEIGHBOUR_GRID = (0.0, 0.1, 0.2, 0.3, 0.4)
+
+
+def choose_neighbour_weight(pairs: list, probs: list, near: list, spoken: list) -> None:
+    """The neighbour polarity weight (kb.coding.context.NEIGHBOUR_POLARITY_WEIGHT) with the shipped
+    prior by question: on all dev transcripts, and leave-one-transcript-out."""
+    ones = [True] * len(pairs)
+
+    def hits(ks: list[int], w: float) -> int:
+        mixed = blend_neighbour_polarity([probs[k] for k in ks], [near[k] for k in ks], ones[: len(ks)], w)
+        return oriented_hits([pairs[k] for k in ks], mixed, [spoken[k] for k in ks], ORIENTATION_WEIGHTS)
+
+    n, every = len(pairs), list(range(len(pairs)))
+    print("dev, neighbour weight: " + ", ".join(f"{w} {hits(every, w) / n:.3f}" for w in NEIGHBOUR_GRID))
+    base = loo = 0
+    for name in sorted({r["transcript"] for r, _ in pairs}):
+        inside = [k for k, (r, _) in enumerate(pairs) if r["transcript"] != name]
+        out = [k for k, (r, _) in enumerate(pairs) if r["transcript"] == name]
+        w = max(NEIGHBOUR_GRID, key=lambda w: hits(inside, w))
+        base += hits(out, 0.0)
+        loo += hits(out, w)
+        before, after = hits(out, 0.0) / len(out), hits(out, w) / len(out)
+        print(f"  held-out {name}: neighbour weight {w} ({before:.3f} -> {after:.3f})")
+    print(f"leave-one-transcript-out: no neighbours {base / n:.3f}, chosen neighbour weight {loo / n:.3f}")
+
+
+def dev_choices(coder: Coder, cache: dict, pairs: list, probs: list) -> None:
+    """The interview-answer polarity choices made on the development transcripts."""
+    spoken = [cache[r["text"]].spoken for r, _ in pairs]
+    choose_priors(pairs, probs)
+    choose_orientation_priors(pairs, probs, spoken)
+    near = neighbour_probs(coder, cache, pairs)
+    choose_neighbour_weight(pairs, probs, near, spoken)
+    mixed = blend_neighbour_polarity(probs, near, [True] * len(pairs))
+    counts = Counter(
+        (
+            c["polarity"],
+            max(POLARITIES, key=lambda q, p=p, sp=sp, r=r: p[q] * answer_weights(r.get("question"), sp)[q]),
+        )
+        for (r, c), p, sp in zip(pairs, mixed, spoken, strict=True)
+    )
+    print(summary("dev transcripts, as the coder reads answers (neighbours + prior by question)", counts))
+
+
 def summary(name: str, counts: Counter) -> str:
     n = sum(counts.values())
     hits = sum(v for (g, p), v in counts.items() if g == p)
@@ -205,8 +272,7 @@ def main() -> None:
     coder.embedder.save()
     if args.only_dev:
         pairs, probs = predict(coder, cache, gold, dev, written)
-        choose_priors(pairs, probs)
-        choose_orientation_priors(pairs, probs, [cache[r["text"]].spoken for r, _ in pairs])
+        dev_choices(coder, cache, pairs, probs)
         return
     speech: Counter = Counter()
     for fold in speech_folds(written, args.folds):
@@ -226,8 +292,7 @@ def main() -> None:
         )
         print(summary("dev transcripts", counts))
         print("dev confusion (gold, coder): count", dict(counts))
-        choose_priors(pairs, probs)
-        choose_orientation_priors(pairs, probs, [cache[r["text"]].spoken for r, _ in pairs])
+        dev_choices(coder, cache, pairs, probs)
     print(f"{time.time() - t0:.0f} s")
 
 

@@ -51,6 +51,11 @@ BACKCHANNEL_LEMMAS = 2  # fewer content words than this: a backchannel, never co
 # depends on what the question asks for (kb.coding.question_polarity); these are the weights after
 # a question that asks for no evaluation.
 ANSWER_POLARITY_WEIGHTS = NEUTRAL_WEIGHTS
+# Neighbouring sentences of one answer usually share their polarity (an answer to "how was the
+# budget?" is a run of complaints or of good news), so a sentence's polarity probabilities are mixed
+# with its neighbours' (for the same category): p' = (1 − w)·p + w·mean(neighbours). Chosen on the
+# development transcripts, leave-one-transcript-out (docs/bench/polarity_dev.md).
+NEIGHBOUR_POLARITY_WEIGHT = 0.2
 
 
 @dataclass(frozen=True)
@@ -154,6 +159,26 @@ def answer_polarity(
             for p in row:
                 row[p] /= total
     return probs
+
+
+def blend_neighbour_polarity(
+    probs: list[dict[str, float]],
+    neighbours: Sequence[Sequence[dict[str, float]]],
+    answer: Sequence[bool],
+    weight: float | None = None,
+) -> list[dict[str, float]]:
+    """Interview answers' polarity probabilities mixed with their neighbours' (see
+    NEIGHBOUR_POLARITY_WEIGHT); `neighbours[k]`: the neighbour sentences' probabilities for row k's
+    category (empty: none). Report prose is left as it is."""
+    w = NEIGHBOUR_POLARITY_WEIGHT if weight is None else weight
+    out = []
+    for row, near, ans in zip(probs, neighbours, answer, strict=True):
+        if not ans or not near or w <= 0:
+            out.append(row)
+            continue
+        mean = {p: sum(n.get(p, 0.0) for n in near) / len(near) for p in row}
+        out.append({p: (1 - w) * row[p] + w * mean[p] for p in row})
+    return out
 
 
 def is_answer(ctx: Context) -> bool:
