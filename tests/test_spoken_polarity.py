@@ -39,6 +39,9 @@ def rule_sign(text: str) -> int:
         ("가입자가 좀처럼 늘지 않아요.", -1),  # negated
         ("민원이 확 늘었어요.", -1),  # a burden that rises
         ("유지비가 해마다 올라요.", -1),
+        # a past counterfactual evaluates an unreal world: the real one is the opposite
+        ("그 조례가 없었으면 지원 자체를 못 했을 거예요.", 1),
+        ("예산이 조금만 더 있었으면 훨씬 잘 됐을 텐데요.", -1),
         # spoken evaluative words, negated
         ("처음 몇 달은 힘들지 않았어요.", 1),
         ("연계가 순조롭지 않았어요.", -1),
@@ -72,3 +75,12 @@ def test_advice_forms_of_speech(text: str) -> None:
 def test_not_advice_nor_a_rise(text: str) -> None:
     m = markers(text)
     assert not m.get("advice") and not m.get("rising_good"), m
+
+
+def test_no_choice_but_to_lacks_nothing() -> None:
+    """-ㄹ 수밖에 없다 (had no choice but to) is no absence, unlike a plain 없다."""
+    nlp = get_nlp()
+    rules = PolarityRules(nlp)
+    assert rules.score(nlp("주민들이 지켜보니까 과장님들도 움직일 수밖에 없었죠.")).score == 0
+    assert not markers("주민들이 지켜보니까 과장님들도 움직일 수밖에 없었죠.").get("absence")
+    assert rules.score(nlp("그해엔 움직일 예산이 없었죠.")).score < 0

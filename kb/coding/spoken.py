@@ -28,7 +28,10 @@ OBSTACLE_WORDS = frozenset(
     }
 )  # fmt: skip
 SUCCESS_WORDS = frozenset(
-    {"순조", "수월", "뿌듯", "대박", "굴러가", "자리잡", "톡톡히", "든든", "호평", "입소문", "늘어나"}
+    {
+        "순조", "수월", "뿌듯", "대박", "굴러가", "자리잡", "톡톡히", "든든", "호평", "입소문", "늘어나",
+        "좋아하",
+    }
 )  # fmt: skip
 HALVING = frozenset({"반토막", "절반", "반", "급감", "뚝", "반의반"})
 DECLINE = frozenset({"줄", "줄어들", "떨어지", "감소", "나", "빠지", "내려가"})
@@ -90,6 +93,27 @@ def negated(toks: Sequence[tuple[str, str]], i: int) -> bool:
             tag.startswith(("J", "XS", "EP", "ETN")) or tag == "EC" and form.startswith(("지", "게", "기"))
         ):
             return False
+    return False
+
+
+def counterfactual(toks: Sequence[tuple[str, str]]) -> bool:
+    """A past counterfactual: -었으면 … -었을 거예요/텐데 ("그 조례가 없었으면 못 했을 거예요",
+    "예산이 더 있었으면 잘 됐을 텐데"). It evaluates an unreal world, so the real one is the opposite."""
+    for k in range(1, len(toks)):
+        if (
+            toks[k][1] == "EC"
+            and toks[k][0] in ("면", "으면")
+            and toks[k - 1] == ("었", "EP")
+            or (toks[k - 1] == ("았", "EP") and toks[k][0] in ("면", "으면"))
+        ):
+            rest = toks[k + 1 :]
+            return any(
+                rest[j][1] == "EP"
+                and rest[j][0] in ("었", "았")
+                and rest[j + 1][1] == "ETM"
+                and rest[j + 2][0] in ("거", "것", "터")
+                for j in range(len(rest) - 2)
+            )
     return False
 
 
@@ -197,8 +221,8 @@ def markers(text: str) -> dict[str, float]:
                 add("not_well")  # 잘 안 되다, 잘 못 하다
         if tag == "VX" and form in NEG_AUX:
             add("negation")
-        if tag == "VA" and form == "없":
-            add("absence")
+        if tag == "VA" and form == "없" and not (i > 1 and forms[i - 1] == "밖에" and forms[i - 2] == "수"):
+            add("absence")  # not -ㄹ 수밖에 없다 (had no choice but to), which lacks nothing
         # evaluative words of speech; negation flips them (힘들지 않았어요, 순조롭지 않았어요)
         if form in OBSTACLE_WORDS and (tag.startswith(("NN", "MAG", "VV", "VA", "XR"))):
             add("spoken_success" if negated(toks, i) else "spoken_obstacle")
@@ -241,6 +265,8 @@ def markers(text: str) -> dict[str, float]:
     change = _comparison(toks)
     if change:
         add("improved" if change == "better" else "worsened")
+    if counterfactual(toks):
+        add("counterfactual")
     if out.get("advice") or out.get("need"):
         # the actor named nearest before the (first) advice decides whom it addresses
         at = min(where.get("advice", []) + where.get("need", []))
