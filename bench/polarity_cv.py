@@ -38,7 +38,15 @@ sys.path.insert(0, str(ROOT))
 from bench.eval_coding import case_folds  # noqa: E402
 from kb.coding.book import POLARITIES, load_view  # noqa: E402
 from kb.coding.coder import Coder  # noqa: E402
+from kb.coding.context import blend_neighbour_polarity  # noqa: E402
 from kb.coding.data import build_training_set, load_gold, load_written  # noqa: E402
+from kb.coding.question_polarity import (  # noqa: E402
+    NEUTRAL_WEIGHTS,
+    ORIENTATION_WEIGHTS,
+    ORIENTATIONS,
+    answer_weights,
+    orientation,
+)
 from kb.coding.training import CoderModel, fit_polarity  # noqa: E402
 
 
@@ -115,6 +123,121 @@ def choose_priors(pairs: list, probs: list) -> None:
     print(f"leave-one-transcript-out: no weights {plain / n:.3f}, chosen weights {chosen / n:.3f}")
 
 
+def _w(obstacle: float = 2.0, recommendation: float = 1.0) -> dict[str, float]:
+    return {"success": 1.0, "obstacle": obstacle, "neutral": 0.5, "recommendation": recommendation}
+
+
+# per question orientation (kb.coding.question_polarity), the weights tried; the others stay neutral
+ORIENTATION_GRID = {
+    "difficulty": [_w(o) for o in (1.0, 2.0, 3.0, 4.0)],
+    "success": [_w(o) for o in (1.0, 1.5, 2.0)],
+    "advice": [_w(o, r) for o in (1.0, 2.0) for r in (1.0, 2.0, 4.0, 8.0)],
+}
+
+
+def oriented_hits(pairs: list, probs: list, spoken: list, table: dict[str, dict[str, float]]) -> int:
+    hits = 0
+    for (r, c), p, sp in zip(pairs, probs, spoken, strict=True):
+        w = answer_weights(r.get("question"), sp, table)
+        hits += c["polarity"] == max(POLARITIES, key=lambda q: p[q] * w[q])
+    return hits
+
+
+def choose_orientation_priors(pairs: list, probs: list, spoken: list) -> None:
+    """The answer prior by question orientation: the shipped table, and leave-one-transcript-out
+    (each orientation's weights chosen on three transcripts, the others neutral; scored on the fourth)."""
+    n = len(pairs)
+    counts = Counter(orientation(r.get("question")) for r, _ in pairs)
+    plain = {o: NEUTRAL_WEIGHTS for o in ORIENTATIONS}
+    print(f"question orientations of the dev codes: {dict(counts)}")
+    print(
+        f"dev, one prior for every answer: {oriented_hits(pairs, probs, spoken, plain) / n:.3f}; "
+        f"shipped prior by question: {oriented_hits(pairs, probs, spoken, ORIENTATION_WEIGHTS) / n:.3f}"
+    )
+    base = loo = 0
+    for name in sorted({r["transcript"] for r, _ in pairs}):
+        inside = [k for k, (r, _) in enumerate(pairs) if r["transcript"] != name]
+        out = [k for k, (r, _) in enumerate(pairs) if r["transcript"] == name]
+
+        def sub(ks: list[int]) -> tuple[list, list, list]:
+            return [pairs[k] for k in ks], [probs[k] for k in ks], [spoken[k] for k in ks]
+
+        table = dict(plain)
+        for o, grid in ORIENTATION_GRID.items():
+            table[o] = max(grid, key=lambda w, o=o: oriented_hits(*sub(inside), {**plain, o: w}))
+        base += oriented_hits(*sub(out), plain)
+        loo += oriented_hits(*sub(out), table)
+        chosen = {o: (table[o]["obstacle"], table[o]["recommendation"]) for o in ORIENTATION_GRID}
+        print(f"  held-out {name}: (obstacle, recommendation) weights {chosen}")
+    print(f"leave-one-transcript-out: one prior {base / n:.3f}, prior by question {loo / n:.3f}")
+
+
+def neighbour_probs(coder: Coder, cache: dict, pairs: list) -> list[list[dict[str, float]]]:
+    """Per (row, gold code): the polarity probabilities of the row's prev/next sentences (same
+    answer) for the code's category, as `Coder.assemble` reads them."""
+    texts = [t for r, _ in pairs for t in (r.get("prev"), r.get("next")) if t and t not in cache]
+    texts = list(dict.fromkeys(texts))
+    if texts:
+        cache.update(zip(texts, coder.analyzer.analyse(texts), strict=True))
+    wanted = [
+        (k, t, c["category"], r.get("group"))
+        for k, (r, c) in enumerate(pairs)
+        for t in (r.get("prev"), r.get("next"))
+        if t
+    ]
+    probs = coder.polarity(
+        [cache[t] for _, t, _, _ in wanted], [w[2] for w in wanted], [w[3] for w in wanted]
+    )
+    out: list[list[dict[str, float]]] = [[] for _ in pairs]
+    for (k, _, _, _), p in zip(wanted, probs, strict=True):
+        out[k].append(p)
+    return out
+
+
+NEIGHBOUR_GRID = (0.0, 0.1, 0.2, 0.3, 0.4)
+
+
+def choose_neighbour_weight(pairs: list, probs: list, near: list, spoken: list) -> None:
+    """The neighbour polarity weight (kb.coding.context.NEIGHBOUR_POLARITY_WEIGHT) with the shipped
+    prior by question: on all dev transcripts, and leave-one-transcript-out."""
+    ones = [True] * len(pairs)
+
+    def hits(ks: list[int], w: float) -> int:
+        mixed = blend_neighbour_polarity([probs[k] for k in ks], [near[k] for k in ks], ones[: len(ks)], w)
+        return oriented_hits([pairs[k] for k in ks], mixed, [spoken[k] for k in ks], ORIENTATION_WEIGHTS)
+
+    n, every = len(pairs), list(range(len(pairs)))
+    print("dev, neighbour weight: " + ", ".join(f"{w} {hits(every, w) / n:.3f}" for w in NEIGHBOUR_GRID))
+    base = loo = 0
+    for name in sorted({r["transcript"] for r, _ in pairs}):
+        inside = [k for k, (r, _) in enumerate(pairs) if r["transcript"] != name]
+        out = [k for k, (r, _) in enumerate(pairs) if r["transcript"] == name]
+        w = max(NEIGHBOUR_GRID, key=lambda w: hits(inside, w))
+        base += hits(out, 0.0)
+        loo += hits(out, w)
+        before, after = hits(out, 0.0) / len(out), hits(out, w) / len(out)
+        print(f"  held-out {name}: neighbour weight {w} ({before:.3f} -> {after:.3f})")
+    print(f"leave-one-transcript-out: no neighbours {base / n:.3f}, chosen neighbour weight {loo / n:.3f}")
+
+
+def dev_choices(coder: Coder, cache: dict, pairs: list, probs: list) -> None:
+    """The interview-answer polarity choices made on the development transcripts."""
+    spoken = [cache[r["text"]].spoken for r, _ in pairs]
+    choose_priors(pairs, probs)
+    choose_orientation_priors(pairs, probs, spoken)
+    near = neighbour_probs(coder, cache, pairs)
+    choose_neighbour_weight(pairs, probs, near, spoken)
+    mixed = blend_neighbour_polarity(probs, near, [True] * len(pairs))
+    counts = Counter(
+        (
+            c["polarity"],
+            max(POLARITIES, key=lambda q, p=p, sp=sp, r=r: p[q] * answer_weights(r.get("question"), sp)[q]),
+        )
+        for (r, c), p, sp in zip(pairs, mixed, spoken, strict=True)
+    )
+    print(summary("dev transcripts, as the coder reads answers (neighbours + prior by question)", counts))
+
+
 def summary(name: str, counts: Counter) -> str:
     n = sum(counts.values())
     hits = sum(v for (g, p), v in counts.items() if g == p)
@@ -149,7 +272,7 @@ def main() -> None:
     coder.embedder.save()
     if args.only_dev:
         pairs, probs = predict(coder, cache, gold, dev, written)
-        choose_priors(pairs, probs)
+        dev_choices(coder, cache, pairs, probs)
         return
     speech: Counter = Counter()
     for fold in speech_folds(written, args.folds):
@@ -169,7 +292,7 @@ def main() -> None:
         )
         print(summary("dev transcripts", counts))
         print("dev confusion (gold, coder): count", dict(counts))
-        choose_priors(pairs, probs)
+        dev_choices(coder, cache, pairs, probs)
     print(f"{time.time() - t0:.0f} s")
 
 

@@ -83,6 +83,37 @@ def test_spoken_obstacles_read_as_obstacles(coder, text) -> None:
     assert {c["polarity"] for c in res["codes"]} == {"obstacle"}, res["codes"]
 
 
+def test_an_advice_question_makes_a_warning_a_recommendation(coder) -> None:
+    """After "what would you advise …?", a warning is advice to others; after a plain question it is
+    the case's own obstacle (kb.coding.question_polarity)."""
+    warning = "담당자가 바뀌면 다시 처음부터예요."
+    advice_q = "비슷한 사업을 준비하는 다른 군에 조언을 해 주신다면요?"
+    staff_q = "담당 인력은 어떻게 꾸리셨어요?"
+    advised, plain = coder.code_texts(
+        [warning, warning],
+        contexts=[{"question": advice_q, "speaker": "응답자"}, {"question": staff_q, "speaker": "응답자"}],
+    )
+    assert cats(advised).get("human_resources") == "recommendation", advised["codes"]
+    assert cats(plain).get("human_resources") == "obstacle", plain["codes"]
+
+
+def test_neighbours_of_one_answer_share_their_polarity(coder) -> None:
+    """A sentence with no evaluation of its own leans on its neighbours' (kb.coding.context)."""
+    thin = "그때 인력 사정이 그랬어요."
+    bad = {
+        "prev": "예산이 깎여서 사람을 못 뽑았어요.",
+        "next": "결국 담당자 혼자 다 떠안았죠.",
+        "speaker": "응답자",
+    }
+    good = {
+        "prev": "예산이 늘어서 사람을 두 명 더 뽑았어요.",
+        "next": "덕분에 담당자들이 훨씬 여유가 생겼죠.",
+    }
+    among_bad, among_good = coder.code_texts([thin, thin], contexts=[bad, {**good, "speaker": "응답자"}])
+    assert cats(among_bad).get("human_resources") == "obstacle", among_bad["codes"]
+    assert cats(among_good).get("human_resources") == "success", among_good["codes"]
+
+
 @pytest.mark.parametrize(
     ("text", "polarity"),
     [

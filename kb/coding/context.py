@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from kb.coding.question_polarity import NEUTRAL_WEIGHTS, answer_weights
 from kb.coding.spoken import substantive
 
 if TYPE_CHECKING:
@@ -46,8 +47,15 @@ BACKCHANNEL_LEMMAS = 2  # fewer content words than this: a backchannel, never co
 # Polarity prior of interview answers. The polarity models learn from report prose, where most
 # coded sentences are successes; interview answers dwell on what went wrong and rarely describe
 # without evaluating. Chosen on the development transcripts (bench/polarity_cv.py --only-dev):
-# 0.590 → 0.646 there, 0.590 → 0.633 choosing on three transcripts and scoring the fourth.
-ANSWER_POLARITY_WEIGHTS = {"success": 1.0, "obstacle": 2.0, "neutral": 0.5, "recommendation": 1.0}
+# 0.590 → 0.646 there, 0.590 → 0.633 choosing on three transcripts and scoring the fourth. It
+# depends on what the question asks for (kb.coding.question_polarity); these are the weights after
+# a question that asks for no evaluation.
+ANSWER_POLARITY_WEIGHTS = NEUTRAL_WEIGHTS
+# Neighbouring sentences of one answer usually share their polarity (an answer to "how was the
+# budget?" is a run of complaints or of good news), so a sentence's polarity probabilities are mixed
+# with its neighbours' (for the same category): p' = (1 − w)·p + w·mean(neighbours). Chosen on the
+# development transcripts, leave-one-transcript-out (docs/bench/polarity_dev.md).
+NEIGHBOUR_POLARITY_WEIGHT = 0.2
 
 
 @dataclass(frozen=True)
@@ -130,18 +138,47 @@ def blend_context(
     return out
 
 
-def answer_polarity(probs: list[dict[str, float]], answer: Sequence[bool]) -> list[dict[str, float]]:
-    """Polarity probabilities of the codes of interview answers reweighted by the answer prior."""
-    for row, ans in zip(probs, answer, strict=True):
+def answer_polarity(
+    probs: list[dict[str, float]],
+    answer: Sequence[bool],
+    questions: Sequence[str | None] | None = None,
+    spoken: Sequence[dict[str, float]] | None = None,
+) -> list[dict[str, float]]:
+    """Polarity probabilities of the codes of interview answers reweighted by the answer prior,
+    which depends on what the answer's question asks for (kb.coding.question_polarity)."""
+    questions = list(questions) if questions is not None else [None] * len(probs)
+    spoken = list(spoken) if spoken is not None else [{}] * len(probs)
+    for row, ans, q, sp in zip(probs, answer, questions, spoken, strict=True):
         if not ans:
             continue
+        weights = answer_weights(q, sp)
         for p in row:
-            row[p] *= ANSWER_POLARITY_WEIGHTS.get(p, 1.0)
+            row[p] *= weights.get(p, 1.0)
         total = sum(row.values())
         if total > 0:
             for p in row:
                 row[p] /= total
     return probs
+
+
+def blend_neighbour_polarity(
+    probs: list[dict[str, float]],
+    neighbours: Sequence[Sequence[dict[str, float]]],
+    answer: Sequence[bool],
+    weight: float | None = None,
+) -> list[dict[str, float]]:
+    """Interview answers' polarity probabilities mixed with their neighbours' (see
+    NEIGHBOUR_POLARITY_WEIGHT); `neighbours[k]`: the neighbour sentences' probabilities for row k's
+    category (empty: none). Report prose is left as it is."""
+    w = NEIGHBOUR_POLARITY_WEIGHT if weight is None else weight
+    out = []
+    for row, near, ans in zip(probs, neighbours, answer, strict=True):
+        if not ans or not near or w <= 0:
+            out.append(row)
+            continue
+        mean = {p: sum(n.get(p, 0.0) for n in near) / len(near) for p in row}
+        out.append({p: (1 - w) * row[p] + w * mean[p] for p in row})
+    return out
 
 
 def is_answer(ctx: Context) -> bool:

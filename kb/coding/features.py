@@ -76,10 +76,14 @@ class Analysis:
 
 def spoken_adjusted(total: float, spoken: dict[str, float]) -> float:
     """Clause-rule score corrected by spoken markers; a rhetorical question denies what it asks
-    ("부족할 리가 있겠어요" → not lacking), so it flips a negative score and is negative alone."""
+    ("부족할 리가 있겠어요" → not lacking), so it flips a negative score and is negative alone. A
+    past counterfactual evaluates an unreal world ("그게 없었으면 못 했을 거예요" → it made it
+    possible; "예산이 있었으면 잘 됐을 텐데" → it was lacking), so it flips the whole score."""
     if spoken.get("rhetorical") and total < 0:
-        return -total
-    return total + rule_score(spoken)
+        score = -total
+    else:
+        score = total + rule_score(spoken)
+    return -score if spoken.get("counterfactual") else score
 
 
 FUNCTION_TAGS = ("E", "VX", "XS", "VCN")  # endings, auxiliaries, derivational suffixes, 아니다

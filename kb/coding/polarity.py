@@ -150,6 +150,8 @@ SPOKEN_OBSTACLE_CUES = [
 SPOKEN_SUCCESS_CUES = [
     "덕분", "좋아지다", "살아나다", "안착", "숨통", "든든하다", "반기다", "고맙다", "쏠쏠하다", "탄력",
     "편하다", "잘되다", "자리잡다", "밀어주다", "넉넉하다", "쉽다", "두 배",
+    # relief and praise reported from users (한시름 놓았죠, 다행히, 칭찬을 많이 들어요)
+    "한시름", "다행", "다행히", "안심", "홀가분하다", "칭찬", "인정받다", "보람", "뿌듯하다",
 ]  # fmt: skip
 
 # Connectives/adverbs that start a new clause (contrast or cause), plus sentence punctuation.
@@ -200,7 +202,7 @@ class PolarityRules:
         ids = clause_ids(doc)
         scores: dict[int, float] = {}
         cues: dict[int, list[str]] = {}
-        negs = [h for h in hits if h.key == "negation"]
+        negs = [h for h in hits if h.key == "negation" and not no_choice(doc, h.token_start)]
         for h in hits:
             if h.key == "negation":
                 continue
@@ -214,7 +216,7 @@ class PolarityRules:
                 cues.setdefault(clause, []).append(f"{h.cue}→필요")
                 scores[clause] = scores.get(clause, 0.0) + sign
                 continue
-            negated = any(
+            negated = not comments_on_clause(doc, h.token_start) and any(
                 ids[n.token_start] == clause and h.token_end <= n.token_start <= h.token_end + 4 for n in negs
             )
             if negated:
@@ -242,6 +244,23 @@ class PolarityRules:
         total = sum(scores[c] for c in chosen)
         used = tuple(cue for c in chosen for cue in cues.get(c, []))
         return to_result(total, used)
+
+
+# Sentence adverbs that evaluate the whole clause stay outside a later negation's scope: "다행히 큰
+# 탈은 없었어요" is relief (success), "아쉽게도 예산이 없었어요" a regret (obstacle).
+_CLAUSE_ADVERBS = frozenset({"다행히", "불행히", "다행스럽게도", "아쉽게도", "안타깝게도", "고맙게도"})
+
+
+def comments_on_clause(doc: Doc, i: int) -> bool:
+    tok = doc[i]
+    if tok.text in _CLAUSE_ADVERBS or tok.lemma_ in _CLAUSE_ADVERBS or tok.text.endswith("게도"):
+        return True
+    return i + 2 < len(doc) and doc[i + 1].text == "게" and doc[i + 2].text == "도"  # 아쉽+게+도
+
+
+def no_choice(doc: Doc, i: int) -> bool:
+    """없다 in -ㄹ 수밖에 없다 ("움직일 수밖에 없었죠": had no choice but to) negates nothing."""
+    return i > 1 and doc[i].lemma_ == "없다" and doc[i - 1].text == "밖에" and doc[i - 2].text == "수"
 
 
 _AIM_LEMMA = "위하다"

@@ -28,7 +28,10 @@ OBSTACLE_WORDS = frozenset(
     }
 )  # fmt: skip
 SUCCESS_WORDS = frozenset(
-    {"순조", "수월", "뿌듯", "대박", "굴러가", "자리잡", "톡톡히", "든든", "호평", "입소문", "늘어나"}
+    {
+        "순조", "수월", "뿌듯", "대박", "굴러가", "자리잡", "톡톡히", "든든", "호평", "입소문", "늘어나",
+        "좋아하",
+    }
 )  # fmt: skip
 HALVING = frozenset({"반토막", "절반", "반", "급감", "뚝", "반의반"})
 DECLINE = frozenset({"줄", "줄어들", "떨어지", "감소", "나", "빠지", "내려가"})
@@ -40,6 +43,21 @@ OTHER_ACTORS = frozenset(
 )  # fmt: skip
 ACTOR_COMPOUNDS = ("지방자치단체", "자치단체", "공공부문", "공공영역", "중앙부처")
 OWN_ACTORS = frozenset({"저희", "우리", "제", "저"})
+# figures that rise: good news unless what rises is a burden (비용이 두 배로 늘었어요 is an obstacle)
+RISE = frozenset({"늘", "오르", "급증", "껑충", "치솟", "불어나"})
+BURDEN = frozenset(
+    {
+        "비용", "부담", "민원", "적자", "업무", "업무량", "불만", "항의", "단가", "유지비", "교체비", "고장",
+        "오류", "장애", "이탈", "공실", "빚", "부채", "수수료", "인건비", "물가", "대기", "사고", "결함",
+    }
+)  # fmt: skip
+# a comparison with before (예전에는 …었는데 지금은 …) reports a change; without a negative word after
+# the "now", the change is an improvement (coding guide §3, spoken style)
+BEFORE = frozenset({"전", "예전", "옛날", "과거", "처음", "원래", "기존", "초기", "초창기"})
+NOW = frozenset({"지금", "이제", "요즘", "요새", "현재"})
+WORSE = frozenset({"줄", "줄어들", "떨어지", "빠지", "내려가", "끊기", "떠나", "그만두", "멈추", "사라지"})
+# performative advice: 말씀드리고 싶어요, 권하고 싶어요, 당부하고 싶어요
+ADVISING = frozenset({"말씀", "드리", "권", "권하", "당부", "추천", "강조", "조언", "부탁"})
 NEGATORS = frozenset({"안", "못"})
 NEG_AUX = frozenset({"않", "못하", "없"})
 
@@ -59,6 +77,71 @@ def _asks(toks: Sequence[tuple[str, str]], k: int) -> bool:
     while k < len(toks) and toks[k][1] == "EP":
         k += 1
     return k + 1 < len(toks) and toks[k][1] == "EF" and toks[k + 1][0] == "?"
+
+
+def negated(toks: Sequence[tuple[str, str]], i: int) -> bool:
+    """The predicate or noun at `i` is negated: 안/못 before it, or -지 않다/못하다, 없다 right after
+    it (힘들지 않았어요, 고생은 없었어요, 늘지도 않아요)."""
+    if i and toks[i - 1][1] == "MAG" and toks[i - 1][0] in NEGATORS:
+        return True
+    for form, tag in toks[i + 1 : i + 5]:
+        if tag == "VX" and form in ("않", "못하"):
+            return True
+        if tag == "VA" and form == "없":
+            return True
+        if not (
+            tag.startswith(("J", "XS", "EP", "ETN")) or tag == "EC" and form.startswith(("지", "게", "기"))
+        ):
+            return False
+    return False
+
+
+def counterfactual(toks: Sequence[tuple[str, str]]) -> bool:
+    """A past counterfactual: -었으면 … -었을 거예요/텐데 ("그 조례가 없었으면 못 했을 거예요",
+    "예산이 더 있었으면 잘 됐을 텐데"). It evaluates an unreal world, so the real one is the opposite."""
+    for k in range(1, len(toks)):
+        if (
+            toks[k][1] == "EC"
+            and toks[k][0] in ("면", "으면")
+            and toks[k - 1] == ("었", "EP")
+            or (toks[k - 1] == ("았", "EP") and toks[k][0] in ("면", "으면"))
+        ):
+            rest = toks[k + 1 :]
+            return any(
+                rest[j][1] == "EP"
+                and rest[j][0] in ("었", "았")
+                and rest[j + 1][1] == "ETM"
+                and rest[j + 2][0] in ("거", "것", "터")
+                for j in range(len(rest) - 2)
+            )
+    return False
+
+
+def _comparison(toks: Sequence[tuple[str, str]]) -> str | None:
+    """ "better" / "worse" for a before/now comparison (예전엔 … 했는데 지금은 …), else None."""
+    forms = [f for f, _ in toks]
+    tags = [t for _, t in toks]
+
+    def topic(k: int) -> bool:  # 예전에는, 처음엔, 지금은, 이제는
+        rest = forms[k + 1 : k + 3]
+        return bool(rest) and (
+            tags[k + 1] == "JX" or rest[0] == "에" and len(rest) > 1 and tags[k + 2] == "JX"
+        )
+
+    before = next((k for k, f in enumerate(forms) if f in BEFORE and tags[k] == "NNG" and topic(k)), None)
+    if before is None:
+        return None
+    now = next(
+        (k for k in range(before + 1, len(forms)) if forms[k] in NOW and (topic(k) or forms[k] == "이제")),
+        None,
+    )
+    if now is None:
+        return None
+    tail = toks[now + 1 :]
+    bad = any(
+        t == "MAG" and f in NEGATORS or t == "VX" and f in NEG_AUX or t == "VA" and f == "없" for f, t in tail
+    ) or any(f in OBSTACLE_WORDS or f in WORSE or f in HALVING for f, _ in tail)
+    return "worse" if bad else "better"
 
 
 def markers(text: str) -> dict[str, float]:
@@ -92,13 +175,25 @@ def markers(text: str) -> dict[str, float]:
         # wish: -(으)면 + 좋다 (+겠) (…하면 좋겠어요, 했으면 좋겠다)
         if tag == "EC" and form in ("면", "으면") and nxt == ("좋", "VA"):
             add("advice")
-        # suggestion: …는 것이 좋다/바람직하다 (…하시는 게 더 좋을 거예요)
+        # suggestion: …는 것이 좋다/바람직하다/맞다 (…하시는 게 더 좋을 거예요, …두는 게 맞다고 봐요)
         if (
             form == "것"
             and tag == "NNB"
             and nxt[0] == "이"
-            and any(f in ("좋", "바람직하", "낫", "바람직") for f, _ in toks[i + 2 : i + 5])
+            and any(
+                f in ("좋", "바람직하", "낫", "바람직") or f == "맞" and i and tags[i - 1] == "ETM"
+                for f, _ in toks[i + 2 : i + 5]
+            )
         ):
+            add("advice")
+        # prohibition: -지 말다 (…하지 마세요, …만들지 말고); a reported one (…하지 말라고 하더라고요)
+        # is advice only when the speaker gives it (…하지 말라고 말씀드리고 싶어요)
+        if form == "말" and tag == "VX" and i and forms[i - 1] == "지":
+            quoted = nxt[0].startswith(("라고", "라는", "래", "란"))
+            if not quoted or any(f in ("싶", "드리") for f, _ in toks[i + 1 : i + 6]):
+                add("advice")
+        # performative advice: 말씀드리고 싶다, 권하고 싶다, 당부하고 싶다
+        if form == "싶" and tag == "VX" and any(f in ADVISING for f, _ in toks[max(0, i - 4) : i]):
             add("advice")
         # need: 필요/요구/시급 (+하다/되다), 바람직
         if tag.startswith("NN") and form in ("필요", "요구", "시급", "바람직", "제언", "권고", "선행"):
@@ -126,13 +221,19 @@ def markers(text: str) -> dict[str, float]:
                 add("not_well")  # 잘 안 되다, 잘 못 하다
         if tag == "VX" and form in NEG_AUX:
             add("negation")
-        if tag == "VA" and form == "없":
-            add("absence")
-        # evaluative words of speech
+        if tag == "VA" and form == "없" and not (i > 1 and forms[i - 1] == "밖에" and forms[i - 2] == "수"):
+            add("absence")  # not -ㄹ 수밖에 없다 (had no choice but to), which lacks nothing
+        # evaluative words of speech; negation flips them (힘들지 않았어요, 순조롭지 않았어요)
         if form in OBSTACLE_WORDS and (tag.startswith(("NN", "MAG", "VV", "VA", "XR"))):
-            add("spoken_obstacle")
+            add("spoken_success" if negated(toks, i) else "spoken_obstacle")
         if form in SUCCESS_WORDS:
-            add("spoken_success")
+            add("spoken_obstacle" if negated(toks, i) else "spoken_success")
+        # rising figures (두 배로 늘었어요, 껑충 뛰었어요): success, an obstacle when a burden rises
+        if form in RISE and (tag.startswith(("VV", "NNG")) or form == "껑충"):  # not 늘/MAG (always)
+            good = not any(f in BURDEN for f in forms[:i])
+            if negated(toks, i) or form == "껑충" and negated(toks, i + 1):
+                good = not good  # 좀처럼 늘지 않아요
+            add("rising_good" if good else "rising_bad")
         if (
             form == "잘"
             and tag == "MAG"
@@ -160,6 +261,12 @@ def markers(text: str) -> dict[str, float]:
             add("own_actor")
         if tag == "EF" and form.startswith(("더라", "더라고", "던데")):
             add("retrospective")
+    pos = n
+    change = _comparison(toks)
+    if change:
+        add("improved" if change == "better" else "worsened")
+    if counterfactual(toks):
+        add("counterfactual")
     if out.get("advice") or out.get("need"):
         # the actor named nearest before the (first) advice decides whom it addresses
         at = min(where.get("advice", []) + where.get("need", []))
@@ -190,6 +297,8 @@ def rule_score(m: dict[str, Any]) -> float:
     score = -1.0 * m.get("spoken_obstacle", 0) - 1.0 * m.get("not_well", 0) - 1.0 * m.get("halving", 0)
     score -= 1.0 * m.get("rhetorical", 0)
     score += 1.0 * m.get("spoken_success", 0) + 0.5 * m.get("well", 0)
+    score += 1.0 * m.get("rising_good", 0) - 1.0 * m.get("rising_bad", 0)
+    score += 0.5 * m.get("improved", 0) - 0.5 * m.get("worsened", 0)
     return float(score)
 
 

@@ -1,0 +1,86 @@
+"""Spoken success evidence and advice forms (kb.coding.spoken, kb.coding.polarity): sentences
+written for these tests, each with its negated or burden counterpart."""
+
+from __future__ import annotations
+
+import pytest
+
+from kb.coding.features import spoken_adjusted
+from kb.coding.polarity import PolarityRules
+from kb.coding.spoken import markers
+from kb.text.nlp import get_nlp
+
+
+def rule_sign(text: str) -> int:
+    """Sign of the rule polarity: clause cues corrected by the spoken markers."""
+    nlp = get_nlp()
+    res = PolarityRules(nlp).score(nlp(text))
+    total = spoken_adjusted(res.score, markers(text))
+    return (total > 0) - (total < 0)
+
+
+@pytest.mark.parametrize(
+    ("text", "sign"),
+    [
+        # relief and praise reported from users
+        ("그 사업비가 들어오고 나서 한시름 놓았죠.", 1),
+        ("다행히 큰 탈은 없었어요.", 1),  # a clause adverb: outside the negation's scope
+        ("아쉽게도 그해엔 예산이 없었어요.", -1),
+        ("동네 분들이 칭찬을 많이 해 주세요.", 1),
+        ("할머니들이 그 서비스를 참 좋아하세요.", 1),
+        ("주민들이 그걸 그다지 좋아하지 않으셨어요.", -1),  # negation flips
+        # a comparison with before
+        ("예전에는 서류 내는 데 한 달 걸렸는데 요즘은 사흘이면 끝나요.", 1),
+        ("처음엔 다들 반대했는데 이제는 먼저 찾아와요.", 1),
+        ("옛날엔 많이 썼는데 지금은 아무도 안 써요.", -1),
+        # figures that rise
+        ("신청 건수가 두 배로 늘었어요.", 1),
+        ("매출이 껑충 뛰었어요.", 1),
+        ("가입자가 좀처럼 늘지 않아요.", -1),  # negated
+        ("민원이 확 늘었어요.", -1),  # a burden that rises
+        ("유지비가 해마다 올라요.", -1),
+        # a past counterfactual evaluates an unreal world: the real one is the opposite
+        ("그 조례가 없었으면 지원 자체를 못 했을 거예요.", 1),
+        ("예산이 조금만 더 있었으면 훨씬 잘 됐을 텐데요.", -1),
+        # spoken evaluative words, negated
+        ("처음 몇 달은 힘들지 않았어요.", 1),
+        ("연계가 순조롭지 않았어요.", -1),
+    ],
+)
+def test_spoken_success_evidence_and_its_negation(text: str, sign: int) -> None:
+    assert rule_sign(text) == sign, markers(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "처음부터 앱을 크게 만들지 마세요.",  # prohibition
+        "담당자는 오래 한 자리에 두는 게 맞다고 봐요.",  # normative 게 맞다
+        "작은 데부터 시작하라고 말씀드리고 싶어요.",  # performative advice
+        "다른 군에도 전화 창구를 꼭 남겨 두라고 권하고 싶어요.",
+    ],
+)
+def test_advice_forms_of_speech(text: str) -> None:
+    assert markers(text).get("advice"), markers(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "도청에서는 그걸 하지 말라고 하더라고요.",  # a prohibition reported, not given
+        "네, 그 말씀이 맞아요.",  # agreement, not a norm
+        "저희는 늘 그렇게 해요.",  # 늘 = always, no rising figure
+    ],
+)
+def test_not_advice_nor_a_rise(text: str) -> None:
+    m = markers(text)
+    assert not m.get("advice") and not m.get("rising_good"), m
+
+
+def test_no_choice_but_to_lacks_nothing() -> None:
+    """-ㄹ 수밖에 없다 (had no choice but to) is no absence, unlike a plain 없다."""
+    nlp = get_nlp()
+    rules = PolarityRules(nlp)
+    assert rules.score(nlp("주민들이 지켜보니까 과장님들도 움직일 수밖에 없었죠.")).score == 0
+    assert not markers("주민들이 지켜보니까 과장님들도 움직일 수밖에 없었죠.").get("absence")
+    assert rules.score(nlp("그해엔 움직일 예산이 없었죠.")).score < 0
