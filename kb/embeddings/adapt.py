@@ -14,6 +14,12 @@ comes from one encoder. Training updates the upper layers of the torch copy of e
 (`kb.coding.e5_weights`); the lower ones stay frozen and run once per question. Saved as
 safetensors + JSON with a SHA-256 manifest (`kb.coding.model_io`), keyed by a stamp of the
 training data and settings, so a rebuild with the same data reuses it.
+
+Two guards against drifting away from text the pairs do not show (issue 13: adapted on report
+prose, the queries lost interview answers): targets include interview answers embedded with
+their question (`source: spoken`), and `distill` adds a pull towards the bundled encoder's own
+query vectors (mean 1 − cosine to the frozen model's output), so what the pairs do not teach
+stays where the bundled model put it.
 """
 
 from __future__ import annotations
@@ -52,6 +58,7 @@ class AdaptConfig:
     batch: int = 32
     sentence_share: float = 0.5  # loss weight of the best-sentence score (rest: passage vector)
     seed: int = 13
+    distill: float = 0.0  # weight of the pull towards the bundled query vectors (1 - cosine)
 
     def key(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
@@ -104,6 +111,28 @@ def _target_vectors(pairs: Pairs, passage_encoder: Any) -> tuple[list[str], torc
     return keys, matrix, torch.from_numpy(index)
 
 
+def _other_answers(pairs: Pairs, row: dict[str, int]) -> torch.Tensor:
+    """Mask [pairs, targets]: the targets of the same question other than the pair's own."""
+    by_question: dict[str, set[int]] = {}
+    for p in pairs.pairs:
+        by_question.setdefault(p.question, set()).add(row[p.target])
+    mask = torch.zeros(len(pairs.pairs), len(row), dtype=torch.bool)
+    for i, p in enumerate(pairs.pairs):
+        for j in by_question[p.question] - {row[p.target]}:
+            mask[i, j] = True
+    return mask
+
+
+def _bundled_queries(base: E5Encoder, top: QueryTop, states: list[torch.Tensor]) -> torch.Tensor:
+    """The untrained encoder's unit query vectors [n, d] (the distillation targets)."""
+    out = torch.zeros(len(states), base.hidden)
+    with torch.no_grad():
+        for start in range(0, len(states), 64):
+            x, mask = base.pad(states[start : start + 64])
+            out[start : start + 64] = top(x, mask)
+    return out
+
+
 @dataclass
 class QueryAdapter:
     """Trained upper layers over the frozen lower layers of the bundled e5."""
@@ -131,9 +160,11 @@ class QueryAdapter:
         row = {k: i for i, k in enumerate(keys)}
         questions = [p.question for p in pairs.pairs]
         labels = torch.tensor([row[p.target] for p in pairs.pairs])
+        others = _other_answers(pairs, row)  # [pairs, targets]: other targets of the same question
         states = lower_states(base, questions, config.frozen)
-        t_states = time.perf_counter() - t0
         top = QueryTop(base, config.frozen)
+        bundled = _bundled_queries(base, top, states) if config.distill > 0 else None
+        t_states = time.perf_counter() - t0
         steps_per_epoch = -(-len(questions) // config.batch)
         steps = max(1, config.epochs * steps_per_epoch)
         optim = torch.optim.AdamW(top.parameters(), lr=config.lr, weight_decay=0.01)
@@ -151,8 +182,13 @@ class QueryAdapter:
                 per_sentence = (q @ sentences.T).masked_fill(pad, -1e4)
                 by_sentence = per_sentence[:, sent_index].amax(-1) / config.temperature
                 y = labels[batch]
+                also = others[batch]  # another answer to the same question is no negative
+                by_passage = by_passage.masked_fill(also, -1e4)
+                by_sentence = by_sentence.masked_fill(also, -1e4)
                 loss = (1 - config.sentence_share) * F.cross_entropy(by_passage, y)
                 loss = loss + config.sentence_share * F.cross_entropy(by_sentence, y)
+                if bundled is not None:
+                    loss = loss + config.distill * (1 - (q * bundled[batch]).sum(-1)).mean()
                 optim.zero_grad()
                 loss.backward()
                 optim.step()
@@ -170,6 +206,7 @@ class QueryAdapter:
             "steps": steps,
             "first_loss": round(losses[0], 4) if losses else None,
             "last_loss": round(float(np.mean(losses[-steps_per_epoch:])), 4) if losses else None,
+            "by_source": _count_sources(pairs),
             "lower_states_seconds": round(t_states, 1),
             "train_seconds": round(time.perf_counter() - t0, 1),
             "threads": torch.get_num_threads(),
@@ -221,6 +258,15 @@ class QueryAdapter:
 
             raise _refuse(directory, "the weights do not match the encoder", FORMAT)
         return cls(config, dict(state.weights), {})
+
+
+def _count_sources(pairs: Pairs) -> dict[str, int]:
+    names = {"p": "report", "t": "training", "s": "spoken"}
+    out: dict[str, int] = {}
+    for p in pairs.pairs:
+        name = names.get(p.target[:1], "other")
+        out[name] = out.get(name, 0) + 1
+    return out
 
 
 def adapter_dir(data_dir: Path) -> Path:
