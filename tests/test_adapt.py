@@ -114,7 +114,9 @@ def test_build_trains_the_adapter_and_search_uses_it(kb_settings, tmp_path: Path
 
     root = tmp_path / "kb"
     shutil.copytree(kb_settings.data_dir.parent, root)
-    settings = kb_settings.with_overrides(data_dir=root / "data", corpus_dir=root / "corpus", embed_adapt=1)
+    settings = kb_settings.with_overrides(
+        data_dir=root / "data", corpus_dir=root / "corpus", embed_adapt=1, coder_tune_epochs=0
+    )
     kb0 = KnowledgeBase(settings)
     path = questions_path(settings.corpus_dir)
     path.parent.mkdir(parents=True)
@@ -124,6 +126,11 @@ def test_build_trains_the_adapter_and_search_uses_it(kb_settings, tmp_path: Path
         for i, p in enumerate(kb0.passages)
     ]  # fmt: skip
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    fast = build(settings, stages=("index",), progress=False)
+    assert next(s.detail for s in fast.stages if s.name == "index")["adapter"].startswith("deferred")
+    assert not adapter_dir(settings.data_dir).exists()  # a fast build never waits for training
+    assert not getattr(KnowledgeBase(settings).embedder, "query_version", "").startswith("e5-query-adapter:")
+    settings = settings.with_overrides(coder_tune_epochs=1)  # the full build trains it
     first = build(settings, stages=("index",), progress=False)
     index = next(s.detail for s in first.stages if s.name == "index")
     assert index["adapter"] == "trained" and index["embedded"] == 0  # passage vectors stay valid

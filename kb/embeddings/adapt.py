@@ -285,12 +285,17 @@ def ensure_adapter(
     passage_encoder: Any,
     config: AdaptConfig = AdaptConfig(),
     progress: bool = False,
+    train: bool = True,
 ) -> dict[str, Any]:
-    """Train and save the adapter unless one with the same stamp is saved; a report of what happened."""
+    """Train and save the adapter unless one with the same stamp is saved; a report of what happened.
+
+    With `train` off (a fast build) an outdated or missing adapter is left for the full build."""
     directory = adapter_dir(data_dir)
     stamp = training_stamp(pairs, config, passage_encoder.version)
     if saved_stamp(directory, fmt=FORMAT) == stamp:
         return {"adapter": "reused", "pairs": len(pairs.pairs), "skipped_pairs": pairs.skipped}
+    if not train:
+        return {"adapter": "deferred: a fast build does not train it, the full build does"}
     adapter = QueryAdapter.fit(pairs, passage_encoder, config, progress=progress)
     adapter.save(directory, stamp)
     return {"adapter": "trained", **adapter.info}
