@@ -117,6 +117,7 @@ def main() -> None:
     ap.add_argument("--configs", default="2:3e-5:6")
     ap.add_argument("--split", default="dev", choices=("dev", "test", "both"))
     ap.add_argument("--choose", action="store_true", help="also grid the fusion weights (dev only)")
+    ap.add_argument("--blends", default="", help="also score each adapter blended back: 0.5,0.3")
     ap.add_argument("--sources", default=",".join(SOURCES), help="train on these sources' pairs")
     ap.add_argument("--only", choices=SOURCES, help="train on one source's pairs only (= --sources X)")
     args = ap.parse_args()
@@ -147,6 +148,8 @@ def main() -> None:
             flush=True,
         )
         runs.append((label, adapter))
+        for share in (float(b) for b in filter(None, args.blends.split(","))):
+            runs.append((f"{label} blend{share:g}", adapter.blended(share)))
     for label, adapter in runs:
         for name, (v, queries, rels, ov) in sets.items():
             swap_queries(v, adapter, queries, part)

