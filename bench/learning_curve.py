@@ -146,7 +146,7 @@ def main() -> None:
     ap.add_argument(
         "--exemplar-grid",
         default="",
-        help="also score these exemplar-memory settings k:weight:min_sim,... with and without the retrain",
+        help="also score exemplar-memory settings k:weight:min_sim:against,... with and without the retrain",
     )
     args = ap.parse_args()
     rows = load_transcripts(args.transcripts)
@@ -200,7 +200,7 @@ def main() -> None:
                 plain_base = code_scored(coder, rest_rows)
                 variants["retrain only"][(name, n)] = grid_gain(coder, plain, rest_rows, book.ids) - f0
                 for cfg in grid:
-                    tag = f"k={cfg['k']} w={cfg['weight']} s≥{cfg['min_sim']}"
+                    tag = f"k={cfg['k']} w={cfg['weight']} s≥{cfg['min_sim']} a={cfg['against']}"
                     m = memory.with_options(**cfg)
                     g = grid_gain(coder, coder.recall(plain, m), rest_rows, book.ids) - f0
                     variants.setdefault(f"retrain + {tag}", {})[(name, n)] = g

@@ -21,12 +21,15 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
+import logging
+
 import numpy as np
 
 from kb.coding.model_io import State
 from kb.coding.supervised import TrainingSet
 
-K, WEIGHT, MIN_SIM = 5, 0.2, 0.4  # chosen on the development transcripts
+log = logging.getLogger(__name__)
+K, WEIGHT, MIN_SIM, AGAINST = 5, 0.2, 0.4, 1.0  # chosen on the development transcripts
 MAX_K = 50
 REVIEW_GROUP = "review"  # kb.coding.data.build_training_set's group of review rows
 
@@ -47,6 +50,7 @@ class ExemplarMemory:
     k: int = K
     weight: float = WEIGHT
     min_sim: float = MIN_SIM
+    against: float = AGAINST  # how much a vote against counts, relative to one for
 
     def __len__(self) -> int:
         return len(self.vectors)
@@ -77,12 +81,16 @@ class ExemplarMemory:
         out = np.zeros((len(vectors), len(cats)), np.float32)
         if not len(vectors) or not len(self):
             return out
+        if vectors.shape[1] != self.vectors.shape[1]:  # kept from another embedder: it cannot vote
+            log.warning("exemplar memory of another embedder ignored; retrain to rebuild it")
+            return out
         sims = _unit(vectors) @ self.vectors.T  # [n, m]
         k = min(self.k, len(self))
         top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
         near = np.take_along_axis(sims, top, axis=1)
         w = np.clip((near - self.min_sim) / max(1e-6, 1 - self.min_sim), 0.0, 1.0)  # [n, k]
         votes = self.votes[top].astype(np.float32)  # [n, k, c]
+        votes[votes < 0] *= self.against
         ev = (w[:, :, None] * votes).sum(axis=1) / k
         col = {c: j for j, c in enumerate(self.ids)}
         for j, cat in enumerate(cats):
@@ -94,18 +102,14 @@ class ExemplarMemory:
         """Confidences (threshold at 0.5) moved by `weight` × evidence, kept in [0, 1]."""
         return np.clip(conf + self.weight * evidence, 0.0, 1.0)
 
-    def with_options(self, k: int | None = None, weight: float | None = None, min_sim: float | None = None):
-        """The same memory with other settings (the bench compares them on one retrain)."""
-        return replace(
-            self,
-            k=self.k if k is None else k,
-            weight=self.weight if weight is None else weight,
-            min_sim=self.min_sim if min_sim is None else min_sim,
-        )
+    def with_options(self, **settings: float) -> ExemplarMemory:
+        """The same memory with other settings (k, weight, min_sim, against; the bench compares them)."""
+        return replace(self, **settings)
 
     # ----- persistence (inside the coder model, kb.coding.model_io) ---------------------------
     def to_state(self) -> State:
         config = {"ids": list(self.ids), "k": self.k, "weight": self.weight, "min_sim": self.min_sim}
+        config["against"] = self.against
         return State(
             config, {"vectors": self.vectors.astype(np.float32), "votes": self.votes.astype(np.int8)}
         )
@@ -114,13 +118,18 @@ class ExemplarMemory:
     def from_state(cls, state: State) -> ExemplarMemory:
         """Checked: a saved memory whose values could not come from `from_training` raises ValueError."""
         cfg = state.config
-        ids, k, weight, min_sim = cfg["ids"], cfg["k"], cfg["weight"], cfg["min_sim"]
+        ids, k, weight, min_sim, against = cfg["ids"], cfg["k"], cfg["weight"], cfg["min_sim"], cfg["against"]
         vectors, votes = state.arrays["vectors"], state.arrays["votes"]
         if not (isinstance(ids, list) and all(isinstance(c, str) for c in ids) and len(set(ids)) == len(ids)):
             raise ValueError("exemplar categories must be distinct strings")
         if not (isinstance(k, int) and not isinstance(k, bool) and 1 <= k <= MAX_K):
             raise ValueError(f"exemplar k must be an integer in 1..{MAX_K}")
-        for name, value, lo, hi in (("weight", weight, 0.0, 1.0), ("min_sim", min_sim, -1.0, 1.0)):
+        bounds = (
+            ("weight", weight, 0.0, 1.0),
+            ("min_sim", min_sim, -1.0, 1.0),
+            ("against", against, 0.0, 1.0),
+        )
+        for name, value, lo, hi in bounds:
             if not (
                 isinstance(value, int | float) and not isinstance(value, bool) and lo <= value < hi + 1e-9
             ):
@@ -133,4 +142,6 @@ class ExemplarMemory:
             )
         if not np.isin(votes, (-1, 0, 1)).all():
             raise ValueError("exemplar votes must be -1, 0 or 1")
-        return cls(ids, _unit(vectors), votes.astype(np.int8), k, float(weight), float(min_sim))
+        return cls(
+            ids, _unit(vectors), votes.astype(np.int8), k, float(weight), float(min_sim), float(against)
+        )
