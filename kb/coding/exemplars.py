@@ -18,10 +18,9 @@ refused, never half-trusted. k, weight and min_sim were chosen on the developmen
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-
-import logging
 
 import numpy as np
 
