@@ -91,11 +91,11 @@ def grid_gain(coder: Coder, scored: Scored, rows: list[dict], ids: list[str]) ->
 
 
 def parse_grid(spec: str) -> list[dict]:
-    """ "k:weight:min_sim,..." → exemplar settings to compare (kb.coding.exemplars)."""
+    """Exemplar settings to compare (kb.coding.exemplars): "k:weight:min_sim:against,..."."""
     out = []
     for item in filter(None, spec.split(",")):
-        k, w, m = item.split(":")
-        out.append({"k": int(k), "weight": float(w), "min_sim": float(m)})
+        k, w, m, a = item.split(":")
+        out.append({"k": int(k), "weight": float(w), "min_sim": float(m), "against": float(a)})
     return out
 
 
