@@ -86,8 +86,10 @@ def chosen_cats(coder: Coder, scored: Scored) -> list[dict]:
     return out
 
 
-def grid_gain(coder: Coder, scored: Scored, rows: list[dict], ids: list[str]) -> float:
-    return metrics(rows, chosen_cats(coder, scored), ids)["macro_f1"]
+def grid_gain(coder: Coder, scored: Scored, rows: list[dict], ids: list[str], keep: list) -> float:
+    preds = chosen_cats(coder, scored)
+    keep += preds  # for the pooled score
+    return metrics(rows, preds, ids)["macro_f1"]
 
 
 def parse_grid(spec: str) -> list[dict]:
@@ -100,9 +102,10 @@ def parse_grid(spec: str) -> list[dict]:
 
 
 def grid_tables(results: dict[str, dict], names: list[str], steps: list[int], trs: list[str]) -> list[str]:
-    """Per variant: Δ macro-F1 (after − before) per transcript and step, the mean, and a
+    """Per variant: Δ macro-F1 (after − before) per transcript and step, the mean, pooled, and a
     leave-one-transcript-out choice: each transcript scored with the variant best on the others."""
-    lines = ["| variant | step | " + " | ".join(trs) + " | mean Δ |", "|---|---|" + "---|" * (len(trs) + 1)]
+    lines = ["| variant | step | " + " | ".join(trs) + " | mean Δ | pooled Δ |"]
+    lines += ["|---|---|" + "---|" * (len(trs) + 2)]
 
     def delta(v: str, t: str, n: int) -> float:
         return results[v][(t, n)]
@@ -110,7 +113,8 @@ def grid_tables(results: dict[str, dict], names: list[str], steps: list[int], tr
     for v in names:
         for n in steps:
             ds = [delta(v, t, n) for t in trs]
-            lines.append(f"| {v} | {n} | " + " | ".join(f"{d:+.3f}" for d in ds) + f" | {np.mean(ds):+.3f} |")
+            row = " | ".join(f"{d:+.3f}" for d in ds) + f" | {np.mean(ds):+.3f}"
+            lines.append(f"| {v} | {n} | {row} | {results[v].get(('pooled', n), np.nan):+.3f} |")
     lines += [
         "",
         "Leave one transcript out (variant chosen on the other transcripts, mean Δ over steps):",
@@ -173,6 +177,7 @@ def main() -> None:
     per_tr, retrain_s = [], []
     grid = parse_grid(args.exemplar_grid)
     variants: dict[str, dict] = {"retrain only": {}}
+    pooled_preds: dict[str, dict[int, list]] = {}
     for name, tr_rows in sorted(by_tr.items()):
         coder.model = base
         auto = code(coder, tr_rows)
@@ -198,14 +203,15 @@ def main() -> None:
                 plain = code_scored(coder, rest_rows)
                 coder.model = base
                 plain_base = code_scored(coder, rest_rows)
-                variants["retrain only"][(name, n)] = grid_gain(coder, plain, rest_rows, book.ids) - f0
+                keep = pooled_preds.setdefault("retrain only", {}).setdefault(n, [])
+                variants["retrain only"][(name, n)] = grid_gain(coder, plain, rest_rows, book.ids, keep) - f0
                 for cfg in grid:
                     tag = f"k={cfg['k']} w={cfg['weight']} s≥{cfg['min_sim']} a={cfg['against']}"
                     m = memory.with_options(**cfg)
-                    g = grid_gain(coder, coder.recall(plain, m), rest_rows, book.ids) - f0
-                    variants.setdefault(f"retrain + {tag}", {})[(name, n)] = g
-                    g = grid_gain(coder, coder.recall(plain_base, m), rest_rows, book.ids) - f0
-                    variants.setdefault(f"memory only {tag}", {})[(name, n)] = g
+                    for v, scored in ((f"retrain + {tag}", plain), (f"memory only {tag}", plain_base)):
+                        keep = pooled_preds.setdefault(v, {}).setdefault(n, [])
+                        g = grid_gain(coder, coder.recall(scored, m), rest_rows, book.ids, keep) - f0
+                        variants.setdefault(v, {})[(name, n)] = g
             pooled[n]["gold"] += rest_rows
             pooled[n]["base"] += before
             pooled[n]["after"] += after
@@ -256,6 +262,11 @@ def main() -> None:
     for name, n, k, mb, ma in per_tr:
         lines.append(f"| {name} | {n} | {k} | {mb['macro_f1']:.3f} | {ma['macro_f1']:.3f} |")
     if grid:
+        for v, by_n in pooled_preds.items():
+            for n, preds in by_n.items():
+                p = pooled[n]
+                f = metrics(p["gold"], preds, book.ids)["macro_f1"]
+                variants[v][("pooled", n)] = f - metrics(p["gold"], p["base"], book.ids)["macro_f1"]
         trs = sorted(by_tr)
         lines += ["", "Exemplar memory settings (Δ macro-F1 on the rest vs the untrained coder):", ""]
         lines += grid_tables(variants, list(variants), steps, trs)

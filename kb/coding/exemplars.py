@@ -6,8 +6,9 @@ reviewed sentences nearest to a new one are direct evidence about it. The memory
 reviewed text's sentence embedding (the one the coder computes anyway) and its decisions: +1 for
 an accepted or added category, -1 for a rejected one or, in a passage done in the review queue, a
 category the reviewer neither accepted nor added (kb.review.merge.complete_passages), 0 unknown.
-A sentence's confidence for a category moves by `weight` × the similarity-weighted vote of its
-`k` nearest exemplars; an exemplar counts in proportion to how far its cosine clears `min_sim`.
+A sentence's confidence for a category moves by `weight` × the similarity-weighted mean vote of
+its `k` nearest exemplars, counting only those whose cosine reaches `min_sim`; a vote against
+counts `against` times a vote for (most votes against are the implicit ones of a done passage).
 
 It is built from the training set's review rows whenever the coder is fitted (`Coder.fit`: a
 `kb build`, "retrain now") and saved inside the coder model (kb.coding.model_io: JSON + NPZ,
@@ -87,10 +88,10 @@ class ExemplarMemory:
         k = min(self.k, len(self))
         top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
         near = np.take_along_axis(sims, top, axis=1)
-        w = np.clip((near - self.min_sim) / max(1e-6, 1 - self.min_sim), 0.0, 1.0)  # [n, k]
+        w = np.where(near >= self.min_sim, np.maximum(near, 0.0), 0.0)  # [n, k]; 0 below min_sim
         votes = self.votes[top].astype(np.float32)  # [n, k, c]
         votes[votes < 0] *= self.against
-        ev = (w[:, :, None] * votes).sum(axis=1) / k
+        ev = (w[:, :, None] * votes).sum(axis=1) / np.maximum(w.sum(axis=1), 1e-6)[:, None]
         col = {c: j for j, c in enumerate(self.ids)}
         for j, cat in enumerate(cats):
             if cat in col:
