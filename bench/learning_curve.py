@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.eval_coding import load_transcripts, metrics, row_context  # noqa: E402
 from kb.coding.book import load_view  # noqa: E402
-from kb.coding.coder import Coder, Scored  # noqa: E402
+from kb.coding.coder import Coder  # noqa: E402
 from kb.coding.data import build_training_set, load_gold, load_written  # noqa: E402
 from kb.coding.retrain import REVIEW_WEIGHT  # noqa: E402
 from kb.review.queue import CONFIDENT_EVERY, queue_order  # noqa: E402
@@ -69,68 +69,8 @@ def code(coder: Coder, rows: list[dict]) -> list[dict]:
     return coder.code_texts([r["text"] for r in rows], contexts=[row_context(r) for r in rows])
 
 
-def code_scored(coder: Coder, rows: list[dict]) -> Scored:
-    return coder.score_texts([r["text"] for r in rows], contexts=[row_context(r) for r in rows])
-
-
 def as_preds(records: list[dict]) -> list[dict]:
     return [{c["category"]: c["polarity"] for c in r["codes"]} for r in records]
-
-
-def chosen_cats(coder: Coder, scored: Scored) -> list[dict]:
-    """The categories `coder` chooses for each text of `scored` (no polarity: the grid's F1 only)."""
-    chosen = coder.choose(scored)
-    out: list[dict] = [{} for _ in scored.ids]
-    for i, j in zip(*np.nonzero(chosen), strict=True):
-        out[scored.owner[i]][scored.cats[j]] = ""
-    return out
-
-
-def grid_gain(coder: Coder, scored: Scored, rows: list[dict], ids: list[str], keep: list) -> float:
-    preds = chosen_cats(coder, scored)
-    keep += preds  # for the pooled score
-    return metrics(rows, preds, ids)["macro_f1"]
-
-
-def parse_grid(spec: str) -> list[dict]:
-    """Exemplar settings to compare (kb.coding.exemplars): "k:weight:min_sim:against,..."."""
-    out = []
-    for item in filter(None, spec.split(",")):
-        k, w, m, a = item.split(":")
-        out.append({"k": int(k), "weight": float(w), "min_sim": float(m), "against": float(a)})
-    return out
-
-
-def grid_tables(results: dict[str, dict], names: list[str], steps: list[int], trs: list[str]) -> list[str]:
-    """Per variant: Δ macro-F1 (after − before) per transcript and step, the mean, pooled, and a
-    leave-one-transcript-out choice: each transcript scored with the variant best on the others."""
-    lines = ["| variant | step | " + " | ".join(trs) + " | mean Δ | pooled Δ |"]
-    lines += ["|---|---|" + "---|" * (len(trs) + 2)]
-
-    def delta(v: str, t: str, n: int) -> float:
-        return results[v][(t, n)]
-
-    for v in names:
-        for n in steps:
-            ds = [delta(v, t, n) for t in trs]
-            row = " | ".join(f"{d:+.3f}" for d in ds) + f" | {np.mean(ds):+.3f}"
-            lines.append(f"| {v} | {n} | {row} | {results[v].get(('pooled', n), np.nan):+.3f} |")
-    lines += [
-        "",
-        "Leave one transcript out (variant chosen on the other transcripts, mean Δ over steps):",
-        "",
-    ]
-    lines += ["| held out | chosen on the others | " + " | ".join(f"Δ after {n}" for n in steps) + " |"]
-    lines += ["|---|---|" + "---|" * len(steps)]
-    held: dict[int, list[float]] = {n: [] for n in steps}
-    for t in trs:
-        others = [o for o in trs if o != t]
-        best = max(names, key=lambda v: np.mean([delta(v, o, n) for o in others for n in steps]))
-        for n in steps:
-            held[n].append(delta(best, t, n))
-        lines.append(f"| {t} | {best} | " + " | ".join(f"{delta(best, t, n):+.3f}" for n in steps) + " |")
-    lines.append("| mean | | " + " | ".join(f"{np.mean(held[n]):+.3f}" for n in steps) + " |")
-    return lines
 
 
 def main() -> None:
@@ -146,11 +86,6 @@ def main() -> None:
     )
     ap.add_argument(
         "--no-implicit", action="store_true", help="review rows say nothing of the categories not decided"
-    )
-    ap.add_argument(
-        "--exemplar-grid",
-        default="",
-        help="also score exemplar-memory settings k:weight:min_sim:against,... with and without the retrain",
     )
     args = ap.parse_args()
     rows = load_transcripts(args.transcripts)
@@ -175,9 +110,6 @@ def main() -> None:
         by_tr.setdefault(str(r.get("transcript")), []).append(r)
     pooled: dict[int, dict[str, list]] = {n: {"gold": [], "base": [], "after": []} for n in steps}
     per_tr, retrain_s = [], []
-    grid = parse_grid(args.exemplar_grid)
-    variants: dict[str, dict] = {"retrain only": {}}
-    pooled_preds: dict[str, dict[int, list]] = {}
     for name, tr_rows in sorted(by_tr.items()):
         coder.model = base
         auto = code(coder, tr_rows)
@@ -194,24 +126,8 @@ def main() -> None:
             coder.fit(data, tune_epochs=0)  # parses only the reviewed sentences (kb.coding.parse_cache)
             retrain_s.append(time.time() - t1)
             rest_rows = [tr_rows[i] for i in rest]
-            after = as_preds(code(coder, rest_rows))  # as the app codes: retrained + exemplar memory
+            after = as_preds(code(coder, rest_rows))
             before = as_preds([auto[i] for i in rest])
-            memory = coder.model.exemplars
-            if grid and memory is not None:
-                f0 = metrics(rest_rows, before, book.ids)["macro_f1"]
-                coder.model.exemplars = None
-                plain = code_scored(coder, rest_rows)
-                coder.model = base
-                plain_base = code_scored(coder, rest_rows)
-                keep = pooled_preds.setdefault("retrain only", {}).setdefault(n, [])
-                variants["retrain only"][(name, n)] = grid_gain(coder, plain, rest_rows, book.ids, keep) - f0
-                for cfg in grid:
-                    tag = f"k={cfg['k']} w={cfg['weight']} s≥{cfg['min_sim']} a={cfg['against']}"
-                    m = memory.with_options(**cfg)
-                    for v, scored in ((f"retrain + {tag}", plain), (f"memory only {tag}", plain_base)):
-                        keep = pooled_preds.setdefault(v, {}).setdefault(n, [])
-                        g = grid_gain(coder, coder.recall(scored, m), rest_rows, book.ids, keep) - f0
-                        variants.setdefault(v, {})[(name, n)] = g
             pooled[n]["gold"] += rest_rows
             pooled[n]["base"] += before
             pooled[n]["after"] += after
@@ -261,18 +177,6 @@ def main() -> None:
     lines += ["| transcript | reviewed | remaining | before | after |", "|---|---|---|---|---|"]
     for name, n, k, mb, ma in per_tr:
         lines.append(f"| {name} | {n} | {k} | {mb['macro_f1']:.3f} | {ma['macro_f1']:.3f} |")
-    if grid:
-        for v, by_n in pooled_preds.items():
-            for n, preds in by_n.items():
-                p = pooled[n]
-                f = metrics(p["gold"], preds, book.ids)["macro_f1"]
-                variants[v][("pooled", n)] = f - metrics(p["gold"], p["base"], book.ids)["macro_f1"]
-        trs = sorted(by_tr)
-        lines += ["", "Exemplar memory settings (Δ macro-F1 on the rest vs the untrained coder):", ""]
-        lines += grid_tables(variants, list(variants), steps, trs)
-        retrained = [v for v in variants if v.startswith("retrain + ")]
-        lines += ["", "Only retrain + memory variants:", ""]
-        lines += grid_tables(variants, retrained, steps, trs)[-len(trs) - 5 :]
     text = "\n".join(lines) + "\n"
     print(text)
     if args.out:

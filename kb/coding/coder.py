@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,6 @@ from kb.coding.context import (
     is_answer,
     is_interviewer,
 )
-from kb.coding.exemplars import ExemplarMemory
 from kb.coding.features import Analysis, Analyzer
 from kb.coding.output import dominant, round4
 from kb.coding.parse_cache import FILE as PARSE_CACHE_FILE
@@ -105,7 +104,6 @@ class Coder:
         """Train on `data`; `options` go to `train_model` (n_folds, c, space_options, prior_n)."""
         spec = self.embedder_spec
         self.model = train_model(self.analyzer, data, variant, spec, analyses=analyses, **options)
-        self.model.exemplars = ExemplarMemory.from_training(data, self.embedder.embed, self.book.ids)
         return self
 
     def save(self, directory: Path | None = None, stamp: str = "", info: dict | None = None) -> Path:
@@ -256,16 +254,7 @@ class Coder:
         owner = [i for i, spans in enumerate(units) for _ in spans]
         raw = blend_context(self._raw_scores, analyses, raw, owner, ctx)
         conf = self.confidences(cats, raw)
-        scored = Scored(ids, units, ctx, owner, analyses, cats, raw, conf, own)
-        return self.recall(scored, self.model.exemplars if self.model is not None else None)
-
-    def recall(self, scored: Scored, memory: ExemplarMemory | None) -> Scored:
-        """`scored` with the votes of the nearest reviewed sentences added (kb.coding.exemplars)."""
-        if memory is None or not len(memory) or not scored.analyses:
-            return scored
-        evidence = memory.evidence(np.stack([a.vector for a in scored.analyses]), scored.cats)
-        conf, own = memory.adjust(scored.conf, evidence), memory.adjust(scored.own, evidence)
-        return replace(scored, conf=conf, own=own)
+        return Scored(ids, units, ctx, owner, analyses, cats, raw, conf, own)
 
     def choose(self, scored: Scored) -> np.ndarray:
         """[n, k] chosen codes: at threshold, interview answers calibrated, fallback, no interviewer."""

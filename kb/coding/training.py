@@ -21,7 +21,6 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from kb.coding.calibrate import best_threshold, group_folds, out_of_fold
-from kb.coding.exemplars import ExemplarMemory
 from kb.coding.features import Analysis, Analyzer
 from kb.coding.model_io import State, load_state, save_state
 from kb.coding.sk_state import linear_from_state, linear_state
@@ -52,7 +51,6 @@ class CoderModel:
     polarity: PolarityModel | None = None
     tuned: TunedClassifier | None = None
     tuned_polarity: TunedClassifier | None = None
-    exemplars: ExemplarMemory | None = None  # reviewed sentences' votes (kb.coding.exemplars)
     n_train: int = 0
     version: int = MODEL_VERSION
 
@@ -83,7 +81,7 @@ class CoderModel:
                 f"delete {directory} or run `kb build` to retrain it"
             ) from None
 
-    _PARTS = ("space", "classifiers", "polarity", "tuned", "tuned_polarity", "exemplars")
+    _PARTS = ("space", "classifiers", "polarity", "tuned", "tuned_polarity")
 
     def to_state(self) -> State:
         state = State({f.name: getattr(self, f.name) for f in fields(self) if f.name not in self._PARTS})
@@ -92,7 +90,6 @@ class CoderModel:
             state.nest(f"clf{k}", linear_state(clf) if clf is not None else None)
         state.nest("space", self.space.to_state() if self.space else None)
         state.nest("polarity", self.polarity.to_state() if self.polarity else None)
-        state.nest("exemplars", self.exemplars.to_state() if self.exemplars is not None else None)
         for name in ("tuned", "tuned_polarity"):
             tuned = getattr(self, name)
             state.nest(name, tuned.to_state() if tuned is not None else None)
@@ -108,8 +105,6 @@ class CoderModel:
         space, polarity = state.part("space"), state.part("polarity")
         model.space = FeatureSpace.from_state(space) if space is not None else None
         model.polarity = PolarityModel.from_state(polarity) if polarity is not None else None
-        exemplars = state.part("exemplars")
-        model.exemplars = ExemplarMemory.from_state(exemplars) if exemplars is not None else None
         for name in ("tuned", "tuned_polarity"):
             part = state.part(name)
             if part is not None:
