@@ -33,7 +33,7 @@ OUT = ROOT / "docs" / "benchmarks.md"
 TIMING = FRAGMENTS / "run_all.json"
 # Sections of docs/benchmarks.md; coding_variants is written by the full coding eval, not `make bench`.
 ORDER = (
-    "retrieval", "adaptation", "coding", "coding_variants", "learning_curve", "table7",
+    "retrieval", "retrieval_intent", "adaptation", "coding", "coding_variants", "learning_curve", "table7",
     "human_agreement", "build", "first_search", "scale", "app",
 )  # fmt: skip
 RUN_ORDER = ("build", "coding", "human_agreement", "retrieval", "scale", "app")  # build's store first
@@ -49,6 +49,7 @@ TITLES = {
     "scale": "Scale",
     "app": "App start-up",
     "adaptation": "Adapting e5 to the domain",
+    "retrieval_intent": "Code-aware search (chosen on the dev halves)",
     "first_search": "First search on a fresh install",
 }
 

@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from kb.query.crosscase import matrix  # noqa: E402
 from kb.settings import get_settings  # noqa: E402
+from kb.store import generations  # noqa: E402
 from kb.store.kbase import KnowledgeBase  # noqa: E402
 
 NOT_CASES = ("synthesis", "overview")
@@ -110,7 +111,7 @@ def main() -> None:
     t0 = time.time()
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="kb_table7_"))
     settings = get_settings(data_dir=data_dir)
-    if not (data_dir / "codes.jsonl").exists():
+    if not (generations.current_dir(data_dir) / "codes.jsonl").exists():  # a built store is read as it is
         from pipelines.run import build
 
         build(settings, stages=("segment", "code"), progress=False, log=lambda m: print(m, file=sys.stderr))
