@@ -83,6 +83,16 @@ def search_records(
     return run_search(get_kb(settings), query, k, filters, mode)
 
 
+def warm_search(kb: Any) -> None:
+    """Load what code-aware search reads besides the indexes (the category vectors, embedded once
+    per codebook and cached beside the store, and the store's coder), so a fresh process's first
+    query does not wait for them."""
+    from kb.query.intent import coder_for, reader_for
+
+    reader_for(kb)
+    coder_for(kb)
+
+
 def search(query: str, k: int = 10, **options: Any) -> pd.DataFrame:
     """`search_records` as a DataFrame: one row per passage, with codes, polarity and citation.
 

@@ -124,6 +124,14 @@ def test_agreement_auto_vs_human_and_between_coders(data_dir: Path) -> None:
 
 
 # ---- pages ---------------------------------------------------------------------------------
+def test_loading_prepares_code_aware_search_before_the_first_query(data_dir: Path) -> None:
+    for old in (data_dir / "cache").glob("intent-*.npz"):
+        old.unlink()
+    at = app().run()  # the search page, no query typed
+    no_errors(at)
+    assert list((data_dir / "cache").glob("intent-*.npz")), "category vectors were left to the first search"
+
+
 def test_search_with_filters_cards_table_and_download(data_dir: Path) -> None:
     at = app().run()
     no_errors(at)

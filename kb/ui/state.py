@@ -123,6 +123,9 @@ def _load(key: str, _s: Settings) -> Resources:
     from kb.text.morphs import terms
 
     terms("워밍업")
+    from kb import api
+
+    api.warm_search(kb)
     return Resources(kb)
 
 
