@@ -28,6 +28,7 @@ import json
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -99,6 +100,16 @@ def weighted_hits(pairs: list, probs: list, w: dict[str, float]) -> int:
     )
 
 
+def transcript_splits(pairs: list) -> Iterator[tuple[str, list[int], list[int]]]:
+    """Leave-one-transcript-out: (held-out transcript, indices of the other transcripts, its own)."""
+    for name in sorted({r["transcript"] for r, _ in pairs}):
+        yield (
+            name,
+            [k for k, (r, _) in enumerate(pairs) if r["transcript"] != name],
+            [k for k, (r, _) in enumerate(pairs) if r["transcript"] == name],
+        )
+
+
 def choose_priors(pairs: list, probs: list) -> None:
     """Interview-answer polarity weights: best on all dev transcripts, and leave-one-transcript-out
     (weights chosen on three transcripts, scored on the fourth) to see whether the choice carries."""
@@ -109,9 +120,7 @@ def choose_priors(pairs: list, probs: list) -> None:
         f"{weighted_hits(pairs, probs, best) / n:.3f}"
     )
     plain = chosen = 0
-    for name in sorted({r["transcript"] for r, _ in pairs}):
-        inside = [k for k, (r, _) in enumerate(pairs) if r["transcript"] != name]
-        out = [k for k, (r, _) in enumerate(pairs) if r["transcript"] == name]
+    for name, inside, out in transcript_splits(pairs):
 
         def sub(ks: list[int]) -> tuple[list, list]:
             return [pairs[k] for k in ks], [probs[k] for k in ks]
@@ -155,9 +164,7 @@ def choose_orientation_priors(pairs: list, probs: list, spoken: list) -> None:
         f"shipped prior by question: {oriented_hits(pairs, probs, spoken, ORIENTATION_WEIGHTS) / n:.3f}"
     )
     base = loo = 0
-    for name in sorted({r["transcript"] for r, _ in pairs}):
-        inside = [k for k, (r, _) in enumerate(pairs) if r["transcript"] != name]
-        out = [k for k, (r, _) in enumerate(pairs) if r["transcript"] == name]
+    for name, inside, out in transcript_splits(pairs):
 
         def sub(ks: list[int]) -> tuple[list, list, list]:
             return [pairs[k] for k in ks], [probs[k] for k in ks], [spoken[k] for k in ks]
@@ -209,9 +216,7 @@ def choose_neighbour_weight(pairs: list, probs: list, near: list, spoken: list) 
     n, every = len(pairs), list(range(len(pairs)))
     print("dev, neighbour weight: " + ", ".join(f"{w} {hits(every, w) / n:.3f}" for w in NEIGHBOUR_GRID))
     base = loo = 0
-    for name in sorted({r["transcript"] for r, _ in pairs}):
-        inside = [k for k, (r, _) in enumerate(pairs) if r["transcript"] != name]
-        out = [k for k, (r, _) in enumerate(pairs) if r["transcript"] == name]
+    for name, inside, out in transcript_splits(pairs):
         w = max(NEIGHBOUR_GRID, key=lambda w: hits(inside, w))
         base += hits(out, 0.0)
         loo += hits(out, w)
