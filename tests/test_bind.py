@@ -67,12 +67,17 @@ def serve_and_check(cmd: list[str], port: int, data: Path, tmp: Path) -> set[str
     env.pop("KB_TEAM_MODE", None)
     with (tmp / "server.log").open("w") as log:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        tree: list[psutil.Process] = []
         try:
             wait_until_up(f"http://127.0.0.1:{port}/_stcore/health", proc, timeout=90, poll=0.5)
             addresses = listening(proc)
+            root = psutil.Process(proc.pid)
+            tree = [root, *root.children(recursive=True)]
         finally:
             stop(proc)
     assert addresses, "no listening socket found: the check would pass vacuously"
+    _, alive = psutil.wait_procs(tree, timeout=10)
+    assert not alive, f"still serving after the command was stopped: {[p.cmdline() for p in alive]}"
     return addresses
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from dataclasses import fields
 from typing import Annotated
@@ -91,4 +90,8 @@ def register(app: typer.Typer) -> None:
         typer.echo(
             f"kb app on http://{address}:{port} ({'team mode: login required' if team else 'solo mode'})"
         )
-        raise typer.Exit(subprocess.call(cmd, cwd=ROOT, env=env))
+        sys.stdout.flush()
+        # exec, not a child: a stop signal (service manager, test, kill) reaches the server itself
+        # instead of leaving it running – and serving the data – after `kb serve` is gone
+        os.chdir(ROOT)
+        os.execve(sys.executable, cmd, env)
