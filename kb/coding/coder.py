@@ -276,9 +276,19 @@ class Coder:
         cats, raw, conf = scored.cats, scored.raw, scored.conf
         pairs = [(i, j) for i in range(len(analyses)) for j in range(len(cats)) if chosen[i, j]]
         groups = [ctx[owner[i]].group for i, _ in pairs]
-        pol = self.polarity([analyses[i] for i, _ in pairs], [cats[j] for _, j in pairs], groups)
         answers = [is_answer(ctx[owner[i]]) for i, _ in pairs]
-        pol = blend_neighbour_polarity(pol, self._neighbour_polarity(scored, pairs, answers), answers)
+        wanted = self._neighbour_requests(scored, pairs, answers)
+        # one call for the codes and their neighbours: the neighbours are mostly the same sentences,
+        # and the fine-tuned polarity model reads each distinct text once per call
+        probs = self.polarity(
+            [analyses[i] for i, _ in pairs] + [w[1] for w in wanted],
+            [cats[j] for _, j in pairs] + [w[2] for w in wanted],
+            groups + [w[3] for w in wanted],
+        )
+        pol, near = probs[: len(pairs)], [[] for _ in pairs]
+        for (k, _, _, _), p in zip(wanted, probs[len(pairs) :], strict=True):
+            near[k].append(p)
+        pol = blend_neighbour_polarity(pol, near, answers)
         questions = [ctx[owner[i]].question for i, _ in pairs]
         pol = answer_polarity(pol, answers, questions, [analyses[i].spoken for i, _ in pairs])
         pol_of = {pair: p for pair, p in zip(pairs, pol, strict=True)}
@@ -348,12 +358,12 @@ class Coder:
             )
         return results
 
-    def _neighbour_polarity(
+    def _neighbour_requests(
         self, scored: Scored, pairs: list[tuple[int, int]], answers: list[bool]
-    ) -> list[list[dict[str, float]]]:
-        """For each (sentence, category) pair of an interview answer, its neighbour sentences'
-        polarity probabilities for that category: the adjacent sentences of the same text, or the
-        context's prev/next text at the text's edges (kb.coding.context.blend_neighbour_polarity)."""
+    ) -> list[tuple[int, Analysis, str, str | None]]:
+        """(pair index, neighbour sentence, category, group) for each (sentence, category) pair of an
+        interview answer: the adjacent sentences of the same text, or the context's prev/next text at
+        the text's edges (kb.coding.context.blend_neighbour_polarity mixes in their polarity)."""
         analyses, owner, ctx = scored.analyses, scored.owner, scored.ctx
         n = len(analyses)
         edge_texts = sorted(
@@ -366,7 +376,7 @@ class Coder:
             }
         )
         edge = dict(zip(edge_texts, self.analyzer.analyse(edge_texts), strict=True)) if edge_texts else {}
-        wanted: list[tuple[int, Analysis, str, str | None]] = []  # (pair index, neighbour, category, group)
+        wanted: list[tuple[int, Analysis, str, str | None]] = []
         for k, ((i, j), ans) in enumerate(zip(pairs, answers, strict=True)):
             if not ans:
                 continue
@@ -374,12 +384,7 @@ class Coder:
             prev = analyses[i - 1] if i and owner[i - 1] == owner[i] else edge.get(c.prev or "")
             nxt = analyses[i + 1] if i + 1 < n and owner[i + 1] == owner[i] else edge.get(c.next or "")
             wanted += [(k, a, scored.cats[j], c.group) for a in (prev, nxt) if a is not None]
-        out: list[list[dict[str, float]]] = [[] for _ in pairs]
-        if wanted:
-            probs = self.polarity([w[1] for w in wanted], [w[2] for w in wanted], [w[3] for w in wanted])
-            for (k, _, _, _), p in zip(wanted, probs, strict=True):
-                out[k].append(p)
-        return out
+        return wanted
 
     def _raw_scores(self, texts: list[str]) -> np.ndarray:
         """Raw category scores of whole texts (the context of a sentence: question, neighbours)."""

@@ -100,20 +100,16 @@ def counterfactual(toks: Sequence[tuple[str, str]]) -> bool:
     """A past counterfactual: -었으면 … -었을 거예요/텐데 ("그 조례가 없었으면 못 했을 거예요",
     "예산이 더 있었으면 잘 됐을 텐데"). It evaluates an unreal world, so the real one is the opposite."""
     for k in range(1, len(toks)):
-        if (
-            toks[k][1] == "EC"
-            and toks[k][0] in ("면", "으면")
-            and toks[k - 1] == ("었", "EP")
-            or (toks[k - 1] == ("았", "EP") and toks[k][0] in ("면", "으면"))
-        ):
+        if toks[k] in (("면", "EC"), ("으면", "EC")) and toks[k - 1] in (("었", "EP"), ("았", "EP")):
             rest = toks[k + 1 :]
-            return any(
+            if any(
                 rest[j][1] == "EP"
                 and rest[j][0] in ("었", "았")
                 and rest[j + 1][1] == "ETM"
                 and rest[j + 2][0] in ("거", "것", "터")
                 for j in range(len(rest) - 2)
-            )
+            ):
+                return True
     return False
 
 
