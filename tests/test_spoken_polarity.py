@@ -84,3 +84,32 @@ def test_no_choice_but_to_lacks_nothing() -> None:
     assert rules.score(nlp("주민들이 지켜보니까 과장님들도 움직일 수밖에 없었죠.")).score == 0
     assert not markers("주민들이 지켜보니까 과장님들도 움직일 수밖에 없었죠.").get("absence")
     assert rules.score(nlp("그해엔 움직일 예산이 없었죠.")).score < 0
+
+
+def test_a_story_ends_on_its_result() -> None:
+    """Problem → fix → result: the clause after a result connective (-고 나서, -었더니, 결국) is the
+    evaluation, even for a category whose evidence sits in the problem clause."""
+    nlp = get_nlp()
+    rules = PolarityRules(nlp)
+    doc = nlp("처음엔 예산이 문제였는데, 조례를 만들고 나서 훨씬 수월해졌어요.")
+    budget = next(t.i for t in doc if t.text == "예산")
+    assert rules.score(doc, focus=[budget]).label == "success"
+    assert rule_sign("처음엔 참여가 저조했는데, 문자 안내를 보냈더니 참여가 활발해졌어요.") == 1
+    assert rule_sign("처음엔 인력이 넉넉했는데 결국 다 떠났어요.") == -1
+    # a contrast between two things keeps each its own polarity
+    doc = nlp("예산은 충분하나 인력이 부족하다.")
+    assert rules.score(doc, focus=[next(t.i for t in doc if t.text == "예산")]).label == "success"
+
+
+@pytest.mark.parametrize(
+    ("text", "sign"),
+    [
+        ("민원이 한 달에 몇 건밖에 안 들어왔어요.", 1),  # few of a burden
+        ("오류는 작년에 한두 번밖에 안 났어요.", 1),
+        ("시스템 바꾸는 데 석 달밖에 안 걸렸어요.", 1),  # what the result cost
+        ("가입자가 아직 100명밖에 안 돼요.", -1),  # few of a gain
+        ("설명회에 온 주민이 열 명밖에 없었어요.", -1),
+    ],
+)
+def test_only_n_depends_on_what_is_counted(text: str, sign: int) -> None:
+    assert rule_sign(text) == sign, markers(text)

@@ -4,7 +4,8 @@ Korean puts negation after the predicate it negates ("활성화되지 못하는"
 contrastive connectives ("-으나", "-지만", "반면") separate clauses of opposite polarity
 ("필요성은 인지하고 있으나 … 한계를 보이는"). So a cue counts only within its clause, and a
 negator later in the same clause flips it. A code's polarity is read from the clauses that
-hold its evidence; the sentence score is the fallback.
+hold its evidence; the sentence score is the fallback. A story joined by result connectives
+("…했더니", "…하고 나서", "결국") is evaluated by its result clause (`end_weighted`).
 """
 
 from __future__ import annotations
@@ -157,6 +158,11 @@ SPOKEN_SUCCESS_CUES = [
 # Connectives/adverbs that start a new clause (contrast or cause), plus sentence punctuation.
 _CLAUSE_ENDINGS = ("나", "지만", "데", "데도", "면서도", "에도")
 _CLAUSE_WORDS = {"반면", "그러나", "하지만", "다만", "그럼에도", "한편", "그런데", "반대로"}
+# Sequential/result connectives: what follows is what came of what precedes (…넣었더니 민원이
+# 없어졌어요, 조례를 만들고 나서 수월해졌어요, 앱부터 만들었다가 결국 전화로 돌아왔어요). A story
+# told problem → fix → result ends on its evaluation (coding guide §3, end-weight).
+_RESULT_ENDINGS = ("더니", "나서", "니까", "다가", "고서")
+_RESULT_WORDS = {"결국", "그래서", "그러니까", "그러다", "그러다가", "덕분", "마침내", "드디어"}
 
 
 @dataclass(frozen=True)
@@ -168,15 +174,42 @@ class PolarityResult:
 
 
 def clause_ids(doc: Doc) -> list[int]:
-    """Clause number of every token: a new clause after a contrastive ending or at 반면/그러나."""
-    ids, current = [], 0
+    """Clause number of every token: a new clause after a contrastive or sequential ending or at
+    반면/그러나/결국/그래서."""
+    return clause_split(doc)[0]
+
+
+def clause_split(doc: Doc) -> tuple[list[int], set[int]]:
+    """Clause ids (see `clause_ids`) and the clauses that a result connective opens."""
+    ids, current, results = [], 0, set()
     for tok in doc:
         if tok.i and (tok.lemma_ in _CLAUSE_WORDS or tok.is_sent_start):
             current += 1
+        elif tok.i and tok.lemma_ in _RESULT_WORDS:
+            current += ids[-1] == current  # not when an ending has just opened the clause
+            results.add(current)
         ids.append(current)
-        if "EC" in tok.tag_.split("+") and tok.text.endswith(_CLAUSE_ENDINGS):
+        if "EC" in tok.tag_.split("+") and tok.text.endswith(_CLAUSE_ENDINGS + _RESULT_ENDINGS):
             current += 1
-    return ids
+            if tok.text.endswith(_RESULT_ENDINGS):
+                results.add(current)
+    return ids, results
+
+
+def end_weighted(scores: dict[int, float], results: set[int]) -> set[int]:
+    """Clauses whose score the story's result overrides: when the last scored clause follows a
+    result connective and disagrees in sign with earlier clauses, those earlier clauses are the
+    setup ("처음엔 예산이 문제였는데, 조례를 만들고 나서 훨씬 수월해졌어요" is a success). A plain
+    contrast (-지만, -나, 반면) is left to `concluding`: its clauses may be about different factors
+    ("예산은 충분하나 인력이 부족하다"), each keeping its own polarity (coding guide §3)."""
+    scored = sorted(c for c, v in scores.items() if v != 0.0)
+    if len(scored) < 2:
+        return set()
+    last = scored[-1]
+    if not any(scored[-2] < c <= last for c in results):
+        return set()
+    sign = scores[last] > 0
+    return {c for c in scored[:-1] if (scores[c] > 0) != sign}
 
 
 class PolarityRules:
@@ -199,7 +232,7 @@ class PolarityRules:
     ) -> tuple[list[int], dict[int, float], dict[int, list[str]]]:
         """Clause id per token, signed score per clause, and the cues that produced it."""
         hits = self.hits(doc) if hits is None else hits
-        ids = clause_ids(doc)
+        ids, results = clause_split(doc)
         scores: dict[int, float] = {}
         cues: dict[int, list[str]] = {}
         negs = [h for h in hits if h.key == "negation" and not no_choice(doc, h.token_start)]
@@ -217,7 +250,10 @@ class PolarityRules:
                 scores[clause] = scores.get(clause, 0.0) + sign
                 continue
             negated = not comments_on_clause(doc, h.token_start) and any(
-                ids[n.token_start] == clause and h.token_end <= n.token_start <= h.token_end + 4 for n in negs
+                ids[n.token_start] == clause
+                and h.token_end <= n.token_start
+                and (n.token_start <= h.token_end + 4 or only(doc, n.token_start))  # N밖에 안: all of N
+                for n in negs
             )
             if negated:
                 sign = -sign
@@ -226,9 +262,11 @@ class PolarityRules:
         # A bare negator ("예산이 없다", "참여하지 않는다") signals a lack in its clause.
         for n in negs:
             clause = ids[n.token_start]
-            if clause not in cues:
+            if clause not in cues and not only(doc, n.token_start):
                 scores[clause] = scores.get(clause, 0.0) - 0.5
                 cues.setdefault(clause, []).append(n.cue)
+        for c in end_weighted(scores, results):
+            del scores[c]  # the setup of a story whose result says otherwise (cues kept for display)
         return ids, scores, cues
 
     def score(
@@ -261,6 +299,13 @@ def comments_on_clause(doc: Doc, i: int) -> bool:
 def no_choice(doc: Doc, i: int) -> bool:
     """없다 in -ㄹ 수밖에 없다 ("움직일 수밖에 없었죠": had no choice but to) negates nothing."""
     return i > 1 and doc[i].lemma_ == "없다" and doc[i - 1].text == "밖에" and doc[i - 2].text == "수"
+
+
+def only(doc: Doc, i: int) -> bool:
+    """The negator of N밖에 안/못/없다 ("only N") denies nothing; whether little of N is good news
+    depends on N (kb.coding.spoken: scarce_burden / scarce_gain). It still flips a cue it follows
+    (민원이 몇 건밖에 안 … → few complaints)."""
+    return i > 0 and doc[i - 1].text == "밖에"
 
 
 _AIM_LEMMA = "위하다"

@@ -51,6 +51,11 @@ BURDEN = frozenset(
         "오류", "장애", "이탈", "공실", "빚", "부채", "수수료", "인건비", "물가", "대기", "사고", "결함",
     }
 )  # fmt: skip
+# "only N" (N밖에 안/못 …, N밖에 없다) says there was little of something: an obstacle when it is a
+# gain (가입자가 100명밖에 안 돼요), a success when it is a burden or what a result cost (민원이 몇
+# 건밖에 안 들어왔어요, 두 달밖에 안 걸렸어요, 돈이 얼마밖에 안 들었어요)
+TIME_COST = frozenset({"시간", "기간", "시일", "공기", "소요"})
+COST_VERBS = frozenset({"걸리", "들", "소요"})  # 시간이 걸리다, 돈이 들다
 # a comparison with before (예전에는 …었는데 지금은 …) reports a change; without a negative word after
 # the "now", the change is an improvement (coding guide §3, spoken style)
 BEFORE = frozenset({"전", "예전", "옛날", "과거", "처음", "원래", "기존", "초기", "초창기"})
@@ -111,6 +116,27 @@ def counterfactual(toks: Sequence[tuple[str, str]]) -> bool:
             ):
                 return True
     return False
+
+
+def _scarce(toks: Sequence[tuple[str, str]], i: int) -> str | None:
+    """ "burden" / "gain" when 밖에 at `i` is "only" (…밖에 안/못 …, …밖에 없다, …밖에 되지 않다):
+    what is counted – the nouns of its clause before it, or a verb of cost after it – decides."""
+    after = toks[i + 1 : i + 6]
+    if not after or i and toks[i - 1] == ("수", "NNB"):  # -ㄹ 수밖에 없다: no choice, not "only"
+        return None
+    only = after[0][1] == "MAG" and after[0][0] in NEGATORS or after[0] == ("없", "VA")
+    only = only or any(t == "VX" and f in ("않", "못하") for f, t in after[1:])
+    if not only:
+        return None
+    nouns = []
+    for form, tag in reversed(toks[max(0, i - 8) : i]):
+        if tag in ("EC", "SF") or tag == "SP" and form == ",":
+            break
+        if tag.startswith("NN"):
+            nouns.append(form)
+    pred = next((f for f, t in after if t.startswith(("VV", "VA")) or t == "XSV"), "")
+    burden = any(n in BURDEN or n in TIME_COST for n in nouns) or pred in COST_VERBS
+    return "burden" if burden else "gain"
 
 
 def _comparison(toks: Sequence[tuple[str, str]]) -> str | None:
@@ -217,8 +243,8 @@ def markers(text: str) -> dict[str, float]:
                 add("not_well")  # 잘 안 되다, 잘 못 하다
         if tag == "VX" and form in NEG_AUX:
             add("negation")
-        if tag == "VA" and form == "없" and not (i > 1 and forms[i - 1] == "밖에" and forms[i - 2] == "수"):
-            add("absence")  # not -ㄹ 수밖에 없다 (had no choice but to), which lacks nothing
+        if tag == "VA" and form == "없" and not (i and forms[i - 1] == "밖에"):
+            add("absence")  # not -ㄹ 수밖에 없다 (had no choice but to) nor N밖에 없다 (only N: _scarce)
         # evaluative words of speech; negation flips them (힘들지 않았어요, 순조롭지 않았어요)
         if form in OBSTACLE_WORDS and (tag.startswith(("NN", "MAG", "VV", "VA", "XR"))):
             add("spoken_success" if negated(toks, i) else "spoken_obstacle")
@@ -255,6 +281,8 @@ def markers(text: str) -> dict[str, float]:
                 add("own_actor" if mine else "other_actor")
         if tag == "NP" and form in OWN_ACTORS:
             add("own_actor")
+        if form == "밖에" and tag == "JX" and (few := _scarce(toks, i)):
+            add("scarce_burden" if few == "burden" else "scarce_gain")
         if tag == "EF" and form.startswith(("더라", "더라고", "던데")):
             add("retrospective")
     pos = n
@@ -295,6 +323,7 @@ def rule_score(m: dict[str, Any]) -> float:
     score += 1.0 * m.get("spoken_success", 0) + 0.5 * m.get("well", 0)
     score += 1.0 * m.get("rising_good", 0) - 1.0 * m.get("rising_bad", 0)
     score += 0.5 * m.get("improved", 0) - 0.5 * m.get("worsened", 0)
+    score += 1.0 * m.get("scarce_burden", 0) - 1.0 * m.get("scarce_gain", 0)
     return float(score)
 
 
