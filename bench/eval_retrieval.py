@@ -234,6 +234,22 @@ def candidate_rankers(v: Vectors, bm25: KeywordIndex) -> dict[str, Ranker]:
     return out
 
 
+def sentence_ranking(v: Vectors, text: str, part: int, w: Weights) -> list[str]:
+    """Encoder `part`'s best-sentence ranking as `kb.query.retrieval` makes it: for a Korean query its
+    passages re-scored as best sentence + w.sentence_passage_ko x passage cosine."""
+    ids = v.sentence_rank(text, part)
+    if not (w.sentence_passage_ko and query_lang(text) == "ko" and ids):
+        return ids
+    pids, matrix = v.sentence[part]  # type: ignore[misc]
+    qv = v.query(text)[part]
+    best: dict[str, float] = {}
+    for pid, score in zip(pids, matrix @ qv, strict=True):
+        best[pid] = max(best.get(pid, -np.inf), float(score))
+    row = {pid: i for i, pid in enumerate(v.ids)}
+    cos = v.passage[part] @ qv
+    return sorted(ids, key=lambda pid: -(best[pid] + w.sentence_passage_ko * float(cos[row[pid]])))
+
+
 def weighted_ranker(v: Vectors, bm25: KeywordIndex, w: Weights) -> Ranker:
     """What `kb.query.retrieval` does: each encoder's passage and sentence-max rankings, BM25 by language,
     the named-case list of an English query (`kb.query.cases`), then the candidates coded with the query's
@@ -245,7 +261,7 @@ def weighted_ranker(v: Vectors, bm25: KeywordIndex, w: Weights) -> Ranker:
             for i in range(len(v.encs))
         ]
         parts += [
-            (w.sentence_weight(i), v.sentence_rank(q["query"], i) if w.sentence_weight(i) else [])
+            (w.sentence_weight(i), sentence_ranking(v, q["query"], i, w) if w.sentence_weight(i) else [])
             for i in range(len(v.sentence))
         ]
         wb = w.bm25(q["query"])

@@ -165,6 +165,11 @@ class VariantRanker:
     def _parts(self, q: dict, dense: list[np.ndarray], sent: list[np.ndarray | None]) -> Any:
         """The rankings RRF fuses, or (z-scored sum) the final order as `_Ordered`."""
         w, ids = self.c.weights, self.v.ids
+        if w.sentence_passage_ko and query_lang(q["query"]) == "ko":  # as kb.query.retrieval: the top POOL
+            sent = [
+                None if s is None or i >= len(dense) else _plus_passage(s, dense[i], w.sentence_passage_ko)
+                for i, s in enumerate(sent)
+            ]
         en = self.c.en_dense_parts is not None and query_lang(q["query"]) == "en"
         wd = [w.dense * self.c.en_dense_parts[i] if en else w.dense_weight(i) for i in range(len(dense))]  # type: ignore[index]
         ws = [w.sentence_weight(i) for i in range(len(sent))]
@@ -203,6 +208,14 @@ class VariantRanker:
         return ranked
 
 
+def _plus_passage(sent: np.ndarray, dense: np.ndarray, share: float) -> np.ndarray:
+    """The POOL best passages by best sentence re-scored as best sentence + share x passage cosine."""
+    top = np.argsort(-sent, kind="stable")[:POOL]
+    out = np.full_like(sent, -np.inf)
+    out[top] = sent[top] + share * dense[top]
+    return out
+
+
 @dataclass(frozen=True)
 class _Ordered:
     ids: list[str]
@@ -230,7 +243,18 @@ VARIANTS: dict[str, Variant] = {
     "variant: RRF k=100": Variant(k=100),
     "variant: passage = mean of its best 2 sentences": Variant(agg="top2"),
     "variant: passage = mean of its best 3 sentences": Variant(agg="top3"),
-    "variant: best sentence + 0.5 × passage cosine": Variant(lam=0.5),
+    "variant: best sentence + 0.5 × passage cosine for English queries too": Variant(
+        lam=0.5, weights=replace(DEFAULT_WEIGHTS, sentence_passage_ko=0.0)
+    ),
+    "variant: Korean queries by best sentence alone (no passage cosine)": Variant(
+        weights=replace(DEFAULT_WEIGHTS, sentence_passage_ko=0.0)
+    ),
+    "variant: Korean queries best sentence + 0.25 × passage cosine": Variant(
+        weights=replace(DEFAULT_WEIGHTS, sentence_passage_ko=0.25)
+    ),
+    "variant: Korean queries best sentence + 1 × passage cosine": Variant(
+        weights=replace(DEFAULT_WEIGHTS, sentence_passage_ko=1.0)
+    ),
     "variant: sentence + next sentence windows": Variant(windows=True),
     "variant: English queries USE passage × 1 (not 0.5)": Variant(en_dense_parts=(1.0, 1.0)),
     "variant: English queries without USE": Variant(en_dense_parts=(1.0, 0.0)),
