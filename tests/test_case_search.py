@@ -1,8 +1,10 @@
-"""Case-aware search for English questions (kb.query.cases) over the real-text sample knowledge base.
+"""The rerank steps of search over the real-text sample knowledge base (docs/bench/retrieval_rerank.md).
 
-The sample store (tests/sample_kb.py) holds report passages of twelve cases with their Korean and
-English names; a question naming a case in Latin letters should bring that case's passages up,
-among the candidates search found anyway, without touching Korean queries, filters or `match`.
+Case-aware search for English questions (kb.query.cases): the sample store (tests/sample_kb.py) holds
+report passages of twelve cases with their Korean and English names; a question naming a case in Latin
+letters should bring that case's passages up, among the candidates search found anyway, without
+touching Korean queries, filters or `match`. Korean questions: the best-sentence ranking scores a
+passage by its best sentence plus half its passage cosine, again only reordering the candidates.
 """
 
 from __future__ import annotations
@@ -15,10 +17,11 @@ import pytest
 
 from kb.query.cases import MAX_CASES, case_words, named_cases, romanize
 from kb.query.filters import Filters
-from kb.query.retrieval import DEFAULT_WEIGHTS, best_match, ranked_ids, search
+from kb.query.retrieval import DEFAULT_WEIGHTS, best_match, plus_passage_cosine, ranked_ids, search
 from kb.settings import get_settings
 from kb.store.kbase import forget, get_kb
-from kb.store.sentence_index import split_query_vector
+from kb.store.sentence_index import sentence_index_for, split_query_vector
+from kb.store.vectorstore import query as dense_query
 from kb.text.morphs import terms
 
 OFF = replace(DEFAULT_WEIGHTS, case_en=0.0)
@@ -116,3 +119,39 @@ def test_match_is_still_the_best_sentence_of_each_passage(kb) -> None:
     for hit in search(kb, query, 5):
         assert hit["match"] == best_match(kb, hit["id"], vectors, sorted(set(terms(query))))
         assert hit["match"]["text"] == hit["text"][hit["match"]["start"] : hit["match"]["end"]]
+
+
+# Korean queries: the best-sentence ranking re-scored with the passage cosine (kb.query.retrieval).
+NO_PASSAGE = replace(DEFAULT_WEIGHTS, sentence_passage_ko=0.0)
+KO_QUERY = "허위 후기를 어떻게 막았나"
+
+
+def test_sentence_scores_gain_the_passage_cosine_chroma_gives(kb) -> None:
+    vectors = split_query_vector(kb.embedder, kb.embedder.embed_queries([KO_QUERY])[0])
+    by_part = sentence_index_for(kb).rankings(vectors, 20)
+    ((part, ranking),) = plus_passage_cosine(kb, by_part, vectors, 0.5)
+    cosine = dict(dense_query(kb.collection, vectors[0], len(kb.passages)))  # one encoder: plain cosine
+    before = dict(by_part[0][1])
+    assert part == 0 and {pid for pid, _ in ranking} == set(before)
+    for pid, score in ranking:
+        assert score == pytest.approx(before[pid] + 0.5 * cosine[pid], abs=1e-4)
+    assert [s for _, s in ranking] == sorted((s for _, s in ranking), reverse=True)
+
+
+def test_korean_queries_are_reordered_within_the_candidates(kb) -> None:
+    on = [pid for pid, _ in ranked_ids(kb, KO_QUERY, 200)]
+    off = [pid for pid, _ in ranked_ids(kb, KO_QUERY, 200, weights=NO_PASSAGE)]
+    assert DEFAULT_WEIGHTS.sentence_passage_ko > 0 and set(on) == set(off) and on[:5] != off[:5]
+
+
+def test_english_queries_keep_the_best_sentence_alone(kb) -> None:
+    query = "How were fake reviews stopped?"
+    assert ranked_ids(kb, query, 10) == ranked_ids(kb, query, 10, weights=NO_PASSAGE)
+
+
+def test_filtered_korean_search_stays_in_the_filter(kb) -> None:
+    hits = search(kb, KO_QUERY, 5, Filters(case="daangn"))
+    assert hits and {h["case"] for h in hits} == {"daangn"}
+    on = {pid for pid, _ in ranked_ids(kb, KO_QUERY, 50, Filters(case="daangn"))}
+    off = {pid for pid, _ in ranked_ids(kb, KO_QUERY, 50, Filters(case="daangn"), weights=NO_PASSAGE)}
+    assert on == off
