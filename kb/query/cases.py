@@ -17,7 +17,8 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-# Revised Romanisation of Korean, by jamo index of a precomposed syllable.
+# Revised Romanisation of Korean, by jamo index of a precomposed syllable. Written here, not imported:
+# korean-romanizer (PyPI) gives the same spellings for these names but is GPL-3.0, kb is MIT.
 _INITIAL = (
     "g",
     "kk",
