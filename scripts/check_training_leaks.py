@@ -1,8 +1,8 @@
-"""Check that no retrieval training text equals or is contained in any evaluation text.
+"""Check that no training text (coder or retrieval) equals or is contained in any evaluation text.
 
 Reads every string in `eval/` (JSON/JSONL values, whole .txt/.md files) and every question and
-target text of `corpus/training/retrieval/*.jsonl`; compares them with whitespace removed and
-lower-cased. Prints only counts and the offending *training* texts, never evaluation text, so it
+text of `corpus/training/*.jsonl` and `corpus/training/retrieval/*.jsonl`; compares them with
+whitespace removed and lower-cased. Prints only counts and the offending *training* texts, never evaluation text, so it
 can be run by someone who must not read the evaluation sets.
 
     python scripts/check_training_leaks.py [--root DIR]
@@ -53,9 +53,10 @@ def evaluation_texts(root: Path) -> list[str]:
 
 
 def training_texts(root: Path) -> list[tuple[str, str]]:
-    """(file:line field, text) for every question and target text of the retrieval files."""
+    """(file:line field, text) for every question and text of the coder's and the retrieval training files."""
     out = []
-    for path in sorted((root / "corpus" / "training" / "retrieval").glob("*.jsonl")):
+    training = root / "corpus" / "training"
+    for path in sorted([*training.glob("*.jsonl"), *(training / "retrieval").glob("*.jsonl")]):
         for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             if not line.strip():
                 continue
