@@ -2,8 +2,8 @@
 
 Reads every string in `eval/` (JSON/JSONL values, whole .txt/.md files) and every question and
 text of `corpus/training/*.jsonl` and `corpus/training/retrieval/*.jsonl`; compares them with
-whitespace removed and lower-cased. Prints only counts and the offending *training* texts, never evaluation text, so it
-can be run by someone who must not read the evaluation sets.
+whitespace removed and lower-cased. Prints only counts and the offending *training* texts, never
+evaluation text, so it can be run by someone who must not read the evaluation sets.
 
     python scripts/check_training_leaks.py [--root DIR]
 """
