@@ -80,7 +80,7 @@ def main() -> None:
     ap.add_argument("--embedder", default="use")
     ap.add_argument("--cache-dir", type=Path, default=None, help="keep sentence embeddings here between runs")
     ap.add_argument("--out", default=str(ROOT / "docs" / "bench" / "learning_curve.md"))
-    ap.add_argument("--review-weight", type=int, default=REVIEW_WEIGHT, help="as quick_retrain's")
+    ap.add_argument("--review-weight", type=float, default=REVIEW_WEIGHT, help="as quick_retrain's")
     ap.add_argument(
         "--confident-every", type=int, default=CONFIDENT_EVERY, help="queue: k-th = most certain; 0 off"
     )
