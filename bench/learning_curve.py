@@ -12,7 +12,12 @@ coder's codes on the same sentences.
 
     KB_CODER_TUNE_EPOCHS=0 python bench/learning_curve.py [--steps 25,50,100] [--transcripts PATH]
         [--out docs/bench/learning_curve.md] [--review-weight N] [--no-implicit]
-        [--confident-every K]
+        [--confident-every K] [--weight-grid 0,30,60,100] [--shift-grid strength:prior,...]
+
+`--weight-grid` retrains once more per listed review weight (0: no retrain) and `--shift-grid`
+codes the rest again with per-document threshold shifts from the decisions (`category_shifts`;
+tried, not shipped) on each of those models; the output then lists every variant's Δ per
+transcript and the leave-one-transcript-out choice among them.
 
 The default transcripts are the test set (eval/transcripts, reported once). Choices are made on
 the development transcripts: `--transcripts eval/dev_transcripts/dev_gold.jsonl --out
@@ -25,6 +30,7 @@ import argparse
 import os
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -69,6 +75,75 @@ def code(coder: Coder, rows: list[dict]) -> list[dict]:
     return coder.code_texts([r["text"] for r in rows], contexts=[row_context(r) for r in rows])
 
 
+def category_shifts(decisions: list[tuple[str, str]], strength: float, prior: float) -> dict[str, float]:
+    """Per-document threshold shifts (tried, not shipped; docs/bench/learning_curve_dev.md): a
+    category's confidence in the document's other sentences moves by strength × (added −
+    rejected) / (accepted + added + rejected + prior) of its decisions there."""
+    counts: dict[str, dict[str, int]] = {}
+    for cat, action in decisions:
+        counts.setdefault(cat, {"accept": 0, "add": 0, "reject": 0})[action] += 1
+    return {
+        cat: strength * (c["add"] - c["reject"]) / (sum(c.values()) + prior)
+        for cat, c in counts.items()
+        if c["add"] != c["reject"]
+    }
+
+
+def shift_confidences(conf: np.ndarray, cats: list[str], shifts: dict[str, float]) -> np.ndarray:
+    out = np.array(conf, float, copy=True)
+    for j, cat in enumerate(cats):
+        if shifts.get(cat):
+            out[:, j] = np.clip(out[:, j] + shifts[cat], 0.0, 1.0)
+    return out
+
+
+def actions(reviews: list[dict], auto: dict[str, dict]) -> list[tuple[str, str]]:
+    """(category, accept|add|reject) of the decisions, as the review store records them."""
+    out = []
+    for d in reviews:
+        shown = any(c["category"] == d["category"] for c in auto[d["text"]]["codes"])
+        out.append((d["category"], ("accept" if shown else "add") if d["label"] else "reject"))
+    return out
+
+
+def code_shifted(coder: Coder, rows: list[dict], shift_variants: list[dict[str, float]]) -> list[list[dict]]:
+    """The rows coded once per variant of per-document category shifts (scored once)."""
+    scored = coder.score_texts([r["text"] for r in rows], contexts=[row_context(r) for r in rows])
+    out = []
+    for shifts in shift_variants:
+        s = replace(
+            scored,
+            conf=shift_confidences(scored.conf, scored.cats, shifts),
+            own=shift_confidences(scored.own, scored.cats, shifts),
+        )
+        out.append(as_preds(coder.assemble(s, coder.choose(s))))
+    return out
+
+
+def parse_grid(text: str) -> list[tuple[float, float]]:
+    return [tuple(float(x) for x in item.split(":")) for item in text.split(",") if item]  # type: ignore[misc]
+
+
+def loo(results: dict[str, dict[tuple[str, int], float]], names: list[str], steps: list[int]) -> list[str]:
+    """Leave one transcript out: choose the variant with the best mean Δ (both steps) on the others."""
+    lines = []
+    held: dict[int, list[float]] = {n: [] for n in steps}
+
+    def score(v: str, out: str) -> float:
+        vals = [results[v][(t, n)] for t in names if t != out for n in steps if (t, n) in results[v]]
+        return float(np.mean(vals)) if vals else -1.0
+
+    for out in names:
+        best = max(results, key=lambda v: score(v, out))  # noqa: B023 (used at once)
+        lines.append(f"- without {out}: chose {best} (mean Δ on the others {score(best, out):+.3f})")
+        for n in steps:
+            if (out, n) in results[best]:
+                held[n].append(results[best][(out, n)])
+    for n in steps:
+        lines.append(f"- held-out mean Δ after {n}: {np.mean(held[n]):+.3f}")
+    return lines
+
+
 def as_preds(records: list[dict]) -> list[dict]:
     return [{c["category"]: c["polarity"] for c in r["codes"]} for r in records]
 
@@ -80,14 +155,24 @@ def main() -> None:
     ap.add_argument("--embedder", default="use")
     ap.add_argument("--cache-dir", type=Path, default=None, help="keep sentence embeddings here between runs")
     ap.add_argument("--out", default=str(ROOT / "docs" / "bench" / "learning_curve.md"))
-    ap.add_argument("--review-weight", type=int, default=REVIEW_WEIGHT, help="as quick_retrain's")
+    ap.add_argument("--review-weight", type=float, default=REVIEW_WEIGHT, help="as quick_retrain's")
     ap.add_argument(
         "--confident-every", type=int, default=CONFIDENT_EVERY, help="queue: k-th = most certain; 0 off"
     )
     ap.add_argument(
         "--no-implicit", action="store_true", help="review rows say nothing of the categories not decided"
     )
+    ap.add_argument(
+        "--weight-grid", default="", help="also retrain with these review weights, e.g. 30,60,100 (0: none)"
+    )
+    ap.add_argument(
+        "--shift-grid", default="", help="per-document category shifts strength:prior,... on each retrain"
+    )
     args = ap.parse_args()
+    weight_grid = [float(w) for w in args.weight_grid.split(",") if w]
+    shift_grid = parse_grid(args.shift_grid)
+    shift_names = ["no shift"] + [f"shift {st:g}/{pr:g}" for st, pr in shift_grid]
+    grid: dict[tuple, dict[tuple[str, int], float]] = {}
     rows = load_transcripts(args.transcripts)
     if not rows:
         sys.exit("no new-transcript gold yet (eval/transcripts/transcripts_gold.jsonl)")
@@ -128,6 +213,24 @@ def main() -> None:
             rest_rows = [tr_rows[i] for i in rest]
             after = as_preds(code(coder, rest_rows))
             before = as_preds([auto[i] for i in rest])
+            if weight_grid or shift_grid:
+                acts = actions(reviews, {tr_rows[i]["text"]: auto[i] for i in range(len(tr_rows))})
+                variants = [{}] + [category_shifts(acts, st, pr) for st, pr in shift_grid]
+                f1_before = metrics(rest_rows, before, book.ids)["macro_f1"]
+                retrained = coder.model
+                for w in weight_grid or [args.review_weight]:
+                    coder.model = retrained if w == args.review_weight else base
+                    if w and w != args.review_weight:
+                        data = build_training_set(
+                            book, report_gold, reviews, written=written, review_weight=w
+                        )
+                        coder.fit(data, tune_epochs=0)
+                    label = f"×{w:g}" if w else "no retrain"
+                    for vname, preds in zip(
+                        shift_names, code_shifted(coder, rest_rows, variants), strict=True
+                    ):
+                        f1 = metrics(rest_rows, preds, book.ids)["macro_f1"]
+                        grid.setdefault((label, vname), {})[(name, n)] = f1 - f1_before
             pooled[n]["gold"] += rest_rows
             pooled[n]["base"] += before
             pooled[n]["after"] += after
@@ -177,6 +280,21 @@ def main() -> None:
     lines += ["| transcript | reviewed | remaining | before | after |", "|---|---|---|---|---|"]
     for name, n, k, mb, ma in per_tr:
         lines.append(f"| {name} | {n} | {k} | {mb['macro_f1']:.3f} | {ma['macro_f1']:.3f} |")
+    if grid:
+        names = sorted(by_tr)
+        lines += ["", "Variants (Δ macro-F1 on the rest vs the untrained coder):", ""]
+        lines += [
+            "| variant | step | " + " | ".join(names) + " | mean Δ |",
+            "|---|---|" + "---|" * (len(names) + 1),
+        ]
+        for v, res in grid.items():
+            for n in steps:
+                vals = [res.get((t, n)) for t in names]
+                got = [x for x in vals if x is not None]
+                cells = " | ".join(f"{x:+.3f}" if x is not None else "" for x in vals)
+                lines.append(f"| {' '.join(v)} | {n} | {cells} | {np.mean(got):+.3f} |")
+        lines += ["", "Leave one transcript out (chosen by the mean Δ over both steps):", ""]
+        lines += loo({" ".join(v): r for v, r in grid.items()}, names, steps)
     text = "\n".join(lines) + "\n"
     print(text)
     if args.out:

@@ -4,8 +4,9 @@ In a temp copy of a built data dir (`KB_CODER_TUNE_EPOCHS=0 kb build --fast` int
 a coder reviews the first passages of the queue (accepts each one's top code), presses "retrain
 now", reviews a few more and presses it again: the first retrain after a build, then a later
 one. Each time is the wall time of `kb.api.retrain` (quick retrain of the fast models on gold +
-written sentences + decisions, re-coding every passage, refreshing the index metadata), with
-how many training texts it had to parse (the rest came from the coder's parse cache).
+written sentences + decisions, re-coding every passage, refreshing the index metadata) and the
+CPU time of this process (all its threads; a loaded machine distorts it less than the wall
+time), with how many training texts it had to parse (the rest came from the coder's parse cache).
 
     KB_CODER_TUNE_EPOCHS=0 python bench/retrain_speed.py --data-dir DIR [--reviews 10,5]
 """
@@ -56,12 +57,14 @@ def main() -> None:
         settings = get_settings(data_dir=data)
         for n in (int(x) for x in args.reviews.split(",")):
             decided = review(settings, n)
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             out = api.retrain(settings)
+            cpu = time.process_time() - c0  # every thread of this process: less sensitive to load
             rows.append(
                 {
                     "decisions_added": decided,
                     "seconds": round(time.perf_counter() - t0, 1),
+                    "cpu_seconds": round(cpu, 1),
                     "train_seconds": out.get("seconds"),
                     "parsed": out.get("parsed"),
                     "recoded": (out.get("code") or {}).get("coded"),

@@ -24,7 +24,14 @@ from tqdm.auto import tqdm
 
 from kb.coding.book import load_view
 from kb.coding.coder import DEFAULT_EMBEDDER, Coder, coder_dir
-from kb.coding.data import REVIEW_KEYS, build_training_set, load_gold, load_review_rows, load_written
+from kb.coding.data import (
+    REVIEW_KEYS,
+    REVIEW_WEIGHT,
+    build_training_set,
+    load_gold,
+    load_review_rows,
+    load_written,
+)
 from kb.coding.model_io import read_manifest, saved_stamp
 from kb.coding.training import MODEL_VERSION
 from kb.errors import ModelRefused
@@ -43,7 +50,8 @@ Trainer = Callable[[Settings, Any], Any]
 
 def _stamp(book_fp: str, data: dict[str, list[dict]], embedder: str, tune_epochs: int) -> str:
     payload = json.dumps(
-        {"book": book_fp, **data, "embedder": embedder, "version": MODEL_VERSION, "tune_epochs": tune_epochs},
+        {"book": book_fp, **data, "embedder": embedder, "version": MODEL_VERSION, "tune_epochs": tune_epochs}
+        | {"review_weight": REVIEW_WEIGHT},
         ensure_ascii=False,
         sort_keys=True,
         default=str,
@@ -79,7 +87,9 @@ def train_coder(
     if not force and manifest is not None and manifest.get("stamp") == stamp:
         return directory
     coder = Coder(book, embedder=embedder, cache_dir=directory)
-    data_set = build_training_set(book, gold, review_rows, written=written)
+    # the same review weight as "retrain now" (kb.coding.retrain): a sample weight in the logistic
+    # fits, one example for the fine-tuned e5
+    data_set = build_training_set(book, gold, review_rows, written=written, review_weight=REVIEW_WEIGHT)
     coder.fit(data_set, tune_epochs=epochs, progress=progress)
     info = {"n_gold": len(gold), "n_written": len(written), "n_reviews": len(review_rows)}
     info["kind"] = "fine-tuned" if epochs > 0 else "fast"  # kb.background fine-tunes a fast one later

@@ -52,11 +52,11 @@ def test_a_complete_review_is_a_negative_of_the_categories_not_accepted() -> Non
         {"text": half, "category": "leadership", "polarity": "success", "label": 1, "complete": False},
     ]
     ts = build_training_set(book, reviews=rows, examples=False, review_weight=2)
-    assert ts.texts == [done] * 2 + [half] * 2
-    assert ts.labels["leadership"] == [1, 1, 1, 1]
-    assert ts.labels["governance"] == [0, 0, -1, -1]
-    assert ts.labels[other] == [0, 0, -1, -1]  # implicit negative only where the review was complete
-    assert ts.groups == ["review"] * 4 and not any(ts.evaluable)
+    assert ts.texts == [done, half] and ts.weights == [2.0, 2.0]  # once each, weighted
+    assert ts.labels["leadership"] == [1, 1]
+    assert ts.labels["governance"] == [0, -1]
+    assert ts.labels[other] == [0, -1]  # implicit negative only where the review was complete
+    assert ts.groups == ["review"] * 2 and not any(ts.evaluable)
 
 
 def test_a_passage_done_in_the_knowledge_bases_queue_is_complete(kb, tmp_path) -> None:

@@ -24,6 +24,10 @@ from kb.records import POLARITIES
 
 GOLD_GLOB = "part*.jsonl"
 REVIEW_KEYS = ("text", "category", "polarity", "label", "complete")  # what training keeps of a decision
+# a reviewed sentence weighs thirty training sentences in the logistic fits (a sample weight, in
+# `kb build` and "retrain now" alike; the fine-tuned e5 sees it once): on the development
+# transcripts ×30 beat ×10 and ×3 on the rest of a transcript (docs/bench/learning_curve_dev.md)
+REVIEW_WEIGHT = 30
 
 
 def gold_dir() -> Path:
@@ -98,14 +102,15 @@ def build_training_set(
     reviews: Iterable[Mapping[str, Any]] = (),
     examples: bool = True,
     written: Iterable[Mapping[str, Any]] = (),
-    review_weight: int = 1,
+    review_weight: float = REVIEW_WEIGHT,
 ) -> TrainingSet:
-    """Rows in order: codebook examples, written sentences, gold, reviews.
+    """Rows in order: codebook examples, written sentences, gold, reviews; one row per reviewed text.
 
     Only gold rows are `evaluable` (thresholds are calibrated on real report text). A review row
-    is repeated `review_weight` times: a few dozen decisions on a new transcript must be able to
-    move a model fitted on two thousand other sentences. A reviewed text whose rows say `complete`
-    is a known negative of every category not accepted or added (see the module doc)."""
+    has the sample weight `review_weight` (the others 1): a few dozen decisions on a new transcript
+    must be able to move a model fitted on two thousand other sentences. A reviewed text whose
+    rows say `complete` is a known negative of every category not accepted or added (see the
+    module doc)."""
     ids = book.ids
     ts = TrainingSet()
     if examples:
@@ -128,7 +133,7 @@ def build_training_set(
         by_text.setdefault(text, {})[cat] = (int(bool(r.get("label"))), _polarity(r.get("polarity")))
         if r.get("complete") in (True,):  # a bool, numpy or not; never a missing value
             complete.add(text)
+    weight = max(1.0, float(review_weight))
     for text, codes in sorted(by_text.items()):
-        for _ in range(max(1, review_weight)):
-            ts.add(text, "review", codes, ids, known_negative=text in complete, evaluable=False)
+        ts.add(text, "review", codes, ids, known_negative=text in complete, evaluable=False, weight=weight)
     return ts

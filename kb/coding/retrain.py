@@ -21,19 +21,23 @@ from typing import Any
 
 from kb.coding.book import load_view
 from kb.coding.coder import DEFAULT_EMBEDDER, Coder, coder_dir
-from kb.coding.data import REVIEW_KEYS, build_training_set, load_gold, load_review_rows, load_written
+from kb.coding.data import (
+    REVIEW_KEYS,
+    REVIEW_WEIGHT,  # the sample weight of a reviewed sentence, the same as in `kb build`
+    build_training_set,
+    load_gold,
+    load_review_rows,
+    load_written,
+)
 from kb.coding.training import CoderModel
 
-# each reviewed sentence counts thirty times (see build_training_set): on the development transcripts
-# ×10 beat ×3, and ×30 beat ×10 on the rest of a transcript after 25 and 50 decisions (pooled +0.032 /
-# +0.024 vs +0.028 / +0.017; docs/bench/learning_curve_dev.md)
-REVIEW_WEIGHT = 30
+__all__ = ["REVIEW_WEIGHT", "quick_retrain", "retrain_now"]
 
 
 def quick_retrain(
     settings: Any = None,
     reviews: Any = None,
-    review_weight: int = REVIEW_WEIGHT,
+    review_weight: float = REVIEW_WEIGHT,
     gold: list[dict] | None = None,
     written: list[dict] | None = None,
 ) -> dict[str, Any]:

@@ -42,6 +42,7 @@ class TrainingSet:
     labels: dict[str, list[int]] = field(default_factory=dict)
     polarities: dict[str, list[str]] = field(default_factory=dict)
     evaluable: list[bool] = field(default_factory=list)  # used to choose thresholds
+    weights: list[float] = field(default_factory=list)  # sample weight in the logistic fits
 
     def add(
         self,
@@ -51,11 +52,13 @@ class TrainingSet:
         categories: Sequence[str],
         known_negative: bool,
         evaluable: bool,
+        weight: float = 1.0,
     ) -> None:
         """`codes`: category → (label, polarity); others are 0 if `known_negative` else unknown."""
         self.texts.append(text)
         self.groups.append(group)
         self.evaluable.append(evaluable)
+        self.weights.append(float(weight))
         for cat in categories:
             label, pol = codes.get(cat, (0 if known_negative else -1, ""))
             self.labels.setdefault(cat, [-1] * (len(self.texts) - 1)).append(label)
@@ -63,6 +66,31 @@ class TrainingSet:
 
     def __len__(self) -> int:
         return len(self.texts)
+
+    def sample_weights(self) -> np.ndarray:
+        """Per row, its weight (1 for rows added without one)."""
+        return np.array(self.weights + [1.0] * (len(self.texts) - len(self.weights)), float)
+
+    def distinct(self) -> TrainingSet:
+        """One row per distinct text, every row weight 1 (for the fine-tuned e5: a reviewed sentence
+        is one example there, whatever its weight in the logistic fits). Where rows of one text
+        disagree on a category, the heavier row's label wins (a reviewer's decision over the gold
+        or written row of the same sentence), then the later one."""
+        out, first, weight = TrainingSet(), {}, {}
+        cats = list(self.labels)
+        w = self.sample_weights()
+        for i, text in enumerate(self.texts):
+            if text not in first:
+                first[text] = len(out)
+                out.add(text, self.groups[i], {}, cats, known_negative=False, evaluable=self.evaluable[i])
+                weight[text] = dict.fromkeys(cats, -1.0)
+            j = first[text]
+            for cat in cats:
+                if self.labels[cat][i] >= 0 and w[i] >= weight[text][cat]:
+                    out.labels[cat][j] = self.labels[cat][i]
+                    out.polarities[cat][j] = self.polarities[cat][i]
+                    weight[text][cat] = w[i]
+        return out
 
 
 @dataclass
@@ -129,13 +157,27 @@ class FeatureSpace:
         return space
 
 
-def fit_binary(x: sparse.csr_matrix, y: np.ndarray, c: float = 1.0) -> LogisticRegression | None:
+def balanced_weights(y: Sequence, weight: np.ndarray | None = None) -> np.ndarray:
+    """Sample weights × sklearn's "balanced" class weights, the classes counted by weight.
+
+    sklearn's `class_weight="balanced"` counts rows, not weights, so a weighted review row would
+    count once in the balance and `weight` times in the loss; this counts it `weight` times in
+    both, exactly as if the row were repeated (with unit weights it equals "balanced")."""
+    y_arr = np.asarray(y)
+    w = np.ones(len(y_arr)) if weight is None else np.asarray(weight, float)
+    classes, inverse = np.unique(y_arr, return_inverse=True)
+    totals = np.bincount(inverse, weights=w, minlength=len(classes))
+    return w * (w.sum() / (len(classes) * totals))[inverse]
+
+
+def fit_binary(
+    x: sparse.csr_matrix, y: np.ndarray, c: float = 1.0, weight: np.ndarray | None = None
+) -> LogisticRegression | None:
+    """Logistic regression for one category; `weight`: per-row sample weights (None: all 1)."""
     if y.sum() < 2 or y.sum() == len(y):
         return None
-    clf = LogisticRegression(
-        C=c, class_weight="balanced", max_iter=3000, solver="liblinear", random_state=SEED
-    )
-    return clf.fit(x, y)
+    clf = LogisticRegression(C=c, max_iter=3000, solver="liblinear", random_state=SEED)
+    return clf.fit(x, y, sample_weight=balanced_weights(y, weight))
 
 
 def polarity_features(analyses: Sequence[Analysis], categories: Sequence[str]) -> np.ndarray:
@@ -169,15 +211,22 @@ class PolarityModel:
 
     @classmethod
     def fit(
-        cls, analyses: Sequence[Analysis], categories: Sequence[str], labels: Sequence[str], c: float = 1.0
+        cls,
+        analyses: Sequence[Analysis],
+        categories: Sequence[str],
+        labels: Sequence[str],
+        c: float = 1.0,
+        weight: Sequence[float] | None = None,
     ) -> PolarityModel | None:
+        """`weight`: per-pair sample weights (None: all 1), class-balanced by weight."""
         if len(set(labels)) < 2:
             return None
         vec = TfidfVectorizer(analyzer=_identity, min_df=1, sublinear_tf=True)
         x_text = vec.fit_transform([_polarity_tokens(a) for a in analyses])
         x = sparse.hstack([x_text, sparse.csr_matrix(polarity_features(analyses, categories))]).tocsr()
-        clf = LogisticRegression(C=c, class_weight="balanced", max_iter=3000, random_state=SEED)
-        return cls(vec, clf.fit(x, list(labels)))
+        clf = LogisticRegression(C=c, max_iter=3000, random_state=SEED)
+        w = balanced_weights(labels, None if weight is None else np.asarray(weight, float))
+        return cls(vec, clf.fit(x, list(labels), sample_weight=w))
 
     def predict_proba(
         self, analyses: Sequence[Analysis], categories: Sequence[str]

@@ -200,14 +200,16 @@ def train_model(
         x = model.space.transform(analyses, analyzer.ids)
         folds = [evaluable[f] for f in group_folds([data.groups[i] for i in evaluable], n_folds)]
 
+        weight = data.sample_weights()  # review rows weigh REVIEW_WEIGHT, the rest 1
+
         def fit_category(cat: str) -> tuple[LogisticRegression | None, float]:
             y = labels[cat]
             known = y >= 0
-            clf = fit_binary(x[known], y[known], c)
+            clf = fit_binary(x[known], y[known], c, weight[known])
 
             def fit_predict(train_idx: np.ndarray, test_idx: np.ndarray) -> np.ndarray:
                 train_idx = train_idx[y[train_idx] >= 0]
-                part = fit_binary(x[train_idx], y[train_idx], c)
+                part = fit_binary(x[train_idx], y[train_idx], c, weight[train_idx])
                 return part.predict_proba(x[test_idx])[:, 1] if part is not None else np.zeros(len(test_idx))
 
             oof = out_of_fold(fit_predict, len(y), folds) if folds else np.full(len(y), np.nan)
@@ -224,16 +226,26 @@ def train_model(
         if tune_epochs > 0:
             from kb.coding.finetune import TunedClassifier
 
-            label_matrix = np.array([data.labels[cat] for cat in ids]).T
-            model.tuned = TunedClassifier.fit(data.texts, label_matrix, ids, tune_epochs, progress=progress)
+            texts, label_matrix, polar_texts, polar = finetune_rows(data, ids)
+            model.tuned = TunedClassifier.fit(texts, label_matrix, ids, tune_epochs, progress=progress)
             model.thresholds = {cat: (t + 0.5) / 2 for cat, t in model.thresholds.items()}
-            polar = sentence_polarities(data, ids)
-            rows = np.flatnonzero(polar >= 0)
-            texts = [data.texts[i] for i in rows]
             model.tuned_polarity = TunedClassifier.fit(
-                texts, polar[rows], list(POLARITIES), POLARITY_EPOCHS, POLARITY_FROZEN, progress=progress
+                polar_texts, polar, list(POLARITIES), POLARITY_EPOCHS, POLARITY_FROZEN, progress=progress
             )
     return model
+
+
+def finetune_rows(data: TrainingSet, ids: list[str]) -> tuple[list[str], np.ndarray, list[str], np.ndarray]:
+    """What the fine-tuned e5 models train on: (texts, [n, len(ids)] labels) for the categories,
+    (texts, polarity indices) for the sentence polarity; one row per distinct text.
+
+    The review weight is the logistic fits' (sample weights); repeating a reviewed sentence in
+    fine-tuning would only overfit the encoder to it."""
+    once = data.distinct()
+    labels = np.array([once.labels[cat] for cat in ids]).T
+    polar = sentence_polarities(once, ids)
+    rows = np.flatnonzero(polar >= 0)
+    return once.texts, labels, [once.texts[i] for i in rows], polar[rows]
 
 
 def sentence_polarities(data: TrainingSet, ids: list[str]) -> np.ndarray:
@@ -253,11 +265,13 @@ def sentence_polarities(data: TrainingSet, ids: list[str]) -> np.ndarray:
 def fit_polarity(
     analyses: list[Analysis], data: TrainingSet, ids: list[str], c: float = 1.0
 ) -> PolarityModel | None:
-    rows, cats, pols = [], [], []
+    rows, cats, pols, weights = [], [], [], []
+    weight = data.sample_weights()
     for cat in ids:
         for i, (label, pol) in enumerate(zip(data.labels[cat], data.polarities[cat], strict=True)):
             if label == 1 and pol:
                 rows.append(analyses[i])
                 cats.append(cat)
                 pols.append(pol)
-    return PolarityModel.fit(rows, cats, pols, c) if rows else None
+                weights.append(weight[i])
+    return PolarityModel.fit(rows, cats, pols, c, weights) if rows else None
