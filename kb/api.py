@@ -84,13 +84,16 @@ def search_records(
 
 
 def warm_search(kb: Any) -> None:
-    """Load what code-aware search reads besides the indexes (the category vectors, embedded once
-    per codebook and cached beside the store, and the store's coder), so a fresh process's first
-    query does not wait for them."""
+    """Load what search reads lazily (the category vectors, embedded once per codebook and cached
+    beside the store, the store's coder, the sentence index, the case names), so a fresh process's
+    first query does not wait for them: one Korean and one English search do all of it."""
     from kb.query.intent import coder_for, reader_for
+    from kb.query.retrieval import search as run_search
 
     reader_for(kb)
     coder_for(kb)
+    for query in ("워밍업 검색", "warm-up search"):
+        run_search(kb, query, 1)
 
 
 def search(query: str, k: int = 10, **options: Any) -> pd.DataFrame:

