@@ -41,8 +41,12 @@ sys.path.insert(0, str(ROOT))
 from bench.eval_coding import load_transcripts, metrics, row_context  # noqa: E402
 from kb.coding.book import load_view  # noqa: E402
 from kb.coding.coder import Coder  # noqa: E402
-from kb.coding.data import build_training_set, load_gold, load_written  # noqa: E402
-from kb.coding.retrain import REVIEW_WEIGHT  # noqa: E402
+from kb.coding.data import (  # noqa: E402
+    REVIEW_WEIGHT,
+    build_training_set,
+    load_gold,
+    load_written,
+)
 from kb.review.queue import CONFIDENT_EVERY, queue_order  # noqa: E402
 
 

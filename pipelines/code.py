@@ -50,8 +50,14 @@ Trainer = Callable[[Settings, Any], Any]
 
 def _stamp(book_fp: str, data: dict[str, list[dict]], embedder: str, tune_epochs: int) -> str:
     payload = json.dumps(
-        {"book": book_fp, **data, "embedder": embedder, "version": MODEL_VERSION, "tune_epochs": tune_epochs}
-        | {"review_weight": REVIEW_WEIGHT},
+        {
+            "book": book_fp,
+            **data,
+            "embedder": embedder,
+            "version": MODEL_VERSION,
+            "tune_epochs": tune_epochs,
+            "review_weight": REVIEW_WEIGHT,
+        },
         ensure_ascii=False,
         sort_keys=True,
         default=str,

@@ -31,8 +31,6 @@ from kb.coding.data import (
 )
 from kb.coding.training import CoderModel
 
-__all__ = ["REVIEW_WEIGHT", "quick_retrain", "retrain_now"]
-
 
 def quick_retrain(
     settings: Any = None,

@@ -27,11 +27,11 @@ from kb.query.intent import DEFAULT_INTENT, intent_list
 from kb.records import EFFECTIVE_CODE_FIELDS, dominant_polarity
 from kb.store.kbase import KnowledgeBase
 from kb.store.sentence_index import (
-    encoders,
     lexical_match,
     padded_part_queries,
     sentence_index_for,
     split_query_vector,
+    split_vectors,
 )
 from kb.store.vectorstore import fetch_vectors
 from kb.store.vectorstore import query as dense_query
@@ -137,6 +137,7 @@ def _rank(
     if allowed is not None and not allowed:
         return [], None
     pool = max(50, 5 * k)
+    lang = query_lang(query)
     rankings: list[tuple[float, list[str]]] = []
     part_vectors = None
     sentences = None
@@ -160,13 +161,13 @@ def _rank(
             by_part = sentences.rankings(part_vectors, pool)
         else:  # score the sentences of the passages found so far (a filter may pass 10^4+ sentences)
             by_part = sentences.rerank(part_vectors, [pid for _, ids in rankings for pid in ids])
-        if weights.sentence_passage_ko and query_lang(query) == "ko":
+        if weights.sentence_passage_ko and lang == "ko":
             by_part = plus_passage_cosine(kb, by_part, part_vectors, weights.sentence_passage_ko)
         for part, ranking in by_part:
             if weights.sentence_weight(part):
                 rankings.append((weights.sentence_weight(part), [pid for pid, _ in ranking][:pool]))
     fused = rrf(rankings)
-    if weights.case_en and mode == "hybrid" and query_lang(query) == "en" and fused:
+    if weights.case_en and mode == "hybrid" and lang == "en" and fused:
         named = case_list(kb, query, [pid for pid, _ in fused])
         if named:
             rankings.append((weights.case_en, named))
@@ -193,12 +194,10 @@ def plus_passage_cosine(
     if not got.ids:
         return by_part
     row = {pid: i for i, pid in enumerate(got.ids)}
-    bounds = np.cumsum([0, *(int(e.dim) for e in encoders(kb.embedder))])
+    blocks = split_vectors(kb.embedder, got.matrix)
     out = []
     for part, ranking in by_part:
-        block = got.matrix[:, bounds[part] : bounds[part + 1]]
-        block = block / np.maximum(np.linalg.norm(block, axis=1, keepdims=True), 1e-12)
-        cos = block @ np.asarray(part_vectors[part], dtype=np.float32)
+        cos = blocks[part] @ np.asarray(part_vectors[part], dtype=np.float32)
         scored = [(pid, s + share * float(cos[row[pid]]) if pid in row else s) for pid, s in ranking]
         out.append((part, sorted(scored, key=lambda kv: -kv[1])))
     return out

@@ -173,18 +173,23 @@ def sync_sentences(
     return report
 
 
+def split_vectors(embedder: Any, vectors: np.ndarray) -> list[np.ndarray]:
+    """Per-encoder pieces of (possibly fused) vectors, split along the last axis, each a unit vector."""
+    arr = np.asarray(vectors, dtype=np.float32)
+    bounds = np.cumsum([0, *(int(part.dim) for part in encoders(embedder))])
+    out = []
+    for start, end in zip(bounds[:-1], bounds[1:], strict=True):
+        piece = arr[..., start:end]
+        norm = np.linalg.norm(piece, axis=-1, keepdims=True)
+        out.append(np.divide(piece, norm, out=np.zeros_like(piece), where=norm > 0))
+    return out
+
+
 def split_query_vector(embedder: Any, vector: np.ndarray) -> list[np.ndarray]:
     """Per-encoder unit query vectors out of one (possibly fused) query vector."""
-    parts = encoders(embedder)
-    if len(parts) == 1:
+    if len(encoders(embedder)) == 1:
         return [np.asarray(vector, dtype=np.float32)]
-    out, start = [], 0
-    for part in parts:
-        piece = np.asarray(vector[start : start + int(part.dim)], dtype=np.float32)
-        norm = float(np.linalg.norm(piece))
-        out.append(piece / norm if norm else piece)
-        start += int(part.dim)
-    return out
+    return split_vectors(embedder, vector)
 
 
 def padded_part_queries(embedder: Any, part_vectors: Sequence[np.ndarray]) -> list[np.ndarray]:
