@@ -19,6 +19,11 @@ kb/coding/context.py, `ANSWER_CALIBRATION` for kb/coding/answers.py). Re-run it 
 training sentences change: the values depend on the trained models' confidences.
 
     KB_CODER_TUNE_EPOCHS=0 python bench/calibrate_dev.py --answers [--cache-dir DIR]
+
+With --context it asks, per category, whether the context blend adds more wrong codes than right
+ones, and scores general restrictions of the context leave-one-transcript-out (bench/context_dev.py).
+
+    KB_CODER_TUNE_EPOCHS=0 python bench/calibrate_dev.py --context [--cache-dir DIR]
 """
 
 from __future__ import annotations
@@ -77,6 +82,9 @@ def main() -> None:
         default="1,1.5,2,2.5,3",
         help="with --answers: answer context scales re-chosen together with offset × within",
     )
+    ap.add_argument(
+        "--context", action="store_true", help="per-category context over-reach (bench/context_dev.py)"
+    )
     args = ap.parse_args()
     rows = load_transcripts(args.dev)
     if not rows:
@@ -87,6 +95,12 @@ def main() -> None:
     coder.fit(build_training_set(book, load_gold(), written=load_written()), tune_epochs=0)
     coder.embedder.save()
     memoise(coder)
+    if args.context:
+        from bench.context_dev import run as run_context
+
+        run_context(coder, rows, book.ids)
+        print(f"{time.time() - t0:.0f} s")
+        return
     if args.answers:
         from bench.calibrate_answers import run
 

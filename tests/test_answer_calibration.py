@@ -53,3 +53,13 @@ def test_a_lower_bar_codes_more_only_in_answers() -> None:
     low = np.array([[0.2, 0.1, 0.0], [0.2, 0.1, 0.0]])
     picked = choose(AnswerCalibration(offset=-0.35), low, low)
     assert picked.tolist() == [[True, False, False], [False, False, False]]
+
+
+def test_the_answer_settings_are_the_ones_chosen_on_dev() -> None:
+    """Re-chosen by `bench/calibrate_dev.py --answers` after corpus/training/spoken_boundaries.jsonl
+    (docs/bench/categories_dev.md); change them only with a new leave-one-transcript-out run."""
+    from kb.coding.answers import ANSWER_CALIBRATION
+    from kb.coding.context import ANSWER_CONTEXT_SCALE
+
+    assert ANSWER_CONTEXT_SCALE == 2.5
+    assert ANSWER_CALIBRATION == AnswerCalibration(keep_within=0.2)
