@@ -346,22 +346,23 @@ class VectorCache:
         self.max_rows = max_rows
         self._lock = threading.Lock()
         self._entries: OrderedDict[frozenset[str], Vectors] = OrderedDict()
-        self._whole: tuple[int, Vectors] | None = None  # (collection count, all its vectors)
+        self._whole: Vectors | None = None  # all of the collection's vectors, once read
 
     def whole(self, col: Any, limit: int = EXACT_LIMIT) -> Vectors | None:
         """All of the collection's vectors when it holds at most `limit` (None: use the index).
 
-        Fetched again when the count changes; outside the row budget of the filters' entries."""
-        count = col.count()
-        if count > limit:
-            return None
+        Read once, like the filters' entries (and outside their row budget): the vectors of an open
+        store's generation do not change, and a build switches to a new generation, which is opened
+        with a new cache. Refetching when the count changes would refetch on every query while
+        another process builds into the same collection."""
         with self._lock:
-            hit = self._whole
-        if hit is not None and hit[0] == count:
-            return hit[1]
+            if self._whole is not None:
+                return self._whole
+        if col.count() > limit:
+            return None
         vectors = fetch_all(col)
         with self._lock:
-            self._whole = (count, vectors)
+            self._whole = vectors
         return vectors
 
     def get(self, col: Any, ids: Collection[str]) -> Vectors:
