@@ -96,6 +96,15 @@ REVIEWED = {
     "aim (…을 위해) no longer scores as success in the polarity rules, but the category error stays.",
 }
 
+# Who is right where kb disagrees (read passage by passage, 2026-12-05; docs/bench/table7.md).
+WHO = {
+    ("financial_resources", "private"): "cases: 표 7-1; 소결: kb",
+    ("org_culture", "domestic"): "kb (the 소결: 2 of 3 cases cooperate)",
+    ("org_culture", "international"): "kb (no such text)",
+    ("public_private_competition", "private"): "both partly",
+    ("ict_level", "domestic"): "소결: 표 7-1 (kb misreads a table)",
+}
+
 
 def verdict(s: int, o: int) -> str:
     if s == o:
@@ -137,10 +146,11 @@ def main() -> None:
         agree_cases += vg == cell["polarity"]
         agree_synth += vs == cell["polarity"]
         mark = " (?)" if cell.get("uncertain") else ""
+        who = WHO.get(key, "?") if cell["polarity"] != vg or cell["polarity"] != vs else ""
         rows.append(
             f"| {cell['category']} | {cell['group']} | {cell['polarity']}{mark} "
             f"| {int(g['success'])}/{int(g['obstacle'])}/{int(g['recommendation'])} | {vg} "
-            f"| {int(s['success'])}/{int(s['obstacle'])}/{int(s['recommendation'])} | {vs} |"
+            f"| {int(s['success'])}/{int(s['obstacle'])}/{int(s['recommendation'])} | {vs} | {who} |"
         )
     n = len(table["cells"])
     private = cases[cases["group"] == "private"][cols].sum()
@@ -157,8 +167,8 @@ def main() -> None:
         "",
         "Reproduce: `KB_CODER_TUNE_EPOCHS=0 python bench/table7_agreement.py`",
         "",
-        "| factor | group | 표 7-1 | cases s/o/r | kb (cases) | 소결 s/o/r | kb (소결) |",
-        "|---|---|---|---|---|---|---|",
+        "| factor | group | 표 7-1 | cases s/o/r | kb (cases) | 소결 s/o/r | kb (소결) | who is right |",
+        "|---|---|---|---|---|---|---|---|",
         *rows,
         "",
         "Disagreements, read passage by passage:",

@@ -106,3 +106,31 @@ def test_cache_reuses_vectors_and_stays_within_its_row_budget(store) -> None:
     assert b not in cache._entries and sum(len(v.ids) for v in cache._entries.values()) <= 250
     fetched = fetch_vectors(col, ids[:5])
     assert fetched.ids == ids[:5] and np.allclose(np.linalg.norm(fetched.matrix, axis=1), 1.0)
+
+
+def test_unfiltered_search_of_a_small_collection_is_exact_and_read_once(tmp_path: Path) -> None:
+    """With a cache, an unfiltered query over at most `exact_limit` vectors is brute force (HNSW is
+    approximate and Chroma's graph differs per process); the vectors are read once per cache (one
+    open store), a new cache (a newly opened store) sees vectors added since."""
+    rng = np.random.default_rng(3)
+    vectors = rng.normal(size=(1500, DIM)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    ids = [f"s{i:05d}" for i in range(1500)]
+    client = chromadb.PersistentClient(
+        path=str(tmp_path), settings=chromadb.Settings(anonymized_telemetry=False)
+    )
+    col = client.create_collection(
+        "small-vectors", embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
+    )
+    for i in range(0, 1400, 256):
+        col.add(ids=ids[i : min(i + 256, 1400)], embeddings=vectors[i : min(i + 256, 1400)])
+    assert VectorCache().whole(col, limit=1399) is None  # larger than the limit: Chroma's index
+    cache = VectorCache(max_rows=0)
+    for q in queries():
+        got = query(col, q, 50, cache=cache)
+        assert [pid for pid, _ in got] == brute_force(ids[:1400], vectors[:1400], q, set(ids[:1400]), 50)
+    first = cache.whole(col)
+    col.add(ids=ids[1400:], embeddings=vectors[1400:])
+    assert cache.whole(col) is first and len(first.ids) == 1400
+    q = vectors[1450] + 0.01 * queries(1)[0]
+    assert query(col, q, 1, cache=VectorCache())[0][0] == "s01450"

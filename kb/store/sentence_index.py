@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from kb.store.faults import checkpoint
-from kb.store.vectorstore import open_collection
+from kb.store.vectorstore import VectorCache, open_collection
 from kb.store.vectorstore import query as dense_query
 
 PREFIX = "kb-sentences-"
@@ -223,6 +223,7 @@ class SentenceIndex:
         self.parts = parts
         self.passage_by_id = passage_by_id
         self._sents: dict[str, list[Sentence]] = {}
+        self._caches = [VectorCache(max_rows=0) for _ in cols]  # exact search of a small collection
 
     def sentences(self, pid: str) -> list[Sentence]:
         if pid not in self._sents:
@@ -232,10 +233,10 @@ class SentenceIndex:
     def rankings(self, vectors: Sequence[np.ndarray], n: int) -> list[tuple[int, list[tuple[str, float]]]]:
         """Per encoder (part, [(passage id, best sentence cosine)]) of up to n passages, best first."""
         out = []
-        for col, part in zip(self.cols, self.parts, strict=True):
+        for col, part, cache in zip(self.cols, self.parts, self._caches, strict=True):
             want = min(max(4 * n, 50), col.count())
             best: dict[str, float] = {}
-            for sid, score in dense_query(col, vectors[part], want):
+            for sid, score in dense_query(col, vectors[part], want, cache=cache):
                 pid = passage_of(sid)
                 if pid in self.passage_by_id and pid not in best:
                     best[pid] = score

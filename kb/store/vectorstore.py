@@ -294,8 +294,24 @@ class Vectors:
         scores = self.matrix @ (q / norm if norm else q)
         n = min(n, len(scores))
         top = np.argpartition(-scores, n - 1)[:n]
-        top = top[np.argsort(-scores[top], kind="stable")]
+        top = top[np.lexsort((top, -scores[top]))]  # rows are in id order: ties by id
         return [(self.ids[i], float(scores[i])) for i in top]
+
+
+def fetch_all(col: Any) -> Vectors:
+    """Every vector the collection holds, normalised, in id order (whatever order Chroma pages in)."""
+    got_ids: list[str] = []
+    blocks: list[np.ndarray] = []
+    offset = 0
+    while True:
+        got = col.get(include=["embeddings"], limit=GET_PAGE, offset=offset)
+        if got["ids"]:
+            got_ids += got["ids"]
+            blocks.append(np.asarray(got["embeddings"], dtype=np.float32).reshape(len(got["ids"]), -1))
+        if len(got["ids"]) < GET_PAGE:
+            break
+        offset += GET_PAGE
+    return _in_id_order(got_ids, blocks)
 
 
 def fetch_vectors(col: Any, ids: Collection[str]) -> Vectors:
@@ -307,6 +323,10 @@ def fetch_vectors(col: Any, ids: Collection[str]) -> Vectors:
         if got["ids"]:
             got_ids += got["ids"]
             blocks.append(np.asarray(got["embeddings"], dtype=np.float32).reshape(len(got["ids"]), -1))
+    return _in_id_order(got_ids, blocks)
+
+
+def _in_id_order(got_ids: list[str], blocks: list[np.ndarray]) -> Vectors:
     if not blocks:
         return Vectors([], np.zeros((0, 0), dtype=np.float32))
     order = np.argsort(np.array(got_ids), kind="stable")  # by id, whatever order Chroma answers in
@@ -326,6 +346,24 @@ class VectorCache:
         self.max_rows = max_rows
         self._lock = threading.Lock()
         self._entries: OrderedDict[frozenset[str], Vectors] = OrderedDict()
+        self._whole: Vectors | None = None  # all of the collection's vectors, once read
+
+    def whole(self, col: Any, limit: int = EXACT_LIMIT) -> Vectors | None:
+        """All of the collection's vectors when it holds at most `limit` (None: use the index).
+
+        Read once, like the filters' entries (and outside their row budget): the vectors of an open
+        store's generation do not change, and a build switches to a new generation, which is opened
+        with a new cache. Refetching when the count changes would refetch on every query while
+        another process builds into the same collection."""
+        with self._lock:
+            if self._whole is not None:
+                return self._whole
+        if col.count() > limit:
+            return None
+        vectors = fetch_all(col)
+        with self._lock:
+            self._whole = vectors
+        return vectors
 
     def get(self, col: Any, ids: Collection[str]) -> Vectors:
         key = ids if isinstance(ids, frozenset) else frozenset(ids)
@@ -354,7 +392,12 @@ def query(
 ) -> list[tuple[str, float]]:
     """(passage id, cosine similarity) of the n nearest passages, among `allowed` when given.
 
-    Unfiltered: Chroma's HNSW index. A filter passing at most `exact_limit` passages is searched
+    Unfiltered, with a `cache`: a collection of at most `exact_limit` vectors is searched exactly over
+    all of them (fetched once, kept in the cache), larger ones by Chroma's HNSW index. HNSW is
+    approximate, and Chroma rebuilds its in-memory graph from its log in a different order in each
+    process, so the same query gave different neighbours in two sessions (docs/bench/determinism.md);
+    exact search is reproducible and, up to that size, costs a few milliseconds.
+    A filter passing at most `exact_limit` passages is searched
     exactly over those passages' vectors, fetched once and kept in `cache`: at 100 000 passages
     Chroma's `where` took 0.4–4.7 s and its filtered HNSW search missed closer matches, and
     over-sampling a narrow filter needs a deep, slow HNSW query (37–113 ms p50–p95 for 9 000
@@ -362,6 +405,9 @@ def query(
     unfiltered nearest neighbours and keeps the allowed ones; if too few pass, it too goes exact.
     """
     if allowed is None:
+        whole = cache.whole(col, exact_limit) if cache is not None else None
+        if whole is not None:
+            return whole.nearest(vector, n)
         return _nearest(col, vector, n)  # Chroma returns fewer when it holds fewer
     if not allowed:
         return []
