@@ -8,11 +8,14 @@ trained model serves every mixing choice: `dump` reads every dev gold code once 
 the sentence, its neighbours and the whole answer) into a JSONL file, and `choose` replays the
 coder's steps on it for each candidate, on all dev and leave-one-transcript-out.
 
+    python bench/polarity_mix.py train --out DIR        # the fine-tuned polarity classifier (slow)
     python bench/polarity_mix.py dump --model DIR --out dump.jsonl [--cache-dir DIR]
     python bench/polarity_mix.py choose dump.jsonl
 
-`--model`: a coder saved by `kb build` or `Coder.save` (fine-tuned: KB_CODER_TUNE_EPOCHS unset); without
-it, only the polarity model is fitted (as bench/polarity_cv.py) and the tuned columns are empty.
+`train` fine-tunes only the polarity classifier, exactly as `kb build` does (same rows, epochs and
+frozen layers, seeded on its own; the category classifier plays no part in polarity). `--model`: that
+directory or a coder saved by `kb build`; the rule/feature polarity model is fitted when the saved
+model has none. Without `--model` the tuned columns are empty (the fast coder).
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from kb.coding.book import POLARITIES, load_view  # noqa: E402
-from kb.coding.coder import Coder  # noqa: E402
+from kb.coding.coder import TUNED_POLARITY_WEIGHT, Coder  # noqa: E402
 from kb.coding.context import NEIGHBOUR_POLARITY_WEIGHT  # noqa: E402
 from kb.coding.data import build_training_set, load_gold, load_written  # noqa: E402
 from kb.coding.question_polarity import answer_weights  # noqa: E402
@@ -116,6 +119,23 @@ def dump(model_dir: Path | None, out: Path, cache_dir: Path | None, dev_path: Pa
                 }
                 f.write(json.dumps(rec, ensure_ascii=False) + "\n")
     print(f"wrote {out}")
+
+
+def train(out: Path) -> None:
+    from kb.coding.finetune import TunedClassifier
+    from kb.coding.training import POLARITY_EPOCHS, POLARITY_FROZEN, finetune_rows
+
+    book = load_view()
+    data = build_training_set(book, load_gold(), written=load_written())
+    ids = [c for c in book.ids if c in data.labels]
+    _, _, texts, polar = finetune_rows(data, ids)
+    tuned = TunedClassifier.fit(
+        texts, polar, list(POLARITIES), POLARITY_EPOCHS, POLARITY_FROZEN, progress=True
+    )
+    model = CoderModel("full", ids, book.fingerprint(), "use", n_train=len(data))
+    model.tuned_polarity = tuned
+    model.save(out)
+    print(f"saved {out} ({len(texts)} sentences)")
 
 
 # ----- choose --------------------------------------------------------------------------------
@@ -247,7 +267,7 @@ def choose(path: Path) -> None:
         f = lambda r, read=read: max(POLARITIES, key=read(r["own"]).get)  # noqa: E731
         print(f"  {name} alone (no neighbours, no prior): {accuracy(recs, f):.3f}  {recall(recs, f)}")
     ws = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0] if tuned else [0.0]
-    current = 0.5 if tuned else 0.0
+    current = TUNED_POLARITY_WEIGHT if tuned else 0.0  # the shipped weight
     for w in ws:
         print(f"  w={w}: {accuracy(recs, plain(w)):.3f}  {recall(recs, plain(w))}")
     if tuned:
@@ -257,7 +277,12 @@ def choose(path: Path) -> None:
             for w in (0.0, 0.1, 0.2, 0.3, 0.5)
             for g in (0.0, 0.2, 0.3, 0.5, 0.7, 1.0)
         }
-        report("tuned weight where the rules have evidence / where they have none", recs, gates, "w0.5/g0.5")
+        report(
+            "tuned weight where the rules have evidence / where they have none",
+            recs,
+            gates,
+            f"w{current}/g{current}",
+        )
         trusted_sets = {
             "all": POLARITIES,
             "s+o": ("success", "obstacle"),
@@ -271,9 +296,9 @@ def choose(path: Path) -> None:
             for k, t in trusted_sets.items()
             for w in (0.2, 0.3, 0.5)
         }
-        report("tuned only on some polarities", recs, per, "all@0.5")
+        report("tuned only on some polarities", recs, per, f"all@{current}")
     # task 2: the whole answer's reading vs the neighbours, at the weight each mix uses
-    for w in sorted({current, 0.0, 0.2, 0.3}) if tuned else [0.0]:
+    for w in sorted({current, 0.0, 0.5}) if tuned else [0.0]:
         read = lambda rd, w=w: mixed(rd, w)  # noqa: E731
         grid: dict[str, Callable[[dict], str]] = {}
         for nw in (0.0, 0.1, 0.2, 0.3):
@@ -302,10 +327,14 @@ def main() -> None:
     d.add_argument("--out", type=Path, required=True)
     d.add_argument("--cache-dir", type=Path, default=None)
     d.add_argument("--dev", type=Path, default=DEV)
+    t = sub.add_parser("train")
+    t.add_argument("--out", type=Path, required=True)
     c = sub.add_parser("choose")
     c.add_argument("dump", type=Path)
     args = ap.parse_args()
-    if args.cmd == "dump":
+    if args.cmd == "train":
+        train(args.out)
+    elif args.cmd == "dump":
         dump(args.model, args.out, args.cache_dir, args.dev)
     else:
         choose(args.dump)
