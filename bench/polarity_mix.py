@@ -11,6 +11,13 @@ coder's steps on it for each candidate, on all dev and leave-one-transcript-out.
     python bench/polarity_mix.py train --out DIR        # the fine-tuned polarity classifier (slow)
     python bench/polarity_mix.py dump --model DIR --out dump.jsonl [--cache-dir DIR]
     python bench/polarity_mix.py choose dump.jsonl
+    python bench/polarity_mix.py code --fast-model DIR [--model DIR] --weights 0.5,0.3 [--cache-dir DIR]
+
+`code` runs the coder's real path (`Coder.code_texts` with each row's interview context, polarity
+on the codes whose category is right, as bench/eval_coding.py --only-transcripts) with the fast
+category models (fitted into --fast-model once, as `kb build` fits them) and the fine-tuned polarity
+classifier of --model, at each tuned weight: the fine-tuned category classifier would take an hour
+more on shared cores and changes which codes are right, not how polarity is read.
 
 `train` fine-tunes only the polarity classifier, exactly as `kb build` does (same rows, epochs and
 frozen layers, seeded on its own; the category classifier plays no part in polarity). `--model`: that
@@ -136,6 +143,36 @@ def train(out: Path) -> None:
     model.tuned_polarity = tuned
     model.save(out)
     print(f"saved {out} ({len(texts)} sentences)")
+
+
+def code(
+    fast_dir: Path, tuned_dir: Path | None, weights: list[float], cache_dir: Path | None, dev: Path
+) -> None:
+    from bench.eval_coding import metrics, polarity_confusion, row_context
+    from kb.coding import coder as coder_module
+
+    book = load_view()
+    model = CoderModel.load(fast_dir)
+    if model is None:
+        coder = Coder(book, embedder="use", cache_dir=cache_dir)
+        coder.fit(build_training_set(book, load_gold(), written=load_written()), tune_epochs=0)
+        assert coder.model is not None
+        coder.model.save(fast_dir)
+        coder.embedder.save()
+        model = coder.model
+    tuned = CoderModel.load(tuned_dir) if tuned_dir else None
+    model.tuned_polarity = tuned.tuned_polarity if tuned else None
+    coder = Coder(book, model, cache_dir=cache_dir)
+    rows = [json.loads(x) for x in dev.read_text(encoding="utf-8").splitlines() if x.strip()]
+    ctx = [row_context(r) for r in rows]
+    for w in weights:
+        coder_module.TUNED_POLARITY_WEIGHT = w
+        res = coder.code_texts([r["text"] for r in rows], contexts=ctx)
+        preds = [{c["category"]: c["polarity"] for c in r["codes"]} for r in res]
+        m = metrics(rows, preds, book.ids)
+        pol = f"polarity {m['polarity_acc']:.3f} (n={m['polarity_n']})"
+        print(f"tuned weight {w}: macro-F1 {m['macro_f1']:.3f} {pol}")
+        print("\n".join(polarity_confusion(rows, preds)), flush=True)
 
 
 # ----- choose --------------------------------------------------------------------------------
@@ -329,11 +366,20 @@ def main() -> None:
     d.add_argument("--dev", type=Path, default=DEV)
     t = sub.add_parser("train")
     t.add_argument("--out", type=Path, required=True)
+    k = sub.add_parser("code")
+    k.add_argument("--fast-model", type=Path, required=True)
+    k.add_argument("--model", type=Path, default=None)
+    k.add_argument("--weights", default="0.5,0.3")
+    k.add_argument("--cache-dir", type=Path, default=None)
+    k.add_argument("--dev", type=Path, default=DEV)
     c = sub.add_parser("choose")
     c.add_argument("dump", type=Path)
     args = ap.parse_args()
     if args.cmd == "train":
         train(args.out)
+    elif args.cmd == "code":
+        weights = [float(w) for w in args.weights.split(",")]
+        code(args.fast_model, args.model, weights, args.cache_dir, args.dev)
     elif args.cmd == "dump":
         dump(args.model, args.out, args.cache_dir, args.dev)
     else:
