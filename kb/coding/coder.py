@@ -44,6 +44,11 @@ from kb.text.nlp import get_nlp
 
 log = logging.getLogger(__name__)
 DEFAULT_EMBEDDER = "use"
+# With a fine-tuned model, a (sentence, category) pair's polarity probabilities are
+# (1 − w)·(the feature/rule polarity model's, per category) + w·(the fine-tuned e5 classifier's, one
+# category-blind reading per text). Chosen on the development transcripts, leave-one-transcript-out
+# (bench/polarity_mix.py, docs/bench/polarity_dev.md).
+TUNED_POLARITY_WEIGHT = 0.3
 
 
 def coder_dir(settings: Any = None) -> Path:
@@ -201,9 +206,11 @@ class Coder:
                 return probs
             texts = list(dict.fromkeys(a.text for a in analyses))
             by_text = dict(zip(texts, tuned.predict_proba(texts), strict=True))
+            w = TUNED_POLARITY_WEIGHT
             return [
                 {
-                    p: (row[p] + (float(by_text[a.text][tuned.ids.index(p)]) if p in tuned.ids else 0.0)) / 2
+                    p: (1 - w) * row[p]
+                    + w * (float(by_text[a.text][tuned.ids.index(p)]) if p in tuned.ids else 0.0)
                     for p in POLARITIES
                 }
                 for a, row in zip(analyses, probs, strict=True)

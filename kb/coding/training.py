@@ -179,8 +179,8 @@ def train_model(
     its calibrated logistic threshold and 0.5, the tuned model's own cut (its loss is
     class-weighted). Calibrating the blend itself would need out-of-fold fine-tuning, five
     times the training cost; the leave-one-case-out benchmark measures the blend as it is.
-    A second fine-tuned e5 model reads each sentence's polarity; the coder averages it with
-    the polarity model's (per category) probabilities."""
+    A second fine-tuned e5 model reads each sentence's polarity; the coder mixes it into the
+    polarity model's (per category) probabilities (kb.coding.coder.TUNED_POLARITY_WEIGHT)."""
     if variant not in VARIANTS:
         raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
     ids = [c_ for c_ in analyzer.ids if c_ in data.labels]

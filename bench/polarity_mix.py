@@ -1,0 +1,390 @@
+"""Development check for how the coder combines its polarity readings, on the dev transcripts.
+
+With a fine-tuned model, `Coder._polarity` mixes two readings of a (sentence, category) pair: the
+feature/rule polarity model (per category) and the fine-tuned e5 text classifier (one reading per
+text, category-blind). Interview answers then mix in their neighbours' polarity and the question's
+prior (kb.coding.context). The fine-tuned model never sees the development transcripts, so one
+trained model serves every mixing choice: `dump` reads every dev gold code once (both parts, for
+the sentence, its neighbours and the whole answer) into a JSONL file, and `choose` replays the
+coder's steps on it for each candidate, on all dev and leave-one-transcript-out.
+
+    python bench/polarity_mix.py train --out DIR        # the fine-tuned polarity classifier (slow)
+    python bench/polarity_mix.py dump --model DIR --out dump.jsonl [--cache-dir DIR]
+    python bench/polarity_mix.py choose dump.jsonl
+    python bench/polarity_mix.py code --fast-model DIR [--model DIR] --weights 0.5,0.3 [--cache-dir DIR]
+
+`code` runs the coder's real path (`Coder.code_texts` with each row's interview context, polarity
+on the codes whose category is right, as bench/eval_coding.py --only-transcripts) with the fast
+category models (fitted into --fast-model once, as `kb build` fits them) and the fine-tuned polarity
+classifier of --model, at each tuned weight: the fine-tuned category classifier would take an hour
+more on shared cores and changes which codes are right, not how polarity is read.
+
+`train` fine-tunes only the polarity classifier, exactly as `kb build` does (same rows, epochs and
+frozen layers, seeded on its own; the category classifier plays no part in polarity). `--model`: that
+directory or a coder saved by `kb build`; the rule/feature polarity model is fitted when the saved
+model has none. Without `--model` the tuned columns are empty (the fast coder).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from kb.coding.book import POLARITIES, load_view  # noqa: E402
+from kb.coding.coder import TUNED_POLARITY_WEIGHT, Coder  # noqa: E402
+from kb.coding.context import NEIGHBOUR_POLARITY_WEIGHT  # noqa: E402
+from kb.coding.data import build_training_set, load_gold, load_written  # noqa: E402
+from kb.coding.question_polarity import answer_weights  # noqa: E402
+from kb.coding.spoken import is_own_need, is_recommendation  # noqa: E402
+from kb.coding.training import CoderModel, fit_polarity  # noqa: E402
+
+DEV = ROOT / "eval" / "dev_transcripts" / "dev_gold.jsonl"
+
+
+# ----- dump ----------------------------------------------------------------------------------
+def answers_of(rows: list[dict]) -> dict[tuple[str, object], list[dict]]:
+    """The sentences of each answer (transcript, turn), in order."""
+    out: dict[tuple[str, object], list[dict]] = defaultdict(list)
+    for r in rows:
+        out[(r["transcript"], r["turn"])].append(r)
+    return out
+
+
+def dump(model_dir: Path | None, out: Path, cache_dir: Path | None, dev_path: Path) -> None:
+    book = load_view()
+    gold, written = load_gold(), load_written()
+    dev = [json.loads(x) for x in dev_path.read_text(encoding="utf-8").splitlines() if x.strip()]
+    coder = Coder(book, embedder="use", cache_dir=cache_dir)
+    model = (CoderModel.load(model_dir) if model_dir else None) or CoderModel(
+        "full", book.ids, book.fingerprint(), coder.embedder_spec
+    )
+    if model.polarity is None:  # a model with only the fine-tuned polarity part: fit the rest as kb build
+        data = build_training_set(book, gold, written=written)
+        train = coder.analyzer.analyse(data.texts, exclude_self=True)
+        model.polarity = fit_polarity(train, data, [c for c in book.ids if c in data.labels], 3.0)
+    assert model.polarity is not None
+    turns = answers_of(dev)
+    turn_text = {k: " ".join(r["text"] for r in v) for k, v in turns.items()}
+    last_text = {k: v[-1]["text"] for k, v in turns.items()}
+
+    def window(r: dict) -> str:
+        return " ".join(t for t in (r.get("prev"), r["text"], r.get("next")) if t)
+
+    texts = [r["text"] for r in dev] + [t for r in dev for t in (r.get("prev"), r.get("next")) if t]
+    texts += list(turn_text.values()) + [window(r) for r in dev]
+    texts += [f"{r['question']} {turn_text[(r['transcript'], r['turn'])]}" for r in dev if r.get("question")]
+    texts = list(dict.fromkeys(texts))
+    analysis = dict(zip(texts, coder.analyzer.analyse(texts), strict=True))
+    coder.embedder.save()
+    tuned = model.tuned_polarity
+    tuned_of: dict[str, dict[str, float]] = {}
+    if tuned is not None:
+        probs = tuned.predict_proba(texts)
+        tuned_of = {
+            t: {p: float(row[tuned.ids.index(p)]) for p in tuned.ids}
+            for t, row in zip(texts, probs, strict=True)
+        }
+
+    def reading(text: str, cat: str, group: str | None) -> dict:
+        a = analysis[text]
+        res = a.polarity_for(cat)
+        return {
+            "rules": model.polarity.predict_proba([a], [cat])[0],
+            "tuned": tuned_of.get(text),
+            "score": res.score,
+            "recommendation": is_recommendation(a.spoken, group),
+            "own_need": is_own_need(a.spoken),
+        }
+
+    with out.open("w", encoding="utf-8") as f:
+        for r in dev:
+            key = (r["transcript"], r["turn"])
+            a = analysis[r["text"]]
+            for c in r["codes"]:
+                cat, group = c["category"], r.get("group")
+                q = r.get("question")
+                rec = {
+                    "id": r["id"],
+                    "transcript": r["transcript"],
+                    "category": cat,
+                    "gold": c["polarity"],
+                    "prior": answer_weights(q, a.spoken),
+                    "own": reading(r["text"], cat, group),
+                    "near": [reading(t, cat, group) for t in (r.get("prev"), r.get("next")) if t],
+                    "turn": reading(turn_text[key], cat, group),
+                    "turn_q": reading(f"{q} {turn_text[key]}", cat, group) if q else None,
+                    "window": reading(window(r), cat, group),
+                    "last": reading(last_text[key], cat, group),
+                    "sents": [reading(o["text"], cat, group) for o in turns[key] if o["id"] != r["id"]],
+                }
+                f.write(json.dumps(rec, ensure_ascii=False) + "\n")
+    print(f"wrote {out}")
+
+
+def train(out: Path) -> None:
+    from kb.coding.finetune import TunedClassifier
+    from kb.coding.training import POLARITY_EPOCHS, POLARITY_FROZEN, finetune_rows
+
+    book = load_view()
+    data = build_training_set(book, load_gold(), written=load_written())
+    ids = [c for c in book.ids if c in data.labels]
+    _, _, texts, polar = finetune_rows(data, ids)
+    tuned = TunedClassifier.fit(
+        texts, polar, list(POLARITIES), POLARITY_EPOCHS, POLARITY_FROZEN, progress=True
+    )
+    model = CoderModel("full", ids, book.fingerprint(), "use", n_train=len(data))
+    model.tuned_polarity = tuned
+    model.save(out)
+    print(f"saved {out} ({len(texts)} sentences)")
+
+
+def code(
+    fast_dir: Path, tuned_dir: Path | None, weights: list[float], cache_dir: Path | None, dev: Path
+) -> None:
+    from bench.eval_coding import metrics, polarity_confusion, row_context
+    from kb.coding import coder as coder_module
+
+    book = load_view()
+    model = CoderModel.load(fast_dir)
+    if model is None:
+        coder = Coder(book, embedder="use", cache_dir=cache_dir)
+        coder.fit(build_training_set(book, load_gold(), written=load_written()), tune_epochs=0)
+        assert coder.model is not None
+        coder.model.save(fast_dir)
+        coder.embedder.save()
+        model = coder.model
+    tuned = CoderModel.load(tuned_dir) if tuned_dir else None
+    model.tuned_polarity = tuned.tuned_polarity if tuned else None
+    coder = Coder(book, model, cache_dir=cache_dir)
+    rows = [json.loads(x) for x in dev.read_text(encoding="utf-8").splitlines() if x.strip()]
+    ctx = [row_context(r) for r in rows]
+    for w in weights:
+        coder_module.TUNED_POLARITY_WEIGHT = w
+        res = coder.code_texts([r["text"] for r in rows], contexts=ctx)
+        preds = [{c["category"]: c["polarity"] for c in r["codes"]} for r in res]
+        m = metrics(rows, preds, book.ids)
+        pol = f"polarity {m['polarity_acc']:.3f} (n={m['polarity_n']})"
+        print(f"tuned weight {w}: macro-F1 {m['macro_f1']:.3f} {pol}")
+        print("\n".join(polarity_confusion(rows, preds)), flush=True)
+
+
+# ----- choose --------------------------------------------------------------------------------
+Probs = dict[str, float]
+
+
+def norm(p: Probs) -> Probs:
+    s = sum(p.values())
+    return {k: v / s for k, v in p.items()} if s > 0 else p
+
+
+def mixed(rd: dict, w: float, trusted: Sequence[str] = POLARITIES, gate: float | None = None) -> Probs:
+    """The coder's reading of one text: rules and tuned mixed with tuned weight `w` (on the
+    polarities in `trusted`), `gate`: the tuned weight where the rule score is 0 (None: w)."""
+    rules, tuned = rd["rules"], rd["tuned"]
+    if tuned is None:
+        p = dict(rules)
+    else:
+        wt = gate if gate is not None and rd["score"] == 0 else w
+        p = norm(
+            {
+                k: (1 - wt) * rules[k] + wt * tuned.get(k, 0.0) if k in trusted else rules[k]
+                for k in POLARITIES
+            }
+        )
+    if rd["recommendation"] and p["obstacle"] > 0:
+        p["recommendation"] += p["obstacle"]
+        p["obstacle"] = 0.0
+    elif rd["own_need"] and p["recommendation"] > 0:
+        p["obstacle"] += p["recommendation"]
+        p["recommendation"] = 0.0
+    return p
+
+
+def final(
+    rec: dict,
+    read: Callable[[dict], Probs],
+    nw: float,
+    aw: float = 0.0,
+    source: str = "turn",
+    scope: str = "empty",
+) -> str:
+    """The polarity label the coder gives: own reading, neighbours (weight nw), the whole answer's
+    reading (weight aw; `scope` empty: on sentences without rule evidence, all: on every sentence,
+    swap: instead of the neighbours on sentences without rule evidence), question prior."""
+    p = read(rec["own"])
+    empty = rec["own"]["score"] == 0 and not rec["own"]["recommendation"]
+    near = [read(n) for n in rec["near"]]
+    if near and nw > 0 and not (scope == "swap" and empty and aw > 0):
+        mean = {k: sum(n[k] for n in near) / len(near) for k in p}
+        p = {k: (1 - nw) * p[k] + nw * mean[k] for k in p}
+    if aw > 0 and (scope == "all" or empty):
+        whole = answer_reading(rec, read, source)
+        if whole is not None:
+            p = {k: (1 - aw) * p[k] + aw * whole[k] for k in p}
+    return max(POLARITIES, key=lambda k: p[k] * rec["prior"].get(k, 1.0))
+
+
+def answer_reading(rec: dict, read: Callable[[dict], Probs], source: str) -> Probs | None:
+    """How the speaker evaluates the whole answer: the model on the joined answer (`turn`), with its
+    question (`turn_q`), on the sentence with its neighbours (`window`), on the answer's last sentence
+    (`last`), or the mean reading of the answer's other sentences (`mean`) / of those with rule
+    evidence (`evid`)."""
+    if source in ("mean", "evid"):
+        rows = [s for s in rec.get("sents", []) if source == "mean" or s["score"] != 0]
+        if not rows:
+            return None
+        got = [read(s) for s in rows]
+        return {k: sum(g[k] for g in got) / len(got) for k in POLARITIES}
+    return read(rec.get(source) or rec["turn"])
+
+
+def accuracy(recs: list[dict], f: Callable[[dict], str]) -> float:
+    return sum(f(r) == r["gold"] for r in recs) / len(recs) if recs else 0.0
+
+
+def loo(
+    recs: list[dict], grid: dict[str, Callable[[dict], str]], base: str
+) -> tuple[float, float, list[str]]:
+    """Leave-one-transcript-out: a candidate chosen on three transcripts, scored on the fourth.
+    Returns (base accuracy held out, chosen accuracy held out, the choices)."""
+    names = sorted({r["transcript"] for r in recs})
+    hb = hc = 0
+    picks = []
+    for name in names:
+        inside = [r for r in recs if r["transcript"] != name]
+        out = [r for r in recs if r["transcript"] == name]
+        best = max(grid, key=lambda k: (accuracy(inside, grid[k]), k == base))
+        picks.append(f"{name[:2]}:{best}")
+        hb += sum(grid[base](r) == r["gold"] for r in out)
+        hc += sum(grid[best](r) == r["gold"] for r in out)
+    return hb / len(recs), hc / len(recs), picks
+
+
+def report(title: str, recs: list[dict], grid: dict[str, Callable[[dict], str]], base: str) -> None:
+    print(f"\n## {title}")
+    scores = {k: accuracy(recs, f) for k, f in grid.items()}
+    top = sorted(scores, key=lambda k: -scores[k])[:6]
+    print(f"  all dev: {base} {scores[base]:.3f}; best " + ", ".join(f"{k} {scores[k]:.3f}" for k in top))
+    b, c, picks = loo(recs, grid, base)
+    print(f"  LOO: {base} {b:.3f} -> chosen {c:.3f}  ({' '.join(picks)})")
+
+
+def recall(recs: list[dict], f: Callable[[dict], str]) -> str:
+    out = []
+    for pol in POLARITIES:
+        sub = [r for r in recs if r["gold"] == pol]
+        if sub:
+            out.append(f"{pol} {sum(f(r) == pol for r in sub)}/{len(sub)}")
+    return " · ".join(out)
+
+
+SOURCES = ("turn", "turn_q", "window", "last", "mean", "evid")
+
+
+def choose(path: Path) -> None:
+    recs = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+    tuned = recs[0]["own"]["tuned"] is not None
+    nw0 = NEIGHBOUR_POLARITY_WEIGHT
+    print(f"{len(recs)} dev gold codes; tuned readings: {tuned}")
+
+    def plain(w: float, **kw: object) -> Callable[[dict], str]:
+        return lambda r: final(r, lambda rd: mixed(rd, w), nw0, **kw)  # type: ignore[arg-type]
+
+    # the parts alone, before neighbours and prior
+    for name, read in (("rules", lambda rd: mixed(rd, 0.0)), ("tuned", lambda rd: mixed(rd, 1.0))):
+        if name == "tuned" and not tuned:
+            continue
+        f = lambda r, read=read: max(POLARITIES, key=read(r["own"]).get)  # noqa: E731
+        print(f"  {name} alone (no neighbours, no prior): {accuracy(recs, f):.3f}  {recall(recs, f)}")
+    ws = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0] if tuned else [0.0]
+    current = TUNED_POLARITY_WEIGHT if tuned else 0.0  # the shipped weight
+    for w in ws:
+        print(f"  w={w}: {accuracy(recs, plain(w)):.3f}  {recall(recs, plain(w))}")
+    if tuned:
+        report("tuned weight (linear mix)", recs, {f"w{w}": plain(w) for w in ws}, f"w{current}")
+        gates = {
+            f"w{w}/g{g}": (lambda r, w=w, g=g: final(r, lambda rd: mixed(rd, w, gate=g), nw0))
+            for w in (0.0, 0.1, 0.2, 0.3, 0.5)
+            for g in (0.0, 0.2, 0.3, 0.5, 0.7, 1.0)
+        }
+        report(
+            "tuned weight where the rules have evidence / where they have none",
+            recs,
+            gates,
+            f"w{current}/g{current}",
+        )
+        trusted_sets = {
+            "all": POLARITIES,
+            "s+o": ("success", "obstacle"),
+            "s": ("success",),
+            "o": ("obstacle",),
+            "s+o+n": ("success", "obstacle", "neutral"),
+            "n": ("neutral",),
+        }
+        per = {
+            f"{k}@{w}": (lambda r, t=t, w=w: final(r, lambda rd: mixed(rd, w, t), nw0))
+            for k, t in trusted_sets.items()
+            for w in (0.2, 0.3, 0.5)
+        }
+        report("tuned only on some polarities", recs, per, f"all@{current}")
+    # task 2: the whole answer's reading vs the neighbours, at the weight each mix uses
+    for w in sorted({current, 0.0, 0.5}) if tuned else [0.0]:
+        read = lambda rd, w=w: mixed(rd, w)  # noqa: E731
+        grid: dict[str, Callable[[dict], str]] = {}
+        for nw in (0.0, 0.1, 0.2, 0.3):
+            for aw in (0.0, 0.1, 0.2, 0.3, 0.5):
+                for src in SOURCES:
+                    for scope in ("empty", "all", "swap"):
+                        if aw == 0 and (src != "turn" or scope != "empty"):
+                            continue
+                        key = f"n{nw}/a{aw}/{src}/{scope}"
+                        grid[key] = lambda r, nw=nw, aw=aw, src=src, scope=scope, read=read: final(
+                            r, read, nw, aw, src, scope
+                        )
+        report(
+            f"whole-answer reading vs neighbours (tuned weight {w})", recs, grid, f"n{nw0}/a0.0/turn/empty"
+        )
+        for src in SOURCES:
+            sub = {k: g for k, g in grid.items() if f"/{src}/" in k or "/a0.0/" in k}
+            report(f"  only source {src} (tuned weight {w})", recs, sub, f"n{nw0}/a0.0/turn/empty")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    d = sub.add_parser("dump")
+    d.add_argument("--model", type=Path, default=None)
+    d.add_argument("--out", type=Path, required=True)
+    d.add_argument("--cache-dir", type=Path, default=None)
+    d.add_argument("--dev", type=Path, default=DEV)
+    t = sub.add_parser("train")
+    t.add_argument("--out", type=Path, required=True)
+    k = sub.add_parser("code")
+    k.add_argument("--fast-model", type=Path, required=True)
+    k.add_argument("--model", type=Path, default=None)
+    k.add_argument("--weights", default="0.5,0.3")
+    k.add_argument("--cache-dir", type=Path, default=None)
+    k.add_argument("--dev", type=Path, default=DEV)
+    c = sub.add_parser("choose")
+    c.add_argument("dump", type=Path)
+    args = ap.parse_args()
+    if args.cmd == "train":
+        train(args.out)
+    elif args.cmd == "code":
+        weights = [float(w) for w in args.weights.split(",")]
+        code(args.fast_model, args.model, weights, args.cache_dir, args.dev)
+    elif args.cmd == "dump":
+        dump(args.model, args.out, args.cache_dir, args.dev)
+    else:
+        choose(args.dump)
+
+
+if __name__ == "__main__":
+    main()
