@@ -33,7 +33,8 @@ OUT = ROOT / "docs" / "benchmarks.md"
 TIMING = FRAGMENTS / "run_all.json"
 # Sections of docs/benchmarks.md; coding_variants is written by the full coding eval, not `make bench`.
 ORDER = (
-    "retrieval", "retrieval_intent", "retrieval_rerank", "adaptation", "coding", "coding_variants",
+    "retrieval", "retrieval_intent", "retrieval_rerank", "determinism", "adaptation", "reranker_dev",
+    "coding", "coding_variants",
     "learning_curve", "table7", "human_agreement", "build", "first_search", "scale", "app",
 )  # fmt: skip
 RUN_ORDER = ("build", "coding", "human_agreement", "retrieval", "scale", "app")  # build's store first
@@ -52,6 +53,8 @@ TITLES = {
     "retrieval_intent": "Code-aware search (chosen on the dev halves)",
     "retrieval_rerank": "Reranking the top of the list (chosen on the dev halves)",
     "first_search": "First search on a fresh install",
+    "determinism": "Reproducible search across processes",
+    "reranker_dev": "A cross-encoder reranker (dev halves; not merged)",
 }
 
 
