@@ -347,6 +347,7 @@ class VectorCache:
         self._lock = threading.Lock()
         self._entries: OrderedDict[frozenset[str], Vectors] = OrderedDict()
         self._whole: Vectors | None = None  # all of the collection's vectors, once read
+        self._too_large = False  # decided once too, not counted again on every query
 
     def whole(self, col: Any, limit: int = EXACT_LIMIT) -> Vectors | None:
         """All of the collection's vectors when it holds at most `limit` (None: use the index).
@@ -356,9 +357,10 @@ class VectorCache:
         with a new cache. Refetching when the count changes would refetch on every query while
         another process builds into the same collection."""
         with self._lock:
-            if self._whole is not None:
+            if self._whole is not None or self._too_large:
                 return self._whole
         if col.count() > limit:
+            self._too_large = True
             return None
         vectors = fetch_all(col)
         with self._lock:
