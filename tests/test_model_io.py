@@ -14,13 +14,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sample_kb import small_fast_coder
 from typer.testing import CliRunner
 
 from kb.cli.main import app
 from kb.coding import Coder
-from kb.coding.book import POLARITIES, load_view
+from kb.coding.book import POLARITIES
 from kb.coding.coder import coder_dir
-from kb.coding.data import build_training_set, load_gold
 from kb.coding.finetune import TunedClassifier
 from kb.coding.model_io import ARRAYS, CONFIG, MANIFEST, WEIGHTS, State, load_state, save_state
 from kb.coding.training import category_scores
@@ -47,10 +47,7 @@ class Payload:
 
 @pytest.fixture(scope="module")
 def coder() -> Coder:
-    book = load_view()
-    gold = [r for r in load_gold() if r["case"] in {"gyeonggi_bis", "daangn"}]
-    c = Coder(book, embedder="use")
-    c.fit(build_training_set(book, gold), n_folds=2, tune_epochs=0)
+    c = small_fast_coder()
     assert c.model is not None and c.model.polarity is not None and c.model.space is not None
     # a tiny real fine-tuned pair, so the torch weights go through safetensors too
     cats = c.model.ids[:2]

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from sample_kb import small_fast_coder
 
 from kb.coding import Coder
 from kb.coding import coder as coder_module
-from kb.coding.book import POLARITIES, load_view
-from kb.coding.data import build_training_set, load_gold
+from kb.coding.book import POLARITIES
 from kb.coding.finetune import TunedClassifier
 
 SENTENCES = [
@@ -25,10 +25,7 @@ SENTENCES = [
 
 @pytest.fixture(scope="module")
 def coder() -> Coder:
-    book = load_view()
-    gold = [r for r in load_gold() if r["case"] in {"gyeonggi_bis", "daangn"}]
-    c = Coder(book, embedder="use")
-    c.fit(build_training_set(book, gold), n_folds=2, tune_epochs=0)
+    c = small_fast_coder()
     assert c.model is not None and c.model.polarity is not None
     # every training text labelled obstacle: a category-blind reading that disagrees with the rules
     texts = ["예산이 충분히 확보되었다.", "인력이 부족하다.", "주민 호응이 좋았다.", "조례를 만들었다."]
