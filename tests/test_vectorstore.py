@@ -50,12 +50,16 @@ def test_narrow_filter_is_exact(store, share: float) -> None:
     col, ids, vectors = store
     rng = np.random.default_rng(int(share * 100))
     allowed = frozenset(pid for pid in ids if rng.random() < share)
-    cache = VectorCache()
-    for q in queries():
-        got = query(col, q, 10, allowed, cache=cache)
-        assert [pid for pid, _ in got] == brute_force(ids, vectors, q, allowed, 10)
-        want_scores = np.sort(vectors[[ids.index(pid) for pid, _ in got]] @ (q / np.linalg.norm(q)))[::-1]
-        assert np.allclose([s for _, s in got], want_scores, atol=1e-5)
+    # the whole collection held in memory (a filter slices it), and one too large for that
+    # (the filter's own vectors fetched from Chroma)
+    for limit in (N, N - 1):
+        cache = VectorCache()
+        for q in queries():
+            got = query(col, q, 10, allowed, cache=cache, exact_limit=limit)
+            assert [pid for pid, _ in got] == brute_force(ids, vectors, q, allowed, 10)
+            want_scores = np.sort(vectors[[ids.index(pid) for pid, _ in got]] @ (q / np.linalg.norm(q)))[::-1]
+            assert np.allclose([s for _, s in got], want_scores, atol=1e-5)
+        assert (cache._whole is not None) == (limit == N) and bool(cache._entries) == (limit < N)
 
 
 def test_wide_filter_falls_back_to_exact_when_neighbours_are_filtered_out(
@@ -152,3 +156,11 @@ def test_a_collection_over_the_exact_limit_is_counted_once_per_cache(tmp_path: P
     col.delete(ids=["c", "d"])  # now within the limit, but this cache decided for its store already
     assert cache.whole(col, limit=3) is None
     assert VectorCache().whole(col, limit=3) is not None  # a newly opened store decides again
+
+
+def test_vectors_of_slices_a_collection_held_whole_or_reads_it(store) -> None:
+    col, ids, _ = store
+    want = fetch_vectors(col, ids[10:20])
+    for cache in (None, VectorCache()):  # read from Chroma; sliced from the whole collection
+        got = vectorstore.vectors_of(col, set(ids[10:20]) | {"not-indexed"}, cache)
+        assert got.ids == want.ids and np.allclose(got.matrix, want.matrix)

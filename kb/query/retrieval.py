@@ -33,8 +33,8 @@ from kb.store.sentence_index import (
     split_query_vector,
     split_vectors,
 )
-from kb.store.vectorstore import fetch_vectors
 from kb.store.vectorstore import query as dense_query
+from kb.store.vectorstore import vectors_of
 from kb.text.morphs import terms
 
 MAX_K = 200
@@ -189,8 +189,8 @@ def plus_passage_cosine(
 
     A sentence alone can match a question's words out of context; the passage vector (an interview
     answer's with its question) says what the passage is about. Only the passages the sentence
-    ranking already holds are re-scored (their vectors fetched in one `get`)."""
-    got = fetch_vectors(kb.collection, {pid for _, ranking in by_part for pid, _ in ranking})
+    ranking already holds are re-scored (their vectors sliced from the ones search holds, or read)."""
+    got = vectors_of(kb.collection, {pid for _, ranking in by_part for pid, _ in ranking}, kb.vector_cache)
     if not got.ids:
         return by_part
     row = {pid: i for i, pid in enumerate(got.ids)}

@@ -234,7 +234,7 @@ class SentenceIndex:
         """Per encoder (part, [(passage id, best sentence cosine)]) of up to n passages, best first."""
         out = []
         for col, part, cache in zip(self.cols, self.parts, self._caches, strict=True):
-            want = min(max(4 * n, 50), col.count())
+            want = max(4 * n, 50)  # a collection holding fewer returns all it holds; no count per query
             best: dict[str, float] = {}
             for sid, score in dense_query(col, vectors[part], want, cache=cache):
                 pid = passage_of(sid)

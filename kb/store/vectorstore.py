@@ -297,6 +297,12 @@ class Vectors:
         top = top[np.lexsort((top, -scores[top]))]  # rows are in id order: ties by id
         return [(self.ids[i], float(scores[i])) for i in top]
 
+    def subset(self, ids: Collection[str]) -> Vectors:
+        """The rows of these ids (still in id order); ids not held are skipped."""
+        wanted = ids if isinstance(ids, (set, frozenset)) else set(ids)
+        keep = [i for i, pid in enumerate(self.ids) if pid in wanted]
+        return Vectors([self.ids[i] for i in keep], self.matrix[keep])
+
 
 def fetch_all(col: Any) -> Vectors:
     """Every vector the collection holds, normalised, in id order (whatever order Chroma pages in)."""
@@ -305,9 +311,7 @@ def fetch_all(col: Any) -> Vectors:
     offset = 0
     while True:
         got = col.get(include=["embeddings"], limit=GET_PAGE, offset=offset)
-        if got["ids"]:
-            got_ids += got["ids"]
-            blocks.append(np.asarray(got["embeddings"], dtype=np.float32).reshape(len(got["ids"]), -1))
+        _collect(got, got_ids, blocks)
         if len(got["ids"]) < GET_PAGE:
             break
         offset += GET_PAGE
@@ -320,10 +324,20 @@ def fetch_vectors(col: Any, ids: Collection[str]) -> Vectors:
     blocks: list[np.ndarray] = []
     for chunk in _batches(sorted(ids), GET_PAGE):
         got = col.get(ids=list(chunk), include=["embeddings"])
-        if got["ids"]:
-            got_ids += got["ids"]
-            blocks.append(np.asarray(got["embeddings"], dtype=np.float32).reshape(len(got["ids"]), -1))
+        _collect(got, got_ids, blocks)
     return _in_id_order(got_ids, blocks)
+
+
+def vectors_of(col: Any, ids: Collection[str], cache: VectorCache | None = None) -> Vectors:
+    """These ids' vectors: a slice of the collection when the cache holds it whole, else one read."""
+    whole = cache.whole(col) if cache is not None else None
+    return whole.subset(ids) if whole is not None else fetch_vectors(col, ids)
+
+
+def _collect(got: dict[str, Any], got_ids: list[str], blocks: list[np.ndarray]) -> None:
+    if got["ids"]:
+        got_ids += got["ids"]
+        blocks.append(np.asarray(got["embeddings"], dtype=np.float32).reshape(len(got["ids"]), -1))
 
 
 def _in_id_order(got_ids: list[str], blocks: list[np.ndarray]) -> Vectors:
@@ -398,7 +412,8 @@ def query(
     all of them (fetched once, kept in the cache), larger ones by Chroma's HNSW index. HNSW is
     approximate, and Chroma rebuilds its in-memory graph from its log in a different order in each
     process, so the same query gave different neighbours in two sessions (docs/bench/determinism.md);
-    exact search is reproducible and, up to that size, costs a few milliseconds.
+    exact search is reproducible and, up to that size, costs a few milliseconds. Once a collection is
+    held whole, a filter is a slice of those vectors.
     A filter passing at most `exact_limit` passages is searched
     exactly over those passages' vectors, fetched once and kept in `cache`: at 100 000 passages
     Chroma's `where` took 0.4–4.7 s and its filtered HNSW search missed closer matches, and
@@ -406,13 +421,15 @@ def query(
     allowed ids of 100 000, against 1–4 ms for the product). A wider filter over-samples the
     unfiltered nearest neighbours and keeps the allowed ones; if too few pass, it too goes exact.
     """
+    whole = cache.whole(col, exact_limit) if cache is not None else None
     if allowed is None:
-        whole = cache.whole(col, exact_limit) if cache is not None else None
         if whole is not None:
             return whole.nearest(vector, n)
         return _nearest(col, vector, n)  # Chroma returns fewer when it holds fewer
     if not allowed:
         return []
+    if whole is not None:  # already in memory: a filter is a slice of it, not another read
+        return whole.subset(allowed).nearest(vector, n)
     cache = cache if cache is not None else VectorCache(max_rows=0)
     if len(allowed) <= exact_limit:
         return cache.get(col, allowed).nearest(vector, n)
