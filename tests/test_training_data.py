@@ -77,9 +77,12 @@ def test_written_sentences_are_not_taken_from_the_report() -> None:
 
 TRANSCRIPTS = ROOT / "eval" / "transcripts" / "transcripts_gold.jsonl"
 DEV_TRANSCRIPTS = ROOT / "eval" / "dev_transcripts" / "dev_gold.jsonl"
+DEV3_TRANSCRIPTS = ROOT / "eval" / "dev_transcripts" / "dev3" / "dev3_gold.jsonl"
 
 
-@pytest.mark.parametrize("path", [TRANSCRIPTS, DEV_TRANSCRIPTS], ids=["test", "dev"])
+@pytest.mark.parametrize(
+    "path", [TRANSCRIPTS, DEV_TRANSCRIPTS, DEV3_TRANSCRIPTS], ids=["test", "dev", "dev3"]
+)
 def test_new_transcript_evaluation_never_reaches_training(path: Path) -> None:
     """The blind new-transcript sets (test, and the dev set settings are chosen on) never train
     the coder: none of their sentences is a training row."""
