@@ -98,3 +98,24 @@ def test_a_success_answer_is_no_longer_read_as_obstacle(coder, monkeypatch) -> N
     monkeypatch.setattr(context_module, "NEIGHBOUR_POLARITY_WEIGHT", OLD_NEIGHBOURS)
     before = _code_answer(coder)
     assert "obstacle" in {c["polarity"] for c in before["codes"]}, before["codes"]
+
+
+def test_a_balanced_polarity_loss_does_not_reward_the_majority_class() -> None:
+    """`single_label_loss(balanced=True)` (bench/polarity_mix.py train --balanced 1): a head that
+    always says the majority class loses more than under the plain loss, and classes without rows
+    weigh nothing."""
+    import numpy as np
+    import torch
+
+    from kb.coding.finetune import single_label_loss
+
+    labels = np.array([0, 0, 0, 1, -1])
+    logits = torch.tensor([[3.0, 0.0, 0.0, 0.0]] * len(labels))
+    idx = torch.arange(len(labels))
+    plain = float(single_label_loss(labels)(logits, idx))
+    balanced = float(single_label_loss(labels, 4, balanced=True)(logits, idx))
+    assert balanced > plain
+    right = torch.tensor([[3.0, 0, 0, 0]] * 3 + [[0, 3.0, 0, 0]] * 2)  # every known row right
+    assert float(single_label_loss(labels, 4, balanced=True)(right, idx)) == pytest.approx(
+        float(single_label_loss(labels)(right, idx)), rel=1e-5
+    )
