@@ -1,8 +1,8 @@
 """Interview-answer polarity that does not lean on the dev transcripts' success:obstacle mix.
 
 The answer prior (kb.coding.question_polarity) and the neighbour weight (kb.coding.context) were
-re-chosen by balanced accuracy (docs/bench/polarity_balance_dev.md): obstacle ×1.5 instead of ×2, no
-penalty on neutral (×1 instead of ×0.5), neighbours 0.3 instead of 0.2. The sentences are written for
+re-chosen by balanced accuracy (docs/bench/polarity_balance_dev.md): obstacle ×1.5 instead of ×2, a
+smaller penalty on neutral (×0.75 instead of ×0.5), neighbours 0.3 instead of 0.2. The sentences are written for
 this test in spoken Korean; none comes from an evaluation file.
 """
 
@@ -38,10 +38,10 @@ def _label(row: dict[str, float]) -> str:
 
 def test_a_description_stays_neutral_after_a_neutral_question() -> None:
     """The old neutral ×0.5 and obstacle ×2 turned any description the models read as neutral with
-    an obstacle reading above a quarter of it into an obstacle."""
-    (row,) = answer_polarity([_probs(0.2, 0.28, 0.52)], [True], [QUESTION])
+    an obstacle reading above a quarter of it into an obstacle; now it takes more than half."""
+    (row,) = answer_polarity([_probs(0.2, 0.24, 0.56)], [True], [QUESTION])
     assert _label(row) == "neutral", row
-    old = {p: v * answer_weights(QUESTION, table=OLD_TABLE)[p] for p, v in _probs(0.2, 0.28, 0.52).items()}
+    old = {p: v * answer_weights(QUESTION, table=OLD_TABLE)[p] for p, v in _probs(0.2, 0.24, 0.56).items()}
     assert _label(old) == "obstacle"
 
 
@@ -55,12 +55,11 @@ def test_a_clear_success_reading_is_kept_after_a_neutral_question() -> None:
 
 def test_the_prior_keeps_what_the_question_says() -> None:
     """The question still counts: the lean towards obstacle is smaller after a success question and
-    advice questions still favour recommendations; neutral is never pushed down."""
+    advice questions still favour recommendations; neutral is pushed down less than before."""
     neutral, success, advice = (ORIENTATION_WEIGHTS[o] for o in ("neutral", "success", "advice"))
-    assert neutral["obstacle"] == 1.5 and neutral["neutral"] == neutral["success"] == 1.0
+    assert neutral["obstacle"] == 1.5 and neutral["neutral"] == 0.75 > OLD_NEUTRAL["neutral"]
     assert success["obstacle"] < neutral["obstacle"]
     assert advice["recommendation"] > advice["obstacle"]
-    assert all(w["neutral"] >= w["success"] for w in ORIENTATION_WEIGHTS.values())
 
 
 ANSWER = [
