@@ -2,8 +2,8 @@
 
 The answer prior (kb.coding.question_polarity) and the neighbour weight (kb.coding.context) were
 re-chosen by balanced accuracy (docs/bench/polarity_balance_dev.md): obstacle ×1.5 instead of ×2, a
-smaller penalty on neutral (×0.75 instead of ×0.5), neighbours 0.3 instead of 0.2. The sentences are written for
-this test in spoken Korean; none comes from an evaluation file.
+smaller penalty on neutral (×0.75 instead of ×0.5), neighbours 0.3 instead of 0.2. The sentences are
+written for this test in spoken Korean; none comes from an evaluation file.
 """
 
 from __future__ import annotations
