@@ -41,7 +41,7 @@ from kb.coding.book import POLARITIES, load_view  # noqa: E402
 from kb.coding.coder import TUNED_POLARITY_WEIGHT, Coder  # noqa: E402
 from kb.coding.context import NEIGHBOUR_POLARITY_WEIGHT  # noqa: E402
 from kb.coding.data import build_training_set, load_gold, load_written  # noqa: E402
-from kb.coding.question_polarity import answer_weights  # noqa: E402
+from kb.coding.question_polarity import answer_orientation, answer_weights  # noqa: E402
 from kb.coding.spoken import is_own_need, is_recommendation  # noqa: E402
 from kb.coding.training import CoderModel, fit_polarity  # noqa: E402
 
@@ -116,6 +116,7 @@ def dump(model_dir: Path | None, out: Path, cache_dir: Path | None, dev_path: Pa
                     "category": cat,
                     "gold": c["polarity"],
                     "prior": answer_weights(q, a.spoken),
+                    "orientation": answer_orientation(q, a.spoken),
                     "own": reading(r["text"], cat, group),
                     "near": [reading(t, cat, group) for t in (r.get("prev"), r.get("next")) if t],
                     "turn": reading(turn_text[key], cat, group),
@@ -128,7 +129,9 @@ def dump(model_dir: Path | None, out: Path, cache_dir: Path | None, dev_path: Pa
     print(f"wrote {out}")
 
 
-def train(out: Path) -> None:
+def train(outs: list[Path], balanced: list[bool]) -> None:
+    """One polarity classifier per (out, balanced) pair, in one process: the frozen layers' states
+    are computed once and shared (kb.coding.finetune's cache)."""
     from kb.coding.finetune import TunedClassifier
     from kb.coding.training import POLARITY_EPOCHS, POLARITY_FROZEN, finetune_rows
 
@@ -136,20 +139,33 @@ def train(out: Path) -> None:
     data = build_training_set(book, load_gold(), written=load_written())
     ids = [c for c in book.ids if c in data.labels]
     _, _, texts, polar = finetune_rows(data, ids)
-    tuned = TunedClassifier.fit(
-        texts, polar, list(POLARITIES), POLARITY_EPOCHS, POLARITY_FROZEN, progress=True
-    )
-    model = CoderModel("full", ids, book.fingerprint(), "use", n_train=len(data))
-    model.tuned_polarity = tuned
-    model.save(out)
-    print(f"saved {out} ({len(texts)} sentences)")
+    counts = {p: int((polar == k).sum()) for k, p in enumerate(POLARITIES)}
+    print(f"{len(texts)} training sentences by polarity: {counts}", flush=True)
+    for out, bal in zip(outs, balanced, strict=True):
+        tuned = TunedClassifier.fit(
+            texts, polar, list(POLARITIES), POLARITY_EPOCHS, POLARITY_FROZEN, progress=True, balanced=bal
+        )
+        model = CoderModel("full", ids, book.fingerprint(), "use", n_train=len(data))
+        model.tuned_polarity = tuned
+        model.save(out)
+        print(f"saved {out} (balanced={bal}, {len(texts)} sentences)", flush=True)
 
 
 def code(
-    fast_dir: Path, tuned_dir: Path | None, weights: list[float], cache_dir: Path | None, dev: Path
+    fast_dir: Path,
+    tuned_dir: Path | None,
+    weights: list[float],
+    cache_dir: Path | None,
+    dev: Path,
+    variants: Sequence[str] = ("shipped",),
 ) -> None:
+    """`variants`: "shipped", or "n<neighbour weight>/o<obstacle weight>,n<neutral weight>" for the
+    answer prior of bench/polarity_balance.prior_table (e.g. n0.3/o1.5,n1.0)."""
     from bench.eval_coding import metrics, polarity_confusion, row_context
+    from bench.polarity_balance import fmt, prior_table, scores
     from kb.coding import coder as coder_module
+    from kb.coding import context as context_module
+    from kb.coding import question_polarity
 
     book = load_view()
     model = CoderModel.load(fast_dir)
@@ -165,14 +181,39 @@ def code(
     coder = Coder(book, model, cache_dir=cache_dir)
     rows = [json.loads(x) for x in dev.read_text(encoding="utf-8").splitlines() if x.strip()]
     ctx = [row_context(r) for r in rows]
-    for w in weights:
-        coder_module.TUNED_POLARITY_WEIGHT = w
-        res = coder.code_texts([r["text"] for r in rows], contexts=ctx)
-        preds = [{c["category"]: c["polarity"] for c in r["codes"]} for r in res]
-        m = metrics(rows, preds, book.ids)
-        pol = f"polarity {m['polarity_acc']:.3f} (n={m['polarity_n']})"
-        print(f"tuned weight {w}: macro-F1 {m['macro_f1']:.3f} {pol}")
-        print("\n".join(polarity_confusion(rows, preds)), flush=True)
+    shipped_table, shipped_nw = (
+        question_polarity.ORIENTATION_WEIGHTS,
+        context_module.NEIGHBOUR_POLARITY_WEIGHT,
+    )
+    for variant in variants:
+        if variant == "shipped":
+            table, nw = shipped_table, shipped_nw
+        else:
+            near, prior = variant.split("/")
+            o, n = (float(x[1:]) for x in prior.split(","))
+            table, nw = prior_table(o, n), float(near[1:])
+        question_polarity.ORIENTATION_WEIGHTS, context_module.NEIGHBOUR_POLARITY_WEIGHT = table, nw
+        for w in weights:
+            coder_module.TUNED_POLARITY_WEIGHT = w
+            res = coder.code_texts([r["text"] for r in rows], contexts=ctx)
+            preds = [{c["category"]: c["polarity"] for c in r["codes"]} for r in res]
+            m = metrics(rows, preds, book.ids)
+            pairs = [
+                (c["polarity"], p[c["category"]])
+                for r, p in zip(rows, preds, strict=True)
+                for c in r["codes"]
+                if c["category"] in p
+            ]
+            s = scores([g for g, _ in pairs], [q for _, q in pairs])
+            print(
+                f"{variant}, tuned weight {w}: macro-F1 {m['macro_f1']:.3f} "
+                f"polarity (n={m['polarity_n']}) {fmt(s)}"
+            )
+            print("\n".join(polarity_confusion(rows, preds)), flush=True)
+    question_polarity.ORIENTATION_WEIGHTS, context_module.NEIGHBOUR_POLARITY_WEIGHT = (
+        shipped_table,
+        shipped_nw,
+    )
 
 
 # ----- choose --------------------------------------------------------------------------------
@@ -365,21 +406,24 @@ def main() -> None:
     d.add_argument("--cache-dir", type=Path, default=None)
     d.add_argument("--dev", type=Path, default=DEV)
     t = sub.add_parser("train")
-    t.add_argument("--out", type=Path, required=True)
+    t.add_argument("--out", type=Path, nargs="+", required=True)
+    t.add_argument("--balanced", default="", help="per --out: 1 for class-balanced loss, e.g. 0,1")
     k = sub.add_parser("code")
     k.add_argument("--fast-model", type=Path, required=True)
     k.add_argument("--model", type=Path, default=None)
     k.add_argument("--weights", default="0.5,0.3")
     k.add_argument("--cache-dir", type=Path, default=None)
     k.add_argument("--dev", type=Path, default=DEV)
+    k.add_argument("--variants", default="shipped", help="';'-separated, e.g. shipped;n0.3/o1.5,n1.0")
     c = sub.add_parser("choose")
     c.add_argument("dump", type=Path)
     args = ap.parse_args()
     if args.cmd == "train":
-        train(args.out)
+        flags = [x == "1" for x in args.balanced.split(",")] if args.balanced else [False] * len(args.out)
+        train(args.out, flags)
     elif args.cmd == "code":
         weights = [float(w) for w in args.weights.split(",")]
-        code(args.fast_model, args.model, weights, args.cache_dir, args.dev)
+        code(args.fast_model, args.model, weights, args.cache_dir, args.dev, args.variants.split(";"))
     elif args.cmd == "dump":
         dump(args.model, args.out, args.cache_dir, args.dev)
     else:

@@ -128,10 +128,23 @@ def multilabel_loss(labels: np.ndarray) -> Callable[[torch.Tensor, torch.Tensor]
     return loss
 
 
-def single_label_loss(labels: np.ndarray) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
-    """Cross-entropy for [n] class indices; -1 (unknown) rows are skipped."""
+def single_label_loss(
+    labels: np.ndarray, n_classes: int | None = None, balanced: bool = False
+) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """Cross-entropy for [n] class indices; -1 (unknown) rows are skipped.
+
+    `balanced`: each class weighs n / (k · n_class) (sklearn's "balanced"), so the head learns no
+    prior from the training rows' class mix (a class without rows gets weight 0)."""
     y = torch.tensor(labels, dtype=torch.long)
-    ce = nn.CrossEntropyLoss(ignore_index=-1)
+    weight = None
+    if balanced:
+        k = n_classes if n_classes is not None else int(labels.max()) + 1
+        counts = np.bincount(labels[labels >= 0], minlength=k).astype(float)
+        present = counts > 0
+        w = np.zeros(k)
+        w[present] = counts.sum() / (present.sum() * counts[present])
+        weight = torch.tensor(w, dtype=torch.float32)
+    ce = nn.CrossEntropyLoss(weight=weight, ignore_index=-1)
 
     def loss(logits: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
         return ce(logits, y[idx]) if bool((y[idx] >= 0).any()) else logits.sum() * 0
@@ -163,16 +176,18 @@ class TunedClassifier:
         frozen: int = 6,
         lr: float = 1e-4,
         progress: bool = False,
+        balanced: bool = False,
     ) -> TunedClassifier:
         """`labels`: [n_texts, n_ids] of 1 / 0 / -1 (unknown) for a multi-label task, or [n_texts]
-        class indices into `ids` (-1 = unknown) for a single-label one."""
+        class indices into `ids` (-1 = unknown) for a single-label one; `balanced`: a single-label
+        loss with class-balanced weights (see `single_label_loss`)."""
         torch.manual_seed(SEED)
         rng = np.random.RandomState(SEED)
         base = load_encoder()
         states = cached_states(base, texts, frozen)
         lengths = np.array([len(s) for s in states])
         multilabel = labels.ndim == 2
-        loss_fn = multilabel_loss(labels) if multilabel else single_label_loss(labels)
+        loss_fn = multilabel_loss(labels) if multilabel else single_label_loss(labels, len(ids), balanced)
         top = _Top(base, frozen, len(ids))
         steps = epochs * len(length_batches(lengths, np.random.RandomState(0)))
         optim = torch.optim.AdamW(

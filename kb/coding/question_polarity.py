@@ -89,17 +89,23 @@ def _asks_advice(toks: Sequence[tuple[str, str]]) -> bool:
 
 
 # The interview-answer polarity prior by question orientation (kb.coding.context.answer_polarity).
-# "neutral" is the prior every answer had before (ANSWER_POLARITY_WEIGHTS: interview answers dwell on
-# what went wrong); the others were chosen on the development transcripts (bench/polarity_cv.py
-# --only-dev, leave-one-transcript-out), see docs/bench/polarity_dev.md.
-NEUTRAL_WEIGHTS = {"success": 1.0, "obstacle": 2.0, "neutral": 0.5, "recommendation": 1.0}
-# Leave-one-transcript-out 0.666 → 0.675; three of four splits chose each of these: after a
-# difficulty question the obstacle weight stays ×2, after a success question it drops to ×1.5, after
-# an advice question obstacle ×1 and recommendation ×4.
+# Interview answers dwell on what went wrong more than the report prose the models learn from, so an
+# answer's obstacle reading is raised. Session 11 chose the weights so that they hold at any
+# success:obstacle mix: the first dev transcripts' gold has about twice as many obstacle codes as
+# success codes, and plain accuracy there had rewarded a lean towards obstacle (obstacle ×2, and
+# neutral ×0.5, which cost half the neutral codes). Balanced accuracy (mean recall over the four
+# polarities) on those transcripts chose obstacle ×1.5, neutral ×1, neighbours 0.3; the second dev
+# set (eval/dev_transcripts/dev3, more success talk) kept obstacle ×1.5 and neighbours 0.3 but not
+# neutral ×1 (successes became neutral), so the neutral weight was chosen on both sets pooled
+# (leave-one-transcript-out over seven transcripts picked obstacle ×1.5, neutral ×0.75 in six of
+# seven splits): docs/bench/polarity_balance_dev.md. After a success question the obstacle weight is
+# three quarters of it (the ratio chosen before, 2 : 1.5), after an advice question obstacle ×1 and
+# recommendation ×4 (docs/bench/polarity_dev.md).
+NEUTRAL_WEIGHTS = {"success": 1.0, "obstacle": 1.5, "neutral": 0.75, "recommendation": 1.0}
 ORIENTATION_WEIGHTS: dict[str, dict[str, float]] = {
     "neutral": NEUTRAL_WEIGHTS,
     "difficulty": NEUTRAL_WEIGHTS,
-    "success": {**NEUTRAL_WEIGHTS, "obstacle": 1.5},
+    "success": {**NEUTRAL_WEIGHTS, "obstacle": 0.75 * NEUTRAL_WEIGHTS["obstacle"]},
     "advice": {**NEUTRAL_WEIGHTS, "obstacle": 1.0, "recommendation": 4.0},
 }
 
@@ -114,7 +120,12 @@ def answer_weights(
     An answer that speaks of the speaker's own organisation (저희/우리) after an advice question
     reports the case's own experience ("저희도 처음엔 …"), not advice, so it keeps the neutral prior."""
     table = ORIENTATION_WEIGHTS if table is None else table
+    return table.get(answer_orientation(question, spoken), table["neutral"])
+
+
+def answer_orientation(question: str | None, spoken: dict[str, float] | None = None) -> str:
+    """The orientation whose prior an answer sentence takes (see `answer_weights`)."""
     o = orientation(question)
     if o == "advice" and spoken and spoken.get("own_actor") and not spoken.get("advice_other"):
         o = "neutral"
-    return table.get(o, table["neutral"])
+    return o
