@@ -54,3 +54,19 @@ def test_a_decided_polarity_moves_the_polarity_model_without_swamping_it() -> No
     heavy, heavy_others = fitted(REVIEW_WEIGHT)
     assert none < light < heavy  # the decision moves its sentence, more with more weight
     assert np.abs(light_others - base).mean() < np.abs(heavy_others - base).mean()
+
+
+def test_the_learning_curve_compares_polarity_on_the_codes_both_codings_found() -> None:
+    """Polarity accuracy counts the codes whose category is right, so a retrain that finds one more
+    (hard) code lowers it with no polarity read differently; the like-with-like count does not move."""
+    from bench.eval_coding import metrics
+    from bench.learning_curve import polarity_on_common
+
+    ids = load_view().ids
+    a, b = ids[0], ids[1]
+    gold = [{"codes": [{"category": a, "polarity": "success"}, {"category": b, "polarity": "obstacle"}]}]
+    before = [{a: "success"}]
+    after = [{a: "success", b: "success"}]  # b newly found, its polarity wrong
+    assert metrics(gold, before, ids)["polarity_acc"] == 1.0
+    assert metrics(gold, after, ids)["polarity_acc"] == 0.5
+    assert polarity_on_common(gold, before, after) == (1, 1, 1)
