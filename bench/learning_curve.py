@@ -11,7 +11,7 @@ the rest of the transcript is coded again; it is scored against the gold next to
 coder's codes on the same sentences.
 
     KB_CODER_TUNE_EPOCHS=0 python bench/learning_curve.py [--steps 25,50,100] [--transcripts PATH]
-        [--out docs/bench/learning_curve.md] [--review-weight N] [--no-implicit]
+        [--out docs/bench/learning_curve.md] [--review-weight N] [--review-polarity-weight N] [--no-implicit]
         [--confident-every K] [--weight-grid 0,30,60,100] [--shift-grid strength:prior,...]
 
 `--weight-grid` retrains once more per listed review weight (0: no retrain) and `--shift-grid`
@@ -42,6 +42,7 @@ from bench.eval_coding import load_transcripts, metrics, row_context  # noqa: E4
 from kb.coding.book import load_view  # noqa: E402
 from kb.coding.coder import Coder  # noqa: E402
 from kb.coding.data import (  # noqa: E402
+    REVIEW_POLARITY_WEIGHT,
     REVIEW_WEIGHT,
     build_training_set,
     load_gold,
@@ -148,6 +149,20 @@ def loo(results: dict[str, dict[tuple[str, int], float]], names: list[str], step
     return lines
 
 
+def polarity_on_common(gold: list[dict], before: list[dict], after: list[dict]) -> tuple[int, int, int]:
+    """(right before, right after, n) of the polarities of the gold codes whose category both
+    codings found. Polarity accuracy is scored on the codes whose category is right, so a retrain
+    that finds more codes changes what it is scored on; this compares like with like."""
+    hb = ha = n = 0
+    for row, b, a in zip(gold, before, after, strict=True):
+        for c in row["codes"]:
+            if c["category"] in b and c["category"] in a:
+                n += 1
+                hb += b[c["category"]] == c["polarity"]
+                ha += a[c["category"]] == c["polarity"]
+    return hb, ha, n
+
+
 def as_preds(records: list[dict]) -> list[dict]:
     return [{c["category"]: c["polarity"] for c in r["codes"]} for r in records]
 
@@ -160,6 +175,12 @@ def main() -> None:
     ap.add_argument("--cache-dir", type=Path, default=None, help="keep sentence embeddings here between runs")
     ap.add_argument("--out", default=str(ROOT / "docs" / "bench" / "learning_curve.md"))
     ap.add_argument("--review-weight", type=float, default=REVIEW_WEIGHT, help="as quick_retrain's")
+    ap.add_argument(
+        "--review-polarity-weight",
+        type=float,
+        default=REVIEW_POLARITY_WEIGHT,
+        help="a review row's weight in the polarity model, as quick_retrain's",
+    )
     ap.add_argument(
         "--confident-every", type=int, default=CONFIDENT_EVERY, help="queue: k-th = most certain; 0 off"
     )
@@ -210,7 +231,12 @@ def main() -> None:
             reviews = [d for i in seen for d in decisions(tr_rows[i], auto[i], not args.no_implicit)]
             t1 = time.time()
             data = build_training_set(
-                book, report_gold, reviews, written=written, review_weight=args.review_weight
+                book,
+                report_gold,
+                reviews,
+                written=written,
+                review_weight=args.review_weight,
+                review_polarity_weight=args.review_polarity_weight,
             )
             coder.fit(data, tune_epochs=0)  # parses only the reviewed sentences (kb.coding.parse_cache)
             retrain_s.append(time.time() - t1)
@@ -226,7 +252,12 @@ def main() -> None:
                     coder.model = retrained if w == args.review_weight else base
                     if w and w != args.review_weight:
                         data = build_training_set(
-                            book, report_gold, reviews, written=written, review_weight=w
+                            book,
+                            report_gold,
+                            reviews,
+                            written=written,
+                            review_weight=w,
+                            review_polarity_weight=args.review_polarity_weight,
                         )
                         coder.fit(data, tune_epochs=0)
                     label = f"×{w:g}" if w else "no retrain"
@@ -251,7 +282,8 @@ def main() -> None:
         + (f"; one item in {args.confident_every} is the most certain left" if args.confident_every else "")
         + "), decisions = the adjudicated "
         "gold codes of the reviewed sentences; after N reviewed sentences the fast models are retrained "
-        f"(review rows weighted ×{args.review_weight}; "
+        f"(review rows weighted ×{args.review_weight:g}, "
+        f"×{args.review_polarity_weight:g} in the polarity model; "
         + (
             "no implicit negatives"
             if args.no_implicit
@@ -267,17 +299,20 @@ def main() -> None:
         f"Reproduce: `KB_CODER_TUNE_EPOCHS=0 python bench/learning_curve.py {' '.join(sys.argv[1:])}`",
         "",
         "| reviewed sentences | remaining sentences (pooled) | macro-F1 before → after | Δ | "
-        "polarity before → after | uncoded before → after (gold) |",
-        "|---|---|---|---|---|---|",
+        "polarity before → after | polarity on the codes right both times | "
+        "uncoded before → after (gold) |",
+        "|---|---|---|---|---|---|---|",
     ]
     for n in steps:
         p = pooled[n]
         if not p["gold"]:
             continue
         mb, ma = metrics(p["gold"], p["base"], book.ids), metrics(p["gold"], p["after"], book.ids)
+        hb, ha, k = polarity_on_common(p["gold"], p["base"], p["after"])
         lines.append(
             f"| {n} | {len(p['gold'])} | {mb['macro_f1']:.3f} → {ma['macro_f1']:.3f} | "
-            f"{ma['macro_f1'] - mb['macro_f1']:+.3f} | {mb['polarity_acc']:.3f} → {ma['polarity_acc']:.3f} | "
+            f"{ma['macro_f1'] - mb['macro_f1']:+.3f} | {mb['polarity_acc']:.3f} → {ma['polarity_acc']:.3f} "
+            f"(n={mb['polarity_n']} → {ma['polarity_n']}) | {hb / k:.3f} → {ha / k:.3f} (n={k}) | "
             f"{mb['uncoded']:.1%} → {ma['uncoded']:.1%} ({mb['gold_uncoded']:.1%}) |"
         )
     lines += ["", "Per transcript (macro-F1 on its remaining sentences):", ""]

@@ -26,6 +26,7 @@ from kb.coding.book import load_view
 from kb.coding.coder import DEFAULT_EMBEDDER, Coder, coder_dir
 from kb.coding.data import (
     REVIEW_KEYS,
+    REVIEW_POLARITY_WEIGHT,
     REVIEW_WEIGHT,
     build_training_set,
     load_gold,
@@ -57,6 +58,7 @@ def _stamp(book_fp: str, data: dict[str, list[dict]], embedder: str, tune_epochs
             "version": MODEL_VERSION,
             "tune_epochs": tune_epochs,
             "review_weight": REVIEW_WEIGHT,
+            "review_polarity_weight": REVIEW_POLARITY_WEIGHT,
         },
         ensure_ascii=False,
         sort_keys=True,
@@ -93,8 +95,8 @@ def train_coder(
     if not force and manifest is not None and manifest.get("stamp") == stamp:
         return directory
     coder = Coder(book, embedder=embedder, cache_dir=directory)
-    # the same review weight as "retrain now" (kb.coding.retrain): a sample weight in the logistic
-    # fits, one example for the fine-tuned e5
+    # the same review weights as "retrain now" (kb.coding.retrain): sample weights in the logistic
+    # fits (REVIEW_POLARITY_WEIGHT in the polarity model's), one example for the fine-tuned e5
     data_set = build_training_set(book, gold, review_rows, written=written, review_weight=REVIEW_WEIGHT)
     coder.fit(data_set, tune_epochs=epochs, progress=progress)
     info = {"n_gold": len(gold), "n_written": len(written), "n_reviews": len(review_rows)}

@@ -24,10 +24,16 @@ from kb.records import POLARITIES
 
 GOLD_GLOB = "part*.jsonl"
 REVIEW_KEYS = ("text", "category", "polarity", "label", "complete")  # what training keeps of a decision
-# a reviewed sentence weighs thirty training sentences in the logistic fits (a sample weight, in
-# `kb build` and "retrain now" alike; the fine-tuned e5 sees it once): on the development
+# a reviewed sentence weighs thirty training sentences in the per-category logistic fits (a sample
+# weight, in `kb build` and "retrain now" alike; the fine-tuned e5 sees it once): on the development
 # transcripts ×30 beat ×10 and ×3 on the rest of a transcript (docs/bench/learning_curve_dev.md)
 REVIEW_WEIGHT = 30
+# ... but one training sentence in the polarity model. That model is shared by every category, so
+# at ×30 the ~60 decided codes of fifty reviewed sentences weighed ~1 800 against ~3 000 training
+# (sentence, code) pairs: it learnt that transcript's words, and the polarity of the rest of the
+# transcript fell; at ×1 it held or rose (×1 chosen leave-one-transcript-out over ×1/3/10/30,
+# docs/bench/learning_curve_dev.md, session 11). A re-polarised code still moves the model.
+REVIEW_POLARITY_WEIGHT = 1
 
 
 def gold_dir() -> Path:
@@ -103,12 +109,14 @@ def build_training_set(
     examples: bool = True,
     written: Iterable[Mapping[str, Any]] = (),
     review_weight: float = REVIEW_WEIGHT,
+    review_polarity_weight: float = REVIEW_POLARITY_WEIGHT,
 ) -> TrainingSet:
     """Rows in order: codebook examples, written sentences, gold, reviews; one row per reviewed text.
 
     Only gold rows are `evaluable` (thresholds are calibrated on real report text). A review row
-    has the sample weight `review_weight` (the others 1): a few dozen decisions on a new transcript
-    must be able to move a model fitted on two thousand other sentences. A reviewed text whose
+    has the sample weight `review_weight` (the others 1) in the category models: a few dozen
+    decisions on a new transcript must be able to move a model fitted on two thousand other
+    sentences; in the polarity model it weighs `review_polarity_weight`. A reviewed text whose
     rows say `complete` is a known negative of every category not accepted or added (see the
     module doc)."""
     ids = book.ids
@@ -134,6 +142,16 @@ def build_training_set(
         if r.get("complete") in (True,):  # a bool, numpy or not; never a missing value
             complete.add(text)
     weight = max(1.0, float(review_weight))
+    polarity_weight = max(1.0, float(review_polarity_weight))
     for text, codes in sorted(by_text.items()):
-        ts.add(text, "review", codes, ids, known_negative=text in complete, evaluable=False, weight=weight)
+        ts.add(
+            text,
+            "review",
+            codes,
+            ids,
+            known_negative=text in complete,
+            evaluable=False,
+            weight=weight,
+            polarity_weight=polarity_weight,
+        )
     return ts

@@ -42,7 +42,8 @@ class TrainingSet:
     labels: dict[str, list[int]] = field(default_factory=dict)
     polarities: dict[str, list[str]] = field(default_factory=dict)
     evaluable: list[bool] = field(default_factory=list)  # used to choose thresholds
-    weights: list[float] = field(default_factory=list)  # sample weight in the logistic fits
+    weights: list[float] = field(default_factory=list)  # sample weight in the category fits
+    polarity_weights: list[float] = field(default_factory=list)  # sample weight in the polarity fit
 
     def add(
         self,
@@ -53,12 +54,16 @@ class TrainingSet:
         known_negative: bool,
         evaluable: bool,
         weight: float = 1.0,
+        polarity_weight: float | None = None,
     ) -> None:
-        """`codes`: category → (label, polarity); others are 0 if `known_negative` else unknown."""
+        """`codes`: category → (label, polarity); others are 0 if `known_negative` else unknown.
+
+        `polarity_weight`: the row's weight in the polarity model (None: `weight`)."""
         self.texts.append(text)
         self.groups.append(group)
         self.evaluable.append(evaluable)
         self.weights.append(float(weight))
+        self.polarity_weights.append(float(weight if polarity_weight is None else polarity_weight))
         for cat in categories:
             label, pol = codes.get(cat, (0 if known_negative else -1, ""))
             self.labels.setdefault(cat, [-1] * (len(self.texts) - 1)).append(label)
@@ -67,9 +72,11 @@ class TrainingSet:
     def __len__(self) -> int:
         return len(self.texts)
 
-    def sample_weights(self) -> np.ndarray:
-        """Per row, its weight (1 for rows added without one)."""
-        return np.array(self.weights + [1.0] * (len(self.texts) - len(self.weights)), float)
+    def sample_weights(self, polarity: bool = False) -> np.ndarray:
+        """Per row, its weight in the category fits, or with `polarity` in the polarity fit (1 for
+        rows added without one)."""
+        weights = self.polarity_weights if polarity else self.weights
+        return np.array(weights + [1.0] * (len(self.texts) - len(weights)), float)
 
     def distinct(self) -> TrainingSet:
         """One row per distinct text, every row weight 1 (for the fine-tuned e5: a reviewed sentence

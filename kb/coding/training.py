@@ -266,7 +266,7 @@ def fit_polarity(
     analyses: list[Analysis], data: TrainingSet, ids: list[str], c: float = 1.0
 ) -> PolarityModel | None:
     rows, cats, pols, weights = [], [], [], []
-    weight = data.sample_weights()
+    weight = data.sample_weights(polarity=True)  # review rows: REVIEW_POLARITY_WEIGHT (kb.coding.data)
     for cat in ids:
         for i, (label, pol) in enumerate(zip(data.labels[cat], data.polarities[cat], strict=True)):
             if label == 1 and pol:
