@@ -47,7 +47,7 @@ class StoredVectors:
         stored = vectors.sentence[part]
         if stored is not None:
             for s, row in zip(sents, stored[1], strict=False):
-                self.known.setdefault(s.text, row)
+                self.known.setdefault(s.embedded, row)
 
     def embed_passages(self, texts: list[str], **_: object) -> np.ndarray:
         missing = [t for t in dict.fromkeys(texts) if t not in self.known]

@@ -50,7 +50,7 @@ from kb.store.sentence_index import (
     sentence_parts,
     sentences_of,
 )
-from kb.store.vectorstore import fetch_vectors, kb_id, open_client
+from kb.store.vectorstore import embed_text, fetch_vectors, kb_id, open_client
 from kb.text.morphs import terms_many
 from kb.text.segment import is_interviewer
 
@@ -157,7 +157,7 @@ class Vectors:
             if self.sentence[part] is None:
                 self.sentence[part] = (
                     [s.passage_id for s in sents],
-                    enc.embed_passages([s.text for s in sents]),
+                    enc.embed_passages([s.embedded for s in sents]),
                 )
                 self.sentence_ids[part] = [s.id for s in sents]
         self.q: dict[str, list[np.ndarray]] = {}
@@ -185,7 +185,9 @@ class Vectors:
         rows = [i for i, p in enumerate(self.passages) if p.get("question")]
         other.fused = self.fused.copy()
         if rows:
-            other.fused[rows] = self.kb.embedder.embed_passages([self.passages[i]["text"] for i in rows])
+            other.fused[rows] = self.kb.embedder.embed_passages(
+                [embed_text({**self.passages[i], "question": None}) for i in rows]
+            )
         other.passage, start = [], 0
         for enc in self.encs:  # the per-encoder parts of the new fused vectors
             other.passage.append(l2_normalise(other.fused[:, start : start + int(enc.dim)]))

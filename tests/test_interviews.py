@@ -127,7 +127,14 @@ def in_step(settings, live: set[str]) -> bool:
     return all(ids == live for ids in stored_sentence_ids(settings))
 
 
-def test_sentence_vectors_follow_edits_removal_and_model_changes(built, tmp_path: Path) -> None:
+def write_manifest(settings, rows: list[dict]) -> None:
+    with open(settings.manifest_path, "w", encoding="utf-8", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+
+
+def test_sentence_vectors_follow_edits_renames_removal_and_model_changes(built, tmp_path: Path) -> None:
     settings, src = built
     live = live_sentence_ids(passages(settings))
     assert all(ids == live for ids in stored_sentence_ids(settings))
@@ -148,13 +155,19 @@ def test_sentence_vectors_follow_edits_removal_and_model_changes(built, tmp_path
     live3 = live_sentence_ids(passages(settings))
     assert index["sentences_embedded"] == len(live3 - live2) > 0
     assert in_step(settings, live3)
+    # rename the case in the manifest: the name is embedded with every sentence, so all of them
+    # get new vectors under new ids, and the old ones go
+    rows = [r for r in csv.DictReader(open(settings.manifest_path, encoding="utf-8"))]
+    write_manifest(settings, [{**r, "case_name": "시청 면담 (개명)"} for r in rows])
+    report = build(settings, stages=("segment", "index"), progress=False)
+    index = next(s for s in report.stages if s.name == "index").detail
+    renamed = live_sentence_ids(passages(settings))
+    assert not renamed & live3 and index["sentences_embedded"] == len(renamed)
+    assert index["embedded"] == len(passages(settings))
+    assert in_step(settings, renamed)
     # remove the first document: none of its sentence vectors stay behind
     rows = [r for r in csv.DictReader(open(settings.manifest_path, encoding="utf-8"))]
-    keep = [r for r in rows if r["doc_id"] != manifest[0]["doc_id"]]
-    with open(settings.manifest_path, "w", encoding="utf-8", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(keep)
+    write_manifest(settings, [r for r in rows if r["doc_id"] != manifest[0]["doc_id"]])
     build(settings, stages=("segment", "index"), progress=False)
     live4 = live_sentence_ids(passages(settings))
     assert live4 and not any(s.startswith(manifest[0]["doc_id"]) for s in live4)

