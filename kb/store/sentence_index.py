@@ -18,7 +18,6 @@ on each collection makes a model change re-embed, as for passages.
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,7 +30,6 @@ from kb.store.vectorstore import query as dense_query
 
 PREFIX = "kb-sentences-"
 MIN_CHARS = 20  # a sentence shorter than this ("네.", a heading) is joined to the next one
-TABLE_ROWS = False  # a table's sentence units: its lines (see `table_rows`)
 BATCH = 256
 
 
@@ -50,29 +48,11 @@ class Sentence:
         return f"{self.context}\n{self.text}" if self.context else self.text
 
 
-def table_rows() -> bool:
-    """Whether a table passage's sentence units are its lines (rows, cells) rather than the one
-    "sentence" Kiwi finds in it; `KB_SENTENCE_TABLE_ROWS=0/1` overrides for benchmarks."""
-    raw = os.environ.get("KB_SENTENCE_TABLE_ROWS")
-    return TABLE_ROWS if raw is None else raw == "1"
-
-
-def _line_spans(text: str) -> list[tuple[int, int]]:
-    out, pos = [], 0
-    for line in text.split("\n"):
-        out.append((pos, pos + len(line)))
-        pos += len(line) + 1
-    return out
-
-
 def sentence_spans_of(p: dict[str, Any]) -> list[tuple[int, int]]:
     """[start, end) of the passage's sentence units, relative to its text, short ones merged."""
     text, base = p["text"], int(p.get("start") or 0)
     raw = []
-    spans = p.get("sentences") or []
-    if p.get("kind") == "table" and table_rows():
-        spans = [(s + base, e + base) for s, e in _line_spans(text)]
-    for s, e in spans:
+    for s, e in p.get("sentences") or []:
         s, e = max(0, s - base), min(len(text), e - base)
         while s < e and text[s].isspace():
             s += 1
