@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 
-import pytest
-
 from kb.store.embed_context import context, heading
 from kb.store.sentence_index import sentences_of
 from kb.store.vectorstore import embed_hash, embed_text
@@ -28,11 +26,6 @@ def passage(**over: object) -> dict:
         "text_hash": hashlib.sha256(TEXT.encode()).hexdigest(),
     }
     return {**p, **over}
-
-
-@pytest.fixture(autouse=True)
-def shipped_context(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("KB_EMBED_CONTEXT", raising=False)
 
 
 def test_heading_is_the_innermost_one_below_the_chapter_without_numbering() -> None:
@@ -75,16 +68,11 @@ def test_sentence_ids_follow_the_sentence_context_only() -> None:
     assert [s.id for s in moved] == [s.id for s in sents]
 
 
-def test_without_context_the_old_hashes_and_ids_stay(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("KB_EMBED_CONTEXT", "/")
-    p = passage()
+def test_without_context_the_old_hashes_and_ids_stay() -> None:
+    """A passage with no case name and no heading is embedded as its text alone, under the hash and
+    sentence ids a store built before the context existed holds."""
+    p = passage(case_name="", case_name_en="", section_path=["제4장 국내 사례 분석"])
     assert embed_text(p) == TEXT and embed_hash(p) == p["text_hash"]
     s = sentences_of(p)[0]
     assert s.embedded == s.text
     assert s.id == f"doc:abc#0.{hashlib.sha1(s.text.encode()).hexdigest()[:8]}"
-
-
-def test_unknown_context_part_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("KB_EMBED_CONTEXT", "case+page/")
-    with pytest.raises(ValueError, match="page"):
-        embed_text(passage())

@@ -12,39 +12,21 @@ The context is part of what is embedded, so it is part of the hashes that decide
 (`kb.store.sentence_index.sentences_of`). A renamed case or heading re-embeds its passages and
 sentences; the old sentence ids are pruned like those of an edited passage.
 
-`KB_EMBED_CONTEXT` overrides the choice for benchmarks only ("<passage parts>/<sentence parts>",
-parts joined by "+" out of `case`, `case_en`, `heading`; "/" alone turns it off).
+The variants measured (other parts, no context) can be re-run from commit 2e9c114, whose
+`KB_EMBED_CONTEXT` switch chose the parts without editing the code.
 """
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Sequence
 from typing import Any
 
 PASSAGE_CONTEXT: tuple[str, ...] = ("case", "case_en", "heading")
 SENTENCE_CONTEXT: tuple[str, ...] = ("case",)
-PARTS = ("case", "case_en", "heading")
 
 # "제2절 ", "1. ", "2) ", "(3) ", "가. ": numbering in front of a heading says nothing to a reader
 _NUMBERING = re.compile(r"^\s*(?:제\s*\d+\s*[장절관]|\(?\d+\)|\d+\.|[가-하]\.|[가-하]\))\s*")
-
-
-def _chosen() -> tuple[tuple[str, ...], tuple[str, ...]]:
-    raw = os.environ.get("KB_EMBED_CONTEXT")
-    if raw is None:
-        return PASSAGE_CONTEXT, SENTENCE_CONTEXT
-    passage, _, sentence = raw.partition("/")
-
-    def parts(s: str) -> tuple[str, ...]:
-        got = tuple(x for x in s.split("+") if x)
-        bad = [x for x in got if x not in PARTS]
-        if bad:
-            raise ValueError(f"KB_EMBED_CONTEXT: unknown part(s) {bad}; known: {', '.join(PARTS)}")
-        return got
-
-    return parts(passage), parts(sentence)
 
 
 def heading(p: dict[str, Any]) -> str:
@@ -71,11 +53,11 @@ def context(p: dict[str, Any], parts: Sequence[str]) -> str:
 
 
 def passage_context(p: dict[str, Any]) -> str:
-    return context(p, _chosen()[0])
+    return context(p, PASSAGE_CONTEXT)
 
 
 def sentence_context(p: dict[str, Any]) -> str:
-    return context(p, _chosen()[1])
+    return context(p, SENTENCE_CONTEXT)
 
 
 def with_context(ctx: str, text: str) -> str:
