@@ -165,6 +165,22 @@ def test_spoken_evaluative_words_are_read_per_clause(text: str, sign: int) -> No
     assert PolarityRules(nlp).score(nlp(text)).score * sign > 0
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "담당자가 바뀌면 다시 처음부터예요.",
+        "사업이 결국 원점으로 돌아갔죠.",
+        "그동안 쌓은 게 다 물거품이 됐어요.",
+    ],
+)
+def test_starting_over_is_a_spoken_setback(text: str) -> None:
+    assert markers(text).get("spoken_obstacle"), markers(text)
+
+
+def test_from_the_start_alone_is_no_setback() -> None:
+    assert not markers("처음부터 주민센터랑 같이 설계했어요.").get("spoken_obstacle")
+
+
 def test_interview_answers_read_polarity_with_their_own_prior() -> None:
     from kb.coding.context import answer_polarity
 

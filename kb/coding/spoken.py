@@ -25,8 +25,10 @@ OBSTACLE_WORDS = frozenset(
         "골치", "간신히", "겨우", "빠듯", "애먹", "힘들", "버겁", "반토막", "토막", "급감", "난감", "답답",
         "막막", "허덕", "엉망", "고생", "삐걱", "녹록", "하소연", "곤혹", "속앓이", "발목", "애로", "허탕",
         "줄어들", "쪼그라들", "바닥", "끊기", "흐지부지", "유명무실", "방치", "골칫거리", "손사래", "어렵",
+        "원점", "도루묵", "물거품", "허사",
     }
 )  # fmt: skip
+AGAIN = frozenset({"다시", "또"})  # 다시 처음부터 / 처음부터 다시: back to square one
 SUCCESS_WORDS = frozenset(
     {
         "순조", "수월", "뿌듯", "대박", "굴러가", "자리잡", "톡톡히", "든든", "호평", "입소문", "늘어나",
@@ -250,6 +252,9 @@ def markers(text: str) -> dict[str, float]:
             add("spoken_success" if negated(toks, i) else "spoken_obstacle")
         if form in SUCCESS_WORDS:
             add("spoken_obstacle" if negated(toks, i) else "spoken_success")
+        # starting over (담당자가 바뀌면 다시 처음부터예요, 처음부터 다시 설명해야 돼요): a setback
+        if form == "처음" and nxt[0] == "부터" and ((i and forms[i - 1] in AGAIN) or nxt2[0] in AGAIN):
+            add("spoken_obstacle")
         # rising figures (두 배로 늘었어요, 껑충 뛰었어요): success, an obstacle when a burden rises
         if form in RISE and (tag.startswith(("VV", "NNG")) or form == "껑충"):  # not 늘/MAG (always)
             good = not any(f in BURDEN for f in forms[:i])
