@@ -33,6 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.polarity_mix import advice_moves  # noqa: E402
 from kb.coding.book import POLARITIES  # noqa: E402
 from kb.coding.question_polarity import ORIENTATION_WEIGHTS  # noqa: E402
 
@@ -95,13 +96,7 @@ def reading(rd: dict, w: float, train_prior: Probs | None) -> Probs:
     else:
         t = norm({k: tuned.get(k, 0.0) / train_prior[k] for k in POLARITIES}) if train_prior else tuned
         p = {k: (1 - w) * rules[k] + w * t.get(k, 0.0) for k in POLARITIES}
-    if rd["recommendation"] and p["obstacle"] > 0:
-        p["recommendation"] += p["obstacle"]
-        p["obstacle"] = 0.0
-    elif rd["own_need"] and p["recommendation"] > 0:
-        p["obstacle"] += p["recommendation"]
-        p["recommendation"] = 0.0
-    return p
+    return advice_moves(p, rd)
 
 
 def prior_table(o: float, n: float) -> dict[str, dict[str, float]]:

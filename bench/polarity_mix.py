@@ -239,6 +239,12 @@ def mixed(rd: dict, w: float, trusted: Sequence[str] = POLARITIES, gate: float |
                 for k in POLARITIES
             }
         )
+    return advice_moves(p, rd)
+
+
+def advice_moves(p: dict[str, float], rd: dict) -> dict[str, float]:
+    """`Coder.polarity`'s last step: advice to another actor turns an obstacle reading into a
+    recommendation, a need of the case's own turns a recommendation reading into an obstacle."""
     if rd["recommendation"] and p["obstacle"] > 0:
         p["recommendation"] += p["obstacle"]
         p["obstacle"] = 0.0
