@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from kb.store.embed_context import sentence_context, with_context
 from kb.store.faults import checkpoint
 from kb.store.vectorstore import VectorCache, open_collection
 from kb.store.vectorstore import query as dense_query
@@ -45,7 +46,7 @@ class Sentence:
     @property
     def embedded(self) -> str:
         """What the sentence's vector is made of."""
-        return f"{self.context}\n{self.text}" if self.context else self.text
+        return with_context(self.context, self.text)
 
 
 def sentence_spans_of(p: dict[str, Any]) -> list[tuple[int, int]]:
@@ -76,14 +77,12 @@ def sentence_spans_of(p: dict[str, Any]) -> list[tuple[int, int]]:
 
 
 def sentences_of(p: dict[str, Any]) -> list[Sentence]:
-    from kb.store.embed_context import sentence_context
-
     ctx = sentence_context(p)
     out = []
     for i, (s, e) in enumerate(sentence_spans_of(p)):
-        sent = Sentence("", p["id"], s, e, p["text"][s:e], ctx)
-        digest = hashlib.sha1(sent.embedded.encode("utf-8")).hexdigest()[:8]
-        out.append(Sentence(f"{p['id']}#{i}.{digest}", p["id"], s, e, sent.text, ctx))
+        text = p["text"][s:e]
+        digest = hashlib.sha1(with_context(ctx, text).encode("utf-8")).hexdigest()[:8]
+        out.append(Sentence(f"{p['id']}#{i}.{digest}", p["id"], s, e, text, ctx))
     return out
 
 

@@ -31,6 +31,7 @@ from tqdm.auto import tqdm  # noqa: E402
 
 from kb.errors import StoreUnavailable  # noqa: E402
 from kb.settings import Settings  # noqa: E402
+from kb.store.embed_context import passage_context, with_context  # noqa: E402
 
 COLLECTION = "kb-passages"  # the single collection of kb versions before per-KB collections
 KB_ID_FILE = "kb_id"
@@ -182,8 +183,6 @@ class SyncReport:
 def embed_text(p: dict[str, Any]) -> str:
     """What a passage's vector is made of: its document context (case, heading; see
     `kb.store.embed_context`) above its text, and an interview answer's question between them."""
-    from kb.store.embed_context import passage_context, with_context
-
     q = p.get("question")
     return with_context(passage_context(p), f"{q}\n{p['text']}" if q else p["text"])
 
@@ -268,8 +267,9 @@ def sync(
 
 def _meta(p: dict[str, Any], metadata_for: Callable[[dict[str, Any]], dict[str, Any]]) -> dict[str, Any]:
     meta = metadata_for(p)
-    if embed_text(p) != p["text"]:
-        meta["embed_hash"] = embed_hash(p)
+    digest = embed_hash(p)
+    if digest != p["text_hash"]:  # embedded with more than its text
+        meta["embed_hash"] = digest
     return meta
 
 
