@@ -78,10 +78,13 @@ def test_written_sentences_are_not_taken_from_the_report() -> None:
 TRANSCRIPTS = ROOT / "eval" / "transcripts" / "transcripts_gold.jsonl"
 DEV_TRANSCRIPTS = ROOT / "eval" / "dev_transcripts" / "dev_gold.jsonl"
 DEV3_TRANSCRIPTS = ROOT / "eval" / "dev_transcripts" / "dev3" / "dev3_gold.jsonl"
+DEV4_TRANSCRIPTS = ROOT / "eval" / "dev_transcripts" / "dev4" / "dev4_gold.jsonl"
 
 
 @pytest.mark.parametrize(
-    "path", [TRANSCRIPTS, DEV_TRANSCRIPTS, DEV3_TRANSCRIPTS], ids=["test", "dev", "dev3"]
+    "path",
+    [TRANSCRIPTS, DEV_TRANSCRIPTS, DEV3_TRANSCRIPTS, DEV4_TRANSCRIPTS],
+    ids=["test", "dev", "dev3", "dev4"],
 )
 def test_new_transcript_evaluation_never_reaches_training(path: Path) -> None:
     """The blind new-transcript sets (test, and the dev set settings are chosen on) never train
