@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kb.coding.book import load_view
-from kb.coding.data import build_training_set
+from kb.coding.data import build_training_set, load_review_rows
 from kb.review.decisions import ReviewStore, training_examples
 
 CATS = ["leadership", "governance", "ict_level", "output_quality"]
@@ -83,3 +83,45 @@ def test_a_mixed_queue_shows_the_most_certain_record_at_every_kth_place() -> Non
     assert queue_order(recs, confident_every=0) == [0, 4, 2, 3, 6, 1, 5]  # uncertain first, uncoded last
     assert queue_order(recs, confident_every=3) == [0, 4, 1, 2, 3, 6, 5]
     assert queue_order(recs) == queue_order(recs, confident_every=3)  # the app's queue
+
+
+def test_a_reviewed_passage_trains_on_its_sentences_as_the_coder_scores_them(store: ReviewStore) -> None:
+    """A decision on a passage of several sentences becomes rows of its sentences: a rejected code is
+    a negative of each, an accepted one a positive where the coder found it and unknown elsewhere, an
+    added one (no sentence named) a row of the whole passage."""
+    text = "리더십이 강했어요. 예산이 부족했죠."
+    first, second = "리더십이 강했어요.", "예산이 부족했죠."
+    sentences = [
+        {"start": 0, "end": len(first), "codes": [{"category": "leadership"}, {"category": "governance"}]},
+        {"start": len(first) + 1, "end": len(text), "codes": [{"category": "ict_level"}]},
+    ]
+    codes = [{"passage_id": "p", "codes": [{"category": c} for c in CATS[:3]], "sentences": sentences}]
+    store.record("kim", "p", "hp", "leadership", "accept", polarity="success")
+    store.record("kim", "p", "hp", "governance", "reject")
+    store.record("kim", "p", "hp", "ict_level", "accept", polarity="obstacle")
+    store.record("kim", "p", "hp", "output_quality", "add", polarity="obstacle")
+    ex = training_examples([passage("p", text)], store, codes)
+    label = {(r.text, r.category): (r.label, bool(r.complete)) for r in ex.itertuples()}
+    assert label == {
+        (first, "leadership"): (1, True),
+        (first, "governance"): (0, True),
+        (first, "ict_level"): (-1, True),
+        (first, "output_quality"): (-1, True),
+        (second, "leadership"): (-1, True),
+        (second, "governance"): (0, True),
+        (second, "ict_level"): (1, True),
+        (second, "output_quality"): (-1, True),
+        (text, "output_quality"): (1, False),
+    }
+    book = load_view()
+    other = next(c for c in book.ids if c not in CATS)
+    ts = build_training_set(book, reviews=load_review_rows(ex), examples=False, review_weight=2)
+    row = {t: i for i, t in enumerate(ts.texts)}
+    assert ts.labels["leadership"][row[first]] == 1 and ts.labels["leadership"][row[second]] == -1
+    assert ts.labels["ict_level"][row[second]] == 1 and ts.labels["ict_level"][row[first]] == -1
+    assert ts.labels["governance"][row[first]] == ts.labels["governance"][row[second]] == 0
+    assert ts.labels[other][row[first]] == 0  # the done passage's implicit negatives, on each sentence
+    assert ts.labels["output_quality"][row[text]] == 1 and ts.labels[other][row[text]] == -1
+    # a one-sentence passage keeps its single row
+    one = [{"passage_id": "p", "codes": [], "sentences": sentences[:1]}]
+    assert set(training_examples([passage("p", text)], store, one)["text"]) == {text}

@@ -138,7 +138,11 @@ def build_training_set(
         text, cat = r.get("text"), r.get("category")
         if not text or cat not in ids:
             continue
-        by_text.setdefault(text, {})[cat] = (int(bool(r.get("label"))), _polarity(r.get("polarity")))
+        label = r.get("label")
+        if label == -1:  # unknown in this text (kb.review.merge.sentence_rows): never an implicit negative
+            by_text.setdefault(text, {}).setdefault(cat, (-1, ""))
+        else:
+            by_text.setdefault(text, {})[cat] = (int(bool(label)), _polarity(r.get("polarity")))
         if r.get("complete") in (True,):  # a bool, numpy or not; never a missing value
             complete.add(text)
     weight = max(1.0, float(review_weight))

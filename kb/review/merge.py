@@ -21,7 +21,8 @@ ATTENTION_COLUMNS = [
     "current_text_hash", "reanchored_to", "candidates", "memo", "decision_id",
 ]  # fmt: skip
 TRAINING_COLUMNS = [
-    "text", "category", "polarity", "label", "passage_id", "coder", "ts", "anchor", "complete",
+    "text", "category", "polarity", "label", "passage_id", "coder", "ts", "anchor", "complete", "status",
+    "doc_id",
 ]  # fmt: skip
 DECIDED = ("accepted", "rejected", "added")
 
@@ -165,14 +166,48 @@ def training_examples(
     by_id, _ = _passage_keys(passages)
     anchored = anchor(passages, store)
     done = complete_passages(auto_codes or [], anchored.codes)
+    sentences = {e.get("passage_id") or e.get("id"): e.get("sentences") for e in auto_codes or []}
     rows = []
     for pid, decided in anchored.codes.items():
+        mine = []
         for category, row in sorted(decided.items()):
             if row["status"] == "noted":
                 continue
-            rows.append({
+            mine.append({
                 "text": by_id[pid].get("text"), "category": category, "polarity": row["polarity"],
                 "label": 0 if row["status"] == "rejected" else 1, "passage_id": pid,
                 "coder": row["coder"], "ts": row["ts"], "anchor": row["anchor"], "complete": pid in done,
+                "status": row["status"], "doc_id": by_id[pid].get("doc_id"),
             })  # fmt: skip
+        rows += sentence_rows(mine, by_id[pid].get("text") or "", sentences.get(pid))
     return pd.DataFrame(rows, columns=TRAINING_COLUMNS)
+
+
+def sentence_rows(rows: list[dict], text: str, sentences: list[dict] | None) -> list[dict]:
+    """A passage's decision rows as rows of its sentences, the unit the coder scores and the gold
+    and training sentences are (and the one bench/learning_curve.py reviews).
+
+    `sentences`: the auto-coder's sentences of the passage ({start, end, codes}, as the code stage
+    stores them). A rejected code is a negative of every sentence; an accepted one a positive of the
+    sentences the coder found it in, unknown on the others (label -1: not an implicit negative); an
+    added code, or an accepted one no sentence carries, stays one row on the whole passage (the
+    coder did not say where), labelled for that category only. A passage of one sentence, or
+    without the sentences, keeps its rows as they are."""
+    spans = [s for s in sentences or [] if text[s.get("start", 0) : s.get("end", 0)].strip()]
+    if len(spans) < 2 or not rows:
+        return rows
+    out: list[dict] = []
+    whole = [dict(r, complete=False) for r in rows if r["label"] and not _carried(r["category"], spans)]
+    for s in spans:
+        found = {c.get("category") for c in s.get("codes") or []}
+        sentence = text[s["start"] : s["end"]].strip()
+        for r in rows:
+            label = r["label"] if not r["label"] or r["category"] in found else -1
+            if label == -1 and not r["complete"]:
+                continue  # unknown is what an incomplete row says of the others anyway
+            out.append(dict(r, text=sentence, label=label))
+    return out + whole
+
+
+def _carried(category: str, spans: list[dict]) -> bool:
+    return any(c.get("category") == category for s in spans for c in s.get("codes") or [])
