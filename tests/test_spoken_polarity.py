@@ -153,4 +153,16 @@ def codebook_sign(text: str) -> int:
     ],
 )
 def test_spoken_success_told_through_a_difficulty(text: str, sign: int) -> None:
+    """Written for this test. Before session 12 the rules read ten of the eleven successes as
+    obstacles (only "예산 걱정은 크게 안 했어요" as success) and three of the five obstacles as
+    neutral or success ("만족도가 떨어졌어요", "줄지 않아요", "흐지부지 없어졌어요")."""
     assert codebook_sign(text) == sign, markers(text)
+
+
+def test_a_counterfactuals_negators_are_no_lack() -> None:
+    """In "…없었으면 …못 했을 거예요" the negators describe the unreal world: the polarity model
+    must not see them as a lack (the rule score already turns the sentence round)."""
+    m = markers("그 조례가 없었으면 지원 자체를 못 했을 거예요.")
+    assert m.get("counterfactual") and not m.get("negation") and not m.get("absence")
+    m = markers("그해엔 지원할 조례가 없어서 못 했어요.")
+    assert not m.get("counterfactual") and m.get("negation") and m.get("absence")
