@@ -64,7 +64,7 @@ def test_the_prior_keeps_what_the_question_says() -> None:
 
 ANSWER = [
     "예산 삭감 얘기가 나왔는데 다행히 그대로 유지됐어요.",
-    "어려움이 있긴 했지만 결국 잘 해결됐어요.",  # own words mixed: difficulty, then its resolution
+    "어려움이 있긴 했지만 결국 잘 마무리됐어요.",  # own words mixed: difficulty, then its resolution
     "문제 될 건 하나도 없었어요.",
 ]
 

@@ -113,3 +113,56 @@ def test_a_story_ends_on_its_result() -> None:
 )
 def test_only_n_depends_on_what_is_counted(text: str, sign: int) -> None:
     assert rule_sign(text) == sign, markers(text)
+
+
+def codebook_sign(text: str) -> int:
+    """`rule_sign` with the codebook's polarity cues added, as the coder reads (its obstacle cues
+    include the negators 않다 and 못)."""
+    from kb.coding.book import load_view
+
+    nlp = get_nlp()
+    res = PolarityRules(nlp, load_view().polarity_cues).score(nlp(text))
+    total = spoken_adjusted(res.score, markers(text))
+    return (total > 0) - (total < 0)
+
+
+@pytest.mark.parametrize(
+    ("text", "sign"),
+    [
+        # a worry that proved unfounded, a problem solved, litotes
+        ("처음엔 걱정했는데 막상 해 보니 괜찮더라고요.", 1),
+        ("어르신들 반응도 나쁘지 않았어요.", 1),
+        ("연동이 안 되던 건 시스템을 새로 바꾸니까 해결이 되더라고요.", 1),
+        # a negated obstacle: the negator that flips it is no lack of its own
+        ("예산 걱정은 크게 안 했어요.", 1),
+        ("요즘은 큰 문제 없이 잘 돌아가요.", 1),
+        ("서버 라이선스 비용이 따로 없으니까요.", 1),
+        # a burden that falls or disappears
+        ("불만 접수가 눈에 띄게 줄었어요.", 1),
+        ("상담 대기 시간이 절반으로 줄었어요.", 1),
+        ("중간에 포기하는 사람 비율이 확 줄었어요.", 1),
+        ("그 민원은 몇 달 만에 거의 없어졌어요.", 1),
+        # continuity: what was not removed
+        ("시장이 바뀌었는데도 그 사업을 없애지는 않았어요.", 1),
+        # obstacles that must stay obstacles
+        ("사용법이 어려워서 못 쓰겠다는 분이 많았어요.", -1),  # -어서: 못 negates 쓰다, not 어렵다
+        ("이용자 만족도가 많이 떨어졌어요.", -1),  # a gain that falls
+        ("불만이 좀처럼 줄지 않아요.", -1),  # a burden that does not fall
+        ("선거 끝나고 그 사업은 흐지부지 없어졌어요.", -1),  # no burden before the decline
+        ("반응이 별로 좋지 않았어요.", -1),
+    ],
+)
+def test_spoken_success_told_through_a_difficulty(text: str, sign: int) -> None:
+    """Written for this test. Before session 12 the rules read ten of the eleven successes as
+    obstacles (only "예산 걱정은 크게 안 했어요" as success) and three of the five obstacles as
+    neutral or success ("만족도가 떨어졌어요", "줄지 않아요", "흐지부지 없어졌어요")."""
+    assert codebook_sign(text) == sign, markers(text)
+
+
+def test_a_counterfactuals_negators_are_no_lack() -> None:
+    """In "…없었으면 …못 했을 거예요" the negators describe the unreal world: the polarity model
+    must not see them as a lack (the rule score already turns the sentence round)."""
+    m = markers("그 조례가 없었으면 지원 자체를 못 했을 거예요.")
+    assert m.get("counterfactual") and not m.get("negation") and not m.get("absence")
+    m = markers("그해엔 지원할 조례가 없어서 못 했어요.")
+    assert not m.get("counterfactual") and m.get("negation") and m.get("absence")

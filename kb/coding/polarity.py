@@ -139,7 +139,7 @@ SUCCESS_CUES = [
     "만족도",
     "공감",
 ]
-NEGATION_CUES = ["않다", "못하다", "없다", "아니다", "안", "못"]
+NEGATION_CUES = ["않다", "못하다", "없다", "아니다", "안", "못", "없이"]
 # Evaluative words of interview speech, read per clause like the cues above so that negation
 # flips them ("걱정은 전혀 없었어요" → success, "쓰기가 쉽지 않았어요" → obstacle). Report prose
 # rarely uses them; spoken answers carry their evaluation in them (coding guide §3, spoken style).
@@ -147,13 +147,27 @@ SPOKEN_OBSTACLE_CUES = [
     "걱정", "아쉽다", "아쉬움", "불만", "민원", "항의", "모자라다", "벅차다", "무산", "손해", "적자", "포기",
     "지치다", "막히다", "꺼리다", "헤매다", "시행착오", "혼란", "번거롭다", "까다롭다", "먹통", "반발",
     "시큰둥하다", "바닥나다", "그만두다", "떠나다", "깎이다",
+    # litotes and continuity: 나쁘지 않았어요 (good), 없애지는 않았어요 / 안 흔들렸어요 (it lasted)
+    "나쁘다", "없애다", "없어지다", "사라지다", "흔들리다", "무너지다",
 ]  # fmt: skip
 SPOKEN_SUCCESS_CUES = [
     "덕분", "좋아지다", "살아나다", "안착", "숨통", "든든하다", "반기다", "고맙다", "쏠쏠하다", "탄력",
     "편하다", "잘되다", "자리잡다", "밀어주다", "넉넉하다", "쉽다", "두 배",
     # relief and praise reported from users (한시름 놓았죠, 다행히, 칭찬을 많이 들어요)
     "한시름", "다행", "다행히", "안심", "홀가분하다", "칭찬", "인정받다", "보람", "뿌듯하다",
+    # a worry that proved unfounded, a problem solved (걱정했는데 괜찮더라고요, 해결이 되더라고요)
+    "괜찮다", "해결", "해결되다",
 ]  # fmt: skip
+# Words of decline and disappearance: right after a cue of its clause they flip it, as a negator
+# does ("불만이 많이 줄었어요", "포기하는 비율이 확 줄었어요", "걱정이 싹 사라졌어요" → success;
+# "만족도가 떨어졌어요" → obstacle), and then do not count on their own. With no cue before them
+# they keep their own reading (감소, 떨어지다, 없어지다 are obstacle cues).
+DECLINE_CUES = [
+    "줄다", "줄어들다", "감소", "감소하다", "없어지다", "사라지다", "해소", "해소되다", "떨어지다",
+    "낮아지다", "덜다", "덜하다",
+]  # fmt: skip
+# 없이 flips a cue before it ("큰 문제 없이 돌아가요") but is no lack on its own ("별도 조직 없이").
+FLIP_ONLY_NEGATORS = ("없이",)
 
 # Connectives/adverbs that start a new clause (contrast or cause), plus sentence punctuation.
 _CLAUSE_ENDINGS = ("나", "지만", "데", "데도", "면서도", "에도")
@@ -221,6 +235,7 @@ class PolarityRules:
             "obstacle": sorted(set(OBSTACLE_CUES + SPOKEN_OBSTACLE_CUES) | set(extra.get("obstacle", []))),
             "success": sorted(set(SUCCESS_CUES + SPOKEN_SUCCESS_CUES) | set(extra.get("success", []))),
             "negation": sorted(set(NEGATION_CUES) | set(extra.get("negation", []))),
+            "decline": DECLINE_CUES,
         }
         self.matcher = CueMatcher(nlp, cues)
 
@@ -236,9 +251,13 @@ class PolarityRules:
         scores: dict[int, float] = {}
         cues: dict[int, list[str]] = {}
         negs = [h for h in hits if h.key == "negation" and not no_choice(doc, h.token_start)]
+        flipped, spent = declined(hits, ids)
+        flipping: set[int] = set()  # negators that flipped a cue
         for h in hits:
-            if h.key == "negation":
+            if h.key in ("negation", "decline") or h.token_start in spent:
                 continue
+            if h.token_start in flipping:
+                continue  # a negator the codebook also lists as a cue (않다, 못) that has flipped one
             clause = ids[h.token_start]
             if h.key == "success" and names_an_aim(doc, h.token_end):
                 cues.setdefault(clause, []).append(f"→{h.cue}")  # shown, not scored
@@ -249,20 +268,29 @@ class PolarityRules:
                 cues.setdefault(clause, []).append(f"{h.cue}→필요")
                 scores[clause] = scores.get(clause, 0.0) + sign
                 continue
-            negated = not comments_on_clause(doc, h.token_start) and any(
-                ids[n.token_start] == clause
+            by = [
+                n
+                for n in negs
+                if ids[n.token_start] == clause
                 and h.token_end <= n.token_start
                 and (n.token_start <= h.token_end + 4 or only(doc, n.token_start))  # N밖에 안: all of N
-                for n in negs
-            )
+                and n.token_start not in spent  # 없어지다's 없: the decline has flipped it
+                and not linked(doc, h.token_end - 1, n.token_start)
+            ]
+            negated = not comments_on_clause(doc, h.token_start) and bool(by)
             if negated:
                 sign = -sign
+                flipping.update(n.token_start for n in by)
+            if h in flipped:
+                sign = -sign
             scores[clause] = scores.get(clause, 0.0) + sign
-            cues.setdefault(clause, []).append(("¬" if negated else "") + h.cue)
+            cues.setdefault(clause, []).append(
+                ("¬" if negated else "") + ("↓" if h in flipped else "") + h.cue
+            )
         # A bare negator ("예산이 없다", "참여하지 않는다") signals a lack in its clause.
         for n in negs:
             clause = ids[n.token_start]
-            if clause not in cues and not only(doc, n.token_start):
+            if clause not in cues and not only(doc, n.token_start) and n.cue not in FLIP_ONLY_NEGATORS:
                 scores[clause] = scores.get(clause, 0.0) - 0.5
                 cues.setdefault(clause, []).append(n.cue)
         for c in end_weighted(scores, results):
@@ -282,6 +310,34 @@ class PolarityRules:
         total = sum(scores[c] for c in chosen)
         used = tuple(cue for c in chosen for cue in cues.get(c, []))
         return to_result(total, used)
+
+
+def declined(hits: list[CueHit], ids: list[int]) -> tuple[set[CueHit], set[int]]:
+    """Cues that a word of decline right after them flips ("민원이 줄었어요"), and the token
+    positions of those decline words, which then count for nothing on their own (nor as negators:
+    the 없 of 없어지다)."""
+    scored = [h for h in hits if h.key in ("success", "obstacle")]
+    flipped: set[CueHit] = set()
+    spent: set[int] = set()
+    for d in (h for h in hits if h.key == "decline"):
+        before = [
+            h
+            for h in scored
+            if h.token_end <= d.token_start <= h.token_end + 6 and ids[h.token_start] == ids[d.token_start]
+        ]
+        if before:
+            flipped.add(before[-1])
+            spent.update(range(d.token_start, d.token_end))
+    return flipped, spent
+
+
+def linked(doc: Doc, lo: int, hi: int) -> bool:
+    """A connective ending between a cue and a later negator puts the negator in the next
+    predicate's scope ("불편해서 못 쓰겠다": the inconvenience is not denied); -지/-게/-기 (힘들지
+    않았어요, 크게 안 했어요) keep it in the cue's."""
+    return any(
+        "EC" in doc[k].tag_.split("+") and not doc[k].text.endswith(("지", "게", "기")) for k in range(lo, hi)
+    )
 
 
 # Sentence adverbs that evaluate the whole clause stay outside a later negation's scope: "다행히 큰

@@ -51,8 +51,11 @@ BURDEN = frozenset(
     {
         "비용", "부담", "민원", "적자", "업무", "업무량", "불만", "항의", "단가", "유지비", "교체비", "고장",
         "오류", "장애", "이탈", "공실", "빚", "부채", "수수료", "인건비", "물가", "대기", "사고", "결함",
+        "포기", "이동비", "운영비", "개발비", "라이선스",
     }
 )  # fmt: skip
+# a burden that falls or halves is good news (비용이 반으로 줄었어요, 민원이 급감했어요)
+FALLING = frozenset({"줄어들", "급감", "쪼그라들"})
 # "only N" (N밖에 안/못 …, N밖에 없다) says there was little of something: an obstacle when it is a
 # gain (가입자가 100명밖에 안 돼요), a success when it is a burden or what a result cost (민원이 몇
 # 건밖에 안 들어왔어요, 두 달밖에 안 걸렸어요, 돈이 얼마밖에 안 들었어요)
@@ -91,11 +94,11 @@ def negated(toks: Sequence[tuple[str, str]], i: int) -> bool:
     it (힘들지 않았어요, 고생은 없었어요, 늘지도 않아요)."""
     if i and toks[i - 1][1] == "MAG" and toks[i - 1][0] in NEGATORS:
         return True
-    for form, tag in toks[i + 1 : i + 5]:
+    for k, (form, tag) in enumerate(toks[i + 1 : i + 5], i + 1):
         if tag == "VX" and form in ("않", "못하"):
             return True
         if tag == "VA" and form == "없":
-            return True
+            return toks[k + 1 : k + 3] != (("어", "EC"), ("지", "VX"))  # 없어지다: it vanished
         if not (
             tag.startswith(("J", "XS", "EP", "ETN")) or tag == "EC" and form.startswith(("지", "게", "기"))
         ):
@@ -139,6 +142,28 @@ def _scarce(toks: Sequence[tuple[str, str]], i: int) -> str | None:
     pred = next((f for f, t in after if t.startswith(("VV", "VA")) or t == "XSV"), "")
     burden = any(n in BURDEN or n in TIME_COST for n in nouns) or pred in COST_VERBS
     return "burden" if burden else "gain"
+
+
+def _burden_before(toks: Sequence[tuple[str, str]], i: int) -> bool:
+    """A burden noun (비용, 민원, 포기 …) in the clause before `i` (back to a connective ending)."""
+    for form, tag in reversed(toks[max(0, i - 8) : i]):
+        if tag in ("EC", "SF"):
+            return False
+        if tag.startswith("NN") and form in BURDEN:
+            return True
+    return False
+
+
+def _absent(toks: Sequence[tuple[str, str]], i: int) -> bool:
+    """The noun at `i` is said to be absent: 없다 after its particles and adverbs (비용이 따로
+    없어요, 민원은 거의 없었어요) or negated as `negated` reads it."""
+    for k in range(i + 1, min(i + 5, len(toks))):
+        form, tag = toks[k]
+        if tag == "VA" and form == "없":
+            return toks[k + 1 : k + 3] != (("어", "EC"), ("지", "VX"))
+        if not (tag.startswith("J") or tag == "MAG" and form not in NEGATORS):
+            break
+    return negated(toks, i)
 
 
 def _comparison(toks: Sequence[tuple[str, str]]) -> str | None:
@@ -249,7 +274,10 @@ def markers(text: str) -> dict[str, float]:
             add("absence")  # not -ㄹ 수밖에 없다 (had no choice but to) nor N밖에 없다 (only N: _scarce)
         # evaluative words of speech; negation flips them (힘들지 않았어요, 순조롭지 않았어요)
         if form in OBSTACLE_WORDS and (tag.startswith(("NN", "MAG", "VV", "VA", "XR"))):
-            add("spoken_success" if negated(toks, i) else "spoken_obstacle")
+            bad = not negated(toks, i)
+            if form in FALLING and _burden_before(toks, i):
+                bad = not bad  # 민원이 급감했어요
+            add("spoken_obstacle" if bad else "spoken_success")
         if form in SUCCESS_WORDS:
             add("spoken_obstacle" if negated(toks, i) else "spoken_success")
         # starting over (담당자가 바뀌면 다시 처음부터예요, 처음부터 다시 설명해야 돼요): a setback
@@ -271,7 +299,10 @@ def markers(text: str) -> dict[str, float]:
             add("well")
         # figures that halve or collapse: 반토막, 절반으로 줄다, 뚝 떨어지다
         if form in HALVING and (nxt[0] in DECLINE or nxt2[0] in DECLINE or form in ("반토막", "급감", "뚝")):
-            add("halving")
+            add("burden_down" if _burden_before(toks, i) else "halving")  # 비용이 반 가까이 줄었어요
+        # a burden that is absent (라이선스 비용이 없으니까요, 민원은 거의 없었어요)
+        if tag.startswith("NN") and form in BURDEN and not nxt[1].startswith("NN") and _absent(toks, i):
+            add("burden_absent")
         # who acts: another actor as topic/subject (a noun run such as 지방+자치+단체, 공공+부문,
         # then 은/는/이/가/도 or 에서) vs the speaker's own organisation
         if tag.startswith("NN") and not nxt[1].startswith("NN"):
@@ -296,6 +327,9 @@ def markers(text: str) -> dict[str, float]:
         add("improved" if change == "better" else "worsened")
     if counterfactual(toks):
         add("counterfactual")
+        # its negators belong to the unreal world ("그게 없었으면 못 했을 거예요"): no lack of the real one
+        out.pop("negation", None)
+        out.pop("absence", None)
     if out.get("advice") or out.get("need"):
         # the actor named nearest before the (first) advice decides whom it addresses
         at = min(where.get("advice", []) + where.get("need", []))
@@ -329,6 +363,7 @@ def rule_score(m: dict[str, Any]) -> float:
     score += 1.0 * m.get("rising_good", 0) - 1.0 * m.get("rising_bad", 0)
     score += 0.5 * m.get("improved", 0) - 0.5 * m.get("worsened", 0)
     score += 1.0 * m.get("scarce_burden", 0) - 1.0 * m.get("scarce_gain", 0)
+    score += 1.0 * m.get("burden_down", 0) + 1.0 * m.get("burden_absent", 0)
     return float(score)
 
 
