@@ -251,7 +251,7 @@ class PolarityRules:
         scores: dict[int, float] = {}
         cues: dict[int, list[str]] = {}
         negs = [h for h in hits if h.key == "negation" and not no_choice(doc, h.token_start)]
-        flipped, spent = declined(hits, ids)
+        flipped, spent = declined(doc, hits, ids)
         flipping: set[int] = set()  # negators that flipped a cue
         for h in hits:
             if h.key in ("negation", "decline") or h.token_start in spent:
@@ -312,14 +312,15 @@ class PolarityRules:
         return to_result(total, used)
 
 
-def declined(hits: list[CueHit], ids: list[int]) -> tuple[set[CueHit], set[int]]:
+def declined(doc: Doc, hits: list[CueHit], ids: list[int]) -> tuple[set[CueHit], set[int]]:
     """Cues that a word of decline right after them flips ("민원이 줄었어요"), and the token
     positions of those decline words, which then count for nothing on their own (nor as negators:
-    the 없 of 없어지다)."""
+    the 없 of 없어지다). A decline that names an aim flips nothing: "인력 부족을 해소하기 위해"
+    states the shortage (coding guide §3)."""
     scored = [h for h in hits if h.key in ("success", "obstacle")]
     flipped: set[CueHit] = set()
     spent: set[int] = set()
-    for d in (h for h in hits if h.key == "decline"):
+    for d in (h for h in hits if h.key == "decline" and not names_an_aim(doc, h.token_end)):
         before = [
             h
             for h in scored
