@@ -48,7 +48,6 @@ from kb.coding.data import (  # noqa: E402
     load_gold,
     load_written,
 )
-from kb.coding.doc_calibration import estimate  # noqa: E402
 from kb.review.queue import CONFIDENT_EVERY, queue_order  # noqa: E402
 
 
@@ -56,24 +55,11 @@ def decisions(row: dict, auto: dict, implicit: bool = True) -> list[dict]:
     """What a coder reviewing `row` records: accept/add gold codes, reject the auto codes not in gold.
 
     Every suggestion gets a decision, so a sentence with suggestions is done in the queue and its
-    rows are `complete` (kb.review.merge.complete_passages), unless `implicit` is off. The rows are
-    those kb.review.merge.training_examples gives the retrain for a passage of one sentence (the
-    app trains a longer passage's decisions on its sentences too, kb.review.merge.sentence_rows);
-    the passage id is `transcript:row id`, so the transcript is the document of its calibration."""
+    rows are `complete` (kb.review.merge.complete_passages), unless `implicit` is off."""
     gold = {c["category"]: c["polarity"] for c in row["codes"]}
-    shown = {c["category"] for c in auto["codes"]}
     done = implicit and bool(auto["codes"])
-    pid = f"{row.get('transcript')}:{row.get('id')}"
     out = [
-        {
-            "text": row["text"],
-            "category": c,
-            "polarity": p,
-            "label": 1,
-            "complete": done,
-            "passage_id": pid,
-            "status": "accepted" if c in shown else "added",
-        }
+        {"text": row["text"], "category": c, "polarity": p, "label": 1, "complete": done}
         for c, p in gold.items()
     ]
     out += [
@@ -83,8 +69,6 @@ def decisions(row: dict, auto: dict, implicit: bool = True) -> list[dict]:
             "polarity": c["polarity"],
             "label": 0,
             "complete": done,
-            "passage_id": pid,
-            "status": "rejected",
         }
         for c in auto["codes"]
         if c["category"] not in gold
@@ -204,11 +188,6 @@ def main() -> None:
         "--no-implicit", action="store_true", help="review rows say nothing of the categories not decided"
     )
     ap.add_argument(
-        "--no-doc-calibration",
-        action="store_true",
-        help="code the rest without the transcript's calibration from its decisions",
-    )
-    ap.add_argument(
         "--weight-grid", default="", help="also retrain with these review weights, e.g. 30,60,100 (0: none)"
     )
     ap.add_argument(
@@ -239,9 +218,7 @@ def main() -> None:
     by_tr: dict[str, list[dict]] = {}
     for r in rows:
         by_tr.setdefault(str(r.get("transcript")), []).append(r)
-    pooled: dict[int, dict[str, list]] = {
-        n: {"gold": [], "base": [], "after": [], "plain": []} for n in steps
-    }
+    pooled: dict[int, dict[str, list]] = {n: {"gold": [], "base": [], "after": []} for n in steps}
     per_tr, retrain_s = [], []
     for name, tr_rows in sorted(by_tr.items()):
         coder.model = base
@@ -264,14 +241,7 @@ def main() -> None:
             coder.fit(data, tune_epochs=0)  # parses only the reviewed sentences (kb.coding.parse_cache)
             retrain_s.append(time.time() - t1)
             rest_rows = [tr_rows[i] for i in rest]
-            coder.doc_calibration = {} if args.no_doc_calibration else estimate(reviews)
-            scored = coder.score_texts(
-                [r["text"] for r in rest_rows], contexts=[row_context(r) for r in rest_rows]
-            )
-            plain = as_preds(coder.assemble(scored, coder.choose(scored)))  # the retrain alone
-            scored = coder.calibrated(scored, [name] * len(rest_rows))
-            after = as_preds(coder.assemble(scored, coder.choose(scored)))
-            coder.doc_calibration = {}
+            after = as_preds(code(coder, rest_rows))
             before = as_preds([auto[i] for i in rest])
             if weight_grid or shift_grid:
                 acts = actions(reviews, {tr_rows[i]["text"]: auto[i] for i in range(len(tr_rows))})
@@ -299,15 +269,9 @@ def main() -> None:
             pooled[n]["gold"] += rest_rows
             pooled[n]["base"] += before
             pooled[n]["after"] += after
-            pooled[n]["plain"] += plain
             mb, ma = metrics(rest_rows, before, book.ids), metrics(rest_rows, after, book.ids)
-            mp = metrics(rest_rows, plain, book.ids)
-            per_tr.append((name, n, len(rest_rows), mb, ma, mp))
-            print(
-                f"{name} n={n}: {mb['macro_f1']:.3f} → {mp['macro_f1']:.3f} retrained "
-                f"→ {ma['macro_f1']:.3f} calibrated",
-                file=sys.stderr,
-            )
+            per_tr.append((name, n, len(rest_rows), mb, ma))
+            print(f"{name} n={n}: {mb['macro_f1']:.3f} → {ma['macro_f1']:.3f}", file=sys.stderr)
             coder.model = base
     lines = [
         "## Learning from coders (new transcripts)"
@@ -325,13 +289,7 @@ def main() -> None:
             if args.no_implicit
             else "a done sentence's other categories taken as absent"
         )
-        + ") and the rest of the same transcript is coded again"
-        + (
-            ""
-            if args.no_doc_calibration
-            else ", with the transcript's calibration from its decisions (kb.coding.doc_calibration)"
-        )
-        + ". "
+        + ") and the rest of the same transcript is coded again. "
         "Before = the coder without those decisions, on the same remaining sentences. "
         f"The first retrain (parse the {n_train} training texts, fit the fast models; embeddings cached) "
         f'took {first_fit:.0f} s; later ones, as "retrain now" runs them with the parse cache, '
@@ -341,9 +299,9 @@ def main() -> None:
         f"Reproduce: `KB_CODER_TUNE_EPOCHS=0 python bench/learning_curve.py {' '.join(sys.argv[1:])}`",
         "",
         "| reviewed sentences | remaining sentences (pooled) | macro-F1 before → after | Δ | "
-        "retrain alone (no calibration) | polarity before → after | "
-        "polarity on the codes right both times | uncoded before → after (gold) |",
-        "|---|---|---|---|---|---|---|---|",
+        "polarity before → after | polarity on the codes right both times | "
+        "uncoded before → after (gold) |",
+        "|---|---|---|---|---|---|---|",
     ]
     for n in steps:
         p = pooled[n]
@@ -351,23 +309,16 @@ def main() -> None:
             continue
         mb, ma = metrics(p["gold"], p["base"], book.ids), metrics(p["gold"], p["after"], book.ids)
         hb, ha, k = polarity_on_common(p["gold"], p["base"], p["after"])
-        mp = metrics(p["gold"], p["plain"], book.ids)
         lines.append(
             f"| {n} | {len(p['gold'])} | {mb['macro_f1']:.3f} → {ma['macro_f1']:.3f} | "
-            f"{ma['macro_f1'] - mb['macro_f1']:+.3f} | {mp['macro_f1']:.3f} "
-            f"({mp['macro_f1'] - mb['macro_f1']:+.3f}) | {mb['polarity_acc']:.3f} → {ma['polarity_acc']:.3f} "
+            f"{ma['macro_f1'] - mb['macro_f1']:+.3f} | {mb['polarity_acc']:.3f} → {ma['polarity_acc']:.3f} "
             f"(n={mb['polarity_n']} → {ma['polarity_n']}) | {hb / k:.3f} → {ha / k:.3f} (n={k}) | "
             f"{mb['uncoded']:.1%} → {ma['uncoded']:.1%} ({mb['gold_uncoded']:.1%}) |"
         )
     lines += ["", "Per transcript (macro-F1 on its remaining sentences):", ""]
-    lines += [
-        "| transcript | reviewed | remaining | before | after | retrain alone |",
-        "|---|---|---|---|---|---|",
-    ]
-    for name, n, k, mb, ma, mp in per_tr:
-        lines.append(
-            f"| {name} | {n} | {k} | {mb['macro_f1']:.3f} | {ma['macro_f1']:.3f} | {mp['macro_f1']:.3f} |"
-        )
+    lines += ["| transcript | reviewed | remaining | before | after |", "|---|---|---|---|---|"]
+    for name, n, k, mb, ma in per_tr:
+        lines.append(f"| {name} | {n} | {k} | {mb['macro_f1']:.3f} | {ma['macro_f1']:.3f} |")
     if grid:
         names = sorted(by_tr)
         lines += ["", "Variants (Δ macro-F1 on the rest vs the untrained coder):", ""]

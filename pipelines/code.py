@@ -22,7 +22,6 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from kb.coding import doc_calibration
 from kb.coding.book import load_view
 from kb.coding.coder import DEFAULT_EMBEDDER, Coder, coder_dir
 from kb.coding.data import (
@@ -117,8 +116,6 @@ def run(settings: Settings, progress: bool = False, train: bool | Trainer = True
         train(settings, decisions)
     elif train:
         train_coder(settings, reviews=decisions, progress=progress)
-    if train:  # the coder's calibration per document, from that document's decisions
-        doc_calibration.save(coder_dir(settings), doc_calibration.estimate(_records(decisions)))
     stamp = saved_stamp(coder_dir(settings)) or ""
     checkpoint("code:trained")
     codes_path = generations.store_dir(settings) / CODES_FILE
@@ -137,8 +134,7 @@ def run(settings: Settings, progress: bool = False, train: bool | Trainer = True
             chunk = todo[start : start + CODE_BATCH]
             ctx = [{k: p.get(k) for k in ("question", "speaker", "group")} for p in chunk]
             texts, ids = [p["text"] for p in chunk], [p["id"] for p in chunk]
-            docs = [p.get("doc_id") or doc_calibration.document_of(p["id"]) for p in chunk]
-            for p, rec in zip(chunk, coder.code_texts(texts, ids, ctx, docs), strict=True):
+            for p, rec in zip(chunk, coder.code_texts(texts, ids, ctx), strict=True):
                 rec = {
                     "passage_id": p["id"],
                     "text_hash": p["text_hash"],
@@ -158,7 +154,3 @@ def run(settings: Settings, progress: bool = False, train: bool | Trainer = True
         "human_decisions_in_training": len(decisions),
         "codes": sum(len(r["codes"]) for r in records),
     }
-
-
-def _records(decisions: Any) -> list[dict[str, Any]]:
-    return list(decisions.to_dict("records")) if hasattr(decisions, "to_dict") else list(decisions)

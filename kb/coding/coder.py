@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from kb.coding import doc_calibration
 from kb.coding.answers import AnswerCalibration, answer_choice
 from kb.coding.book import CodebookView, load_view, to_view
 from kb.coding.calibrate import to_confidence
@@ -114,12 +113,10 @@ class Coder:
         return self
 
     def save(self, directory: Path | None = None, stamp: str = "", info: dict | None = None) -> Path:
-        """Save the model (JSON/NPZ/safetensors, see `kb.coding.model_io`), the per-document
-        calibration (JSON, kb.coding.doc_calibration), the embedding and parse caches."""
+        """Save the model (JSON/NPZ/safetensors, see `kb.coding.model_io`), the embedding and parse caches."""
         if self.model is None:
             raise ValueError("nothing to save: the coder has not been trained")
         path = self.model.save(directory or coder_dir(), stamp, info)
-        doc_calibration.save(path, self.doc_calibration)
         self.embedder.save()
         if self.analyzer.cache is not None:
             self.analyzer.cache.save()
@@ -133,13 +130,8 @@ class Coder:
         directory = coder_dir(settings)
         model = CoderModel.load(directory)
         book = codebook if codebook is not None else load_view(getattr(settings, "codebook_path", None))
-        coder = cls(book, model, cache_dir=directory)
-        coder.doc_calibration = doc_calibration.load(directory)
-        return coder
+        return cls(book, model, cache_dir=directory)
 
-    # document id → category → threshold shift from that document's review decisions
-    # (kb.coding.doc_calibration); applied to the texts `code_texts` is told belong to that document
-    doc_calibration: dict[str, dict[str, float]] = {}  # noqa: RUF012 (replaced, never mutated)
     fallback_min: float | None = None  # None: kb.coding.context.FALLBACK_MIN; >= 0.5 turns it off
     answer_calibration: AnswerCalibration | None = None  # None: kb.coding.answers.ANSWER_CALIBRATION
 
@@ -231,41 +223,13 @@ class Coder:
         return out
 
     def code_texts(
-        self,
-        texts: Sequence[str],
-        ids: Sequence[str] | None = None,
-        contexts: Sequence[Any] | None = None,
-        docs: Sequence[str | None] | None = None,
+        self, texts: Sequence[str], ids: Sequence[str] | None = None, contexts: Sequence[Any] | None = None
     ) -> list[dict[str, Any]]:
         """One result per text: codes, dominant polarity and per-sentence codes (see kb.coding.output).
 
-        `contexts`: per text None or {question, prev, next, speaker} (kb.coding.context); `docs`:
-        per text its document id, for that document's calibration from review decisions."""
-        scored = self.calibrated(self.score_texts(texts, ids, contexts), docs)
+        `contexts`: per text None or {question, prev, next, speaker} (kb.coding.context)."""
+        scored = self.score_texts(texts, ids, contexts)
         return self.assemble(scored, self.choose(scored))
-
-    def calibrated(self, scored: Scored, docs: Sequence[str | None] | None) -> Scored:
-        """`scored` with each sentence's confidences moved by its document's threshold shifts
-        (kb.coding.doc_calibration; a positive shift is a stricter threshold). Texts of documents
-        without review decisions keep theirs."""
-        if not docs or not self.doc_calibration or not len(scored.conf):
-            return scored
-        if len(docs) != len(scored.ids):
-            raise ValueError(f"{len(docs)} document ids for {len(scored.ids)} texts")
-        rows = [
-            doc_calibration.shift_vector(
-                doc_calibration.shifts_for(self.doc_calibration, docs[i]), scored.cats
-            )
-            for i in scored.owner
-        ]
-        shift = np.array(rows, float)
-        if not shift.any():
-            return scored
-        return replace(
-            scored,
-            conf=np.clip(scored.conf - shift, 0.0, 1.0),
-            own=np.clip(scored.own - shift, 0.0, 1.0),
-        )
 
     def score_texts(
         self, texts: Sequence[str], ids: Sequence[str] | None = None, contexts: Sequence[Any] | None = None

@@ -21,7 +21,7 @@ ATTENTION_COLUMNS = [
     "current_text_hash", "reanchored_to", "candidates", "memo", "decision_id",
 ]  # fmt: skip
 TRAINING_COLUMNS = [
-    "text", "category", "polarity", "label", "passage_id", "coder", "ts", "anchor", "complete", "status",
+    "text", "category", "polarity", "label", "passage_id", "coder", "ts", "anchor", "complete",
 ]  # fmt: skip
 DECIDED = ("accepted", "rejected", "added")
 
@@ -176,7 +176,6 @@ def training_examples(
                 "text": by_id[pid].get("text"), "category": category, "polarity": row["polarity"],
                 "label": 0 if row["status"] == "rejected" else 1, "passage_id": pid,
                 "coder": row["coder"], "ts": row["ts"], "anchor": row["anchor"], "complete": pid in done,
-                "status": row["status"],
             })  # fmt: skip
         rows += sentence_rows(mine, by_id[pid].get("text") or "", sentences.get(pid))
     return pd.DataFrame(rows, columns=TRAINING_COLUMNS)
