@@ -98,7 +98,7 @@ def negated(toks: Sequence[tuple[str, str]], i: int) -> bool:
         if tag == "VX" and form in ("않", "못하"):
             return True
         if tag == "VA" and form == "없":
-            return toks[k + 1 : k + 3] != (("어", "EC"), ("지", "VX"))  # 없어지다: it vanished
+            return _none_is(toks, k)
         if not (
             tag.startswith(("J", "XS", "EP", "ETN")) or tag == "EC" and form.startswith(("지", "게", "기"))
         ):
@@ -154,13 +154,18 @@ def _burden_before(toks: Sequence[tuple[str, str]], i: int) -> bool:
     return False
 
 
+def _none_is(toks: Sequence[tuple[str, str]], k: int) -> bool:
+    """The 없다 at `k` says there is none, not that something vanished (없어지다 flips as a decline)."""
+    return tuple(toks[k + 1 : k + 3]) != (("어", "EC"), ("지", "VX"))
+
+
 def _absent(toks: Sequence[tuple[str, str]], i: int) -> bool:
     """The noun at `i` is said to be absent: 없다 after its particles and adverbs (비용이 따로
     없어요, 민원은 거의 없었어요) or negated as `negated` reads it."""
     for k in range(i + 1, min(i + 5, len(toks))):
         form, tag = toks[k]
         if tag == "VA" and form == "없":
-            return toks[k + 1 : k + 3] != (("어", "EC"), ("지", "VX"))
+            return _none_is(toks, k)
         if not (tag.startswith("J") or tag == "MAG" and form not in NEGATORS):
             break
     return negated(toks, i)
