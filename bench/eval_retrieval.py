@@ -38,8 +38,9 @@ from kb.embeddings.base import l2_normalise
 from kb.query.cases import case_list
 from kb.query.evalsets import load_queries, qrels
 from kb.query.filters import Filters
+from kb.query.glossary import glossary_for
 from kb.query.intent import DEFAULT_INTENT, intent_list
-from kb.query.retrieval import DEFAULT_WEIGHTS, Weights, query_lang, ranked_ids, rrf
+from kb.query.retrieval import DEFAULT_WEIGHTS, Weights, keyword_hits, query_lang, ranked_ids, rrf
 from kb.settings import Settings, get_settings
 from kb.store.kbase import KnowledgeBase, is_built
 from kb.store.keyword_index import KeywordIndex
@@ -65,7 +66,9 @@ VARIANTS_NOTE = (
     "list of English queries (`kb.query.cases`) and, for Korean queries, best sentence + 0.5 × passage "
     "cosine (both docs/bench/retrieval_rerank.md), now part of the shipped fusion; the `without …` / "
     "`by best sentence alone` rows are the fusion without each, and the other `intent` / `named-case` / "
-    "`Korean queries` rows their alternatives. Of the rest none "
+    "`Korean queries` rows their alternatives. Session 13 added an English query's BM25 over the Korean "
+    "terms of its glossary phrases (`kb.query.glossary`) at weight 0.25 (docs/bench/gloss_dev.md); the "
+    "`English glossary BM25` and `glossary Korean terms` rows are its alternatives. Of the rest none "
     "passed (measured before the intent list): a "
     "smaller RRF k, Rocchio feedback and the z-scored sum lift the "
     "report's dev half and lower the transcripts' dev MRR by 0.04–0.08; the mean of the best 2–3 "
@@ -217,7 +220,12 @@ def candidate_rankers(v: Vectors, bm25: KeywordIndex) -> dict[str, Ranker]:
 
     n = len(v.encs)
     names = [e.name for e in v.encs]
-    out: dict[str, Ranker] = {"BM25 (kiwi lemmas)": bm}
+    out: dict[str, Ranker] = {
+        "BM25 (kiwi lemmas)": bm,
+        "BM25, English queries by their glossary terms": lambda q: [
+            pid for pid, _ in keyword_hits(bm25, q["query"], 50, None, glossary_for(v.kb))
+        ],
+    }
     for i, name in enumerate(names):
         out[f"dense passage {name}"] = lambda q, i=i: v.passage_rank(q["query"], i)
     if n > 1:
@@ -268,7 +276,8 @@ def weighted_ranker(v: Vectors, bm25: KeywordIndex, w: Weights) -> Ranker:
             for i in range(len(v.sentence))
         ]
         wb = w.bm25(q["query"])
-        parts.append((wb, [pid for pid, _ in bm25.search(q["query"], 50)] if wb else []))
+        hits = keyword_hits(bm25, q["query"], 50, None, glossary_for(v.kb)) if wb else []
+        parts.append((wb, [pid for pid, _ in hits]))
         fused = [pid for pid, _ in rrf([(x, r) for x, r in parts if x])]
         if w.case_en and query_lang(q["query"]) == "en":
             parts.append((w.case_en, case_list(v.kb, q["query"], fused)))

@@ -4,7 +4,8 @@ Each variant changes one thing in `kb.query.retrieval`'s fusion, computed exactl
 in-memory vectors of `bench.eval_retrieval.Vectors`: how a passage scores from its sentences
 (best one, mean of the best two or three, best plus passage cosine, sentence-with-neighbour
 windows), the RRF constant, English-only encoder weights, Rocchio pseudo-relevance feedback on the
-dense side, a z-scored score sum instead of rank fusion, and the weight of the named-case list.
+dense side, a z-scored score sum instead of rank fusion, the weight of the named-case list, and how an
+English query uses the glossary (kb.query.glossary: BM25 weight and scoring, its Korean terms in e5's query).
 They are candidates, not shipped: docs/benchmarks.md records what the development halves said about each.
 """
 
@@ -18,8 +19,9 @@ from typing import Any
 import numpy as np
 
 from kb.query.cases import case_list
+from kb.query.glossary import Glossary, glossary_for
 from kb.query.intent import DEFAULT_INTENT, IntentConfig, code_scores, intent_list, reader_for
-from kb.query.retrieval import DEFAULT_WEIGHTS, RRF_K, Weights, query_lang, rrf
+from kb.query.retrieval import DEFAULT_WEIGHTS, RRF_K, Weights, keyword_hits, query_lang, rrf
 from kb.store.sentence_index import sentences_of
 
 Ranker = Callable[[dict], list[str]]
@@ -106,6 +108,10 @@ class Variant:
     combine: str = "rrf"  # rrf | z (weighted sum of z-scored scores; BM25 by its score)
     intent: IntentConfig = DEFAULT_INTENT  # how the query's intent is read (weight: weights.intent)
     intent_boost: float = 0.0  # instead of the list: fused score x (1 + boost x code score)
+    en_own_words: bool = False  # an English query's BM25 by its own (Latin) words + its glossary lemmas
+    gloss_parts: tuple[int, ...] = ()  # encoders whose English query text gets its glossary Korean terms
+    en_within: bool = False  # an English query's glossary BM25 ranks only the dense candidates
+    en_synonyms: str | None = None  # "max" | "sum": a glossary phrase's Korean terms in BM25 (keyword_hits)
 
 
 class VariantRanker:
@@ -174,7 +180,9 @@ class VariantRanker:
         wd = [w.dense * self.c.en_dense_parts[i] if en else w.dense_weight(i) for i in range(len(dense))]  # type: ignore[index]
         ws = [w.sentence_weight(i) for i in range(len(sent))]
         wb = w.bm25(q["query"])
-        hits = self.bm25.search(q["query"], POOL) if wb else []
+        gl = glossary_for(self.v.kb)
+        own, syn = self.c.en_own_words, self.c.en_synonyms
+        hits = keyword_hits(self.bm25, q["query"], POOL, None, gl, own, syn) if wb else []
         if self.c.combine == "z":
             total = np.zeros(len(ids))
             for weight, s in [*zip(wd, dense, strict=True), *zip(ws, sent, strict=True)]:
@@ -191,12 +199,19 @@ class VariantRanker:
         for weight, s in [*zip(wd, dense, strict=True), *zip(ws, sent, strict=True)]:
             if weight and s is not None:
                 parts.append((weight, [ids[i] for i in np.argsort(-s, kind="stable")[:POOL]]))
+        if hits and self.c.en_within and query_lang(q["query"]) == "en":
+            found = {pid for _, ranking in parts for pid in ranking}
+            hits = [(pid, score) for pid, score in hits if pid in found]
         if hits:
             parts.append((wb, [pid for pid, _ in hits]))
         return parts
 
     def __call__(self, q: dict) -> list[str]:
         qvs = self.v.query(q["query"])
+        glossed = glossed_query(q["query"], glossary_for(self.v.kb)) if self.c.gloss_parts else None
+        if glossed:
+            extra = self.v.query(glossed)
+            qvs = [extra[i] if i in self.c.gloss_parts else qv for i, qv in enumerate(qvs)]
         dense, sent = self._scores(qvs)
         ranked = self._fuse(q, dense, sent, qvs)
         if self.c.prf_k and self.c.prf_beta:
@@ -206,6 +221,14 @@ class VariantRanker:
             dense, sent = self._scores(qvs)
             ranked = self._fuse(q, dense, sent, qvs)
         return ranked
+
+
+def glossed_query(query: str, glossary: Glossary) -> str | None:
+    """An English query followed by the Korean terms of its glossary phrases (None: no phrase)."""
+    if query_lang(query) != "en":
+        return None
+    ko = dict.fromkeys(k for e in glossary.match(query) for k in e.ko)
+    return f"{query} ({', '.join(ko)})" if ko else None
 
 
 def _plus_passage(sent: np.ndarray, dense: np.ndarray, share: float) -> np.ndarray:
@@ -294,6 +317,18 @@ VARIANTS: dict[str, Variant] = {
     ),
     "variant: named-case list weight 0.5": Variant(weights=replace(DEFAULT_WEIGHTS, case_en=0.5)),
     "variant: named-case list weight 2": Variant(weights=replace(DEFAULT_WEIGHTS, case_en=2.0)),
+    "variant: without the English glossary BM25 (keyword_en 0)": Variant(
+        weights=replace(DEFAULT_WEIGHTS, keyword_en=0.0)
+    ),
+    "variant: English glossary BM25 weight 0.5": Variant(weights=replace(DEFAULT_WEIGHTS, keyword_en=0.5)),
+    "variant: English glossary BM25 weight 1": Variant(weights=replace(DEFAULT_WEIGHTS, keyword_en=1.0)),
+    "variant: English glossary BM25, a phrase by its best Korean term": Variant(en_synonyms="max"),
+    "variant: English glossary BM25 + the query's own words": Variant(en_own_words=True),
+    "variant: English glossary BM25 over the dense candidates only": Variant(en_within=True),
+    "variant: English e5 query + its glossary Korean terms": Variant(gloss_parts=(0,)),
+    "variant: English e5 query + glossary Korean terms, no glossary BM25": Variant(
+        weights=replace(DEFAULT_WEIGHTS, keyword_en=0.0), gloss_parts=(0,)
+    ),
 }
 
 

@@ -41,6 +41,14 @@ class Settings:
             "help": "Evaluation sets: gold codes (gold/, coder training) and search queries (queries.jsonl).",
         },
     )
+    glossary_path: Path = field(
+        default=ROOT / "kb" / "query" / "glossary_en_ko.jsonl",
+        metadata={
+            "env": "KB_GLOSSARY",
+            "help": "English→Korean glossary (JSON lines {en, ko: [...]}) that gives an English query a "
+            "Korean BM25 ranking (kb.query.glossary); a missing file = English queries get none.",
+        },
+    )
     embed_model: str = field(
         default="fusion",
         metadata={

@@ -1,12 +1,13 @@
 """Case-aware search for English questions: the cases a question names, read from the store's case names.
 
 An English question names its case in Latin letters ("Eunpyeong", "Baedal Teukgeup", "Cheongju taxi
-app"), while the passages say 은평구, 배달특급, 청주시: Korean BM25 cannot match the name (search gives
-it no weight for a query without Hangul) and the encoders often land on another case's passage about
-the same factor. Every case in the store has a Korean name, usually an English one and a Latin-letter
-id (`kb add --case cheongju_taxi`); the Korean name romanised (Revised Romanisation) gives the spelling
-an English writer uses for a Korean place or brand. Search adds one ranking to its fusion for such a
-question: its fused candidates from the named cases, in fused order (docs/bench/retrieval_rerank.md).
+app"), while the passages say 은평구, 배달특급, 청주시: Korean BM25 cannot match the name (an English
+query's BM25 reads only its glossary phrases, kb.query.glossary) and the encoders often land on
+another case's passage about the same factor. Every case in the store has a Korean name, usually an
+English one and a Latin-letter id (`kb add --case cheongju_taxi`); the Korean name romanised (Revised
+Romanisation) gives the spelling an English writer uses for a Korean place or brand. Search adds one
+ranking to its fusion for such a question: its fused candidates from the named cases, in fused order
+(docs/bench/retrieval_rerank.md).
 A Korean question needs none of this: BM25 matches the Korean name itself. The only vocabulary here
 is the store's own case names, plus a few English words too general to name a case.
 """

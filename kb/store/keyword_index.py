@@ -75,11 +75,37 @@ class KeywordIndex:
 
     def search(self, query: str, n: int, allowed: np.ndarray | None = None) -> list[tuple[str, float]]:
         """(passage id, BM25 score) best first; `allowed` is a boolean mask over rows."""
+        return self.search_terms(terms(query), n, allowed)
+
+    def search_terms(
+        self, lemmas: Sequence[str], n: int, allowed: np.ndarray | None = None
+    ) -> list[tuple[str, float]]:
+        """`search` for query lemmas already made (an English query's glossary terms, kb.query.glossary)."""
         vocab = self.retriever.vocab_dict
-        qids = [vocab[t] for t in terms(query) if t in vocab]
+        qids = [vocab[t] for t in lemmas if t in vocab]
         if not qids or not self.ids:
             return []
-        scores = self.retriever.get_scores(qids)
+        return self._top(self.retriever.get_scores(qids), n, allowed)
+
+    def search_groups(
+        self, groups: Sequence[Sequence[Sequence[str]]], n: int, allowed: np.ndarray | None = None
+    ) -> list[tuple[str, float]]:
+        """BM25 over synonym groups: a passage scores, per group, the BM25 of its best-scoring
+        alternative (each a lemma list), summed over groups – a concept with four Korean spellings
+        counts once, as one word would (an English query's glossary phrases, kb.query.glossary)."""
+        vocab = self.retriever.vocab_dict
+        total: np.ndarray | None = None
+        for group in groups:
+            alternatives = [[vocab[t] for t in lemmas if t in vocab] for lemmas in group]
+            best = [self.retriever.get_scores(qids) for qids in alternatives if qids]
+            if best:
+                score = np.max(best, axis=0)
+                total = score if total is None else total + score
+        if total is None or not self.ids:
+            return []
+        return self._top(total, n, allowed)
+
+    def _top(self, scores: np.ndarray, n: int, allowed: np.ndarray | None) -> list[tuple[str, float]]:
         if allowed is not None:
             scores = np.where(allowed, scores, 0.0)
         n = min(n, len(self.ids))
