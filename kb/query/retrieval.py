@@ -93,6 +93,7 @@ DEFAULT_WEIGHTS = Weights(
 # Korean term, "sum" = all its Korean terms' lemmas as one query (docs/bench/gloss_dev.md).
 GLOSSARY_SYNONYMS = "sum"
 NO_FILTERS = Filters()
+NO_GLOSSARY = Glossary([])
 MODES = ("hybrid", "dense", "keyword")
 
 
@@ -163,7 +164,8 @@ def _rank(
     if mode in ("hybrid", "keyword") and bm25_weight:
         index = kb.keyword_index
         mask = mask_for(kb, filters, index.ids)
-        hits = keyword_hits(index, query, pool, mask, glossary_for(kb), own=mode == "keyword")
+        glossary = glossary_for(kb) if lang == "en" else NO_GLOSSARY  # a Korean query never reads it
+        hits = keyword_hits(index, query, pool, mask, glossary, own=mode == "keyword")
         rankings.append((bm25_weight, [pid for pid, _ in hits]))
     if sentences is not None and part_vectors is not None:
         if allowed is None:
