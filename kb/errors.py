@@ -109,3 +109,7 @@ class ModelRefused(KbError):
 
 class TrainingDataError(KbError):
     """A training-data file (e.g. the retrieval questions for adapting e5) is malformed."""
+
+
+class BadRerankModel(KbError):
+    """The search reranker's coefficient file is missing, garbled, changed or from another kb version."""

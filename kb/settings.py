@@ -89,6 +89,14 @@ class Settings:
             "0 = the first build trains the fine-tuned coder before the app opens.",
         },
     )
+    rerank_ltr: int = field(
+        default=1,
+        metadata={
+            "env": "KB_RERANK_LTR",
+            "help": "1 = kb.search reorders the fused top candidates with the learned reranker shipped in "
+            "kb/query/ltr_model.json (docs/bench/ltr_dev.md); 0 = the plain rank fusion.",
+        },
+    )
     chroma_url: str = field(
         default="",
         metadata={"env": "KB_CHROMA_URL", "help": "Chroma server URL (http://host:port); empty = embedded."},

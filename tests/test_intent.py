@@ -30,7 +30,8 @@ from kb.store.sentence_index import split_query_vector
 
 @pytest.fixture(scope="module")
 def kb(search_settings):  # noqa: F811
-    return get_kb(search_settings)
+    """The store with the learned reranker off: these tests are about the intent list of the fusion."""
+    return get_kb(replace(search_settings, rerank_ltr=0))
 
 
 def read(kb, query: str) -> Intent:

@@ -8,7 +8,8 @@ query language (an English query's BM25 reads the Korean terms of its glossary p
 `kb.query.glossary`), are set on the development half of the blind evaluation set in
 bench/eval_retrieval.py. Search is also code-aware: the candidates
 coded with the query's codebook categories form one more ranking (`kb.query.intent`), and for an
-English query the candidates of the cases it names (`kb.query.cases`).
+English query the candidates of the cases it names (`kb.query.cases`). Last, a learned reranker
+(`kb.query.ltr`) reorders the fused top candidates of a hybrid search by the scores behind the ranks.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from kb.errors import BadQuery
+from kb.query import ltr
 from kb.query.cases import case_list
 from kb.query.filters import Filters, allowed_ids, mask_for
 from kb.query.glossary import Glossary, glossary_for
@@ -138,16 +140,37 @@ def ranked_ids(
 def _rank(
     kb: KnowledgeBase, query: str, k: int, filters: Filters, mode: str, weights: Weights
 ) -> tuple[list[tuple[str, float]], list[Any] | None]:
-    """Ranked (id, score) and the per-encoder query vectors (None when nothing was embedded)."""
+    """Ranked (id, score) and the per-encoder query vectors (None when nothing was embedded).
+
+    A hybrid search with the shipped weights then has its top candidates reordered by the learned
+    reranker (`kb.query.ltr`, fit on that fusion), unless the `rerank_ltr` setting is 0."""
+    fused, part_vectors, sig = fuse_candidates(kb, query, k, filters, mode, weights)
+    if sig is not None and fused and mode == "hybrid" and weights == DEFAULT_WEIGHTS:
+        model = ltr.model_for(kb)
+        if model is not None:
+            top = [pid for pid, _ in fused[: model.n]]
+            fused = ltr.rerank(model, fused, ltr.features(kb, sig, top))
+    return fused[:k], part_vectors
+
+
+def fuse_candidates(
+    kb: KnowledgeBase, query: str, k: int, filters: Filters, mode: str, weights: Weights
+) -> tuple[list[tuple[str, float]], list[Any] | None, ltr.Signals | None]:
+    """Every fused candidate (id, score) best first, the query vectors, and the reranker's signals.
+
+    The signals (each ranking's ids, BM25 scores, query lemmas) are kept for a hybrid search that
+    embedded the query; None otherwise. `bench/fit_ltr.py` fits the reranker on exactly these."""
     query = check_query(query, k)
     if mode not in MODES:
         raise BadQuery(f"unknown search mode {mode!r}; valid values: {', '.join(MODES)}")
     allowed = allowed_ids(kb, filters)
     if allowed is not None and not allowed:
-        return [], None
+        return [], None, None
     pool = max(50, 5 * k)
     lang = query_lang(query)
     rankings: list[tuple[float, list[str]]] = []
+    lists: dict[str, list[str]] = {}  # the rankings by name, for the reranker's features
+    bm25_scores: dict[str, float] = {}
     part_vectors = None
     sentences = None
     if mode in ("hybrid", "dense"):
@@ -158,7 +181,8 @@ def _rank(
                 hits = dense_query(kb.collection, part_query, pool, allowed, cache=kb.vector_cache)
                 if allowed is None:  # Chroma may hold vectors of another generation than the one read
                     hits = [(pid, s) for pid, s in hits if pid in kb.passage_by_id]
-                rankings.append((weights.dense_weight(i), [pid for pid, _ in hits]))
+                lists[f"passage_p{i}"] = [pid for pid, _ in hits]
+                rankings.append((weights.dense_weight(i), lists[f"passage_p{i}"]))
         sentences = sentence_index_for(kb) if weights.sentence else None
     bm25_weight = weights.bm25(query) if mode == "hybrid" else 1.0
     if mode in ("hybrid", "keyword") and bm25_weight:
@@ -166,7 +190,8 @@ def _rank(
         mask = mask_for(kb, filters, index.ids)
         glossary = glossary_for(kb) if lang == "en" else NO_GLOSSARY  # a Korean query never reads it
         hits = keyword_hits(index, query, pool, mask, glossary, own=mode == "keyword")
-        rankings.append((bm25_weight, [pid for pid, _ in hits]))
+        lists["bm25"], bm25_scores = [pid for pid, _ in hits], dict(hits)
+        rankings.append((bm25_weight, lists["bm25"]))
     if sentences is not None and part_vectors is not None:
         if allowed is None:
             by_part = sentences.rankings(part_vectors, pool)
@@ -175,19 +200,25 @@ def _rank(
         if weights.sentence_passage_ko and lang == "ko":
             by_part = plus_passage_cosine(kb, by_part, part_vectors, weights.sentence_passage_ko)
         for part, ranking in by_part:
+            lists[f"sentence_p{part}"] = [pid for pid, _ in ranking][:pool]
             if weights.sentence_weight(part):
-                rankings.append((weights.sentence_weight(part), [pid for pid, _ in ranking][:pool]))
+                rankings.append((weights.sentence_weight(part), lists[f"sentence_p{part}"]))
     fused = rrf(rankings)
     if weights.case_en and mode == "hybrid" and lang == "en" and fused:
         named = case_list(kb, query, [pid for pid, _ in fused])
         if named:
+            lists["case"] = named
             rankings.append((weights.case_en, named))
             fused = rrf(rankings)
     if weights.intent and part_vectors is not None and mode == "hybrid" and fused:
         kb.codes_df()  # the codes as of now (review decisions count)
         coded = intent_list(kb, query, part_vectors, [pid for pid, _ in fused], DEFAULT_INTENT)
+        lists["intent"] = coded
         fused = rrf([*rankings, (weights.intent, coded)])
-    return fused[:k], part_vectors
+    sig = None
+    if mode == "hybrid" and part_vectors is not None:
+        sig = ltr.Signals(lang, fused, lists, bm25_scores, part_vectors, frozenset(terms(query)))
+    return fused, part_vectors, sig
 
 
 def keyword_lemmas(query: str, glossary: Glossary, own: bool = False) -> list[str]:

@@ -233,6 +233,7 @@ class SentenceIndex:
         self.passage_by_id = passage_by_id
         self._sents: dict[str, list[Sentence]] = {}
         self._caches = [VectorCache(max_rows=0) for _ in cols]  # exact search of a small collection
+        self._rows: dict[int, dict[str, int]] = {}  # collection j's sentence id -> row of its whole matrix
 
     def sentences(self, pid: str) -> list[Sentence]:
         if pid not in self._sents:
@@ -268,6 +269,28 @@ class SentenceIndex:
                 m = np.asarray(got["embeddings"], dtype=np.float32).reshape(len(got["ids"]), -1)
                 m /= np.maximum(np.linalg.norm(m, axis=1, keepdims=True), 1e-12)
                 scores[j, [row[i] for i in got["ids"]]] = m @ np.asarray(vectors[part], dtype=np.float32)
+        return sents, scores
+
+    def scores_of(
+        self, pids: Sequence[str], vectors: Sequence[np.ndarray]
+    ) -> tuple[list[Sentence], np.ndarray]:
+        """Like `_scores`, from the vectors held in memory when every collection is held whole.
+
+        Search holds a small collection whole after its first query (exact search), so scoring a
+        few passages' sentences is a row lookup and one product instead of a Chroma read."""
+        wholes = [cache.whole(col) for col, cache in zip(self.cols, self._caches, strict=True)]
+        if any(w is None for w in wholes):
+            return self._scores(pids, vectors)
+        sents = [s for pid in pids for s in self.sentences(pid)]
+        scores = np.full((len(self.cols), len(sents)), -1.0, dtype=np.float32)
+        for j, (whole, part) in enumerate(zip(wholes, self.parts, strict=True)):
+            rows = self._rows.get(j)
+            if rows is None or len(rows) != len(whole.ids):  # type: ignore[union-attr]
+                rows = self._rows[j] = {sid: i for i, sid in enumerate(whole.ids)}  # type: ignore[union-attr]
+            pos = [(i, rows[s.id]) for i, s in enumerate(sents) if s.id in rows]
+            if pos:
+                mat = whole.matrix[[r for _, r in pos]]  # type: ignore[union-attr]
+                scores[j, [i for i, _ in pos]] = mat @ np.asarray(vectors[part], dtype=np.float32)
         return sents, scores
 
     def rerank(
