@@ -101,6 +101,7 @@ def dump(model_dir: Path | None, out: Path, cache_dir: Path | None, dev_path: Pa
             "score": res.score,
             "recommendation": is_recommendation(a.spoken, group),
             "own_need": is_own_need(a.spoken),
+            "spoken": dict(a.spoken),
         }
 
     with out.open("w", encoding="utf-8") as f:
