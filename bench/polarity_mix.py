@@ -6,7 +6,8 @@ text, category-blind). Interview answers then mix in their neighbours' polarity 
 prior (kb.coding.context). The fine-tuned model never sees the development transcripts, so one
 trained model serves every mixing choice: `dump` reads every dev gold code once (both parts, for
 the sentence, its neighbours and the whole answer) into a JSONL file, and `choose` replays the
-coder's steps on it for each candidate, on all dev and leave-one-transcript-out.
+coder's steps on it for each candidate, on all dev and leave-one-transcript-out. The fine-tuned
+coder's answers are now read by a learned combiner fitted on these dumps (bench/polarity_stack.py).
 
     python bench/polarity_mix.py train --out DIR        # the fine-tuned polarity classifier (slow)
     python bench/polarity_mix.py dump --model DIR --out dump.jsonl [--cache-dir DIR]

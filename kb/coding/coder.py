@@ -51,7 +51,9 @@ DEFAULT_EMBEDDER = "use"
 # With a fine-tuned model, a (sentence, category) pair's polarity probabilities are
 # (1 − w)·(the feature/rule polarity model's, per category) + w·(the fine-tuned e5 classifier's, one
 # category-blind reading per text). Chosen on the development transcripts, leave-one-transcript-out
-# (bench/polarity_mix.py, docs/bench/polarity_dev.md).
+# (bench/polarity_mix.py, docs/bench/polarity_dev.md). Since session 13 this hand mix reads report
+# prose (and the neighbours' readings of the fast coder's answers); the fine-tuned coder's interview
+# answers go through the learned combiner instead (kb.coding.polarity_stack, docs/bench/polstack_dev.md).
 TUNED_POLARITY_WEIGHT = 0.3
 
 
