@@ -6,7 +6,8 @@ text, category-blind). Interview answers then mix in their neighbours' polarity 
 prior (kb.coding.context). The fine-tuned model never sees the development transcripts, so one
 trained model serves every mixing choice: `dump` reads every dev gold code once (both parts, for
 the sentence, its neighbours and the whole answer) into a JSONL file, and `choose` replays the
-coder's steps on it for each candidate, on all dev and leave-one-transcript-out.
+coder's steps on it for each candidate, on all dev and leave-one-transcript-out. The fine-tuned
+coder's answers are now read by a learned combiner fitted on these dumps (bench/polarity_stack.py).
 
     python bench/polarity_mix.py train --out DIR        # the fine-tuned polarity classifier (slow)
     python bench/polarity_mix.py dump --model DIR --out dump.jsonl [--cache-dir DIR]
@@ -101,6 +102,7 @@ def dump(model_dir: Path | None, out: Path, cache_dir: Path | None, dev_path: Pa
             "score": res.score,
             "recommendation": is_recommendation(a.spoken, group),
             "own_need": is_own_need(a.spoken),
+            "spoken": dict(a.spoken),
         }
 
     with out.open("w", encoding="utf-8") as f:

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from kb.coding import polarity_stack
 from kb.coding.answers import AnswerCalibration, answer_choice
 from kb.coding.book import CodebookView, load_view, to_view
 from kb.coding.calibrate import to_confidence
@@ -34,6 +35,9 @@ from kb.coding.features import Analysis, Analyzer
 from kb.coding.output import dominant, round4
 from kb.coding.parse_cache import FILE as PARSE_CACHE_FILE
 from kb.coding.polarity import to_result
+from kb.coding.polarity_stack import PolarityStack
+from kb.coding.polarity_stack import features as stack_features
+from kb.coding.question_polarity import answer_orientation
 from kb.coding.similarity import CachedEmbedder
 from kb.coding.spoken import is_own_need, is_recommendation
 from kb.coding.supervised import TrainingSet
@@ -47,7 +51,9 @@ DEFAULT_EMBEDDER = "use"
 # With a fine-tuned model, a (sentence, category) pair's polarity probabilities are
 # (1 − w)·(the feature/rule polarity model's, per category) + w·(the fine-tuned e5 classifier's, one
 # category-blind reading per text). Chosen on the development transcripts, leave-one-transcript-out
-# (bench/polarity_mix.py, docs/bench/polarity_dev.md).
+# (bench/polarity_mix.py, docs/bench/polarity_dev.md). Since session 13 this hand mix reads report
+# prose (and the neighbours' readings of the fast coder's answers); the fine-tuned coder's interview
+# answers go through the learned combiner instead (kb.coding.polarity_stack, docs/bench/polstack_dev.md).
 TUNED_POLARITY_WEIGHT = 0.3
 
 
@@ -133,6 +139,8 @@ class Coder:
         return cls(book, model, cache_dir=directory)
 
     fallback_min: float | None = None  # None: kb.coding.context.FALLBACK_MIN; >= 0.5 turns it off
+    # interview answers' polarity: True the shipped learned combiner, False the hand mix (answer_stack)
+    polarity_stack: PolarityStack | bool = True
     answer_calibration: AnswerCalibration | None = None  # None: kb.coding.answers.ANSWER_CALIBRATION
 
     # ----- scoring --------------------------------------------------------------------------
@@ -180,47 +188,62 @@ class Coder:
     def polarity(
         self, analyses: list[Analysis], cats: list[str], groups: Sequence[str | None] | None = None
     ) -> list[dict[str, float]]:
-        """Probabilities of each polarity for (sentence, category) pairs.
+        """Probabilities of each polarity for (sentence, category) pairs (the hand mix, `_polarity`).
 
         Advice aimed at another actor (kb.coding.spoken) moves the obstacle probability to
         `recommendation`: the gold and most training sentences predate that value and code such
         advice as obstacle, so the models alone would keep filing it as the case's obstacle. The
         other way round, a need the speaker places in their own organisation (저희/우리 …해야) is that
         case's gap, an obstacle, whatever the models learnt from advice-shaped sentences."""
-        probs = self._polarity(analyses, cats)
-        groups = list(groups) if groups is not None else [None] * len(analyses)
-        for a, row, group in zip(analyses, probs, groups, strict=True):
-            if is_recommendation(a.spoken, group) and row.get("obstacle", 0.0) > 0:
-                row["recommendation"] = row.get("recommendation", 0.0) + row["obstacle"]
-                row["obstacle"] = 0.0
-            elif is_own_need(a.spoken) and row.get("recommendation", 0.0) > 0:
-                row["obstacle"] = row.get("obstacle", 0.0) + row["recommendation"]
-                row["recommendation"] = 0.0
-        return probs
+        return advice_moves(analyses, self._polarity(analyses, cats), groups)
+
+    def _polarity_parts(
+        self, analyses: list[Analysis], cats: list[str]
+    ) -> tuple[list[dict[str, float]], list[dict[str, float]] | None] | None:
+        """The rule/feature model's and the fine-tuned classifier's probabilities (None: no model)."""
+        if self.model is None or self.model.polarity is None or not analyses:
+            return None
+        probs = self.model.polarity.predict_proba(analyses, cats)
+        tuned = self.model.tuned_polarity
+        if tuned is None:
+            return probs, None
+        texts = list(dict.fromkeys(a.text for a in analyses))
+        by_text = dict(zip(texts, tuned.predict_proba(texts), strict=True))
+        readings = [
+            {p: float(by_text[a.text][tuned.ids.index(p)]) if p in tuned.ids else 0.0 for p in POLARITIES}
+            for a in analyses
+        ]
+        return probs, readings
 
     def _polarity(self, analyses: list[Analysis], cats: list[str]) -> list[dict[str, float]]:
-        if self.model is not None and self.model.polarity is not None and analyses:
-            probs = self.model.polarity.predict_proba(analyses, cats)
-            tuned = self.model.tuned_polarity
-            if tuned is None:
-                return probs
-            texts = list(dict.fromkeys(a.text for a in analyses))
-            by_text = dict(zip(texts, tuned.predict_proba(texts), strict=True))
-            w = TUNED_POLARITY_WEIGHT
-            return [
-                {
-                    p: (1 - w) * row[p]
-                    + w * (float(by_text[a.text][tuned.ids.index(p)]) if p in tuned.ids else 0.0)
-                    for p in POLARITIES
-                }
-                for a, row in zip(analyses, probs, strict=True)
-            ]
+        parts = self._polarity_parts(analyses, cats)
+        if parts is not None:
+            return mix_parts(*parts)
         out = []
         for a, cat in zip(analyses, cats, strict=True):
             res = a.polarity_for(cat)
             rest = (1 - res.confidence) / 2
             out.append({p: (res.confidence if p == res.label else rest) for p in POLARITIES})
         return out
+
+    def answer_stack(self) -> PolarityStack | None:
+        """The combiner for interview answers' polarity (kb.coding.polarity_stack), or None for the
+        hand mix: `polarity_stack` True takes the shipped one of this coder's kind (fast or
+        fine-tuned; the hand mix where none ships), False the hand mix, a `PolarityStack` that one.
+        A coder without a trained polarity model has no readings to combine and keeps the rules."""
+        choice = self.polarity_stack
+        if choice is False or self.model is None or self.model.polarity is None:
+            return None
+        tuned = self.model.tuned_polarity is not None
+        stack = polarity_stack.shipped()["tuned" if tuned else "fast"] if choice is True else choice
+        if stack is None:  # none shipped for this kind of coder: the hand mix
+            return None
+        if not isinstance(stack, PolarityStack) or stack.tuned != tuned:
+            raise polarity_stack.StackError(
+                f"polarity combiner {getattr(stack, 'kind', stack)!r} does not fit a "
+                f"{'fine-tuned' if tuned else 'fast'} coder"
+            )
+        return stack
 
     def code_texts(
         self, texts: Sequence[str], ids: Sequence[str] | None = None, contexts: Sequence[Any] | None = None
@@ -287,17 +310,49 @@ class Coder:
         wanted = self._neighbour_requests(scored, pairs, answers)
         # one call for the codes and their neighbours: the neighbours are mostly the same sentences,
         # and the fine-tuned polarity model reads each distinct text once per call
-        probs = self.polarity(
-            [analyses[i] for i, _ in pairs] + [w[1] for w in wanted],
-            [cats[j] for _, j in pairs] + [w[2] for w in wanted],
-            groups + [w[3] for w in wanted],
-        )
-        pol, near = probs[: len(pairs)], [[] for _ in pairs]
-        for (k, _, _, _), p in zip(wanted, probs[len(pairs) :], strict=True):
-            near[k].append(p)
-        pol = blend_neighbour_polarity(pol, near, answers)
+        all_a = [analyses[i] for i, _ in pairs] + [w[1] for w in wanted]
+        all_c = [cats[j] for _, j in pairs] + [w[2] for w in wanted]
+        all_g = groups + [w[3] for w in wanted]
         questions = [ctx[owner[i]].question for i, _ in pairs]
-        pol = answer_polarity(pol, answers, questions, [analyses[i].spoken for i, _ in pairs])
+        stack = self.answer_stack() if any(answers) else None
+        parts = self._polarity_parts(all_a, all_c) if stack is not None else None
+        if parts is None:
+            probs = self.polarity(all_a, all_c, all_g)
+        else:
+            probs = advice_moves(all_a, mix_parts(*parts), all_g)
+        pol, near = probs[: len(pairs)], [[] for _ in pairs]
+        near_at: list[list[int]] = [[] for _ in pairs]
+        for m, ((k, _, _, _), p) in enumerate(zip(wanted, probs[len(pairs) :], strict=True)):
+            near[k].append(p)
+            near_at[k].append(len(pairs) + m)
+        if stack is None or parts is None:
+            pol = blend_neighbour_polarity(pol, near, answers)
+            pol = answer_polarity(pol, answers, questions, [analyses[i].spoken for i, _ in pairs])
+        else:
+            rules, tuned = parts
+            idx = [k for k, ans in enumerate(answers) if ans]
+            rows = []
+            for k in idx:
+                a, cat = all_a[k], all_c[k]
+                rows.append(
+                    stack_features(
+                        rules[k],
+                        tuned[k] if tuned is not None else None,
+                        [rules[m] for m in near_at[k]],
+                        [tuned[m] for m in near_at[k]] if tuned is not None else None,
+                        answer_orientation(questions[k], a.spoken),
+                        a.polarity_for(cat).score,
+                        is_recommendation(a.spoken, all_g[k]),
+                        is_own_need(a.spoken),
+                        stack.tuned,
+                    )
+                )
+            stacked = advice_moves(
+                [all_a[k] for k in idx], stack.predict_proba(rows), [all_g[k] for k in idx]
+            )
+            pol = list(pol)
+            for k, p in zip(idx, stacked, strict=True):
+                pol[k] = p
         pol_of = {pair: p for pair, p in zip(pairs, pol, strict=True)}
 
         results, row = [], 0
@@ -419,6 +474,33 @@ def fallback_score(a: Analysis, j: int, cat: str) -> float:
     if sim > 0.8:
         score = max(score, 0.5 + (sim - 0.8))
     return float(min(score, 0.99))
+
+
+def mix_parts(rules: list[dict[str, float]], tuned: list[dict[str, float]] | None) -> list[dict[str, float]]:
+    """The hand mix of the two readings: (1 − w)·rules + w·fine-tuned (TUNED_POLARITY_WEIGHT)."""
+    if tuned is None:
+        return [dict(r) for r in rules]
+    w = TUNED_POLARITY_WEIGHT
+    return [
+        {p: (1 - w) * r.get(p, 0.0) + w * t.get(p, 0.0) for p in POLARITIES}
+        for r, t in zip(rules, tuned, strict=True)
+    ]
+
+
+def advice_moves(
+    analyses: Sequence[Analysis], probs: list[dict[str, float]], groups: Sequence[str | None] | None = None
+) -> list[dict[str, float]]:
+    """`Coder.polarity`'s last step, in place: advice to another actor turns the obstacle probability
+    into recommendation, a need of the speaker's own organisation turns recommendation into obstacle."""
+    groups = list(groups) if groups is not None else [None] * len(analyses)
+    for a, row, group in zip(analyses, probs, groups, strict=True):
+        if is_recommendation(a.spoken, group) and row.get("obstacle", 0.0) > 0:
+            row["recommendation"] = row.get("recommendation", 0.0) + row["obstacle"]
+            row["obstacle"] = 0.0
+        elif is_own_need(a.spoken) and row.get("recommendation", 0.0) > 0:
+            row["obstacle"] = row.get("obstacle", 0.0) + row["recommendation"]
+            row["recommendation"] = 0.0
+    return probs
 
 
 _DEFAULT: Coder | None = None

@@ -56,6 +56,8 @@ ANSWER_POLARITY_WEIGHTS = NEUTRAL_WEIGHTS
 # with its neighbours' (for the same category): p' = (1 − w)·p + w·mean(neighbours). Chosen on the
 # development transcripts, leave-one-transcript-out: 0.2 by plain accuracy (docs/bench/polarity_dev.md),
 # 0.3 by balanced accuracy together with the answer prior (docs/bench/polarity_balance_dev.md).
+# This hand mix (and the answer prior) is the fast coder's; a coder with a fine-tuned polarity model
+# reads answers through the learned combiner of kb.coding.polarity_stack instead.
 NEIGHBOUR_POLARITY_WEIGHT = 0.3
 
 

@@ -100,7 +100,8 @@ def _asks_advice(toks: Sequence[tuple[str, str]]) -> bool:
 # (leave-one-transcript-out over seven transcripts picked obstacle ×1.5, neutral ×0.75 in six of
 # seven splits): docs/bench/polarity_balance_dev.md. After a success question the obstacle weight is
 # three quarters of it (the ratio chosen before, 2 : 1.5), after an advice question obstacle ×1 and
-# recommendation ×4 (docs/bench/polarity_dev.md).
+# recommendation ×4 (docs/bench/polarity_dev.md). The fast coder's hand mix uses these weights; with a
+# fine-tuned model the orientation is an input of the learned combiner (kb.coding.polarity_stack).
 NEUTRAL_WEIGHTS = {"success": 1.0, "obstacle": 1.5, "neutral": 0.75, "recommendation": 1.0}
 ORIENTATION_WEIGHTS: dict[str, dict[str, float]] = {
     "neutral": NEUTRAL_WEIGHTS,

@@ -1,0 +1,328 @@
+"""Fit and check the learned polarity combiner of interview answers (kb.coding.polarity_stack).
+
+Reads dumps of `bench/polarity_mix.py dump` (every gold code of the development transcripts with
+its rule/feature and fine-tuned readings, its neighbours', the question's orientation and the rule
+flags), pooled over dev (d1–d4) and dev3 (e1–e3), and compares, leave-one-transcript-out, the
+shipped hand mix (tuned weight, neighbours, answer prior, advice moves) with the combiner:
+
+    python bench/polarity_stack.py loo DUMP [DUMP ...]     # nested LOO, fast and fine-tuned
+    python bench/polarity_stack.py fit DUMP [DUMP ...] [--kinds tuned]   # kb/coding/polarity_stack.json
+    python bench/polarity_stack.py real --fast-model DIR [--model DIR] --dump DUMP ... [--cache-dir DIR]
+        [--dev FILE ...] [--shipped]
+
+The combiner's settings (L2 strength C; class weight none, the square root of balanced, or
+balanced) are chosen inside each split on the six training transcripts (inner LOO, by the mean of
+plain and balanced accuracy), so the held-out transcript plays no part in its own prediction.
+`fit` chooses them the same way on all seven and fits on all seven; it is deterministic (lbfgs on
+fixed data). `real` runs the coder's real path (`Coder.code_texts`, polarity on the codes whose
+category is right, as bench/eval_coding.py --only-transcripts) before (the hand mix) and with the
+combiner fitted without each transcript.
+The dumps carry the fine-tuned readings when they were made with `--model`; the fast combiner
+ignores them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.polarity_balance import confusion, decide, fmt, scores  # noqa: E402
+from kb.coding import polarity_stack as ps  # noqa: E402
+from kb.coding.book import POLARITIES  # noqa: E402
+from kb.coding.coder import TUNED_POLARITY_WEIGHT  # noqa: E402
+from kb.coding.context import NEIGHBOUR_POLARITY_WEIGHT  # noqa: E402
+
+CS = (0.03, 0.1, 0.3, 1.0)
+WEIGHTS = ("none", "sqrt", "balanced")  # class weights: none, (n / (k·n_c))^½, n / (k·n_c)
+Config = tuple[float, str]
+
+
+def load_dumps(paths: Sequence[Path]) -> list[dict]:
+    return [json.loads(x) for p in paths for x in p.read_text(encoding="utf-8").splitlines() if x.strip()]
+
+
+def row(rec: dict, tuned: bool) -> list[float]:
+    own = rec["own"]
+    return ps.features(
+        own["rules"],
+        own["tuned"],
+        [n["rules"] for n in rec["near"]],
+        [n["tuned"] for n in rec["near"]] if tuned else None,
+        rec["orientation"],
+        own["score"],
+        own["recommendation"],
+        own["own_need"],
+        tuned,
+    )
+
+
+def fit(x: np.ndarray, y: Sequence[str], c: float, weight: str, kind: str) -> ps.PolarityStack:
+    """Multinomial logistic regression on standardised inputs, folded back to the raw inputs."""
+    from sklearn.linear_model import LogisticRegression
+
+    mu, sd = x.mean(axis=0), x.std(axis=0)
+    sd[sd == 0] = 1.0
+    labels, counts = np.unique(np.asarray(y), return_counts=True)
+    power = {"none": 0.0, "sqrt": 0.5, "balanced": 1.0}[weight]
+    cw = {str(k): (len(y) / (len(labels) * n)) ** power for k, n in zip(labels, counts, strict=True)}
+    lr = LogisticRegression(C=c, class_weight=cw, max_iter=5000, tol=1e-8)
+    lr.fit((x - mu) / sd, list(y))
+    classes = [str(k) for k in lr.classes_]
+    coef = np.zeros((len(POLARITIES), x.shape[1]))
+    intercept = np.full(len(POLARITIES), -30.0)  # a polarity absent from training is never read
+    for k, cls in enumerate(classes):
+        i = POLARITIES.index(cls)
+        coef[i] = lr.coef_[k] / sd
+        intercept[i] = lr.intercept_[k] - float((lr.coef_[k] * mu / sd).sum())
+    return ps.PolarityStack(kind, tuple(POLARITIES), ps.feature_names(kind == "tuned"), coef, intercept)
+
+
+def moves(p: dict[str, float], rec: dict) -> dict[str, float]:
+    """The advice moves of `Coder.polarity`, after the combiner."""
+    own = rec["own"]
+    p = dict(p)
+    if own["recommendation"] and p["obstacle"] > 0:
+        p["recommendation"] += p["obstacle"]
+        p["obstacle"] = 0.0
+    elif own["own_need"] and p["recommendation"] > 0:
+        p["obstacle"] += p["recommendation"]
+        p["recommendation"] = 0.0
+    return p
+
+
+def predict(stack: ps.PolarityStack, x: np.ndarray, recs: Sequence[dict]) -> list[str]:
+    probs = stack.predict_proba(x)
+    return [max(POLARITIES, key=moves(p, r).__getitem__) for p, r in zip(probs, recs, strict=True)]
+
+
+def criterion(golds: Sequence[str], preds: Sequence[str]) -> float:
+    s = scores(golds, preds)
+    return (s["acc"] + s["bal"]) / 2
+
+
+def loo_preds(
+    recs: list[dict], x: np.ndarray, cfg: Config, kind: str, names: Sequence[str] | None = None
+) -> list[str]:
+    """Each transcript of `names` (default: all) predicted by a combiner fitted on the others."""
+    groups = np.array([r["transcript"] for r in recs])
+    y = np.array([r["gold"] for r in recs])
+    out = [""] * len(recs)
+    for name in names if names is not None else sorted(set(groups)):
+        inside, held = groups != name, np.where(groups == name)[0]
+        stack = fit(x[inside], y[inside], cfg[0], cfg[1], kind)
+        for i, p in zip(held, predict(stack, x[held], [recs[i] for i in held]), strict=True):
+            out[i] = p
+    return out
+
+
+def choose_config(recs: list[dict], x: np.ndarray, kind: str) -> tuple[Config, dict[Config, float]]:
+    """The setting with the best LOO criterion over the transcripts of `recs`."""
+    golds = [r["gold"] for r in recs]
+    got = {(c, w): criterion(golds, loo_preds(recs, x, (c, w), kind)) for c in CS for w in WEIGHTS}
+    best = max(got, key=lambda k: (round(got[k], 6), -k[0]))  # a tie: the stronger regularisation
+    return best, got
+
+
+def nested(recs: list[dict], x: np.ndarray, kind: str) -> tuple[list[str], list[str]]:
+    """Held-out predictions of the combiner with its setting chosen inside each split."""
+    groups = np.array([r["transcript"] for r in recs])
+    y = np.array([r["gold"] for r in recs])
+    out, picks = [""] * len(recs), []
+    for name in sorted(set(groups)):
+        inside, held = np.where(groups != name)[0], np.where(groups == name)[0]
+        sub = [recs[i] for i in inside]
+        cfg, _ = choose_config(sub, x[inside], kind)
+        picks.append(f"{name[:2]}:C{cfg[0]}/{cfg[1][0]}")
+        stack = fit(x[inside], y[inside], cfg[0], cfg[1], kind)
+        for i, p in zip(held, predict(stack, x[held], [recs[i] for i in held]), strict=True):
+            out[i] = p
+    return out, picks
+
+
+def show(title: str, recs: list[dict], preds: Sequence[str]) -> None:
+    golds = [r["gold"] for r in recs]
+    print(f"  {title}: {fmt(scores(golds, preds))}")
+    so = sum(g == "success" and p == "obstacle" for g, p in zip(golds, preds, strict=True))
+    print(f"    successes read as obstacles {so}")
+
+
+def per_transcript(recs: list[dict], base: Sequence[str], new: Sequence[str]) -> None:
+    names = sorted({r["transcript"] for r in recs})
+    up = down = 0
+    for name in names:
+        idx = [i for i, r in enumerate(recs) if r["transcript"] == name]
+        g = [recs[i]["gold"] for i in idx]
+        a, b = scores(g, [base[i] for i in idx]), scores(g, [new[i] for i in idx])
+        up += b["acc"] > a["acc"]
+        down += b["acc"] < a["acc"]
+        print(
+            f"    {name[:24]:<24} n={len(idx):>3} acc {a['acc']:.3f} -> {b['acc']:.3f}  "
+            f"bal {a['bal']:.3f} -> {b['bal']:.3f}"
+        )
+    print(f"    transcripts by plain accuracy: {up} up, {down} down")
+
+
+def hand_mix(tuned: bool) -> Callable[[dict], str]:
+    return decide(TUNED_POLARITY_WEIGHT if tuned else 0.0, None, NEIGHBOUR_POLARITY_WEIGHT, None)
+
+
+def cmd_loo(paths: Sequence[Path]) -> None:
+    recs = load_dumps(paths)
+    has_tuned = recs[0]["own"]["tuned"] is not None
+    golds = [r["gold"] for r in recs]
+    print(f"{len(recs)} gold codes, {len({r['transcript'] for r in recs})} transcripts")
+    for kind in ("fast", "tuned") if has_tuned else ("fast",):
+        tuned = kind == "tuned"
+        x = np.array([row(r, tuned) for r in recs])
+        print(f"\n## {kind} coder ({x.shape[1]} inputs)")
+        base = [hand_mix(tuned)(r) for r in recs]
+        show("hand mix (shipped; nothing fitted on dev in this replay)", recs, base)
+        print("\n".join(confusion(golds, base)))
+        for c in CS:
+            for w in WEIGHTS:
+                s = scores(golds, loo_preds(recs, x, (c, w), kind))
+                print(f"  fixed C={c} {w}: LOO {fmt(s)}")
+        new, picks = nested(recs, x, kind)
+        show(f"combiner, nested LOO ({' '.join(picks)})", recs, new)
+        print("\n".join(confusion(golds, new)))
+        per_transcript(recs, base, new)
+
+
+def cmd_fit(paths: Sequence[Path], out: Path, kinds: Sequence[str]) -> None:
+    """The combiners of `kinds` fitted on every dump record; the others are written as null (that
+    coder keeps the hand mix)."""
+    recs = load_dumps(paths)
+    if recs[0]["own"]["tuned"] is None:
+        raise SystemExit("the dumps need the fine-tuned readings (polarity_mix.py dump --model …)")
+    y = [r["gold"] for r in recs]
+    stacks: dict[str, ps.PolarityStack | None] = dict.fromkeys(ps.KINDS)
+    info: dict[str, object] = {
+        "fitted_on": "gold codes of the dev transcripts (dev_gold + dev3), bench/polarity_stack.py fit",
+        "codes": len(recs),
+        "transcripts": len({r["transcript"] for r in recs}),
+    }
+    for kind in kinds:
+        x = np.array([row(r, kind == "tuned") for r in recs])
+        cfg, _ = choose_config(recs, x, kind)
+        stacks[kind] = fit(x, y, cfg[0], cfg[1], kind)
+        info[f"{kind}_C"], info[f"{kind}_class_weight"] = cfg
+        print(f"{kind}: C={cfg[0]} class_weight={cfg[1]}")
+    ps.dump(stacks, out, info)
+    print(f"wrote {out}")
+
+
+def cmd_real(
+    fast_dir: Path,
+    tuned_dir: Path | None,
+    dumps: Sequence[Path],
+    devs: Sequence[Path],
+    cache: Path | None,
+    shipped: bool = False,
+) -> None:
+    """The coder's real path per dev file: the hand mix, then each transcript coded with a combiner
+    fitted on the dumps of the other transcripts (settings chosen on those, as `fit`)."""
+    from bench.eval_coding import row_context
+    from kb.coding.book import load_view
+    from kb.coding.coder import Coder
+    from kb.coding.training import CoderModel
+
+    recs = load_dumps(dumps)
+    book = load_view()
+    model = CoderModel.load(fast_dir)
+    if model is None:  # the fast category and polarity models, fitted once as `kb build` fits them
+        from kb.coding.data import build_training_set, load_gold, load_written
+
+        fresh = Coder(book, embedder="use", cache_dir=cache)
+        fresh.fit(build_training_set(book, load_gold(), written=load_written()), tune_epochs=0)
+        assert fresh.model is not None
+        fresh.model.save(fast_dir)
+        fresh.embedder.save()
+        model = fresh.model
+    tuned = CoderModel.load(tuned_dir) if tuned_dir else None
+    model.tuned_polarity = tuned.tuned_polarity if tuned else None
+    kind = "tuned" if tuned else "fast"
+    coder = Coder(book, model, cache_dir=cache)
+    rows = [json.loads(x) for d in devs for x in d.read_text(encoding="utf-8").splitlines() if x.strip()]
+    x = np.array([row(r, kind == "tuned") for r in recs])
+    y = np.array([r["gold"] for r in recs])
+    groups = np.array([r["transcript"] for r in recs])
+
+    def pairs(rs: list[dict], stack: ps.PolarityStack | bool) -> list[tuple[str, str, str]]:
+        coder.polarity_stack = stack
+        res = coder.code_texts([r["text"] for r in rs], contexts=[row_context(r) for r in rs])
+        out = []
+        for r, got in zip(rs, res, strict=True):
+            pred = {c["category"]: c["polarity"] for c in got["codes"]}
+            out += [
+                (r["transcript"], c["polarity"], pred[c["category"]])
+                for c in r["codes"]
+                if c["category"] in pred
+            ]
+        return out
+
+    before = pairs(rows, False)
+    after: list[tuple[str, str, str]] = []
+    if shipped:  # the shipped file as it is (a check on a held-back set)
+        after = pairs(rows, True)
+    for name in [] if shipped else sorted({r["transcript"] for r in rows}):
+        inside = groups != name
+        sub = [r for r, keep in zip(recs, inside, strict=True) if keep]
+        cfg, _ = choose_config(sub, x[inside], kind)
+        stack = fit(x[inside], y[inside], cfg[0], cfg[1], kind)
+        after += pairs([r for r in rows if r["transcript"] == name], stack)
+    print(f"## real path, {kind} coder, {len(before)} codes whose category is right")
+    for title, got in (("hand mix", before), ("shipped" if shipped else "combiner, LOO", after)):
+        g, p = [a[1] for a in got], [a[2] for a in got]
+        print(f"  {title}: {fmt(scores(g, p))}")
+        print("\n".join(confusion(g, p)))
+    for name in sorted({a[0] for a in before}):
+        a = scores([t[1] for t in before if t[0] == name], [t[2] for t in before if t[0] == name])
+        b = scores([t[1] for t in after if t[0] == name], [t[2] for t in after if t[0] == name])
+        print(
+            f"    {name[:24]:<24} acc {a['acc']:.3f} -> {b['acc']:.3f}  bal {a['bal']:.3f} -> {b['bal']:.3f}"
+        )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    lo = sub.add_parser("loo")
+    lo.add_argument("dumps", type=Path, nargs="+")
+    fi = sub.add_parser("fit")
+    fi.add_argument("dumps", type=Path, nargs="+")
+    fi.add_argument("--out", type=Path, default=ps.FILE)
+    fi.add_argument("--kinds", default="tuned", help="e.g. tuned, fast,tuned (others: null)")
+    re_ = sub.add_parser("real")
+    re_.add_argument("--fast-model", type=Path, required=True)
+    re_.add_argument("--model", type=Path, default=None)
+    re_.add_argument("--dump", type=Path, nargs="+", required=True)
+    re_.add_argument(
+        "--dev",
+        type=Path,
+        nargs="+",
+        default=[
+            ROOT / "eval/dev_transcripts/dev_gold.jsonl",
+            ROOT / "eval/dev_transcripts/dev3/dev3_gold.jsonl",
+        ],
+    )
+    re_.add_argument("--cache-dir", type=Path, default=None)
+    re_.add_argument("--shipped", action="store_true", help="after: the shipped file, not LOO fits")
+    args = ap.parse_args()
+    if args.cmd == "loo":
+        cmd_loo(args.dumps)
+    elif args.cmd == "fit":
+        cmd_fit(args.dumps, args.out, args.kinds.split(","))
+    else:
+        cmd_real(args.fast_model, args.model, args.dump, args.dev, args.cache_dir, args.shipped)
+
+
+if __name__ == "__main__":
+    main()
