@@ -178,6 +178,21 @@ def test_an_english_query_finds_a_passage_through_the_glossary(glossed) -> None:
     assert pid in [h for h, _ in ranked_ids(kb, query, 5, weights=heavy)] and pid not in off[:5]
 
 
+def test_an_english_querys_cards_mark_the_korean_terms_it_was_matched_by(glossed) -> None:
+    """`query_terms` (what a card highlights, exported with --json) holds the glossary's Korean lemma;
+    the same passage found without the phrase marks only the English words."""
+    kb, pid, lemma = glossed
+    (found,) = search(kb, "quillwort schemes", 5, mode="keyword")
+    assert found["id"] == pid
+    assert lemma in found["query_terms"] and lemma in terms(found["text"])
+    assert (
+        lemma not in next(iter(search(kb, "How did the platforms keep residents engaged?", 1)))["query_terms"]
+    )
+    assert search(kb, "예산은 어떻게 확보했나", 1)[0]["query_terms"] == sorted(
+        set(terms("예산은 어떻게 확보했나"))
+    )
+
+
 def test_an_english_query_without_a_glossary_phrase_gets_no_bm25_list(glossed) -> None:
     kb, _, _ = glossed
     query = "How did the platforms keep residents engaged?"

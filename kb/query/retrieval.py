@@ -285,13 +285,20 @@ def search(
     """Ranked passages with their effective codes, dominant polarity and citation."""
     hits, vectors = _rank(kb, query, k, filters, mode, DEFAULT_WEIGHTS)
     kb.codes_df()  # pick up review decisions made since the last call
-    query_terms = sorted(set(terms(query)))
+    query_terms = highlight_terms(kb, query)
     out = []
     for pid, score in hits:
         rec = result_record(kb, pid, score, query_terms)
         rec["match"] = best_match(kb, pid, vectors, query_terms)
         out.append(rec)
     return out
+
+
+def highlight_terms(kb: KnowledgeBase, query: str) -> list[str]:
+    """The lemmas a result card marks: the query's own, and for an English query the Korean lemmas of
+    its glossary phrases too, so a researcher sees which Korean words the question was matched by."""
+    glossary = glossary_for(kb) if query_lang(query) == "en" else NO_GLOSSARY  # as _rank reads it
+    return sorted(set(keyword_lemmas(query, glossary, own=True)))
 
 
 def best_match(
