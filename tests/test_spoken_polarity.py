@@ -166,3 +166,41 @@ def test_a_counterfactuals_negators_are_no_lack() -> None:
     assert m.get("counterfactual") and not m.get("negation") and not m.get("absence")
     m = markers("그해엔 지원할 조례가 없어서 못 했어요.")
     assert not m.get("counterfactual") and m.get("negation") and m.get("absence")
+
+
+@pytest.mark.parametrize(
+    ("text", "sign"),
+    [
+        # a hedge is the speaker's reticence; the main clause is the verdict
+        ("구체적인 수치는 말씀드리기 어렵지만, 이용자가 꾸준히 늘었어요.", 1),
+        ("딱 잘라 말하기는 어렵지만 분위기는 확실히 좋아졌어요.", 1),
+        ("단정하긴 어렵지만 예전보다 훨씬 수월해졌어요.", 1),
+        # difficulty words that describe the people served, not the case
+        ("형편이 어려운 가구에 반찬을 배달해 드리는 서비스예요.", 0),
+        ("거동이 어려운 어르신들은 전화로도 신청하세요.", 0),
+        # a difficulty of the case itself stays an obstacle
+        ("참여자를 모으기가 어려웠어요.", -1),
+        ("예산이 어려운 상황이라 사업을 줄였어요.", -1),
+        # a difficulty overcome: the story ends in the present
+        ("처음엔 불편하다는 말이 많았는데 지금은 다들 편하다고 해요.", 1),
+        ("초기엔 반응이 좋았는데 요즘은 불만이 많아요.", -1),
+    ],
+)
+def test_hedges_people_and_overcome_difficulties(text: str, sign: int) -> None:
+    assert codebook_sign(text) == sign, markers(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "sign"),
+    [
+        # complaints that are heard out: the practice of listening, not the case's obstacle
+        ("주민 불만을 듣고 바로 고쳤어요.", 0),
+        ("어르신들이 어디서 헤매는지 직접 물어봤어요.", 0),
+        ("게시판에 올라온 민원을 매주 모아서 검토해요.", 0),
+        # complaints that are had stay an obstacle
+        ("불만이 많았어요.", -1),
+        ("민원을 하루에 수십 건씩 받았어요.", -1),
+    ],
+)
+def test_complaints_heard_out(text: str, sign: int) -> None:
+    assert codebook_sign(text) == sign, markers(text)

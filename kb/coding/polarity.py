@@ -177,6 +177,21 @@ _CLAUSE_WORDS = {"반면", "그러나", "하지만", "다만", "그럼에도", "
 # told problem → fix → result ends on its evaluation (coding guide §3, end-weight).
 _RESULT_ENDINGS = ("더니", "나서", "니까", "다가", "고서")
 _RESULT_WORDS = {"결국", "그래서", "그러니까", "그러다", "그러다가", "덕분", "마침내", "드디어"}
+# "지금은 / 이제는 / 요즘은" (the adverb as a topic): the present after a told past is where the
+# story ended ("처음엔 다들 불편해했는데 지금은 편하다고 해요": the difficulty was overcome).
+_NOW_WORDS = {"지금", "이제", "요즘"}
+# A difficulty word that is the speaker's reticence, not the case's: "말씀드리기 어렵지만",
+# "단정하기는 힘들지만" (a hedge before the verdict of the main clause, coding guide §3).
+_HEDGE_VERBS = {
+    "말씀", "드리다", "말", "말하다", "단정", "장담", "판단", "평가", "알다", "밝히다", "공개", "답",
+    "대답", "확인", "비교", "따지다", "꼽다", "일반화",
+}  # fmt: skip
+# People (and households, shops) a difficulty word describes: "형편이 어려운 가구", "거동이 힘든
+# 어르신들" are whom the platform serves, not an obstacle to it (coding guide §3).
+_PEOPLE = {
+    "어르신", "노인", "주민", "가구", "가정", "계층", "이웃", "분", "사람", "학생", "아이", "청년",
+    "세대", "가게", "업체", "소상공인", "농가", "환자", "이용자", "시민", "취약계층", "노인층", "층",
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -199,7 +214,7 @@ def clause_split(doc: Doc) -> tuple[list[int], set[int]]:
     for tok in doc:
         if tok.i and (tok.lemma_ in _CLAUSE_WORDS or tok.is_sent_start):
             current += 1
-        elif tok.i and tok.lemma_ in _RESULT_WORDS:
+        elif tok.i and (tok.lemma_ in _RESULT_WORDS or now_topic(doc, tok.i)):
             current += ids[-1] == current  # not when an ending has just opened the clause
             results.add(current)
         ids.append(current)
@@ -208,6 +223,51 @@ def clause_split(doc: Doc) -> tuple[list[int], set[int]]:
             if tok.text.endswith(_RESULT_ENDINGS):
                 results.add(current)
     return ids, results
+
+
+def now_topic(doc: Doc, i: int) -> bool:
+    """지금은 / 이제는 / 요즘은: a present-time adverb marked as the topic (followed by 은/는)."""
+    return doc[i].lemma_ in _NOW_WORDS and i + 1 < len(doc) and doc[i + 1].text in ("은", "는", "엔")
+
+
+def hedge_or_people(doc: Doc, start: int, end: int) -> bool:
+    """An obstacle cue that is a hedge ("말씀드리기 어렵지만") or describes people ("어려운 어르신들",
+    "형편이 어려운 가구"): no obstacle of the case (coding guide §3)."""
+    k = start - 1
+    if k >= 0 and doc[k].tag_ == "JX":  # 말하기는 어렵지만
+        k -= 1
+    if k >= 1 and "ETN" in doc[k].tag_.split("+"):
+        j = k - 1 - (k >= 2 and doc[k - 1].tag_.startswith("XSV"))  # 단정하기: the noun before 하다
+        if doc[j].lemma_ in _HEDGE_VERBS:
+            return True
+    last = doc[end - 1]
+    return last.tag_.endswith("ETM") and end < len(doc) and doc[end].lemma_ in _PEOPLE
+
+
+# Verbs of hearing users out: a complaint or difficulty that is their object ("민원을 모아서 봐요",
+# "불만을 듣고 고쳤어요") or their embedded question ("어디서 막히는지 물어봐요") is the practice of
+# listening, no obstacle of the case (coding guide §3).
+_LISTEN = {
+    "모으다", "듣다", "묻다", "물어보다", "수렴", "수렴하다", "청취", "청취하다", "반영", "반영하다",
+    "살피다", "파악", "파악하다", "분석", "분석하다", "조사", "조사하다", "챙기다", "귀담아듣다",
+}  # fmt: skip
+
+
+def listened_to(doc: Doc, end: int, ids: list[int]) -> bool:
+    """The cue ending at `end` is the object (을/를) or embedded question (-는지) of a verb of
+    hearing users out, in its clause within six tokens."""
+    if end >= len(doc):
+        return False
+    nxt = doc[end]
+    head = doc[end - 1]
+    obj = nxt.tag_ == "JKO" or head.tag_.split("+")[-1] == "JKO"
+    asked = nxt.tag_ == "EC" and nxt.text.endswith("지") or head.text.endswith(("는지", "은지", "ㄴ지"))
+    if not (obj or asked):
+        return False
+    stop = min(len(doc), end + 7)
+    return any(doc[k].lemma_ in _LISTEN and ids[k] == ids[end - 1] for k in range(end, stop)) or (
+        asked and any(doc[k].lemma_ in _LISTEN for k in range(end, stop))
+    )
 
 
 def end_weighted(scores: dict[int, float], results: set[int]) -> set[int]:
@@ -255,6 +315,11 @@ class PolarityRules:
         flipping: set[int] = set()  # negators that flipped a cue
         for h in hits:
             if h.key in ("negation", "decline") or h.token_start in spent:
+                continue
+            if h.key == "obstacle" and (
+                hedge_or_people(doc, h.token_start, h.token_end) or listened_to(doc, h.token_end, ids)
+            ):
+                cues.setdefault(ids[h.token_start], []).append(f"({h.cue})")  # shown, not scored
                 continue
             if h.token_start in flipping:
                 continue  # a negator the codebook also lists as a cue (않다, 못) that has flipped one

@@ -28,6 +28,21 @@ OBSTACLE_WORDS = frozenset(
         "원점", "도루묵", "물거품", "허사",
     }
 )  # fmt: skip
+# A difficulty word that is a hedge ("말씀드리기 어렵지만", "단정하긴 힘들지만": the speaker's
+# reticence, the main clause is the verdict) or describes people ("형편이 어려운 가구", "힘든
+# 어르신들": whom the platform serves) is no obstacle of the case (kb.coding.polarity likewise).
+HEDGE_VERBS = frozenset(
+    {
+        "말씀", "드리", "말", "말하", "단정", "장담", "판단", "평가", "알", "밝히", "공개", "답", "대답",
+        "확인", "비교", "따지", "꼽", "일반화",
+    }
+)  # fmt: skip
+PEOPLE = frozenset(
+    {
+        "어르신", "노인", "주민", "가구", "가정", "계층", "이웃", "분", "사람", "학생", "아이", "청년",
+        "세대", "가게", "업체", "소상공인", "농가", "환자", "이용자", "시민", "취약계층", "노인층", "층",
+    }
+)  # fmt: skip
 AGAIN = frozenset({"다시", "또"})  # 다시 처음부터 / 처음부터 다시: back to square one
 SUCCESS_WORDS = frozenset(
     {
@@ -159,6 +174,19 @@ def _none_is(toks: Sequence[tuple[str, str]], k: int) -> bool:
     return tuple(toks[k + 1 : k + 3]) != (("어", "EC"), ("지", "VX"))
 
 
+def hedge_or_people(toks: Sequence[tuple[str, str]], i: int) -> bool:
+    """The difficulty word at i is a hedge (V-기(는) 어렵다 with a verb of saying or judging) or
+    describes people (어려운/힘든 + a person or household noun)."""
+    k = i - 1
+    if k >= 0 and toks[k][1] == "JX":
+        k -= 1
+    if k >= 1 and toks[k][1] == "ETN":
+        j = k - 1 - (k >= 2 and toks[k - 1][1].startswith("XSV"))
+        if toks[j][0] in HEDGE_VERBS:
+            return True
+    return i + 2 < len(toks) and toks[i + 1][1] == "ETM" and toks[i + 2][0] in PEOPLE
+
+
 def _absent(toks: Sequence[tuple[str, str]], i: int) -> bool:
     """The noun at `i` is said to be absent: 없다 after its particles and adverbs (비용이 따로
     없어요, 민원은 거의 없었어요) or negated as `negated` reads it."""
@@ -278,7 +306,11 @@ def markers(text: str) -> dict[str, float]:
         if tag == "VA" and form == "없" and not (i and forms[i - 1] == "밖에"):
             add("absence")  # not -ㄹ 수밖에 없다 (had no choice but to) nor N밖에 없다 (only N: _scarce)
         # evaluative words of speech; negation flips them (힘들지 않았어요, 순조롭지 않았어요)
-        if form in OBSTACLE_WORDS and (tag.startswith(("NN", "MAG", "VV", "VA", "XR"))):
+        if (
+            form in OBSTACLE_WORDS
+            and tag.startswith(("NN", "MAG", "VV", "VA", "XR"))
+            and not hedge_or_people(toks, i)
+        ):
             bad = not negated(toks, i)
             if form in FALLING and _burden_before(toks, i):
                 bad = not bad  # 민원이 급감했어요
