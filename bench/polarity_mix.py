@@ -153,6 +153,24 @@ def train(outs: list[Path], balanced: list[bool]) -> None:
         print(f"saved {out} (balanced={bal}, {len(texts)} sentences)", flush=True)
 
 
+def fast_with_tuned(
+    book: object, fast_dir: Path, tuned_dir: Path | None, cache_dir: Path | None
+) -> CoderModel:
+    """The fast category and polarity models (fitted once into `fast_dir`, as `kb build` fits them)
+    with the fine-tuned polarity classifier of `tuned_dir` (none: the fast coder)."""
+    model = CoderModel.load(fast_dir)
+    if model is None:
+        fresh = Coder(book, embedder="use", cache_dir=cache_dir)
+        fresh.fit(build_training_set(book, load_gold(), written=load_written()), tune_epochs=0)
+        assert fresh.model is not None
+        fresh.model.save(fast_dir)
+        fresh.embedder.save()
+        model = fresh.model
+    tuned = CoderModel.load(tuned_dir) if tuned_dir else None
+    model.tuned_polarity = tuned.tuned_polarity if tuned else None
+    return model
+
+
 def code(
     fast_dir: Path,
     tuned_dir: Path | None,
@@ -170,17 +188,7 @@ def code(
     from kb.coding import question_polarity
 
     book = load_view()
-    model = CoderModel.load(fast_dir)
-    if model is None:
-        coder = Coder(book, embedder="use", cache_dir=cache_dir)
-        coder.fit(build_training_set(book, load_gold(), written=load_written()), tune_epochs=0)
-        assert coder.model is not None
-        coder.model.save(fast_dir)
-        coder.embedder.save()
-        model = coder.model
-    tuned = CoderModel.load(tuned_dir) if tuned_dir else None
-    model.tuned_polarity = tuned.tuned_polarity if tuned else None
-    coder = Coder(book, model, cache_dir=cache_dir)
+    coder = Coder(book, fast_with_tuned(book, fast_dir, tuned_dir, cache_dir), cache_dir=cache_dir)
     rows = [json.loads(x) for x in dev.read_text(encoding="utf-8").splitlines() if x.strip()]
     ctx = [row_context(r) for r in rows]
     shipped_table, shipped_nw = (

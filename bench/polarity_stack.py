@@ -230,25 +230,14 @@ def cmd_real(
     """The coder's real path per dev file: the hand mix, then each transcript coded with a combiner
     fitted on the dumps of the other transcripts (settings chosen on those, as `fit`)."""
     from bench.eval_coding import row_context
+    from bench.polarity_mix import fast_with_tuned
     from kb.coding.book import load_view
     from kb.coding.coder import Coder
-    from kb.coding.training import CoderModel
 
     recs = load_dumps(dumps)
     book = load_view()
-    model = CoderModel.load(fast_dir)
-    if model is None:  # the fast category and polarity models, fitted once as `kb build` fits them
-        from kb.coding.data import build_training_set, load_gold, load_written
-
-        fresh = Coder(book, embedder="use", cache_dir=cache)
-        fresh.fit(build_training_set(book, load_gold(), written=load_written()), tune_epochs=0)
-        assert fresh.model is not None
-        fresh.model.save(fast_dir)
-        fresh.embedder.save()
-        model = fresh.model
-    tuned = CoderModel.load(tuned_dir) if tuned_dir else None
-    model.tuned_polarity = tuned.tuned_polarity if tuned else None
-    kind = "tuned" if tuned else "fast"
+    model = fast_with_tuned(book, fast_dir, tuned_dir, cache)
+    kind = "tuned" if model.tuned_polarity is not None else "fast"
     coder = Coder(book, model, cache_dir=cache)
     rows = [json.loads(x) for d in devs for x in d.read_text(encoding="utf-8").splitlines() if x.strip()]
     x = np.array([row(r, kind == "tuned") for r in recs])
