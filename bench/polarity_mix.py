@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from kb.coding.book import POLARITIES, load_view  # noqa: E402
-from kb.coding.coder import TUNED_POLARITY_WEIGHT, Coder  # noqa: E402
+from kb.coding.coder import TUNED_POLARITY_WEIGHT, Coder, move_advice  # noqa: E402
 from kb.coding.context import NEIGHBOUR_POLARITY_WEIGHT  # noqa: E402
 from kb.coding.data import build_training_set, load_gold, load_written  # noqa: E402
 from kb.coding.question_polarity import answer_orientation, answer_weights  # noqa: E402
@@ -255,13 +255,7 @@ def mixed(rd: dict, w: float, trusted: Sequence[str] = POLARITIES, gate: float |
 def advice_moves(p: dict[str, float], rd: dict) -> dict[str, float]:
     """`Coder.polarity`'s last step: advice to another actor turns an obstacle reading into a
     recommendation, a need of the case's own turns a recommendation reading into an obstacle."""
-    if rd["recommendation"] and p["obstacle"] > 0:
-        p["recommendation"] += p["obstacle"]
-        p["obstacle"] = 0.0
-    elif rd["own_need"] and p["recommendation"] > 0:
-        p["obstacle"] += p["recommendation"]
-        p["recommendation"] = 0.0
-    return p
+    return move_advice(p, rd["recommendation"], rd["own_need"])
 
 
 def final(

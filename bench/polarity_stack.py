@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 from bench.polarity_balance import confusion, decide, fmt, scores  # noqa: E402
 from kb.coding import polarity_stack as ps  # noqa: E402
 from kb.coding.book import POLARITIES  # noqa: E402
-from kb.coding.coder import TUNED_POLARITY_WEIGHT  # noqa: E402
+from kb.coding.coder import TUNED_POLARITY_WEIGHT, move_advice  # noqa: E402
 from kb.coding.context import NEIGHBOUR_POLARITY_WEIGHT  # noqa: E402
 
 CS = (0.03, 0.1, 0.3, 1.0)
@@ -87,15 +87,7 @@ def fit(x: np.ndarray, y: Sequence[str], c: float, weight: str, kind: str) -> ps
 
 def moves(p: dict[str, float], rec: dict) -> dict[str, float]:
     """The advice moves of `Coder.polarity`, after the combiner."""
-    own = rec["own"]
-    p = dict(p)
-    if own["recommendation"] and p["obstacle"] > 0:
-        p["recommendation"] += p["obstacle"]
-        p["obstacle"] = 0.0
-    elif own["own_need"] and p["recommendation"] > 0:
-        p["obstacle"] += p["recommendation"]
-        p["recommendation"] = 0.0
-    return p
+    return move_advice(dict(p), rec["own"]["recommendation"], rec["own"]["own_need"])
 
 
 def predict(stack: ps.PolarityStack, x: np.ndarray, recs: Sequence[dict]) -> list[str]:

@@ -494,13 +494,19 @@ def advice_moves(
     into recommendation, a need of the speaker's own organisation turns recommendation into obstacle."""
     groups = list(groups) if groups is not None else [None] * len(analyses)
     for a, row, group in zip(analyses, probs, groups, strict=True):
-        if is_recommendation(a.spoken, group) and row.get("obstacle", 0.0) > 0:
-            row["recommendation"] = row.get("recommendation", 0.0) + row["obstacle"]
-            row["obstacle"] = 0.0
-        elif is_own_need(a.spoken) and row.get("recommendation", 0.0) > 0:
-            row["obstacle"] = row.get("obstacle", 0.0) + row["recommendation"]
-            row["recommendation"] = 0.0
+        move_advice(row, is_recommendation(a.spoken, group), is_own_need(a.spoken))
     return probs
+
+
+def move_advice(row: dict[str, float], recommendation: bool, own_need: bool) -> dict[str, float]:
+    """One reading's advice move, in place (see `advice_moves`); the benches replay it on dumps."""
+    if recommendation and row.get("obstacle", 0.0) > 0:
+        row["recommendation"] = row.get("recommendation", 0.0) + row["obstacle"]
+        row["obstacle"] = 0.0
+    elif own_need and row.get("recommendation", 0.0) > 0:
+        row["obstacle"] = row.get("obstacle", 0.0) + row["recommendation"]
+        row["recommendation"] = 0.0
+    return row
 
 
 _DEFAULT: Coder | None = None
