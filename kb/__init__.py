@@ -3,6 +3,7 @@
 import kb
 kb.search("주민 참여가 저조했던 이유", k=5)     # DataFrame of passages
 kb.matrix(group="domestic")                  # factor × case counts
+kb.across_cases("주민 참여가 저조했던 이유")     # that question's factors, case by case
 kb.export(format="csv", path="codes.csv")    # coded excerpts
 kb.read_export("codes.csv")                  # back, with the original text of neutralised cells
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 __version__ = "0.1.0"
-_API = {"build", "search", "matrix", "export", "code", "add", "read_export"}
+_API = {"build", "search", "matrix", "across_cases", "export", "code", "add", "read_export"}
 
 
 def __getattr__(name: str) -> Any:

@@ -22,8 +22,8 @@ from kb.settings import Settings, get_settings
 from kb.store.kbase import get_kb
 
 __all__ = [
-    "add", "agreement", "backup_reviews", "build", "case_profile", "cases", "cell_passages", "code",
-    "current_decisions", "decide", "export", "export_reviews", "extract", "import_codebook",
+    "across_cases", "add", "agreement", "backup_reviews", "build", "case_profile", "cases", "cell_passages",
+    "code", "current_decisions", "decide", "export", "export_reviews", "extract", "import_codebook",
     "import_reviews", "matrix", "needs_attention", "passage_memo", "read_export", "retrain",
     "review_progress", "review_queue", "search",
 ]  # fmt: skip
@@ -124,6 +124,27 @@ def matrix(
         reviewed=reviewed, min_confidence=min_confidence,
     )  # fmt: skip
     return run_matrix(get_kb(settings), query, filters)
+
+
+def across_cases(
+    query: str,
+    *,
+    factor: str | None = None,
+    group: str | None = None,
+    platform_type: str | None = None,
+    reviewed: bool = False,
+    min_confidence: float = 0.0,
+    settings: Settings | None = None,
+) -> Any:
+    """One question across cases (kb.query.across.AcrossCases): the factors it asks about (or
+    `factor`), each case's success / obstacle / recommendation passages among what it retrieves,
+    the direction it asks about first; `.table` holds the `matrix` rows."""
+    from kb.query.across import across_cases as run_across
+
+    filters = Filters.of(
+        group=group, platform_type=platform_type, reviewed=reviewed, min_confidence=min_confidence
+    )
+    return run_across(get_kb(settings), query, filters, factor)
 
 
 def cell_passages(

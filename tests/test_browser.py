@@ -85,8 +85,16 @@ def test_search_matrix_review_in_browser(server, page) -> None:
     settle(page)
     page.screenshot(path=str(OUT / "01_search.png"), full_page=True)
 
+    # the same question across cases: one bar pair per case, each case's obstacle sentence
+    page.get_by_role("tab", name="사례별 across cases").click()
+    page.locator(".js-plotly-plot .barlayer").first.wait_for()
+    page.get_by_text("방향: 장애 요인", exact=False).wait_for()
+    settle(page)
+    assert page.locator(".js-plotly-plot .barlayer .point").count() >= 2
+    page.screenshot(path=str(OUT / "01b_across_cases.png"), full_page=True)
+
     page.get_by_role("link", name="교차 사례 매트릭스 Matrix").click()
-    page.locator(".js-plotly-plot").first.wait_for()
+    page.locator(".js-plotly-plot .heatmaplayer").first.wait_for()
     settle(page)
     assert page.locator(".js-plotly-plot .heatmaplayer").count() == 1
     # Click the cell 조직문화 × 당근마켓 (row 5, column 9 of 12 sample cases): the cell's passages open.

@@ -181,6 +181,54 @@ def matrix(
 
 @app.command()
 @friendly
+def across(
+    query: Annotated[str, typer.Argument(help="A question, in Korean or English.")],
+    factor: Annotated[
+        str | None, typer.Option(help="Show this factor (category id) instead of the question's own.")
+    ] = None,
+    group: Group = None,
+    platform_type: PlatformType = None,
+    reviewed: Reviewed = False,
+    min_confidence: MinConfidence = 0.0,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON: factors read, rows.")] = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="CSV of the rows.")] = False,
+) -> None:
+    """One question across cases: per factor it asks about, each case's success and obstacle passages
+    among what it retrieves, with the sentence that shows each."""
+    from kb import api
+
+    view = api.across_cases(
+        query, factor=factor, group=group, platform_type=platform_type, reviewed=reviewed,
+        min_confidence=min_confidence, settings=State.settings,
+    )  # fmt: skip
+    if as_json:
+        out = {
+            "query": view.query, "factors": view.factors, "asked": view.asked, "polarity": view.polarity,
+            "rows": json.loads(view.table.to_json(orient="records", force_ascii=False)),
+        }  # fmt: skip
+        typer.echo(json.dumps(out, ensure_ascii=False, indent=1))
+        return
+    if as_csv:
+        from kb.exchange.spreadsheet import csv_bytes
+
+        sys.stdout.buffer.write(csv_bytes(view.table, bom=False))
+        return
+    typer.echo(f"question asks about: {', '.join(view.asked) or '—'} · direction: {view.polarity or '—'}")
+    if view.table.empty:
+        typer.echo("no coded passages match", err=True)
+    for cat, rows in view.table.groupby("category", sort=False):
+        typer.echo(f"\n{rows['label_ko'].iloc[0]} ({cat}): success / obstacle / recommendation passages")
+        for r in rows.to_dict("records"):
+            typer.echo(
+                f"  {r['case_name']} [{r['group']}]  {r['success']} / {r['obstacle']} / {r['recommendation']}"
+            )
+            for pol, mark in (("obstacle", "▼"), ("success", "▲")):
+                if r[f"evidence_{pol}"]:
+                    typer.echo(f"    {mark} {r[f'evidence_{pol}'][:160]}  ({r[f'exemplar_{pol}']})")
+
+
+@app.command()
+@friendly
 def code(
     file: Annotated[
         str, typer.Argument(help="Text file (one passage per line, or JSONL with id/text); - = stdin.")

@@ -162,13 +162,27 @@ def reader_for(kb: Any, config: IntentConfig = DEFAULT_INTENT) -> CategoryReader
     return readers[config.texts]
 
 
+def intent_of(kb: Any, query: str, part_vectors: Sequence[np.ndarray], config: IntentConfig) -> Intent:
+    """The query's categories (by similarity, plus what the store's coder reads in it) and direction."""
+    intent = reader_for(kb, config).read(query, part_vectors, config)
+    if config.coder_min is not None:
+        intent = with_coder(intent, coder_confidences(kb, query), config.coder_min)
+    return intent
+
+
+def read_intent(kb: Any, query: str, config: IntentConfig = DEFAULT_INTENT) -> Intent:
+    """`intent_of` for a query not yet embedded (the cross-case view of a question)."""
+    from kb.store.sentence_index import split_query_vector
+
+    vector = kb.embedder.embed_queries([query])[0]
+    return intent_of(kb, query, split_query_vector(kb.embedder, vector), config)
+
+
 def intent_list(
     kb: Any, query: str, part_vectors: Sequence[np.ndarray], fused: Sequence[str], config: IntentConfig
 ) -> list[str]:
     """The ranking search adds to its fusion: the fused candidates coded with the query's intent."""
-    intent = reader_for(kb, config).read(query, part_vectors, config)
-    if config.coder_min is not None:
-        intent = with_coder(intent, coder_confidences(kb, query), config.coder_min)
+    intent = intent_of(kb, query, part_vectors, config)
     return intent_ranking(fused, code_scores(kb.codes_for, fused, intent, config), config)
 
 

@@ -36,6 +36,21 @@ def auto_by_id(kb: KnowledgeBase) -> dict[str, dict[str, Any]]:
     return hit[1]
 
 
+def coded_sentences(kb: KnowledgeBase, pid: str) -> list[tuple[int, int, list[dict[str, Any]]]]:
+    """(start, end, codes) of each sentence of the passage's auto-coder record, in passage offsets
+    (records of documents coded whole carry document offsets)."""
+    text = kb.passage_by_id.get(pid, {}).get("text") or ""
+    shift = int(kb.passage_by_id.get(pid, {}).get("start") or 0)
+    out = []
+    for sent in (auto_by_id(kb).get(pid) or {}).get("sentences") or []:
+        start, end = int(sent.get("start", 0)), int(sent.get("end", 0))
+        if end > len(text) and start >= shift:
+            start, end = start - shift, end - shift
+        if end > start:
+            out.append((start, end, list(sent.get("codes") or [])))
+    return out
+
+
 def uncertainty(codes: list[dict[str, Any]]) -> float:
     """1 when some code sits at confidence 0.5 (a coin flip), 0 when every code is certain."""
     if not codes:

@@ -19,17 +19,11 @@ def sentence_marks(
     res: Resources, pid: str, text: str, codes: list[dict[str, Any]]
 ) -> list[tuple[int, int, str]]:
     """(start, end, polarity) of the sentences that carry an effective code, in passage offsets."""
-    rec = res.auto_by_id.get(pid) or {}
     effective = {c["category"]: c for c in codes}
     marks = []
-    p = res.kb.passage_by_id.get(pid, {})
-    shift = int(p.get("start") or 0)
-    for sent in rec.get("sentences") or []:
-        start, end = int(sent.get("start", 0)), int(sent.get("end", 0))
-        if end > len(text) and start >= shift:  # document offsets: make them passage offsets
-            start, end = start - shift, end - shift
-        carried = [c for c in sent.get("codes") or [] if c.get("category") in effective]
-        if not carried or end <= start:
+    for start, end, sent_codes in res.coded_sentences(pid):
+        carried = [c for c in sent_codes if c.get("category") in effective]
+        if not carried:
             continue
         best = max(carried, key=lambda c: float(c.get("confidence") or 0))
         eff = effective[best["category"]]
@@ -39,16 +33,11 @@ def sentence_marks(
 
 
 def carrying_sentences(res: Resources, pid: str, text: str, category: str) -> list[str]:
-    rec = res.auto_by_id.get(pid) or {}
-    shift = int(res.kb.passage_by_id.get(pid, {}).get("start") or 0)
-    out = []
-    for sent in rec.get("sentences") or []:
-        if any(c.get("category") == category for c in sent.get("codes") or []):
-            s, e = int(sent["start"]), int(sent["end"])
-            if e > len(text) and s >= shift:
-                s, e = s - shift, e - shift
-            out.append(text[s:e])
-    return out
+    return [
+        text[start:end]
+        for start, end, codes in res.coded_sentences(pid)
+        if any(c.get("category") == category for c in codes)
+    ]
 
 
 def _evidence_line(ev: Any) -> str:

@@ -1,4 +1,4 @@
-"""Search page: one query box, filters, result cards or a table, CSV download."""
+"""Search page: one query box, filters, result cards, the question across cases, a table, CSV download."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import streamlit as st
 
 from kb import api
 from kb.records import POLARITIES
+from kb.ui import across_view, filter_widgets
 from kb.ui import components as ui
-from kb.ui import filter_widgets
 from kb.ui.cards import passage_card
 from kb.ui.state import Resources, resources
 
@@ -108,7 +108,7 @@ def render() -> None:
     st.caption(f"{len(df)}개 결과 · {took * 1000:.0f} ms")
     ui.legend()
     st.caption(":violet-background[검색어와 가장 잘 맞는 문장 (best-matching sentence)]")
-    tab_cards, tab_table = st.tabs(["카드 cards", "표 table"])
+    tab_cards, tab_across, tab_table = st.tabs(["카드 cards", "사례별 across cases", "표 table"])
     with tab_cards:
         for i, row in enumerate(df.to_dict("records"), 1):
             passage_card(
@@ -119,6 +119,8 @@ def render() -> None:
                 key="s",
                 match=row.get("match"),
             )
+    with tab_across:
+        across_view.render(res, query, kwargs)
     with tab_table:
         table = results_table(res, df)
         st.dataframe(table, hide_index=True, width="stretch")

@@ -41,6 +41,11 @@ class Resources:
 
         return auto_by_id(self.kb)
 
+    def coded_sentences(self, pid: str) -> list[tuple[int, int, list[dict[str, Any]]]]:
+        from kb.review.queue import coded_sentences
+
+        return coded_sentences(self.kb, pid)
+
     @cached_property
     def neighbours(self) -> dict[str, tuple[str | None, str | None]]:
         """passage id -> (previous, next) passage id of the same document by start offset."""
