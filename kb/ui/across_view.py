@@ -14,6 +14,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from kb import api
+from kb.ui import charts
 from kb.ui import components as ui
 from kb.ui.state import Resources
 
@@ -25,34 +26,9 @@ def chart(rows: pd.DataFrame) -> go.Figure:
     names = [ui.SHORT_NAME.get(c, n) for c, n in zip(rows["case"], rows["case_name"], strict=True)]
     success, obstacle = rows["success"].astype(int).tolist(), rows["obstacle"].astype(int).tolist()
     fig = go.Figure()
-    fig.add_trace(
-        go.Bar(
-            y=names, x=[-v for v in obstacle], orientation="h", name="▼ 장애 obstacle",
-            marker_color="#b2182b", customdata=obstacle,
-            hovertemplate="%{y}: 장애 구절 %{customdata}<extra></extra>",
-        )
-    )  # fmt: skip
-    fig.add_trace(
-        go.Bar(
-            y=names, x=success, orientation="h", name="▲ 성공 success", marker_color="#1b7837",
-            hovertemplate="%{y}: 성공 구절 %{x}<extra></extra>",
-        )
-    )  # fmt: skip
-    lim = max([*success, *obstacle, 1])
-    step = max(1, -(-lim // 5))
-    ticks = list(range(-lim // step * step, lim + 1, step))
-    fig.update_layout(
-        barmode="relative",
-        height=80 + 28 * len(rows),
-        margin={"l": 10, "r": 10, "t": 10, "b": 10},
-        legend={"orientation": "h", "y": -0.08},
-    )
-    fig.update_yaxes(autorange="reversed")
-    fig.update_xaxes(
-        range=[-lim - 0.5, lim + 0.5], zeroline=True, zerolinecolor="#888", title="구절 수 (◀ 장애 · 성공 ▶)",
-        tickvals=ticks, ticktext=[str(abs(t)) for t in ticks],
-    )  # fmt: skip
-    return fig
+    charts.add_bars(fig, names, success, obstacle)
+    fig.update_xaxes(title="구절 수 (◀ 장애 · 성공 ▶)")
+    return charts.finish(fig, len(rows), max([*success, *obstacle]))
 
 
 def evidence_lines(row: dict[str, Any]) -> None:

@@ -11,8 +11,8 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from kb import api
+from kb.ui import charts, filter_widgets
 from kb.ui import components as ui
-from kb.ui import filter_widgets
 from kb.ui.cards import passage_card
 from kb.ui.state import Resources, resources
 
@@ -145,35 +145,10 @@ def comparison(res: Resources, mx: pd.DataFrame, chosen: list[str]) -> None:
     for i, case in enumerate(chosen, 1):
         s = [int(cells.get((r["category"], case), {}).get("success", 0)) for r in rows]
         o = [int(cells.get((r["category"], case), {}).get("obstacle", 0)) for r in rows]
-        fig.add_trace(
-            go.Bar(y=labels, x=s, orientation="h", name="성공", marker_color="#1b7837", showlegend=i == 1),
-            row=1,
-            col=i,
-        )
-        fig.add_trace(
-            go.Bar(
-                y=labels,
-                x=[-v for v in o],
-                orientation="h",
-                name="장애",
-                marker_color="#b2182b",
-                customdata=o,
-                hovertemplate="%{y}: 장애 %{customdata}<extra></extra>",
-                showlegend=i == 1,
-            ),
-            row=1,
-            col=i,
-        )
+        charts.add_bars(fig, labels, s, o, row=1, col=i)
         lim = max([lim, *s, *o])
         table[res.case_name(case)] = [f"{a}/{b}" if a or b else "" for a, b in zip(s, o, strict=True)]
-    fig.update_layout(
-        barmode="relative",
-        height=90 + 30 * len(rows),
-        margin={"l": 10, "r": 10, "t": 40, "b": 10},
-        legend={"orientation": "h", "y": -0.05},
-    )
-    fig.update_yaxes(autorange="reversed")
-    fig.update_xaxes(range=[-lim - 0.5, lim + 0.5], zeroline=True, zerolinecolor="#888")  # one scale for all
+    charts.finish(fig, len(rows), lim, top=40)  # one scale for all cases
     st.plotly_chart(fig, key="cmp_chart", width="stretch")
     st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch")
 
