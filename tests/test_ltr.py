@@ -32,7 +32,7 @@ def write_model(path: Path, coef: dict[str, float], n: int = 30, **changes: obje
     """A valid model file: every feature at mean 0, scale 1, the given coefficients, the rest 0."""
     body: dict = {
         "format": ltr.FORMAT,
-        "version": "test",
+        "version": ltr.VERSION,
         "n": n,
         "features": list(ltr.FEATURES),
         "mean": [0.0] * len(ltr.FEATURES),
@@ -61,6 +61,7 @@ def test_shipped_model_loads_and_matches_features() -> None:
         lambda b: b"\xff\xfe" + b,  # not UTF-8
         lambda b: pickle.dumps({"coef": [1.0]}),  # a pickle is data we never execute
         lambda b: b.replace(b'"kb-ltr-linear"', b'"other"'),
+        lambda b: b.replace(f'"version": "{ltr.VERSION}"'.encode(), b'"version": "1"'),  # a file of v1
     ],
 )
 def test_spoiled_file_is_refused_with_a_clear_error(tmp_path: Path, spoil) -> None:
@@ -76,7 +77,8 @@ def test_nan_wrong_features_and_bad_scale_are_refused(tmp_path: Path) -> None:
     path.write_text(path.read_text().replace("1.0", "NaN", 1))
     with pytest.raises(BadRerankModel, match="not valid JSON"):
         ltr.load_model(path)
-    body = {"format": ltr.FORMAT, "n": 20, "features": ["fused_rr"], "mean": [0], "scale": [1], "coef": [1]}
+    body = {"format": ltr.FORMAT, "version": ltr.VERSION, "n": 20, "features": ["fused_rr"]}
+    body |= {"mean": [0], "scale": [1], "coef": [1]}
     body["sha256"] = ltr.body_sha(body)
     path.write_text(json.dumps(body))
     with pytest.raises(BadRerankModel, match="other features"):
@@ -176,3 +178,55 @@ def test_features_agree_with_their_definitions(kb_settings: Settings) -> None:
     assert (x[:, col["cos_sent2_p0_gap"]] <= x[:, col["cos_sent1_p0_gap"]] + 1e-9).all()
     assert x[0, col["fused_rr"]] == 1.0 and x[0, col["same_case_above"]] == 0.0
     assert (x[:, col["rr_passage_p1"]] == 0).all()  # the test store has one encoder
+
+
+def test_sentence_stats_and_case_ranks_as_documented() -> None:
+    """The second-best sentence, the sentences close to the best (within ltr.CLOSE = 0.02) and the rank
+    within a case of a ranking, on numbers worked out by hand."""
+    assert ltr.CLOSE == 0.02
+    assert ltr.sentence_stats([0.50, 0.81, 0.80, 0.70, 0.795]) == (0.81, 0.80, 2)
+    assert ltr.sentence_stats([0.4]) == (0.4, 0.4, 0)  # one sentence: the second is the first
+    case_of = {"a1": "A", "a2": "A", "a3": "A", "b1": "B"}
+    ranking = ["a1", "b1", "zz", "a2", "a3"]  # zz: a passage gone from the store, skipped
+    assert ltr.case_ranks(case_of, ranking, ["a3", "b1", "a2", "a1", "c9"]) == [1 / 3, 1.0, 0.5, 1.0, 0.0]
+
+
+def test_extra_features_on_the_small_kb(kb_settings: Settings) -> None:
+    """The features measured in session 14 computed as documented on the fixture KB: rank within its
+    case in the e5 passage list, heading cosine centred on the candidates, position in the document,
+    synthesis only for a query that names no case; asking for more columns leaves the shipped ones as
+    they were."""
+    kb = KnowledgeBase.open(replace(kb_settings, rerank_ltr=0))
+    _, _, sig = fuse_candidates(kb, QUERY, 10, NO_FILTERS, "hybrid", DEFAULT_WEIGHTS)
+    assert sig is not None and sig.query == QUERY
+    top = [pid for pid, _ in sig.fused[:20]]
+    x = ltr.features(kb, sig, top, ltr.ALL_FEATURES)
+    col = {name: j for j, name in enumerate(ltr.ALL_FEATURES)}
+    assert np.array_equal(x[:, [col[f] for f in ltr.FEATURES]], ltr.features(kb, sig, top))
+    case = {pid: kb.passage_by_id[pid]["case"] for pid in kb.passage_by_id}
+    listed = sig.lists["passage_p0"]
+    for i, pid in enumerate(top):
+        above = sum(case[q] == case[pid] for q in listed[: listed.index(pid)]) if pid in listed else None
+        assert x[i, col["case_rank_p0"]] == (0.0 if above is None else 1 / (1 + above))
+    assert (x[:, col["case_rank_p0"]] < 1).any()  # some candidate has a passage of its case above it
+    heading = x[:, col["heading_cos"]]  # every fixture passage has a heading
+    assert heading.mean() == pytest.approx(0.0, abs=1e-6) and heading.std() > 0
+    for i, pid in enumerate(top):
+        doc = kb.passage_by_id[pid]["doc_id"]
+        starts = sorted(int(p["start"]) for p in kb.passages if p["doc_id"] == doc)
+        want = int(kb.passage_by_id[pid]["start"]) / starts[-1] if starts[-1] else 0.0
+        assert x[i, col["position"]] == pytest.approx(want)
+    assert {0.0, 1.0} <= set(x[:, col["position"]].tolist())
+    assert (x[:, col["sent2_rel"]] <= 0).all() and (x[:, col["n_close"]] >= 0).all()
+    syn = [float(kb.passage_by_id[p]["platform_type"] == "synthesis") for p in top]
+    assert not ltr.names_a_case(kb, QUERY) and any(syn)
+    assert x[:, col["nocase_x_synthesis"]].tolist() == syn
+    for named in ("은평구의 플랫폼 예산", "당근마켓 조직문화", "Talk London budget"):
+        assert ltr.names_a_case(kb, named)
+        _, _, s2 = fuse_candidates(kb, named, 10, NO_FILTERS, "hybrid", DEFAULT_WEIGHTS)
+        assert s2 is not None
+        ids = [pid for pid, _ in s2.fused[:20]]
+        assert not ltr.features(kb, s2, ids, ("nocase_x_synthesis",)).any()
+    assert not ltr.names_a_case(kb, "국내 사례 소결에서 예산")  # a synthesis's name is no case
+    with pytest.raises(ValueError, match="unknown"):
+        ltr.features(kb, sig, top, ("no_such_feature",))

@@ -217,7 +217,7 @@ def fuse_candidates(
         fused = rrf([*rankings, (weights.intent, coded)])
     sig = None
     if mode == "hybrid" and part_vectors is not None:
-        sig = ltr.Signals(lang, fused, lists, bm25_scores, part_vectors, frozenset(terms(query)))
+        sig = ltr.Signals(lang, fused, lists, bm25_scores, part_vectors, frozenset(terms(query)), query)
     return fused, part_vectors, sig
 
 
