@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from kb.coding import polarity_stack
-from kb.coding.answers import AnswerCalibration, answer_choice
+from kb.coding.answers import AnswerCalibration, answer_choice, prose_choice
 from kb.coding.book import CodebookView, load_view, to_view
 from kb.coding.calibrate import to_confidence
 from kb.coding.context import (
@@ -142,6 +142,7 @@ class Coder:
     # interview answers' polarity: True the shipped learned combiner, False the hand mix (answer_stack)
     polarity_stack: PolarityStack | bool = True
     answer_calibration: AnswerCalibration | None = None  # None: kb.coding.answers.ANSWER_CALIBRATION
+    prose_calibration: AnswerCalibration | None = None  # None: kb.coding.answers.PROSE_CALIBRATION
 
     # ----- scoring --------------------------------------------------------------------------
     def confidences(self, cats: list[str], raw: np.ndarray) -> np.ndarray:
@@ -288,13 +289,16 @@ class Coder:
         return Scored(ids, units, ctx, owner, analyses, cats, raw, conf, own)
 
     def choose(self, scored: Scored) -> np.ndarray:
-        """[n, k] chosen codes: at threshold, interview answers calibrated, fallback, no interviewer."""
+        """[n, k] chosen codes: at threshold, interview answers and report prose calibrated each for
+        its kind (kb.coding.answers), fallback, no interviewer."""
         s = scored
         chosen = s.conf >= 0.5
         if len(chosen):
             answer = np.array([is_answer(s.ctx[i]) for i in s.owner], bool)
+            asker = np.array([is_interviewer(s.ctx[i].speaker) for i in s.owner], bool)
             chosen = answer_choice(self.answer_calibration, s.cats, s.conf, s.own, chosen, answer)
-            chosen[np.array([is_interviewer(s.ctx[i].speaker) for i in s.owner], bool)] = False
+            chosen = prose_choice(self.prose_calibration, s.cats, s.conf, s.own, chosen, ~answer & ~asker)
+            chosen[asker] = False
             fill = fallback_rows(self.fallback_min, s.analyses, s.conf, chosen, answer)
             for i, j in fill:
                 chosen[i, j] = True
