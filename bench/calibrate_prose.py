@@ -1,21 +1,26 @@
 """How report-prose sentences keep their codes (kb.coding.answers.PROSE_CALIBRATION), chosen by
 nested cross-validation over the held-out report folds.
 
-Two steps:
+Three steps:
 
 1. `--dump D/prose.npz`: the held-out protocol of bench/eval_coding.py (5 grouped case folds, each
    fold coded by a model trained without it, `loco_predictions` itself), keeping per gold sentence
    its fold, the scored confidences (`own`, `raw`, `conf` per category and Kiwi sentence) and the
    gold codes, so every mechanism replays from the dump without retraining. The dump's plain-
-   threshold macro-F1 is checked against the bench's own predictions.
+   threshold macro-F1 is checked against the bench's own predictions (equal only while the shipped
+   PROSE_CALIBRATION is the plain one; with it, the bench's number is the calibrated one). The dump
+   also keeps each fold's polarity readings per sentence and category.
 2. `--replay D/prose.npz`: for each mechanism (the grids and the `pick` rule of
    bench/calibrate_answers.py: parsimony tolerance, uncoded share within 5 points of the coders'),
    nested: parameters chosen on four folds, scored on the fifth. A mechanism is worth shipping only
    if its held-out macro-F1 beats the plain thresholds' on at least four of the five folds and
    pooled.
+3. `--polarity D/prose.npz`: the same nesting for report-prose polarity (every gold code, the gold
+   category's readings): a mix with the neighbouring sentences' readings and an obstacle/neutral
+   prior, chosen by accuracy (kb.coding.context.PROSE_NEIGHBOUR_POLARITY_WEIGHT).
 
     KB_CODER_TUNE_EPOCHS=0 python bench/calibrate_prose.py --dump D/prose.npz --cache-dir D/cache
-    python bench/calibrate_prose.py --replay D/prose.npz
+    python bench/calibrate_prose.py --replay D/prose.npz --polarity D/prose.npz
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ from bench.calibrate_answers import (  # noqa: E402
     pick,
 )
 from kb.coding.answers import AnswerCalibration, calibrated  # noqa: E402
+from kb.records import POLARITIES  # noqa: E402
 
 PLAIN = AnswerCalibration()
 # codes other than the sentence's best must clear their threshold by this much more
@@ -61,12 +67,16 @@ def dump(path: Path, cache_dir: Path | None, n_folds: int = 5) -> None:
     t0 = time.time()
     book, gold, written = load_view(), load_gold(), load_written()
     coder = Coder(book, embedder="use", cache_dir=cache_dir)
-    captured = []
+    captured, polarity = [], []
     score_texts = coder.score_texts
 
-    def capture(*args, **kwargs):  # every fold's Scored, in fold order
+    def capture(*args, **kwargs):  # every fold's Scored, in fold order, and its polarity readings
         s = score_texts(*args, **kwargs)
         captured.append(s)
+        n, k = s.conf.shape
+        groups = [s.ctx[s.owner[i]].group for i in range(n) for _ in range(k)]
+        probs = coder.polarity([a for a in s.analyses for _ in range(k)], s.cats * n, groups)
+        polarity.append(np.array([[p[q] for q in POLARITIES] for p in probs]).reshape(n, k, len(POLARITIES)))
         return s
 
     coder.score_texts = capture  # type: ignore[method-assign]
@@ -85,6 +95,10 @@ def dump(path: Path, cache_dir: Path | None, n_folds: int = 5) -> None:
         raw.append(s.raw)
         owner += [rows[i] for i in s.owner]
         cats = s.cats
+    pol_gold = np.full((len(gold), len(cats)), -1)
+    for i, r in enumerate(gold):
+        for c in r["codes"]:
+            pol_gold[i, cats.index(c["category"])] = POLARITIES.index(c["polarity"])
     gold_codes = np.array([[any(c["category"] == k for c in r["codes"]) for k in cats] for r in gold], bool)
     np.savez_compressed(
         path,
@@ -98,6 +112,9 @@ def dump(path: Path, cache_dir: Path | None, n_folds: int = 5) -> None:
         case=np.array([r["case"] for r in gold]),
         ids=np.array([r["id"] for r in gold]),
         tune_epochs=np.array(TUNE_EPOCHS),
+        polarity=np.vstack(polarity),
+        polarity_gold=pol_gold,
+        polarities=np.array(POLARITIES),
     )
     replayed = Replay(path).score(Replay(path).pred(PLAIN), np.ones(len(gold), bool))[0]
     meta = {
@@ -298,10 +315,107 @@ def replay(path: Path) -> dict[str, AnswerCalibration]:
     return chosen_all
 
 
+NEIGHBOUR_WEIGHTS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
+OBSTACLE_WEIGHTS = (1.0, 0.75, 1.25, 0.5, 1.5)
+NEUTRAL_WEIGHTS = (1.0, 0.75, 1.25, 0.5, 1.5, 2.0)
+
+
+class PolarityReplay:
+    """Report-prose polarity of every gold code from the dump: the row's sentences' readings for the
+    gold category, weighted by confidence, after a neighbour mix and a prior (both off by default)."""
+
+    def __init__(self, path: Path) -> None:
+        d = np.load(path)
+        self.pol, self.gold, self.conf = d["polarity"], d["polarity_gold"], d["conf"]
+        self.owner, self.fold, case = d["owner"], d["fold"], d["case"]
+        self.names = [str(p) for p in d["polarities"]]
+        sent_case = case[self.owner]
+        n = len(self.owner)
+        self.prev = np.array([i - 1 if i and sent_case[i - 1] == sent_case[i] else -1 for i in range(n)])
+        self.next = np.array(
+            [i + 1 if i + 1 < n and sent_case[i + 1] == sent_case[i] else -1 for i in range(n)]
+        )
+        self.rows, self.cols = np.nonzero(self.gold >= 0)
+        self.folds = {int(f): self.fold[self.rows] == f for f in sorted(set(self.fold.tolist()))}
+
+    def predict(self, w: float, obstacle: float, neutral: float) -> np.ndarray:
+        pol = self.pol
+        if w:
+            near = np.zeros_like(pol)
+            cnt = np.zeros(pol.shape[0])
+            for nb in (self.prev, self.next):
+                ok = nb >= 0
+                near[ok] += pol[nb[ok]]
+                cnt += ok
+            has = cnt > 0
+            mixed = pol.copy()
+            mixed[has] = (1 - w) * pol[has] + w * near[has] / cnt[has, None, None]
+            pol = mixed
+        prior = np.ones(len(self.names))
+        prior[self.names.index("obstacle")] = obstacle
+        prior[self.names.index("neutral")] = neutral
+        votes = np.zeros(self.gold.shape + (len(self.names),))
+        np.add.at(votes, self.owner, pol * prior * np.maximum(self.conf, 1e-6)[:, :, None])
+        return votes[self.rows, self.cols].argmax(axis=1)
+
+    def score(self, pred: np.ndarray, mask: np.ndarray) -> tuple[float, float]:
+        """(accuracy, balanced accuracy) over the gold codes in `mask`."""
+        y, p = self.gold[self.rows, self.cols][mask], pred[mask]
+        recalls = [np.mean(p[y == c] == c) for c in range(len(self.names)) if np.any(y == c)]
+        return float(np.mean(p == y)), float(np.mean(recalls))
+
+
+def polarity_replay(path: Path) -> None:
+    """Nested over the folds, as `replay`: parameters chosen on four folds by accuracy (the first of
+    the grid within TOLERANCE of the best), scored on the fifth."""
+    from bench.calibrate_answers import TOLERANCE
+
+    rep = PolarityReplay(path)
+    everything = np.ones(len(rep.rows), bool)
+    grids = {
+        "plain": [(0.0, 1.0, 1.0)],
+        "neighbour mix": [(w, 1.0, 1.0) for w in NEIGHBOUR_WEIGHTS],
+        "prior (obstacle × neutral)": [
+            (0.0, o, n) for o, n in itertools.product(OBSTACLE_WEIGHTS, NEUTRAL_WEIGHTS)
+        ],
+        "neighbour × prior": list(itertools.product(NEIGHBOUR_WEIGHTS, OBSTACLE_WEIGHTS, NEUTRAL_WEIGHTS)),
+    }
+    cache: dict[tuple, np.ndarray] = {}
+
+    def pred(c: tuple) -> np.ndarray:
+        if c not in cache:
+            cache[c] = rep.predict(*c)
+        return cache[c]
+
+    plain = [rep.score(pred((0.0, 1.0, 1.0)), m)[0] for m in rep.folds.values()]
+    print(
+        f"\n{len(rep.rows)} gold codes; polarity of every gold code (the gold category's readings)\n\n"
+        "| mechanism | held-out accuracy per fold | wins vs plain | pooled accuracy | pooled balanced "
+        "| chosen |\n"
+        "|---|---|---|---|---|---|"
+    )
+    for name, cands in grids.items():
+        per_fold, picks, pooled = [], [], np.zeros(len(rep.rows), int)
+        for f, m in rep.folds.items():
+            scored = [(rep.score(pred(c), ~m)[0], c) for c in cands]
+            top = max(a for a, _ in scored)
+            choice = next(c for a, c in scored if a >= top - TOLERANCE)
+            picks.append(f"{f}: w {choice[0]:g}, obst ×{choice[1]:g}, neutral ×{choice[2]:g}")
+            per_fold.append(rep.score(pred(choice), m)[0])
+            pooled[m] = pred(choice)[m]
+        wins = sum(a > b + 1e-12 for a, b in zip(per_fold, plain, strict=True))
+        acc, bal = rep.score(pooled, everything)
+        print(
+            f"| {name} | {' / '.join(f'{x:.3f}' for x in per_fold)} | {wins}/5 | {acc:.3f} | {bal:.3f} | "
+            f"{' · '.join(picks)} |"
+        )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dump", type=Path, help="run the held-out protocol once and write the dump here")
     ap.add_argument("--replay", type=Path, help="the nested table from a dump")
+    ap.add_argument("--polarity", type=Path, help="the nested polarity table from a dump with readings")
     ap.add_argument("--cache-dir", type=Path, default=None)
     ap.add_argument("--folds", type=int, default=5)
     args = ap.parse_args()
@@ -309,6 +423,8 @@ def main() -> None:
         dump(args.dump, args.cache_dir, args.folds)
     if args.replay:
         replay(args.replay)
+    if args.polarity:
+        polarity_replay(args.polarity)
 
 
 if __name__ == "__main__":

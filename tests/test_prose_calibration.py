@@ -60,3 +60,28 @@ def test_interview_answers_and_interviewer_turns_ignore_the_prose_setting(coder)
 
 def test_the_default_is_the_shipped_prose_calibration(coder) -> None:
     assert run(coder, None, [None]) == run(coder, PROSE_CALIBRATION, [None])
+
+
+PASSAGE = "예산이 크게 부족해 사업이 중단될 위기에 처했다. 이에 시는 내년 예산 편성을 다시 검토하였다."
+
+
+def sentence_polarities(coder: Coder, context: dict | None) -> list[list[tuple[str, str, float]]]:
+    (res,) = coder.code_texts([PASSAGE], contexts=[context])
+    return [
+        [(c["category"], c["polarity"], c["polarity_confidence"]) for c in s["codes"]]
+        for s in res["sentences"]
+    ]
+
+
+def test_report_prose_polarity_leans_on_its_neighbours(coder, monkeypatch) -> None:
+    """A plain follow-up sentence about the same budget reads its neighbour's obstacle
+    (kb.coding.context.PROSE_NEIGHBOUR_POLARITY_WEIGHT); interview answers keep their own mix."""
+    from kb.coding import context as context_module
+
+    monkeypatch.setattr(context_module, "PROSE_NEIGHBOUR_POLARITY_WEIGHT", 0.0)
+    alone, answer_alone = sentence_polarities(coder, None), sentence_polarities(coder, ANSWER)
+    monkeypatch.setattr(context_module, "PROSE_NEIGHBOUR_POLARITY_WEIGHT", 0.3)
+    mixed, answer_mixed = sentence_polarities(coder, None), sentence_polarities(coder, ANSWER)
+    assert alone[1][0][:2] == ("financial_resources", "neutral"), alone
+    assert mixed[1][0][:2] == ("financial_resources", "obstacle"), mixed
+    assert answer_mixed == answer_alone
