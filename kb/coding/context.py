@@ -176,9 +176,10 @@ def blend_neighbour_polarity(
     answer: Sequence[bool],
     weight: float | None = None,
 ) -> list[dict[str, float]]:
-    """Interview answers' polarity probabilities mixed with their neighbours' (see
-    NEIGHBOUR_POLARITY_WEIGHT); `neighbours[k]`: the neighbour sentences' probabilities for row k's
-    category (empty: none). Report prose is left as it is."""
+    """The flagged rows' polarity probabilities mixed with their neighbours' (`answer`: interview
+    answers, at NEIGHBOUR_POLARITY_WEIGHT; the coder makes a second call for report prose at
+    PROSE_NEIGHBOUR_POLARITY_WEIGHT); `neighbours[k]`: the neighbour sentences' probabilities for row
+    k's category (empty: none). Rows not flagged are left as they are."""
     w = NEIGHBOUR_POLARITY_WEIGHT if weight is None else weight
     out = []
     for row, near, ans in zip(probs, neighbours, answer, strict=True):
