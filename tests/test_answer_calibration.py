@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from kb.coding.answers import AnswerCalibration, answer_choice
+from kb.coding.answers import AnswerCalibration, answer_choice, prose_choice
 
 CATS = ["financial_resources", "human_resources", "resident_acceptance"]
 # two sentences with the same confidences: an interview answer, then report prose
@@ -63,3 +63,18 @@ def test_the_answer_settings_are_the_ones_chosen_on_dev() -> None:
 
     assert ANSWER_CONTEXT_SCALE == 2.5
     assert ANSWER_CALIBRATION == AnswerCalibration(keep_within=0.2)
+
+
+def test_prose_choice_acts_on_report_prose_only() -> None:
+    prose = ~ANSWER
+    picked = prose_choice(AnswerCalibration(keep_within=0.1), CATS, CONF, OWN, CONF >= 0.5, prose)
+    assert picked.tolist() == [[True, True, True], [True, False, False]]
+    plain = prose_choice(AnswerCalibration(), CATS, CONF, OWN, CONF >= 0.5, prose)
+    assert (plain == (CONF >= 0.5)).all()
+
+
+def test_a_second_code_needs_the_margin_the_best_does_not() -> None:
+    assert choose(AnswerCalibration(second_margin=0.2))[0].tolist() == [True, True, False]
+    assert choose(AnswerCalibration(second_margin=0.3))[0].tolist() == [True, False, False]
+    low = np.array([[0.55, 0.1, 0.0], [0.55, 0.1, 0.0]])
+    assert choose(AnswerCalibration(second_margin=0.3), low, low)[0].tolist() == [True, False, False]

@@ -17,8 +17,9 @@ from typing import Any
 
 import numpy as np
 
+from kb.coding import context as context_module
 from kb.coding import polarity_stack
-from kb.coding.answers import AnswerCalibration, answer_choice
+from kb.coding.answers import AnswerCalibration, answer_choice, prose_choice
 from kb.coding.book import CodebookView, load_view, to_view
 from kb.coding.calibrate import to_confidence
 from kb.coding.context import (
@@ -142,6 +143,7 @@ class Coder:
     # interview answers' polarity: True the shipped learned combiner, False the hand mix (answer_stack)
     polarity_stack: PolarityStack | bool = True
     answer_calibration: AnswerCalibration | None = None  # None: kb.coding.answers.ANSWER_CALIBRATION
+    prose_calibration: AnswerCalibration | None = None  # None: kb.coding.answers.PROSE_CALIBRATION
 
     # ----- scoring --------------------------------------------------------------------------
     def confidences(self, cats: list[str], raw: np.ndarray) -> np.ndarray:
@@ -288,13 +290,16 @@ class Coder:
         return Scored(ids, units, ctx, owner, analyses, cats, raw, conf, own)
 
     def choose(self, scored: Scored) -> np.ndarray:
-        """[n, k] chosen codes: at threshold, interview answers calibrated, fallback, no interviewer."""
+        """[n, k] chosen codes: at threshold, interview answers and report prose calibrated each for
+        its kind (kb.coding.answers), fallback, no interviewer."""
         s = scored
         chosen = s.conf >= 0.5
         if len(chosen):
             answer = np.array([is_answer(s.ctx[i]) for i in s.owner], bool)
+            asker = np.array([is_interviewer(s.ctx[i].speaker) for i in s.owner], bool)
             chosen = answer_choice(self.answer_calibration, s.cats, s.conf, s.own, chosen, answer)
-            chosen[np.array([is_interviewer(s.ctx[i].speaker) for i in s.owner], bool)] = False
+            chosen = prose_choice(self.prose_calibration, s.cats, s.conf, s.own, chosen, ~answer & ~asker)
+            chosen[asker] = False
             fill = fallback_rows(self.fallback_min, s.analyses, s.conf, chosen, answer)
             for i, j in fill:
                 chosen[i, j] = True
@@ -307,7 +312,10 @@ class Coder:
         pairs = [(i, j) for i in range(len(analyses)) for j in range(len(cats)) if chosen[i, j]]
         groups = [ctx[owner[i]].group for i, _ in pairs]
         answers = [is_answer(ctx[owner[i]]) for i, _ in pairs]
-        wanted = self._neighbour_requests(scored, pairs, answers)
+        prose_w = context_module.PROSE_NEIGHBOUR_POLARITY_WEIGHT
+        prose = [not a and prose_w > 0 for a in answers]  # interviewer turns have no pairs
+        mixed = [a or p for a, p in zip(answers, prose, strict=True)]
+        wanted = self._neighbour_requests(scored, pairs, mixed)
         # one call for the codes and their neighbours: the neighbours are mostly the same sentences,
         # and the fine-tuned polarity model reads each distinct text once per call
         all_a = [analyses[i] for i, _ in pairs] + [w[1] for w in wanted]
@@ -353,6 +361,7 @@ class Coder:
             pol = list(pol)
             for k, p in zip(idx, stacked, strict=True):
                 pol[k] = p
+        pol = blend_neighbour_polarity(pol, near, prose, prose_w)  # report prose (answers untouched)
         pol_of = {pair: p for pair, p in zip(pairs, pol, strict=True)}
 
         results, row = [], 0
@@ -423,9 +432,10 @@ class Coder:
     def _neighbour_requests(
         self, scored: Scored, pairs: list[tuple[int, int]], answers: list[bool]
     ) -> list[tuple[int, Analysis, str, str | None]]:
-        """(pair index, neighbour sentence, category, group) for each (sentence, category) pair of an
-        interview answer: the adjacent sentences of the same text, or the context's prev/next text at
-        the text's edges (kb.coding.context.blend_neighbour_polarity mixes in their polarity)."""
+        """(pair index, neighbour sentence, category, group) for each (sentence, category) pair
+        flagged in `answers` (interview answers, and report prose when its neighbour weight is on):
+        the adjacent sentences of the same text, or the context's prev/next text at the text's edges
+        (kb.coding.context.blend_neighbour_polarity mixes in their polarity)."""
         analyses, owner, ctx = scored.analyses, scored.owner, scored.ctx
         n = len(analyses)
         edge_texts = sorted(

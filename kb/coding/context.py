@@ -59,6 +59,12 @@ ANSWER_POLARITY_WEIGHTS = NEUTRAL_WEIGHTS
 # This hand mix (and the answer prior) is the fast coder's; a coder with a fine-tuned polarity model
 # reads answers through the learned combiner of kb.coding.polarity_stack instead.
 NEIGHBOUR_POLARITY_WEIGHT = 0.3
+# Report prose: a sentence's polarity mixed the same way with its neighbours' in the same text (the
+# adjacent sentences, or the context's prev/next text at its edges). Chosen by nested cross-validation
+# over the 5 held-out report folds (bench/calibrate_prose.py --polarity, docs/bench/prose_dev.md):
+# 0.3 on four of five splits (0.4 on the fifth), held-out accuracy over every gold code 0.641 → 0.665,
+# higher on all five folds, balanced accuracy 0.684 → 0.690. Fast coder only measured.
+PROSE_NEIGHBOUR_POLARITY_WEIGHT = 0.3
 
 
 @dataclass(frozen=True)
@@ -170,9 +176,10 @@ def blend_neighbour_polarity(
     answer: Sequence[bool],
     weight: float | None = None,
 ) -> list[dict[str, float]]:
-    """Interview answers' polarity probabilities mixed with their neighbours' (see
-    NEIGHBOUR_POLARITY_WEIGHT); `neighbours[k]`: the neighbour sentences' probabilities for row k's
-    category (empty: none). Report prose is left as it is."""
+    """The flagged rows' polarity probabilities mixed with their neighbours' (`answer`: interview
+    answers, at NEIGHBOUR_POLARITY_WEIGHT; the coder makes a second call for report prose at
+    PROSE_NEIGHBOUR_POLARITY_WEIGHT); `neighbours[k]`: the neighbour sentences' probabilities for row
+    k's category (empty: none). Rows not flagged are left as they are."""
     w = NEIGHBOUR_POLARITY_WEIGHT if weight is None else weight
     out = []
     for row, near, ans in zip(probs, neighbours, answer, strict=True):
