@@ -416,7 +416,9 @@ class Coder:
                         "evidence": self._evidence(a, j, cat, raw[row, j]),
                     }
                     if conf[row, j] < 0.5:
-                        code["evidence"]["fallback"] = True  # the sentence's best category, below threshold
+                        code["evidence"]["fallback"] = (
+                            True  # below threshold: the top-category fallback or the answer combiner
+                        )
                     codes.append(code)
                     zero = dict.fromkeys(POLARITIES, 0.0)
                     agg = best.setdefault(cat, {"code": code, "votes": zero, "n": 0})
