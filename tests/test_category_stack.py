@@ -219,17 +219,21 @@ def spoken_coder():
     return c
 
 
-def _shipped_for(coder) -> cs.CategoryStack:
-    """The shipped combiner of the coder's kind, or the fine-tuned one read by this fast coder."""
-    stacks = cs.shipped()
-    stack = stacks["fast"] or stacks["tuned"]
+SHIPPED_KINDS = [k for k, s in cs.shipped().items() if s is not None]
+
+
+def _shipped_for(kind: str) -> cs.CategoryStack:
+    """The shipped combiner of `kind`, read by this fast coder (a fine-tuned coder takes an hour to
+    train; the inputs are the same for both kinds)."""
+    stack = cs.shipped()[kind]
     assert stack is not None
     return dataclasses.replace(stack, kind="fast")
 
 
 @pytest.mark.slow
-def test_a_context_dependent_answer_follows_its_question(spoken_coder) -> None:
-    spoken_coder.category_stack = _shipped_for(spoken_coder)
+@pytest.mark.parametrize("kind", SHIPPED_KINDS)
+def test_a_context_dependent_answer_follows_its_question(spoken_coder, kind) -> None:
+    spoken_coder.category_stack = _shipped_for(kind)
     try:
         thin = "아, 그게 제일 골치였죠."
         funding = _kept(spoken_coder, thin, {"question": "예산 확보는 어떠셨어요?", "speaker": ANSWERER})
@@ -258,9 +262,10 @@ SPOKEN = [
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("kind", SHIPPED_KINDS)
 @pytest.mark.parametrize(("question", "answer", "category"), SPOKEN)
-def test_plain_spoken_answers_get_their_category(spoken_coder, question, answer, category) -> None:
-    spoken_coder.category_stack = _shipped_for(spoken_coder)
+def test_plain_spoken_answers_get_their_category(spoken_coder, question, answer, category, kind) -> None:
+    spoken_coder.category_stack = _shipped_for(kind)
     try:
         assert category in _kept(spoken_coder, answer, {"question": question, "speaker": ANSWERER})
     finally:
