@@ -35,7 +35,7 @@ TIMING = FRAGMENTS / "run_all.json"
 ORDER = (
     "retrieval", "contextual_dev", "retrieval_intent", "retrieval_rerank", "determinism", "adaptation",
     "reranker_dev", "search_dev", "gloss_dev", "ltr_dev", "ltr2_dev", "coding", "polarity_balance_dev",
-    "polstack_dev", "polrules_dev", "coding_variants",
+    "polstack_dev", "polrules_dev", "catstack_dev", "coding_variants",
     "learning_curve", "table7", "human_agreement", "build", "first_search", "scale", "app",
 )  # fmt: skip
 RUN_ORDER = ("build", "coding", "human_agreement", "retrieval", "scale", "app")  # build's store first
@@ -64,6 +64,7 @@ TITLES = {
     "polarity_balance_dev": "Interview polarity robust to the success:obstacle mix (dev transcripts)",
     "polrules_dev": "Spoken polarity rules of the fast coder (dev transcripts)",
     "polstack_dev": "A learned combiner for interview answers' polarity (dev transcripts)",
+    "catstack_dev": "A learned combiner for interview answers' categories (dev transcripts)",
 }
 
 

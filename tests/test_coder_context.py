@@ -217,6 +217,7 @@ def test_top_category_fallback_only_for_substantive_answer_sentences(coder) -> N
     text = "오전에는 주로 회의를 하고 오후에는 현장에 나가서 이것저것 챙겨요."
     answer = {"question": "하루 일과는 어떻게 되세요?", "speaker": "응답자"}
     try:
+        coder.category_stack = False  # the hand-composed choice (kb.coding.category_stack aside)
         coder.answer_calibration = AnswerCalibration()  # the plain thresholds: the fallback alone
         coder.fallback_min = 0.5  # off
         (off,) = coder.code_texts([text], contexts=[answer])
@@ -224,6 +225,7 @@ def test_top_category_fallback_only_for_substantive_answer_sentences(coder) -> N
         on, prose, short = coder.code_texts([text, text, "네, 맞아요."], contexts=[answer, None, answer])
     finally:
         coder.fallback_min = coder.answer_calibration = None
+        del coder.category_stack
     assert off["codes"] == []
     assert len(on["codes"]) == 1 and on["codes"][0]["evidence"]["fallback"] is True
     assert prose["codes"] == [] and short["codes"] == []
@@ -241,17 +243,20 @@ def test_a_private_firms_actorless_advice_is_a_recommendation(coder) -> None:
 
 
 def test_answer_calibration_acts_on_interview_answers_only(coder) -> None:
-    """kb.coding.answers: a strict setting trims an answer's codes; the same words in report prose
-    keep every code the category thresholds give them."""
+    """kb.coding.answers (the hand-composed choice, a coder without the category combiner): a strict
+    setting trims an answer's codes; the same words in report prose keep every code the category
+    thresholds give them."""
     text = "예산도 부족하고 담당 인력도 두 명뿐이라 주민 홍보는 엄두도 못 냈어요."
     answer = {"question": "운영하면서 어려운 점은 없으셨어요?", "speaker": "응답자"}
     try:
+        coder.category_stack = False
         coder.answer_calibration = AnswerCalibration()  # no change
         plain_answer, plain_prose = coder.code_texts([text, text], contexts=[answer, None])
         coder.answer_calibration = AnswerCalibration(max_codes=1)
         strict_answer, strict_prose = coder.code_texts([text, text], contexts=[answer, None])
     finally:
         coder.answer_calibration = None
+        del coder.category_stack
     assert len(plain_answer["codes"]) >= 2, plain_answer["codes"]  # otherwise this test shows nothing
     assert strict_prose == plain_prose
     assert len(strict_answer["codes"]) == 1

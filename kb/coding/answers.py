@@ -1,5 +1,9 @@
 """Which codes a sentence keeps: the category thresholds, calibrated per kind of text.
 
+This is the hand-composed choice. Where a learned combiner ships for the coder's kind
+(kb.coding.category_stack, docs/bench/catstack_dev.md) it decides instead, reading the same parts;
+`Coder.category_stack = False` brings this path back.
+
 The thresholds are chosen on out-of-fold predictions over report prose. Inside an interview
 answer the context blend (kb.coding.context) raises every category the question or the
 neighbours carry, so more categories clear those thresholds than the coders give a sentence.

@@ -17,17 +17,19 @@ from typing import Any
 
 import numpy as np
 
+from kb.coding import category_stack, polarity_stack
 from kb.coding import context as context_module
-from kb.coding import polarity_stack
 from kb.coding.answers import AnswerCalibration, answer_choice, prose_choice
 from kb.coding.book import CodebookView, load_view, to_view
 from kb.coding.calibrate import to_confidence
+from kb.coding.category_stack import CategoryStack, CategoryStackError
 from kb.coding.context import (
     Context,
     answer_polarity,
     as_context,
     blend_context,
     blend_neighbour_polarity,
+    context_parts,
     fallback_rows,
     is_answer,
     is_interviewer,
@@ -80,6 +82,9 @@ class Scored:
     raw: np.ndarray
     conf: np.ndarray
     own: np.ndarray
+    # [n, k] raw scores of each sentence's question and neighbours (NaN: none; kb.coding.context)
+    question: np.ndarray | None = None
+    neighbours: np.ndarray | None = None
 
 
 class Coder:
@@ -144,6 +149,9 @@ class Coder:
     polarity_stack: PolarityStack | bool = True
     answer_calibration: AnswerCalibration | None = None  # None: kb.coding.answers.ANSWER_CALIBRATION
     prose_calibration: AnswerCalibration | None = None  # None: kb.coding.answers.PROSE_CALIBRATION
+    # interview answers' codes: True the shipped learned combiner of this coder's kind (where one
+    # ships), False the hand-composed choice (answer_calibration), a `CategoryStack` that one
+    category_stack: CategoryStack | bool = True
 
     # ----- scoring --------------------------------------------------------------------------
     def confidences(self, cats: list[str], raw: np.ndarray) -> np.ndarray:
@@ -285,13 +293,34 @@ class Coder:
         analyses = self.analyzer.analyse_docs(sent_docs)
         cats, own, raw = self.score_analyses(analyses)
         owner = [i for i, spans in enumerate(units) for _ in spans]
-        raw = blend_context(self._raw_scores, analyses, raw, owner, ctx)
+        parts = context_parts(self._raw_scores, analyses, raw, owner, ctx)
+        raw = blend_context(self._raw_scores, analyses, raw, owner, ctx, parts)
         conf = self.confidences(cats, raw)
-        return Scored(ids, units, ctx, owner, analyses, cats, raw, conf, own)
+        return Scored(ids, units, ctx, owner, analyses, cats, raw, conf, own, *parts)
+
+    def answer_categories(self) -> CategoryStack | None:
+        """The category combiner for interview answers (kb.coding.category_stack), or None for the
+        hand-composed choice: `category_stack` True takes the shipped one of this coder's kind (fast
+        or fine-tuned; none where none ships), False none, a `CategoryStack` that one. An untrained
+        coder has no model scores to combine and keeps the hand-composed choice."""
+        choice = self.category_stack
+        if choice is False or self.model is None or self.model.variant != "full":
+            return None
+        tuned = self.model.tuned is not None
+        stack = category_stack.shipped()["tuned" if tuned else "fast"] if choice is True else choice
+        if stack is None:
+            return None
+        if not isinstance(stack, CategoryStack) or stack.tuned != tuned:
+            raise CategoryStackError(
+                f"category combiner {getattr(stack, 'kind', stack)!r} does not fit a "
+                f"{'fine-tuned' if tuned else 'fast'} coder"
+            )
+        return stack
 
     def choose(self, scored: Scored) -> np.ndarray:
-        """[n, k] chosen codes: at threshold, interview answers and report prose calibrated each for
-        its kind (kb.coding.answers), fallback, no interviewer."""
+        """[n, k] chosen codes: at threshold, interview answers by the category combiner (or the
+        calibrated hand-composed choice), report prose calibrated for its kind (kb.coding.answers),
+        fallback, no interviewer."""
         s = scored
         chosen = s.conf >= 0.5
         if len(chosen):
@@ -300,6 +329,21 @@ class Coder:
             chosen = answer_choice(self.answer_calibration, s.cats, s.conf, s.own, chosen, answer)
             chosen = prose_choice(self.prose_calibration, s.cats, s.conf, s.own, chosen, ~answer & ~asker)
             chosen[asker] = False
+            stack = self.answer_categories() if answer.any() else None
+            if stack is None or s.question is None or s.neighbours is None:
+                chosen = answer_choice(self.answer_calibration, s.cats, s.conf, s.own, chosen, answer)
+            else:
+                rows = np.flatnonzero(answer)
+                chosen[rows] = stack.keep(
+                    s.cats,
+                    s.own[rows],
+                    s.conf[rows],
+                    s.raw[rows],
+                    s.question[rows],
+                    s.neighbours[rows],
+                    [len(s.analyses[i].lemmas) for i in rows],
+                )
+            chosen[np.array([is_interviewer(s.ctx[i].speaker) for i in s.owner], bool)] = False
             fill = fallback_rows(self.fallback_min, s.analyses, s.conf, chosen, answer)
             for i, j in fill:
                 chosen[i, j] = True
@@ -383,7 +427,9 @@ class Coder:
                         "evidence": self._evidence(a, j, cat, raw[row, j]),
                     }
                     if conf[row, j] < 0.5:
-                        code["evidence"]["fallback"] = True  # the sentence's best category, below threshold
+                        code["evidence"]["fallback"] = (
+                            True  # below threshold: the top-category fallback or the answer combiner
+                        )
                     codes.append(code)
                     zero = dict.fromkeys(POLARITIES, 0.0)
                     agg = best.setdefault(cat, {"code": code, "votes": zero, "n": 0})

@@ -107,40 +107,70 @@ def is_thin(a: Analysis) -> bool:
     return bool(set(first) & ANAPHORA) or len(a.lemmas) < 4
 
 
-def blend_context(
+def context_parts(
     score_texts: Callable[[list[str]], np.ndarray],
     analyses: list[Analysis],
     raw: np.ndarray,
     owner: Sequence[int],
     contexts: Sequence[Context],
-) -> np.ndarray:
-    """Raw category scores raised by the question's and the neighbours' scores (see module doc).
+) -> tuple[np.ndarray, np.ndarray]:
+    """[n, k] raw scores of each sentence's question and the highest of its neighbours' (the
+    adjacent sentences of the same text, or the context's prev/next text at the text's edges);
+    NaN rows where a sentence has none. What `blend_context` blends in.
 
     `score_texts`: the coder's raw category scores of other texts (one row per text)."""
+    question = np.full(raw.shape, np.nan)
+    neighbours = np.full(raw.shape, np.nan)
     if not len(raw):
-        return raw
+        return question, neighbours
     extra = sorted({t for c in contexts for t in (c.question, c.prev, c.next) if t})
     ext_raw: dict[str, np.ndarray] = {}
     if extra:
         scores = score_texts(extra)
         ext_raw = dict(zip(extra, scores, strict=True))
-    out = raw.copy()
     n = len(analyses)
     for i in range(n):
-        if len(analyses[i].lemmas) < BACKCHANNEL_LEMMAS:
-            continue  # "네, 맞아요", "그렇죠": agreement is no evidence of its own (left uncoded)
         ctx = contexts[owner[i]]
         neigh = [raw[k] for k in (i - 1, i + 1) if 0 <= k < n and owner[k] == owner[i]]
         if not (i and owner[i - 1] == owner[i]) and ctx.prev in ext_raw:
             neigh.append(ext_raw[ctx.prev])
         if not (i + 1 < n and owner[i + 1] == owner[i]) and ctx.next in ext_raw:
             neigh.append(ext_raw[ctx.next])
+        if neigh:
+            neighbours[i] = np.max(neigh, axis=0)
+        if ctx.question in ext_raw:
+            question[i] = ext_raw[ctx.question]
+    return question, neighbours
+
+
+def blend_context(
+    score_texts: Callable[[list[str]], np.ndarray],
+    analyses: list[Analysis],
+    raw: np.ndarray,
+    owner: Sequence[int],
+    contexts: Sequence[Context],
+    parts: tuple[np.ndarray, np.ndarray] | None = None,
+) -> np.ndarray:
+    """Raw category scores raised by the question's and the neighbours' scores (see module doc).
+
+    `score_texts`: the coder's raw category scores of other texts (one row per text); `parts`:
+    `context_parts` of the same arguments when the caller already has them."""
+    if not len(raw):
+        return raw
+    question, neighbours = (
+        parts if parts is not None else context_parts(score_texts, analyses, raw, owner, contexts)
+    )
+    out = raw.copy()
+    for i in range(len(analyses)):
+        if len(analyses[i].lemmas) < BACKCHANNEL_LEMMAS:
+            continue  # "네, 맞아요", "그렇죠": agreement is no evidence of its own (left uncoded)
+        ctx = contexts[owner[i]]
         push = np.zeros(raw.shape[1])
         thin = is_thin(analyses[i])
-        if neigh:
-            push += (W_NEIGHBOUR_THIN if thin else W_NEIGHBOUR) * np.max(neigh, axis=0)
-        if ctx.question in ext_raw:
-            push += (W_QUESTION_THIN if thin else W_QUESTION) * ext_raw[ctx.question]
+        if not np.isnan(neighbours[i]).all():
+            push += (W_NEIGHBOUR_THIN if thin else W_NEIGHBOUR) * neighbours[i]
+        if not np.isnan(question[i]).all():
+            push += (W_QUESTION_THIN if thin else W_QUESTION) * question[i]
         if is_answer(ctx):
             push *= ANSWER_CONTEXT_SCALE
         out[i] = raw[i] + (1 - raw[i]) * np.clip(push, 0, 1)
