@@ -20,7 +20,7 @@ import pytest
 from sample_kb import small_fast_coder
 
 from kb.coding import category_stack as cs
-from kb.coding.answers import answer_choice
+from kb.coding.answers import answer_choice, prose_choice
 from kb.coding.book import load_view
 from kb.coding.category_stack import CategoryStackError
 from kb.coding.context import fallback_rows
@@ -180,6 +180,7 @@ def test_a_coder_without_the_combiner_chooses_as_before(coder) -> None:
         del coder.category_stack
     answer = np.array([ctx[i] is not None for i in scored.owner])  # the first two texts are answers
     expected = answer_choice(None, scored.cats, scored.conf, scored.own, scored.conf >= 0.5, answer)
+    expected = prose_choice(None, scored.cats, scored.conf, scored.own, expected, ~answer)  # report prose
     for i, j in fallback_rows(None, scored.analyses, scored.conf, expected, answer):
         expected[i, j] = True
     np.testing.assert_array_equal(chosen, expected)

@@ -20,7 +20,6 @@ answer wrong.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kb.coding import stack_file
 from kb.records import POLARITIES
 
 FILE = Path(__file__).with_name("polarity_stack.json")
@@ -157,30 +157,13 @@ def load(path: Path | None = None) -> dict[str, PolarityStack | None]:
     """Both combiners of a file (default: the shipped one); None for a coder whose combiner was not
     kept (leave-one-transcript-out did not beat its hand mix): it keeps the hand mix."""
     path = FILE if path is None else Path(path)
-    try:
-        if path.stat().st_size > 1_000_000:
-            raise StackError(f"{path}: too large for a combiner file")
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as e:
-        raise StackError(f"{path}: cannot read the polarity combiner ({e})") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise StackError(f"{path}: not a JSON polarity combiner ({e})") from None
-    if (
-        not isinstance(raw, dict)
-        or raw.get("format") != FORMAT
-        or raw.get("format_version") != FORMAT_VERSION
-    ):
-        raise StackError(f"{path}: not a {FORMAT} file of version {FORMAT_VERSION}")
-    models = raw.get("models")
-    if not isinstance(models, dict) or set(models) != set(KINDS):
-        raise StackError(f"{path}: needs exactly the combiners {KINDS}")
+    models = stack_file.read_models(path, FORMAT, FORMAT_VERSION, KINDS, StackError, "polarity combiner")
     return {k: None if models[k] is None else parse(k, models[k]) for k in KINDS}
 
 
 def dump(stacks: Mapping[str, PolarityStack | None], path: Path, info: Mapping[str, object]) -> None:
     models = {k: None if stacks.get(k) is None else stacks[k].to_json() for k in KINDS}  # type: ignore[union-attr]
-    out = {"format": FORMAT, "format_version": FORMAT_VERSION, "info": dict(info), "models": models}
-    path.write_text(json.dumps(out, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    stack_file.write_models(path, FORMAT, FORMAT_VERSION, models, info)
 
 
 @lru_cache(maxsize=1)
