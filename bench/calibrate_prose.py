@@ -31,7 +31,6 @@ import json
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -40,11 +39,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.calibrate_answers import (  # noqa: E402
-    CATEGORY_OFFSETS,
     KEEP_WITHIN,
     MAX_CODES,
     OFFSETS,
-    PRIOR_N,
+    category_offsets,
     describe,
     pick,
 )
@@ -176,22 +174,6 @@ class Replay:
 
     def best(self, cands: Sequence[AnswerCalibration], mask: np.ndarray) -> AnswerCalibration:
         return pick([(self.score(self.pred(c), mask), c) for c in cands], self.gold_uncoded(mask))[1]
-
-
-def category_offsets(rep: Replay, base: AnswerCalibration, mask: np.ndarray) -> AnswerCalibration:
-    """Per-category offsets on top of `base`: each category's best F1 on `mask`, shrunk to 0 by support
-    (as bench/calibrate_answers.category_offsets)."""
-    offsets = {}
-    for k, cat in enumerate(rep.cats):
-        n = int(rep.gold[mask][:, k].sum())
-        cands = [replace(base, category_offsets={cat: d}) for d in CATEGORY_OFFSETS]
-        f1 = [rep.score(rep.pred(c), mask, [k])[0] for c in cands]
-        top = max(f1)
-        fitted = min((d for d, f in zip(CATEGORY_OFFSETS, f1, strict=True) if f >= top - 1e-9), key=abs)
-        shrunk = round(fitted * n / (n + PRIOR_N), 3)
-        if shrunk:
-            offsets[cat] = shrunk
-    return replace(base, category_offsets=offsets)
 
 
 def families() -> dict[str, Callable[[Replay, np.ndarray], AnswerCalibration]]:

@@ -84,15 +84,11 @@ def answer_choice(
     chosen: np.ndarray,
     answer: np.ndarray,
 ) -> np.ndarray:
-    """`chosen` ([n, k], conf ≥ 0.5) with the rows of interview answers (`answer`) re-decided.
-
-    `own`: each category's confidence from the sentence alone, before the context blend."""
+    """`chosen` ([n, k], conf ≥ 0.5) with the rows of interview answers (`answer`) re-decided
+    (None: `ANSWER_CALIBRATION`). `own`: each category's confidence from the sentence alone, before
+    the context blend."""
     cal = ANSWER_CALIBRATION if calibration is None else calibration
-    out = chosen.copy()
-    rows = np.flatnonzero(answer)
-    if len(rows):
-        out[rows] = calibrated(cal, cats, conf[rows], own[rows], chosen[rows])
-    return out
+    return recalibrated_rows(cal, cats, conf, own, chosen, answer)
 
 
 def prose_choice(
@@ -103,13 +99,23 @@ def prose_choice(
     chosen: np.ndarray,
     prose: np.ndarray,
 ) -> np.ndarray:
-    """`chosen` with the rows of report prose (`prose`) re-decided by `calibration`
-    (None: `PROSE_CALIBRATION`)."""
+    """`chosen` with the rows of report prose (`prose`) re-decided (None: `PROSE_CALIBRATION`)."""
     cal = PROSE_CALIBRATION if calibration is None else calibration
+    return recalibrated_rows(cal, cats, conf, own, chosen, prose)
+
+
+def recalibrated_rows(
+    cal: AnswerCalibration,
+    cats: Sequence[str],
+    conf: np.ndarray,
+    own: np.ndarray,
+    chosen: np.ndarray,
+    rows: np.ndarray,
+) -> np.ndarray:
     out = chosen.copy()
-    rows = np.flatnonzero(prose)
-    if len(rows):
-        out[rows] = calibrated(cal, cats, conf[rows], own[rows], chosen[rows])
+    idx = np.flatnonzero(rows)
+    if len(idx):
+        out[idx] = calibrated(cal, cats, conf[idx], own[idx], chosen[idx])
     return out
 
 
