@@ -44,8 +44,52 @@ def pick(scored: list, gold_uncoded: float) -> tuple:
     return next(x for x in ok if x[0][0] >= top - TOLERANCE)
 
 
-class Dev:
-    """The scored dev transcripts and fast category-level scoring of a calibration."""
+class Calibrations:
+    """Category-level scoring of calibrations over sentence rows grouped into gold rows: subclasses set
+    `cats`, `gold` ([rows, categories]), `owner` (sentence -> row), `_pred` ({}) and `chosen`."""
+
+    cats: list[str]
+    gold: np.ndarray
+    owner: np.ndarray
+    _pred: dict[str, np.ndarray]
+
+    def chosen(self, cal: AnswerCalibration) -> np.ndarray:
+        raise NotImplementedError
+
+    def pred(self, cal: AnswerCalibration) -> np.ndarray:
+        """[rows, categories] coded (a row is coded with the union of its sentences' codes)."""
+        key = repr(cal)  # by repr: the calibration holds a dict
+        if key not in self._pred:
+            out = np.zeros_like(self.gold)
+            np.logical_or.at(out, self.owner, self.chosen(cal))
+            self._pred[key] = out
+        return self._pred[key]
+
+    def score(
+        self, pred: np.ndarray, mask: np.ndarray, cols: Sequence[int] | None = None
+    ) -> tuple[float, float]:
+        """(macro-F1 over categories with support in `mask`, uncoded share) of `pred` on the rows."""
+        y, p = self.gold[mask], pred[mask]
+        f1s = []
+        for k in cols if cols is not None else range(len(self.cats)):
+            if y[:, k].any():
+                f1s.append(2 * np.sum(y[:, k] & p[:, k]) / (y[:, k].sum() + p[:, k].sum()))
+        return float(np.mean(f1s)) if f1s else 0.0, float(np.mean(~p.any(axis=1)))
+
+    def micro(self, pred: np.ndarray, mask: np.ndarray) -> float:
+        y, p = self.gold[mask], pred[mask]
+        return float(2 * np.sum(y & p) / (y.sum() + p.sum()))
+
+    def gold_uncoded(self, mask: np.ndarray) -> float:
+        return float(np.mean(~self.gold[mask].any(axis=1)))
+
+    def best(self, cands: Sequence[AnswerCalibration], mask: np.ndarray) -> AnswerCalibration:
+        """Best macro-F1 on `mask` among the candidates within the uncoded slack (see `pick`)."""
+        return pick([(self.score(self.pred(c), mask), c) for c in cands], self.gold_uncoded(mask))[1]
+
+
+class Dev(Calibrations):
+    """The scored dev transcripts; a calibration is applied through the coder's own `choose`."""
 
     def __init__(self, coder: Coder, rows: list[dict], cats: list[str]) -> None:
         self.coder, self.rows, self.cats = coder, rows, cats
@@ -66,15 +110,6 @@ class Dev:
         self.coder.answer_calibration = cal
         return self.coder.choose(self.scored)
 
-    def pred(self, cal: AnswerCalibration) -> np.ndarray:
-        """[rows, categories] coded (a row is coded with the union of its sentences' codes)."""
-        key = repr(cal)
-        if key not in self._pred:
-            out = np.zeros_like(self.gold)
-            np.logical_or.at(out, self.owner, self.chosen(cal))
-            self._pred[key] = out
-        return self._pred[key]
-
     def full(self, cal: AnswerCalibration) -> list[dict]:
         """{category: polarity} per row through the coder's own output path."""
         key = repr(cal)
@@ -83,27 +118,8 @@ class Dev:
             self._full[key] = [{c["category"]: c["polarity"] for c in r["codes"]} for r in res]
         return self._full[key]
 
-    def score(
-        self, pred: np.ndarray, mask: np.ndarray, cols: Sequence[int] | None = None
-    ) -> tuple[float, float]:
-        """(macro-F1 over categories with support in `mask`, uncoded share) of `pred` on the rows."""
-        y, p = self.gold[mask], pred[mask]
-        f1s = []
-        for k in cols if cols is not None else range(len(self.cats)):
-            tp = np.sum(y[:, k] & p[:, k])
-            if y[:, k].any():
-                f1s.append(2 * tp / (y[:, k].sum() + p[:, k].sum()))
-        return float(np.mean(f1s)) if f1s else 0.0, float(np.mean(~p.any(axis=1)))
 
-    def gold_uncoded(self, mask: np.ndarray) -> float:
-        return float(np.mean(~self.gold[mask].any(axis=1)))
-
-    def best(self, cands: Sequence[AnswerCalibration], mask: np.ndarray) -> AnswerCalibration:
-        """Best macro-F1 on `mask` among the candidates within the uncoded slack (see `pick`)."""
-        return pick([(self.score(self.pred(c), mask), c) for c in cands], self.gold_uncoded(mask))[1]
-
-
-def category_offsets(dev: Dev, base: AnswerCalibration, mask: np.ndarray) -> AnswerCalibration:
+def category_offsets(dev: Calibrations, base: AnswerCalibration, mask: np.ndarray) -> AnswerCalibration:
     """Per-category offsets on top of `base`: each category's best F1 on `mask`, shrunk to 0 by support."""
     offsets = {}
     for k, cat in enumerate(dev.cats):

@@ -30,7 +30,7 @@ import itertools
 import json
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -42,9 +42,9 @@ from bench.calibrate_answers import (  # noqa: E402
     KEEP_WITHIN,
     MAX_CODES,
     OFFSETS,
+    Calibrations,
     category_offsets,
     describe,
-    pick,
 )
 from kb.coding.answers import AnswerCalibration, calibrated  # noqa: E402
 from kb.records import POLARITIES  # noqa: E402
@@ -114,7 +114,8 @@ def dump(path: Path, cache_dir: Path | None, n_folds: int = 5) -> None:
         polarity_gold=pol_gold,
         polarities=np.array(POLARITIES),
     )
-    replayed = Replay(path).score(Replay(path).pred(PLAIN), np.ones(len(gold), bool))[0]
+    rep = Replay(path)
+    replayed = rep.score(rep.pred(PLAIN), np.ones(len(gold), bool))[0]
     meta = {
         "bench_macro_f1": bench["macro_f1"],
         "bench_micro_f1": bench["micro_f1"],
@@ -133,7 +134,7 @@ def dump(path: Path, cache_dir: Path | None, n_folds: int = 5) -> None:
     )
 
 
-class Replay:
+class Replay(Calibrations):
     """The dumped held-out scores and fast category-level scoring of a calibration."""
 
     def __init__(self, path: Path) -> None:
@@ -144,36 +145,8 @@ class Replay:
         self.folds = {int(f): self.fold == f for f in sorted(set(self.fold.tolist()))}
         self._pred: dict[str, np.ndarray] = {}
 
-    def pred(self, cal: AnswerCalibration) -> np.ndarray:
-        """[rows, categories] coded: a row keeps the union of its sentences' calibrated codes."""
-        key = repr(cal)
-        if key not in self._pred:
-            chosen = calibrated(cal, self.cats, self.conf, self.own, self.conf >= 0.5)
-            out = np.zeros_like(self.gold)
-            np.logical_or.at(out, self.owner, chosen)
-            self._pred[key] = out
-        return self._pred[key]
-
-    def score(
-        self, pred: np.ndarray, mask: np.ndarray, cols: Sequence[int] | None = None
-    ) -> tuple[float, float]:
-        """(macro-F1 over categories with support in `mask`, uncoded share) of `pred` on the rows."""
-        y, p = self.gold[mask], pred[mask]
-        f1s = []
-        for k in cols if cols is not None else range(len(self.cats)):
-            if y[:, k].any():
-                f1s.append(2 * np.sum(y[:, k] & p[:, k]) / (y[:, k].sum() + p[:, k].sum()))
-        return float(np.mean(f1s)) if f1s else 0.0, float(np.mean(~p.any(axis=1)))
-
-    def micro(self, pred: np.ndarray, mask: np.ndarray) -> float:
-        y, p = self.gold[mask], pred[mask]
-        return float(2 * np.sum(y & p) / (y.sum() + p.sum()))
-
-    def gold_uncoded(self, mask: np.ndarray) -> float:
-        return float(np.mean(~self.gold[mask].any(axis=1)))
-
-    def best(self, cands: Sequence[AnswerCalibration], mask: np.ndarray) -> AnswerCalibration:
-        return pick([(self.score(self.pred(c), mask), c) for c in cands], self.gold_uncoded(mask))[1]
+    def chosen(self, cal: AnswerCalibration) -> np.ndarray:
+        return calibrated(cal, self.cats, self.conf, self.own, self.conf >= 0.5)
 
 
 def families() -> dict[str, Callable[[Replay, np.ndarray], AnswerCalibration]]:

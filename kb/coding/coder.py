@@ -326,9 +326,7 @@ class Coder:
         if len(chosen):
             answer = np.array([is_answer(s.ctx[i]) for i in s.owner], bool)
             asker = np.array([is_interviewer(s.ctx[i].speaker) for i in s.owner], bool)
-            chosen = answer_choice(self.answer_calibration, s.cats, s.conf, s.own, chosen, answer)
             chosen = prose_choice(self.prose_calibration, s.cats, s.conf, s.own, chosen, ~answer & ~asker)
-            chosen[asker] = False
             stack = self.answer_categories() if answer.any() else None
             if stack is None or s.question is None or s.neighbours is None:
                 chosen = answer_choice(self.answer_calibration, s.cats, s.conf, s.own, chosen, answer)
@@ -343,7 +341,7 @@ class Coder:
                     s.neighbours[rows],
                     [len(s.analyses[i].lemmas) for i in rows],
                 )
-            chosen[np.array([is_interviewer(s.ctx[i].speaker) for i in s.owner], bool)] = False
+            chosen[asker] = False
             fill = fallback_rows(self.fallback_min, s.analyses, s.conf, chosen, answer)
             for i, j in fill:
                 chosen[i, j] = True
@@ -427,9 +425,8 @@ class Coder:
                         "evidence": self._evidence(a, j, cat, raw[row, j]),
                     }
                     if conf[row, j] < 0.5:
-                        code["evidence"]["fallback"] = (
-                            True  # below threshold: the top-category fallback or the answer combiner
-                        )
+                        # below threshold: the top-category fallback, or kept by the answer combiner
+                        code["evidence"]["fallback"] = True
                     codes.append(code)
                     zero = dict.fromkeys(POLARITIES, 0.0)
                     agg = best.setdefault(cat, {"code": code, "votes": zero, "n": 0})
