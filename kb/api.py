@@ -24,8 +24,8 @@ from kb.store.kbase import get_kb
 __all__ = [
     "across_cases", "add", "agreement", "backup_reviews", "build", "case_profile", "cases", "cell_passages",
     "code", "current_decisions", "decide", "export", "export_reviews", "extract", "import_codebook",
-    "import_reviews", "matrix", "needs_attention", "passage_memo", "read_export", "retrain",
-    "review_progress", "review_queue", "search",
+    "import_reviews", "matrix", "needs_attention", "passage_memo", "question_intent", "read_export",
+    "retrain", "review_progress", "review_queue", "search",
 ]  # fmt: skip
 
 RESULT_COLUMNS = list(SEARCH_RESULT_FIELDS)
@@ -145,6 +145,20 @@ def across_cases(
         group=group, platform_type=platform_type, reviewed=reviewed, min_confidence=min_confidence
     )
     return run_across(get_kb(settings), query, filters, factor)
+
+
+def question_intent(query: str, settings: Settings | None = None) -> dict[str, Any]:
+    """How search reads a question (kb.query.intent): the factors it asks about, strongest first,
+    with their weights, and the direction (success / obstacle / recommendation) when it names one,
+    so a researcher can see why the results are what they are and narrow them to that reading."""
+    from kb.query.intent import read_intent
+    from kb.query.retrieval import check_query
+
+    query = check_query(query, 1)
+    intent = read_intent(get_kb(settings), query)
+    factors = sorted(intent.categories, key=lambda c: -intent.categories[c])
+    weights = {c: round(float(intent.categories[c]), 3) for c in factors}
+    return {"query": query, "factors": factors, "weights": weights, "polarity": intent.polarity}
 
 
 def cell_passages(

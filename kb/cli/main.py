@@ -229,6 +229,27 @@ def across(
 
 @app.command()
 @friendly
+def intent(
+    query: Annotated[str, typer.Argument(help="A question, in Korean or English.")],
+    as_json: Annotated[bool, typer.Option("--json", help="JSON: factors, weights, polarity.")] = False,
+) -> None:
+    """How search reads a question: the factors it asks about and the direction, if it names one.
+    Narrow a search to that reading with --factor/--polarity."""
+    from kb import api
+
+    read = api.question_intent(query, settings=State.settings)
+    if as_json:
+        typer.echo(json.dumps(read, ensure_ascii=False, indent=1))
+        return
+    for cat in read["factors"]:
+        typer.echo(f"{cat}\t{read['weights'][cat]:.2f}")
+    typer.echo(f"direction: {read['polarity'] or '—'}")
+    if not read["factors"]:
+        typer.echo("no factor of the codebook recognised in the question", err=True)
+
+
+@app.command()
+@friendly
 def code(
     file: Annotated[
         str, typer.Argument(help="Text file (one passage per line, or JSONL with id/text); - = stdin.")

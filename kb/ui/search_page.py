@@ -83,6 +83,40 @@ def results_table(res: Resources, df: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def narrow_to(factor: str, polarity: str) -> None:
+    """Button callback: set the factor and polarity filters before their widgets are drawn again."""
+    st.session_state["f_factor"], st.session_state["f_polarity"] = factor, polarity
+
+
+def reading_bar(res: Resources, query: str, df: pd.DataFrame, kwargs: dict[str, Any]) -> None:
+    """When the question names a direction ("what held back …"), say how search read it, how many
+    results carry that reading, and offer to narrow the cards to it: the ranking is by relevance,
+    so a question about obstacles can lead with a passage about the same factor's success."""
+    read = api.question_intent(query, settings=res.settings)
+    pol, factors = read["polarity"], read["factors"]
+    if pol is None or not factors or (kwargs["polarity"] == pol and kwargs["factor"] in factors):
+        return
+    names = ", ".join(res.labels.get(c, c) for c in factors)
+    carrying = sum(
+        any(c["category"] in factors and c["polarity"] == pol for c in codes or []) for codes in df["codes"]
+    )
+    direction = ui.POLARITY_KO.get(pol, pol)
+    left, right = st.columns([3, 2], vertical_alignment="center")
+    left.markdown(
+        f"{ui.POLARITY_ICON.get(pol, '')} 질문을 **{ui.md_escape(names)}**의 **{direction}**을 묻는 것으로 "
+        f"읽었습니다. 결과 {len(df)}개 중 {carrying}개에 그 코드가 있습니다 (read as: {pol}; "
+        "cards are ranked by relevance, not by direction)."
+    )
+    first = factors[0]
+    right.button(
+        f"{res.labels.get(first, first)} · {direction} 구절만 보기",
+        key="narrow_reading",
+        on_click=narrow_to,
+        args=(first, pol),
+        help="요인·극성 필터를 이 읽기로 맞춥니다 (sets the factor and polarity filters above).",
+    )
+
+
 def render() -> None:
     res = resources()
     st.title("검색 · Search")
@@ -106,6 +140,7 @@ def render() -> None:
         st.warning("조건에 맞는 구절이 없습니다. 필터를 줄이거나 다른 표현으로 검색해 보세요.")
         return
     st.caption(f"{len(df)}개 결과 · {took * 1000:.0f} ms")
+    reading_bar(res, query, df, kwargs)
     ui.legend()
     st.caption(":violet-background[검색어와 가장 잘 맞는 문장 (best-matching sentence)]")
     tab_cards, tab_across, tab_table = st.tabs(["카드 cards", "사례별 across cases", "표 table"])

