@@ -84,6 +84,7 @@ def test_search_matrix_review_in_browser(server, page) -> None:
     page.get_by_role("button", name="이 구절 검토하기").nth(2).wait_for()
     settle(page)
     page.screenshot(path=str(OUT / "01_search.png"), full_page=True)
+    page.get_by_text("을 묻는 것으로 읽었습니다", exact=False).wait_for()  # how search read it
 
     # the same question across cases: one bar pair per case, each case's obstacle sentence
     page.get_by_role("tab", name="사례별 across cases").click()
@@ -92,6 +93,15 @@ def test_search_matrix_review_in_browser(server, page) -> None:
     settle(page)
     assert page.locator(".js-plotly-plot .barlayer .point").count() >= 2
     page.screenshot(path=str(OUT / "01b_across_cases.png"), full_page=True)
+
+    # narrow the cards to that reading: the factor and polarity filters take it, the offer goes
+    page.get_by_role("tab", name="카드 cards").click()
+    page.get_by_role("button", name="구절만 보기").click()
+    page.get_by_text("을 묻는 것으로 읽었습니다", exact=False).wait_for(state="detached")
+    page.get_by_text("개 결과").wait_for()
+    settle(page)
+    page.screenshot(path=str(OUT / "01c_narrowed.png"), full_page=True)
+    page.goto(url + "/")  # a fresh session: no filters set for the pages below
 
     page.get_by_role("link", name="교차 사례 매트릭스 Matrix").click()
     page.locator(".js-plotly-plot .heatmaplayer").first.wait_for()
