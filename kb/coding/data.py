@@ -118,7 +118,9 @@ def build_training_set(
     decisions on a new transcript must be able to move a model fitted on two thousand other
     sentences; in the polarity model it weighs `review_polarity_weight`. A reviewed text whose
     rows say `complete` is a known negative of every category not accepted or added (see the
-    module doc)."""
+    module doc). A written row marked `"teaches": "polarity"` trains the polarity models only
+    (category weight 0): sentences written to teach how speech evaluates, whose categories did
+    not help the category models (corpus/training/README.md)."""
     ids = book.ids
     ts = TrainingSet()
     if examples:
@@ -128,7 +130,11 @@ def build_training_set(
                     ex.text, "codebook", {cat.id: (1, ex.polarity)}, ids, known_negative=True, evaluable=False
                 )
     for row in written:
-        ts.add(row["text"], "written", _codes(row, ids), ids, known_negative=True, evaluable=False)
+        category_weight = 0.0 if row.get("teaches") == "polarity" else 1.0
+        ts.add(
+            row["text"], "written", _codes(row, ids), ids, known_negative=True, evaluable=False,
+            weight=category_weight, polarity_weight=1.0,
+        )  # fmt: skip
     for row in gold:
         group = str(row.get("case") or "gold")
         ts.add(row["text"], group, _codes(row, ids), ids, known_negative=True, evaluable=True)

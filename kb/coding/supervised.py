@@ -80,7 +80,8 @@ class TrainingSet:
 
     def distinct(self) -> TrainingSet:
         """One row per distinct text, every row weight 1 (for the fine-tuned e5: a reviewed sentence
-        is one example there, whatever its weight in the logistic fits). Where rows of one text
+        is one example there, whatever its weight in the logistic fits), 0 for a text whose rows are
+        all polarity-only (kb.coding.data: they teach no category). Where rows of one text
         disagree on a category, the heavier row's label wins (a reviewer's decision over the gold
         or written row of the same sentence), then the later one."""
         out, first, weight = TrainingSet(), {}, {}
@@ -89,9 +90,19 @@ class TrainingSet:
         for i, text in enumerate(self.texts):
             if text not in first:
                 first[text] = len(out)
-                out.add(text, self.groups[i], {}, cats, known_negative=False, evaluable=self.evaluable[i])
+                out.add(
+                    text,
+                    self.groups[i],
+                    {},
+                    cats,
+                    known_negative=False,
+                    evaluable=self.evaluable[i],
+                    weight=0.0,
+                )
                 weight[text] = dict.fromkeys(cats, -1.0)
             j = first[text]
+            if w[i] > 0:  # weight 0 only when every row of the text is polarity-only
+                out.weights[j] = 1.0
             for cat in cats:
                 if self.labels[cat][i] >= 0 and w[i] >= weight[text][cat]:
                     out.labels[cat][j] = self.labels[cat][i]

@@ -205,10 +205,11 @@ def train_model(
         def fit_category(cat: str) -> tuple[LogisticRegression | None, float]:
             y = labels[cat]
             known = y >= 0
-            clf = fit_binary(x[known], y[known], c, weight[known])
+            trains = known & (weight > 0)  # a polarity-only row (weight 0) is no category example
+            clf = fit_binary(x[trains], y[trains], c, weight[trains])
 
             def fit_predict(train_idx: np.ndarray, test_idx: np.ndarray) -> np.ndarray:
-                train_idx = train_idx[y[train_idx] >= 0]
+                train_idx = train_idx[trains[train_idx]]
                 part = fit_binary(x[train_idx], y[train_idx], c, weight[train_idx])
                 return part.predict_proba(x[test_idx])[:, 1] if part is not None else np.zeros(len(test_idx))
 
@@ -243,9 +244,15 @@ def finetune_rows(data: TrainingSet, ids: list[str]) -> tuple[list[str], np.ndar
     fine-tuning would only overfit the encoder to it."""
     once = data.distinct()
     labels = np.array([once.labels[cat] for cat in ids]).T
+    category_rows = np.flatnonzero(once.sample_weights() > 0)  # not the polarity-only texts
     polar = sentence_polarities(once, ids)
     rows = np.flatnonzero(polar >= 0)
-    return once.texts, labels, [once.texts[i] for i in rows], polar[rows]
+    return (
+        [once.texts[i] for i in category_rows],
+        labels[category_rows],
+        [once.texts[i] for i in rows],
+        polar[rows],
+    )
 
 
 def sentence_polarities(data: TrainingSet, ids: list[str]) -> np.ndarray:
