@@ -79,3 +79,22 @@ def test_a_coder_fitted_without_it_reads_with_the_rules(fast, monkeypatch) -> No
     assert _polarity(plain, SENTENCE, ANSWER, 0.3, monkeypatch) == _polarity(
         fast, SENTENCE, ANSWER, 0.0, monkeypatch
     )
+
+
+def test_retrain_now_keeps_the_reading_of_a_fast_coder_that_has_it(fast, tmp_path) -> None:
+    """ "Retrain now" refits the fast models: over a fast coder with the e5 reading it refits that too
+    (its training sentences' vectors are cached); with the setting off it fits none."""
+    from kb.coding.coder import coder_dir
+    from kb.coding.data import load_gold
+    from kb.coding.retrain import quick_retrain
+    from kb.settings import get_settings
+
+    gold = [r for r in load_gold() if r["case"] in {"gyeonggi_bis", "daangn"}]
+    review = [{"text": SENTENCE, "category": "resident_acceptance", "polarity": "success", "label": 1}]
+    for on in (1, 0):
+        settings = get_settings(data_dir=tmp_path / f"data{on}", coder_polarity_embedding=on)
+        fast.save(coder_dir(settings), stamp="fast")
+        quick_retrain(settings, review, gold=gold, written=[])
+        model = CoderModel.load(coder_dir(settings))
+        assert model is not None and model.polarity is not None
+        assert (model.polarity.embedding is not None) == bool(on)
