@@ -96,7 +96,7 @@ def train_coder(
     review_rows = [{k: r.get(k) for k in REVIEW_KEYS} for r in load_review_rows(reviews)]
     epochs = settings.coder_tune_epochs
     data = {"gold": gold, "written": written, "reviews": review_rows}
-    polarity_embedding = bool(settings.coder_polarity_embedding)
+    polarity_embedding = bool(getattr(settings, "coder_polarity_embedding", 1))
     stamp = _stamp(book.fingerprint(), data, embedder, epochs, polarity_embedding)
     try:
         manifest = read_manifest(directory)

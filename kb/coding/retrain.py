@@ -59,7 +59,8 @@ def quick_retrain(
     # training sentences' e5 vectors are cached, so only the new ones are embedded (e5 over every
     # training sentence would cost a minute or more); a fine-tuned coder never reads it
     had_e5 = old is not None and old.polarity is not None and old.polarity.embedding is not None
-    fast_e5 = bool(settings.coder_polarity_embedding) and had_e5 and old is not None and old.tuned is None
+    wanted = bool(getattr(settings, "coder_polarity_embedding", 1))
+    fast_e5 = wanted and had_e5 and old is not None and old.tuned is None
     coder.fit(data, tune_epochs=0, polarity_embedding=fast_e5)
     cache = coder.analyzer.cache
     model = coder.model
