@@ -58,19 +58,32 @@ def answers_of(rows: list[dict]) -> dict[tuple[str, object], list[dict]]:
     return out
 
 
-def dump(model_dir: Path | None, out: Path, cache_dir: Path | None, dev_path: Path) -> None:
+def dump(
+    model_dir: Path | None,
+    out: Path,
+    cache_dir: Path | None,
+    dev_path: Path,
+    embedding_cs: Sequence[float] = (),
+) -> None:
+    """Every dev gold code with its readings; `embedding_cs`: L2 strengths of the embedding polarity
+    reading to dump (`emb_c`, by strength; `emb`: the first one's)."""
     book = load_view()
     gold, written = load_gold(), load_written()
     dev = [json.loads(x) for x in dev_path.read_text(encoding="utf-8").splitlines() if x.strip()]
     coder = Coder(book, embedder="use", cache_dir=cache_dir)
+    if embedding_cs:  # the polarity model's e5 reading (kb.coding.coder.POLARITY_EMBEDDER)
+        coder.use_polarity_embedder()
     model = (CoderModel.load(model_dir) if model_dir else None) or CoderModel(
         "full", book.ids, book.fingerprint(), coder.embedder_spec
     )
+    data = build_training_set(book, gold, written=written)
+    train = coder.analyzer.analyse(data.texts, exclude_self=True)
+    ids = [c for c in book.ids if c in data.labels]
     if model.polarity is None:  # a model with only the fine-tuned polarity part: fit the rest as kb build
-        data = build_training_set(book, gold, written=written)
-        train = coder.analyzer.analyse(data.texts, exclude_self=True)
-        model.polarity = fit_polarity(train, data, [c for c in book.ids if c in data.labels], 3.0)
+        model.polarity = fit_polarity(train, data, ids, 3.0)
     assert model.polarity is not None
+    # the embedding reading refitted at each L2 strength on the same rows (kb build fits the first)
+    embedding_models = {c: fit_polarity(train, data, ids, 3.0, embedding_c=c) for c in embedding_cs}
     turns = answers_of(dev)
     turn_text = {k: " ".join(r["text"] for r in v) for k, v in turns.items()}
     last_text = {k: v[-1]["text"] for k, v in turns.items()}
@@ -84,6 +97,8 @@ def dump(model_dir: Path | None, out: Path, cache_dir: Path | None, dev_path: Pa
     texts = list(dict.fromkeys(texts))
     analysis = dict(zip(texts, coder.analyzer.analyse(texts), strict=True))
     coder.embedder.save()
+    if coder.analyzer.polarity_embedder is not None:
+        coder.analyzer.polarity_embedder.save()
     tuned = model.tuned_polarity
     tuned_of: dict[str, dict[str, float]] = {}
     if tuned is not None:
@@ -93,12 +108,19 @@ def dump(model_dir: Path | None, out: Path, cache_dir: Path | None, dev_path: Pa
             for t, row in zip(texts, probs, strict=True)
         }
 
+    emb_of: dict[str, dict[str, dict[str, float]]] = {t: {} for t in texts}
+    for c, pm in embedding_models.items():  # the embedding reading at each L2 strength (category-blind)
+        for t, p in zip(texts, pm.predict_embedding([analysis[t] for t in texts]) or [], strict=True):
+            emb_of[t][str(c)] = p
+
     def reading(text: str, cat: str, group: str | None) -> dict:
         a = analysis[text]
         res = a.polarity_for(cat)
         return {
             "rules": model.polarity.predict_proba([a], [cat])[0],
             "tuned": tuned_of.get(text),
+            "emb": emb_of[text].get(str(embedding_cs[0])) if embedding_cs else None,
+            "emb_c": emb_of[text],
             "score": res.score,
             "recommendation": is_recommendation(a.spoken, group),
             "own_need": is_own_need(a.spoken),
@@ -178,9 +200,12 @@ def code(
     cache_dir: Path | None,
     dev: Path,
     variants: Sequence[str] = ("shipped",),
+    embedding_weights: Sequence[float] | None = None,
 ) -> None:
     """`variants`: "shipped", or "n<neighbour weight>/o<obstacle weight>,n<neutral weight>" for the
-    answer prior of bench/polarity_balance.prior_table (e.g. n0.3/o1.5,n1.0)."""
+    answer prior of bench/polarity_balance.prior_table (e.g. n0.3/o1.5,n1.0); `embedding_weights`:
+    the fast coder's e5 reading weights to run (kb.coding.coder.EMBEDDING_POLARITY_WEIGHT; None: the
+    shipped one)."""
     from bench.eval_coding import metrics, polarity_confusion, row_context
     from bench.polarity_balance import fmt, prior_table, scores
     from kb.coding import coder as coder_module
@@ -203,9 +228,12 @@ def code(
             o, n = (float(x[1:]) for x in prior.split(","))
             table, nw = prior_table(o, n), float(near[1:])
         question_polarity.ORIENTATION_WEIGHTS, context_module.NEIGHBOUR_POLARITY_WEIGHT = table, nw
-        for w in weights:
+        shipped_v = coder_module.EMBEDDING_POLARITY_WEIGHT
+        for w, v in [(w, v) for w in weights for v in embedding_weights or [shipped_v]]:
             coder_module.TUNED_POLARITY_WEIGHT = w
+            coder_module.EMBEDDING_POLARITY_WEIGHT = v
             res = coder.code_texts([r["text"] for r in rows], contexts=ctx)
+            coder_module.EMBEDDING_POLARITY_WEIGHT = shipped_v
             preds = [{c["category"]: c["polarity"] for c in r["codes"]} for r in res]
             m = metrics(rows, preds, book.ids)
             pairs = [
@@ -216,7 +244,7 @@ def code(
             ]
             s = scores([g for g, _ in pairs], [q for _, q in pairs])
             print(
-                f"{variant}, tuned weight {w}: macro-F1 {m['macro_f1']:.3f} "
+                f"{variant}, tuned weight {w}, e5 weight {v}: macro-F1 {m['macro_f1']:.3f} "
                 f"polarity (n={m['polarity_n']}) {fmt(s)}"
             )
             print("\n".join(polarity_confusion(rows, preds)), flush=True)
@@ -415,6 +443,7 @@ def main() -> None:
     d.add_argument("--out", type=Path, required=True)
     d.add_argument("--cache-dir", type=Path, default=None)
     d.add_argument("--dev", type=Path, default=DEV)
+    d.add_argument("--embedding-c", default="", help="embedding readings' L2 strengths, e.g. 1,0.3,3")
     t = sub.add_parser("train")
     t.add_argument("--out", type=Path, nargs="+", required=True)
     t.add_argument("--balanced", default="", help="per --out: 1 for class-balanced loss, e.g. 0,1")
@@ -425,6 +454,7 @@ def main() -> None:
     k.add_argument("--cache-dir", type=Path, default=None)
     k.add_argument("--dev", type=Path, default=DEV)
     k.add_argument("--variants", default="shipped", help="';'-separated, e.g. shipped;n0.3/o1.5,n1.0")
+    k.add_argument("--embedding-weights", default="", help="fast coder's e5 reading weights, e.g. 0,0.3")
     c = sub.add_parser("choose")
     c.add_argument("dump", type=Path)
     args = ap.parse_args()
@@ -433,9 +463,11 @@ def main() -> None:
         train(args.out, flags)
     elif args.cmd == "code":
         weights = [float(w) for w in args.weights.split(",")]
-        code(args.fast_model, args.model, weights, args.cache_dir, args.dev, args.variants.split(";"))
+        ev = [float(v) for v in args.embedding_weights.split(",") if v] or None
+        code(args.fast_model, args.model, weights, args.cache_dir, args.dev, args.variants.split(";"), ev)
     elif args.cmd == "dump":
-        dump(args.model, args.out, args.cache_dir, args.dev)
+        cs = [float(c) for c in args.embedding_c.split(",") if c]
+        dump(args.model, args.out, args.cache_dir, args.dev, cs)
     else:
         choose(args.dump)
 

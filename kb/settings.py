@@ -80,6 +80,15 @@ class Settings:
             "a faster build, a weaker coder).",
         },
     )
+    coder_polarity_embedding: int = field(
+        default=1,
+        metadata={
+            "env": "KB_CODER_POLARITY_EMBEDDING",
+            "help": "1 = a fast coder (no fine-tuning) also reads interview answers' polarity from frozen e5 "
+            "sentence vectors (docs/bench/fastpol_dev.md); 0 = not (the app's first build, which the "
+            "fine-tuned coder replaces: it keeps the first search within about two minutes).",
+        },
+    )
     background_finetune: int = field(
         default=1,
         metadata={

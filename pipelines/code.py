@@ -49,9 +49,19 @@ CODE_BATCH = 32
 Trainer = Callable[[Settings, Any], Any]
 
 
-def _stamp(book_fp: str, data: dict[str, list[dict]], embedder: str, tune_epochs: int) -> str:
+def _stamp(
+    book_fp: str,
+    data: dict[str, list[dict]],
+    embedder: str,
+    tune_epochs: int,
+    polarity_embedding: bool = False,
+) -> str:
+    # a fast coder with and without its e5 polarity reading are different models (the app's first
+    # build has none; a later fast build must not take it for its own)
+    extra = {"polarity_embedding": True} if tune_epochs == 0 and polarity_embedding else {}
     payload = json.dumps(
         {
+            **extra,
             "book": book_fp,
             **data,
             "embedder": embedder,
@@ -86,7 +96,8 @@ def train_coder(
     review_rows = [{k: r.get(k) for k in REVIEW_KEYS} for r in load_review_rows(reviews)]
     epochs = settings.coder_tune_epochs
     data = {"gold": gold, "written": written, "reviews": review_rows}
-    stamp = _stamp(book.fingerprint(), data, embedder, epochs)
+    polarity_embedding = bool(getattr(settings, "coder_polarity_embedding", 1))
+    stamp = _stamp(book.fingerprint(), data, embedder, epochs, polarity_embedding)
     try:
         manifest = read_manifest(directory)
     except ModelRefused as exc:  # `kb build` is the documented way out: replace it, never load it
@@ -98,7 +109,12 @@ def train_coder(
     # the same review weights as "retrain now" (kb.coding.retrain): sample weights in the logistic
     # fits (REVIEW_POLARITY_WEIGHT in the polarity model's), one example for the fine-tuned e5
     data_set = build_training_set(book, gold, review_rows, written=written, review_weight=REVIEW_WEIGHT)
-    coder.fit(data_set, tune_epochs=epochs, progress=progress)
+    coder.fit(
+        data_set,
+        tune_epochs=epochs,
+        progress=progress,
+        polarity_embedding=polarity_embedding,
+    )
     info = {"n_gold": len(gold), "n_written": len(written), "n_reviews": len(review_rows)}
     info["kind"] = "fine-tuned" if epochs > 0 else "fast"  # kb.background fine-tunes a fast one later
     return coder.save(directory, stamp, info)

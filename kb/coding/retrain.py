@@ -55,7 +55,13 @@ def quick_retrain(
     written = load_written(settings.corpus_dir / "training") if written is None else written
     data = build_training_set(book, gold, rows, written=written, review_weight=review_weight)
     coder = Coder(book, embedder=old.embedder if old else DEFAULT_EMBEDDER, cache_dir=directory)
-    coder.fit(data, tune_epochs=0)
+    # the e5 polarity reading only where the refitted coder stays fast and the saved one had it: its
+    # training sentences' e5 vectors are cached, so only the new ones are embedded (e5 over every
+    # training sentence would cost a minute or more); a fine-tuned coder never reads it
+    had_e5 = old is not None and old.polarity is not None and old.polarity.embedding is not None
+    wanted = bool(getattr(settings, "coder_polarity_embedding", 1))
+    fast_e5 = wanted and had_e5 and old is not None and old.tuned is None
+    coder.fit(data, tune_epochs=0, polarity_embedding=fast_e5)
     cache = coder.analyzer.cache
     model = coder.model
     assert model is not None

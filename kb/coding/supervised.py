@@ -220,12 +220,38 @@ def polarity_features(analyses: Sequence[Analysis], categories: Sequence[str]) -
     return np.array(rows, float)
 
 
+# L2 strength of the polarity reading on sentence embeddings (`PolarityModel.embedding`); chosen on
+# the development transcripts by leave-one-transcript-out (docs/bench/fastpol_dev.md)
+EMBEDDING_POLARITY_C = 3.0
+
+
+def has_polarity_vectors(analyses: Sequence[Analysis]) -> bool:
+    return bool(analyses) and all(a.polarity_vector is not None for a in analyses)
+
+
+def unit_vectors(analyses: Sequence[Analysis]) -> np.ndarray:
+    """The analyses' polarity vectors (`Analysis.polarity_vector`) scaled to unit length (cosine
+    geometry, as the encoder's)."""
+    x = np.stack([np.asarray(a.polarity_vector, float) for a in analyses])
+    norm = np.linalg.norm(x, axis=1, keepdims=True)
+    return x / np.where(norm > 0, norm, 1.0)
+
+
 @dataclass
 class PolarityModel:
-    """Multinomial logistic regression over lemma n-grams, endings/auxiliaries and the rule signals."""
+    """Multinomial logistic regression over lemma n-grams, endings/auxiliaries and the rule signals.
+
+    `embedding`: a second, separate reading of the same training rows – a multinomial logistic
+    regression on the frozen e5 sentence vector (`Analysis.polarity_vector`, see
+    kb.coding.coder.POLARITY_EMBEDDER). The n-grams see words and endings; the vector reads how a
+    sentence evaluates what it says when no cue word carries it. It is kept apart so that each coder
+    decides how to use it (`predict_embedding`; the fast coder mixes it into interview answers'
+    readings); None when the analyses had no such vector, and in models saved before it existed.
+    (The coder's own USE vectors were tried first and did not help: docs/bench/fastpol_dev.md.)"""
 
     vectorizer: TfidfVectorizer
     clf: LogisticRegression
+    embedding: LogisticRegression | None = None
 
     @classmethod
     def fit(
@@ -235,8 +261,10 @@ class PolarityModel:
         labels: Sequence[str],
         c: float = 1.0,
         weight: Sequence[float] | None = None,
+        embedding_c: float | None = EMBEDDING_POLARITY_C,
     ) -> PolarityModel | None:
-        """`weight`: per-pair sample weights (None: all 1), class-balanced by weight."""
+        """`weight`: per-pair sample weights (None: all 1), class-balanced by weight;
+        `embedding_c`: L2 strength of the embedding reading (None: none is fitted)."""
         if len(set(labels)) < 2:
             return None
         vec = TfidfVectorizer(analyzer=_identity, min_df=1, sublinear_tf=True)
@@ -244,7 +272,20 @@ class PolarityModel:
         x = sparse.hstack([x_text, sparse.csr_matrix(polarity_features(analyses, categories))]).tocsr()
         clf = LogisticRegression(C=c, max_iter=3000, random_state=SEED)
         w = balanced_weights(labels, None if weight is None else np.asarray(weight, float))
-        return cls(vec, clf.fit(x, list(labels), sample_weight=w))
+        emb = None
+        if embedding_c is not None and has_polarity_vectors(analyses):
+            emb = LogisticRegression(C=embedding_c, max_iter=3000, random_state=SEED)
+            emb.fit(unit_vectors(analyses), list(labels), sample_weight=w)
+        return cls(vec, clf.fit(x, list(labels), sample_weight=w), emb)
+
+    def predict_embedding(self, analyses: Sequence[Analysis]) -> list[dict[str, float]] | None:
+        """The embedding reading of each text (category-blind), None when the model has none or an
+        analysis lacks its vector."""
+        if not analyses:
+            return []
+        if self.embedding is None or not has_polarity_vectors(analyses):
+            return None
+        return _as_dicts(self.embedding.predict_proba(unit_vectors(analyses)), list(self.embedding.classes_))
 
     def predict_proba(
         self, analyses: Sequence[Analysis], categories: Sequence[str]
@@ -253,24 +294,26 @@ class PolarityModel:
             return []
         x_text = self.vectorizer.transform([_polarity_tokens(a) for a in analyses])
         x = sparse.hstack([x_text, sparse.csr_matrix(polarity_features(analyses, categories))]).tocsr()
-        probs = self.clf.predict_proba(x)
-        classes = list(self.clf.classes_)
-        return [
-            {p: float(row[classes.index(p)]) if p in classes else 0.0 for p in POLARITIES} for row in probs
-        ]
+        return _as_dicts(self.clf.predict_proba(x), list(self.clf.classes_))
 
     def to_state(self) -> State:
         return (
             State()
             .nest("vectorizer", tfidf_state(self.vectorizer, CALLABLES))
             .nest("clf", linear_state(self.clf))
+            .nest("embedding", linear_state(self.embedding) if self.embedding is not None else None)
         )
 
     @classmethod
     def from_state(cls, state: State) -> PolarityModel:
-        vec, clf = state.part("vectorizer"), state.part("clf")
+        vec, clf, emb = state.part("vectorizer"), state.part("clf"), state.part("embedding")
         assert vec is not None and clf is not None
-        return cls(tfidf_from_state(vec, CALLABLES), linear_from_state(clf))
+        embedding = linear_from_state(emb) if emb is not None else None
+        return cls(tfidf_from_state(vec, CALLABLES), linear_from_state(clf), embedding)
+
+
+def _as_dicts(probs: np.ndarray, classes: list[str]) -> list[dict[str, float]]:
+    return [{p: float(row[classes.index(p)]) if p in classes else 0.0 for p in POLARITIES} for row in probs]
 
 
 def _polarity_tokens(a: Analysis) -> list[str]:

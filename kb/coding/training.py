@@ -24,7 +24,13 @@ from kb.coding.calibrate import best_threshold, group_folds, out_of_fold
 from kb.coding.features import Analysis, Analyzer
 from kb.coding.model_io import State, load_state, save_state
 from kb.coding.sk_state import linear_from_state, linear_state
-from kb.coding.supervised import FeatureSpace, PolarityModel, TrainingSet, fit_binary
+from kb.coding.supervised import (
+    EMBEDDING_POLARITY_C,
+    FeatureSpace,
+    PolarityModel,
+    TrainingSet,
+    fit_binary,
+)
 from kb.records import POLARITIES, dominant
 
 if TYPE_CHECKING:  # torch loads only when a model is tuned or a tuned model is loaded
@@ -270,8 +276,14 @@ def sentence_polarities(data: TrainingSet, ids: list[str]) -> np.ndarray:
 
 
 def fit_polarity(
-    analyses: list[Analysis], data: TrainingSet, ids: list[str], c: float = 1.0
+    analyses: list[Analysis],
+    data: TrainingSet,
+    ids: list[str],
+    c: float = 1.0,
+    embedding_c: float | None = EMBEDDING_POLARITY_C,
 ) -> PolarityModel | None:
+    """The polarity model on every (sentence, category) pair with a known polarity; `embedding_c`:
+    the L2 strength of its embedding reading (None: none)."""
     rows, cats, pols, weights = [], [], [], []
     weight = data.sample_weights(polarity=True)  # review rows: REVIEW_POLARITY_WEIGHT (kb.coding.data)
     for cat in ids:
@@ -281,4 +293,4 @@ def fit_polarity(
                 cats.append(cat)
                 pols.append(pol)
                 weights.append(weight[i])
-    return PolarityModel.fit(rows, cats, pols, c, weights) if rows else None
+    return PolarityModel.fit(rows, cats, pols, c, weights, embedding_c) if rows else None
