@@ -1,6 +1,7 @@
 """Review decisions weigh REVIEW_WEIGHT in the category models but only REVIEW_POLARITY_WEIGHT in the
 polarity model: one transcript's decisions must not swamp the polarity model, which serves every
-category, yet a decided polarity must still move it (docs/bench/learning_curve_dev.md, session 11)."""
+category, yet a decided polarity must still move it (docs/bench/learning_curve_dev.md, session 11;
+×10 since session 15, docs/bench/learn_dev.md)."""
 
 from __future__ import annotations
 
