@@ -126,7 +126,8 @@ def transcript_predictions(
     """{category: polarity} per transcript row from a coder trained on the report gold + written
     sentences only (as `kb build` trains it), coding with each row's interview context."""
     data = build_training_set(coder.book, report_gold, written=written)
-    coder.fit(data, tune_epochs=tune_epochs)
+    # KB_CODER_POLARITY_EMBEDDING=0: the fast coder of the app's first build (no e5 polarity reading)
+    coder.fit(data, tune_epochs=tune_epochs, polarity_embedding=bool(get_settings().coder_polarity_embedding))
     ctx = [row_context(r) for r in rows]
     if context == "none":  # an answer without its question or neighbours (ablation)
         ctx = [{"speaker": "응답자", "group": c["group"]} for c in ctx]

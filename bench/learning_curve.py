@@ -309,10 +309,11 @@ def main() -> None:
             continue
         mb, ma = metrics(p["gold"], p["base"], book.ids), metrics(p["gold"], p["after"], book.ids)
         hb, ha, k = polarity_on_common(p["gold"], p["base"], p["after"])
+        common = f"{hb / k:.3f} → {ha / k:.3f} (n={k})" if k else "– (no code right both times)"
         lines.append(
             f"| {n} | {len(p['gold'])} | {mb['macro_f1']:.3f} → {ma['macro_f1']:.3f} | "
             f"{ma['macro_f1'] - mb['macro_f1']:+.3f} | {mb['polarity_acc']:.3f} → {ma['polarity_acc']:.3f} "
-            f"(n={mb['polarity_n']} → {ma['polarity_n']}) | {hb / k:.3f} → {ha / k:.3f} (n={k}) | "
+            f"(n={mb['polarity_n']} → {ma['polarity_n']}) | {common} | "
             f"{mb['uncoded']:.1%} → {ma['uncoded']:.1%} ({mb['gold_uncoded']:.1%}) |"
         )
     lines += ["", "Per transcript (macro-F1 on its remaining sentences):", ""]
