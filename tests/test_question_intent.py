@@ -33,6 +33,19 @@ def test_the_reading_names_factors_and_direction(settings: Settings) -> None:
         api.question_intent("   ", settings=settings)
 
 
+def test_a_question_is_read_once_per_open_knowledge_base(settings: Settings) -> None:
+    from kb.query.intent import READ_INTENTS_KEPT, read_intent
+    from kb.store.kbase import get_kb
+
+    kb = get_kb(settings)
+    first = read_intent(kb, OBSTACLE_QUESTION)
+    assert read_intent(kb, OBSTACLE_QUESTION) is first  # the across tab reuses the reading line's
+    for i in range(READ_INTENTS_KEPT):
+        read_intent(kb, f"예산 {i}")
+    assert len(kb.__dict__["_read_intents"]) == READ_INTENTS_KEPT  # bounded: the oldest went
+    assert read_intent(kb, OBSTACLE_QUESTION) == first and read_intent(kb, OBSTACLE_QUESTION) is not first
+
+
 def test_cli_intent(kb_cli, settings: Settings) -> None:
     result = kb_cli("intent", OBSTACLE_QUESTION, "--json", settings=settings)
     assert result.exit_code == 0, result.stderr

@@ -170,12 +170,24 @@ def intent_of(kb: Any, query: str, part_vectors: Sequence[np.ndarray], config: I
     return intent
 
 
+READ_INTENTS_KEPT = 64  # questions whose reading an open knowledge base remembers
+
+
 def read_intent(kb: Any, query: str, config: IntentConfig = DEFAULT_INTENT) -> Intent:
-    """`intent_of` for a query not yet embedded (the cross-case view of a question)."""
+    """`intent_of` for a query not yet embedded (the cross-case view, the search page's reading line).
+
+    Remembered on the open knowledge base, as its category reader and coder are (a reading depends
+    only on them and the query): one page rerun asks it twice – the reading line and the
+    across-cases tab – and each ask embeds the query and runs the coder on it."""
     from kb.store.sentence_index import split_query_vector
 
-    vector = kb.embedder.embed_queries([query])[0]
-    return intent_of(kb, query, split_query_vector(kb.embedder, vector), config)
+    kept: dict[tuple[str, IntentConfig], Intent] = kb.__dict__.setdefault("_read_intents", {})
+    if (query, config) not in kept:
+        vector = kb.embedder.embed_queries([query])[0]
+        if len(kept) >= READ_INTENTS_KEPT:
+            kept.pop(next(iter(kept)))  # the oldest question
+        kept[(query, config)] = intent_of(kb, query, split_query_vector(kb.embedder, vector), config)
+    return kept[(query, config)]
 
 
 def intent_list(
