@@ -6,9 +6,9 @@ flags), pooled over dev (d1–d4) and dev3 (e1–e3), and compares, leave-one-tr
 shipped hand mix (tuned weight, neighbours, answer prior, advice moves) with the combiner:
 
     python bench/polarity_stack.py loo DUMP [DUMP ...]     # nested LOO, fast and fine-tuned
-    python bench/polarity_stack.py fit DUMP [DUMP ...] [--kinds fast]   # kb/coding/polarity_stack.json
+    python bench/polarity_stack.py fit DUMP [DUMP ...] [--kinds tuned|fast]   # kb/coding/polarity_stack.json
     python bench/polarity_stack.py real --fast-model DIR [--model DIR] --dump DUMP ... [--cache-dir DIR]
-        [--dev FILE ...] [--shipped]
+        [--dev FILE ...] [--shipped | --stack FILE]
 
 The combiner's settings (L2 strength C; class weight none, the square root of balanced, or
 balanced) are chosen inside each split on the six training transcripts (inner LOO, by the mean of
@@ -271,6 +271,7 @@ def cmd_real(
     cache: Path | None,
     shipped: bool = False,
     e5_flag: bool = True,
+    stack_file: Path | None = None,
 ) -> None:
     """The coder's real path per dev file: the hand mix, then each transcript coded with a combiner
     fitted on the dumps of the other transcripts (settings chosen on those, as `fit`)."""
@@ -312,7 +313,13 @@ def cmd_real(
 
     before = pairs(rows, False)
     after: list[tuple[str, str, str]] = []
-    if shipped:  # the shipped file as it is (a check on a held-back set)
+    if stack_file is not None:  # a fitted file's slot as it is (a check on a held-back set)
+        shipped = True
+        stack_of_file = ps.load(stack_file)[kind]
+        if stack_of_file is None:
+            raise SystemExit(f"{stack_file} has no {kind} combiner")
+        after = pairs(rows, stack_of_file)
+    elif shipped:  # the shipped file as it is (a check on a held-back set)
         after = pairs(rows, True)
     for name in [] if shipped else sorted({r["transcript"] for r in rows}):
         inside = groups != name
@@ -343,7 +350,7 @@ def main() -> None:
     fi = sub.add_parser("fit")
     fi.add_argument("dumps", type=Path, nargs="+")
     fi.add_argument("--out", type=Path, default=ps.FILE)
-    fi.add_argument("--kinds", default="fast", help="e.g. fast, fast,tuned (others: kept as they are)")
+    fi.add_argument("--kinds", default="tuned", help="e.g. fast, fast,tuned (others: kept as they are)")
     re_ = sub.add_parser("real")
     re_.add_argument("--fast-model", type=Path, required=True)
     re_.add_argument("--model", type=Path, default=None)
@@ -359,6 +366,7 @@ def main() -> None:
     )
     re_.add_argument("--cache-dir", type=Path, default=None)
     re_.add_argument("--shipped", action="store_true", help="after: the shipped file, not LOO fits")
+    re_.add_argument("--stack", type=Path, default=None, help="after: this combiner file, not LOO fits")
     for p in (lo, fi, re_):
         p.add_argument("--no-e5", action="store_true", help="the fast combiner without the e5 reading")
     args = ap.parse_args()
@@ -368,7 +376,14 @@ def main() -> None:
         cmd_fit(args.dumps, args.out, args.kinds.split(","), not args.no_e5)
     else:
         cmd_real(
-            args.fast_model, args.model, args.dump, args.dev, args.cache_dir, args.shipped, not args.no_e5
+            args.fast_model,
+            args.model,
+            args.dump,
+            args.dev,
+            args.cache_dir,
+            args.shipped,
+            not args.no_e5,
+            args.stack,
         )
 
 
