@@ -6,9 +6,9 @@ flags), pooled over dev (d1–d4) and dev3 (e1–e3), and compares, leave-one-tr
 shipped hand mix (tuned weight, neighbours, answer prior, advice moves) with the combiner:
 
     python bench/polarity_stack.py loo DUMP [DUMP ...]     # nested LOO, fast and fine-tuned
-    python bench/polarity_stack.py fit DUMP [DUMP ...] [--kinds tuned]   # kb/coding/polarity_stack.json
+    python bench/polarity_stack.py fit DUMP [DUMP ...] [--kinds tuned|fast]   # kb/coding/polarity_stack.json
     python bench/polarity_stack.py real --fast-model DIR [--model DIR] --dump DUMP ... [--cache-dir DIR]
-        [--dev FILE ...] [--shipped]
+        [--dev FILE ...] [--shipped | --stack FILE]
 
 The combiner's settings (L2 strength C; class weight none, the square root of balanced, or
 balanced) are chosen inside each split on the six training transcripts (inner LOO, by the mean of
@@ -18,7 +18,11 @@ fixed data). `real` runs the coder's real path (`Coder.code_texts`, polarity on 
 category is right, as bench/eval_coding.py --only-transcripts) before (the hand mix) and with the
 combiner fitted without each transcript.
 The dumps carry the fine-tuned readings when they were made with `--model`; the fast combiner
-ignores them.
+ignores them. They carry the e5 reading (`emb`) when made with `--embedding-c 3` (the shipped
+EMBEDDING_POLARITY_C); the fast combiner then reads it too (its sentence's and neighbours'; `--no-e5`
+leaves it out), and the fast hand mix it is compared with mixes it in as the coder does
+(EMBEDDING_POLARITY_WEIGHT). `fit` refits only the `--kinds` it is given and keeps the other slots of
+the file it writes over as they are (the fine-tuned slot's coefficients unchanged by a fast refit).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -37,7 +42,7 @@ sys.path.insert(0, str(ROOT))
 from bench.polarity_balance import confusion, decide, fmt, scores  # noqa: E402
 from kb.coding import polarity_stack as ps  # noqa: E402
 from kb.coding.book import POLARITIES  # noqa: E402
-from kb.coding.coder import TUNED_POLARITY_WEIGHT, move_advice  # noqa: E402
+from kb.coding.coder import EMBEDDING_POLARITY_WEIGHT, TUNED_POLARITY_WEIGHT, move_advice  # noqa: E402
 from kb.coding.context import NEIGHBOUR_POLARITY_WEIGHT  # noqa: E402
 
 CS = (0.03, 0.1, 0.3, 1.0)
@@ -49,7 +54,7 @@ def load_dumps(paths: Sequence[Path]) -> list[dict]:
     return [json.loads(x) for p in paths for x in p.read_text(encoding="utf-8").splitlines() if x.strip()]
 
 
-def row(rec: dict, tuned: bool) -> list[float]:
+def row(rec: dict, tuned: bool, e5: bool = False) -> list[float]:
     own = rec["own"]
     return ps.features(
         own["rules"],
@@ -61,10 +66,24 @@ def row(rec: dict, tuned: bool) -> list[float]:
         own["recommendation"],
         own["own_need"],
         tuned,
+        own.get("emb") if e5 else None,
+        [n["emb"] for n in rec["near"]] if e5 else None,
+        e5,
     )
 
 
-def fit(x: np.ndarray, y: Sequence[str], c: float, weight: str, kind: str) -> ps.PolarityStack:
+def has_e5(recs: Sequence[dict]) -> bool:
+    """Whether the dumps carry the e5 reading (`polarity_mix.py dump --embedding-c 3`)."""
+    return bool(recs) and all(r["own"].get("emb") is not None for r in recs)
+
+
+def matrix(recs: Sequence[dict], kind: str, e5: bool = False) -> np.ndarray:
+    return np.array([row(r, kind == "tuned", e5) for r in recs])
+
+
+def fit(
+    x: np.ndarray, y: Sequence[str], c: float, weight: str, kind: str, e5: bool = False
+) -> ps.PolarityStack:
     """Multinomial logistic regression on standardised inputs, folded back to the raw inputs."""
     from sklearn.linear_model import LogisticRegression
 
@@ -82,7 +101,8 @@ def fit(x: np.ndarray, y: Sequence[str], c: float, weight: str, kind: str) -> ps
         i = POLARITIES.index(cls)
         coef[i] = lr.coef_[k] / sd
         intercept[i] = lr.intercept_[k] - float((lr.coef_[k] * mu / sd).sum())
-    return ps.PolarityStack(kind, tuple(POLARITIES), ps.feature_names(kind == "tuned"), coef, intercept)
+    names = ps.feature_names(kind == "tuned", e5)
+    return ps.PolarityStack(kind, tuple(POLARITIES), names, coef, intercept)
 
 
 def moves(p: dict[str, float], rec: dict) -> dict[str, float]:
@@ -100,6 +120,11 @@ def criterion(golds: Sequence[str], preds: Sequence[str]) -> float:
     return (s["acc"] + s["bal"]) / 2
 
 
+def reads_e5(x: np.ndarray, kind: str) -> bool:
+    """Whether input rows of this width carry the e5 reading."""
+    return x.shape[1] == len(ps.feature_names(kind == "tuned", True))
+
+
 def loo_preds(
     recs: list[dict], x: np.ndarray, cfg: Config, kind: str, names: Sequence[str] | None = None
 ) -> list[str]:
@@ -109,7 +134,7 @@ def loo_preds(
     out = [""] * len(recs)
     for name in names if names is not None else sorted(set(groups)):
         inside, held = groups != name, np.where(groups == name)[0]
-        stack = fit(x[inside], y[inside], cfg[0], cfg[1], kind)
+        stack = fit(x[inside], y[inside], cfg[0], cfg[1], kind, reads_e5(x, kind))
         for i, p in zip(held, predict(stack, x[held], [recs[i] for i in held]), strict=True):
             out[i] = p
     return out
@@ -133,7 +158,7 @@ def nested(recs: list[dict], x: np.ndarray, kind: str) -> tuple[list[str], list[
         sub = [recs[i] for i in inside]
         cfg, _ = choose_config(sub, x[inside], kind)
         picks.append(f"{name[:2]}:C{cfg[0]}/{cfg[1][0]}")
-        stack = fit(x[inside], y[inside], cfg[0], cfg[1], kind)
+        stack = fit(x[inside], y[inside], cfg[0], cfg[1], kind, reads_e5(x, kind))
         for i, p in zip(held, predict(stack, x[held], [recs[i] for i in held]), strict=True):
             out[i] = p
     return out, picks
@@ -162,21 +187,36 @@ def per_transcript(recs: list[dict], base: Sequence[str], new: Sequence[str]) ->
     print(f"    transcripts by plain accuracy: {up} up, {down} down")
 
 
-def hand_mix(tuned: bool) -> Callable[[dict], str]:
-    return decide(TUNED_POLARITY_WEIGHT if tuned else 0.0, None, NEIGHBOUR_POLARITY_WEIGHT, None)
+def hand_mix(tuned: bool, e5: bool = False) -> Callable[[dict], str]:
+    """The shipped hand mix; `e5`: a fast coder's, with the e5 reading mixed into the sentence's and
+    its neighbours' rule/feature reading first (EMBEDDING_POLARITY_WEIGHT), as `Coder._with_embedding`."""
+    f = decide(TUNED_POLARITY_WEIGHT if tuned else 0.0, None, NEIGHBOUR_POLARITY_WEIGHT, None)
+    if not e5:
+        return f
+    v = EMBEDDING_POLARITY_WEIGHT
+
+    def mixed(rd: dict) -> dict:
+        rules = {k: (1 - v) * rd["rules"][k] + v * rd["emb"][k] for k in POLARITIES}
+        return {**rd, "rules": rules}
+
+    return lambda rec: f({**rec, "own": mixed(rec["own"]), "near": [mixed(n) for n in rec["near"]]})
 
 
-def cmd_loo(paths: Sequence[Path]) -> None:
+def cmd_loo(paths: Sequence[Path], e5_flag: bool = True) -> None:
     recs = load_dumps(paths)
     has_tuned = recs[0]["own"]["tuned"] is not None
     golds = [r["gold"] for r in recs]
     print(f"{len(recs)} gold codes, {len({r['transcript'] for r in recs})} transcripts")
     for kind in ("fast", "tuned") if has_tuned else ("fast",):
         tuned = kind == "tuned"
-        x = np.array([row(r, tuned) for r in recs])
-        print(f"\n## {kind} coder ({x.shape[1]} inputs)")
-        base = [hand_mix(tuned)(r) for r in recs]
-        show("hand mix (shipped; nothing fitted on dev in this replay)", recs, base)
+        e5 = e5_flag and not tuned and has_e5(recs)
+        x = matrix(recs, kind, e5)
+        print(f"\n## {kind} coder ({x.shape[1]} inputs{', with the e5 reading' if e5 else ''})")
+        if e5:
+            plain = [hand_mix(tuned)(r) for r in recs]
+            show("hand mix without the e5 reading", recs, plain)
+        base = [hand_mix(tuned, e5)(r) for r in recs]
+        show(f"hand mix (shipped{' + e5' if e5 else ''}; nothing fitted on dev in this replay)", recs, base)
         print("\n".join(confusion(golds, base)))
         for c in CS:
             for w in WEIGHTS:
@@ -188,26 +228,38 @@ def cmd_loo(paths: Sequence[Path]) -> None:
         per_transcript(recs, base, new)
 
 
-def cmd_fit(paths: Sequence[Path], out: Path, kinds: Sequence[str]) -> None:
-    """The combiners of `kinds` fitted on every dump record; the others are written as null (that
-    coder keeps the hand mix)."""
+def cmd_fit(paths: Sequence[Path], out: Path, kinds: Sequence[str], e5_flag: bool = True) -> None:
+    """The combiners of `kinds` fitted on every dump record (the fast one with the e5 reading when
+    the dumps carry it); the other slots keep what `out` holds now (their coefficients and fit
+    notes unchanged), or null (that coder keeps the hand mix) when there is no such file."""
     recs = load_dumps(paths)
-    if recs[0]["own"]["tuned"] is None:
+    if "tuned" in kinds and recs[0]["own"]["tuned"] is None:
         raise SystemExit("the dumps need the fine-tuned readings (polarity_mix.py dump --model …)")
     y = [r["gold"] for r in recs]
     stacks: dict[str, ps.PolarityStack | None] = dict.fromkeys(ps.KINDS)
+    old_info: dict[str, object] = {}
+    if out.exists():
+        stacks.update({k: v for k, v in ps.load(out).items() if k not in kinds})
+        old_info = json.loads(out.read_text(encoding="utf-8")).get("info", {})
     info: dict[str, object] = {
-        "fitted_on": "gold codes of the dev transcripts (dev_gold + dev3), bench/polarity_stack.py fit",
-        "codes": len(recs),
-        "transcripts": len({r["transcript"] for r in recs}),
+        k: v for k, v in old_info.items() if any(k.startswith(f"{o}_") for o in ps.KINDS if o not in kinds)
     }
+    info.update(
+        {
+            "fitted_on": "gold codes of the dev transcripts (dev_gold + dev3), bench/polarity_stack.py fit",
+            "codes": len(recs),
+            "transcripts": len({r["transcript"] for r in recs}),
+        }
+    )
     for kind in kinds:
-        x = np.array([row(r, kind == "tuned") for r in recs])
+        e5 = e5_flag and kind == "fast" and has_e5(recs)
+        x = matrix(recs, kind, e5)
         cfg, _ = choose_config(recs, x, kind)
-        stacks[kind] = fit(x, y, cfg[0], cfg[1], kind)
+        stacks[kind] = fit(x, y, cfg[0], cfg[1], kind, e5)
         info[f"{kind}_C"], info[f"{kind}_class_weight"] = cfg
-        print(f"{kind}: C={cfg[0]} class_weight={cfg[1]}")
-    ps.dump(stacks, out, info)
+        info[f"{kind}_e5"] = e5
+        print(f"{kind}: C={cfg[0]} class_weight={cfg[1]} e5={e5}")
+    ps.dump(stacks, out, dict(sorted(info.items())))
     print(f"wrote {out}")
 
 
@@ -218,6 +270,8 @@ def cmd_real(
     devs: Sequence[Path],
     cache: Path | None,
     shipped: bool = False,
+    e5_flag: bool = True,
+    stack_file: Path | None = None,
 ) -> None:
     """The coder's real path per dev file: the hand mix, then each transcript coded with a combiner
     fitted on the dumps of the other transcripts (settings chosen on those, as `fit`)."""
@@ -232,13 +286,21 @@ def cmd_real(
     kind = "tuned" if model.tuned_polarity is not None else "fast"
     coder = Coder(book, model, cache_dir=cache)
     rows = [json.loads(x) for d in devs for x in d.read_text(encoding="utf-8").splitlines() if x.strip()]
-    x = np.array([row(r, kind == "tuned") for r in recs])
+    e5 = e5_flag and kind == "fast" and has_e5(recs)
+    if e5 and (model.polarity is None or model.polarity.embedding is None):
+        raise SystemExit("the fast model has no e5 reading: refit it with the reading, or --no-e5")
+    x = matrix(recs, kind, e5)
     y = np.array([r["gold"] for r in recs])
     groups = np.array([r["transcript"] for r in recs])
+    print(f"{kind} coder, combiner inputs {x.shape[1]}{' (with the e5 reading)' if e5 else ''}")
+
+    seconds = {False: 0.0, True: 0.0}  # coding time, hand mix / combiner
 
     def pairs(rs: list[dict], stack: ps.PolarityStack | bool) -> list[tuple[str, str, str]]:
         coder.polarity_stack = stack
+        t0 = time.perf_counter()
         res = coder.code_texts([r["text"] for r in rs], contexts=[row_context(r) for r in rs])
+        seconds[stack is not False] += time.perf_counter() - t0
         out = []
         for r, got in zip(rs, res, strict=True):
             pred = {c["category"]: c["polarity"] for c in got["codes"]}
@@ -251,15 +313,23 @@ def cmd_real(
 
     before = pairs(rows, False)
     after: list[tuple[str, str, str]] = []
-    if shipped:  # the shipped file as it is (a check on a held-back set)
+    if stack_file is not None:  # a fitted file's slot as it is (a check on a held-back set)
+        shipped = True
+        stack_of_file = ps.load(stack_file)[kind]
+        if stack_of_file is None:
+            raise SystemExit(f"{stack_file} has no {kind} combiner")
+        after = pairs(rows, stack_of_file)
+    elif shipped:  # the shipped file as it is (a check on a held-back set)
         after = pairs(rows, True)
     for name in [] if shipped else sorted({r["transcript"] for r in rows}):
         inside = groups != name
         sub = [r for r, keep in zip(recs, inside, strict=True) if keep]
         cfg, _ = choose_config(sub, x[inside], kind)
-        stack = fit(x[inside], y[inside], cfg[0], cfg[1], kind)
+        stack = fit(x[inside], y[inside], cfg[0], cfg[1], kind, e5)
+        print(f"    without {name[:24]}: C={cfg[0]} class_weight={cfg[1]}", flush=True)
         after += pairs([r for r in rows if r["transcript"] == name], stack)
     print(f"## real path, {kind} coder, {len(before)} codes whose category is right")
+    print(f"  coding time: hand mix {seconds[False]:.1f} s, combiner {seconds[True]:.1f} s, {len(rows)} rows")
     for title, got in (("hand mix", before), ("shipped" if shipped else "combiner, LOO", after)):
         g, p = [a[1] for a in got], [a[2] for a in got]
         print(f"  {title}: {fmt(scores(g, p))}")
@@ -280,7 +350,7 @@ def main() -> None:
     fi = sub.add_parser("fit")
     fi.add_argument("dumps", type=Path, nargs="+")
     fi.add_argument("--out", type=Path, default=ps.FILE)
-    fi.add_argument("--kinds", default="tuned", help="e.g. tuned, fast,tuned (others: null)")
+    fi.add_argument("--kinds", default="tuned", help="e.g. fast, fast,tuned (others: kept as they are)")
     re_ = sub.add_parser("real")
     re_.add_argument("--fast-model", type=Path, required=True)
     re_.add_argument("--model", type=Path, default=None)
@@ -296,13 +366,25 @@ def main() -> None:
     )
     re_.add_argument("--cache-dir", type=Path, default=None)
     re_.add_argument("--shipped", action="store_true", help="after: the shipped file, not LOO fits")
+    re_.add_argument("--stack", type=Path, default=None, help="after: this combiner file, not LOO fits")
+    for p in (lo, fi, re_):
+        p.add_argument("--no-e5", action="store_true", help="the fast combiner without the e5 reading")
     args = ap.parse_args()
     if args.cmd == "loo":
-        cmd_loo(args.dumps)
+        cmd_loo(args.dumps, not args.no_e5)
     elif args.cmd == "fit":
-        cmd_fit(args.dumps, args.out, args.kinds.split(","))
+        cmd_fit(args.dumps, args.out, args.kinds.split(","), not args.no_e5)
     else:
-        cmd_real(args.fast_model, args.model, args.dump, args.dev, args.cache_dir, args.shipped)
+        cmd_real(
+            args.fast_model,
+            args.model,
+            args.dump,
+            args.dev,
+            args.cache_dir,
+            args.shipped,
+            not args.no_e5,
+            args.stack,
+        )
 
 
 if __name__ == "__main__":

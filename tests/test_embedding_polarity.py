@@ -31,9 +31,26 @@ def fast() -> Coder:
 
 
 def _polarity(coder: Coder, text: str, context: dict | None, weight: float, monkeypatch) -> str:
+    """The hand mix's reading at e5 weight `weight` (the fast combiner, which a coder with the e5
+    reading uses for answers, is switched off here; tests/test_fast_polarity_stack.py checks it)."""
     monkeypatch.setattr(coder_module, "EMBEDDING_POLARITY_WEIGHT", weight)
+    monkeypatch.setattr(coder, "polarity_stack", False)
     (res,) = coder.code_texts([text], contexts=[context])
     return res["polarity"]
+
+
+def _e5_combiner():
+    from kb.coding import polarity_stack as ps
+
+    names = ps.feature_names(False, e5=True)
+    raw = {
+        "kind": "fast",
+        "classes": ["success", "obstacle", "neutral", "recommendation"],
+        "features": list(names),
+        "coef": [[0.0] * len(names) for _ in range(4)],
+        "intercept": [0.0] * 4,
+    }
+    return ps.parse("fast", raw)
 
 
 def test_a_fast_coder_fits_the_e5_reading_and_saves_it_as_data(fast, tmp_path) -> None:
@@ -98,3 +115,8 @@ def test_retrain_now_keeps_the_reading_of_a_fast_coder_that_has_it(fast, tmp_pat
         model = CoderModel.load(coder_dir(settings))
         assert model is not None and model.polarity is not None
         assert (model.polarity.embedding is not None) == bool(on)
+        # with the reading it could code answers through a fast combiner that reads e5; without, the
+        # hand mix (tests/test_fast_polarity_stack.py)
+        again = Coder(fast.book, model)
+        again.polarity_stack = _e5_combiner()
+        assert (again.answer_stack() is not None) == bool(on)

@@ -39,11 +39,12 @@ def test_the_shipped_combiners_load_and_give_probabilities() -> None:
     for kind, stack in stacks.items():
         if stack is None:  # this coder keeps the hand mix (LOO did not support a combiner)
             continue
-        assert stack.kind == kind and stack.names == ps.feature_names(kind == "tuned")
+        assert stack.kind == kind and stack.names == ps.feature_names(kind == "tuned", stack.e5)
         assert stack.coef.shape == (4, len(stack.names))
+        even = {p: 0.25 for p in POLARITIES}
         row = ps.features(
             {"success": 0.7, "obstacle": 0.1, "neutral": 0.1, "recommendation": 0.1},
-            {p: 0.25 for p in POLARITIES} if stack.tuned else None,
+            even if stack.tuned else None,
             [],
             [] if stack.tuned else None,
             "neutral",
@@ -51,6 +52,9 @@ def test_the_shipped_combiners_load_and_give_probabilities() -> None:
             False,
             False,
             stack.tuned,
+            even if stack.e5 else None,
+            [],
+            stack.e5,
         )
         (p,) = stack.predict_proba([row])
         assert set(p) == set(POLARITIES) and sum(p.values()) == pytest.approx(1.0)
@@ -118,7 +122,10 @@ def test_the_question_decides_a_reading_the_parts_leave_open() -> None:
 
         def read(orientation: str, stack=stack, even=even) -> dict[str, float]:
             t = even if stack.tuned else None
-            row = ps.features(even, t, [], [] if t else None, orientation, 0.0, False, False, stack.tuned)
+            e = even if stack.e5 else None
+            row = ps.features(
+                even, t, [], [] if t else None, orientation, 0.0, False, False, stack.tuned, e, [], stack.e5
+            )
             return stack.predict_proba([row])[0]
 
         hard, good = read("difficulty"), read("success")
@@ -140,8 +147,9 @@ def _code(coder, text: str, question: str, category: str | None = None) -> str |
 
 
 def test_the_fast_coder_uses_its_own_combiner_or_the_hand_mix(coder) -> None:
-    """No fine-tuned classifier: the fast combiner (its inputs have no fine-tuned readings), or the
-    hand mix when none ships; a fine-tuned combiner is refused for it."""
+    """No fine-tuned classifier: the fast combiner (its inputs have no fine-tuned readings; this coder
+    has the e5 reading the shipped one reads), or the hand mix when none ships; a fine-tuned combiner
+    is refused for it."""
     assert coder.model.tuned_polarity is None
     stack = coder.answer_stack()
     assert stack is ps.load()["fast"] or (stack is None and ps.load()["fast"] is None)

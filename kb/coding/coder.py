@@ -301,7 +301,10 @@ class Coder:
         """The combiner for interview answers' polarity (kb.coding.polarity_stack), or None for the
         hand mix: `polarity_stack` True takes the shipped one of this coder's kind (fast or
         fine-tuned; the hand mix where none ships), False the hand mix, a `PolarityStack` that one.
-        A coder without a trained polarity model has no readings to combine and keeps the rules."""
+        A coder without a trained polarity model has no readings to combine and keeps the rules. A
+        combiner that reads the e5 reading (the fast slot) is not used by a coder without it (the
+        app's first build, `KB_CODER_POLARITY_EMBEDDING=0`, an older saved model): the hand mix,
+        never a combiner fed missing inputs."""
         choice = self.polarity_stack
         if choice is False or self.model is None or self.model.polarity is None:
             return None
@@ -314,6 +317,8 @@ class Coder:
                 f"polarity combiner {getattr(stack, 'kind', stack)!r} does not fit a "
                 f"{'fine-tuned' if tuned else 'fast'} coder"
             )
+        if stack.e5 and self.model.polarity.embedding is None:
+            return None  # no e5 reading to feed it: the hand mix
         return stack
 
     def code_texts(
@@ -427,6 +432,12 @@ class Coder:
         questions = [ctx[owner[i]].question for i, _ in pairs]
         stack = self.answer_stack() if any(answers) else None
         parts = self._polarity_parts(all_a, all_c) if stack is not None else None
+        e5 = None
+        if stack is not None and stack.e5:
+            assert self.model is not None and self.model.polarity is not None
+            e5 = self.model.polarity.predict_embedding(all_a)
+            if e5 is None:  # analyses without e5 vectors: the hand mix, not missing inputs
+                stack = parts = None
         if parts is None:  # the hand mix; a fast coder's answers (and their neighbours) read e5 too
             in_answer = answers + [answers[w[0]] for w in wanted]
             probs = self.polarity(all_a, all_c, all_g, in_answer)
@@ -457,6 +468,9 @@ class Coder:
                         is_recommendation(a.spoken, all_g[k]),
                         is_own_need(a.spoken),
                         stack.tuned,
+                        e5[k] if e5 is not None else None,
+                        [e5[m] for m in near_at[k]] if e5 is not None else None,
+                        stack.e5,
                     )
                 )
             stacked = advice_moves(
