@@ -205,10 +205,11 @@ def train_model(
             model.thresholds[cat] = best_threshold(labels[cat][known], scores[known, k], default=0.85)
     else:
         options = dict(space_options or {})
-        # the e5 block only when every training sentence has its e5 vector (the coder computes them
-        # for a fast coder with the e5 polarity reading); otherwise the model reads as before
+        # the e5 block only for a fast model whose training sentences all have their e5 vector (the
+        # coder computes them for a fast coder with the e5 polarity reading); otherwise, and for a
+        # fine-tuned coder (not measured with it), the model reads as before
         options.setdefault("e5_weight", CATEGORY_E5_WEIGHT)
-        if not has_polarity_vectors(analyses):
+        if tune_epochs > 0 or not has_polarity_vectors(analyses):
             options["e5_weight"] = 0.0
         model.space = FeatureSpace(ids, **options).fit(analyses)
         x = model.space.transform(analyses, analyzer.ids)
