@@ -408,6 +408,9 @@ def main() -> None:
     gold = load_gold()
     written = load_written()
     coder = Coder(book, embedder=args.embedder, cache_dir=args.cache_dir)
+    if TUNE_EPOCHS == 0 and get_settings().coder_polarity_embedding:
+        # the held-out report folds read e5 like `kb build --fast` (its category models' e5 block)
+        coder.use_polarity_embedder()
     coder.fallback_min = args.fallback
     command = "python bench/eval_coding.py " + " ".join(sys.argv[1:])
     transcripts = [] if args.no_transcripts else load_transcripts(args.transcripts)

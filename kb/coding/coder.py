@@ -119,7 +119,12 @@ class Coder:
         if cache_dir is not None:  # parsed training texts too: a retrain re-parses only new ones
             self.analyzer.use_cache(cache_dir / PARSE_CACHE_FILE)
         self.cache_dir = cache_dir
-        if model is not None and model.polarity is not None and model.polarity.embedding is not None:
+        if model is not None and (
+            model.polarity is not None
+            and model.polarity.embedding is not None
+            or model.space is not None
+            and model.space.e5_weight > 0
+        ):
             self.use_polarity_embedder()
         if model is not None and model.book_fingerprint != self.book.fingerprint():
             log.warning("coder model was trained on another codebook version; retrain with `kb build`")

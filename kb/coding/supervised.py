@@ -122,10 +122,16 @@ class FeatureSpace:
     use_similarity: bool = True
     use_chars: bool = False
     embedding_weight: float = 1.0
+    # weight of the frozen e5 sentence vector block (`Analysis.polarity_vector`, unit length); 0: none
+    e5_weight: float = 0.0
+    e5_dim: int = 0  # the e5 vectors' length (set by `fit`)
     vectorizer: TfidfVectorizer | None = None
     char_vectorizer: TfidfVectorizer | None = None
 
     def fit(self, analyses: Sequence[Analysis]) -> FeatureSpace:
+        if self.e5_weight > 0:
+            self.e5_dim = len(analyses[0].polarity_vector) if has_polarity_vectors(analyses) else 0
+            self.e5_weight = self.e5_weight if self.e5_dim else 0.0
         if self.use_tfidf:
             self.vectorizer = TfidfVectorizer(analyzer=_identity, min_df=2, sublinear_tf=True)
             self.vectorizer.fit([lemma_ngrams(a.lemmas) for a in analyses])
@@ -147,6 +153,8 @@ class FeatureSpace:
         dense = []
         if self.use_embedding:
             dense.append(self.embedding_weight * np.stack([a.vector for a in analyses]))
+        if self.e5_weight > 0:
+            dense.append(self.e5_weight * e5_block(analyses, self.e5_dim))
         if self.use_rules:
             dense.append(np.log1p(np.array([[a.cue_count(c) for c in self.ids] for a in analyses], float)))
         if self.use_similarity:
@@ -173,6 +181,26 @@ class FeatureSpace:
             part = state.part(name)
             setattr(space, name, tfidf_from_state(part, CALLABLES) if part is not None else None)
         return space
+
+
+# Weight of the frozen e5 sentence vector block in the category models' features (`FeatureSpace.
+# e5_weight`; beside the coder's own USE vector, the n-grams, cues and similarities). Fitted only where
+# the training sentences have their e5 vectors (a fast coder with the e5 polarity reading: `kb build
+# --fast`, KB_CODER_TUNE_EPOCHS=0, "retrain now" over such a coder); chosen on the held-out report
+# folds and the development transcripts (docs/bench/fastcat_dev.md).
+CATEGORY_E5_WEIGHT = 2.0
+
+
+def e5_block(analyses: Sequence[Analysis], dim: int) -> np.ndarray:
+    """The analyses' e5 vectors at unit length; a row without one is zeros (the block then says
+    nothing about that sentence, and the other blocks decide)."""
+    out = np.zeros((len(analyses), dim))
+    for i, a in enumerate(analyses):
+        if a.polarity_vector is not None:
+            v = np.asarray(a.polarity_vector, float)
+            norm = np.linalg.norm(v)
+            out[i] = v / norm if norm > 0 else v
+    return out
 
 
 def balanced_weights(y: Sequence, weight: np.ndarray | None = None) -> np.ndarray:

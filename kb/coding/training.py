@@ -25,11 +25,13 @@ from kb.coding.features import Analysis, Analyzer
 from kb.coding.model_io import State, load_state, save_state
 from kb.coding.sk_state import linear_from_state, linear_state
 from kb.coding.supervised import (
+    CATEGORY_E5_WEIGHT,
     EMBEDDING_POLARITY_C,
     FeatureSpace,
     PolarityModel,
     TrainingSet,
     fit_binary,
+    has_polarity_vectors,
 )
 from kb.records import POLARITIES, dominant
 
@@ -202,7 +204,14 @@ def train_model(
             known = evaluable[labels[cat][evaluable] >= 0]
             model.thresholds[cat] = best_threshold(labels[cat][known], scores[known, k], default=0.85)
     else:
-        model.space = FeatureSpace(ids, **(space_options or {})).fit(analyses)
+        options = dict(space_options or {})
+        # the e5 block only for a fast model whose training sentences all have their e5 vector (the
+        # coder computes them for a fast coder with the e5 polarity reading); otherwise, and for a
+        # fine-tuned coder (not measured with it), the model reads as before
+        options.setdefault("e5_weight", CATEGORY_E5_WEIGHT)
+        if tune_epochs > 0 or not has_polarity_vectors(analyses):
+            options["e5_weight"] = 0.0
+        model.space = FeatureSpace(ids, **options).fit(analyses)
         x = model.space.transform(analyses, analyzer.ids)
         folds = [evaluable[f] for f in group_folds([data.groups[i] for i in evaluable], n_folds)]
 
