@@ -36,8 +36,8 @@ ORDER = (
     "retrieval", "contextual_dev", "retrieval_intent", "retrieval_rerank", "determinism", "adaptation",
     "reranker_dev", "search_dev", "gloss_dev", "ltr_dev", "ltr2_dev", "coding", "polarity_balance_dev",
     "polstack_dev", "polrules_dev", "catstack_dev", "prose_dev", "polarity_data_dev", "fastpol_dev",
-    "fastcat_dev", "coding_variants", "learning_curve", "learn_dev", "table7", "human_agreement", "build",
-    "first_search", "scale", "app",
+    "fastcomb_dev", "fastcat_dev", "coding_variants", "learning_curve", "learn_dev", "table7",
+    "human_agreement", "build", "first_search", "scale", "app",
 )  # fmt: skip
 RUN_ORDER = ("build", "coding", "human_agreement", "retrieval", "scale", "app")  # build's store first
 USES_STORE = ("retrieval", "app")
