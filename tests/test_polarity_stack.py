@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sample_kb import small_fast_coder
+from sample_kb import small_fast_coder, zero_polarity_stack
 
 from kb.coding import polarity_stack as ps
 from kb.coding.book import POLARITIES
@@ -80,7 +80,7 @@ def test_a_hostile_combiner_file_fails_clearly(tmp_path, edit, message) -> None:
     """A combiner that read the wrong inputs would code every answer wrong: refuse it by name."""
     raw = _shipped_json()
     if raw["models"]["tuned"] is None:
-        raw["models"]["tuned"] = _dummy("tuned")
+        raw["models"]["tuned"] = zero_polarity_stack("tuned")
     path = _write(tmp_path, edit(raw))
     with pytest.raises(ps.StackError, match=message):
         ps.load(path)
@@ -93,17 +93,6 @@ def test_a_missing_or_huge_file_fails_clearly(tmp_path) -> None:
     big.write_text(" " * 1_100_000 + "{}", encoding="utf-8")
     with pytest.raises(ps.StackError, match="too large"):
         ps.load(big)
-
-
-def _dummy(kind: str) -> dict:
-    names = ps.feature_names(kind == "tuned")
-    return {
-        "kind": kind,
-        "classes": list(POLARITIES),
-        "features": list(names),
-        "coef": [[0.0] * len(names) for _ in POLARITIES],
-        "intercept": [0.0] * 4,
-    }
 
 
 def _model(raw: dict, **change: object) -> dict:
@@ -155,7 +144,7 @@ def test_the_fast_coder_uses_its_own_combiner_or_the_hand_mix(coder) -> None:
     assert stack is ps.load()["fast"] or (stack is None and ps.load()["fast"] is None)
     if stack is not None:
         assert not stack.tuned and not any(n.startswith(("tuned", "near_tuned")) for n in stack.names)
-    coder.polarity_stack = ps.parse("tuned", _dummy("tuned"))
+    coder.polarity_stack = ps.parse("tuned", zero_polarity_stack("tuned"))
     try:
         with pytest.raises(ps.StackError, match="does not fit a fast coder"):
             coder.code_texts(
@@ -170,7 +159,7 @@ def test_the_fast_coder_uses_its_own_combiner_or_the_hand_mix(coder) -> None:
 def test_a_combiner_on_the_fast_coder_reads_the_answer(coder) -> None:
     """A fast combiner (zero weights but a success intercept) is what decides an answer's polarity,
     and the advice move still applies after it."""
-    raw = _dummy("fast")
+    raw = zero_polarity_stack("fast")
     raw["intercept"] = [5.0, 0.0, 0.0, 0.0]  # success everywhere
     coder.polarity_stack = ps.parse("fast", raw)
     try:
