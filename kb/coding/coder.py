@@ -93,6 +93,16 @@ class Scored:
     neighbours: np.ndarray | None = None
 
 
+def reads_e5_polarity(model: CoderModel) -> bool:
+    """Whether the saved model's polarity model has the e5 reading (so coding needs e5 vectors)."""
+    return model.polarity is not None and model.polarity.embedding is not None
+
+
+def reads_e5_categories(model: CoderModel) -> bool:
+    """Whether the saved model's category features include the e5 block (so coding needs e5 vectors)."""
+    return model.space is not None and model.space.e5_weight > 0
+
+
 class Coder:
     """Codes texts with a codebook and (optionally) a trained `CoderModel`."""
 
@@ -119,12 +129,7 @@ class Coder:
         if cache_dir is not None:  # parsed training texts too: a retrain re-parses only new ones
             self.analyzer.use_cache(cache_dir / PARSE_CACHE_FILE)
         self.cache_dir = cache_dir
-        if model is not None and (
-            model.polarity is not None
-            and model.polarity.embedding is not None
-            or model.space is not None
-            and model.space.e5_weight > 0
-        ):
+        if model is not None and (reads_e5_polarity(model) or reads_e5_categories(model)):
             self.use_polarity_embedder()
         if model is not None and model.book_fingerprint != self.book.fingerprint():
             log.warning("coder model was trained on another codebook version; retrain with `kb build`")
@@ -322,7 +327,7 @@ class Coder:
                 f"polarity combiner {getattr(stack, 'kind', stack)!r} does not fit a "
                 f"{'fine-tuned' if tuned else 'fast'} coder"
             )
-        if stack.e5 and self.model.polarity.embedding is None:
+        if stack.e5 and not reads_e5_polarity(self.model):
             return None  # no e5 reading to feed it: the hand mix
         return stack
 

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from kb.coding.book import load_view
-from kb.coding.coder import DEFAULT_EMBEDDER, Coder, coder_dir
+from kb.coding.coder import DEFAULT_EMBEDDER, Coder, coder_dir, reads_e5_polarity
 from kb.coding.data import (
     REVIEW_KEYS,
     REVIEW_WEIGHT,  # the sample weight of a reviewed sentence, the same as in `kb build`
@@ -58,7 +58,7 @@ def quick_retrain(
     # the e5 polarity reading only where the refitted coder stays fast and the saved one had it: its
     # training sentences' e5 vectors are cached, so only the new ones are embedded (e5 over every
     # training sentence would cost a minute or more); a fine-tuned coder never reads it
-    had_e5 = old is not None and old.polarity is not None and old.polarity.embedding is not None
+    had_e5 = old is not None and reads_e5_polarity(old)
     wanted = bool(getattr(settings, "coder_polarity_embedding", 1))
     fast_e5 = wanted and had_e5 and old is not None and old.tuned is None
     coder.fit(data, tune_epochs=0, polarity_embedding=fast_e5)

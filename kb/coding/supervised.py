@@ -195,11 +195,9 @@ def e5_block(analyses: Sequence[Analysis], dim: int) -> np.ndarray:
     """The analyses' e5 vectors at unit length; a row without one is zeros (the block then says
     nothing about that sentence, and the other blocks decide)."""
     out = np.zeros((len(analyses), dim))
-    for i, a in enumerate(analyses):
-        if a.polarity_vector is not None:
-            v = np.asarray(a.polarity_vector, float)
-            norm = np.linalg.norm(v)
-            out[i] = v / norm if norm > 0 else v
+    have = [i for i, a in enumerate(analyses) if a.polarity_vector is not None]
+    if have:
+        out[have] = unit_vectors([analyses[i] for i in have])
     return out
 
 
