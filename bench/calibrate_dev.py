@@ -41,7 +41,7 @@ from bench.eval_coding import load_transcripts, metrics, row_context  # noqa: E4
 from kb.coding import context as ctx_module  # noqa: E402
 from kb.coding.book import load_view  # noqa: E402
 from kb.coding.coder import Coder  # noqa: E402
-from kb.coding.data import build_training_set, load_gold, load_written  # noqa: E402
+from kb.coding.data import build_training_set, load_gold, load_written, without_transcripts  # noqa: E402
 
 DEV = ROOT / "eval" / "dev_transcripts" / "dev_gold.jsonl"
 
@@ -92,7 +92,9 @@ def main() -> None:
     t0 = time.time()
     book = load_view()
     coder = Coder(book, embedder=args.embedder, cache_dir=args.cache_dir)
-    coder.fit(build_training_set(book, load_gold(), written=load_written()), tune_epochs=0)
+    coder.fit(
+        build_training_set(book, load_gold(), written=without_transcripts(load_written())), tune_epochs=0
+    )
     coder.embedder.save()
     memoise(coder)
     if args.context:

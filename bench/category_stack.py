@@ -23,7 +23,7 @@ from kb.coding.answers import ANSWER_CALIBRATION  # noqa: E402
 from kb.coding.book import load_view  # noqa: E402
 from kb.coding.coder import Coder  # noqa: E402
 from kb.coding.context import FALLBACK_MIN, is_answer, is_thin  # noqa: E402
-from kb.coding.data import build_training_set, load_gold, load_written  # noqa: E402
+from kb.coding.data import build_training_set, load_gold, load_written, without_transcripts  # noqa: E402
 from kb.coding.spoken import substantive  # noqa: E402
 from kb.coding.training import CoderModel  # noqa: E402
 
@@ -46,7 +46,7 @@ def train(out: Path, fast: bool, cache_dir: Path | None) -> None:
     t0 = time.time()
     book = load_view()
     coder = Coder(book, embedder="use", cache_dir=cache_dir)
-    data = build_training_set(book, load_gold(), written=load_written())
+    data = build_training_set(book, load_gold(), written=without_transcripts(load_written()))
     coder.fit(data, tune_epochs=0 if fast else TUNE_EPOCHS)
     coder.save(out)
     print(f"saved {out} ({time.time() - t0:.0f} s, tune_epochs {0 if fast else TUNE_EPOCHS})", flush=True)

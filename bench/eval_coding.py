@@ -36,9 +36,10 @@ from tqdm import tqdm
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from kb.coding.book import load_view  # noqa: E402
+from kb.coding.book import CodebookView, load_view  # noqa: E402
 from kb.coding.coder import Coder  # noqa: E402
-from kb.coding.data import build_training_set, load_gold, load_written  # noqa: E402
+from kb.coding.data import build_training_set, load_gold, load_written, without_transcripts  # noqa: E402
+from kb.coding.supervised import TrainingSet  # noqa: E402
 from kb.coding.training import train_model  # noqa: E402
 from kb.settings import get_settings  # noqa: E402
 
@@ -115,6 +116,15 @@ def uncoded_share(preds: list[dict]) -> float:
     return float(np.mean([not p for p in preds])) if preds else float("nan")
 
 
+def transcript_training_set(
+    book: CodebookView, report_gold: list[dict], written: list[dict], rows: list[dict]
+) -> TrainingSet:
+    """What the coder scored on `rows` trains on: `kb build`'s data minus the training rows taken
+    from the scored transcripts (the development transcripts of
+    corpus/training/spoken_transcripts.jsonl), so that a dev score is never in-sample."""
+    return build_training_set(book, report_gold, written=without_transcripts(written, rows))
+
+
 def transcript_predictions(
     coder: Coder,
     report_gold: list[dict],
@@ -125,7 +135,7 @@ def transcript_predictions(
 ) -> list[dict]:
     """{category: polarity} per transcript row from a coder trained on the report gold + written
     sentences only (as `kb build` trains it), coding with each row's interview context."""
-    data = build_training_set(coder.book, report_gold, written=written)
+    data = transcript_training_set(coder.book, report_gold, written, rows)
     # KB_CODER_POLARITY_EMBEDDING=0: the fast coder of the app's first build (no e5 polarity reading)
     coder.fit(data, tune_epochs=tune_epochs, polarity_embedding=bool(get_settings().coder_polarity_embedding))
     ctx = [row_context(r) for r in rows]

@@ -47,6 +47,7 @@ from kb.coding.data import (  # noqa: E402
     build_training_set,
     load_gold,
     load_written,
+    without_transcripts,
 )
 from kb.review.queue import CONFIDENT_EVERY, queue_order  # noqa: E402
 
@@ -204,7 +205,7 @@ def main() -> None:
     steps = [int(s) for s in args.steps.split(",")]
     t0 = time.time()
     book = load_view()
-    report_gold, written = load_gold(), load_written()
+    report_gold, written = load_gold(), without_transcripts(load_written())
     coder = Coder(book, embedder=args.embedder, cache_dir=args.cache_dir)
     if coder.analyzer.cache is None:  # as in the app: parsed texts kept between retrains
         coder.analyzer.use_cache(None)

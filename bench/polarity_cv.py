@@ -40,7 +40,7 @@ from bench.eval_coding import case_folds  # noqa: E402
 from kb.coding.book import POLARITIES, load_view  # noqa: E402
 from kb.coding.coder import Coder  # noqa: E402
 from kb.coding.context import blend_neighbour_polarity  # noqa: E402
-from kb.coding.data import build_training_set, load_gold, load_written  # noqa: E402
+from kb.coding.data import build_training_set, load_gold, load_written, without_transcripts  # noqa: E402
 from kb.coding.question_polarity import (  # noqa: E402
     NEUTRAL_WEIGHTS,
     ORIENTATION_WEIGHTS,
@@ -264,7 +264,7 @@ def main() -> None:
     args = ap.parse_args()
     t0 = time.time()
     book = load_view()
-    gold, written = load_gold(), load_written()
+    gold, written = load_gold(), without_transcripts(load_written())
     dev = (
         [json.loads(x) for x in args.dev.read_text(encoding="utf-8").splitlines() if x.strip()]
         if args.dev

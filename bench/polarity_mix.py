@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 from kb.coding.book import POLARITIES, load_view  # noqa: E402
 from kb.coding.coder import TUNED_POLARITY_WEIGHT, Coder, move_advice  # noqa: E402
 from kb.coding.context import NEIGHBOUR_POLARITY_WEIGHT  # noqa: E402
-from kb.coding.data import build_training_set, load_gold, load_written  # noqa: E402
+from kb.coding.data import build_training_set, load_gold, load_written, without_transcripts  # noqa: E402
 from kb.coding.question_polarity import answer_orientation, answer_weights  # noqa: E402
 from kb.coding.spoken import is_own_need, is_recommendation  # noqa: E402
 from kb.coding.training import CoderModel, fit_polarity  # noqa: E402
@@ -68,7 +68,7 @@ def dump(
     """Every dev gold code with its readings; `embedding_cs`: L2 strengths of the embedding polarity
     reading to dump (`emb_c`, by strength; `emb`: the first one's)."""
     book = load_view()
-    gold, written = load_gold(), load_written()
+    gold, written = load_gold(), without_transcripts(load_written())
     dev = [json.loads(x) for x in dev_path.read_text(encoding="utf-8").splitlines() if x.strip()]
     coder = Coder(book, embedder="use", cache_dir=cache_dir)
     if embedding_cs:  # the polarity model's e5 reading (kb.coding.coder.POLARITY_EMBEDDER)
@@ -160,7 +160,7 @@ def train(outs: list[Path], balanced: list[bool]) -> None:
     from kb.coding.training import POLARITY_EPOCHS, POLARITY_FROZEN, finetune_rows
 
     book = load_view()
-    data = build_training_set(book, load_gold(), written=load_written())
+    data = build_training_set(book, load_gold(), written=without_transcripts(load_written()))
     ids = [c for c in book.ids if c in data.labels]
     _, _, texts, polar = finetune_rows(data, ids)
     counts = {p: int((polar == k).sum()) for k, p in enumerate(POLARITIES)}
@@ -183,7 +183,9 @@ def fast_with_tuned(
     model = CoderModel.load(fast_dir)
     if model is None:
         fresh = Coder(book, embedder="use", cache_dir=cache_dir)
-        fresh.fit(build_training_set(book, load_gold(), written=load_written()), tune_epochs=0)
+        fresh.fit(
+            build_training_set(book, load_gold(), written=without_transcripts(load_written())), tune_epochs=0
+        )
         assert fresh.model is not None
         fresh.model.save(fast_dir)
         fresh.embedder.save()

@@ -35,6 +35,11 @@ REVIEW_WEIGHT = 30
 # transcripts, ×10 reads the rest best after 25 and after 50 decisions (chosen in every
 # leave-one-transcript-out fold over ×1/3/10/30; docs/bench/learn_dev.md, session 15).
 REVIEW_POLARITY_WEIGHT = 10
+# a training row taken from a real interview transcript (corpus/training/spoken_transcripts.jsonl:
+# the development transcripts, written and coded blind, adjudicated; rows with a `transcript`)
+# weighs two written sentences, in the category fits and the polarity fit: over the 10 transcripts,
+# leave-one-transcript-out, ×2 read them better than ×1 (docs/bench/devtrain_dev.md)
+TRANSCRIPT_WEIGHT = 2.0
 
 
 def gold_dir() -> Path:
@@ -64,6 +69,25 @@ def load_written(directory: Path | None = None) -> list[dict[str, Any]]:
         with open(path, encoding="utf-8") as fh:
             rows.extend(json.loads(line) for line in fh if line.strip())
     return rows
+
+
+def without_transcripts(
+    written: Iterable[Mapping[str, Any]], rows: Iterable[Mapping[str, Any]] | None = None
+) -> list[dict[str, Any]]:
+    """Written training rows minus those taken from the interview transcripts that `rows` come from
+    (their `transcript` names), or minus every transcript row when `rows` is None.
+
+    Why: the development transcripts are training data (`spoken_transcripts.jsonl`), so a
+    development score on one of them is in-sample unless its rows leave the training set; a bench
+    that scores transcripts drops them (leave-one-transcript-out). The category and polarity
+    combiners are fit on readings of transcripts by a coder that never saw them: their benches
+    drop every transcript row."""
+    names = None if rows is None else {r.get("transcript") for r in rows} - {None}
+    return [
+        dict(r)
+        for r in written
+        if r.get("transcript") is None or (names is not None and r["transcript"] not in names)
+    ]
 
 
 def load_review_rows(source: Any = None) -> list[dict[str, Any]]:
@@ -111,6 +135,7 @@ def build_training_set(
     written: Iterable[Mapping[str, Any]] = (),
     review_weight: float = REVIEW_WEIGHT,
     review_polarity_weight: float = REVIEW_POLARITY_WEIGHT,
+    transcript_weight: float = TRANSCRIPT_WEIGHT,
 ) -> TrainingSet:
     """Rows in order: codebook examples, written sentences, gold, reviews; one row per reviewed text.
 
@@ -121,7 +146,8 @@ def build_training_set(
     rows say `complete` is a known negative of every category not accepted or added (see the
     module doc). A written row marked `"teaches": "polarity"` trains the polarity models only
     (category weight 0): sentences written to teach how speech evaluates, whose categories did
-    not help the category models (corpus/training/README.md)."""
+    not help the category models (corpus/training/README.md). A written row from a real interview
+    transcript (one with a `transcript`) has the sample weight `transcript_weight` in both."""
     ids = book.ids
     ts = TrainingSet()
     if examples:
@@ -131,10 +157,11 @@ def build_training_set(
                     ex.text, "codebook", {cat.id: (1, ex.polarity)}, ids, known_negative=True, evaluable=False
                 )
     for row in written:
-        category_weight = 0.0 if row.get("teaches") == "polarity" else 1.0
+        weight = transcript_weight if row.get("transcript") is not None else 1.0
+        category_weight = 0.0 if row.get("teaches") == "polarity" else weight
         ts.add(
             row["text"], "written", _codes(row, ids), ids, known_negative=True, evaluable=False,
-            weight=category_weight, polarity_weight=1.0,
+            weight=category_weight, polarity_weight=weight,
         )  # fmt: skip
     for row in gold:
         group = str(row.get("case") or "gold")
