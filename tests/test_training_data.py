@@ -79,12 +79,13 @@ TRANSCRIPTS = ROOT / "eval" / "transcripts" / "transcripts_gold.jsonl"
 DEV_TRANSCRIPTS = ROOT / "eval" / "dev_transcripts" / "dev_gold.jsonl"
 DEV3_TRANSCRIPTS = ROOT / "eval" / "dev_transcripts" / "dev3" / "dev3_gold.jsonl"
 DEV4_TRANSCRIPTS = ROOT / "eval" / "dev_transcripts" / "dev4" / "dev4_gold.jsonl"
+DEV5_TRANSCRIPTS = ROOT / "eval" / "dev_transcripts" / "dev5" / "dev5_gold.jsonl"
 
 
 @pytest.mark.parametrize(
     "path",
-    [TRANSCRIPTS, DEV_TRANSCRIPTS, DEV3_TRANSCRIPTS, DEV4_TRANSCRIPTS],
-    ids=["test", "dev", "dev3", "dev4"],
+    [TRANSCRIPTS, DEV_TRANSCRIPTS, DEV3_TRANSCRIPTS, DEV4_TRANSCRIPTS, DEV5_TRANSCRIPTS],
+    ids=["test", "dev", "dev3", "dev4", "dev5"],
 )
 def test_new_transcript_evaluation_never_reaches_training(path: Path) -> None:
     """The blind new-transcript sets (test, and the dev set settings are chosen on) never train
