@@ -11,6 +11,10 @@ adjudicated gold leaves uncoded is a `no_code` row (`codes: []`): a known negati
 category, like the fillers and backchannels of spoken_answers.jsonl. Texts are unique in the
 training folder, so a text that occurs twice is kept once when its codes agree and dropped when they
 differ (a bare "있었죠." is coded only through its context, which a training row does not carry).
+A coded sentence that says little on its own (kb.coding.context.is_thin: it opens with an anaphor
+or has fewer than four content words, e.g. "그게 제일 골치였죠") is left out: its codes come from its
+question or neighbours, which the coder reads at coding time (kb.coding.context), so as a bare
+training text it would teach the coder to code thin sentences without their context.
 A text found in any other evaluation text (the test sets, a later held-back dev set; the rule of
 scripts/check_training_leaks.py) is dropped, and such an interviewer question is left out; only
 counts are printed.
@@ -61,10 +65,13 @@ def training_row(row: dict) -> dict:
 
 
 def convert(
-    sources: list[Path], leaks: Callable[[str], bool] = lambda _: False
-) -> tuple[list[dict], int, int]:
-    """Training rows of every source sentence, in order, without repeated texts or texts that
-    `leaks` finds elsewhere in eval/ (see module doc); with the counts of such texts and questions."""
+    sources: list[Path],
+    leaks: Callable[[str], bool] = lambda _: False,
+    thin: Callable[[str], bool] = lambda _: False,
+) -> tuple[list[dict], int, int, int]:
+    """Training rows of every source sentence, in order, without repeated texts, texts that `leaks`
+    finds elsewhere in eval/, or coded texts that are `thin` (see module doc); with the counts of
+    leaked texts, leaked questions and thin coded texts."""
     rows = [
         training_row(json.loads(x)) for p in sources for x in p.read_text("utf-8").splitlines() if x.strip()
     ]
@@ -74,6 +81,9 @@ def convert(
     for r in rows:
         if r["question"] and leaks(r["question"]):
             r["question"], n_questions = None, n_questions + 1
+    n_thin = len(rows)
+    rows = [r for r in rows if not (r["codes"] and thin(r["text"]))]
+    n_thin -= len(rows)
     codes_of: dict[str, set[str]] = defaultdict(set)
     for r in rows:
         codes_of[r["text"]].add(json.dumps(sorted((c["category"], c["polarity"]) for c in r["codes"])))
@@ -84,7 +94,14 @@ def convert(
             continue
         seen.add(r["text"])
         out.append(r)
-    return out, n_rows - len(rows), n_questions
+    return out, n_rows - len(rows) - n_thin, n_questions, n_thin
+
+
+def thin_text(text: str) -> bool:
+    from kb.coding.context import is_thin_text
+    from kb.text.nlp import content_lemmas, get_nlp
+
+    return is_thin_text(text, content_lemmas(get_nlp()(text)))
 
 
 def main() -> None:
@@ -97,12 +114,12 @@ def main() -> None:
     others = evaluation_texts(ROOT, TRANSCRIPT_SOURCES)
     for path in args.held_out:  # its sentences as the leak check will read them once it is in eval/
         others += [norm(json.loads(x)["text"]) for x in path.read_text("utf-8").splitlines() if x.strip()]
-    rows, n_texts, n_questions = convert(SOURCES, matcher(others))
+    rows, n_texts, n_questions, n_thin = convert(SOURCES, matcher(others), thin_text)
     with args.out.open("w", encoding="utf-8") as fh:
         fh.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
     print(
         f"{len(rows)} rows ({sum(not r['codes'] for r in rows)} no_code) -> {args.out}; dropped as found "
-        f"elsewhere in eval/: {n_texts} texts, {n_questions} questions"
+        f"elsewhere in eval/: {n_texts} texts, {n_questions} questions; coded but thin: {n_thin}"
     )
 
 

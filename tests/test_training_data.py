@@ -123,7 +123,12 @@ def test_dev_transcripts_train_only_through_their_file(path: Path) -> None:
     assert not evaluation & _training_texts(others)
     by_text = {r["text"]: r for r in rows}
     mine = [r for r in _rows(SPOKEN_TRANSCRIPTS) if r["transcript"] in {x["transcript"] for x in rows}]
-    assert len(mine) >= 0.95 * len(rows)  # a few repeated or conflicting texts are left out
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from dev_transcripts_training import thin_text
+
+    kept = [r for r in rows if not (r["codes"] and thin_text(r["text"]))]
+    assert 0.5 * len(rows) < len(kept)
+    assert len(mine) >= 0.95 * len(kept)  # a few repeated or conflicting texts are left out
     for r in mine:
         source = by_text[r["text"]]
         assert (r["transcript"], r["case"], r["group"]) == (
@@ -136,17 +141,14 @@ def test_dev_transcripts_train_only_through_their_file(path: Path) -> None:
 
 def test_spoken_transcripts_is_what_the_script_writes() -> None:
     """The shipped file is exactly scripts/dev_transcripts_training.py's output: dev, dev3 and dev4
-    in order, no text twice, no text found in another evaluation set (the test transcripts, dev5)."""
+    in order, no text twice, no text found in another evaluation set (the test transcripts, dev5),
+    no coded text too thin to carry its codes without its context."""
     sys.path.insert(0, str(ROOT / "scripts"))
     from check_training_leaks import TRANSCRIPT_SOURCES, evaluation_texts, matcher
-    from dev_transcripts_training import SOURCES, convert
+    from dev_transcripts_training import SOURCES, convert, thin_text
 
-    rows, _, _ = convert(SOURCES, matcher(evaluation_texts(ROOT, TRANSCRIPT_SOURCES)))
-    shipped = _rows(SPOKEN_TRANSCRIPTS)
-    if DEV5_TRANSCRIPTS.exists():
-        assert shipped == rows
-    else:  # written with `--held-out` dev5 before dev5 was copied in: a few texts fewer, nothing else
-        assert [r for r in rows if r in shipped] == shipped and len(shipped) >= len(rows) - 10
+    rows, *_ = convert(SOURCES, matcher(evaluation_texts(ROOT, TRANSCRIPT_SOURCES)), thin_text)
+    assert _rows(SPOKEN_TRANSCRIPTS) == rows
     assert {r["kind"] for r in rows if not r["codes"]} == {"no_code"}
     assert {r["transcript"][:1] for r in rows} == {"d", "e", "f"}
 
@@ -174,7 +176,7 @@ def test_transcript_bench_never_trains_on_the_transcripts_it_scores() -> None:
     others = {_flat(r["text"]) for r in _rows(DEV_TRANSCRIPTS) + _rows(DEV4_TRANSCRIPTS)}
     # a greeting such as "네, 안녕하세요." is in several transcripts: it may train from another one
     assert not ({_flat(r["text"]) for r in scored} - others) & texts
-    assert len(others & texts) >= 0.95 * len(others)
+    assert len(others & texts) >= 0.8 * len(others)  # less the coded thin sentences (see above)
     everything = {_flat(t) for t in build_training_set(book, load_gold(), written=written).texts}
     assert {_flat(r["text"]) for r in scored} & everything  # the file does train `kb build`
 
@@ -198,3 +200,26 @@ def test_transcript_rows_weigh_transcript_weight_in_both_fits() -> None:
     assert ts.sample_weights().tolist() == [1.0, TRANSCRIPT_WEIGHT, TRANSCRIPT_WEIGHT, 0.0]
     assert ts.sample_weights(polarity=True).tolist() == [1.0, TRANSCRIPT_WEIGHT, TRANSCRIPT_WEIGHT, 1.0]
     assert ts.labels[cat] == [1, 1, 0, 1]  # the uncoded transcript sentence is a known negative
+
+
+def test_a_coded_sentence_that_leans_on_its_question_is_no_training_row(tmp_path: Path) -> None:
+    """ "그게 제일 골치였죠" is coded only through its question; as a bare training text it would teach the
+    coder to code thin sentences without their context (tests/test_coder_context.py)."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from dev_transcripts_training import convert, thin_text
+
+    def row(i: int, text: str, codes: list[dict]) -> dict:
+        return {"id": f"x-{i}", "transcript": "x.txt", "case": "x", "group": "domestic",
+                "question": "예산은요?", "prev": None, "next": None, "text": text,
+                "codes": codes}  # fmt: skip
+
+    money = [{"category": "financial_resources", "polarity": "obstacle"}]
+    source = tmp_path / "gold.jsonl"
+    rows = [
+        row(1, "아, 그게 제일 골치였죠.", money),
+        row(2, "네, 맞아요.", []),
+        row(3, "작년부터 앱 운영 예산이 절반으로 깎여서 서버 유지비도 겨우 맞췄어요.", money),
+    ]
+    source.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    kept, _, _, n_thin = convert([source], thin=thin_text)
+    assert [r["id"] for r in kept] == ["dt-x-2", "dt-x-3"] and n_thin == 1

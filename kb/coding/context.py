@@ -101,10 +101,15 @@ def is_interviewer(speaker: str | None) -> bool:
 
 def is_thin(a: Analysis) -> bool:
     """Says little on its own: starts with an anaphor, or has fewer than four content words."""
+    return is_thin_text(a.text, a.lemmas)
+
+
+def is_thin_text(text: str, lemmas: Sequence[str]) -> bool:
+    """`is_thin` from a text and its content lemmas (kb.text.nlp.content_lemmas)."""
     from kb.coding.spoken import tokens
 
-    first = [f for f, t in tokens(a.text)[:2] if t.startswith(("NP", "MM", "VA", "MAG"))]
-    return bool(set(first) & ANAPHORA) or len(a.lemmas) < 4
+    first = [f for f, t in tokens(text)[:2] if t.startswith(("NP", "MM", "VA", "MAG"))]
+    return bool(set(first) & ANAPHORA) or len(lemmas) < 4
 
 
 def context_parts(
