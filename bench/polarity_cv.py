@@ -13,8 +13,8 @@ recommendation / own-need reading of kb.coding.spoken) is compared with the gold
 * dev (with --dev PATH, e.g. eval/dev_transcripts/dev_gold.jsonl): every sentence of the
   development transcripts, trained as `kb build` trains (report gold + examples + written).
 
-With --dev it also chooses the interview-answer polarity prior (kb.coding.context.
-ANSWER_POLARITY_WEIGHTS): the best weights on all dev transcripts, and leave-one-transcript-out
+With --dev it also chooses the interview-answer polarity prior (kb.coding.question_polarity.
+NEUTRAL_WEIGHTS): the best weights on all dev transcripts, and leave-one-transcript-out
 (chosen on three, scored on the fourth) to show whether the choice carries; --only-dev skips the
 speech and report folds.
 

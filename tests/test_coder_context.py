@@ -185,11 +185,11 @@ def test_interview_answers_read_polarity_with_their_own_prior() -> None:
     from kb.coding.context import answer_polarity
 
     def row() -> dict[str, float]:
-        return {"success": 0.4, "obstacle": 0.3, "neutral": 0.3, "recommendation": 0.0}
+        return {"success": 0.28, "obstacle": 0.32, "neutral": 0.4, "recommendation": 0.0}
 
     prose, answer = answer_polarity([row(), row()], [False, True])
-    assert max(prose, key=prose.get) == "success"  # report prose keeps the models' reading
-    assert max(answer, key=answer.get) == "obstacle"
+    assert max(prose, key=prose.get) == "neutral"  # report prose keeps the models' reading
+    assert max(answer, key=answer.get) == "obstacle"  # an answer's neutral reading weighs less
     assert abs(sum(answer.values()) - 1) < 1e-9
 
 
@@ -218,13 +218,14 @@ def test_top_category_fallback_only_for_substantive_answer_sentences(coder) -> N
     answer = {"question": "하루 일과는 어떻게 되세요?", "speaker": "응답자"}
     try:
         coder.category_stack = False  # the hand-composed choice (kb.coding.category_stack aside)
-        coder.answer_calibration = AnswerCalibration()  # the plain thresholds: the fallback alone
+        # a bar no category of this sentence clears (asserted below): only the fallback can code it
+        coder.answer_calibration = coder.prose_calibration = AnswerCalibration(offset=0.3)
         coder.fallback_min = 0.5  # off
         (off,) = coder.code_texts([text], contexts=[answer])
         coder.fallback_min = 0.0  # any best category
         on, prose, short = coder.code_texts([text, text, "네, 맞아요."], contexts=[answer, None, answer])
     finally:
-        coder.fallback_min = coder.answer_calibration = None
+        coder.fallback_min = coder.answer_calibration = coder.prose_calibration = None
         del coder.category_stack
     assert off["codes"] == []
     assert len(on["codes"]) == 1 and on["codes"][0]["evidence"]["fallback"] is True

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +91,8 @@ class Scored:
     # [n, k] raw scores of each sentence's question and neighbours (NaN: none; kb.coding.context)
     question: np.ndarray | None = None
     neighbours: np.ndarray | None = None
+    # (sentence, category) codes the top-category fallback made (`Coder.choose` records them)
+    fallback: set[tuple[int, int]] = field(default_factory=set)
 
 
 def reads_e5_polarity(model: CoderModel) -> bool:
@@ -421,6 +423,7 @@ class Coder:
             fill = fallback_rows(self.fallback_min, s.analyses, s.conf, chosen, answer)
             for i, j in fill:
                 chosen[i, j] = True
+            s.fallback = set(fill)
         return chosen
 
     def assemble(self, scored: Scored, chosen: np.ndarray) -> list[dict[str, Any]]:
@@ -510,8 +513,8 @@ class Coder:
                         "polarity_confidence": round4(probs[label]),
                         "evidence": self._evidence(a, j, cat, raw[row, j]),
                     }
-                    if conf[row, j] < 0.5:
-                        # below threshold: the top-category fallback, or kept by the answer combiner
+                    if conf[row, j] < 0.5 or (row, j) in scored.fallback:
+                        # the top-category fallback, or kept below threshold by the answer combiner
                         code["evidence"]["fallback"] = True
                     codes.append(code)
                     zero = dict.fromkeys(POLARITIES, 0.0)

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from kb.coding.question_polarity import NEUTRAL_WEIGHTS, answer_weights
+from kb.coding.question_polarity import answer_weights
 from kb.coding.spoken import substantive
 
 if TYPE_CHECKING:
@@ -46,11 +46,6 @@ W_QUESTION, W_QUESTION_THIN, W_NEIGHBOUR, W_NEIGHBOUR_THIN = 0.25, 0.6, 0.15, 0.
 ANSWER_CONTEXT_SCALE = 2.5
 FALLBACK_MIN = 0.4
 BACKCHANNEL_LEMMAS = 2  # fewer content words than this: a backchannel, never coded from its context
-# Polarity prior of interview answers. The polarity models learn from report prose; interview answers
-# dwell on what went wrong, so their obstacle reading is raised. It depends on what the question asks
-# for (kb.coding.question_polarity, where the weights and how they were chosen are); these are the
-# weights after a question that asks for no evaluation.
-ANSWER_POLARITY_WEIGHTS = NEUTRAL_WEIGHTS
 # Neighbouring sentences of one answer usually share their polarity (an answer to "how was the
 # budget?" is a run of complaints or of good news), so a sentence's polarity probabilities are mixed
 # with its neighbours' (for the same category): p' = (1 − w)·p + w·mean(neighbours). Chosen on the
