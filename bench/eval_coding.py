@@ -404,6 +404,13 @@ def main() -> None:
     ap.add_argument(
         "--transcripts", type=Path, default=None, help="new-transcript gold (default: eval/transcripts)"
     )
+    ap.add_argument(
+        "--check",
+        type=Path,
+        default=None,
+        help="also score this held-back dev transcript gold (e.g. eval/dev_transcripts/dev5/dev5_gold.jsonl) "
+        "with the same fitted coder, reported apart from the headline",
+    )
     ap.add_argument("--only-transcripts", action="store_true", help="skip the held-out report cases")
     ap.add_argument("--no-transcripts", action="store_true", help="only the held-out report cases")
     ap.add_argument("--tr-context", default="full", choices=("full", "none"), help="transcript rows' context")
@@ -425,8 +432,11 @@ def main() -> None:
     command = "python bench/eval_coding.py " + " ".join(sys.argv[1:])
     transcripts = [] if args.no_transcripts else load_transcripts(args.transcripts)
     headline = ""
+    check = load_transcripts(args.check) if args.check and transcripts else []
     if transcripts:
-        preds = transcript_predictions(coder, gold, transcripts, written, TUNE_EPOCHS, args.tr_context)
+        # one fit scores both sets; neither set's transcripts are trained on
+        both = transcript_predictions(coder, gold, transcripts + check, written, TUNE_EPOCHS, args.tr_context)
+        preds, check_preds = both[: len(transcripts)], both[len(transcripts) :]
         tr_results = {"full": metrics(transcripts, preds, book.ids)}
         confusion = polarity_confusion(transcripts, preds)
         m = tr_results["full"]
@@ -438,6 +448,15 @@ def main() -> None:
         headline = render_transcripts(tr_results, transcripts, command.strip(), TUNE_EPOCHS)
         headline += "\nPolarity on the codes whose category is right (rows: gold, columns: coder):\n\n"
         headline += "\n".join(confusion) + "\n"
+        if check:
+            c = metrics(check, check_preds, book.ids)
+            line = (
+                f"Held-back development check from the same fit ({args.check}, {len(check)} sentences, never "
+                f"trained on): macro-F1 {c['macro_f1']:.3f}, polarity {c['polarity_acc']:.3f}, uncoded "
+                f"{c['uncoded']:.1%} (coders {c['gold_uncoded']:.1%})."
+            )
+            print(line, file=sys.stderr)
+            headline += "\n" + line + "\n"
         if args.only_transcripts:
             print(headline)
             if args.out:
