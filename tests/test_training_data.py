@@ -88,8 +88,8 @@ DEV5_TRANSCRIPTS = ROOT / "eval" / "dev_transcripts" / "dev5" / "dev5_gold.jsonl
     ids=["test", "dev", "dev3", "dev4", "dev5"],
 )
 def test_new_transcript_evaluation_never_reaches_training(path: Path) -> None:
-    """The blind new-transcript sets (test, and the dev set settings are chosen on) never train
-    the coder: none of their sentences is a training row."""
+    """The blind new-transcript sets (the test set, the dev sets settings are chosen on, the
+    held-back checks dev4 and dev5) never train the coder: none of their sentences is a training row."""
     if not path.exists():
         pytest.skip(f"{path} not copied in yet")
     evaluation = {"".join(r["text"].split()) for r in _rows(path)}
