@@ -156,5 +156,5 @@ def zero_polarity_stack(kind: str, e5: bool = False) -> dict:
         "classes": list(POLARITIES),
         "features": list(names),
         "coef": [[0.0] * len(names) for _ in POLARITIES],
-        "intercept": [0.0] * 4,
+        "intercept": [0.0] * len(POLARITIES),
     }

@@ -52,6 +52,13 @@ def test_md_escape_neutralises_markup() -> None:
     assert ui.term_spans("주민 참여가 저조했다", ["참여", "저조"]) == [(3, 5), (7, 9)]
 
 
+def test_a_particle_spelled_like_a_query_term_is_not_marked() -> None:
+    """An English query's glossary lemmas can include a one-syllable fragment ('가' of '가로막');
+    the card marks search terms only, never the subject particle of '홍보가'."""
+    text = "플랫폼 홍보가 필요하다. 가로수 길"
+    assert [text[s:e] for s, e in ui.term_spans(text, ["가", "홍보"])] == ["홍보"]
+
+
 def test_queue_orders_uncertain_first_mixed_with_certain_and_filters(data_dir: Path) -> None:
     kb = get_kb(settings_for(data_dir))
     items = rq.queue(kb)

@@ -63,14 +63,19 @@ def terms(text: str) -> list[str]:
 def terms_many(texts: Iterable[str]) -> list[list[str]]:
     """Batch form of `terms`, using kiwi's multi-text API for throughput."""
     texts = [t if t.strip() else " " for t in texts]
-    out = []
-    for toks in get_kiwi().tokenize(texts):
-        row = []
-        for tok in toks:
-            tag = tok.tag.split("-")[0]
-            if tag in _CONTENT_TAGS:
-                term = _term(tok.form, tag, tok.lemma)
-                if term not in _STOP:
-                    row.append(term)
-        out.append(row)
-    return out
+    return [[term for term, _, _ in _term_tokens(toks)] for toks in get_kiwi().tokenize(texts)]
+
+
+def term_spans(text: str) -> list[tuple[str, int, int]]:
+    """(term, start, end) of each search term of `text`: where a card marks a query's terms, so a
+    particle that happens to be spelled like a term (홍보'가') is never marked."""
+    return list(_term_tokens(get_kiwi().tokenize(text))) if text.strip() else []
+
+
+def _term_tokens(toks: Iterable) -> Iterable[tuple[str, int, int]]:
+    for tok in toks:
+        tag = tok.tag.split("-")[0]
+        if tag in _CONTENT_TAGS:
+            term = _term(tok.form, tag, tok.lemma)
+            if term not in _STOP:
+                yield term, tok.start, tok.start + tok.len

@@ -113,19 +113,13 @@ def citation(p: dict[str, Any]) -> str:
 
 # ---- highlighting ---------------------------------------------------------------------------
 def term_spans(text: str, query_terms: Sequence[str]) -> list[tuple[int, int]]:
-    """Character spans of tokens whose kiwi lemma is one of the query terms (as kb.text.morphs makes them)."""
+    """Character spans of the text's search terms (kb.text.morphs) that are query terms."""
     if not query_terms or not text:
         return []
-    from kb.text.morphs import get_kiwi
+    from kb.text.morphs import term_spans as spans
 
     wanted = set(query_terms)
-    spans = []
-    for tok in get_kiwi().tokenize(text):
-        tag = tok.tag.split("-")[0]
-        lemma = tok.form + "다" if tag in ("VV", "VA") else (tok.form.lower() if tag == "SL" else tok.form)
-        if lemma in wanted:
-            spans.append((tok.start, tok.start + tok.len))
-    return spans
+    return [(s, e) for term, s, e in spans(text) if term in wanted]
 
 
 def highlight(
