@@ -165,12 +165,20 @@ def category_scores(model: CoderModel, analyzer: Analyzer, analyses: list[Analys
     return out
 
 
+# Grouped folds for the category thresholds' out-of-fold predictions. Five of every six category fits
+# of a fast fit were these fold fits; with the ten dev transcripts among the training rows a fast fit
+# took 51 s with 5 folds and 36.5 s with 3 on a quiet machine ("retrain now" has a minute). Leave-one-
+# transcript-out over the ten read the same with 3 as with 5 (macro-F1 0.721 vs 0.722, polarity 0.784
+# vs 0.783; dev5 0.652 / 0.712 vs 0.649 / 0.712): docs/bench/devtrain_dev.md, session 18.
+THRESHOLD_FOLDS = 3
+
+
 def train_model(
     analyzer: Analyzer,
     data: TrainingSet,
     variant: str = "full",
     embedder: str = "",
-    n_folds: int = 5,
+    n_folds: int = THRESHOLD_FOLDS,
     c: float = 1.0,
     analyses: list[Analysis] | None = None,
     space_options: dict | None = None,
