@@ -36,7 +36,7 @@ ORDER = (
     "retrieval", "contextual_dev", "retrieval_intent", "retrieval_rerank", "determinism", "adaptation",
     "reranker_dev", "search_dev", "gloss_dev", "ltr_dev", "ltr2_dev", "coding", "polarity_balance_dev",
     "polstack_dev", "polrules_dev", "catstack_dev", "prose_dev", "polarity_data_dev", "fastpol_dev",
-    "fastcomb_dev", "fastcat_dev", "coding_variants", "learning_curve", "learn_dev", "table7",
+    "fastcomb_dev", "fastcat_dev", "devtrain_dev", "coding_variants", "learning_curve", "learn_dev", "table7",
     "human_agreement", "build", "first_search", "scale", "app",
 )  # fmt: skip
 RUN_ORDER = ("build", "coding", "human_agreement", "retrieval", "scale", "app")  # build's store first
@@ -66,6 +66,7 @@ TITLES = {
     "polrules_dev": "Spoken polarity rules of the fast coder (dev transcripts)",
     "polstack_dev": "A learned combiner for interview answers' polarity (dev transcripts)",
     "catstack_dev": "A learned combiner for interview answers' categories (dev transcripts)",
+    "devtrain_dev": "The coder trains on the development transcripts (dev transcripts)",
 }
 
 
