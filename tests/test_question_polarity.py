@@ -37,7 +37,7 @@ def _probs(success: float, obstacle: float, neutral: float, recommendation: floa
 def test_the_same_answer_reads_differently_after_a_difficulty_and_a_success_question() -> None:
     hard = "사업 하시면서 제일 힘드셨던 게 뭐예요?"
     good = "도입하고 나서 좋아진 점이 있다면요?"
-    rows = [_probs(0.42, 0.3, 0.28, 0.0), _probs(0.42, 0.3, 0.28, 0.0)]
+    rows = [_probs(0.34, 0.36, 0.3, 0.0), _probs(0.34, 0.36, 0.3, 0.0)]
     after_hard, after_good = answer_polarity(rows, [True, True], [hard, good])
     assert max(after_hard, key=after_hard.get) == "obstacle"
     assert max(after_good, key=after_good.get) == "success"
