@@ -205,7 +205,8 @@ def main() -> None:
     steps = [int(s) for s in args.steps.split(",")]
     t0 = time.time()
     book = load_view()
-    report_gold, written = load_gold(), without_transcripts(load_written())
+    # the production coder's training rows less the reviewed transcripts' own (dev transcripts train it)
+    report_gold, written = load_gold(), without_transcripts(load_written(), rows)
     coder = Coder(book, embedder=args.embedder, cache_dir=args.cache_dir)
     if coder.analyzer.cache is None:  # as in the app: parsed texts kept between retrains
         coder.analyzer.use_cache(None)
