@@ -2,11 +2,11 @@
 
 `kb build` trains the best coder (logistic models + fine-tuned e5, minutes on 2 cores). A coder
 reviewing a transcript wants the next passages coded with what they just taught, so
-`quick_retrain` refits only the logistic category and polarity models (about 20 s with cached
-embeddings and parsed texts: kb.coding.parse_cache keeps the training texts' analyses in the
-coder directory, so only texts new since the last training are parsed) and keeps the saved
-coder's fine-tuned models as they were; the next `kb build` sees that the training data
-changed and retrains everything. `retrain_now` runs this inside a build of the code and index
+`quick_retrain` refits only the logistic category and polarity models (timed by
+bench/retrain_speed.py, docs/bench/learning_curve.md; embeddings and parsed texts are cached:
+kb.coding.parse_cache keeps the training texts' analyses in the coder directory, so only texts
+new since the last training are parsed) and keeps the saved coder's fine-tuned models as they
+were; the next `kb build` sees that the training data changed and retrains everything. `retrain_now` runs this inside a build of the code and index
 stages, so the new model, the re-coded passages and the index metadata arrive together as a
 new generation (readers never see half of it).
 """
