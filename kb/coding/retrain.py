@@ -6,9 +6,10 @@ reviewing a transcript wants the next passages coded with what they just taught,
 bench/retrain_speed.py, docs/bench/learning_curve.md; embeddings and parsed texts are cached:
 kb.coding.parse_cache keeps the training texts' analyses in the coder directory, so only texts
 new since the last training are parsed) and keeps the saved coder's fine-tuned models as they
-were; the next `kb build` sees that the training data changed and retrains everything. `retrain_now` runs this inside a build of the code and index
-stages, so the new model, the re-coded passages and the index metadata arrive together as a
-new generation (readers never see half of it).
+were; the next `kb build` sees that the training data changed and retrains everything.
+`retrain_now` runs this inside a build of the code and index stages, so the new model, the
+re-coded passages and the index metadata arrive together as a new generation (readers never see
+half of it).
 """
 
 from __future__ import annotations
