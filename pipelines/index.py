@@ -2,9 +2,10 @@
 
 Inputs: the generation's passages and effective codes (auto codes with human decisions applied).
 Outputs: `<generation>/bm25/` (rebuilt only when the passages changed) and the Chroma passage and
-sentence collections of this knowledge base (only changed texts are embedded; the metadata of
-the rest is refreshed). Vectors no generation uses any more are pruned by the runner after the
-switch (pipelines.run), since the previous generation may still be read until then.
+sentence collections of this knowledge base (only changed texts are embedded, and not those
+whose vectors ship with the corpus, kb.embeddings.seeds; the metadata of the rest is refreshed).
+Vectors no generation uses any more are pruned by the runner after the switch (pipelines.run),
+since the previous generation may still be read until then.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from collections.abc import Callable
 from typing import Any
 
 from kb.embeddings.adapted import build_adapter
+from kb.embeddings.seeds import DIRNAME as SEEDS_DIR
+from kb.embeddings.seeds import seeded
 from kb.records import dominant_polarity
 from kb.settings import Settings
 from kb.store import generations
@@ -73,8 +76,9 @@ def run(settings: Settings, progress: bool = False) -> dict[str, Any]:
     client = open_client(settings, fresh=True)
     col = open_collection(client, kb.embedder, kb_id=kb_id(settings))
     t0 = time.perf_counter()
-    synced = sync(col, kb.passages, kb.embedder, passage_metadata(kb), progress=progress)
-    sentences = sync_sentences(client, kb.passages, kb.embedder, kb_id=kb_id(settings), progress=progress)
+    with seeded(kb.embedder, settings.corpus_dir / SEEDS_DIR) as seeds:  # the bundled corpus's vectors
+        synced = sync(col, kb.passages, kb.embedder, passage_metadata(kb), progress=progress)
+        sentences = sync_sentences(client, kb.passages, kb.embedder, kb_id=kb_id(settings), progress=progress)
     return {
         "keyword_index_rebuilt": rebuilt,
         "embedded": synced.embedded,
@@ -84,5 +88,6 @@ def run(settings: Settings, progress: bool = False) -> dict[str, Any]:
         "sentences_embedded": sentences.embedded,
         "sync_seconds": round(time.perf_counter() - t0, 3),
         "model": kb.embedder.name,
+        "seed_vectors": sum(seeds.values()),
         **adapter,
     }

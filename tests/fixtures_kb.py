@@ -13,6 +13,7 @@ import csv
 import hashlib
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -130,8 +131,9 @@ def write_corpus(corpus_dir: Path, docs: dict | None = None) -> list[dict[str, A
     return passages
 
 
-def build_kb(root: Path) -> Settings:
-    """Write corpus + passages + auto codes + one review under `root`, then run the index stage."""
+def build_kb(root: Path, before_index: Callable[[Settings, list[dict]], None] | None = None) -> Settings:
+    """Write corpus + passages + auto codes + one review under `root`, then run the index stage
+    (after `before_index(settings, passages)` when given)."""
     from kb.review.decisions import open_store
     from kb.store.kbase import CODES_FILE, PASSAGES_FILE, write_jsonl
     from pipelines.run import build
@@ -158,6 +160,8 @@ def build_kb(root: Path) -> Settings:
                  memo="예산의 단절성 – 표 7-1과 일치")  # fmt: skip
     bis = by_doc["domestic_synthesis"][2]
     store.record(REVIEWER, bis["id"], bis["text_hash"], "human_resources", "add", polarity="neutral")
+    if before_index is not None:
+        before_index(settings, passages)
     build(settings, stages=("index",), progress=False)
     return settings
 

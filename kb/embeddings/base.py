@@ -17,6 +17,8 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from kb.embeddings.seeds import lookup
+
 _LOCK_INIT = threading.Lock()
 
 
@@ -87,6 +89,8 @@ class BaseEmbedder(ABC):
     # One call at a time per model: the app serves sessions from threads, and native engines
     # keep scratch buffers per model. Created per instance on first use.
     _lock: threading.Lock | None = None
+    # Vectors of known texts, by kb.embeddings.seeds key: the bundled corpus is not embedded again.
+    seeds: dict[str, np.ndarray] | None = None
 
     def _guard(self) -> threading.Lock:
         if self._lock is None:
@@ -111,18 +115,24 @@ class BaseEmbedder(ABC):
         items = _clean(texts)
         if not items:
             return self._empty()
+        out = np.empty((len(items), self.dim), dtype=np.float32)
+        todo = []  # rows no seed vector answers (kb.embeddings.seeds)
+        for i, vector in enumerate(lookup(self.seeds, self.version, items)):
+            if vector is None:
+                todo.append(i)
+            else:
+                out[i] = vector
         size = max(1, int(batch_size))
-        starts = range(0, len(items), size)
+        starts = range(0, len(todo), size)
         if progress:
             from tqdm.auto import tqdm
 
             starts = tqdm(starts, total=len(starts), desc=f"embed {self.name}", unit="batch")
-        out = np.empty((len(items), self.dim), dtype=np.float32)
         for start in starts:
-            batch = items[start : start + size]
+            rows = todo[start : start + size]
             with self._guard():
-                vectors = self._encode_passages(batch)
-            out[start : start + len(batch)] = self._check(vectors, len(batch))
+                vectors = self._encode_passages([items[i] for i in rows])
+            out[rows] = self._check(vectors, len(rows))
         return out
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:

@@ -1,0 +1,81 @@
+"""Rewrite `corpus/cache/`: the vectors of every text the index stage embeds for the bundled corpus.
+
+Why they are shipped, and how they are read: kb.embeddings.seeds. Run after a change to the
+corpus, its segmentation, the embedded context (kb.store.embed_context) or the default encoders:
+
+    python -m pipelines.seed_vectors [--corpus-dir DIR] [--embed-model fusion]
+
+Only the report's own documents are written. Documents added with `kb add` (interview
+transcripts, confidential) are left out, even when the corpus directory holds some.
+"""
+
+from __future__ import annotations
+
+import argparse
+import unicodedata
+from pathlib import Path
+from typing import Any
+
+from kb.embeddings import get_embedder
+from kb.embeddings.seeds import DIRNAME, read_seeds, seed_file, seed_key, write_seeds
+from kb.settings import get_settings
+from kb.store.sentence_index import encoders, sentence_parts, sentences_of
+from kb.store.vectorstore import embed_text
+from pipelines.segment import read_manifest, segment_document
+
+
+def bundled_passages(corpus_dir: Path) -> list[dict[str, Any]]:
+    """Passages of the corpus documents that are not `kb add` additions."""
+    passages = [p for row in read_manifest(corpus_dir) for p in segment_document(row, corpus_dir)]
+    return [p for p in passages if p.get("attribution") != "added"]
+
+
+def seed_texts(passages: list[dict[str, Any]], embedder: Any) -> list[tuple[Any, list[str]]]:
+    """(encoder, the texts it embeds) for each encoder of `embedder`: every passage (with its
+    context) for all of them, every sentence for those with a sentence collection."""
+    passage_texts = [embed_text(p) for p in passages]
+    sentence_texts = [s.embedded for p in passages for s in sentences_of(p)]
+    with_sentences = {id(enc) for _, enc in sentence_parts(embedder)}
+    out = []
+    for enc in encoders(embedder):
+        texts = passage_texts + (sentence_texts if id(enc) in with_sentences else [])
+        out.append((getattr(enc, "base", enc), [unicodedata.normalize("NFC", t) for t in texts]))
+    return out
+
+
+def missing(corpus_dir: Path, embedder: Any) -> dict[str, int]:
+    """Encoder name → texts of the bundled corpus its seed file does not hold (0 everywhere = current)."""
+    out = {}
+    directory = corpus_dir / DIRNAME
+    for enc, texts in seed_texts(bundled_passages(corpus_dir), embedder):
+        seeds = read_seeds(seed_file(directory, enc), enc.version, int(enc.dim))
+        out[enc.name] = sum(seed_key(enc.version, t) not in seeds for t in set(texts))
+    return out
+
+
+def run(
+    corpus_dir: Path | None = None, embed_model: str | None = None, progress: bool = True
+) -> dict[str, int]:
+    """Embed and write the seed file of each encoder; encoder name → rows written."""
+    settings = get_settings()
+    corpus_dir = Path(corpus_dir) if corpus_dir else settings.corpus_dir
+    embedder = get_embedder(embed_model or settings.embed_model)
+    directory = corpus_dir / DIRNAME
+    return {
+        enc.name: write_seeds(seed_file(directory, enc), enc, texts, progress=progress)
+        for enc, texts in seed_texts(bundled_passages(corpus_dir), embedder)
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--corpus-dir", type=Path, default=None)
+    ap.add_argument("--embed-model", default=None, help="default: the embed_model setting (fusion)")
+    args = ap.parse_args(argv)
+    for name, rows in run(args.corpus_dir, args.embed_model).items():
+        print(f"{name}: {rows} vectors")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
