@@ -245,3 +245,39 @@ def test_a_phrase_counts_by_its_best_korean_term_in_bm25() -> None:
     assert got["p2"] == pytest.approx(dict(index.search_terms(["주민", "참여"], 10))["p2"])
     assert set(got) == {"p0", "p1", "p2", "p3"}
     assert index.search_groups([], 10) == [] and index.search_groups([[["없는말"]]], 10) == []
+
+
+@pytest.mark.parametrize(
+    ("term", "lemmas"),
+    [
+        ("가로막", ("가로막다",)),  # a verb stem kiwi reads as 가 + 막 on its own
+        ("이루", ("이루다",)),  # … or as 루
+        ("사일로", ("사일로",)),  # a noun it reads as the syllable 사
+        ("제때", ("제때",)),
+        ("저해", ("저해",)),  # … or as nothing
+        ("주민 참여", ("주민", "참여")),  # read whole already: as before
+        ("개인정보", ("개인", "정보")),  # a compound stays split, as in running text
+        ("ICT", ("ict",)),
+    ],
+)
+def test_a_glossary_term_is_read_as_running_text_reads_it(term: str, lemmas: tuple[str, ...]) -> None:
+    from kb.query.glossary import term_lemmas
+
+    assert term_lemmas(term) == lemmas
+    sentence = {
+        "가로막": "참여를 가로막는 요인",
+        "이루": "목표를 이루었다",
+        "사일로": "부서 간 사일로가 심했다",
+    }
+    if term in sentence:
+        assert set(lemmas) <= set(terms(sentence[term]))
+
+
+def test_an_english_query_finds_the_passage_of_a_verb_stem_term_not_every_passage_with_its_syllable() -> None:
+    from kb.store.keyword_index import KeywordIndex
+
+    texts = ["복잡한 절차가 주민 참여를 가로막았다.", "가을에 막 시작한 사업이다.", "사업이 막 끝났다."]
+    passages = [{"id": f"p{i}", "text": t, "text_hash": str(i)} for i, t in enumerate(texts)]
+    index = KeywordIndex.build(passages)
+    g = parse(['{"en": "hinder", "ko": ["가로막"]}'])
+    assert [pid for pid, _ in index.search_groups(g.groups("What hinders them?"), 10)] == ["p0"]

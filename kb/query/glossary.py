@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from kb.errors import KbError
-from kb.text.morphs import terms_many
+from kb.text.morphs import term_spans
 
 GLOSSARY_PATH = Path(__file__).with_name("glossary_en_ko.jsonl")  # the default of `KB_GLOSSARY`
 _WORD = re.compile(r"[a-z0-9]+")
@@ -105,7 +105,7 @@ class Glossary:
         out = []
         for e in self.match(query):
             if e not in self._term_lemmas:
-                self._term_lemmas[e] = [row for row in terms_many(e.ko) if row]
+                self._term_lemmas[e] = [list(row) for row in map(term_lemmas, e.ko) if row]
             if self._term_lemmas[e]:
                 out.append(self._term_lemmas[e])
         return out
@@ -116,9 +116,48 @@ class Glossary:
         out: dict[str, None] = {}
         for e in self.match(query):
             if e not in self._lemmas:
-                self._lemmas[e] = [t for row in terms_many(e.ko) for t in row]
+                self._lemmas[e] = [t for k in e.ko for t in term_lemmas(k)]
             out.update(dict.fromkeys(self._lemmas[e]))
         return list(out)
+
+
+# A glossary term is a word out of its sentence, and kiwi reads some such words apart: a verb stem
+# as a fragment ("이루" → 루, "가로막" → 가 + 막), a noun as one syllable ("사원" → 사, "제때" → 때)
+# or as nothing ("저해"). In running text it mostly reads them whole ("목표를 이루었다" → 이루다),
+# and passages are indexed from running text; a one-syllable fragment matches any passage that
+# holds the syllable. So a term read apart is read again with a particle or an ending after it.
+# (Not always the running text's reading: "손님이" → 손; the glossary term then misses, as a
+# fragment would have matched it and every other 손.)
+_FRAMES = ("다", "이", "는", "에")
+
+
+def _read_apart(spans: list[tuple[str, int, int]], n: int) -> bool:
+    """Nothing read, the term's start lost, or a one-syllable piece of a longer term."""
+    return not spans or spans[0][1] > 0 or (n > 1 and any(e - s == 1 for _, s, e in spans))
+
+
+def _runs_past(frame: str, spans: list[tuple[str, int, int]], n: int) -> bool:
+    """A token past the term, other than a verb's dictionary form the "다" frame made."""
+    return any(e > n and not (frame == "다" and lemma.endswith("다") and e == n + 1) for lemma, _, e in spans)
+
+
+@lru_cache(maxsize=8192)
+def term_lemmas(term: str) -> tuple[str, ...]:
+    """The kiwi lemmas of a Korean glossary term as a passage's text would give them: the bare
+    term's, unless kiwi read it apart (`_read_apart`) and a frame's tokens cover more of it.
+
+    Tokens count from where they start inside the term ("가로막" + "다" → 가로막다); a noun that
+    swallows the particle is no reading. Latin terms ("ICT") read as themselves."""
+    n = len(term)
+    best = [span for span in term_spans(term) if span[1] < n]
+    if _read_apart(best, n):
+        covered = sum(min(e, n) - s for _, s, e in best)
+        for frame in _FRAMES:
+            spans = [span for span in term_spans(term + frame) if span[1] < n]
+            cover = sum(min(e, n) - s for _, s, e in spans)
+            if cover > covered and not _runs_past(frame, spans, n):
+                best, covered = spans, cover
+    return tuple(lemma for lemma, _, _ in best)
 
 
 def phrase_keys(en: str) -> set[tuple[str, ...]]:
