@@ -42,7 +42,7 @@ STAGE_NOTES = {  # what the builder's stage messages mean in this build, for the
     "[index] …": "[index] updating the search index with the new codes …",
 }
 FIRST_BUILD_NOTE = (
-    "빠른 코더로 먼저 구축합니다 (fast coder first, about two minutes on 2 cores); "
+    "빠른 코더로 먼저 구축합니다 (fast coder first, about a minute on 2 cores); "
     "미세조정 코더는 검색을 여는 동안 백그라운드에서 학습되고, 끝나면 코드가 교체됩니다 "
     "(the fine-tuned coder then trains in the background and its codes replace these)."
 )

@@ -6,7 +6,8 @@ Each block of a document (paragraph, quotation, table) is cut into passages by
 passage text (+ `-n` for the n-th repeat of the same text in a document), so they do not
 change when the build reruns or another document changes.
 
-Interviews are questions and answers: an interviewer's turn ("면담자: …", "Q: …") is never a
+Interviews are questions and answers: an interviewer's turn ("면담자: …", "Q: …", or a block
+`kb add` marked `role: interviewer` because its unnamed speaker mostly asks) is never a
 passage of its own; its text becomes the `question` of every passage of the answer that follows
 (all parts of a long answer), so the answer is embedded, coded and shown with its question.
 Passages outside an answer have `question` None.
@@ -78,7 +79,7 @@ def segment_document(
         body = text[block["start"] : block["end"]]
         if block["section_path"] != section:
             question, section = None, block["section_path"]
-        if is_interviewer(block.get("speaker")):
+        if is_interviewer(block.get("speaker")) or block.get("role") == "interviewer":
             turn = " ".join(body.split())
             question = f"{question} {turn}" if asking and question else turn
             asking = True

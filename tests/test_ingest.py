@@ -164,3 +164,76 @@ def test_build_indexes_only_the_new_document(kb_settings, tmp_path, files):
     assert question("현 구청장님이 참여 플랫") == "단체장의 관심은 어떻습니까?"
     assert question("민간 기업과 공동 개발") == "민간과의 협력은 어떻습니까?"
     assert question("서울시 플랫폼 담당자") is None  # the title is no answer
+
+
+# (interviewer's turn prefix, respondent's turn prefix) as transcripts and transcription tools write them
+TURN_STYLES = {
+    "colon": ("면담자: ", "응답자: "),
+    "spaced colon": ("면담자 : ", "응답자 : "),
+    "Korean Q/A": ("문: ", "답: "),
+    "numbered Q/A": ("Q1. ", "A1. "),
+    "researcher": ("조사자: ", "참여자: "),
+    "interviewer/interviewee": ("면접자: ", "피면접자: "),
+    "named respondent": ("인터뷰어: ", "김OO 주무관: "),
+    "English initials": ("I: ", "R: "),
+    "brackets, no colon": ("[면담자] ", "[응답자] "),
+    "timestamp first": ("[00:01:23] 면담자: ", "[00:01:40] 응답자: "),
+    "timestamp after label": ("면담자 (00:01:23): ", "응답자 (00:01:40): "),
+    "list bullets": ("- 면담자: ", "- 응답자: "),
+    "label line with time": ("면담자 00:03\n", "응답자 00:10\n"),
+    "label line": ("면담자:\n", "응답자:\n"),
+}
+
+
+@pytest.mark.parametrize("style", list(TURN_STYLES))
+def test_interviewer_turns_become_the_question_of_the_answer_in_every_turn_style(tmp_path, style) -> None:
+    from pipelines.segment import segment_document
+
+    asks, answers = TURN_STYLES[style]
+    turns = [
+        ("예산 확보는 어떠셨어요?", "그게 제일 골치였죠. 해마다 삭감됐어요."),
+        ("인력은요?", "한 명이 다 했습니다."),
+    ]
+    src = tmp_path / "면담.txt"
+    src.write_text("\n".join(f"{asks}{q}\n{answers}{a}" for q, a in turns) + "\n", encoding="utf-8")
+    corpus = tmp_path / "corpus"
+    assert add_files([src], corpus, **CASE)[0].status == "added"
+    passages = [p for row in read_manifest(corpus)[1] for p in segment_document(row, corpus)]
+    assert [(p["question"], p["text"]) for p in passages] == turns  # no turn of the interviewer's own
+
+
+def test_a_speaker_who_mostly_asks_is_taken_for_the_interviewer_when_no_label_says_so(
+    tmp_path, kb_cli
+) -> None:
+    from kb.settings import get_settings
+    from pipelines.segment import segment_document
+
+    turns = [("예산은 어떠셨어요?", "해마다 삭감됐어요."), ("인력은 몇 명이었나요?", "혼자 했어요."),
+             ("주민 반응은요?", "처음엔 좋았습니다.")]  # fmt: skip
+    src = tmp_path / "clova.txt"  # a transcription tool's export: numbered participants, times
+    src.write_text(
+        "".join(f"참석자 1 00:0{i}\n{q}\n참석자 2 00:1{i}\n{a}\n" for i, (q, a) in enumerate(turns)),
+        encoding="utf-8",
+    )
+    corpus = tmp_path / "corpus"
+    result = kb_cli("add", str(src), "--case", "daangn", settings=get_settings(corpus_dir=corpus))
+    assert result.exit_code == 0 and "참석자 1 asks the questions" in result.output
+    passages = [p for row in read_manifest(corpus)[1] for p in segment_document(row, corpus)]
+    assert [(p["question"], p["text"], p["speaker"]) for p in passages] == [
+        (q, a, "참석자 2") for q, a in turns
+    ]
+    # both ask as much as they answer: no one is taken for the interviewer, every turn stays a passage
+    src.write_text(
+        "참석자 1: 예산은요?\n참석자 2: 부족했어요. 인력은요?\n참석자 1: 저희도 부족했죠.\n", encoding="utf-8"
+    )
+    assert add_files([src], tmp_path / "other", "daangn")[0].interviewer_by_questions is None
+    assert (
+        len(
+            [
+                p
+                for row in read_manifest(tmp_path / "other")[1]
+                for p in segment_document(row, tmp_path / "other")
+            ]
+        )
+        == 3
+    )

@@ -111,6 +111,8 @@ def add(
             typer.echo(f"skipped   {r.path}: {r.reason}", err=True)
         else:
             who = f", speakers: {', '.join(r.speakers)}" if r.speakers else ""
+            if r.interviewer_by_questions:
+                who += f" ({r.interviewer_by_questions} asks the questions: taken for the interviewer)"
             note = f" ({r.reason})" if r.reason else ""
             typer.echo(f"{r.status:<9} {r.path} → {r.doc_id}: {r.blocks} blocks{who}{note}")
     added = sum(r.status != "skipped" for r in results)

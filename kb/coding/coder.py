@@ -32,7 +32,6 @@ from kb.coding.context import (
     context_parts,
     fallback_rows,
     is_answer,
-    is_interviewer,
 )
 from kb.coding.features import Analysis, Analyzer
 from kb.coding.output import dominant, round4
@@ -48,6 +47,7 @@ from kb.coding.training import CoderModel, category_scores, similarity_score, tr
 from kb.records import POLARITIES
 from kb.records import dominant as dominant_label
 from kb.text.nlp import get_nlp
+from kb.text.segment import is_interviewer
 
 log = logging.getLogger(__name__)
 DEFAULT_EMBEDDER = "use"

@@ -25,13 +25,11 @@ import numpy as np
 
 from kb.coding.question_polarity import answer_weights
 from kb.coding.spoken import substantive
+from kb.text.segment import is_interviewer
 
 if TYPE_CHECKING:
     from kb.coding.features import Analysis
 
-INTERVIEWER_ROLES = frozenset(
-    {"면담자", "질문자", "인터뷰어", "조사자", "연구자", "연구진", "사회자", "interviewer", "q", "질문"}
-)
 ANAPHORA = frozenset(
     {"그것", "그거", "그게", "그건", "거기", "그쪽", "그때", "그런", "그렇", "이것", "이거", "그"}
 )
@@ -85,13 +83,6 @@ def as_context(value: Context | Mapping[str, Any] | None) -> Context:
         return v.strip() or None if isinstance(v, str) else None
 
     return Context(text("question"), text("prev"), text("next"), text("speaker"), text("group"))
-
-
-def is_interviewer(speaker: str | None) -> bool:
-    if not speaker:
-        return False
-    s = speaker.strip().lower().rstrip(":")
-    return s in INTERVIEWER_ROLES or s.startswith(("면담자", "질문자", "인터뷰어"))
 
 
 def is_thin(a: Analysis) -> bool:

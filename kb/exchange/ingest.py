@@ -26,12 +26,22 @@ from kb.corpus.cases import ADDED_PREFIX, CASES, GROUPS, PLATFORM_TYPES
 from kb.errors import IngestError
 from kb.fileio import default_mode, write_atomic
 from kb.records import CASE_FIELDS, MANIFEST_FIELDS
+from kb.text.segment import is_interviewer
 
 MAX_BYTES = 50 * 1024 * 1024
 SUFFIXES = (".txt", ".md", ".docx")
 KNOWN_SPEAKERS = {
     "면담자",
     "응답자",
+    "면접자",
+    "피면접자",
+    "조사자",
+    "조사원",
+    "면접원",
+    "연구참여자",
+    "참석자",
+    "구술자",
+    "인터뷰이",
     "질문자",
     "답변자",
     "연구자",
@@ -50,11 +60,20 @@ KNOWN_SPEAKERS = {
     "interviewer",
     "interviewee",
     "respondent",
+    "i",
+    "r",
+    "moderator",
+    "participant",
 }
-_SPEAKER_RE = re.compile(
-    r"^[ \t]*[\[(<]?(?P<who>[가-힣A-Za-z][가-힣A-Za-z0-9 ._-]{0,14}?)[\])>]?[ \t]*[:：][ \t]*"
-)
-_QA_RE = re.compile(r"^[ \t]*(?P<who>[QA]\d{0,2})\.[ \t]+")
+# What may stand before a speaker label: a list bullet and a transcription tool's timestamp
+# ("- 면담자: …", "[00:01:23] 면담자: …"); a timestamp may also follow the label ("면담자 (00:01:23): …").
+_TIME = r"[\[(]?\d{1,2}:\d{2}(?::\d{2})?[\])]?"
+_LEAD = rf"^[ \t]*(?:[-–•·*▶▷◆◇■□○●][ \t]*)?(?:{_TIME}[ \t]+)?"
+_WHO = r"(?P<who>[가-힣A-Za-z][가-힣A-Za-z0-9 ._-]{0,14}?)"
+_SPEAKER_RE = re.compile(rf"{_LEAD}[\[(<]?{_WHO}[\])>]?(?:[ \t]*{_TIME})?[ \t]*[:：][ \t]*")
+_BRACKET_RE = re.compile(rf"{_LEAD}\[{_WHO}\][ \t]+(?=\S)")  # "[면담자] 질문…", no colon
+_LABEL_LINE_RE = re.compile(rf"{_LEAD}{_WHO}[ \t]+{_TIME}[ \t]*$")  # "참석자 1 00:03", the turn below it
+_QA_RE = re.compile(rf"{_LEAD}(?P<who>[QA]\d{{0,2}})\.[ \t]+")
 _CASE_ID = re.compile(r"^[a-z][a-z0-9_]*(:[a-z0-9_]+)?$")
 _HINTS = {
     ".hwp": "save it as .docx or .txt in 한글",
@@ -75,6 +94,7 @@ class AddResult:
     doc_id: str | None = None
     blocks: int = 0
     speakers: list[str] = field(default_factory=list)
+    interviewer_by_questions: str | None = None  # a label taken for the interviewer's (mark_interviewer)
 
 
 @dataclass(frozen=True)
@@ -162,15 +182,26 @@ def speakers_in(lines: list[str]) -> set[str]:
     seen: dict[str, int] = {}
     for line in lines:
         m = speaker_match(line)
-        if m and len(m.group("who").split()) <= 3 and line[m.end() :].strip():
-            who = m.group("who").strip()
+        if not m or len(m.group("who").split()) > 3:
+            continue
+        who = m.group("who").strip()
+        # a label alone on its line ("면담자:", the turn below it) counts when it is a known role
+        if line[m.end() :].strip() or m.re is _LABEL_LINE_RE or _known(who):
             seen[who] = seen.get(who, 0) + 1
-    return {w for w, n in seen.items() if n >= 2 or re.sub(r"\s*\d+$", "", w).casefold() in KNOWN_SPEAKERS}
+    return {w for w, n in seen.items() if n >= 2 or _known(w)}
+
+
+def _known(who: str) -> bool:
+    return re.sub(r"\s*\d+$", "", who).casefold() in KNOWN_SPEAKERS
 
 
 def speaker_match(line: str) -> re.Match[str] | None:
-    """The speaker label at the start of `line` ("면담자:", "[응답자]:", "Q1:", "A."), if any."""
-    return _SPEAKER_RE.match(line) or _QA_RE.match(line)
+    """The speaker label at the start of `line` ("면담자:", "[응답자]:", "[응답자] …", "Q1:", "A.",
+    "- 면담자:", "[00:01:23] 면담자:", a line "참석자 1 00:03" above the turn), if any."""
+    for pattern in (_LABEL_LINE_RE, _SPEAKER_RE, _BRACKET_RE, _QA_RE):
+        if m := pattern.match(line):
+            return m
+    return None
 
 
 def structure(lines: list[tuple[str, int]], title: str) -> tuple[str, list[dict[str, Any]]]:
@@ -226,6 +257,32 @@ def structure(lines: list[tuple[str, int]], title: str) -> tuple[str, list[dict[
         current.update(end=len(text), last=n)
     close()
     return text, blocks
+
+
+_ASKS = re.compile(r"(?:\?|(?:까요|나요|가요|니까|는지요|세요)[.]?)[\"'”’)]*\s*$")
+
+
+def mark_interviewer(text: str, blocks: list[dict[str, Any]]) -> str | None:
+    """When no label says who interviews ("참석자 1" / "참석자 2", a transcription tool's labels),
+    take the one speaker who mostly asks: its blocks get `role: interviewer`; the label, or None.
+
+    Only clear cases: at least two speakers, none an interviewer label (kb.text.segment), one
+    with two or more turns of which at least half end in a question, every other speaker's turns
+    at most one in five."""
+    turns: dict[str, list[bool]] = {}
+    for b in blocks:
+        if b.get("speaker"):
+            turns.setdefault(b["speaker"], []).append(bool(_ASKS.search(text[b["start"] : b["end"]])))
+    if len(turns) < 2 or any(is_interviewer(who) for who in turns):
+        return None
+    share = {who: sum(asks) / len(asks) for who, asks in turns.items()}
+    askers = [who for who in turns if len(turns[who]) >= 2 and share[who] >= 0.5]
+    if len(askers) != 1 or any(share[who] > 0.2 for who in turns if who != askers[0]):
+        return None
+    for b in blocks:
+        if b.get("speaker") == askers[0]:
+            b["role"] = "interviewer"
+    return askers[0]
 
 
 # ---- corpus -------------------------------------------------------------------------------
@@ -338,6 +395,7 @@ def add_files(
             )
             continue
         text, blocks = structure(lines, path.stem)
+        asker = mark_interviewer(text, blocks)
         if not text.strip():
             results.append(AddResult(str(path), "skipped", "no text in the file (only whitespace)"))
             continue
@@ -377,9 +435,8 @@ def add_files(
         )
         speakers = list(dict.fromkeys(b["speaker"] for b in blocks if b["speaker"]))
         reason = f"converted from {converted} to UTF-8" if converted else ""
-        results.append(
-            AddResult(str(path), "converted" if converted else "added", reason, doc_id, len(blocks), speakers)
-        )
+        status = "converted" if converted else "added"
+        results.append(AddResult(str(path), status, reason, doc_id, len(blocks), speakers, asker))
     if rows:
         _write_text_atomic(corpus_dir / "manifest.csv", _manifest_text(fields, manifest + rows))
     return results
@@ -402,7 +459,8 @@ def api_add(
     organization: str | None = None,
     settings: Any = None,
 ) -> Any:
-    """`kb.add(...)`: one row per file (path, status, reason, doc_id, blocks, speakers)."""
+    """`kb.add(...)`: one row per file (path, status, reason, doc_id, blocks, speakers,
+    interviewer_by_questions)."""
     from dataclasses import asdict
 
     import pandas as pd

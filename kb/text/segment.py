@@ -37,16 +37,21 @@ _QUOTE_PAIRS = (("“", "”"), ('"', '"'), ("「", "」"), ("『", "』"))
 # Speaker labels of the person asking (cf. kb.exchange.ingest.KNOWN_SPEAKERS): their turns are context for
 # the answer that follows, never evidence of their own.
 INTERVIEWER_SPEAKERS = frozenset(
-    {"면담자", "질문자", "연구자", "연구진", "인터뷰어", "진행자", "사회자", "질문", "문", "q", "interviewer"}
+    {
+        *("면담자", "면접자", "질문자", "조사자", "조사원", "면접원", "연구자", "연구진", "인터뷰어"),
+        *("진행자", "사회자", "질문", "문", "q", "i", "int", "interviewer", "moderator", "facilitator"),
+    }
 )
+# a role word with more after it ("면담자 김OO", "조사자A")
+_INTERVIEWER_PREFIXES = ("면담자", "면접자", "질문자", "조사자", "인터뷰어")
 
 
 def is_interviewer(speaker: str | None) -> bool:
     """Whether a speaker label names the interviewer ("면담자", "Q1", "[질문]", "Interviewer 2")."""
     if not speaker:
         return False
-    label = re.sub(r"[\s\d._-]+$", "", speaker.strip().strip("[]()<>")).strip().casefold()
-    return label in INTERVIEWER_SPEAKERS
+    label = re.sub(r"[\s\d._:-]+$", "", speaker.strip().strip("[]()<>")).strip().casefold()
+    return label in INTERVIEWER_SPEAKERS or label.startswith(_INTERVIEWER_PREFIXES)
 
 
 def _quote_spans(text: str) -> list[tuple[int, int]]:
