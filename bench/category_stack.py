@@ -2,6 +2,7 @@
 
 python bench/category_stack.py train --out DIR [--fast] [--cache-dir DIR]
 python bench/category_stack.py dump --model DIR --out dump.jsonl [--dev PATH] [--cache-dir DIR]
+python bench/category_stack.py loo-dump --out DIR [--dev PATH ...] [--cache-dir DIR]  # fit per transcript
 """
 
 from __future__ import annotations
@@ -138,6 +139,29 @@ def dump(model_dir: Path, out: Path, dev_path: Path, cache_dir: Path | None) -> 
         flush=True,
     )
     return summary
+
+
+def loo_dump(out_dir: Path, dev_paths: list[Path], cache_dir: Path | None) -> None:
+    """Readings of each dev transcript by a fast coder trained as `kb build` trains it but without
+    that transcript's rows: how the shipped coder, which trains on every dev transcript, reads a new one.
+
+    One fit per transcript (caches shared), one dump per transcript (`<out_dir>/<name>.jsonl`)."""
+    book, gold, written = load_view(), load_gold(), load_written()
+    rows = [r for path in dev_paths for r in read_rows(path)]
+    names = list(dict.fromkeys(r["transcript"] for r in rows))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        t0 = time.time()
+        own = [r for r in rows if r["transcript"] == name]
+        model_dir = out_dir / f"model-{Path(name).stem}"
+        coder = Coder(book, embedder="use", cache_dir=cache_dir)
+        data = build_training_set(book, gold, written=without_transcripts(written, own))
+        coder.fit(data, tune_epochs=0, polarity_embedding=False)
+        coder.save(model_dir)
+        dev = out_dir / f"{Path(name).stem}.dev.jsonl"
+        dev.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in own), encoding="utf-8")
+        dump(model_dir, out_dir / f"{Path(name).stem}.jsonl", dev, cache_dir)
+        print(f"{name}: fit and dump {time.time() - t0:.0f} s", flush=True)
 
 
 # ----- replay --------------------------------------------------------------------------------
@@ -519,6 +543,10 @@ def main() -> None:
     d.add_argument("--out", type=Path, required=True)
     d.add_argument("--dev", type=Path, action="append", default=None)
     d.add_argument("--cache-dir", type=Path, default=None)
+    ld = sub.add_parser("loo-dump", help="one fast coder per held-out dev transcript, and its readings")
+    ld.add_argument("--out", type=Path, required=True)
+    ld.add_argument("--dev", type=Path, action="append", default=None)
+    ld.add_argument("--cache-dir", type=Path, default=None)
     lo = sub.add_parser("loo")
     lo.add_argument("dumps", type=Path, nargs="+")
     lo.add_argument("--variants", default="base")
@@ -539,6 +567,8 @@ def main() -> None:
     elif args.cmd == "dump":
         for path in args.dev or DEV_FILES:
             dump(args.model, args.out.with_name(f"{args.out.stem}_{path.stem}.jsonl"), path, args.cache_dir)
+    elif args.cmd == "loo-dump":
+        loo_dump(args.out, args.dev or DEV_FILES, args.cache_dir)
     elif args.cmd == "loo":
         loo(args.dumps, args.variants.split(","))
         if args.grid:
