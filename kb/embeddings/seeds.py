@@ -12,7 +12,8 @@ The files are read as hostile: a file that is too large, not an `.npz` of plain 
 a pickle), of another version or dimension, with keys that are not digests or vectors that are
 not unit rows, is ignored with a warning, and everything is embedded. `python -m
 pipelines.seed_vectors` rewrites them after the corpus, its segmentation or the embedded context
-change; tests/test_seed_vectors.py fails until it has been run.
+change; tests/test_seed_vectors.py fails until it has been run (`cache/written_for.json` records
+the Kiwi and encoder versions they were written with).
 """
 
 from __future__ import annotations
