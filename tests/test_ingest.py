@@ -182,6 +182,11 @@ TURN_STYLES = {
     "list bullets": ("- 면담자: ", "- 응답자: "),
     "label line with time": ("면담자 00:03\n", "응답자 00:10\n"),
     "label line": ("면담자:\n", "응답자:\n"),
+    "name after the role": ("면담자(김OO): ", "응답자(박OO 팀장): "),
+    "Markdown bold": ("**면담자**: ", "**응답자**: "),
+    "Markdown bold with colon": ("**면담자:** ", "**응답자:** "),
+    "Q1) / A1)": ("Q1) ", "A1) "),
+    "질문 1) / 답변)": ("질문 1) ", "답변) "),
 }
 
 
@@ -194,7 +199,7 @@ def test_interviewer_turns_become_the_question_of_the_answer_in_every_turn_style
         ("예산 확보는 어떠셨어요?", "그게 제일 골치였죠. 해마다 삭감됐어요."),
         ("인력은요?", "한 명이 다 했습니다."),
     ]
-    src = tmp_path / "면담.txt"
+    src = tmp_path / "면담.md"
     src.write_text("\n".join(f"{asks}{q}\n{answers}{a}" for q, a in turns) + "\n", encoding="utf-8")
     corpus = tmp_path / "corpus"
     assert add_files([src], corpus, **CASE)[0].status == "added"
@@ -237,3 +242,14 @@ def test_a_speaker_who_mostly_asks_is_taken_for_the_interviewer_when_no_label_sa
         )
         == 3
     )
+
+
+def test_list_items_are_not_speaker_turns(tmp_path) -> None:
+    from pipelines.segment import segment_document
+
+    src = tmp_path / "메모.txt"
+    src.write_text("과제\n가) 예산 확보\n나) 인력 충원\n가) 조례 개정\n나) 협의체 구성\n", encoding="utf-8")
+    corpus = tmp_path / "corpus"
+    assert add_files([src], corpus, **CASE)[0].speakers == []
+    text = " ".join(p["text"] for row in read_manifest(corpus)[1] for p in segment_document(row, corpus))
+    assert "가) 예산 확보" in text and "나) 협의체 구성" in text

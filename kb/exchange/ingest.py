@@ -70,10 +70,15 @@ KNOWN_SPEAKERS = {
 _TIME = r"[\[(]?\d{1,2}:\d{2}(?::\d{2})?[\])]?"
 _LEAD = rf"^[ \t]*(?:[-–•·*▶▷◆◇■□○●][ \t]*)?(?:{_TIME}[ \t]+)?"
 _WHO = r"(?P<who>[가-힣A-Za-z][가-힣A-Za-z0-9 ._-]{0,14}?)"
-_SPEAKER_RE = re.compile(rf"{_LEAD}[\[(<]?{_WHO}[\])>]?(?:[ \t]*{_TIME})?[ \t]*[:：][ \t]*")
+_EM = r"(?:\*\*|__)?"  # Markdown bold around a label ("**면담자**:", "**면담자:**")
+_NAME = r"(?:[ \t]*\([^()\n:]{1,20}\))?"  # who the speaker is, after the role ("면담자(김OO):")
+_SPEAKER_RE = re.compile(
+    rf"{_LEAD}{_EM}[\[(<]?{_WHO}[\])>]?{_NAME}(?:[ \t]*{_TIME})?{_EM}[ \t]*[:：]{_EM}[ \t]*"
+)
 _BRACKET_RE = re.compile(rf"{_LEAD}\[{_WHO}\][ \t]+(?=\S)")  # "[면담자] 질문…", no colon
 _LABEL_LINE_RE = re.compile(rf"{_LEAD}{_WHO}[ \t]+{_TIME}[ \t]*$")  # "참석자 1 00:03", the turn below it
-_QA_RE = re.compile(rf"{_LEAD}(?P<who>[QA]\d{{0,2}})\.[ \t]+")
+_QA_RE = re.compile(rf"{_LEAD}{_EM}(?P<who>[QA]\d{{0,2}})[.)]{_EM}[ \t]+")
+_PAREN_RE = re.compile(rf"{_LEAD}{_WHO}[ \t]*\d{{0,2}}\)[ \t]+")  # "질문 1) …", "답변) …": known roles only
 _CASE_ID = re.compile(r"^[a-z][a-z0-9_]*(:[a-z0-9_]+)?$")
 _HINTS = {
     ".hwp": "save it as .docx or .txt in 한글",
@@ -185,6 +190,8 @@ def speakers_in(lines: list[str]) -> set[str]:
         if not m or len(m.group("who").split()) > 3:
             continue
         who = m.group("who").strip()
+        if m.re is _PAREN_RE and not _known(who):
+            continue  # "가) …" opens a list item, not a turn
         # a label alone on its line ("면담자:", the turn below it) counts when it is a known role
         if line[m.end() :].strip() or m.re is _LABEL_LINE_RE or _known(who):
             seen[who] = seen.get(who, 0) + 1
@@ -197,8 +204,9 @@ def _known(who: str) -> bool:
 
 def speaker_match(line: str) -> re.Match[str] | None:
     """The speaker label at the start of `line` ("면담자:", "[응답자]:", "[응답자] …", "Q1:", "A.",
-    "- 면담자:", "[00:01:23] 면담자:", a line "참석자 1 00:03" above the turn), if any."""
-    for pattern in (_LABEL_LINE_RE, _SPEAKER_RE, _BRACKET_RE, _QA_RE):
+    "Q1)", "질문 1)", "면담자(김OO):", "**면담자**:", "- 면담자:", "[00:01:23] 면담자:", a line
+    "참석자 1 00:03" above the turn), if any."""
+    for pattern in (_LABEL_LINE_RE, _SPEAKER_RE, _BRACKET_RE, _QA_RE, _PAREN_RE):
         if m := pattern.match(line):
             return m
     return None
