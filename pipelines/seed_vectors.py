@@ -64,7 +64,7 @@ def environment(embedder: Any) -> dict[str, Any]:
 
     return {
         "kiwipiepy": version("kiwipiepy"),
-        "encoders": {getattr(e, "base", e).name: getattr(e, "base", e).version for e in encoders(embedder)},
+        "encoders": {enc.name: enc.version for enc, _ in seed_texts([], embedder)},
     }
 
 

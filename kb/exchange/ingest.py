@@ -403,10 +403,10 @@ def add_files(
             )
             continue
         text, blocks = structure(lines, path.stem)
-        asker = mark_interviewer(text, blocks)
         if not text.strip():
             results.append(AddResult(str(path), "skipped", "no text in the file (only whitespace)"))
             continue
+        asker = mark_interviewer(text, blocks)
         doc_id = doc_id_for(info.id, path, text)
         if doc_id in have:
             results.append(AddResult(str(path), "skipped", f"already in the corpus as {doc_id}", doc_id))
