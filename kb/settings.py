@@ -86,8 +86,8 @@ class Settings:
             "env": "KB_CODER_POLARITY_EMBEDDING",
             "help": "1 = a fast coder (no fine-tuning) also reads interview answers' polarity from frozen e5 "
             "sentence vectors (docs/bench/fastpol_dev.md), and its category models read them too "
-            "(docs/bench/fastcat_dev.md); 0 = not (the app's first build, which the "
-            "fine-tuned coder replaces: it keeps the first search within about two minutes).",
+            "(docs/bench/fastcat_dev.md); 0 = not. The bundled training sentences' e5 vectors ship "
+            "in corpus/cache/, so only new texts are embedded for it.",
         },
     )
     background_finetune: int = field(

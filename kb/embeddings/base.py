@@ -12,12 +12,12 @@ import os
 import threading
 import unicodedata
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from kb.embeddings.seeds import lookup
+from kb.embeddings.seeds import PASSAGE, QUERY, SeedLog, lookup
 
 _LOCK_INIT = threading.Lock()
 
@@ -91,6 +91,7 @@ class BaseEmbedder(ABC):
     _lock: threading.Lock | None = None
     # Vectors of known texts, by kb.embeddings.seeds key: the bundled corpus is not embedded again.
     seeds: dict[str, np.ndarray] | None = None
+    seed_log: SeedLog | None = None  # set inside kb.embeddings.seeds.recording
 
     def _guard(self) -> threading.Lock:
         if self._lock is None:
@@ -112,16 +113,34 @@ class BaseEmbedder(ABC):
         self, texts: Sequence[str], batch_size: int = 32, progress: bool = False
     ) -> np.ndarray:
         """Embed documents in batches; `progress` shows a tqdm bar on stderr."""
+        return self._embed(_clean(texts), PASSAGE, self._encode_passages, batch_size, progress)
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed search queries (backends add their query prompt); one row per text."""
         items = _clean(texts)
+        return self._embed(items, QUERY, self._encode_queries, max(1, len(items)), False)
+
+    def _embed(
+        self,
+        items: list[str],
+        kind: str,
+        encode: Callable[[list[str]], np.ndarray],
+        batch_size: int,
+        progress: bool,
+    ) -> np.ndarray:
+        """Rows of `items`: from the seed vectors where they hold the text, else `encode`d in batches."""
         if not items:
             return self._empty()
         out = np.empty((len(items), self.dim), dtype=np.float32)
         todo = []  # rows no seed vector answers (kb.embeddings.seeds)
-        for i, vector in enumerate(lookup(self.seeds, self.version, items)):
+        for i, vector in enumerate(lookup(self.seeds, self.version, items, kind)):
             if vector is None:
                 todo.append(i)
             else:
                 out[i] = vector
+        if self.seed_log is not None:
+            self.seed_log.asked[kind].update(items)
+            self.seed_log.embedded[kind].update(items[i] for i in todo)
         size = max(1, int(batch_size))
         starts = range(0, len(todo), size)
         if progress:
@@ -131,18 +150,9 @@ class BaseEmbedder(ABC):
         for start in starts:
             rows = todo[start : start + size]
             with self._guard():
-                vectors = self._encode_passages([items[i] for i in rows])
+                vectors = encode([items[i] for i in rows])
             out[rows] = self._check(vectors, len(rows))
         return out
-
-    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
-        """Embed search queries (backends add their query prompt); one row per text."""
-        items = _clean(texts)
-        if not items:
-            return self._empty()
-        with self._guard():
-            vectors = self._encode_queries(items)
-        return self._check(vectors, len(items))
 
     def _check(self, vectors: np.ndarray, n: int) -> np.ndarray:
         out = l2_normalise(vectors)

@@ -1,9 +1,12 @@
 """Vectors of the bundled corpus, shipped with it so that a fresh install does not embed it again.
 
 On 2 cores, embedding the bundled corpus (its passages through e5 and USE, its sentences through
-e5) took about 50 of the 117 s of the app's first build (docs/bench/first_search.md). An encoder
+e5) took about 50 of the 117 s of the app's first build (docs/bench/first_search.md), and the fast
+coder's e5 reading of its 3 763 training sentences another 80 s (which is why the first build
+went without that reading until the vectors were shipped too). An encoder
 gives the same vector for the same text on every machine, so `corpus/cache/` carries them: one
-file per encoder, rows keyed by a digest of (encoder version, text). It is a cache and nothing
+file per encoder, rows keyed by a digest of (encoder version, kind, text), the kind being a
+passage or a query (e5 embeds the two differently). It is a cache and nothing
 more. A text or an encoder version it does not hold is embedded as usual (an added transcript, a
 renamed case, another model), and a vector it holds is the one that encoder returned for that
 text. A user's own encoder (`st:/path`) never matches.
@@ -25,6 +28,7 @@ import unicodedata
 import zipfile
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,12 +40,17 @@ log = logging.getLogger(__name__)
 
 DIRNAME = "cache"  # under the corpus directory
 MAX_BYTES = 64 << 20  # far more than the bundled corpus needs; a larger file is not ours
+QUERY_CHUNK = 256  # queries per call when writing, for a progress bar
 _HEX = re.compile(r"^[0-9a-f]{64}$")
 
 
-def seed_key(version: str, text: str) -> str:
-    """Digest of the encoder version and the exact (NFC) text it embedded."""
-    return hashlib.sha256(f"{version}\n{text}".encode()).hexdigest()
+PASSAGE, QUERY = "passage", "query"  # the two ways an encoder embeds a text (`Embedder`)
+
+
+def seed_key(version: str, text: str, kind: str = PASSAGE) -> str:
+    """Digest of the encoder version, the kind of embedding and the exact (NFC) text."""
+    head = version if kind == PASSAGE else f"{version}\n{kind}"
+    return hashlib.sha256(f"{head}\n{text}".encode()).hexdigest()
 
 
 def seed_file(directory: Path, encoder: Any) -> Path:
@@ -78,18 +87,38 @@ def read_seeds(path: Path, version: str, dim: int) -> dict[str, np.ndarray]:
     return {str(k): v for k, v in zip(keys, vectors, strict=True)}
 
 
-def write_seeds(path: Path, encoder: Any, texts: Iterable[str], progress: bool = False) -> int:
-    """Embed `texts` with `encoder` and replace the seed file atomically; the number of rows."""
-    unique = sorted({unicodedata.normalize("NFC", t) for t in texts})
+def write_seeds(
+    path: Path, encoder: Any, texts: Iterable[str], queries: Iterable[str] = (), progress: bool = False
+) -> int:
+    """Embed `texts` as passages and `queries` as queries with `encoder`, and replace the seed file
+    atomically; the number of rows."""
     encoder.seeds = None  # computed, never copied from an earlier file
-    vectors = encoder.embed_passages(unique, progress=progress) if unique else np.zeros((0, encoder.dim))
-    keys = np.array([seed_key(encoder.version, t) for t in unique], dtype="<U64")
+    keys: list[str] = []
+    parts = [np.zeros((0, encoder.dim), np.float32)]
+    for kind, items in ((PASSAGE, texts), (QUERY, queries)):
+        unique = sorted({unicodedata.normalize("NFC", t) for t in items})
+        if not unique:
+            continue
+        if kind == PASSAGE:
+            parts.append(encoder.embed_passages(unique, progress=progress))
+        else:
+            starts = range(0, len(unique), QUERY_CHUNK)
+            if progress:
+                from tqdm.auto import tqdm
+
+                starts = tqdm(starts, desc=f"embed {encoder.name} queries", unit="chunk")
+            parts += [encoder.embed_queries(unique[i : i + QUERY_CHUNK]) for i in starts]
+        keys += [seed_key(encoder.version, t, kind) for t in unique]
+    vectors = np.concatenate(parts)
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_open(path, "wb") as fh:
         np.savez_compressed(
-            fh, version=np.array(encoder.version), keys=keys, vectors=np.asarray(vectors, dtype=np.float32)
+            fh,
+            version=np.array(encoder.version),
+            keys=np.array(keys, dtype="<U64"),
+            vectors=np.asarray(vectors, dtype=np.float32),
         )
-    return len(unique)
+    return len(keys)
 
 
 @contextmanager
@@ -115,8 +144,35 @@ def seeded(embedder: Any, directory: Path) -> Iterator[dict[str, int]]:
             enc.seeds = seeds
 
 
-def lookup(seeds: Mapping[str, np.ndarray] | None, version: str, texts: list[str]) -> list[np.ndarray | None]:
-    """The seed vector of each text, None where there is none."""
+@dataclass
+class SeedLog:
+    """What encoders were asked to embed inside `recording`, by kind: every text, and those no seed
+    vector answered (which a current seed file leaves empty for the bundled corpus)."""
+
+    asked: dict[str, set[str]] = field(default_factory=lambda: {PASSAGE: set(), QUERY: set()})
+    embedded: dict[str, set[str]] = field(default_factory=lambda: {PASSAGE: set(), QUERY: set()})
+
+
+@contextmanager
+def recording(encoders: Iterable[Any]) -> Iterator[dict[str, SeedLog]]:
+    """Within the block, each encoder notes the texts it embeds (`pipelines.seed_vectors` learns from
+    a real build what a seed file must hold); yields encoder name → its log."""
+    logs: dict[str, SeedLog] = {}
+    previous: list[tuple[Any, Any]] = []
+    for enc in encoders:
+        previous.append((enc, enc.seed_log))
+        enc.seed_log = logs.setdefault(enc.name, SeedLog())
+    try:
+        yield logs
+    finally:
+        for enc, log_ in previous:
+            enc.seed_log = log_
+
+
+def lookup(
+    seeds: Mapping[str, np.ndarray] | None, version: str, texts: list[str], kind: str = PASSAGE
+) -> list[np.ndarray | None]:
+    """The seed vector of each text embedded as `kind`, None where there is none."""
     if not seeds:
         return [None] * len(texts)
-    return [seeds.get(seed_key(version, t)) for t in texts]
+    return [seeds.get(seed_key(version, t, kind)) for t in texts]

@@ -103,9 +103,9 @@ def run_build(s: Settings, stages: tuple[str, ...] | None = None) -> None:
             box.write(f"데이터 폴더: `{s.data_dir}` · 단계: {', '.join(stages)}")
             if first:
                 box.write(background.FIRST_BUILD_NOTE)
-            # the fast coder without its e5 polarity reading (e5 over every training sentence would
-            # cost the first search its two minutes); the fine-tuned coder replaces it
-            built = s.with_overrides(coder_tune_epochs=0, coder_polarity_embedding=0) if first else s
+            # the fast coder (its e5 reading of the training sentences comes from corpus/cache/, so it
+            # costs the first search seconds, not minutes); the fine-tuned coder replaces it
+            built = s.with_overrides(coder_tune_epochs=0) if first else s
             api.build(built, stages=stages, progress=False, log=lambda msg: box.write(_plain(msg)))
             box.update(label="지식베이스 구축 완료 (build complete)", state="complete", expanded=False)
         forget(s)
