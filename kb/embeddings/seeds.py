@@ -121,10 +121,19 @@ def write_seeds(
     return len(keys)
 
 
+def seed_dirs(corpus_dir: Path) -> list[Path]:
+    """Where a build over `corpus_dir` finds seed vectors: its own `cache/`, then the bundled
+    corpus's (whose training sentences every coder trains on, whatever the corpus directory)."""
+    from kb.settings import ROOT
+
+    dirs = [Path(corpus_dir) / DIRNAME, ROOT / "corpus" / DIRNAME]
+    return list(dict.fromkeys(d.resolve() for d in dirs))
+
+
 @contextmanager
-def seeded(embedder: Any, directory: Path) -> Iterator[dict[str, int]]:
+def seeded(embedder: Any, directories: Iterable[Path]) -> Iterator[dict[str, int]]:
     """Within the block, each encoder of `embedder` (fusion's parts, or itself) answers from the
-    seed vectors it can use; yields encoder name → rows attached.
+    seed vectors it can use in `directories`; yields encoder name → rows attached.
 
     Encoders are shared by the whole process (kb.embeddings.factory caches them), so the seeds are
     taken off again when the block ends: another corpus's build never reads this one's."""
@@ -135,7 +144,9 @@ def seeded(embedder: Any, directory: Path) -> Iterator[dict[str, int]]:
         if not hasattr(enc, "seeds"):
             continue  # not a kb backend
         previous.append((enc, enc.seeds))
-        enc.seeds = read_seeds(seed_file(directory, enc), enc.version, int(enc.dim))
+        enc.seeds = {}
+        for directory in directories:
+            enc.seeds.update(read_seeds(seed_file(directory, enc), enc.version, int(enc.dim)))
         attached[enc.name] = len(enc.seeds)
     try:
         yield attached
