@@ -32,14 +32,9 @@ _KEPT = {"KB_SOURCE"}
 def pytest_configure(config: pytest.Config) -> None:
     for name in [n for n in os.environ if n.startswith("KB_") and n not in _KEPT]:
         _SHELL_KB_VARS[name] = os.environ.pop(name)
-    # the fast coder's e5 polarity reading embeds every training sentence with e5 (a minute or more
-    # per fresh coder directory): the stores the tests build go without it, as the app's first build
-    # does; tests/test_embedding_polarity.py fits and checks it on a coder of its own
-    os.environ["KB_CODER_POLARITY_EMBEDDING"] = "0"
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    os.environ.pop("KB_CODER_POLARITY_EMBEDDING", None)
     os.environ.update(_SHELL_KB_VARS)
 
 

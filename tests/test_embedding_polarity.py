@@ -85,7 +85,7 @@ def test_report_prose_keeps_the_rules_reading(fast, monkeypatch) -> None:
 
 
 def test_a_coder_fitted_without_it_reads_with_the_rules(fast, monkeypatch) -> None:
-    """The app's first build (KB_CODER_POLARITY_EMBEDDING=0 there) fits no e5 reading and computes no
+    """A fast coder with KB_CODER_POLARITY_EMBEDDING=0 fits no e5 reading and computes no
     e5 vector: its answers read as before."""
     from kb.coding.data import build_training_set, load_gold
 
