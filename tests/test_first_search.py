@@ -21,6 +21,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from kb import api, background
+from kb.coding.coder import coder_dir, reads_e5_polarity
+from kb.coding.training import CoderModel
 from kb.settings import ROOT, get_settings
 from kb.store.generations import current_name, store_dir
 from kb.store.kbase import PASSAGES_FILE, forget, get_kb, read_jsonl, write_jsonl
@@ -166,6 +168,9 @@ def test_app_first_run_searches_while_the_fine_tuned_coder_trains_then_uses_its_
         assert at.title[0].value.startswith("검색")
         first = current_name(data)
         assert background.coder_kind(s) == "fast" and first is not None
+        # the fast coder as `kb build --fast` trains it: with its e5 readings (corpus/cache/ makes
+        # them cheap), not a weaker one for the sake of time
+        assert reads_e5_polarity(CoderModel.load(coder_dir(s)))
         fast_stamps = codes_stamps(s)
         assert background.read_status(data)["state"] in ("starting", "running")
 

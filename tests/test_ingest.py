@@ -187,6 +187,8 @@ TURN_STYLES = {
     "Markdown bold with colon": ("**면담자:** ", "**응답자:** "),
     "Q1) / A1)": ("Q1) ", "A1) "),
     "질문 1) / 답변)": ("질문 1) ", "답변) "),
+    "dash": ("면담자 - ", "응답자 - "),
+    "chat arrow": ("면담자> ", "응답자> "),
 }
 
 
@@ -248,8 +250,11 @@ def test_list_items_are_not_speaker_turns(tmp_path) -> None:
     from pipelines.segment import segment_document
 
     src = tmp_path / "메모.txt"
-    src.write_text("과제\n가) 예산 확보\n나) 인력 충원\n가) 조례 개정\n나) 협의체 구성\n", encoding="utf-8")
+    src.write_text(
+        "과제\n가) 예산 확보\n나) 인력 충원\n가) 조례 개정\n나) 협의체 구성\n예산 - 확보\n예산 - 집행\n",
+        encoding="utf-8",
+    )
     corpus = tmp_path / "corpus"
     assert add_files([src], corpus, **CASE)[0].speakers == []
     text = " ".join(p["text"] for row in read_manifest(corpus)[1] for p in segment_document(row, corpus))
-    assert "가) 예산 확보" in text and "나) 협의체 구성" in text
+    assert "가) 예산 확보" in text and "나) 협의체 구성" in text and "예산 - 집행" in text

@@ -79,6 +79,9 @@ _BRACKET_RE = re.compile(rf"{_LEAD}\[{_WHO}\][ \t]+(?=\S)")  # "[면담자] 질�
 _LABEL_LINE_RE = re.compile(rf"{_LEAD}{_WHO}[ \t]+{_TIME}[ \t]*$")  # "참석자 1 00:03", the turn below it
 _QA_RE = re.compile(rf"{_LEAD}{_EM}(?P<who>[QA]\d{{0,2}})[.)]{_EM}[ \t]+")
 _PAREN_RE = re.compile(rf"{_LEAD}{_WHO}[ \t]*\d{{0,2}}\)[ \t]+")  # "질문 1) …", "답변) …": known roles only
+# "면담자 - …", "면담자> …" (a chat export): known roles only
+_DASH_RE = re.compile(rf"{_LEAD}{_EM}{_WHO}{_NAME}{_EM}[ \t]*(?:[-–—>＞]|->|=>)[ \t]+")
+_KNOWN_ONLY = (_PAREN_RE, _DASH_RE)  # forms ordinary lines take too ("가) …", "예산 - 확보")
 _CASE_ID = re.compile(r"^[a-z][a-z0-9_]*(:[a-z0-9_]+)?$")
 _HINTS = {
     ".hwp": "save it as .docx or .txt in 한글",
@@ -190,8 +193,8 @@ def speakers_in(lines: list[str]) -> set[str]:
         if not m or len(m.group("who").split()) > 3:
             continue
         who = m.group("who").strip()
-        if m.re is _PAREN_RE and not _known(who):
-            continue  # "가) …" opens a list item, not a turn
+        if m.re in _KNOWN_ONLY and not _known(who):
+            continue  # "가) …" opens a list item, "예산 - 확보" a note, not a turn
         # a label alone on its line ("면담자:", the turn below it) counts when it is a known role
         if line[m.end() :].strip() or m.re is _LABEL_LINE_RE or _known(who):
             seen[who] = seen.get(who, 0) + 1
@@ -204,9 +207,9 @@ def _known(who: str) -> bool:
 
 def speaker_match(line: str) -> re.Match[str] | None:
     """The speaker label at the start of `line` ("면담자:", "[응답자]:", "[응답자] …", "Q1:", "A.",
-    "Q1)", "질문 1)", "면담자(김OO):", "**면담자**:", "- 면담자:", "[00:01:23] 면담자:", a line
-    "참석자 1 00:03" above the turn), if any."""
-    for pattern in (_LABEL_LINE_RE, _SPEAKER_RE, _BRACKET_RE, _QA_RE, _PAREN_RE):
+    "Q1)", "질문 1)", "면담자(김OO):", "**면담자**:", "- 면담자:", "[00:01:23] 면담자:", "면담자 - …",
+    "면담자> …", a line "참석자 1 00:03" above the turn), if any."""
+    for pattern in (_LABEL_LINE_RE, _SPEAKER_RE, _BRACKET_RE, _QA_RE, _PAREN_RE, _DASH_RE):
         if m := pattern.match(line):
             return m
     return None
