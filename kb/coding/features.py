@@ -151,9 +151,13 @@ class Analyzer:
     def analyse_docs(self, docs: Sequence[Doc], exclude_self: bool = False) -> list[Analysis]:
         return self._assemble([d.text for d in docs], [self.parts(d) for d in docs], exclude_self)
 
-    def analyse(self, texts: Sequence[str], exclude_self: bool = False) -> list[Analysis]:
+    def analyse(
+        self, texts: Sequence[str], exclude_self: bool = False, progress: bool = False
+    ) -> list[Analysis]:
+        from tqdm.auto import tqdm
+
         parts: list[dict[str, Any]] = []
-        for text in texts:
+        for text in tqdm(texts, desc="parse", unit="text", disable=not progress, leave=False):
             entry = self.cache.get(text) if self.cache is not None else None
             if entry is None:
                 entry = self.parts(self.nlp(text))

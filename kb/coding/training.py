@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
+from tqdm.auto import tqdm
 
 from kb.coding.calibrate import best_threshold, group_folds, out_of_fold
 from kb.coding.features import Analysis, Analyzer
@@ -201,7 +202,7 @@ def train_model(
         raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
     ids = [c_ for c_ in analyzer.ids if c_ in data.labels]
     model = CoderModel(variant, ids, analyzer.book.fingerprint(), embedder, n_train=len(data))
-    analyses = analyses if analyses is not None else analyzer.analyse(data.texts, exclude_self=True)
+    analyses = analyses if analyses is not None else analyzer.analyse(data.texts, True, progress)
     labels = {cat: np.array(data.labels[cat]) for cat in ids}
     evaluable = np.flatnonzero(np.array(data.evaluable, bool))
     if variant == "rules":
@@ -244,7 +245,10 @@ def train_model(
         # core, each fit seeded on its own (the same model as one thread, see tests/test_parse_cache)
         with ThreadPoolExecutor(max_workers=threads or fit_threads()) as pool:
             polarity = pool.submit(fit_polarity, analyses, data, ids, polarity_c)
-            for cat, (clf, threshold) in zip(ids, pool.map(fit_category, ids), strict=True):
+            fits = tqdm(
+                pool.map(fit_category, ids), desc="fit", total=len(ids), unit="category", disable=not progress
+            )
+            for cat, (clf, threshold) in zip(ids, fits, strict=True):
                 model.classifiers[cat], model.thresholds[cat] = clf, threshold
             model.polarity = polarity.result()
         if tune_epochs > 0:
