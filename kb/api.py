@@ -304,15 +304,25 @@ def backup_reviews(settings: Settings | None = None) -> Path | None:
     return backup_now(settings or get_settings())
 
 
+def remove(doc_ids: list[str], settings: Settings | None = None) -> list[str]:
+    """Take documents added with `add` out of the corpus (kb.exchange.ingest.remove_documents); the
+    next `build` drops their passages and vectors, review decisions are kept."""
+    from kb.exchange.ingest import remove_documents
+
+    return remove_documents(doc_ids, (settings or get_settings()).corpus_dir)
+
+
 def code(
-    texts: list[str],
+    texts: list[str] | str,
     ids: list[str] | None = None,
     settings: Settings | None = None,
     contexts: list[dict[str, Any] | None] | None = None,
 ) -> list[dict[str, Any]]:
     """Code any Korean texts with the trained coder: factor codes, polarity, confidence, evidence.
 
-    `contexts`: per text None or {question, prev, next, speaker}; interviewer turns get no codes."""
+    One string is one text. `contexts`: per text None or {question, prev, next, speaker}; interviewer
+    turns get no codes."""
+    texts = [texts] if isinstance(texts, str) else list(texts)
     return _coder(settings or get_settings()).code_texts(texts, ids, contexts)
 
 

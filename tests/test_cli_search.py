@@ -72,6 +72,7 @@ def test_search_text_and_filters(kb_cli, search_settings: Settings) -> None:  # 
     assert result.exit_code == 0, result.stderr
     assert result.stdout.startswith(" 1. [서울시 은평구 참여의 큰숲 · domestic]")
     assert "resident_acceptance(obstacle)" in result.stdout
+    assert result.stdout.splitlines()[0].endswith(RESIDENTS_ID)  # the id `kb export`/the API take
     json_out = kb_cli(
         "search", "예산", "--json", "--factor", "financial_resources", "--reviewed", settings=search_settings
     )
@@ -151,3 +152,29 @@ def test_matrix_csv_and_json(kb_cli, search_settings: Settings) -> None:  # noqa
         "matrix", "--json", "--query", "예산", "--factor", "financial_resources", settings=search_settings
     )
     assert {r["category"] for r in json.loads(query.stdout)} == {"financial_resources"}
+
+
+def test_csv_redirected_to_a_file_carries_the_bom_excel_needs_and_a_pipe_does_not(
+    search_settings: Settings,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-m", "kb", "--data-dir", str(search_settings.data_dir), "matrix", "--csv"]
+    with open(tmp_path / "matrix.csv", "wb") as out:  # `kb matrix --csv > matrix.csv`
+        subprocess.run(cmd, stdout=out, check=True, timeout=300)
+    piped = subprocess.run(cmd, capture_output=True, check=True, timeout=300).stdout
+    assert (tmp_path / "matrix.csv").read_bytes() == b"\xef\xbb\xbf" + piped
+    assert piped.startswith(b"dimension,category,")
+
+
+def test_search_says_how_to_keep_the_direction_the_question_asks_about(kb_cli, search_settings) -> None:  # noqa: F811
+    asked = kb_cli("search", "What held back resident participation?", "--k", "3", settings=search_settings)
+    assert asked.exit_code == 0, asked.stderr
+    assert "--factor resident_acceptance --polarity obstacle" in asked.stderr
+    assert "--polarity" not in asked.stdout  # the hint is not part of the results
+    narrowed = kb_cli("search", "What held back resident participation?", "--polarity", "obstacle",
+                      settings=search_settings)  # fmt: skip
+    neutral = kb_cli("search", "주민 참여 플랫폼", "--k", "3", settings=search_settings)
+    assert "reads as" not in narrowed.stderr and "reads as" not in neutral.stderr

@@ -13,9 +13,11 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from kb import api
 from kb.cli.main import app
 from kb.coding import Coder, CoderModel
 from kb.coding.book import POLARITIES, CategoryView, Example, load_view
+from kb.coding.code_input import parse_lines
 from kb.coding.coder import coder_dir
 from kb.coding.data import build_training_set, load_gold
 from kb.coding.training import category_scores, sentence_polarities
@@ -205,3 +207,33 @@ def test_kb_code_reads_a_jsonl_file_and_reports_bad_lines(coder_settings, tmp_pa
     assert "line 3: JSON object has no non-empty 'text'" in result.stderr
     missing = kb_code(coder_settings, str(tmp_path / "nope.txt"))
     assert missing.exit_code == 1 and "no such file" in missing.stderr and not missing.stdout
+
+
+def test_kb_code_reads_a_transcript_file_interviewer_lines_uncoded_answers_with_their_question(
+    coder_settings, tmp_path
+):
+    path = tmp_path / "면담.txt"  # saved in CP949, as Korean Windows editors still do
+    path.write_bytes(
+        (
+            "면담자: 예산 확보는 어떠셨어요?\n"
+            f"응답자: {CLEAR['financial_resources']}\n"
+            f"{CLEAR['ict_level']}\n"
+            "면담자: 담당 인력은요?\n"
+            "응답자: 그게 제일 골치였죠.\n"
+        ).encode("cp949")
+    )
+    result = kb_code(coder_settings, str(path))
+    assert result.exit_code == 0, result.stderr
+    rows = {r["id"]: r for r in map(json.loads, result.stdout.splitlines())}
+    assert list(rows) == ["1", "2", "3", "4", "5"]
+    assert rows["1"]["codes"] == [] and rows["4"]["codes"] == []  # the interviewer's questions
+    assert "financial_resources" in codes_of(rows["2"])
+    assert not any("응답자" in c["evidence"] for r in rows.values() for c in r["codes"])  # labels dropped
+    units, _ = parse_lines(path.read_bytes().decode("cp949").splitlines())
+    assert [(u.question, u.speaker) for u in units][1:3] == [("예산 확보는 어떠셨어요?", "응답자")] * 2
+    assert units[4].question == "담당 인력은요?" and units[1].answer == units[2].answer != units[4].answer
+
+
+def test_api_code_takes_one_string_as_one_text(coder_settings):
+    [row] = api.code(CLEAR["leadership"], settings=coder_settings)
+    assert "leadership" in codes_of(row)

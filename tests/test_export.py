@@ -37,6 +37,7 @@ def test_format_round_trip(kb, tmp_path, fmt):
         book = pd.read_excel(path, sheet_name=None)
         assert {"overview", "excerpts", "matrix", "matrix_detail", "leadership", "org_culture"} <= set(book)
         back = book["excerpts"]
+        assert next(iter(book)) == "excerpts"  # what pd.read_excel(path) reads without a sheet name
         assert len(book["leadership"]) == 2
         assert "리더십" in set(book["matrix"]["label_ko"])
     elif fmt == "jsonl":
@@ -129,3 +130,8 @@ def test_cli_export(kb_settings, kb_cli, tmp_path):
     written = kb_cli("export", "-o", str(path), "--group", "domestic", settings=kb_settings)
     assert written.exit_code == 0 and "wrote 6 excerpts" in written.stderr
     assert set(pd.read_parquet(path)["group"]) == {"domestic"}
+    codebook = kb_cli("export", "-f", "qdc", "--factor", "leadership", settings=kb_settings)
+    assert codebook.exit_code == 0 and "the filters do not apply" in codebook.stderr  # not silently ignored
+    assert "<CodeBook" in codebook.stdout
+    unknown = kb_cli("export", "-f", "nvivo", settings=kb_settings)
+    assert unknown.exit_code == 1 and "taguette-codebook (= codebook-csv)" in unknown.stderr

@@ -11,7 +11,7 @@ import pytest
 from fixtures_kb import copy_kb
 
 from kb.errors import IngestError
-from kb.exchange.ingest import MAX_BYTES, add_files, api_add, read_manifest, structure
+from kb.exchange.ingest import MAX_BYTES, MAX_TEXT_CHARS, add_files, api_add, read_manifest, structure
 from kb.store.generations import store_dir
 
 TRANSCRIPT = """서울시 플랫폼 담당자 면담 (2022년 5월)
@@ -90,7 +90,31 @@ def test_each_file_type_and_each_bad_file(tmp_path, files):
     legacy = next(r for r in rows if r["title"] == "legacy")
     assert "예산이 부족했습니다" in (corpus / legacy["text_file"]).read_text(encoding="utf-8")
     again = add_files([files / "면담1.txt"], corpus, **CASE)
-    assert again[0].status == "skipped" and "already in the corpus" in again[0].reason
+    assert again[0].status == "present" and "in the corpus as" in again[0].reason
+
+
+def test_the_same_text_under_another_name_or_encoding_is_not_added_twice(tmp_path, files):
+    corpus = tmp_path / "corpus"
+    first = add_files([files / "면담1.txt"], corpus, **CASE)[0]
+    (files / "사본.txt").write_text(TRANSCRIPT, encoding="utf-8")
+    (files / "legacy_copy.txt").write_bytes(TRANSCRIPT.encode("cp949"))
+    (files / "edited.txt").write_text(TRANSCRIPT + "응답자: 한 줄 더.\n", encoding="utf-8")
+    results = add_files([files / n for n in ("사본.txt", "legacy_copy.txt", "edited.txt")], corpus, **CASE)
+    assert [r.status for r in results] == ["present", "present", "added"]
+    assert results[0].doc_id == results[1].doc_id == first.doc_id
+    assert len(read_manifest(corpus)[1]) == 2
+
+
+def test_files_with_nothing_to_code_or_too_long_are_skipped_with_the_reason(tmp_path):
+    src = tmp_path / "only_q.txt"
+    src.write_text("면담자: 예산은 어떠셨어요?\n면담자: 인력은요?\n", encoding="utf-8")
+    long = tmp_path / "long.txt"
+    long.write_text("응답자: " + "예산이 부족했습니다. " * (MAX_TEXT_CHARS // 12 + 1), encoding="utf-8")
+    results = add_files([src, long], tmp_path / "corpus", **CASE)
+    assert [r.status for r in results] == ["skipped", "skipped"]
+    assert "only interviewer turns (면담자)" in results[0].reason
+    assert "split it into one file per interview" in results[1].reason
+    assert not (tmp_path / "corpus" / "manifest.csv").exists()
 
 
 def test_speaker_turns_become_quote_blocks():
@@ -115,7 +139,7 @@ def test_speaker_turns_become_quote_blocks():
 
 def test_case_checks(tmp_path, files):
     corpus = tmp_path / "corpus"
-    with pytest.raises(IngestError, match="--case-name and --group"):
+    with pytest.raises(IngestError, match="--case-name, --group .* and --platform-type"):
         add_files([files / "면담1.txt"], corpus, "brand_new")
     with pytest.raises(IngestError, match="lower-case"):
         add_files([files / "면담1.txt"], corpus, "Bad Case")
@@ -137,7 +161,7 @@ def _settings(corpus):
     return get_settings(corpus_dir=corpus)
 
 
-def test_build_indexes_only_the_new_document(kb_settings, tmp_path, files):
+def test_build_indexes_only_the_new_document(kb_settings, tmp_path, files, kb_cli):
     from pipelines.run import build
 
     settings = copy_kb(kb_settings, tmp_path / "kb")
@@ -164,6 +188,21 @@ def test_build_indexes_only_the_new_document(kb_settings, tmp_path, files):
     assert question("현 구청장님이 참여 플랫") == "단체장의 관심은 어떻습니까?"
     assert question("민간 기업과 공동 개발") == "민간과의 협력은 어떻습니까?"
     assert question("서울시 플랫폼 담당자") is None  # the title is no answer
+
+    # `kb remove` takes a transcript out again; the next build drops its passages
+    docx_doc = next(p["doc_id"] for p in new if "민간 기업과 공동 개발" in p["text"])
+    refused = kb_cli("remove", docx_doc, settings=settings)  # not a terminal and no --yes: nothing changes
+    assert refused.exit_code == 1 and "--yes" in refused.stderr
+    report_doc = next(p["doc_id"] for p in passages if not p["doc_id"].startswith("add-"))
+    wrong = kb_cli("remove", docx_doc, report_doc, "--yes", settings=settings)
+    assert wrong.exit_code == 1 and f"not an added document: {report_doc}" in wrong.stderr
+    assert docx_doc in {r["doc_id"] for r in read_manifest(settings.corpus_dir)[1]}  # all or nothing
+    done = kb_cli("remove", docx_doc, "--yes", settings=settings)
+    assert done.exit_code == 0 and f"removed   {docx_doc}" in done.stderr
+    assert not list((settings.corpus_dir / "docs").glob(f"{docx_doc}*"))
+    build(settings, stages=("segment", "index"), progress=False)
+    after = [json.loads(line) for line in open(store_dir(settings) / "passages.jsonl", encoding="utf-8")]
+    assert len(after) == len(passages) - 1 and docx_doc not in {p["doc_id"] for p in after}
 
 
 # (interviewer's turn prefix, respondent's turn prefix) as transcripts and transcription tools write them

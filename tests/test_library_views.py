@@ -113,10 +113,14 @@ def test_cli_add_reports_each_file_through_the_api(tmp_path: Path) -> None:
          str(src / "blank.md"), "--case", "seoul_interview", "--case-name", "서울시 담당자 면담",
          "--group", "domestic", "--platform-type", "policy_proposal"],
     )  # fmt: skip
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # a file was not added: a script must notice
     lines = result.output.splitlines()
     added = [line for line in lines if line.startswith("added")]
     assert len(added) == 1 and "면담.md →" in added[0] and "blocks" in added[0]
     assert any(line.startswith("skipped") and "blank.md" in line for line in lines)
     assert "1 of 2 files added" in result.output
     assert (corpus / "manifest.csv").is_file()
+    again = CliRunner().invoke(app, ["--corpus-dir", str(corpus), "add", str(src / "면담.md"), "--case",
+                                     "seoul_interview"])  # fmt: skip
+    assert again.exit_code == 0, again.output  # adding the same file again is no error
+    assert again.output.startswith("present") and "0 of 1 files added" in again.output

@@ -252,3 +252,20 @@ def test_progress_bar_runs(built, capsys):
     again = segment.run(corpus_dir=root / "corpus", data_dir=root / "data3", progress=True)
     assert [p["id"] for p in again] == [p["id"] for p in first]
     assert "segment" in capsys.readouterr().err
+
+
+def test_a_long_text_reaches_kiwi_in_pieces_cut_at_sentence_ends_and_segments_the_same() -> None:
+    """Kiwi's time grows faster than its input (a 7 MB one-line transcript never finished), so a long
+    paragraph goes to it in pieces of about KIWI_PIECE characters, cut where a sentence ends."""
+    from kb.text.segment import KIWI_PIECE, _pieces
+
+    sentences = [f"{i}번째 답변에서 예산이 {'매우 ' * (i % 7)}부족했다고 말했습니다." for i in range(900)]
+    text = " ".join(sentences)
+    pieces = _pieces(text)
+    assert len(pieces) > 5 and pieces[0][0] == 0 and pieces[-1][1] == len(text)
+    assert all(a_end == b_start for (_, a_end), (b_start, _) in pairwise(pieces))  # nothing lost
+    assert all(end - start <= KIWI_PIECE for start, end in pieces)
+    assert all(text[end - 2 : end] == ". " for _, end in pieces[:-1])  # cut after a sentence end
+    spans = sentence_spans(text)
+    assert [text[s:e] for s, e in spans] == sentences
+    assert _pieces(text, len(text)) == [(0, len(text))]

@@ -262,6 +262,7 @@ def test_csv_and_xlsx_exports_are_neutralised(evil_kb, tmp_path):
     hits = [c for c in cells if isinstance(c.value, str) and EVIL in c.value]
     assert hits and all(c.value == "'" + EVIL and c.data_type == "s" for c in hits)
     assert EVIL in set(read_export(tmp_path / "x.xlsx", sheet="excerpts")["reviewer"])
+    assert EVIL in set(read_export(tmp_path / "x.xlsx")["reviewer"])  # the rows are the first sheet
 
     export(evil_kb, "jsonl", path=tmp_path / "x.jsonl")  # data formats stay raw
     recs = [json.loads(line) for line in (tmp_path / "x.jsonl").read_text(encoding="utf-8").splitlines()]

@@ -32,3 +32,16 @@ def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
             raise typer.Exit(1) from None
 
     return wrapper
+
+
+def stdout_is_a_file() -> bool:
+    """Whether standard output was redirected to a file (`kb matrix --csv > m.csv`): CSV written
+    there gets the UTF-8 BOM that Excel needs to read Korean; a pipe gets plain UTF-8."""
+    import os
+    import stat
+    import sys
+
+    try:
+        return stat.S_ISREG(os.fstat(sys.stdout.fileno()).st_mode)
+    except (OSError, ValueError, AttributeError):  # no real descriptor (a test runner's buffer)
+        return False

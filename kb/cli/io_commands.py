@@ -12,9 +12,9 @@ from typing import Annotated
 
 import typer
 
-from kb.cli.common import State, friendly
+from kb.cli.common import State, friendly, stdout_is_a_file
 from kb.cli.filter_options import Case, Factor, Group, MinConfidence, PlatformType, Polarity, Reviewed
-from kb.errors import CodebookImportError, ExportError
+from kb.errors import CodebookImportError, ExportError, IngestError
 
 
 @friendly
@@ -70,6 +70,8 @@ def export(
         group=group, case=case, platform_type=platform_type, factor=factor, polarity=polarity,
         reviewed=reviewed, min_confidence=min_confidence,
     )  # fmt: skip
+    if fmt in CODEBOOK_FORMATS and (query or not filters.is_empty()):
+        typer.echo(f"note: {fmt} exports the whole codebook; --query and the filters do not apply", err=True)
     if output is not None:
         from kb.exchange.export import export as run_export
 
@@ -82,8 +84,9 @@ def export(
     else:
         df = (excerpts if unit == "excerpt" else passages)(kb, filters, query, k)
         data = render(
-            kb, df, fmt, {"unit": unit, "query": query, "k": k, "filters": filters.as_dict()}, bom=False
-        )
+            kb, df, fmt, {"unit": unit, "query": query, "k": k, "filters": filters.as_dict()},
+            bom=stdout_is_a_file(),
+        )  # fmt: skip
         if df.empty:
             typer.echo("no passages match; the export is empty", err=True)
     sys.stdout.buffer.write(data)
@@ -98,7 +101,10 @@ def add(
         str | None, typer.Option("--case-name", help="Case name (needed for a new case).")
     ] = None,
     group: Annotated[str | None, typer.Option(help="domestic, international or private (new case).")] = None,
-    platform_type: PlatformType = None,
+    platform_type: Annotated[
+        str | None,
+        typer.Option(help="Platform type of a new case (see `kb search --help`); private: private_platform."),
+    ] = None,
     organization: Annotated[str | None, typer.Option(help="Organisation that runs the platform.")] = None,
 ) -> None:
     """Add interview transcripts to the corpus; `kb build` then processes only the new documents."""
@@ -107,20 +113,41 @@ def add(
     table = api.add(files, case, case_name, group, platform_type, organization, settings=State.settings)
     results = list(table.itertuples(index=False))
     for r in results:
-        if r.status == "skipped":
-            typer.echo(f"skipped   {r.path}: {r.reason}", err=True)
+        if r.status in ("skipped", "present"):
+            typer.echo(f"{r.status:<9} {r.path}: {r.reason}", err=True)
         else:
             who = f", speakers: {', '.join(r.speakers)}" if r.speakers else ""
             if r.interviewer_by_questions:
                 who += f" ({r.interviewer_by_questions} asks the questions: taken for the interviewer)"
             note = f" ({r.reason})" if r.reason else ""
             typer.echo(f"{r.status:<9} {r.path} → {r.doc_id}: {r.blocks} blocks{who}{note}")
-    added = sum(r.status != "skipped" for r in results)
+    added = sum(r.status in ("added", "converted") for r in results)
+    skipped = sum(r.status == "skipped" for r in results)
     typer.echo(f"{added} of {len(results)} files added to {State.settings.corpus_dir}", err=True)
     if added:
         typer.echo("run `kb build` to segment, code and index them", err=True)
-    else:
+    if skipped:  # a script must notice a file that was not added
         raise typer.Exit(1)
+
+
+@friendly
+def remove(
+    doc_ids: Annotated[list[str], typer.Argument(help="Ids of added documents (as `kb add` printed them).")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Remove without asking (for scripts).")] = False,
+) -> None:
+    """Take transcripts added with `kb add` out of the corpus; `kb build` then drops their passages.
+    Review decisions on them are kept in the review database."""
+    from kb import api
+
+    if not yes:
+        if not sys.stdin.isatty():
+            raise IngestError(f"not removed: rerun with --yes to remove {', '.join(doc_ids)}")
+        if not typer.confirm(f"remove {', '.join(doc_ids)} from the corpus?", default=False, err=True):
+            typer.echo("not removed", err=True)
+            raise typer.Exit(1)
+    for doc_id in api.remove(doc_ids, settings=State.settings):
+        typer.echo(f"removed   {doc_id}", err=True)
+    typer.echo("run `kb build` to drop their passages from the index", err=True)
 
 
 @friendly
@@ -170,4 +197,5 @@ def register(app: typer.Typer) -> None:
     """Add the export/add/import-codebook commands to the `kb` app."""
     app.command("export")(export)
     app.command("add")(add)
+    app.command("remove")(remove)
     app.command("import-codebook")(import_codebook)

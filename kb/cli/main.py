@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from kb.cli.common import State, friendly
+from kb.cli.common import State, friendly, stdout_is_a_file
 from kb.cli.filter_options import Case, Factor, Group, MinConfidence, PlatformType, Polarity, Reviewed
 from kb.cli.io_commands import register
 from kb.cli.review_commands import register as register_reviews
@@ -127,13 +127,29 @@ def search(
         return
     if not records:
         typer.echo("no passages match", err=True)
+    if records and mode == "hybrid" and not (factor or polarity):
+        _say_how_to_narrow(api.question_intent(query, settings=State.settings))
     for i, r in enumerate(records, 1):
         codes = ", ".join(f"{c['category']}({c['polarity']})" for c in r["codes"]) or "—"
-        typer.echo(
-            f"{i:>2}. [{r['case_name']} · {r['group']}] {r['section']} p.{r['page']}  ({r['score']:.4f})"
-        )
+        page = f" p.{r['page']}" if r.get("page") is not None else ""
+        where = f"[{r['case_name']} · {r['group']}] {r['section']}{page}"
+        typer.echo(f"{i:>2}. {where}  ({r['score']:.4f})  {r['id']}")
+        if r.get("question"):
+            typer.echo(f"    Q: {r['question'][:200]}")
         typer.echo(f"    codes: {codes}")
         typer.echo(f"    {r['text'][:300]}{'…' if len(r['text']) > 300 else ''}\n")
+
+
+def _say_how_to_narrow(read: dict) -> None:
+    """The results rank passages on the question's topic, whichever way they were coded; when the
+    question names a direction, say how to keep only that direction (on stderr: not part of the data)."""
+    if read["polarity"] and read["factors"]:
+        top = read["factors"][0]
+        typer.echo(
+            f"reads as {top}, {read['polarity']} (kb intent); only those: --factor {top} "
+            f"--polarity {read['polarity']}",
+            err=True,
+        )
 
 
 @app.command()
@@ -162,7 +178,7 @@ def matrix(
     elif as_csv:
         from kb.exchange.spreadsheet import csv_bytes
 
-        sys.stdout.buffer.write(csv_bytes(df, bom=False))
+        sys.stdout.buffer.write(csv_bytes(df, bom=stdout_is_a_file()))
     elif df.empty:
         typer.echo("no coded passages match", err=True)
     else:
@@ -211,7 +227,7 @@ def across(
     if as_csv:
         from kb.exchange.spreadsheet import csv_bytes
 
-        sys.stdout.buffer.write(csv_bytes(view.table, bom=False))
+        sys.stdout.buffer.write(csv_bytes(view.table, bom=stdout_is_a_file()))
         return
     typer.echo(f"question asks about: {', '.join(view.asked) or '—'} · direction: {view.polarity or '—'}")
     if view.table.empty:
@@ -252,23 +268,18 @@ def intent(
 @friendly
 def code(
     file: Annotated[
-        str, typer.Argument(help="Text file (one passage per line, or JSONL with id/text); - = stdin.")
+        str,
+        typer.Argument(
+            help="Text file (one passage per line, a transcript with 면담자:/응답자: labels, or JSONL with"
+            " id/text); - = stdin."
+        ),
     ] = "-",
 ) -> None:
     """Code passages into the codebook's factors with polarity; writes JSONL to stdout."""
     from kb import api
-    from kb.coding.code_input import contexts, parse_lines
+    from kb.coding.code_input import contexts, parse_lines, read_file_lines
 
-    if file == "-":
-        lines = sys.stdin.read().splitlines()
-    else:
-        path = Path(file)
-        if not path.is_file():
-            raise KbError(f"{path}: no such file; give a text or JSONL file, or - for standard input")
-        try:
-            lines = path.read_text(encoding="utf-8-sig").splitlines()
-        except UnicodeDecodeError:
-            raise KbError(f"{path} is not UTF-8 text; convert it, e.g. iconv -f cp949 -t utf-8") from None
+    lines = sys.stdin.read().splitlines() if file == "-" else read_file_lines(Path(file))
     units, errors = parse_lines(lines)
     for err in errors:
         typer.echo(f"Error: {file}: {err}", err=True)

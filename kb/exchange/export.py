@@ -58,7 +58,8 @@ def check_format(fmt: str, unit: str | None) -> str:
     """The unit to use for `fmt` (its default when `unit` is None); ExportError for unknown values."""
     fmt = canonical(fmt)
     if fmt not in FORMATS:
-        raise ExportError(f"unknown export format {fmt!r}; valid formats: {', '.join(FORMATS)}")
+        valid = ", ".join([*FORMATS, *(f"{a} (= {f})" for a, f in ALIASES.items())])
+        raise ExportError(f"unknown export format {fmt!r}; valid formats: {valid}")
     unit = unit or DEFAULT_UNIT.get(fmt, "excerpt")
     if unit not in UNITS:
         raise ExportError(f"unknown export unit {unit!r}; valid units: {', '.join(UNITS)}")
@@ -237,7 +238,7 @@ def matrix_wide(mat: pd.DataFrame, order: list[str]) -> pd.DataFrame:
 
 
 def workbook(kb: KnowledgeBase, df: pd.DataFrame, meta: dict[str, Any]) -> bytes:
-    """Overview sheet, the exported rows, one sheet per factor and the factor × case matrix."""
+    """The exported rows, an overview sheet, one sheet per factor and the factor × case matrix."""
     from kb.exchange.spreadsheet import safe_frame
     from kb.query.crosscase import matrix
 
@@ -280,11 +281,11 @@ def workbook(kb: KnowledgeBase, df: pd.DataFrame, meta: dict[str, Any]) -> bytes
     text_w = {"text": 80, "section": 30, "case_name": 22, "evidence": 40, "codes": 40, "label_ko": 18}
     mat = matrix(kb, meta.get("query"), filters)
     buf = io.BytesIO()
-    with pd.ExcelWriter(buf, engine="openpyxl") as writer:
+    with pd.ExcelWriter(buf, engine="openpyxl") as writer:  # the rows first: what pd.read_excel reads
+        _sheet(writer, _flat(df), "excerpts" if meta["unit"] == "excerpt" else "passages", text_w)
         _sheet(writer, overview, "overview", {"label_ko": 24, "label_en": 36})
         start = len(overview) + 2
         safe_frame(about).to_excel(writer, sheet_name="overview", index=False, startrow=start)
-        _sheet(writer, _flat(df), "excerpts" if meta["unit"] == "excerpt" else "passages", text_w)
         for c in book.categories:
             part = ex[ex["category"] == c.id]
             if len(part):

@@ -23,12 +23,16 @@ from pathlib import Path
 from typing import Any
 
 from kb.corpus.cases import ADDED_PREFIX, CASES, GROUPS, PLATFORM_TYPES
+from kb.corpus.manifest import inside, load_manifest
 from kb.errors import IngestError
 from kb.fileio import default_mode, write_atomic
 from kb.records import CASE_FIELDS, MANIFEST_FIELDS
 from kb.text.segment import is_interviewer
 
 MAX_BYTES = 50 * 1024 * 1024
+# An hour's interview is 20 000–40 000 characters; a text past this is split into files by the user
+# (a build codes and embeds every sentence of it: hours on 2 cores).
+MAX_TEXT_CHARS = 1_000_000
 SUFFIXES = (".txt", ".md", ".docx")
 KNOWN_SPEAKERS = {
     "면담자",
@@ -94,7 +98,8 @@ _HINTS = {
 
 @dataclass
 class AddResult:
-    """What happened to one file: status added | converted | skipped, and why."""
+    """What happened to one file: status added | converted | present (its text is in the corpus
+    already) | skipped (not added: why in `reason`)."""
 
     path: str
     status: str
@@ -327,7 +332,10 @@ def resolve_case(
             case, name or base[0], base[1] if not name else name, base[2], base[3], organization or base[4]
         )
     if not name or not group:
-        raise IngestError(f"case {case!r} is new: give --case-name and --group ({', '.join(GROUPS)})")
+        raise IngestError(
+            f"case {case!r} is new: give --case-name, --group ({', '.join(GROUPS)}) and --platform-type "
+            f"({', '.join(PLATFORM_TYPES)}; private cases default to private_platform)"
+        )
     if group not in GROUPS:
         raise IngestError(f"unknown group {group!r}; valid: {', '.join(GROUPS)}")
     ptype = platform_type or ("private_platform" if group == "private" else "")
@@ -337,8 +345,6 @@ def resolve_case(
 
 
 def read_manifest(corpus_dir: Path) -> tuple[list[str], list[dict[str, str]]]:
-    from kb.corpus.manifest import load_manifest
-
     if not (corpus_dir / "manifest.csv").is_file():
         return list(MANIFEST_FIELDS), []
     return load_manifest(corpus_dir)
@@ -354,6 +360,36 @@ def doc_id_for(case: str, path: Path, text: str) -> str:
     slug = re.sub(r"[^a-z0-9]+", "-", path.stem.lower()).strip("-")[:40] or "doc"
     digest = hashlib.sha1(text.encode("utf-8")).hexdigest()[:8]
     return f"{ADDED_PREFIX}{case.replace(':', '_')}-{slug}-{digest}"
+
+
+def _digest_of(doc_id: str) -> str:
+    return doc_id.rsplit("-", 1)[-1]
+
+
+def _same_text(corpus_dir: Path, doc_id: str, text: str) -> bool:
+    """Whether an added document holds `text` (its id's digest matched; a missing file counts as
+    the same text: the manifest row is what a build reads)."""
+    path = corpus_dir / "docs" / f"{doc_id}.txt"
+    return not path.is_file() or path.read_text(encoding="utf-8") == text + "\n"
+
+
+def _answers(block: dict[str, Any]) -> bool:
+    return block.get("role") != "interviewer" and not is_interviewer(block.get("speaker"))
+
+
+def _only_questions(blocks: list[dict[str, Any]]) -> str:
+    who = ", ".join(dict.fromkeys(b["speaker"] or "?" for b in blocks))
+    return (
+        f"only interviewer turns ({who}): nothing to code or search; label the answers' turns "
+        "(e.g. 응답자: …) or add the file with the answers"
+    )
+
+
+def _too_long(chars: int) -> str:
+    return (
+        f"{chars:,} characters, more than {MAX_TEXT_CHARS:,} (an hour's interview is about 30 000): "
+        "split it into one file per interview"
+    )
 
 
 def _check_file(path: Path) -> str | None:
@@ -384,7 +420,7 @@ def add_files(
     corpus_dir = Path(corpus_dir)
     fields, manifest = read_manifest(corpus_dir)
     info = resolve_case(case, case_name, group, platform_type, organization, manifest)
-    have = {r["doc_id"] for r in manifest}
+    have = {_digest_of(r["doc_id"]): r["doc_id"] for r in manifest if r["doc_id"].startswith(ADDED_PREFIX)}
     results, rows = [], []
     for raw_path in paths:
         path = Path(raw_path)
@@ -409,12 +445,18 @@ def add_files(
         if not text.strip():
             results.append(AddResult(str(path), "skipped", "no text in the file (only whitespace)"))
             continue
-        asker = mark_interviewer(text, blocks)
-        doc_id = doc_id_for(info.id, path, text)
-        if doc_id in have:
-            results.append(AddResult(str(path), "skipped", f"already in the corpus as {doc_id}", doc_id))
+        if len(text) > MAX_TEXT_CHARS:
+            results.append(AddResult(str(path), "skipped", _too_long(len(text))))
             continue
-        have.add(doc_id)
+        asker = mark_interviewer(text, blocks)
+        if not any(_answers(b) for b in blocks):
+            results.append(AddResult(str(path), "skipped", _only_questions(blocks)))
+            continue
+        doc_id = doc_id_for(info.id, path, text)
+        if (same := have.get(_digest_of(doc_id))) and _same_text(corpus_dir, same, text):
+            results.append(AddResult(str(path), "present", f"the same text is in the corpus as {same}", same))
+            continue
+        have[_digest_of(doc_id)] = doc_id
         (corpus_dir / "docs").mkdir(parents=True, exist_ok=True)
         _write_text_atomic(corpus_dir / "docs" / f"{doc_id}.txt", text + "\n")
         _write_text_atomic(
@@ -481,3 +523,27 @@ def api_add(
     corpus_dir = (settings or get_settings()).corpus_dir
     results = add_files(files, corpus_dir, case, case_name, group, platform_type, organization)
     return pd.DataFrame([asdict(r) for r in results], columns=list(AddResult.__dataclass_fields__))
+
+
+def remove_documents(doc_ids: list[str], corpus_dir: str | Path) -> list[str]:
+    """Take added documents out of the corpus: their manifest rows (rewritten atomically) and files.
+    The next `kb build` drops their passages, codes and vectors; review decisions stay in the
+    review database (a coder's decisions are never deleted). Report documents come from `kb extract`
+    and are not removed here. Returns the ids removed; IngestError names any id that is not an
+    added document, before anything is changed."""
+    corpus_dir = Path(corpus_dir)
+    fields, manifest = read_manifest(corpus_dir)
+    known = {r["doc_id"]: r for r in manifest}
+    wrong = [d for d in doc_ids if d not in known or not d.startswith(ADDED_PREFIX)]
+    if wrong:
+        added = [d for d in known if d.startswith(ADDED_PREFIX)]
+        hint = f"added documents: {', '.join(added)}" if added else "no document was added with `kb add`"
+        raise IngestError(f"not an added document: {', '.join(wrong)} ({hint})")
+    gone = set(doc_ids)
+    kept = [r for r in manifest if r["doc_id"] not in gone]
+    _write_text_atomic(corpus_dir / "manifest.csv", _manifest_text(fields, kept))
+    for doc_id in gone:
+        for key in ("text_file", "blocks_file"):
+            if rel := known[doc_id].get(key):
+                inside(corpus_dir, rel, key).unlink(missing_ok=True)
+    return list(dict.fromkeys(doc_ids))

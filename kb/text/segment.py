@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+from bisect import bisect_left, bisect_right
 from itertools import pairwise
 from typing import Any
 
@@ -33,6 +34,10 @@ _SPEAKER_RE = re.compile(
 )
 _FINAL_RE = re.compile(r"[.?!…][\"'”’)\]]*\s*$")
 _KO_END_RE = re.compile(r"(?<=[다요죠까])[.?!]([\"'”’)]*)\s+")
+# Kiwi's time grows faster than the length of what it reads: a long text goes to it in pieces of
+# about this many characters, cut at a sentence end or a line end.
+KIWI_PIECE = 4000
+_PIECE_CUT_RE = re.compile(r"[.?!…][\"'”’)\]]*\s+|\n")
 _QUOTE_PAIRS = (("“", "”"), ('"', '"'), ("「", "」"), ("『", "』"))
 # Speaker labels of the person asking (cf. kb.exchange.ingest.KNOWN_SPEAKERS): their turns are context for
 # the answer that follows, never evidence of their own.
@@ -71,15 +76,21 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     """
     if not text.strip():
         return []
-    spans = [[s.start, s.end] for s in get_kiwi().split_into_sents(text)] or [[0, len(text)]]
+    kiwi = get_kiwi()
+    spans = [[a + s.start, a + s.end] for a, b in _pieces(text) for s in kiwi.split_into_sents(text[a:b])]
+    spans = spans or [[0, len(text)]]
     merged: list[list[int]] = []
+    unclosed = 0  # "(" minus ")" in the last merged sentence, kept as it grows
     for cur in spans:
-        prev = text[merged[-1][0] : merged[-1][1]] if merged else ""
-        glued = merged and cur[0] == merged[-1][1] and not _FINAL_RE.search(prev)
-        if glued or (merged and prev.count("(") > prev.count(")")):
+        piece = text[cur[0] : cur[1]]
+        tail = text[max(merged[-1][0], merged[-1][1] - 64) : merged[-1][1]] if merged else ""
+        glued = merged and cur[0] == merged[-1][1] and not _FINAL_RE.search(tail)
+        if glued or (merged and unclosed > 0):
             merged[-1][1] = cur[1]
+            unclosed += piece.count("(") - piece.count(")")
         else:
             merged.append(cur)
+            unclosed = piece.count("(") - piece.count(")")
     split: list[list[int]] = []
     for s0, e0 in merged:
         pos = s0
@@ -88,14 +99,45 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
                 split.append([pos, m.start() + 1 + len(m.group(1))])
                 pos = m.end()
         split.append([pos, e0])
-    quotes = _quote_spans(text)
+    quotes = _quote_spans(text)  # sorted, not overlapping
+    quote_starts = [qs for qs, _ in quotes]
     out: list[list[int]] = []
     for start, end in split:
-        if out and any(qs < start < qe for qs, qe in quotes):
+        q = bisect_left(quote_starts, start) - 1  # the last quotation opening before `start`
+        if out and q >= 0 and start < quotes[q][1]:
             out[-1][1] = end
         else:
             out.append([start, end])
     return [(s, e) for s, e in out if text[s:e].strip()]
+
+
+def _pieces(text: str, size: int = KIWI_PIECE) -> list[tuple[int, int]]:
+    """[start, end) pieces of at most about `size` characters, cut after the last sentence end (else
+    line end, else space) of each window; a text within `size` is one piece."""
+    out, start = [], 0
+    while len(text) - start > size:
+        window = text[start : start + size]
+        ends = [m.end() for m in _PIECE_CUT_RE.finditer(window, size // 2)]
+        cut = ends[-1] if ends else max(window.rfind(" ", size // 2) + 1, 0) or size
+        out.append((start, start + cut))
+        start += cut
+    out.append((start, len(text)))
+    return out
+
+
+def _nearest(starts: list[int], ideal: float, lo: int) -> int | None:
+    """Index ≥ lo of the start nearest `ideal` (the earlier one on a tie), None when none is left."""
+    if lo >= len(starts):
+        return None
+    j = bisect_left(starts, ideal, lo)
+    candidates = [i for i in (j - 1, j) if lo <= i < len(starts)]
+    return min(candidates, key=lambda i: abs(starts[i] - ideal))
+
+
+def _inside(spans: list[tuple[int, int]], chunks: list[tuple[int, int]]) -> dict[tuple[int, int], list]:
+    """Per chunk the spans (sorted, not overlapping) that lie within it."""
+    starts, ends = [s for s, _ in spans], [e for _, e in spans]
+    return {c: spans[bisect_left(starts, c[0]) : bisect_right(ends, c[1])] for c in chunks}
 
 
 def pack_sentences(spans: list[tuple[int, int]], max_chars: int = MAX_CHARS) -> list[tuple[int, int]]:
@@ -110,12 +152,13 @@ def pack_sentences(spans: list[tuple[int, int]], max_chars: int = MAX_CHARS) -> 
     if total <= max_chars:
         return [(spans[0][0], spans[-1][1])]
     parts = math.ceil(total / max_chars)
+    starts = [s for s, _ in spans]
     while True:
         target = total / parts
         cuts, idx = [], 0
         for k in range(1, parts):
             ideal = spans[0][0] + k * target
-            best = min(range(idx + 1, len(spans)), key=lambda j: abs(spans[j][0] - ideal), default=None)
+            best = _nearest(starts, ideal, idx + 1)
             if best is None:
                 break
             cuts.append(best)
@@ -192,7 +235,7 @@ def segment_text(
             # A quotation stays whole; a speaker's turn (an interview answer) is split like prose.
             whole = p_kind == "quote" and not p_speaker
             chunks = [(body_start, len(para))] if whole else pack_sentences(sents, max_chars)
-            sents_of = {c: [s for s in sents if s[0] >= c[0] and s[1] <= c[1]] or [c] for c in chunks}
+            sents_of = {c: inside or [c] for c, inside in _inside(sents, chunks).items()}
         for c in chunks:
             s, e = c
             while s < e and para[s].isspace():
