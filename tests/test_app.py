@@ -3,9 +3,11 @@ plus the review queue and agreement library code it relies on."""
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -170,7 +172,9 @@ def test_matrix_cell_via_fallback_selectbox(data_dir: Path) -> None:
     at.selectbox(key="mx_factor").select("governance").run()
     at.selectbox(key="mx_case").select("amsterdam_smart_city").run()
     no_errors(at)
-    assert any(c.value.endswith("개 구절") for c in at.caption)
+    caption = next(c.value for c in at.caption if "개 구절" in c.value)
+    by_polarity = re.findall(r"(?:성공 요인|장애 요인|중립|제언) (\d+)", caption)
+    assert by_polarity and sum(map(int, by_polarity)) == int(caption.split("개 구절")[0])  # list = counts
     assert "암스테르담" in markdown(at)
     assert len(at.dataframe) == 1  # the comparison table of the two default cases
 
@@ -178,11 +182,20 @@ def test_matrix_cell_via_fallback_selectbox(data_dir: Path) -> None:
 def test_case_profile_lists_factors_and_quotes(data_dir: Path) -> None:
     at = app().run()
     at.switch_page("kb/ui/cases_page.py").run()
+    assert at.selectbox(key="cp_case").value == "gyeonggi_bis"
     at.selectbox(key="cp_case").select("daangn").run()
     no_errors(at)
     assert at.header[0].value == "당근마켓"
     text = markdown(at)
     assert "운영 조직" in text and "> " in text and ":green-badge[" in text
+
+
+def test_case_profiles_open_on_a_platform_case_not_a_chapter_overview() -> None:
+    from kb.ui.cases_page import first_platform
+
+    kinds = ["overview", "information", "policy_proposal", "synthesis"]
+    assert first_platform(pd.DataFrame({"case": list("abcd"), "platform_type": kinds})) == 1
+    assert first_platform(pd.DataFrame({"case": ["s"], "platform_type": ["synthesis"]})) == 0
 
 
 def test_review_decision_persists_and_shows_in_search(data_dir: Path) -> None:

@@ -18,6 +18,7 @@ from kb.settings import Settings, get_settings
 from kb.ui.components import md_escape
 
 POLL_S = 5.0
+HOURGLASS = ":material/hourglass_top:"  # an emoji renders as a box where no emoji font is installed
 
 
 def show(s: Settings | None = None) -> None:
@@ -53,16 +54,20 @@ def _line(s: Settings, shown: str | None) -> None:
     since = time.strftime("%H:%M", time.localtime(v.started)) if v.started else "?"
     minutes = v.minutes()
     if v.state == "starting":
-        st.info("⏳ 미세조정 코더 학습을 시작합니다 (starting the fine-tuned coder's build) …")
+        st.info("미세조정 코더 학습을 시작합니다 (starting the fine-tuned coder's build) …", icon=HOURGLASS)
     elif v.state == "training":
         st.info(
-            f"⏳ 미세조정 코더 학습 중 · fine-tuned coder training since {since}, {minutes} min. "
-            "지금 코드는 빠른 코더의 것이며, 학습이 끝나면 교체됩니다 (codes will be replaced)."
+            f"미세조정 코더 학습 중 · fine-tuned coder training since {since}, {minutes} min. "
+            "지금 코드는 빠른 코더의 것이며, 학습이 끝나면 교체됩니다 (codes will be replaced).",
+            icon=HOURGLASS,
         )
         if v.stage:
             st.caption(md_escape(v.stage))
     elif v.state == "done":
-        st.success(f"✅ 미세조정 코더의 코드 사용 중 (fine-tuned codes in use; trained in {minutes} min)")
+        st.success(
+            f"미세조정 코더의 코드 사용 중 (fine-tuned codes in use; trained in {minutes} min)",
+            icon=":material/check_circle:",
+        )
     elif v.state == "failed":
         st.warning(f"미세조정 코더 학습 실패 (fine-tuned build failed): {md_escape(v.error)}")
         st.caption(f"log: {md_escape(v.log)}")

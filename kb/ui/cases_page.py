@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
 import streamlit as st
 
 from kb import api
@@ -41,11 +42,18 @@ def factor_column(res: Resources, factors: list[dict[str, Any]], polarity: str, 
             quote(res, pid, row["category"])
 
 
+def first_platform(cases: pd.DataFrame) -> int:
+    """Where the page opens: the first platform case, not the chapter overview that sorts first."""
+    kinds = cases["platform_type"].tolist()
+    return next((i for i, t in enumerate(kinds) if t not in ("overview", "synthesis")), 0)
+
+
 def render() -> None:
     res = resources()
     st.title("사례 프로필 · Case profiles")
     cases = res.cases
-    case = st.selectbox("사례 case", cases["case"].tolist(), key="cp_case", format_func=res.case_name)
+    ids, first = cases["case"].tolist(), first_platform(cases)
+    case = st.selectbox("사례 case", ids, index=first, key="cp_case", format_func=res.case_name)
     info = api.case_profile(case, settings=res.settings)
     st.header(info["name_ko"])
     if info["name_en"]:

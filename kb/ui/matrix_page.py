@@ -11,6 +11,7 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from kb import api
+from kb.records import POLARITIES
 from kb.ui import charts, filter_widgets
 from kb.ui import components as ui
 from kb.ui.cards import passage_card
@@ -18,6 +19,15 @@ from kb.ui.state import Resources, resources
 
 COLORSCALE = [[0.0, "#b2182b"], [0.25, "#ef8a62"], [0.5, "#f7f7f7"], [0.75, "#7fbf7b"], [1.0, "#1b7837"]]
 MAX_CELL_PASSAGES = 20
+
+
+def cell_breakdown(mx: pd.DataFrame, factor: str, case: str) -> str:
+    """The cell's passages by polarity: the heatmap shows success/obstacle only, the list has them all."""
+    row = mx[(mx["category"] == factor) & (mx["case"] == case)]
+    if row.empty:
+        return ""
+    counts = [f"{ui.POLARITY_KO[p]} {int(row.iloc[0][p])}" for p in POLARITIES if int(row.iloc[0].get(p, 0))]
+    return " — " + " · ".join(counts) + " (칸의 숫자는 성공/장애 · the cell shows success/obstacle)"
 
 
 def grid(res: Resources, mx: pd.DataFrame) -> tuple[list[dict], list[dict], dict[tuple[str, str], dict]]:
@@ -199,7 +209,9 @@ def render() -> None:
         st.info("이 칸에는 구절이 없습니다.")
     else:
         st.caption(
-            f"{len(ids)}개 구절" + (f" (처음 {MAX_CELL_PASSAGES}개)" if len(ids) > MAX_CELL_PASSAGES else "")
+            f"{len(ids)}개 구절"
+            + (f" (처음 {MAX_CELL_PASSAGES}개)" if len(ids) > MAX_CELL_PASSAGES else "")
+            + cell_breakdown(mx, factor, case)
         )
         ui.legend()
         for i, pid in enumerate(ids[:MAX_CELL_PASSAGES], 1):

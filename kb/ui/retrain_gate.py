@@ -32,13 +32,13 @@ def blocked(settings: Settings) -> str | None:
         since = time.strftime("%H:%M", time.localtime(view.started)) if view.started else "?"
         left = max(1, FINE_TUNE_MINUTES - minutes)
         return (
-            "⏳ 미세조정 코더가 백그라운드에서 학습 중이라 지금은 재학습할 수 없습니다 "
+            "미세조정 코더가 백그라운드에서 학습 중이라 지금은 재학습할 수 없습니다 "
             f"(the fine-tuned coder is training in the background since {since}, {minutes} min so far, "
             f"about {left} min left on 2 cores; retrain is off until it is done). {KEPT}"
         )
     if holder:
         return (
-            f"⏳ 다른 구축이 진행 중이라 지금은 재학습할 수 없습니다 (a build is running: {holder}; "
+            f"다른 구축이 진행 중이라 지금은 재학습할 수 없습니다 (a build is running: {holder}; "
             f"retrain is off until it is done). {KEPT}"
         )
     return None
