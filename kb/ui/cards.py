@@ -40,13 +40,32 @@ def carrying_sentences(res: Resources, pid: str, text: str, category: str) -> li
     ]
 
 
+# The spoken-Korean patterns the polarity rules read (kb.coding.spoken.markers), as a coder names them.
+SPOKEN_CUES = {
+    "absence": "없음·부재", "advice": "제언 (…해야)", "advice_other": "다른 주체에 대한 제언",
+    "burden_absent": "부담 없음", "burden_down": "부담 감소", "counterfactual": "가정 (…했더라면)",
+    "improved": "개선됨", "need": "필요", "negation": "부정", "not_well": "잘 안 됨",
+    "own_actor": "자기 조직", "other_actor": "다른 주체", "retrospective": "회고",
+    "rhetorical": "반어 의문", "rising_good": "좋은 쪽으로 증가", "scarce_burden": "부족·부담",
+    "spoken_obstacle": "구어 장애 표현", "well": "잘 됨",
+}  # fmt: skip
+
+
+def cue_label(cue: Any) -> str:
+    """A cue as the card shows it: spoken patterns ("SP:negation") by their Korean name."""
+    text = str(cue)
+    if text.startswith("SP:"):
+        return "구어 " + SPOKEN_CUES.get(text[3:], text[3:])
+    return text
+
+
 def _evidence_line(ev: Any) -> str:
     if isinstance(ev, dict):
         parts = []
         if ev.get("cues"):
-            parts.append("단서어 cues: " + ", ".join(map(str, ev["cues"][:8])))
+            parts.append("단서어 cues: " + ", ".join(map(cue_label, ev["cues"][:8])))
         if ev.get("polarity_cues"):
-            parts.append("극성 단서: " + ", ".join(map(str, ev["polarity_cues"][:6])))
+            parts.append("극성 단서: " + ", ".join(map(cue_label, ev["polarity_cues"][:6])))
         if ev.get("nearest_example"):
             parts.append(f"가장 가까운 예시: {ev['nearest_example']}")
         return " · ".join(parts)
