@@ -118,7 +118,7 @@ def _pieces(text: str, size: int = KIWI_PIECE) -> list[tuple[int, int]]:
     while len(text) - start > size:
         window = text[start : start + size]
         ends = [m.end() for m in _PIECE_CUT_RE.finditer(window, size // 2)]
-        cut = ends[-1] if ends else max(window.rfind(" ", size // 2) + 1, 0) or size
+        cut = ends[-1] if ends else (window.rfind(" ", size // 2) + 1) or size
         out.append((start, start + cut))
         start += cut
     out.append((start, len(text)))

@@ -15,10 +15,9 @@ import streamlit as st
 
 from kb import background
 from kb.settings import Settings, get_settings
-from kb.ui.components import md_escape
+from kb.ui.components import HOURGLASS, md_escape
 
 POLL_S = 5.0
-HOURGLASS = ":material/hourglass_top:"  # an emoji renders as a box where no emoji font is installed
 
 
 def show(s: Settings | None = None) -> None:

@@ -43,6 +43,7 @@ POLARITY_COLOR = {
     "none": "gray",
 }
 POLARITY_ICON = {"success": "▲", "obstacle": "▼", "neutral": "●", "recommendation": "➜", "none": "○"}
+HOURGLASS = ":material/hourglass_top:"  # status icon; an emoji would render as a box without an emoji font
 SHORT_NAME = {
     "gyeonggi_bis": "경기 버스정보",
     "eunpyeong_forest": "은평 참여의 큰숲",

@@ -62,7 +62,7 @@ def retrain_box(res: Resources) -> None:
         st.markdown("**자동 코더 재학습 · retrain**")
         st.caption("지금까지의 검토 결정으로 빠른 모델을 다시 학습하고 모든 구절을 다시 코딩합니다 (약 1분).")
         if why:
-            st.info(ui.md_escape(why), icon=":material/hourglass_top:")
+            st.info(ui.md_escape(why), icon=ui.HOURGLASS)
         pressed = st.button(
             "지금 재학습 retrain now", icon=":material/model_training:", key="rv_retrain", disabled=bool(why)
         )
