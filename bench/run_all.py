@@ -37,9 +37,10 @@ ORDER = (
     "reranker_dev", "search_dev", "gloss_dev", "ltr_dev", "ltr2_dev", "coding", "polarity_balance_dev",
     "polstack_dev", "polrules_dev", "catstack_dev", "prose_dev", "polarity_data_dev", "fastpol_dev",
     "fastcomb_dev", "fastcat_dev", "devtrain_dev", "coding_variants", "learning_curve", "learn_dev", "table7",
-    "human_agreement", "build", "first_search", "scale", "app",
+    "human_agreement", "build", "segment", "first_search", "scale", "app",
 )  # fmt: skip
-RUN_ORDER = ("build", "coding", "human_agreement", "retrieval", "scale", "app")  # build's store first
+# build first: its store serves the others
+RUN_ORDER = ("build", "segment", "coding", "human_agreement", "retrieval", "scale", "app")
 USES_STORE = ("retrieval", "app")
 TITLES = {
     "coding": "Auto-coding quality",
@@ -49,6 +50,7 @@ TITLES = {
     "human_agreement": "Agreement between human coders",
     "retrieval": "Retrieval quality",
     "build": "Build speed",
+    "segment": "Segmentation speed on long texts",
     "scale": "Scale",
     "app": "App start-up",
     "adaptation": "Adapting e5 to the domain",
@@ -78,6 +80,7 @@ def commands(scale: bool) -> dict[str, list[str]]:
         "human_agreement": ["-m", "bench.human_agreement"],
         "retrieval": ["-m", "bench.eval_retrieval", "--transcripts"],
         "build": ["-m", "bench.build_speed"],
+        "segment": ["-m", "bench.segment_speed"],
         "scale": ["-m", "bench.scale", "--sizes", sizes, "--queries", "20"],
         "app": ["-m", "bench.app_speed"],
     }
