@@ -33,15 +33,16 @@ OUT = ROOT / "docs" / "benchmarks.md"
 TIMING = FRAGMENTS / "run_all.json"
 # Sections of docs/benchmarks.md; coding_variants is written by the full coding eval, not `make bench`.
 ORDER = (
-    "retrieval", "contextual_dev", "retrieval_intent", "retrieval_rerank", "determinism", "adaptation",
-    "reranker_dev", "search_dev", "gloss_dev", "ltr_dev", "ltr2_dev", "coding", "polarity_balance_dev",
-    "polstack_dev", "polrules_dev", "catstack_dev", "prose_dev", "polarity_data_dev", "fastpol_dev",
-    "fastcomb_dev", "fastcat_dev", "devtrain_dev", "coding_variants", "learning_curve", "learn_dev", "table7",
-    "human_agreement", "build", "segment", "first_search", "scale", "app",
+    "retrieval", "off_topic", "contextual_dev", "retrieval_intent", "retrieval_rerank", "determinism",
+    "adaptation", "reranker_dev", "search_dev", "gloss_dev", "ltr_dev", "ltr2_dev", "coding",
+    "polarity_balance_dev", "polstack_dev", "polrules_dev", "catstack_dev", "prose_dev",
+    "polarity_data_dev", "fastpol_dev", "fastcomb_dev", "fastcat_dev", "devtrain_dev",
+    "coding_variants", "learning_curve", "learn_dev", "table7", "human_agreement", "build", "segment",
+    "first_search", "scale", "app",
 )  # fmt: skip
 # build first: its store serves the others
-RUN_ORDER = ("build", "segment", "coding", "human_agreement", "retrieval", "scale", "app")
-USES_STORE = ("retrieval", "app")
+RUN_ORDER = ("build", "segment", "coding", "human_agreement", "retrieval", "off_topic", "scale", "app")
+USES_STORE = ("retrieval", "off_topic", "app")
 TITLES = {
     "coding": "Auto-coding quality",
     "coding_variants": "Auto-coding: what each part contributes",
@@ -49,6 +50,7 @@ TITLES = {
     "table7": "Agreement with the report's synthesis (표 7-1, 소결)",
     "human_agreement": "Agreement between human coders",
     "retrieval": "Retrieval quality",
+    "off_topic": "Questions that are not about the corpus",
     "build": "Build speed",
     "segment": "Segmentation speed on long texts",
     "scale": "Scale",
@@ -79,6 +81,7 @@ def commands(scale: bool) -> dict[str, list[str]]:
         "coding": ["bench/eval_coding.py", "--quick", "--out", "docs/bench/coding.md"],
         "human_agreement": ["-m", "bench.human_agreement"],
         "retrieval": ["-m", "bench.eval_retrieval", "--transcripts"],
+        "off_topic": ["-m", "bench.off_topic"],
         "build": ["-m", "bench.build_speed"],
         "segment": ["-m", "bench.segment_speed"],
         "scale": ["-m", "bench.scale", "--sizes", sizes, "--queries", "20"],

@@ -150,15 +150,21 @@ def across_cases(
 def question_intent(query: str, settings: Settings | None = None) -> dict[str, Any]:
     """How search reads a question (kb.query.intent): the factors it asks about, strongest first,
     with their weights, and the direction (success / obstacle / recommendation) when it names one,
-    so a researcher can see why the results are what they are and narrow them to that reading."""
+    so a researcher can see why the results are what they are and narrow them to that reading.
+    `corpus_words` are the question's search words that occur in the corpus; with none, nothing is
+    read into the question (its results are only the passages nearest in meaning)."""
     from kb.query.intent import read_intent
-    from kb.query.retrieval import check_query
+    from kb.query.retrieval import check_query, corpus_words
 
     query = check_query(query, 1)
-    intent = read_intent(get_kb(settings), query)
+    kb = get_kb(settings)
+    intent = read_intent(kb, query)
     factors = sorted(intent.categories, key=lambda c: -intent.categories[c])
     weights = {c: round(float(intent.categories[c]), 3) for c in factors}
-    return {"query": query, "factors": factors, "weights": weights, "polarity": intent.polarity}
+    return {
+        "query": query, "factors": factors, "weights": weights, "polarity": intent.polarity,
+        "corpus_words": corpus_words(kb, query),
+    }  # fmt: skip
 
 
 def cell_passages(

@@ -211,6 +211,15 @@ def test_review_decision_persists_and_shows_in_search(data_dir: Path) -> None:
     accept.click().run()
     no_errors(at)
     assert any("저장됨" in s.value for s in at.success)
+    assert at.query_params.get("coder") == "park"  # kept in the address: a reload does not ask again
+    reloaded = app()
+    reloaded.query_params["coder"] = "park"
+    reloaded.run()
+    reloaded.switch_page("kb/ui/review_page.py").run()
+    assert not reloaded.text_input and "park" in "\n".join(m.value for m in reloaded.sidebar.markdown)
+    fresh = app().run()  # a new session without the address: the form offers the latest coder
+    fresh.switch_page("kb/ui/review_page.py").run()
+    assert fresh.text_input(key="rv_coder_input").value == "park"
     with sqlite3.connect(data_dir / "reviews.sqlite") as con:
         row = con.execute("SELECT coder, passage_id, category, action, before FROM decisions").fetchone()
     assert row[:4] == ("park", pid, category, "accept") and '"source": "auto"' in row[4]

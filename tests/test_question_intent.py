@@ -46,6 +46,19 @@ def test_a_question_is_read_once_per_open_knowledge_base(settings: Settings) -> 
     assert read_intent(kb, OBSTACLE_QUESTION) == first and read_intent(kb, OBSTACLE_QUESTION) is not first
 
 
+@pytest.mark.parametrize("query", ["asdf qwer zxcv", "바나나 우유", "How do you tune a guitar?"])
+def test_a_question_about_something_else_is_read_as_nothing(kb_cli, settings: Settings, query: str) -> None:
+    """None of its words occurs in the corpus: no factor is read into it, and search says so."""
+    read = api.question_intent(query, settings=settings)
+    assert read["corpus_words"] == [] and read["factors"] == [] and read["polarity"] is None
+    for args in (["intent", query], ["search", query, "--k", "2"]):
+        result = kb_cli(*args, settings=settings)
+        assert result.exit_code == 0 and "none of the question's words occur in the corpus" in result.stderr
+    asked = api.question_intent("What held back resident participation?", settings=settings)
+    assert asked["corpus_words"] and asked["factors"]  # an English question's glossary words count
+    assert "참여" in api.question_intent(OBSTACLE_QUESTION, settings=settings)["corpus_words"]
+
+
 def test_cli_intent(kb_cli, settings: Settings) -> None:
     result = kb_cli("intent", OBSTACLE_QUESTION, "--json", settings=settings)
     assert result.exit_code == 0, result.stderr
@@ -76,4 +89,8 @@ def test_search_page_offers_the_reading_as_filters(data_dir: Path) -> None:
     fresh.text_input(key="q").input("예산 현황").run()  # no direction named: no offer
     no_errors(fresh)
     assert any("개 결과" in c.value for c in fresh.caption)
-    assert not [b for b in fresh.button if b.key == "narrow_reading"]
+    assert not [b for b in fresh.button if b.key == "narrow_reading"] and not fresh.warning
+    fresh.text_input(key="q").input("asdf qwer zxcv").run()  # about nothing in the corpus: a warning
+    no_errors(fresh)
+    assert any("자료에 하나도 없습니다" in w.value for w in fresh.warning)
+    assert any("개 결과" in c.value for c in fresh.caption)  # the nearest passages are still shown

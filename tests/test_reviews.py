@@ -73,6 +73,7 @@ def test_record_current_log(store: ReviewStore) -> None:
     assert len(store.log(coder="kim")) == 3 and len(store.log(passage_ids=["p2"])) == 1
     assert store.reviewed_passage_ids() == {"p1", "p2"}
     assert store.coders() == ["kim", "lee", "park"]
+    assert store.recent_coders() == ["park", "kim", "lee"]  # the review page offers the latest
 
 
 def test_log_is_append_only(store: ReviewStore) -> None:

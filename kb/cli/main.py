@@ -20,6 +20,10 @@ from kb.cli.team_commands import register as register_team
 from kb.errors import KbError
 from kb.settings import describe, get_settings
 
+NO_CORPUS_WORDS = (
+    "none of the question's words occur in the corpus: the results are only the passages nearest in "
+    "meaning and may have nothing to do with it"
+)
 app = typer.Typer(
     help="kb – a knowledge base for qualitative research on Korean interviews and case studies.",
     no_args_is_help=True,
@@ -142,8 +146,11 @@ def search(
 
 def _say_how_to_narrow(read: dict) -> None:
     """The results rank passages on the question's topic, whichever way they were coded; when the
-    question names a direction, say how to keep only that direction (on stderr: not part of the data)."""
-    if read["polarity"] and read["factors"]:
+    question names a direction, say how to keep only that direction (on stderr: not part of the data).
+    A question none of whose words occur in the corpus gets a warning instead."""
+    if not read["corpus_words"]:
+        typer.echo(NO_CORPUS_WORDS, err=True)
+    elif read["polarity"] and read["factors"]:
         top = read["factors"][0]
         typer.echo(
             f"reads as {top}, {read['polarity']} (kb intent); only those: --factor {top} "
@@ -260,7 +267,9 @@ def intent(
     for cat in read["factors"]:
         typer.echo(f"{cat}\t{read['weights'][cat]:.2f}")
     typer.echo(f"direction: {read['polarity'] or '—'}")
-    if not read["factors"]:
+    if not read["corpus_words"]:
+        typer.echo(NO_CORPUS_WORDS, err=True)
+    elif not read["factors"]:
         typer.echo("no factor of the codebook recognised in the question", err=True)
 
 

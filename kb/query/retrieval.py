@@ -231,6 +231,22 @@ def keyword_lemmas(query: str, glossary: Glossary, own: bool = False) -> list[st
     return [*terms(query), *glossed] if own else glossed
 
 
+def corpus_words(kb: KnowledgeBase, query: str) -> list[str]:
+    """The query's search words that occur in the corpus: a Korean query's lemmas, an English query's
+    glossary lemmas and its own words but English stop words. None means the results are only the
+    passages nearest in meaning to a question about something else (every question of the blind
+    evaluation sets has at least one, docs/bench/off_topic.md)."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    vocab = kb.keyword_index.retriever.vocab_dict
+    if query_lang(query) == "ko":
+        words = terms(query)
+    else:
+        own = [t for t in terms(query) if t.lower() not in ENGLISH_STOP_WORDS]
+        words = [*own, *glossary_for(kb).lemmas(query)]
+    return list(dict.fromkeys(t for t in words if t in vocab))
+
+
 def keyword_hits(
     index: KeywordIndex,
     query: str,

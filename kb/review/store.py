@@ -294,6 +294,12 @@ class ReviewStore:
         with self._connect() as con:
             return int(con.execute("SELECT COALESCE(MAX(id), 0) FROM decisions").fetchone()[0])
 
+    def recent_coders(self) -> list[str]:
+        """Names that have recorded decisions, the most recent first (the review page offers the first)."""
+        sql = "SELECT coder FROM decisions GROUP BY coder ORDER BY MAX(id) DESC"
+        with self._connect() as con:
+            return [r[0] for r in con.execute(sql)]
+
     def reviewed_passage_ids(self) -> set[str]:
         with self._connect() as con:
             return {r[0] for r in con.execute("SELECT DISTINCT passage_id FROM decisions")}

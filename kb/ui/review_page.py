@@ -17,6 +17,7 @@ from kb.ui import login, retrain_gate
 from kb.ui.cards import carrying_sentences, neighbours, sentence_marks
 from kb.ui.state import Resources, resources
 
+CODER_MAX = 40
 STATUS_KO = {
     "accepted": ":material/check: 수락됨",
     "rejected": ":material/close: 거절됨",
@@ -25,28 +26,47 @@ STATUS_KO = {
 }
 
 
-def ask_coder() -> str | None:
-    """The coder's name: the login in team mode (viewers get none), else asked once per session."""
+def ask_coder(res: Resources) -> str | None:
+    """The coder's name: the login in team mode (viewers get none), else asked once per session.
+
+    The name is also kept in the page address (`?coder=`), so reloading the page does not ask again,
+    and the form offers the name of the latest decision."""
     if login.team_mode():
         coder = login.team_coder()
         if not coder:
             st.info("보기 전용 계정입니다: 검토 결정은 코더 계정만 기록할 수 있습니다 (viewer: read-only).")
         return coder
-    coder = st.session_state.get("coder")
+    coder = st.session_state.get("coder") or _coder_name(st.query_params.get("coder", ""))
     if coder:
+        st.session_state["coder"] = coder
+        st.query_params["coder"] = coder
         with st.sidebar:
             st.markdown(f"**코더 coder:** {ui.md_escape(coder)}")
             if st.button("코더 바꾸기", key="rv_change_coder"):
                 del st.session_state["coder"]
+                st.query_params.pop("coder", None)
                 st.rerun()
         return coder
     st.info("검토 결정에는 코더 이름이 함께 기록됩니다. 이름(또는 이니셜)을 입력하세요.")
+    recent = res.kb.reviews.recent_coders()
     with st.form("coder_form"):
-        name = st.text_input("코더 이름 coder name", key="rv_coder_input", max_chars=40)
-        if st.form_submit_button("검토 시작 start") and name.strip():
-            st.session_state["coder"] = name.strip()
+        name = st.text_input(
+            "코더 이름 coder name",
+            value=recent[0] if recent else "",
+            key="rv_coder_input",
+            max_chars=CODER_MAX,
+            help=("최근 결정을 기록한 코더: " + ", ".join(recent[:5])) if recent else None,
+        )
+        if st.form_submit_button("검토 시작 start") and _coder_name(name):
+            st.session_state["coder"] = _coder_name(name)
             st.rerun()
     return None
+
+
+def _coder_name(raw: str) -> str:
+    """A usable name from the form or the address: trimmed, one line, at most CODER_MAX characters."""
+    name = " ".join(str(raw).split())
+    return name if len(name) <= CODER_MAX else ""
 
 
 def retrain_box(res: Resources) -> None:
@@ -225,7 +245,7 @@ def passage_view(res: Resources, coder: str, pid: str) -> None:
 def render() -> None:
     res = resources()
     st.title("코딩 검토 · Review queue")
-    coder = ask_coder()
+    coder = ask_coder(res)
     if not coder:
         return
     retrain_box(res)

@@ -91,8 +91,16 @@ def narrow_to(factor: str, polarity: str) -> None:
 def reading_bar(res: Resources, query: str, df: pd.DataFrame, kwargs: dict[str, Any]) -> None:
     """When the question names a direction ("what held back …"), say how search read it, how many
     results carry that reading, and offer to narrow the cards to it: the ranking is by relevance,
-    so a question about obstacles can lead with a passage about the same factor's success."""
+    so a question about obstacles can lead with a passage about the same factor's success. When none
+    of its words occur in the corpus, warn that the results may not be about it at all."""
     read = api.question_intent(query, settings=res.settings)
+    if not read["corpus_words"]:
+        st.warning(
+            "질문의 낱말이 자료에 하나도 없습니다. 아래 결과는 의미가 가장 가까운 구절일 뿐, 질문과 관계가 "
+            "없을 수 있습니다 (none of the question's words occur in the corpus).",
+            icon=":material/help:",
+        )
+        return
     pol, factors = read["polarity"], read["factors"]
     if pol is None or not factors or (kwargs["polarity"] == pol and kwargs["factor"] in factors):
         return
