@@ -190,6 +190,14 @@ def test_case_profile_lists_factors_and_quotes(data_dir: Path) -> None:
     assert "운영 조직" in text and "> " in text and ":green-badge[" in text
 
 
+def test_a_matrix_cell_puts_recommendations_on_a_line_of_their_own() -> None:
+    """A cell is about 35 px wide: "3/0 +2제언" on one line was shrunk to unreadable 7 px text."""
+    from kb.ui.matrix_page import cell_text
+
+    assert cell_text(3, 0, 2) == "3/0<br>+2"
+    assert cell_text(0, 0, 1) == "+1" and cell_text(0, 2, 0) == "0/2" and cell_text(0, 0, 0) == ""
+
+
 def test_case_profiles_open_on_a_platform_case_not_a_chapter_overview() -> None:
     from kb.ui.cases_page import first_platform
 

@@ -133,6 +133,9 @@ def test_search_matrix_review_in_browser(server, page) -> None:
     with sqlite3.connect(data / "reviews.sqlite") as con:
         rows = con.execute("SELECT coder, action FROM decisions").fetchall()
     assert rows == [("browser-coder", "accept")]
+    page.reload()  # the name is in the address: a reload goes on reviewing, without asking again
+    page.get_by_text("제안된 코드 · suggested codes", exact=True).wait_for()
+    assert page.get_by_label("코더 이름 coder name").count() == 0 and "coder=browser-coder" in page.url
 
     page.get_by_role("link", name="사례 프로필 Cases").click()
     page.get_by_text("강점 · 성공 요인").wait_for()

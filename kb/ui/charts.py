@@ -39,9 +39,10 @@ def finish(fig: go.Figure, n_rows: int, lim: int, top: int = 10) -> go.Figure:
     ticks = list(range(-(lim // step) * step, lim + 1, step))
     fig.update_layout(
         barmode="relative",
-        height=80 + top + 28 * n_rows,
-        margin={"l": 10, "r": 10, "t": top, "b": 10},
-        legend={"orientation": "h", "y": -0.08},
+        height=110 + top + 28 * n_rows,
+        margin={"l": 10, "r": 10, "t": top + 30, "b": 10},
+        # above the bars: below them, a short chart's legend covered the left tick labels
+        legend={"orientation": "h", "x": 0, "y": 1, "yanchor": "top", "yref": "container"},
     )
     fig.update_yaxes(autorange="reversed")
     fig.update_xaxes(

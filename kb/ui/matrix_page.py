@@ -30,6 +30,12 @@ def cell_breakdown(mx: pd.DataFrame, factor: str, case: str) -> str:
     return " — " + " · ".join(counts) + " (칸의 숫자는 성공/장애 · the cell shows success/obstacle)"
 
 
+def cell_text(success: int, obstacle: int, recommendation: int) -> str:
+    """ "success/obstacle", and "+n" on a second line for recommendations (one line is too wide for a cell)."""
+    lines = [f"{success}/{obstacle}"] if success or obstacle else []
+    return "<br>".join(lines + ([f"+{recommendation}"] if recommendation else []))
+
+
 def grid(res: Resources, mx: pd.DataFrame) -> tuple[list[dict], list[dict], dict[tuple[str, str], dict]]:
     """Row specs (factor, grouped by dimension), column specs (case, grouped by group), cell lookup."""
     dims = res.kb.codebook.dimension_by_id
@@ -71,7 +77,7 @@ def heatmap(res: Resources, mx: pd.DataFrame) -> go.Figure:
                 else (0, 0, 0, 0)
             )
             zr.append(s - o if cell else None)
-            tr.append((f"{s}/{o}" if s or o else "") + (f" +{rec}제언" if rec else ""))
+            tr.append(cell_text(s, o, rec))
             hr.append(f"{r['label']} × {c['label']}<br>성공 {s} · 장애 {o} · 중립 {n} · 제언 {rec} (구절 수)")
             cr.append([r["category"], c["case"]])
         z.append(zr)
@@ -86,6 +92,7 @@ def heatmap(res: Resources, mx: pd.DataFrame) -> go.Figure:
             z=z,
             text=text,
             texttemplate="%{text}",
+            textfont={"size": 13},
             hoverinfo="skip",  # the markers below carry the hover text and the clicks
             colorscale=COLORSCALE,
             zmid=0,
@@ -113,7 +120,8 @@ def heatmap(res: Resources, mx: pd.DataFrame) -> go.Figure:
     fig.update_layout(
         height=120 + 38 * len(rows),
         margin={"l": 10, "r": 10, "t": 30, "b": 10},
-        xaxis={"side": "top", "tickangle": -40},
+        xaxis={"side": "top", "tickangle": -90, "tickfont": {"size": 13}},  # slanted labels overlap
+        yaxis_tickfont={"size": 13},
         yaxis={"autorange": "reversed"},
         clickmode="event+select",
         dragmode=False,
@@ -167,8 +175,8 @@ def render() -> None:
     res = resources()
     st.title("교차 사례 매트릭스 · Cross-case matrix")
     st.caption(
-        "칸의 숫자는 성공/장애 구절 수, 색은 성공−장애 (초록 = 성공 우세, 빨강 = 장애 우세). "
-        "칸을 클릭하면 구절이 열립니다."
+        "칸의 숫자는 성공/장애 구절 수, 그 아래 +n은 제언 구절 수, 색은 성공−장애 (초록 = 성공 우세, "
+        "빨강 = 장애 우세). 칸을 클릭하면 구절이 열립니다."
     )
     with st.expander("범위 scope", expanded=False):
         c1, c2, c3 = st.columns(3)
