@@ -31,7 +31,7 @@ def cell_breakdown(mx: pd.DataFrame, factor: str, case: str) -> str:
 
 
 def cell_text(success: int, obstacle: int, recommendation: int) -> str:
-    """ "success/obstacle", and "+n" on a second line for recommendations (one line is too wide for a cell)."""
+    """Success/obstacle, and "+n" recommendations on a second line (one line is too wide for a cell)."""
     lines = [f"{success}/{obstacle}"] if success or obstacle else []
     return "<br>".join(lines + ([f"+{recommendation}"] if recommendation else []))
 
