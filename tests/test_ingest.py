@@ -117,6 +117,41 @@ def test_files_with_nothing_to_code_or_too_long_are_skipped_with_the_reason(tmp_
     assert not (tmp_path / "corpus" / "manifest.csv").exists()
 
 
+def test_a_docx_table_is_a_block_of_its_own_inside_the_turn_it_interrupts(tmp_path):
+    d = docx.Document()
+    d.add_paragraph("면담자: 예산은 어떻게 마련하셨어요?")
+    d.add_paragraph("응답자: 연도별로 보면 이렇습니다.")
+    table = d.add_table(rows=3, cols=2)
+    for row, cells in zip(table.rows, [("연도", "예산"), ("", ""), ("2021", "3억")], strict=True):
+        for cell, value in zip(row.cells, cells, strict=True):
+            cell.text = value
+    d.add_paragraph("그래서 해마다 부족했습니다.")
+    d.save(tmp_path / "표.docx")
+    result = add_files([tmp_path / "표.docx"], tmp_path / "corpus", **CASE)[0]
+    assert result.status == "added", result.reason
+    row = read_manifest(tmp_path / "corpus")[1][0]
+    text = (tmp_path / "corpus" / row["text_file"]).read_text(encoding="utf-8")
+    blocks = [
+        json.loads(x) for x in (tmp_path / "corpus" / row["blocks_file"]).read_text("utf-8").splitlines()
+    ]
+    got = [(b["kind"], b["speaker"], text[b["start"] : b["end"]]) for b in blocks]
+    assert got == [
+        ("quote", "면담자", "예산은 어떻게 마련하셨어요?"),
+        ("quote", "응답자", "연도별로 보면 이렇습니다."),
+        ("table", None, "연도 | 예산\n2021 | 3억"),  # the empty row left out
+        ("quote", "응답자", "그래서 해마다 부족했습니다."),  # the answer goes on after the table
+    ]
+    assert "\n\n연도 | 예산" in text and "3억\n\n그래서" in text
+    from pipelines.segment import run as segment
+
+    passages = segment(tmp_path / "corpus", tmp_path / "data")
+    assert [(p["kind"], p["question"]) for p in passages] == [
+        ("quote", "예산은 어떻게 마련하셨어요?"),
+        ("table", None),
+        ("quote", "예산은 어떻게 마련하셨어요?"),  # the answer after the table keeps its question
+    ]
+
+
 def test_speaker_turns_become_quote_blocks():
     text, blocks = structure([(line, 0) for line in TRANSCRIPT.splitlines()], "면담1")
     turns = [(b["speaker"], text[b["start"] : b["end"]]) for b in blocks if b["kind"] == "quote"]

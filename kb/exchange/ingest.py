@@ -142,8 +142,11 @@ def decode(raw: bytes) -> tuple[str, str | None]:
     return str(best), best.encoding.upper().replace("_", "-")
 
 
+TABLE_ROW = -1  # the "level" of a .docx table row: rows form a table block of their own
+
+
 def _docx_lines(path: Path) -> list[tuple[str, int]]:
-    """(text, heading level or 0) per paragraph and table row, in document order."""
+    """(text, heading level, 0, or TABLE_ROW) per paragraph and table row, in document order."""
     import docx
     from docx.table import Table
 
@@ -156,7 +159,8 @@ def _docx_lines(path: Path) -> list[tuple[str, int]]:
     out: list[tuple[str, int]] = []
     for item in doc.iter_inner_content():
         if isinstance(item, Table):
-            out.extend((" | ".join(c.text.strip() for c in row.cells), 0) for row in item.rows)
+            rows = ([c.text.strip() for c in row.cells] for row in item.rows)
+            out.extend((" | ".join(cells), TABLE_ROW) for cells in rows if any(cells))
             continue
         style = (item.style.name if item.style is not None else "") or ""
         m = re.match(r"(?:Heading|제목)\s*(\d)", style)
@@ -221,7 +225,10 @@ def speaker_match(line: str) -> re.Match[str] | None:
 
 
 def structure(lines: list[tuple[str, int]], title: str) -> tuple[str, list[dict[str, Any]]]:
-    """Document text and block records (same fields as extracted documents' blocks)."""
+    """Document text and block records (same fields as extracted documents' blocks).
+
+    A table (its rows at level TABLE_ROW) is a block of kind "table" between the paragraphs around
+    it: not part of the speaker turn it interrupts, which goes on after it."""
     norm = [(unicodedata.normalize("NFC", t).rstrip().replace("\t", " "), lvl) for t, lvl in lines]
     speakers = speakers_in([t for t, lvl in norm if not lvl])
     text, blocks, path = "", [], [title]
@@ -253,10 +260,17 @@ def structure(lines: list[tuple[str, int]], title: str) -> tuple[str, list[dict[
         if not line.strip():
             close()  # a blank line ends the paragraph; an open speaker turn continues in the next one
             continue
+        if (level == TABLE_ROW) != (current is not None and current["kind"] == "table"):
+            close()  # a table starts or ends here
         if text:
             text += "\n" if current is not None else "\n\n"
         start = len(text)
         text += line
+        if level == TABLE_ROW:
+            if current is None:
+                current = {"kind": "table", "speaker": None, "start": start, "line": n}
+            current.update(end=len(text), last=n)
+            continue
         if level:
             close()
             turn = None
