@@ -50,7 +50,10 @@ def test_md_escape_neutralises_markup() -> None:
     for token in ("<script>", ":red[", "**b**", "](http", "$x$", "~s~"):
         assert token not in out
     marked = ui.highlight("예산이 부족하다. 인력도 없다.", [(0, 2)], [(0, 9, "obstacle")])
-    assert marked.startswith(":red-background[:blue[**예산**]]")
+    assert marked.startswith(":red-background[:blue[**예산**]이 부족하다\\.]")  # one span: no gap at 예산|이
+    two = ui.highlight("주민 들이 참여했다\n예산", [(0, 2), (6, 8), (11, 13)], [(0, 13, "success")])
+    green = ":green-background["
+    assert two == f"{green}:blue[**주민**] 들이 :blue[**참여**]했다]  \n{green}:blue[**예산**]]"
     assert ui.term_spans("주민 참여가 저조했다", ["참여", "저조"]) == [(3, 5), (7, 9)]
 
 
