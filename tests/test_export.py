@@ -135,3 +135,29 @@ def test_cli_export(kb_settings, kb_cli, tmp_path):
     assert "<CodeBook" in codebook.stdout
     unknown = kb_cli("export", "-f", "nvivo", settings=kb_settings)
     assert unknown.exit_code == 1 and "taguette-codebook (= codebook-csv)" in unknown.stderr
+
+
+def test_a_passage_memo_reaches_every_export_of_its_passage(kb_settings, tmp_path):
+    """A coder's memo on a passage (not on one code) is in the excerpt and passage rows and the qdpx notes."""
+    import zipfile
+
+    from fixtures_kb import copy_kb
+
+    from kb.review.decisions import open_store
+    from kb.store.kbase import get_kb
+
+    settings = copy_kb(kb_settings, tmp_path / "kb")
+    kb = get_kb(settings)
+    p = next(p for p in kb.passages if kb.codes_for(p["id"]))
+    open_store(settings.reviews_db).record(
+        REVIEWER, p["id"], p["text_hash"], None, "memo", memo="표 7-1 재확인"
+    )
+    rows = export(kb, "csv")
+    mine = rows[rows["passage_id"] == p["id"]]
+    assert len(mine) and (mine["passage_memo"] == "표 7-1 재확인").all()
+    assert rows.loc[rows["passage_id"] != p["id"], "passage_memo"].isna().all()
+    by_passage = export(kb, "jsonl").set_index("id")
+    assert by_passage.loc[p["id"], "memo"] == "표 7-1 재확인"
+    export(kb, "qdpx", path=tmp_path / "p.qdpx")
+    with zipfile.ZipFile(tmp_path / "p.qdpx") as zf:
+        assert "passage memo: 표 7-1 재확인" in zf.read("project.qde").decode("utf-8")

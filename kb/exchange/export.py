@@ -38,11 +38,11 @@ META_COLUMNS = (
 EXCERPT_COLUMNS = [  # one row per code: the passage's citation, then the code
     "passage_id", "doc_id", "case", "case_name", "group", "platform_type", "section", "page", "kind",
     "speaker", "question", "text", "category", "label_ko", "dimension", "polarity", "source", "confidence",
-    "reviewer", "memo", "evidence",
+    "reviewer", "memo", "passage_memo", "evidence",
 ]  # fmt: skip
 PASSAGE_COLUMNS = [
     "id", "doc_id", "case", *CASE_FIELDS, "section", "page", "kind", "speaker", "question", "text", "start",
-    "end", "codes", "polarity", "n_codes",
+    "end", "codes", "polarity", "n_codes", "memo",
 ]  # fmt: skip
 CODE_KEYS = EFFECTIVE_CODE_FIELDS
 DEFAULT_K = 100
@@ -98,12 +98,14 @@ def _page(value: Any) -> int | None:
 def excerpts(
     kb: KnowledgeBase, filters: Filters = NO_FILTERS, query: str | None = None, k: int = DEFAULT_K
 ) -> pd.DataFrame:
-    """One row per effective code that passes the filters, with its passage and citation."""
+    """One row per effective code that passes the filters, with its passage and citation; `memo` is the
+    coder's memo on the code, `passage_memo` the memo on its passage."""
     ids, rank = selection(kb, filters, query, k)
     codes = matching_codes(kb, filters)
     if ids is not None:
         codes = codes[codes["passage_id"].isin(ids)]
     labels = {c.id: c.label_ko for c in kb.codebook.categories}
+    memos = kb.passage_memos()
     order = {p["id"]: i for i, p in enumerate(kb.passages)}
     cat_order = {c: i for i, c in enumerate(kb.codebook.ids)}
     rows = []
@@ -118,6 +120,7 @@ def excerpts(
             passage_id=p["id"],
             page=_page(p.get("page")),
             label_ko=labels.get(code["category"], code["category"]),
+            passage_memo=memos.get(p["id"]),
             confidence=round(float(code["confidence"]), 4),
             evidence=None if evidence is None else json.dumps(evidence, ensure_ascii=False, default=str),
             _order=(rank.get(p["id"], 0), order.get(p["id"], 0), cat_order.get(code["category"], 99)),
@@ -134,9 +137,11 @@ def excerpts(
 def passages(
     kb: KnowledgeBase, filters: Filters = NO_FILTERS, query: str | None = None, k: int = DEFAULT_K
 ) -> pd.DataFrame:
-    """One row per passage (coded or not) that passes the filters, with all its effective codes."""
+    """One row per passage (coded or not) that passes the filters, with all its effective codes and the
+    coders' passage memo."""
     ids, rank = selection(kb, filters, query, k)
     kb.codes_df()  # pick up review decisions made since the last call
+    memos = kb.passage_memos()
     chosen = [p for p in kb.passages if ids is None or p["id"] in ids]
     if rank:
         chosen.sort(key=lambda p: rank[p["id"]])
@@ -145,7 +150,12 @@ def passages(
         codes = [{key: _clean(c.get(key)) for key in CODE_KEYS} for c in kb.codes_for(p["id"])]
         row = {col: _clean(p.get(col)) for col in PASSAGE_COLUMNS[: PASSAGE_COLUMNS.index("codes")]}
         row["page"] = _page(p.get("page"))
-        row.update(codes=codes, polarity=dominant_polarity(codes), n_codes=len(codes))
+        row.update(
+            codes=codes,
+            polarity=dominant_polarity(codes),
+            n_codes=len(codes),
+            memo=memos.get(p["id"]),
+        )
         rows.append(row)
     df = pd.DataFrame(rows, columns=PASSAGE_COLUMNS)
     df["page"] = df["page"].astype("Int64")

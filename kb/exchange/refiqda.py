@@ -214,10 +214,13 @@ def _p(parent: ET.Element, tag: str, text: str | None = None, **attrs: Any) -> E
 
 def _coding_note(r: dict[str, Any], human: bool) -> str:
     if human:
-        return f"coded by {r['reviewer']}" + (f"\nmemo: {r['memo']}" if r["memo"] else "")
-    lines = [f"auto-coded {r['category']} / {r['polarity']}, confidence {r['confidence']:.2f}"]
-    if r.get("evidence"):
-        lines.append(f"evidence: {r['evidence']}")
+        lines = [f"coded by {r['reviewer']}"] + ([f"memo: {r['memo']}"] if r["memo"] else [])
+    else:
+        lines = [f"auto-coded {r['category']} / {r['polarity']}, confidence {r['confidence']:.2f}"]
+        if r.get("evidence"):
+            lines.append(f"evidence: {r['evidence']}")
+    if r.get("passage_memo"):
+        lines.append(f"passage memo: {r['passage_memo']}")
     return "\n".join(lines)
 
 

@@ -41,6 +41,7 @@ class KnowledgeBase:
     _codes_df: pd.DataFrame | None = None
     _codes_by_passage: dict[str, list[dict[str, Any]]] = field(default_factory=dict, repr=False)
     _reviewed: set[str] = field(default_factory=set, repr=False)
+    _passage_memos: dict[str, str] = field(default_factory=dict, repr=False)
     _codes_meta: pd.DataFrame | None = field(default=None, repr=False)
     _memo: dict[Any, Any] = field(default_factory=dict, repr=False)
     root: Path = field(default=Path(), repr=False)  # the generation read; set from settings
@@ -110,7 +111,7 @@ class KnowledgeBase:
         with self._lock:
             changed = self._codes_df is None or version != self._codes_version
             if changed:
-                self._codes_df, self._reviewed = self._merge_codes()
+                self._codes_df, self._reviewed, self._passage_memos = self._merge_codes()
                 self._codes_by_passage = {}
                 for row in self._codes_df.to_dict("records"):
                     self._codes_by_passage.setdefault(row["passage_id"], []).append(row)
@@ -119,12 +120,14 @@ class KnowledgeBase:
                 self._memo = {}
             return self._codes_df
 
-    def _merge_codes(self) -> tuple[pd.DataFrame, set[str]]:
+    def _merge_codes(self) -> tuple[pd.DataFrame, set[str], dict[str, str]]:
         from kb.review.decisions import anchor, merge
 
         dims = {c.id: c.dimension for c in self.codebook.categories}
-        rows = []
+        rows, memos = [], {}
         for entry in merge(self.auto_codes, self.passages, self.reviews):
+            if entry.get("memo"):
+                memos[entry["passage_id"]] = entry["memo"]
             for code in entry.get("codes", []):
                 rows.append({
                     "passage_id": entry["passage_id"],
@@ -142,7 +145,7 @@ class KnowledgeBase:
             frame[["reviewer", "memo"]].notna(), None
         )
         # Reviewed = any decision on the passage's current text, rejections included.
-        return frame, set(anchor(self.passages, self.reviews).codes)
+        return frame, set(anchor(self.passages, self.reviews).codes), memos
 
     def memo(self, key: Any, compute: Any) -> Any:
         """`compute()` cached until the codes change (filter id sets, masks: reused across searches)."""
@@ -178,6 +181,11 @@ class KnowledgeBase:
         """Effective codes of one passage, as of the last `codes_df()`."""
         self._merged()
         return self._codes_by_passage.get(passage_id, [])
+
+    def passage_memos(self) -> dict[str, str]:
+        """Passage id -> the coders' passage memo (on its current text), as of the last `codes_df()`."""
+        self._merged()
+        return self._passage_memos
 
     def reviewed_ids(self) -> set[str]:
         """Passages a human coder decided on (accepted, added, re-polarised or rejected codes)."""
