@@ -247,6 +247,45 @@ def test_review_decision_persists_and_shows_in_search(data_dir: Path) -> None:
     assert at.dataframe and at.dataframe[0].value["tp"].sum() >= 1
 
 
+def test_accept_takes_the_polarity_in_the_box_and_a_memo_shows_on_search_cards(data_dir: Path) -> None:
+    import json
+
+    from kb.records import POLARITIES
+
+    at = app()
+    at.query_params["coder"] = "lee"
+    at.run()
+    at.switch_page("kb/ui/review_page.py").run()
+    pid = at.session_state["review_pid"]
+    box = next(s for s in at.selectbox if s.key and s.key.startswith(f"pol_{pid}_"))
+    category = box.key.removeprefix(f"pol_{pid}_")
+    other = next(p for p in POLARITIES if p != box.value)
+    box.select(other).run()
+    at.button(key=f"acc_{pid}_{category}").click().run()  # not "극성 변경": the box's value still counts
+    no_errors(at)
+    with sqlite3.connect(data_dir / "reviews.sqlite") as con:
+        action, after = con.execute("SELECT action, after FROM decisions").fetchone()
+    assert action == "accept" and json.loads(after)["polarity"] == other
+    at.text_area(key=f"memo_{pid}").input("표 7-1과 다시 대조")  # a form: sent with its button
+    next(b for b in at.button if b.label == "메모 저장").click().run()
+    no_errors(at)
+    log = at.dataframe[-1].value
+    assert list(log["결정"]) == ["수락", "메모"] and list(log["요인"])[1] == "구절 메모"
+    assert not log["메모"].isna().any() and log["시각 (UTC)"].str.match(r"\d{4}-\d\d-\d\d \d\d:\d\d$").all()
+    text = get_kb(settings_for(data_dir)).passage_by_id[pid]["text"][:40]
+    at.switch_page("kb/ui/search_page.py").run()
+    at.text_input(key="q").input(text).run()
+    assert any("**메모** 표 7\\-1과 다시 대조" in c.value for c in at.caption), [c.value for c in at.caption]
+
+
+def test_an_empty_coder_name_is_refused_with_a_message(data_dir: Path) -> None:
+    at = app().run()
+    at.switch_page("kb/ui/review_page.py").run()
+    at.text_input(key="rv_coder_input").input("   ")
+    at.button[0].click().run()
+    assert any("이름을 입력하세요" in w.value for w in at.warning) and "coder" not in at.session_state
+
+
 @pytest.mark.slow  # trains the coder on gold + written sentences
 def test_review_page_retrain_now_recodes_with_the_decisions(data_dir: Path) -> None:
     """The "retrain now" button refits the fast models on the decisions so far and re-codes."""

@@ -122,6 +122,8 @@ def passage_card(
         speaker = f"**{ui.md_escape(p['speaker'])}:** " if p.get("speaker") else ""
         st.markdown(speaker + highlighted(res, pid, text, codes, query_terms or [], match))
         st.markdown(ui.chips(codes, res.labels))
+        if memo := res.kb.passage_memos().get(pid):
+            st.caption(":material/edit_note: **메모** " + ui.md_escape(memo))
         st.caption(":material/description: " + ui.md_escape(ui.citation(p)) + f" · `{pid}`")
         cols = st.columns([1, 1, 3])
         show_nb = cols[0].toggle("앞뒤 구절", key=f"nb_{key}{pid}", help="같은 문서의 이전·다음 구절 보기")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
 import streamlit as st
 
 from kb import api
@@ -18,6 +19,7 @@ from kb.ui.cards import carrying_sentences, neighbours, sentence_marks
 from kb.ui.state import Resources, resources
 
 CODER_MAX = 40
+ACTION_KO = {"accept": "수락", "reject": "거절", "add": "추가", "set_polarity": "극성 변경", "memo": "메모"}
 STATUS_KO = {
     "accepted": ":material/check: 수락됨",
     "rejected": ":material/close: 거절됨",
@@ -57,9 +59,12 @@ def ask_coder(res: Resources) -> str | None:
             max_chars=CODER_MAX,
             help=("최근 결정을 기록한 코더: " + ", ".join(recent[:5])) if recent else None,
         )
-        if st.form_submit_button("검토 시작 start") and _coder_name(name):
-            st.session_state["coder"] = _coder_name(name)
-            st.rerun()
+        if st.form_submit_button("검토 시작 start"):
+            if not _coder_name(name):
+                st.warning(f"이름을 입력하세요 (1–{CODER_MAX}자).")
+            else:
+                st.session_state["coder"] = _coder_name(name)
+                st.rerun()
     return None
 
 
@@ -107,9 +112,11 @@ def retrain_box(res: Resources) -> None:
 
 
 def _flash() -> None:
+    """The last decision's confirmation, at the top and as a toast (the memo box is far below the top)."""
     msg = st.session_state.pop("rv_flash", None)
     if msg:
         st.success(msg, icon=":material/save:")
+        st.toast(msg, icon=":material/save:")
 
 
 def _decide(res: Resources, coder: str, pid: str, category: str | None, action: str, **kw: Any) -> None:
@@ -141,10 +148,6 @@ def code_row(res: Resources, coder: str, pid: str, text: str, code: dict, decide
         if isinstance(ev, dict) and ev.get("cues"):
             st.caption("단서어 cues: " + ui.md_escape(", ".join(map(str, ev["cues"][:8]))))
         b = st.columns([1, 1, 2, 1])
-        if b[0].button("수락", icon=":material/check:", key=f"acc_{pid}_{cat}", help="accept"):
-            _decide(res, coder, pid, cat, "accept")
-        if b[1].button("거절", icon=":material/close:", key=f"rej_{pid}_{cat}", help="reject"):
-            _decide(res, coder, pid, cat, "reject")
         current = (decided or {}).get("polarity") or code.get("polarity") or "neutral"
         pol = b[2].selectbox(
             "극성",
@@ -154,6 +157,12 @@ def code_row(res: Resources, coder: str, pid: str, text: str, code: dict, decide
             format_func=lambda p: ui.POLARITY_KO[p],
             label_visibility="collapsed",
         )
+        # "accept" takes the polarity the coder sees in the box, changed or not
+        accept_help = "accept" if pol == current else f"accept as {pol}"
+        if b[0].button("수락", icon=":material/check:", key=f"acc_{pid}_{cat}", help=accept_help):
+            _decide(res, coder, pid, cat, "accept", **({"polarity": pol} if pol != current else {}))
+        if b[1].button("거절", icon=":material/close:", key=f"rej_{pid}_{cat}", help="reject"):
+            _decide(res, coder, pid, cat, "reject")
         if b[3].button("극성 변경", key=f"setpol_{pid}_{cat}", help="set polarity", disabled=pol == current):
             _decide(res, coder, pid, cat, "set_polarity", polarity=pol)
 
@@ -191,8 +200,10 @@ def memo_box(res: Resources, coder: str, pid: str) -> None:
     current = api.passage_memo(pid, settings=res.settings) or ""
     with st.form(f"memo_form_{pid}", border=False):
         memo = st.text_area("구절 메모 memo", value=current, key=f"memo_{pid}", height=80)
-        if st.form_submit_button("메모 저장") and memo != current:
-            _decide(res, coder, pid, None, "memo", memo=memo)
+        if st.form_submit_button("메모 저장"):
+            if memo != current:
+                _decide(res, coder, pid, None, "memo", memo=memo)
+            st.info("메모가 그대로입니다 (unchanged).")
 
 
 def passage_view(res: Resources, coder: str, pid: str) -> None:
@@ -238,8 +249,22 @@ def passage_view(res: Resources, coder: str, pid: str) -> None:
     add_code(res, coder, pid, present)
     memo_box(res, coder, pid)
     with st.expander("이 구절의 결정 기록 · decision log"):
-        log = res.kb.reviews.log([pid])
-        st.dataframe(log[["ts", "coder", "category", "action", "memo"]], hide_index=True, width="stretch")
+        st.dataframe(decision_log(res, pid), hide_index=True, width="stretch")
+
+
+def decision_log(res: Resources, pid: str) -> pd.DataFrame:
+    """The passage's decisions for reading: UTC minutes, factor labels, actions in Korean, blanks."""
+    log = res.kb.reviews.log([pid])
+    return pd.DataFrame(
+        {
+            "시각 (UTC)": pd.to_datetime(log["ts"], utc=True).dt.strftime("%Y-%m-%d %H:%M"),
+            "코더": log["coder"],
+            "요인": log["category"].map(lambda c: res.labels.get(c, c) if isinstance(c, str) else "구절 메모"),
+            "결정": log["action"].map(lambda a: ACTION_KO.get(a, a)),
+            "극성": log["after"].map(lambda a: ui.POLARITY_KO.get((a or {}).get("polarity") or "", "")),
+            "메모": log["memo"].fillna(""),
+        }
+    )
 
 
 def render() -> None:
