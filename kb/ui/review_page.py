@@ -19,6 +19,7 @@ from kb.ui.cards import carrying_sentences, neighbours, sentence_marks
 from kb.ui.state import Resources, resources
 
 CODER_MAX = 40
+PASSAGE_MEMO = "구절 메모"
 ACTION_KO = {"accept": "수락", "reject": "거절", "add": "추가", "set_polarity": "극성 변경", "memo": "메모"}
 STATUS_KO = {
     "accepted": ":material/check: 수락됨",
@@ -122,7 +123,7 @@ def _flash() -> None:
 def _decide(res: Resources, coder: str, pid: str, category: str | None, action: str, **kw: Any) -> None:
     login.require_coder(coder)
     api.decide(coder, pid, category, action, settings=res.settings, **kw)
-    label = res.labels.get(category, category) if category else "구절 메모"
+    label = res.labels.get(category, category) if category else PASSAGE_MEMO
     st.session_state["rv_flash"] = f"저장됨: {label} → {action}" + (
         f" ({kw['polarity']})" if kw.get("polarity") else ""
     )
@@ -259,7 +260,7 @@ def decision_log(res: Resources, pid: str) -> pd.DataFrame:
         {
             "시각 (UTC)": pd.to_datetime(log["ts"], utc=True).dt.strftime("%Y-%m-%d %H:%M"),
             "코더": log["coder"],
-            "요인": log["category"].map(lambda c: res.labels.get(c, c) if isinstance(c, str) else "구절 메모"),
+            "요인": log["category"].map(lambda c: res.labels.get(c, c) if isinstance(c, str) else PASSAGE_MEMO),
             "결정": log["action"].map(lambda a: ACTION_KO.get(a, a)),
             "극성": log["after"].map(lambda a: ui.POLARITY_KO.get((a or {}).get("polarity") or "", "")),
             "메모": log["memo"].fillna(""),
