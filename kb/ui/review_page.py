@@ -19,7 +19,7 @@ from kb.ui.cards import carrying_sentences, neighbours, sentence_marks
 from kb.ui.state import Resources, resources
 
 CODER_MAX = 40
-PASSAGE_MEMO = "구절 메모"
+PASSAGE_MEMO = MEMO_ROW = "구절 메모"
 ACTION_KO = {"accept": "수락", "reject": "거절", "add": "추가", "set_polarity": "극성 변경", "memo": "메모"}
 STATUS_KO = {
     "accepted": ":material/check: 수락됨",
@@ -260,7 +260,7 @@ def decision_log(res: Resources, pid: str) -> pd.DataFrame:
         {
             "시각 (UTC)": pd.to_datetime(log["ts"], utc=True).dt.strftime("%Y-%m-%d %H:%M"),
             "코더": log["coder"],
-            "요인": log["category"].map(lambda c: res.labels.get(c, c) if isinstance(c, str) else PASSAGE_MEMO),
+            "요인": log["category"].map(lambda c: res.labels.get(c, c) if isinstance(c, str) else MEMO_ROW),
             "결정": log["action"].map(lambda a: ACTION_KO.get(a, a)),
             "극성": log["after"].map(lambda a: ui.POLARITY_KO.get((a or {}).get("polarity") or "", "")),
             "메모": log["memo"].fillna(""),
