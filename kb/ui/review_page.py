@@ -19,7 +19,7 @@ from kb.ui.cards import carrying_sentences, neighbours, sentence_marks
 from kb.ui.state import Resources, resources
 
 CODER_MAX = 40
-PASSAGE_MEMO = MEMO_ROW = "구절 메모"
+PASSAGE_MEMO = "구절 메모"
 ACTION_KO = {"accept": "수락", "reject": "거절", "add": "추가", "set_polarity": "극성 변경", "memo": "메모"}
 STATUS_KO = {
     "accepted": ":material/check: 수락됨",
@@ -256,11 +256,15 @@ def passage_view(res: Resources, coder: str, pid: str) -> None:
 def decision_log(res: Resources, pid: str) -> pd.DataFrame:
     """The passage's decisions for reading: UTC minutes, factor labels, actions in Korean, blanks."""
     log = res.kb.reviews.log([pid])
+
+    def factor(category: Any) -> str:
+        return res.labels.get(category, category) if isinstance(category, str) else PASSAGE_MEMO
+
     return pd.DataFrame(
         {
             "시각 (UTC)": pd.to_datetime(log["ts"], utc=True).dt.strftime("%Y-%m-%d %H:%M"),
             "코더": log["coder"],
-            "요인": log["category"].map(lambda c: res.labels.get(c, c) if isinstance(c, str) else MEMO_ROW),
+            "요인": log["category"].map(factor),
             "결정": log["action"].map(lambda a: ACTION_KO.get(a, a)),
             "극성": log["after"].map(lambda a: ui.POLARITY_KO.get((a or {}).get("polarity") or "", "")),
             "메모": log["memo"].fillna(""),
