@@ -206,13 +206,19 @@ def case_profile(case: str, settings: Settings | None = None) -> dict[str, Any]:
 def agreement(settings: Settings | None = None) -> dict[str, Any]:
     """Coding agreement per category: `auto_vs_human` (precision, recall, α of the auto coder against
     the decisions), `between_coders` (pairs of coders on the same passages), and `decided_units`,
-    how many (passage, factor) units a coder decided (0: nothing to compare yet)."""
+    how many (passage, factor) units a coder decided (0: nothing to compare yet). `auto_vs_human`
+    leaves out the `learned_passages`: reviewed passages the current coder was trained on (a build or
+    "retrain now" after the decisions), on which it would only be scored against its own answers."""
     from kb.review import agreement as run
 
     kb = get_kb(settings)
-    auto = run.auto_vs_human(kb)
+    learned = run.learned_passages(kb, run.trained_until(kb))
+    auto = run.auto_vs_human(kb, learned)
     decided = int(auto.loc[auto["category"] == run.TOTAL, "units"].sum())
-    return {"auto_vs_human": auto, "between_coders": run.between_coders(kb), "decided_units": decided}
+    return {
+        "auto_vs_human": auto, "between_coders": run.between_coders(kb), "decided_units": decided,
+        "learned_passages": len(learned),
+    }  # fmt: skip
 
 
 def review_queue(

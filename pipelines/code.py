@@ -32,6 +32,7 @@ from kb.coding.data import (
     load_gold,
     load_review_rows,
     load_written,
+    reviews_until,
 )
 from kb.coding.model_io import read_manifest, saved_stamp
 from kb.coding.training import MODEL_VERSION
@@ -95,7 +96,8 @@ def train_coder(
     book = load_view(settings.codebook_path)
     gold = load_gold()
     written = load_written(settings.corpus_dir / "training")
-    review_rows = [{k: r.get(k) for k in REVIEW_KEYS} for r in load_review_rows(reviews)]
+    loaded = load_review_rows(reviews)
+    review_rows = [{k: r.get(k) for k in REVIEW_KEYS} for r in loaded]
     epochs = settings.coder_tune_epochs
     data = {"gold": gold, "written": written, "reviews": review_rows}
     polarity_embedding = bool(getattr(settings, "coder_polarity_embedding", 1))
@@ -118,6 +120,7 @@ def train_coder(
         polarity_embedding=polarity_embedding,
     )
     info = {"n_gold": len(gold), "n_written": len(written), "n_reviews": len(review_rows)}
+    info["reviews_until"] = reviews_until(loaded)
     info["kind"] = "fine-tuned" if epochs > 0 else "fast"  # kb.background fine-tunes a fast one later
     return coder.save(directory, stamp, info)
 

@@ -3,6 +3,7 @@ plus the review queue and agreement library code it relies on."""
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 from pathlib import Path
@@ -11,6 +12,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from kb import api
 from kb.query.crosscase import matrix
 from kb.query.filters import Filters
 from kb.query.retrieval import search
@@ -116,7 +118,7 @@ def test_decide_persists_overrides_and_refreshes_chroma(data_dir: Path) -> None:
         assert con.execute("SELECT COUNT(*) FROM decisions WHERE coder = 'kim'").fetchone()[0] == 2
 
 
-def test_agreement_auto_vs_human_and_between_coders(data_dir: Path) -> None:
+def test_agreement_auto_vs_human_and_between_coders(data_dir: Path, kb_cli) -> None:
     kb = get_kb(settings_for(data_dir))
     items = rq.queue(kb)[:6]
     for n, it in enumerate(items):
@@ -133,6 +135,23 @@ def test_agreement_auto_vs_human_and_between_coders(data_dir: Path) -> None:
     row = pairs[pairs["category"] == agreement.TOTAL].iloc[0]
     assert (row["coder_a"], row["coder_b"], row["passages"]) == ("kim", "lee", 6)
     assert 0 < row["agreement"] < 1 and row["alpha"] < 1
+    # a third coder decides one suggestion of one passage: only that unit is shared, not every factor
+    first = next(it.passage_id for it in items if len(rq.auto_by_id(kb)[it.passage_id]["codes"]) > 1)
+    one = rq.auto_by_id(kb)[first]["codes"][0]["category"]
+    rq.decide(kb, "park", first, one, "accept")  # one of its two or more suggestions
+    park = agreement.between_coders(kb).query("coder_a == 'lee' and coder_b == 'park'")
+    assert park.set_index("category").loc[agreement.TOTAL, "units"] == 1
+    out = kb_cli("reviews", "agreement", "--json", settings=settings_for(data_dir))  # the same tables
+    assert out.exit_code == 0, out.stderr
+    read = json.loads(out.stdout)
+    overall = next(r for r in read["auto_vs_human"] if r["category"] == agreement.TOTAL)
+    assert (
+        overall["fp"] == n_first
+        and read["learned_passages"] == 0
+        and len(read["between_coders"]) == len(agreement.between_coders(kb))
+    )
+    text = kb_cli("reviews", "agreement", settings=settings_for(data_dir)).stdout
+    assert "auto coder vs coders:" in text and "park" in text
 
 
 # ---- pages ---------------------------------------------------------------------------------
@@ -248,7 +267,6 @@ def test_review_decision_persists_and_shows_in_search(data_dir: Path) -> None:
 
 
 def test_accept_takes_the_polarity_in_the_box_and_a_memo_shows_on_search_cards(data_dir: Path) -> None:
-    import json
 
     from kb.records import POLARITIES
 
@@ -289,16 +307,24 @@ def test_an_empty_coder_name_is_refused_with_a_message(data_dir: Path) -> None:
 @pytest.mark.slow  # trains the coder on gold + written sentences
 def test_review_page_retrain_now_recodes_with_the_decisions(data_dir: Path) -> None:
     """The "retrain now" button refits the fast models on the decisions so far and re-codes."""
-    import json
 
     at = app().run()
     at.switch_page("kb/ui/review_page.py").run()
     at.text_input(key="rv_coder_input").input("park")
     at.button[0].click().run()
     no_errors(at)
+    pid = at.session_state["review_pid"]
+    next(b for b in at.button if b.key and b.key.startswith(f"acc_{pid}_")).click().run()
+    before = api.agreement(settings_for(data_dir))
+    assert before["decided_units"] >= 1 and before["learned_passages"] == 0
     at.sidebar.button(key="rv_retrain").click().run(timeout=900)  # trains on gold + written sentences
     no_errors(at)
-    assert any("재학습 완료" in s.value for s in at.success), [s.value for s in at.success]
+    assert any("재학습 완료: 검토 결정 1건" in s.value for s in at.success), [s.value for s in at.success]
+    # the retrained coder learned that decision: agreement no longer scores it against its own answer
+    after = api.agreement(settings_for(data_dir))
+    assert after["learned_passages"] == 1 and after["decided_units"] == 0
+    at.switch_page("kb/ui/codebook_page.py").run()
+    assert any("학습한 검토 구절 1개" in c.value for c in at.caption)
     from kb.coding.coder import coder_dir
     from kb.coding.model_io import saved_stamp
     from kb.store.generations import store_dir

@@ -1,17 +1,18 @@
-"""`kb reviews export|import|backup`: the coders' decision log in and out of its SQLite file."""
+"""`kb reviews export|import|backup|agreement`: the coders' decision log in and out of its SQLite file,
+and how well the auto coder and the coders agree."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from kb.cli.common import State, friendly
 
 reviews_app = typer.Typer(
-    help="Export, import (merge) and back up coders' review decisions.", no_args_is_help=True
+    help="Export, import (merge) and back up coders' review decisions; agreement.", no_args_is_help=True
 )
 
 
@@ -50,6 +51,36 @@ def backup_cmd() -> None:
     path = api.backup_reviews(settings=State.settings)
     missing = f"no backup: {State.settings.reviews_db} missing or KB_REVIEWS_BACKUPS=0"
     typer.echo(str(path) if path else missing)
+
+
+@reviews_app.command("agreement")
+@friendly
+def agreement_cmd(
+    as_json: Annotated[bool, typer.Option("--json", help="JSON: both tables as lists of rows.")] = False,
+) -> None:
+    """Auto coder vs the coders' decisions and coder vs coder, per factor (precision, recall, α).
+    Passages the current coder was trained on are left out of the first table."""
+    import json
+
+    from kb import api
+
+    tables = api.agreement(settings=State.settings)
+    auto, pairs = tables["auto_vs_human"], tables["between_coders"]
+    if as_json:
+        out = {**tables, "auto_vs_human": _records(auto), "between_coders": _records(pairs)}
+        typer.echo(json.dumps(out, ensure_ascii=False, indent=1))
+        return
+    if tables["learned_passages"]:
+        n = tables["learned_passages"]
+        typer.echo(f"left out: {n} reviewed passages the current coder was trained on")
+    typer.echo("auto coder vs coders:\n" + auto.round(3).to_string(index=False))
+    shared = pairs.round(3).to_string(index=False) if len(pairs) else "(no passage reviewed by two coders)"
+    typer.echo("\ncoder vs coder:\n" + shared)
+
+
+def _records(df: Any) -> list[dict]:
+    """Rows for JSON: NaN (an undefined α) as null."""
+    return df.astype(object).where(df.notna(), None).to_dict("records")
 
 
 def register(app: typer.Typer) -> None:

@@ -90,6 +90,18 @@ def without_transcripts(
     ]
 
 
+def reviews_until(rows: list[dict[str, Any]]) -> str | None:
+    """The time of the newest decision among training rows (None without any): saved with the coder, so
+    agreement can leave out what the coder learned (kb.review.agreement.auto_vs_human)."""
+    times = [str(r["ts"]) for r in rows if r.get("ts")]
+    return max(times) if times else None
+
+
+def decision_count(rows: list[dict[str, Any]]) -> int:
+    """Distinct (passage, category) decisions behind training rows (one decision gives a row per sentence)."""
+    return len({(r.get("passage_id"), r.get("category")) for r in rows}) if rows else 0
+
+
 def load_review_rows(source: Any = None) -> list[dict[str, Any]]:
     """Review decisions as dicts {text, category, polarity, label}.
 

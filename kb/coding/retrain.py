@@ -26,9 +26,11 @@ from kb.coding.data import (
     REVIEW_KEYS,
     REVIEW_WEIGHT,  # the sample weight of a reviewed sentence, the same as in `kb build`
     build_training_set,
+    decision_count,
     load_gold,
     load_review_rows,
     load_written,
+    reviews_until,
 )
 from kb.coding.training import CoderModel
 
@@ -51,7 +53,8 @@ def quick_retrain(
     directory = coder_dir(settings)
     old = CoderModel.load(directory)
     book = load_view(settings.codebook_path)
-    rows = [{k: r.get(k) for k in REVIEW_KEYS} for r in load_review_rows(reviews)]
+    loaded = load_review_rows(reviews)
+    rows = [{k: r.get(k) for k in REVIEW_KEYS} for r in loaded]
     gold = load_gold() if gold is None else gold
     written = load_written(settings.corpus_dir / "training") if written is None else written
     data = build_training_set(book, gold, rows, written=written, review_weight=review_weight)
@@ -74,9 +77,14 @@ def quick_retrain(
         json.dumps(rows, ensure_ascii=False, sort_keys=True, default=str).encode()
     ).hexdigest()
     # a stamp no full training produces: `kb build` retrains everything next time
-    coder.save(directory, stamp=f"quick{digest}", info={"n_reviews": len(rows)})
+    coder.save(
+        directory,
+        stamp=f"quick{digest}",
+        info={"n_reviews": len(rows), "reviews_until": reviews_until(loaded)},
+    )
     return {
         "reviews": len(rows),
+        "decisions": decision_count(loaded),
         "kept_fine_tuned": kept_tuned,
         "parsed": cache.misses if cache else None,  # texts parsed anew (the rest came from the cache)
         "seconds": round(time.perf_counter() - t0, 1),

@@ -3,8 +3,10 @@
 Units are (passage, category) pairs on passages a human reviewed. A human value is 1 when the
 code was accepted/added (or re-polarised), 0 when rejected; a category nobody decided counts as
 0 ("the coder saw the passage and did not add it") unless the auto coder suggested it, in which
-case it is missing (the coder has not looked at that suggestion yet). Krippendorff's α
-(nominal) comes from the `krippendorff` package; it is NaN when every value is the same.
+case it is missing (the coder has not looked at that suggestion yet), or the coder has not decided
+every suggestion of the passage yet. Passages the current coder was trained on can be left out.
+Krippendorff's α (nominal) comes from the `krippendorff` package; it is NaN when every value is the
+same.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ AUTO_COLUMNS = [
 ]
 CODER_COLUMNS = ["coder_a", "coder_b", "category", "label_ko", "passages", "units", "agreement", "alpha"]
 TOTAL = "_all"
+DECIDED = ("accepted", "rejected", "added")
 
 
 def alpha(a: list[float], b: list[float]) -> float:
@@ -60,7 +63,12 @@ def _auto_sets(kb: KnowledgeBase) -> dict[str, dict[str, str]]:
 
 
 def _human_values(decided: dict[str, dict], auto: dict[str, str], categories: list[str]) -> dict[str, Any]:
-    """category -> (1/0 or None for missing, polarity) for one reviewed passage."""
+    """category -> (1/0 or None for missing, polarity) for one reviewed passage.
+
+    A factor nobody suggested or decided counts as 0 only when the coder decided every suggestion of
+    the passage (done with it, as the review queue counts it); on a passage left half-way it is
+    missing, so one decision does not make a coder agree on every factor they never looked at."""
+    done = all((decided.get(c) or {}).get("status") in DECIDED for c in auto)
     out = {}
     for cat in categories:
         row = decided.get(cat)
@@ -70,12 +78,39 @@ def _human_values(decided: dict[str, dict], auto: dict[str, str], categories: li
         elif status == "rejected":
             out[cat] = (0, None)
         else:
-            out[cat] = (None, None) if cat in auto else (0, None)
+            out[cat] = (None, None) if cat in auto or not done else (0, None)
     return out
 
 
-def auto_vs_human(kb: KnowledgeBase) -> pd.DataFrame:
-    """Per category (plus a '_all' row): precision/recall of the auto coder against humans, and α."""
+def trained_until(kb: KnowledgeBase) -> str | None:
+    """Time of the newest review decision the current auto codes' coder was trained on (None: none)."""
+    from kb.coding.coder import coder_dir
+    from kb.coding.model_io import read_manifest
+    from kb.errors import ModelRefused
+
+    try:
+        manifest = read_manifest(coder_dir(kb.settings)) or {}
+    except ModelRefused:
+        return None
+    return (manifest.get("info") or {}).get("reviews_until")
+
+
+def learned_passages(kb: KnowledgeBase, until: str | None) -> set[str]:
+    """Reviewed passages with a decision at or before `until`: the coder was trained on them."""
+    from kb.review.decisions import anchor
+
+    if not until:
+        return set()
+    decided = anchor(kb.passages, kb.reviews).codes
+    return {
+        pid for pid, rows in decided.items() if any(str(r.get("ts") or "") <= until for r in rows.values())
+    }
+
+
+def auto_vs_human(kb: KnowledgeBase, leave_out: set[str] | frozenset[str] = frozenset()) -> pd.DataFrame:
+    """Per category (plus a '_all' row): precision/recall of the auto coder against humans, and α;
+    `leave_out`: passages not to count (`learned_passages`: scored on them, the coder scores its own
+    training data – after "retrain now", precision 1.0 and α 1.0 on every factor)."""
     from kb.review.decisions import anchor
 
     categories = list(kb.codebook.ids)
@@ -84,6 +119,8 @@ def auto_vs_human(kb: KnowledgeBase) -> pd.DataFrame:
     decided = anchor(kb.passages, kb.reviews).codes
     cells: dict[str, list[tuple[int, int, bool]]] = {c: [] for c in categories}
     for pid, rows in decided.items():
+        if pid in leave_out:
+            continue
         a = auto.get(pid, {})
         for cat, (h, hpol) in _human_values(rows, a, categories).items():
             if h is not None and cat in cells:
@@ -122,7 +159,7 @@ def coder_decisions(kb: KnowledgeBase) -> dict[str, dict[str, dict[str, dict]]]:
     out: dict[str, dict[str, dict[str, dict]]] = {}
     for row in log.to_dict("records"):
         after = row.get("after") or {}
-        if not row.get("category") or after.get("status") not in ("accepted", "rejected", "added"):
+        if not row.get("category") or after.get("status") not in DECIDED:
             continue
         out.setdefault(row["coder"], {}).setdefault(row["passage_id"], {})[row["category"]] = after
     return out

@@ -66,9 +66,17 @@ def agreement_section(res: Resources) -> None:
     )
     tables = api.agreement(res.settings)
     auto = tables["auto_vs_human"]
+    learned = tables["learned_passages"]
+    if learned:
+        st.caption(
+            f":material/school: 지금의 자동 코더가 학습한 검토 구절 {learned}개는 빼고 계산합니다: 거기서는 "
+            "자기 답과 비교하는 셈입니다 (passages the current coder was trained on are left out). "
+            "그 뒤에 검토한 구절로 일치도가 다시 쌓입니다."
+        )
     if tables["decided_units"] == 0:
+        none_yet = "재학습 뒤에 검토한 구절이" if learned else "검토 결정이"
         st.info(
-            "아직 검토 결정이 없습니다. ‘코딩 검토’ 페이지에서 결정을 기록하면 여기에 일치도가 나타납니다."
+            f"아직 {none_yet} 없습니다. ‘코딩 검토’ 페이지에서 구절을 검토하면 여기에 일치도가 나타납니다."
         )
     else:
         st.dataframe(_styled(auto), hide_index=True, width="stretch")

@@ -107,7 +107,9 @@ def retrain_box(res: Resources) -> None:
         box.update(label="재학습 완료 (retrained)", state="complete", expanded=False)
     _load.clear()
     st.session_state["rv_flash"] = (
-        f"재학습 완료: 결정 {out['reviews']}건, {out['seconds']}초, 다시 코딩한 구절 {out['code']['coded']}개"
+        f"재학습 완료: 검토 결정 {out['decisions']}건 (학습 문장 {out['reviews']}개), {out['seconds']}초, "
+        f"다시 코딩한 구절 {out['code']['coded']}개. 자동 코드가 바뀌었습니다: 거절한 제안을 코더가 더 "
+        "이상 내놓지 않으면 카드에서 빠지고 진행 수도 바뀝니다 (결정은 그대로 기록에 남습니다)."
     )
     st.rerun()
 
