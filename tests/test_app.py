@@ -296,6 +296,30 @@ def test_accept_takes_the_polarity_in_the_box_and_a_memo_shows_on_search_cards(d
     assert any("**메모** 표 7\\-1과 다시 대조" in c.value for c in at.caption), [c.value for c in at.caption]
 
 
+def test_the_review_queue_comes_back_after_a_reload_and_goes_back_to_the_last_passage(data_dir: Path) -> None:
+    at = app()
+    at.query_params["coder"] = "lee"
+    at.run()
+    at.switch_page("kb/ui/review_page.py").run()
+    first = at.session_state["review_pid"]
+    at.button(key="rv_next").click().run()
+    second = at.session_state["review_pid"]
+    assert second != first and at.query_params["pid"] == second
+    at.button(key="rv_back").click().run()  # "방금 본 구절로 돌아가기"
+    no_errors(at)
+    assert at.session_state["review_pid"] == first
+    at.selectbox(key="rv_factor").select_index(1).run()
+    factor = at.selectbox(key="rv_factor").value
+    pid = at.session_state["review_pid"]
+    reloaded = app()  # a reload: a new session on the same address
+    reloaded.query_params.update(at.query_params)
+    reloaded.run()
+    reloaded.switch_page("kb/ui/review_page.py").run()
+    no_errors(reloaded)
+    assert reloaded.session_state["review_pid"] == pid
+    assert factor is not None and reloaded.selectbox(key="rv_factor").value == factor
+
+
 def test_an_empty_coder_name_is_refused_with_a_message(data_dir: Path) -> None:
     at = app().run()
     at.switch_page("kb/ui/review_page.py").run()

@@ -274,6 +274,39 @@ def decision_log(res: Resources, pid: str) -> pd.DataFrame:
     )
 
 
+def _restore_from_address(res: Resources) -> None:
+    """After a reload, the queue's filters and passage come back from the page address."""
+    q = st.query_params
+    restore = {
+        "rv_factor": (q.get("factor"), set(res.kb.codebook.ids)),
+        "rv_case": (q.get("case"), set(res.cases["case"])),
+        "review_pid": (q.get("pid"), set(res.kb.passage_by_id)),
+    }
+    for key, (value, valid) in restore.items():
+        if key not in st.session_state and value in valid:
+            st.session_state[key] = value
+            if key == "review_pid":  # shown as it was, even when it is no longer in the queue
+                st.session_state["rv_from"] = value
+
+
+def _keep_in_address(factor: str | None, case: str | None, pid: str | None) -> None:
+    for name, value in (("factor", factor), ("case", case), ("pid", pid)):
+        if value:
+            st.query_params[name] = value
+        else:
+            st.query_params.pop(name, None)
+
+
+def _seen(pid: str | None) -> list[str]:
+    """The passages shown in this session, oldest first, each once (the latest last)."""
+    seen: list[str] = st.session_state.setdefault("rv_seen", [])
+    if pid and (not seen or seen[-1] != pid):
+        if pid in seen:
+            seen.remove(pid)
+        seen.append(pid)
+    return seen
+
+
 def render() -> None:
     res = resources()
     st.title("코딩 검토 · Review queue")
@@ -282,6 +315,7 @@ def render() -> None:
         return
     retrain_box(res)
     _flash()
+    _restore_from_address(res)
     c = st.columns([2, 2, 1])
     factor = c[0].selectbox(
         "요인 factor",
@@ -310,6 +344,16 @@ def render() -> None:
     ids = [it.passage_id for it in items]
     if pid not in res.kb.passage_by_id or (pid not in ids and st.session_state.get("rv_from") != pid):
         pid = ids[0] if ids else None
+    _keep_in_address(factor, case, pid)
+    seen = _seen(pid)
+    if len(seen) > 1 and st.button(
+        "방금 본 구절로 돌아가기",
+        icon=":material/undo:",
+        key="rv_back",
+        help="바로 앞에 본 구절 (완료되어 큐에서 빠졌어도): the passage you saw last, even when done",
+    ):
+        st.session_state["review_pid"] = st.session_state["rv_from"] = seen[-2]
+        st.rerun()
     if pid is None:
         st.success("이 조건에서 검토할 구절이 없습니다.")
     else:
