@@ -210,6 +210,14 @@ def test_case_profile_lists_factors_and_quotes(data_dir: Path) -> None:
     assert at.header[0].value == "당근마켓"
     text = markdown(at)
     assert "운영 조직" in text and "> " in text and ":green-badge[" in text
+    quoted = [c.value for c in at.caption if ":material/description:" in c.value]  # each names its passage
+    assert quoted and not any(":material/verified:" in c for c in quoted)
+    kb = get_kb(settings_for(data_dir))
+    pid = quoted[0].split("`")[1]
+    for code in list(kb.codes_for(pid)):  # a coder checks the quoted passage: the profile says so
+        rq.decide(kb, "choi", pid, code["category"], "accept")
+    at.run()
+    assert any(f"`{pid}` · :material/verified: choi" in c.value for c in at.caption)
 
 
 def test_a_matrix_cell_puts_recommendations_on_a_line_of_their_own() -> None:

@@ -126,7 +126,7 @@ def test_search_matrix_review_in_browser(server, page) -> None:
     settle(page)
     page.screenshot(path=str(OUT / "03_review.png"), full_page=True)
     page.get_by_role("button", name="수락").first.click()
-    page.get_by_text("저장됨").wait_for()
+    page.get_by_text("저장됨").first.wait_for()  # the message at the top and its toast
     settle(page)
     page.screenshot(path=str(OUT / "04_review_saved.png"), full_page=True)
 

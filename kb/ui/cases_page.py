@@ -25,7 +25,14 @@ def quote(res: Resources, pid: str, category: str) -> None:
     who = f"{p['speaker']}: " if p.get("speaker") else ""
     st.markdown("> " + ui.md_escape(who + text))
     kind = ui.KIND_KO.get(p.get("kind") or "", "")
-    st.caption(f":material/description: {ui.md_escape(ui.citation(p))}" + (f" · {kind}" if kind else ""))
+    code = next((c for c in res.kb.codes_for(pid) if c["category"] == category), None)
+    checked = code is not None and code.get("source") == "human"
+    st.caption(
+        f":material/description: {ui.md_escape(ui.citation(p))}"
+        + (f" · {kind}" if kind else "")
+        + f" · `{pid}`"
+        + (f" · :material/verified: {ui.md_escape(code.get('reviewer') or '')}" if checked else "")
+    )
 
 
 def factor_column(res: Resources, factors: list[dict[str, Any]], polarity: str, title: str) -> None:
