@@ -208,7 +208,8 @@ def agreement(settings: Settings | None = None) -> dict[str, Any]:
     the decisions), `between_coders` (pairs of coders on the same passages), and `decided_units`,
     how many (passage, factor) units a coder decided (0: nothing to compare yet). `auto_vs_human`
     leaves out the `learned_passages`: reviewed passages the current coder was trained on (a build or
-    "retrain now" after the decisions), on which it would only be scored against its own answers."""
+    "retrain now" after the decisions), on which it would only be scored against its own answers.
+    `disagreements`: the units two coders decided differently, one row each, for adjudication."""
     from kb.review import agreement as run
 
     kb = get_kb(settings)
@@ -217,7 +218,7 @@ def agreement(settings: Settings | None = None) -> dict[str, Any]:
     decided = int(auto.loc[auto["category"] == run.TOTAL, "units"].sum())
     return {
         "auto_vs_human": auto, "between_coders": run.between_coders(kb), "decided_units": decided,
-        "learned_passages": len(learned),
+        "learned_passages": len(learned), "disagreements": run.disagreements(kb),
     }  # fmt: skip
 
 

@@ -152,6 +152,11 @@ def test_agreement_auto_vs_human_and_between_coders(data_dir: Path, kb_cli) -> N
     )
     text = kb_cli("reviews", "agreement", settings=settings_for(data_dir)).stdout
     assert "auto coder vs coders:" in text and "park" in text
+    # kim rejected the first passage's suggestions that lee accepted: one row each, for adjudication
+    differ = agreement.disagreements(kb)
+    assert len(differ) == n_first and set(differ["decision_a"]) == {"rejected"}
+    assert set(zip(differ["coder_a"], differ["coder_b"], strict=True)) == {("kim", "lee")}
+    assert differ["decision_b"].str.startswith("accepted ").all()
 
 
 # ---- pages ---------------------------------------------------------------------------------

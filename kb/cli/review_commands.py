@@ -68,6 +68,7 @@ def agreement_cmd(
     auto, pairs = tables["auto_vs_human"], tables["between_coders"]
     if as_json:
         out = {**tables, "auto_vs_human": _records(auto), "between_coders": _records(pairs)}
+        out["disagreements"] = _records(tables["disagreements"])
         typer.echo(json.dumps(out, ensure_ascii=False, indent=1))
         return
     if tables["learned_passages"]:
@@ -76,6 +77,8 @@ def agreement_cmd(
     typer.echo("auto coder vs coders:\n" + auto.round(3).to_string(index=False))
     shared = pairs.round(3).to_string(index=False) if len(pairs) else "(no passage reviewed by two coders)"
     typer.echo("\ncoder vs coder:\n" + shared)
+    if len(tables["disagreements"]):
+        typer.echo("\ndisagreements:\n" + tables["disagreements"].to_string(index=False))
 
 
 def _records(df: Any) -> list[dict]:

@@ -34,6 +34,16 @@ AUTO_COLUMNS = [
     "polarity_agreement",
 ]
 CODER_COLUMNS = ["coder_a", "coder_b", "category", "label_ko", "passages", "units", "agreement", "alpha"]
+DISAGREEMENT_COLUMNS = [
+    "passage_id",
+    "case",
+    "category",
+    "label_ko",
+    "coder_a",
+    "decision_a",
+    "coder_b",
+    "decision_b",
+]
 TOTAL = "_all"
 DECIDED = ("accepted", "rejected", "added")
 
@@ -163,6 +173,28 @@ def coder_decisions(kb: KnowledgeBase) -> dict[str, dict[str, dict[str, dict]]]:
             continue
         out.setdefault(row["coder"], {}).setdefault(row["passage_id"], {})[row["category"]] = after
     return out
+
+
+def disagreements(kb: KnowledgeBase) -> pd.DataFrame:
+    """Units two coders both decided, differently (status or polarity): what adjudication needs. The
+    effective code is the later decision; the earlier one stays in the log and here."""
+    labels = {c.id: c.label_ko for c in kb.codebook.categories}
+    by_coder = coder_decisions(kb)
+    rows = []
+    for ca, cb in combinations(sorted(by_coder), 2):
+        for pid in sorted(set(by_coder[ca]) & set(by_coder[cb])):
+            for cat in sorted(set(by_coder[ca][pid]) & set(by_coder[cb][pid])):
+                a, b = _decision(by_coder[ca][pid][cat]), _decision(by_coder[cb][pid][cat])
+                if a != b:
+                    case = (kb.passage_by_id.get(pid) or {}).get("case")
+                    rows.append([pid, case, cat, labels.get(cat, cat), ca, a, cb, b])
+    return pd.DataFrame(rows, columns=DISAGREEMENT_COLUMNS)
+
+
+def _decision(state: dict) -> str:
+    """ "rejected", or "accepted/added <polarity>": the part of a decision two coders can differ on."""
+    status = "accepted" if state.get("status") == "added" else state.get("status")
+    return status if status == "rejected" else f"{status} {state.get('polarity') or 'neutral'}"
 
 
 def between_coders(kb: KnowledgeBase) -> pd.DataFrame:

@@ -86,6 +86,14 @@ def agreement_section(res: Resources) -> None:
         st.caption("같은 구절을 검토한 코더가 두 명 이상일 때 계산됩니다.")
     else:
         st.dataframe(_styled(coders), hide_index=True, width="stretch")
+        differ = tables["disagreements"]
+        st.markdown(f"**코더 간 불일치 · disagreements ({len(differ)})**")
+        st.caption(
+            "두 코더가 같은 (구절, 요인)을 다르게 결정한 곳입니다. 검색·매트릭스에는 나중 결정이 쓰이고, "
+            "앞의 결정은 기록에 남습니다: 합의해 ‘코딩 검토’에서 하나로 정하세요."
+        )
+        if not differ.empty:
+            st.dataframe(differ, hide_index=True, width="stretch")
 
 
 def render() -> None:
