@@ -255,10 +255,7 @@ def test_review_decision_persists_and_shows_in_search(data_dir: Path) -> None:
     no_errors(at)
     assert any("저장됨" in s.value for s in at.success)
     assert at.query_params.get("coder") == "park"  # kept in the address: a reload does not ask again
-    reloaded = app()
-    reloaded.query_params["coder"] = "park"
-    reloaded.run()
-    reloaded.switch_page("kb/ui/review_page.py").run()
+    reloaded = review_page({"coder": "park"})
     assert not reloaded.text_input and "park" in "\n".join(m.value for m in reloaded.sidebar.markdown)
     fresh = app().run()  # a new session without the address: the form offers the latest coder
     fresh.switch_page("kb/ui/review_page.py").run()
@@ -279,14 +276,18 @@ def test_review_decision_persists_and_shows_in_search(data_dir: Path) -> None:
     assert at.dataframe and at.dataframe[0].value["tp"].sum() >= 1
 
 
-def test_accept_takes_the_polarity_in_the_box_and_a_memo_shows_on_search_cards(data_dir: Path) -> None:
+def review_page(address: dict[str, str]) -> AppTest:
+    """The review page opened on a page address (`?coder=…`, as after a reload)."""
+    at = app()
+    at.query_params.update(address)
+    at.run()
+    return at.switch_page("kb/ui/review_page.py").run()
 
+
+def test_accept_takes_the_polarity_in_the_box_and_a_memo_shows_on_search_cards(data_dir: Path) -> None:
     from kb.records import POLARITIES
 
-    at = app()
-    at.query_params["coder"] = "lee"
-    at.run()
-    at.switch_page("kb/ui/review_page.py").run()
+    at = review_page({"coder": "lee"})
     pid = at.session_state["review_pid"]
     box = next(s for s in at.selectbox if s.key and s.key.startswith(f"pol_{pid}_"))
     category = box.key.removeprefix(f"pol_{pid}_")
@@ -310,10 +311,7 @@ def test_accept_takes_the_polarity_in_the_box_and_a_memo_shows_on_search_cards(d
 
 
 def test_the_review_queue_comes_back_after_a_reload_and_goes_back_to_the_last_passage(data_dir: Path) -> None:
-    at = app()
-    at.query_params["coder"] = "lee"
-    at.run()
-    at.switch_page("kb/ui/review_page.py").run()
+    at = review_page({"coder": "lee"})
     first = at.session_state["review_pid"]
     at.button(key="rv_next").click().run()
     second = at.session_state["review_pid"]
@@ -324,10 +322,7 @@ def test_the_review_queue_comes_back_after_a_reload_and_goes_back_to_the_last_pa
     at.selectbox(key="rv_factor").select_index(1).run()
     factor = at.selectbox(key="rv_factor").value
     pid = at.session_state["review_pid"]
-    reloaded = app()  # a reload: a new session on the same address
-    reloaded.query_params.update(at.query_params)
-    reloaded.run()
-    reloaded.switch_page("kb/ui/review_page.py").run()
+    reloaded = review_page(at.query_params)  # a reload: a new session on the same address
     no_errors(reloaded)
     assert reloaded.session_state["review_pid"] == pid
     assert factor is not None and reloaded.selectbox(key="rv_factor").value == factor
