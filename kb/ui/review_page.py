@@ -14,11 +14,10 @@ import streamlit as st
 from kb import api
 from kb.records import POLARITIES
 from kb.ui import components as ui
-from kb.ui import login, retrain_gate
+from kb.ui import login, retrain_gate, review_session
 from kb.ui.cards import carrying_sentences, neighbours, sentence_marks
 from kb.ui.state import Resources, resources
 
-CODER_MAX = 40
 PASSAGE_MEMO = "구절 메모"
 ACTION_KO = {"accept": "수락", "reject": "거절", "add": "추가", "set_polarity": "극성 변경", "memo": "메모"}
 STATUS_KO = {
@@ -27,52 +26,6 @@ STATUS_KO = {
     "added": ":material/add: 추가됨",
     "noted": ":material/edit_note: 메모만",
 }
-
-
-def ask_coder(res: Resources) -> str | None:
-    """The coder's name: the login in team mode (viewers get none), else asked once per session.
-
-    The name is also kept in the page address (`?coder=`), so reloading the page does not ask again,
-    and the form offers the name of the latest decision."""
-    if login.team_mode():
-        coder = login.team_coder()
-        if not coder:
-            st.info("보기 전용 계정입니다: 검토 결정은 코더 계정만 기록할 수 있습니다 (viewer: read-only).")
-        return coder
-    coder = st.session_state.get("coder") or _coder_name(st.query_params.get("coder", ""))
-    if coder:
-        st.session_state["coder"] = coder
-        st.query_params["coder"] = coder
-        with st.sidebar:
-            st.markdown(f"**코더 coder:** {ui.md_escape(coder)}")
-            if st.button("코더 바꾸기", key="rv_change_coder"):
-                del st.session_state["coder"]
-                st.query_params.pop("coder", None)
-                st.rerun()
-        return coder
-    st.info("검토 결정에는 코더 이름이 함께 기록됩니다. 이름(또는 이니셜)을 입력하세요.")
-    recent = res.kb.reviews.recent_coders()
-    with st.form("coder_form"):
-        name = st.text_input(
-            "코더 이름 coder name",
-            value=recent[0] if recent else "",
-            key="rv_coder_input",
-            max_chars=CODER_MAX,
-            help=("최근 결정을 기록한 코더: " + ", ".join(recent[:5])) if recent else None,
-        )
-        if st.form_submit_button("검토 시작 start"):
-            if not _coder_name(name):
-                st.warning(f"이름을 입력하세요 (1–{CODER_MAX}자).")
-            else:
-                st.session_state["coder"] = _coder_name(name)
-                st.rerun()
-    return None
-
-
-def _coder_name(raw: str) -> str:
-    """A usable name from the form or the address: trimmed, one line, at most CODER_MAX characters."""
-    name = " ".join(str(raw).split())
-    return name if len(name) <= CODER_MAX else ""
 
 
 def retrain_box(res: Resources) -> None:
@@ -204,9 +157,10 @@ def memo_box(res: Resources, coder: str, pid: str) -> None:
     with st.form(f"memo_form_{pid}", border=False):
         memo = st.text_area("구절 메모 memo", value=current, key=f"memo_{pid}", height=80)
         if st.form_submit_button("메모 저장"):
-            if memo != current:
+            if memo == current:
+                st.info("메모가 그대로입니다 (unchanged).")
+            else:
                 _decide(res, coder, pid, None, "memo", memo=memo)
-            st.info("메모가 그대로입니다 (unchanged).")
 
 
 def passage_view(res: Resources, coder: str, pid: str) -> None:
@@ -274,48 +228,15 @@ def decision_log(res: Resources, pid: str) -> pd.DataFrame:
     )
 
 
-def _restore_from_address(res: Resources) -> None:
-    """After a reload, the queue's filters and passage come back from the page address."""
-    q = st.query_params
-    restore = {
-        "rv_factor": (q.get("factor"), set(res.kb.codebook.ids)),
-        "rv_case": (q.get("case"), set(res.cases["case"])),
-        "review_pid": (q.get("pid"), set(res.kb.passage_by_id)),
-    }
-    for key, (value, valid) in restore.items():
-        if key not in st.session_state and value in valid:
-            st.session_state[key] = value
-            if key == "review_pid":  # shown as it was, even when it is no longer in the queue
-                st.session_state["rv_from"] = value
-
-
-def _keep_in_address(factor: str | None, case: str | None, pid: str | None) -> None:
-    for name, value in (("factor", factor), ("case", case), ("pid", pid)):
-        if value:
-            st.query_params[name] = value
-        else:
-            st.query_params.pop(name, None)
-
-
-def _seen(pid: str | None) -> list[str]:
-    """The passages shown in this session, oldest first, each once (the latest last)."""
-    seen: list[str] = st.session_state.setdefault("rv_seen", [])
-    if pid and (not seen or seen[-1] != pid):
-        if pid in seen:
-            seen.remove(pid)
-        seen.append(pid)
-    return seen
-
-
 def render() -> None:
     res = resources()
     st.title("코딩 검토 · Review queue")
-    coder = ask_coder(res)
+    coder = review_session.ask_coder(res)
     if not coder:
         return
     retrain_box(res)
     _flash()
-    _restore_from_address(res)
+    review_session.restore_from_address(res)
     c = st.columns([2, 2, 1])
     factor = c[0].selectbox(
         "요인 factor",
@@ -344,8 +265,8 @@ def render() -> None:
     ids = [it.passage_id for it in items]
     if pid not in res.kb.passage_by_id or (pid not in ids and st.session_state.get("rv_from") != pid):
         pid = ids[0] if ids else None
-    _keep_in_address(factor, case, pid)
-    seen = _seen(pid)
+    review_session.keep_in_address(factor, case, pid)
+    seen = review_session.seen_passages(pid)
     if len(seen) > 1 and st.button(
         "방금 본 구절로 돌아가기",
         icon=":material/undo:",
