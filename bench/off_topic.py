@@ -52,8 +52,10 @@ def main(argv: list[str] | None = None) -> int:
         rows += [{"set": g, "questions": n, "warned": warned[g]} for g, n in sorted(total.items())]
     for r in rows:
         r["share warned"] = f"{r['warned'] / r['questions']:.0%}"
+    where = settings.data_dir.resolve()
+    where = f"`{where.relative_to(ROOT)}`" if where.is_relative_to(ROOT) else "the store given by --data-dir"
     body = (
-        f"Store: {len(kb.passages):,} passages in `{settings.data_dir}`. The search page, `kb search` and "
+        f"Store: {len(kb.passages):,} passages in {where}. The search page, `kb search` and "
         "`kb intent` warn when none of a question's search words (Korean lemmas; for an English question "
         "its glossary lemmas and its own words but stop words) occurs in the corpus, and `kb intent` then "
         "reads no factor into it. eval/off_topic was written blind (eval/off_topic/README.md); the blind "
