@@ -1,7 +1,7 @@
 """How often search warns that a question is not about the corpus, on questions that are not
 (eval/off_topic, written blind) and on the blind evaluation questions, which are.
 
-The warning (`kb.query.retrieval.corpus_words` empty: none of the question's search words occurs in
+The warning (`kb.query.vocabulary.corpus_words` empty: none of the question's search words occurs in
 the corpus) is a rule, not a threshold: nothing here is tuned.
 
     python -m bench.off_topic [--data-dir DIR]   # a built store; default: the settings' data dir
@@ -15,7 +15,7 @@ from collections import Counter
 from pathlib import Path
 
 from bench.common import ROOT, md_table, write_fragment
-from kb.query.retrieval import corpus_words
+from kb.query.vocabulary import corpus_words
 from kb.settings import get_settings
 from kb.store.kbase import get_kb, is_built
 

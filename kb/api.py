@@ -154,7 +154,8 @@ def question_intent(query: str, settings: Settings | None = None) -> dict[str, A
     `corpus_words` are the question's search words that occur in the corpus; with none, nothing is
     read into the question (its results are only the passages nearest in meaning)."""
     from kb.query.intent import read_intent
-    from kb.query.retrieval import check_query, corpus_words
+    from kb.query.retrieval import check_query
+    from kb.query.vocabulary import corpus_words
 
     query = check_query(query, 1)
     kb = get_kb(settings)

@@ -179,9 +179,9 @@ def read_intent(kb: Any, query: str, config: IntentConfig = DEFAULT_INTENT) -> I
     Remembered on the open knowledge base, as its category reader and coder are (a reading depends
     only on them and the query): one page rerun asks it twice – the reading line and the
     across-cases tab – and each ask embeds the query and runs the coder on it. A question none of
-    whose words occur in the corpus (`kb.query.retrieval.corpus_words`) is about something else:
+    whose words occur in the corpus (`kb.query.vocabulary.corpus_words`) is about something else:
     nothing is read into it."""
-    from kb.query.retrieval import corpus_words
+    from kb.query.vocabulary import corpus_words
     from kb.store.sentence_index import split_query_vector
 
     kept: dict[tuple[str, IntentConfig], Intent] = kb.__dict__.setdefault("_read_intents", {})

@@ -15,7 +15,6 @@ English query the candidates of the cases it names (`kb.query.cases`). Last, a l
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +27,7 @@ from kb.query.cases import case_list
 from kb.query.filters import Filters, allowed_ids, mask_for
 from kb.query.glossary import Glossary, glossary_for
 from kb.query.intent import DEFAULT_INTENT, intent_list
+from kb.query.vocabulary import query_lang
 from kb.records import EFFECTIVE_CODE_FIELDS, dominant_polarity
 from kb.store.kbase import KnowledgeBase
 from kb.store.keyword_index import KeywordIndex
@@ -106,14 +106,6 @@ def rrf(rankings: Sequence[tuple[float, Sequence[str]]], k: int = RRF_K) -> list
         for rank, pid in enumerate(ids):
             scores[pid] = scores.get(pid, 0.0) + weight / (k + rank + 1)
     return sorted(scores.items(), key=lambda kv: -kv[1])
-
-
-_HANGUL = re.compile(r"[가-힣ㄱ-ㅎㅏ-ㅣ]")
-
-
-def query_lang(query: str) -> str:
-    """'ko' when the query has any Hangul, else 'en' (the only other language the set has)."""
-    return "ko" if _HANGUL.search(query) else "en"
 
 
 def check_query(query: str, k: int) -> str:
@@ -229,22 +221,6 @@ def keyword_lemmas(query: str, glossary: Glossary, own: bool = False) -> list[st
         return terms(query)
     glossed = glossary.lemmas(query)
     return [*terms(query), *glossed] if own else glossed
-
-
-def corpus_words(kb: KnowledgeBase, query: str) -> list[str]:
-    """The query's search words that occur in the corpus: a Korean query's lemmas, an English query's
-    glossary lemmas and its own words but English stop words. None means the results are only the
-    passages nearest in meaning to a question about something else (every question of the blind
-    evaluation sets has at least one, docs/bench/off_topic.md)."""
-    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
-
-    vocab = kb.keyword_index.retriever.vocab_dict
-    if query_lang(query) == "ko":
-        words = terms(query)
-    else:
-        own = [t for t in terms(query) if t.lower() not in ENGLISH_STOP_WORDS]
-        words = [*own, *glossary_for(kb).lemmas(query)]
-    return list(dict.fromkeys(t for t in words if t in vocab))
 
 
 def keyword_hits(
