@@ -229,23 +229,30 @@ def review_queue(
     case: str | None = None,
     pending_only: bool = False,
     keep: str | None = None,
+    coder: str | None = None,
     settings: Settings | None = None,
 ) -> list[Any]:
-    """Auto-coded passages to review, most uncertain first (kb.review.queue.QueueItem records)."""
+    """Auto-coded passages to review, most uncertain first (kb.review.queue.QueueItem records);
+    with `coder`, done and pending by that coder's own decisions (blind double coding)."""
     from kb.review import queue
 
     kb = get_kb(settings)
-    return queue.queue(kb, factor=factor, case=case, pending_only=pending_only, keep=keep)
+    return queue.queue(kb, factor=factor, case=case, pending_only=pending_only, keep=keep, coder=coder)
 
 
 def review_progress(
-    *, factor: str | None = None, case: str | None = None, settings: Settings | None = None
+    *,
+    factor: str | None = None,
+    case: str | None = None,
+    coder: str | None = None,
+    settings: Settings | None = None,
 ) -> dict[str, int]:
-    """Review progress over the queue: passages done, started, untouched, and decisions made."""
+    """Review progress over the queue: passages done, started, untouched, and decisions made (with
+    `coder`, that coder's own)."""
     from kb.review import queue
 
     kb = get_kb(settings)
-    return queue.progress(kb, queue.queue(kb, factor=factor, case=case))
+    return queue.progress(kb, queue.queue(kb, factor=factor, case=case, coder=coder))
 
 
 def decide(
@@ -264,12 +271,13 @@ def decide(
 
 
 def current_decisions(
-    passage_ids: list[str] | None = None, settings: Settings | None = None
+    passage_ids: list[str] | None = None, coder: str | None = None, settings: Settings | None = None
 ) -> dict[str, dict[str, dict]]:
-    """passage id -> category -> its current decision (status, polarity, coder, memo, ts)."""
+    """passage id -> category -> its current decision (status, polarity, coder, memo, ts); with
+    `coder`, that coder's own latest decisions only."""
     from kb.review import queue
 
-    return queue.current_decisions(get_kb(settings), passage_ids)
+    return queue.current_decisions(get_kb(settings), passage_ids, coder)
 
 
 def passage_memo(passage_id: str, settings: Settings | None = None) -> str | None:

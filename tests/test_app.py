@@ -328,6 +328,30 @@ def test_the_review_queue_comes_back_after_a_reload_and_goes_back_to_the_last_pa
     assert factor is not None and reloaded.selectbox(key="rv_factor").value == factor
 
 
+def test_blind_review_hides_another_coders_decisions_and_counts_ones_own(data_dir: Path) -> None:
+    kb = get_kb(settings_for(data_dir))
+    done = rq.queue(kb)[0].passage_id
+    for code in rq.auto_by_id(kb)[done]["codes"]:  # kim finished this passage, rejecting everything
+        rq.decide(kb, "kim", done, code["category"], "reject")
+    at = review_page({"coder": "lee"})
+    ids = [it.passage_id for it in rq.queue(kb, pending_only=True)]
+    assert done not in ids  # the shared queue: kim's passage is done
+    at.toggle(key="rv_blind").set_value(True).run()
+    no_errors(at)
+    blind = rq.queue(kb, pending_only=True, coder="lee")
+    assert done in [it.passage_id for it in blind]  # lee's own queue still has it
+    at.session_state["review_pid"] = done
+    at.run()
+    text = markdown(at)
+    assert "kim" not in text and "거절됨" not in text and "미결정" in text
+    assert not [e for e in at.expander if "decision log" in e.label]  # the log would show kim
+    category = rq.auto_by_id(kb)[done]["codes"][0]["category"]
+    at.button(key=f"acc_{done}_{category}").click().run()
+    no_errors(at)
+    differ = agreement.disagreements(kb)
+    assert ((differ["passage_id"] == done) & (differ["category"] == category)).sum() == 1
+
+
 def test_an_empty_coder_name_is_refused_with_a_message(data_dir: Path) -> None:
     at = app().run()
     at.switch_page("kb/ui/review_page.py").run()

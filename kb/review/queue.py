@@ -96,11 +96,20 @@ class QueueItem:
         return self.n_decided >= self.n_codes
 
 
-def current_decisions(kb: KnowledgeBase, passage_ids: list[str] | None = None) -> dict[str, dict[str, dict]]:
-    """passage id -> category -> current decision row (status, polarity, coder, memo, ts)."""
+def current_decisions(
+    kb: KnowledgeBase, passage_ids: list[str] | None = None, coder: str | None = None
+) -> dict[str, dict[str, dict]]:
+    """passage id -> category -> current decision row (status, polarity, coder, memo, ts); with
+    `coder`, that coder's own latest decisions only (blind double coding: another coder's are unseen)."""
     out: dict[str, dict[str, dict]] = {}
-    for row in kb.reviews.current(passage_ids).to_dict("records"):
-        out.setdefault(row["passage_id"], {})[row["category"]] = row
+    if coder is None:
+        for row in kb.reviews.current(passage_ids).to_dict("records"):
+            out.setdefault(row["passage_id"], {})[row["category"]] = row
+        return out
+    for row in kb.reviews.log(passage_ids, coder=coder).to_dict("records"):
+        if row["category"]:
+            state = {**(row["after"] or {}), "coder": row["coder"], "ts": row["ts"]}
+            out.setdefault(row["passage_id"], {})[row["category"]] = state
     return out
 
 
@@ -111,14 +120,16 @@ def queue(
     case: str | None = None,
     pending_only: bool = False,
     keep: str | None = None,
+    coder: str | None = None,
 ) -> list[QueueItem]:
     """Auto-coded passages, most uncertain first (ties: document order), every third place the most
     certain one left (`mix_certain`, CONFIDENT_EVERY).
 
     `factor` keeps passages whose auto codes include it; `pending_only` hides passages whose
-    every auto code has an accept/reject decision, except `keep` (the one on screen).
+    every auto code has an accept/reject decision, except `keep` (the one on screen); with `coder`,
+    only that coder's decisions count (a second coder's queue in blind double coding).
     """
-    decided = current_decisions(kb)
+    decided = current_decisions(kb, coder=coder)
     items = []
     for p in kb.passages:
         rec = auto_by_id(kb).get(p["id"])

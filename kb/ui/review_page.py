@@ -163,11 +163,13 @@ def memo_box(res: Resources, coder: str, pid: str) -> None:
                 _decide(res, coder, pid, None, "memo", memo=memo)
 
 
-def passage_view(res: Resources, coder: str, pid: str) -> None:
+def passage_view(res: Resources, coder: str, pid: str, blind: bool = False) -> None:
+    """One passage with its suggestions; `blind`: only this coder's own decisions are shown."""
     p = res.kb.passage_by_id[pid]
     text = p["text"]
     auto = (res.auto_by_id.get(pid) or {}).get("codes") or []
-    decided = api.current_decisions([pid], settings=res.settings).get(pid, {})
+    mine = coder if blind else None
+    decided = api.current_decisions([pid], coder=mine, settings=res.settings).get(pid, {})
     st.markdown(
         " ".join(
             [
@@ -204,6 +206,9 @@ def passage_view(res: Resources, coder: str, pid: str) -> None:
     if not auto:
         st.caption("자동 코드가 없는 구절입니다.")
     add_code(res, coder, pid, present)
+    if blind:  # the passage memo and the log would show the other coders' decisions
+        st.caption(":material/visibility_off: 블라인드: 메모와 결정 기록은 숨깁니다 (hidden while blind).")
+        return
     memo_box(res, coder, pid)
     with st.expander("이 구절의 결정 기록 · decision log"):
         st.dataframe(decision_log(res, pid), hide_index=True, width="stretch")
@@ -251,9 +256,18 @@ def render() -> None:
         format_func=lambda x: "전체" if x is None else res.case_name(x),
     )
     pending = c[2].toggle("미완료만", value=True, key="rv_pending", help="모든 코드가 결정된 구절 숨기기")
+    blind = c[2].toggle(
+        "블라인드",
+        key="rv_blind",
+        help="다른 코더의 결정을 숨기고, 내 결정만으로 완료를 셉니다 (blind double coding: "
+        "another coder's decisions are not shown; the codebook page then compares the two)",
+    )
+    mine = coder if blind else None
     pid = st.session_state.get("review_pid")
-    items = api.review_queue(factor=factor, case=case, pending_only=pending, keep=pid, settings=res.settings)
-    stats = api.review_progress(factor=factor, case=case, settings=res.settings)
+    items = api.review_queue(
+        factor=factor, case=case, pending_only=pending, keep=pid, coder=mine, settings=res.settings
+    )
+    stats = api.review_progress(factor=factor, case=case, coder=mine, settings=res.settings)
     total = max(stats["passages"], 1)
     st.progress(
         stats["done"] / total,
@@ -299,7 +313,7 @@ def render() -> None:
         ):
             st.session_state["review_pid"] = ids[pos + 1]
             st.rerun()
-        passage_view(res, coder, pid)
+        passage_view(res, coder, pid, blind)
     attention = api.needs_attention(res.settings)
     with st.expander(f"확인이 필요한 결정 · needs attention ({len(attention)})", expanded=False):
         if attention.empty:
