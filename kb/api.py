@@ -212,14 +212,17 @@ def agreement(settings: Settings | None = None) -> dict[str, Any]:
     "retrain now" after the decisions), on which it would only be scored against its own answers.
     `disagreements`: the units two coders decided differently, one row each, for adjudication."""
     from kb.review import agreement as run
+    from kb.review.decisions import anchor
 
     kb = get_kb(settings)
-    learned = run.learned_passages(kb, run.trained_until(kb))
-    auto = run.auto_vs_human(kb, learned)
-    decided = int(auto.loc[auto["category"] == run.TOTAL, "units"].sum())
+    decided = anchor(kb.passages, kb.reviews).codes  # read once for the tables below
+    learned = run.learned_passages(decided, run.trained_until(kb))
+    auto = run.auto_vs_human(kb, learned, decided)
+    by_coder = run.coder_decisions(kb)
+    units = int(auto.loc[auto["category"] == run.TOTAL, "units"].sum())
     return {
-        "auto_vs_human": auto, "between_coders": run.between_coders(kb), "decided_units": decided,
-        "learned_passages": len(learned), "disagreements": run.disagreements(kb),
+        "auto_vs_human": auto, "between_coders": run.between_coders(kb, by_coder), "decided_units": units,
+        "learned_passages": len(learned), "disagreements": run.disagreements(kb, by_coder),
     }  # fmt: skip
 
 

@@ -105,28 +105,31 @@ def trained_until(kb: KnowledgeBase) -> str | None:
     return (manifest.get("info") or {}).get("reviews_until")
 
 
-def learned_passages(kb: KnowledgeBase, until: str | None) -> set[str]:
-    """Reviewed passages with a decision at or before `until`: the coder was trained on them."""
-    from kb.review.decisions import anchor
-
+def learned_passages(decided: dict[str, dict[str, dict]], until: str | None) -> set[str]:
+    """Reviewed passages (`anchor(...).codes`) with a decision at or before `until`: the coder was
+    trained on them."""
     if not until:
         return set()
-    decided = anchor(kb.passages, kb.reviews).codes
     return {
         pid for pid, rows in decided.items() if any(str(r.get("ts") or "") <= until for r in rows.values())
     }
 
 
-def auto_vs_human(kb: KnowledgeBase, leave_out: set[str] | frozenset[str] = frozenset()) -> pd.DataFrame:
+def auto_vs_human(
+    kb: KnowledgeBase,
+    leave_out: set[str] | frozenset[str] = frozenset(),
+    decided: dict[str, dict[str, dict]] | None = None,
+) -> pd.DataFrame:
     """Per category (plus a '_all' row): precision/recall of the auto coder against humans, and α;
     `leave_out`: passages not to count (`learned_passages`: scored on them, the coder scores its own
-    training data – after "retrain now", precision 1.0 and α 1.0 on every factor)."""
+    training data – after "retrain now", precision 1.0 and α 1.0 on every factor); `decided`: the
+    anchored decisions when the caller has them already."""
     from kb.review.decisions import anchor
 
     categories = list(kb.codebook.ids)
     labels = {c.id: c.label_ko for c in kb.codebook.categories}
     auto = _auto_sets(kb)
-    decided = anchor(kb.passages, kb.reviews).codes
+    decided = anchor(kb.passages, kb.reviews).codes if decided is None else decided
     cells: dict[str, list[tuple[int, int, bool]]] = {c: [] for c in categories}
     for pid, rows in decided.items():
         if pid in leave_out:
@@ -175,11 +178,11 @@ def coder_decisions(kb: KnowledgeBase) -> dict[str, dict[str, dict[str, dict]]]:
     return out
 
 
-def disagreements(kb: KnowledgeBase) -> pd.DataFrame:
+def disagreements(kb: KnowledgeBase, by_coder: dict | None = None) -> pd.DataFrame:
     """Units two coders both decided, differently (status or polarity): what adjudication needs. The
     effective code is the later decision; the earlier one stays in the log and here."""
     labels = {c.id: c.label_ko for c in kb.codebook.categories}
-    by_coder = coder_decisions(kb)
+    by_coder = coder_decisions(kb) if by_coder is None else by_coder
     rows = []
     for ca, cb in combinations(sorted(by_coder), 2):
         for pid in sorted(set(by_coder[ca]) & set(by_coder[cb])):
@@ -197,12 +200,12 @@ def _decision(state: dict) -> str:
     return status if status == "rejected" else f"{status} {state.get('polarity') or 'neutral'}"
 
 
-def between_coders(kb: KnowledgeBase) -> pd.DataFrame:
+def between_coders(kb: KnowledgeBase, by_coder: dict | None = None) -> pd.DataFrame:
     """Per coder pair and category (plus '_all'): share of agreeing units and α on shared passages."""
     categories = list(kb.codebook.ids)
     labels = {c.id: c.label_ko for c in kb.codebook.categories}
     auto = _auto_sets(kb)
-    by_coder = coder_decisions(kb)
+    by_coder = coder_decisions(kb) if by_coder is None else by_coder
     rows = []
     for ca, cb in combinations(sorted(by_coder), 2):
         shared = sorted(set(by_coder[ca]) & set(by_coder[cb]))
