@@ -16,7 +16,7 @@ from kb import runner
 from kb.exchange.export import api_export as export
 from kb.exchange.ingest import api_add as add
 from kb.exchange.spreadsheet import read_export
-from kb.query.filters import Filters
+from kb.query.filters import Filters, validate
 from kb.records import SEARCH_RESULT_FIELDS
 from kb.settings import Settings, get_settings
 from kb.store.kbase import get_kb
@@ -235,11 +235,13 @@ def review_queue(
     coder: str | None = None,
     settings: Settings | None = None,
 ) -> list[Any]:
-    """Auto-coded passages to review, most uncertain first (kb.review.queue.QueueItem records);
-    with `coder`, done and pending by that coder's own decisions (blind double coding)."""
+    """Auto-coded passages to review, most uncertain first (kb.review.queue.QueueItem records, with
+    the suggested codes); with `coder`, done and pending by that coder's own decisions (blind double
+    coding). An unknown `factor` or `case` is an error (UnknownFilterValue), not an empty queue."""
     from kb.review import queue
 
     kb = get_kb(settings)
+    validate(kb, Filters(case=case, factor=factor))  # a misspelt one would show an empty queue
     return queue.queue(kb, factor=factor, case=case, pending_only=pending_only, keep=keep, coder=coder)
 
 
@@ -255,6 +257,7 @@ def review_progress(
     from kb.review import queue
 
     kb = get_kb(settings)
+    validate(kb, Filters(case=case, factor=factor))
     return queue.progress(kb, queue.queue(kb, factor=factor, case=case, coder=coder))
 
 

@@ -1,4 +1,4 @@
-"""What every `kb` command shares: the settings of this run and one-line errors.
+"""What every `kb` command shares: the settings of this run, one-line errors, tables and JSON values.
 
 Its own module so that the command modules (main, io_commands, review_commands, team_commands)
 import it and kb.cli.main imports them: no module imports back the one that registers it.
@@ -6,6 +6,8 @@ import it and kb.cli.main imports them: no module imports back the one that regi
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -14,6 +16,9 @@ import typer
 
 from kb.errors import KbError
 from kb.settings import Settings
+
+MAX_CELL = 60  # terminal columns of one table cell; longer text is cut with …
+NUMBER_LIKE = re.compile(r"[\d.,/%+-]+")  # 0.74, 1/2, 12: right-aligned in a table
 
 
 class State:
@@ -45,3 +50,55 @@ def stdout_is_a_file() -> bool:
         return stat.S_ISREG(os.fstat(sys.stdout.fileno()).st_mode)
     except (OSError, ValueError, AttributeError):  # no real descriptor (a test runner's buffer)
         return False
+
+
+def width(text: str) -> int:
+    """Terminal columns of `text`: Hangul and other wide characters take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def clip(text: str, columns: int) -> str:
+    """`text` on one line, cut with … to at most `columns` terminal columns."""
+    text = " ".join(text.split())
+    if width(text) <= columns:
+        return text
+    out = ""
+    for ch in text:
+        if width(out + ch) > columns - 1:
+            break
+        out += ch
+    return out + "…"
+
+
+def table(rows: list[dict[str, Any]], max_width: int = MAX_CELL) -> str:
+    """Rows as aligned columns: text left, numbers (12, 0.74, 1/2) right, None blank, each cell on one
+    line of at most `max_width` columns. Hangul counts two columns, so Korean names and memos line up
+    in a terminal (pandas' to_string counts one per character and right-aligns text)."""
+    if not rows:
+        return ""
+    cols = list(rows[0])
+    cells = [[clip("" if r.get(c) is None else str(r.get(c)), max_width) for c in cols] for r in rows]
+    numeric = [all(NUMBER_LIKE.fullmatch(row[i]) for row in cells) for i in range(len(cols))]
+    widths = [max(width(c), *(width(row[i]) for row in cells)) for i, c in enumerate(cols)]
+
+    def line(values: list[str]) -> str:
+        padded = [
+            " " * (w - width(v)) + v if num else v + " " * (w - width(v))
+            for v, w, num in zip(values, widths, numeric, strict=True)
+        ]
+        return "  ".join(padded).rstrip()
+
+    return "\n".join([line(cols), *(line(row) for row in cells)])
+
+
+def plain(value: Any) -> Any:
+    """A value for json.dumps: numpy scalars as Python numbers, NaN as null."""
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, str | bytes):  # numpy scalar
+        value = value.item()
+    if isinstance(value, float) and value != value:
+        return None
+    return value

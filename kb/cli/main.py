@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from kb.cli.case_commands import register as register_cases
 from kb.cli.common import State, friendly, stdout_is_a_file
 from kb.cli.filter_options import Case, Factor, Group, MinConfidence, PlatformType, Polarity, Reviewed
 from kb.cli.io_commands import register
@@ -300,7 +301,8 @@ def code(
         raise typer.Exit(1)
 
 
-# Export, add, import-codebook, reviews, users and serve live in their own modules.
+# Export, add, import-codebook, cases, reviews, users and serve live in their own modules.
 register(app)
+register_cases(app)
 register_reviews(app)
 register_team(app)

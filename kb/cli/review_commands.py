@@ -1,5 +1,6 @@
 """`kb reviews export|import|backup|agreement`: the coders' decision log in and out of its SQLite file,
-and how well the auto coder and the coders agree."""
+and how well the auto coder and the coders agree. The reviewing commands themselves (queue, decide,
+…) live in kb.cli.review_queue_commands and join this same `kb reviews` group."""
 
 from __future__ import annotations
 
@@ -10,9 +11,12 @@ from typing import Annotated, Any
 import typer
 
 from kb.cli.common import State, friendly
+from kb.cli.review_queue_commands import register as register_reviewing
 
 reviews_app = typer.Typer(
-    help="Export, import (merge) and back up coders' review decisions; agreement.", no_args_is_help=True
+    help="Review from the terminal (queue, decide, decisions, progress, attention, retrain); export, "
+    "import (merge) and back up the decisions; agreement.",
+    no_args_is_help=True,
 )
 
 
@@ -87,4 +91,5 @@ def _records(df: Any) -> list[dict]:
 
 
 def register(app: typer.Typer) -> None:
+    register_reviewing(reviews_app)
     app.add_typer(reviews_app, name="reviews")

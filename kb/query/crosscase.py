@@ -112,7 +112,9 @@ def cell_passages(
 ) -> list[str]:
     """The passage ids one cell of `matrix(kb, query, filters)` counts, as many as its `passages`:
     success, obstacle, neutral, recommendation, each best first (search rank with a query, else
-    human-coded first, then the most confident); the cell's exemplar is among them."""
+    human-coded first, then the most confident); the cell's exemplar is among them. An unknown
+    factor or case is an error (UnknownFilterValue), not an empty cell."""
+    validate(kb, Filters(case=case, factor=category))
     rows, order = _kept(kb, query, filters)
     mine = rows.equals("category", category) & rows.equals("case", case) & (rows.cell >= 0)
     order = order[mine[order]]

@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from kb.corpus.cases import CASES
+from kb.query.filters import Filters, validate
 from kb.store.kbase import KnowledgeBase
 
 CASE_COLUMNS = ["case", "name_ko", "name_en", "group", "platform_type", "organization"]
@@ -81,7 +82,9 @@ def exemplars(codes: pd.DataFrame, category: str, polarity: str, n: int = 2) -> 
 
 def case_profile(kb: KnowledgeBase, case: str, top: int = TOP, quotes: int = 2) -> dict[str, Any]:
     """One case: its table row, passage and code counts, and per polarity (success, obstacle,
-    recommendation) its `top` factors {category, passages, weight, exemplars: passage ids}."""
+    recommendation) its `top` factors {category, passages, weight, exemplars: passage ids}.
+    A case without passages is an error (UnknownFilterValue, naming the cases), not an empty profile."""
+    validate(kb, Filters(case=case))
     table = case_table(kb)
     info = table[table["case"] == case]
     codes = case_codes(kb, case)

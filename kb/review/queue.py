@@ -83,17 +83,28 @@ def queue_order(records: list[dict[str, Any]], confident_every: int = CONFIDENT_
     return mix_certain(coded, confident_every) + [i for i, r in enumerate(records) if not r.get("codes")]
 
 
+Suggestion = tuple[str, str | None, float]  # (category, polarity, confidence) of one auto code
+
+
 @dataclass(frozen=True)
 class QueueItem:
+    """One passage of the queue; `codes` are the auto coder's suggestions a coder decides on."""
+
     passage_id: str
     case: str
     uncertainty: float
     n_codes: int
     n_decided: int
+    codes: tuple[Suggestion, ...] = ()
 
     @property
     def done(self) -> bool:
         return self.n_decided >= self.n_codes
+
+    @property
+    def state(self) -> str:
+        """done (every suggestion decided), started (some) or todo (none): what `progress` counts."""
+        return "done" if self.done else "started" if self.n_decided else "todo"
 
 
 def current_decisions(
@@ -140,7 +151,10 @@ def queue(
             continue
         mine = decided.get(p["id"], {})
         n_dec = sum(1 for c in codes if mine.get(c["category"], {}).get("status") in DECIDED)
-        item = QueueItem(p["id"], p["case"], round(uncertainty(codes), 4), len(codes), n_dec)
+        suggested = tuple(
+            (c["category"], c.get("polarity"), round(float(c.get("confidence") or 0.0), 4)) for c in codes
+        )
+        item = QueueItem(p["id"], p["case"], round(uncertainty(codes), 4), len(codes), n_dec, suggested)
         if pending_only and item.done and p["id"] != keep:
             continue
         items.append(item)
@@ -151,8 +165,8 @@ def queue(
 def progress(kb: KnowledgeBase, items: list[QueueItem] | None = None) -> dict[str, int]:
     """Counts for the progress bar: passages done / started / untouched, and decisions made."""
     items = queue(kb) if items is None else items
-    done = sum(1 for it in items if it.done)
-    started = sum(1 for it in items if 0 < it.n_decided < it.n_codes)
+    done = sum(1 for it in items if it.state == "done")
+    started = sum(1 for it in items if it.state == "started")
     return {
         "passages": len(items),
         "done": done,
@@ -188,7 +202,9 @@ def decide(
     """Record one decision (auto code as `before`) and apply it; returns the decision id."""
     p = kb.passage_by_id.get(passage_id)
     if p is None:
-        raise ReviewError(f"unknown passage {passage_id!r}; rebuild or reload the app")
+        raise ReviewError(
+            f"unknown passage {passage_id!r}: not in this knowledge base (a rebuild may have changed it)"
+        )
     before = auto_code(kb, passage_id, category) if category else None
     decision_id = kb.reviews.record(
         coder,

@@ -59,9 +59,11 @@ class Decision:
         if not self.passage_id or not self.text_hash:
             raise ReviewError("passage_id and text_hash are required to anchor a decision")
         if self.action != "memo" and not self.category:
-            raise ReviewError(f"action {self.action!r} needs a category")
+            raise ReviewError(f"action {self.action!r} needs a category (the factor it decides on)")
         if self.category and valid is not None and self.category not in valid:
-            raise ReviewError(f"unknown category {self.category!r} (not in the codebook)")
+            raise ReviewError(
+                f"unknown category {self.category!r} (not in the codebook); valid: {', '.join(sorted(valid))}"
+            )
         if self.action in ("add", "set_polarity") and self.polarity is None:
             raise ReviewError(f"action {self.action!r} needs a polarity")
         if self.action == "memo" and self.memo is None:

@@ -1,0 +1,109 @@
+"""`kb cases`, `kb case` and `kb cell`: the cases, one case's profile, one matrix cell's passages.
+
+`kb cell` is its own command rather than an option of `kb matrix`: it calls another kb.api function
+(cell_passages) and prints passage ids, not a table, so `kb matrix` keeps one output shape; it takes
+matrix's query and filters, so a cell lists exactly the passages the same `kb matrix` counted there.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from kb.cli.common import State, friendly, plain, table
+from kb.cli.filter_options import Group, MinConfidence, PlatformType, Polarity, Reviewed
+
+POLARITY_HEADINGS = {
+    "success": "success factors",
+    "obstacle": "obstacles",
+    "recommendation": "recommendations",
+}
+
+
+@friendly
+def cases(
+    as_json: Annotated[bool, typer.Option("--json", help="JSON records (with the English names).")] = False,
+) -> None:
+    """Every case in the knowledge base: id, Korean name, group, platform type, organisation."""
+    from kb import api
+
+    df = api.cases(settings=State.settings)
+    if as_json:
+        typer.echo(df.to_json(orient="records", force_ascii=False, indent=1))
+    elif df.empty:
+        typer.echo("no cases: run `kb build`", err=True)
+    else:
+        cols = ["case", "name_ko", "group", "platform_type", "organization"]
+        typer.echo(table(df[cols].to_dict("records")))
+
+
+@friendly
+def case(
+    case_id: Annotated[str, typer.Argument(metavar="CASE", help="Case id, as `kb cases` lists it.")],
+    as_json: Annotated[bool, typer.Option("--json", help="The profile as one JSON object.")] = False,
+) -> None:
+    """One case's profile: its strongest success factors, obstacles and recommendations.
+
+    With names, organisation, passage and code counts, and for each factor the passage ids to quote."""
+    from kb import api
+
+    p = api.case_profile(case_id, settings=State.settings)
+    if as_json:
+        typer.echo(json.dumps(plain(p), ensure_ascii=False, indent=1))
+        return
+    english = f" · {p['name_en']}" if p.get("name_en") and p["name_en"] != p.get("name_ko") else ""
+    typer.echo(f"{p.get('name_ko') or case_id} ({case_id}){english}")
+    typer.echo(
+        f"group: {p.get('group')} · platform type: {p.get('platform_type')} · "
+        f"organisation: {p.get('organization') or '—'}"
+    )
+    counts = ", ".join(f"{pol} {n}" for pol, n in p["codes"].items())
+    typer.echo(f"passages: {p['passages']} · coded: {p['coded']} · codes: {counts}")
+    for pol, heading in POLARITY_HEADINGS.items():
+        typer.echo(f"\n{heading}:")
+        for f in p["factors"][pol] or []:
+            quotes = ", ".join(f["exemplars"])
+            typer.echo(f"  {f['category']:<26} {f['passages']:>3} passages   quote: {quotes}")
+        if not p["factors"][pol]:
+            typer.echo("  —")
+
+
+@friendly
+def cell(
+    factor: Annotated[str, typer.Argument(help="Codebook category id (a row of `kb matrix`).")],
+    case_id: Annotated[str, typer.Argument(metavar="CASE", help="Case id (a column of `kb matrix`).")],
+    query: Annotated[
+        str | None, typer.Option(help="As `kb matrix --query`: only passages it retrieves.")
+    ] = None,
+    group: Group = None,
+    platform_type: PlatformType = None,
+    polarity: Polarity = None,
+    reviewed: Reviewed = False,
+    min_confidence: MinConfidence = 0.0,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON array of passage ids.")] = False,
+) -> None:
+    """The passage ids one `kb matrix` cell counts, with the same query and filters.
+
+    Success, obstacle, neutral, then recommendation passages, each best first; --polarity keeps one."""
+    from kb import api
+
+    ids = api.cell_passages(
+        factor, case_id, query, group=group, platform_type=platform_type, polarity=polarity,
+        reviewed=reviewed, min_confidence=min_confidence, settings=State.settings,
+    )  # fmt: skip
+    if as_json:
+        typer.echo(json.dumps(ids, ensure_ascii=False))
+        return
+    if not ids:
+        typer.echo("no passages in this cell", err=True)
+    for pid in ids:
+        typer.echo(pid)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the case commands to the `kb` app."""
+    app.command("cases")(cases)
+    app.command("case")(case)
+    app.command("cell")(cell)

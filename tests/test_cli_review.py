@@ -1,0 +1,274 @@
+"""Reviewing from the terminal through the real CLI app: `kb reviews queue|progress|decide|decisions|
+attention|retrain`, `kb cases`, `kb case` and `kb cell`, on the small knowledge base of fixtures_kb
+(real SQLite review store, real Chroma). Tests that record decisions work on a private copy."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fixtures_kb import CODES, REVIEWER, copy_kb
+
+from kb import api
+from kb.cli.common import table, width
+from kb.errors import UnknownFilterValue
+from kb.settings import Settings
+
+CODER = "박코더"
+
+
+@pytest.fixture
+def review_kb(kb_settings: Settings, tmp_path: Path) -> Iterator[Settings]:
+    """A private copy of the small knowledge base: these tests write decisions."""
+    from kb.store.kbase import forget
+
+    settings = copy_kb(kb_settings, tmp_path / "kb")
+    yield settings
+    forget(settings)
+
+
+def ok(result) -> str:
+    assert result.exit_code == 0, result.stderr or result.output
+    return result.stdout
+
+
+def jsonl(result) -> list[dict]:
+    return [json.loads(line) for line in ok(result).splitlines()]
+
+
+def one_error_line(result) -> str:
+    assert result.exit_code == 1, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
+    assert result.stdout == ""
+    return lines[0]
+
+
+def test_queue_decide_progress_and_decisions_round_trip(kb_cli, review_kb: Settings) -> None:
+    queue = jsonl(kb_cli("reviews", "queue", "--json", "--limit", "0", settings=review_kb))
+    assert len(queue) == len(CODES)  # every auto-coded passage, once
+    got = sorted([(c["category"], c["polarity"], c["confidence"]) for c in q["codes"]] for q in queue)
+    assert got == sorted(CODES.values())  # the fixture's auto codes, with polarity and confidence
+    assert queue[0]["uncertainty"] == max(q["uncertainty"] for q in queue)  # most uncertain first
+    assert [q["state"] for q in queue].count("done") == 1  # the fixture's one accepted code
+    item = next(q for q in queue if q["n_codes"] == 1 and q["state"] == "todo")
+    pid, (code,) = item["passage_id"], item["codes"]
+    before = json.loads(ok(kb_cli("reviews", "progress", "--json", settings=review_kb)))
+    assert before["passages"] == len(CODES) and before["done"] == 1
+
+    said = ok(kb_cli("reviews", "decide", CODER, pid, "--action", "accept", "--factor", code["category"],
+                     settings=review_kb))  # fmt: skip
+    assert pid in said and CODER in said
+    assert f"{code['category']}: accepted, {code['polarity']}" in said  # accept keeps the suggested polarity
+
+    after = json.loads(ok(kb_cli("reviews", "progress", "--json", settings=review_kb)))
+    assert after["done"] == before["done"] + 1 and after["todo"] == before["todo"] - 1
+    assert after["codes_decided"] == before["codes_decided"] + 1
+    mine = json.loads(ok(kb_cli("reviews", "progress", "--json", "--coder", CODER, settings=review_kb)))
+    assert mine["done"] == 1 and mine["codes_decided"] == 1  # only this coder's decision
+    text = ok(kb_cli("reviews", "progress", settings=review_kb))
+    assert text.startswith(f"{after['done']} of {after['passages']} passages done")
+
+    (line,) = jsonl(kb_cli("reviews", "decisions", pid, "--json", settings=review_kb))
+    assert line["passage_id"] == pid and line["memo"] is None
+    (decision,) = line["decisions"]
+    assert decision["category"] == code["category"] and decision["status"] == "accepted"
+    assert decision["coder"] == CODER and decision["polarity"] == code["polarity"]
+    every = jsonl(kb_cli("reviews", "decisions", "--json", settings=review_kb))
+    assert pid in {d["passage_id"] for d in every} and len(every) == 3  # with the fixture's two
+    assert [d["passage_id"] for d in jsonl(kb_cli("reviews", "decisions", "--json", "--coder", CODER,
+                                                  settings=review_kb))] == [pid]  # fmt: skip
+
+    done = {q["passage_id"]: q for q in jsonl(kb_cli("reviews", "queue", "--json", "--limit", "0",
+                                                     settings=review_kb))}  # fmt: skip
+    assert done[pid]["done"] is True and done[pid]["state"] == "done" and done[pid]["n_decided"] == 1
+    pending = jsonl(kb_cli("reviews", "queue", "--json", "--pending", "--limit", "0", settings=review_kb))
+    assert pid not in {q["passage_id"] for q in pending} and len(pending) == len(CODES) - 2
+    row = next(r for r in ok(kb_cli("reviews", "queue", "--limit", "0", settings=review_kb)).splitlines()
+               if pid in r)  # fmt: skip
+    assert " done " in row and f"{code['category']} {code['polarity']} {code['confidence']:.2f}" in row
+
+
+def test_queue_limit_and_filters(kb_cli, kb_settings: Settings) -> None:
+    result = kb_cli("reviews", "queue", "--limit", "2", settings=kb_settings)
+    lines = ok(result).splitlines()
+    assert lines[0].split()[:3] == ["#", "passage_id", "case"] and len(lines) == 3
+    assert f"showing 2 of {len(CODES)} passages" in result.stderr
+    by_factor = jsonl(kb_cli("reviews", "queue", "--json", "--factor", "leadership", settings=kb_settings))
+    assert len(by_factor) == 2 and all("leadership" in {c["category"] for c in q["codes"]} for q in by_factor)
+    by_case = jsonl(kb_cli("reviews", "queue", "--json", "--case", "daangn", settings=kb_settings))
+    assert {q["case"] for q in by_case} == {"daangn"} and len(by_case) == 2
+
+
+@pytest.mark.parametrize(
+    ("args", "problem"),
+    [
+        (["--action", "approve", "--factor", "leadership"], "unknown action 'approve'"),
+        (["--action", "accept", "--factor", "leadershp"], "unknown category 'leadershp'"),
+        (["--action", "add", "--factor", "leadership", "--polarity", "good"], "unknown polarity 'good'"),
+        (["--action", "accept"], "action 'accept' needs a category (the factor"),
+        (["--action", "add", "--factor", "leadership"], "action 'add' needs a polarity"),
+        (["--action", "memo"], "action 'memo' needs memo text"),
+    ],
+)
+def test_a_bad_decision_is_one_error_line_and_records_nothing(
+    kb_cli, review_kb: Settings, args: list[str], problem: str
+) -> None:
+    pid = next(q.passage_id for q in api.review_queue(settings=review_kb))
+    before = api.current_decisions(settings=review_kb)
+    assert problem in one_error_line(kb_cli("reviews", "decide", CODER, pid, *args, settings=review_kb))
+    assert api.current_decisions(settings=review_kb) == before
+
+
+def test_an_unknown_passage_or_empty_coder_is_refused(kb_cli, review_kb: Settings) -> None:
+    line = one_error_line(kb_cli("reviews", "decide", CODER, "eunpyeong_forest:000000000000", "--action",
+                                 "accept", "--factor", "leadership", settings=review_kb))  # fmt: skip
+    assert "unknown passage 'eunpyeong_forest:000000000000'" in line
+    pid = next(q.passage_id for q in api.review_queue(settings=review_kb))
+    line = one_error_line(kb_cli("reviews", "decide", "  ", pid, "--action", "reject", "--factor",
+                                 "leadership", settings=review_kb))  # fmt: skip
+    assert "coder name must not be empty" in line
+    missing = kb_cli("reviews", "decide", CODER, pid, "--factor", "leadership", settings=review_kb)
+    assert missing.exit_code == 2 and "--action" in missing.output  # typer's usage error
+
+
+def test_set_polarity_memo_and_passage_memo_read_back(kb_cli, review_kb: Settings) -> None:
+    item = next(q for q in api.review_queue(settings=review_kb) if q.n_codes == 2)
+    pid, (category, _, _) = item.passage_id, item.codes[1]
+    said = ok(kb_cli("reviews", "decide", CODER, pid, "--action", "set_polarity", "--factor", category,
+                     "--polarity", "neutral", "--memo", "평가 없는 서술", settings=review_kb))  # fmt: skip
+    assert f"{category}: accepted, neutral, memo: 평가 없는 서술" in said
+    said = ok(kb_cli("reviews", "decide", CODER, pid, "--action", "memo", "--memo", "예산 구절 – 표 확인",
+                     settings=review_kb))  # fmt: skip
+    assert said.rstrip().endswith("passage memo: 예산 구절 – 표 확인")
+    (line,) = jsonl(kb_cli("reviews", "decisions", pid, "--json", settings=review_kb))
+    assert line["memo"] == "예산 구절 – 표 확인"
+    assert [(d["category"], d["status"], d["polarity"], d["memo"]) for d in line["decisions"]] == [
+        (category, "accepted", "neutral", "평가 없는 서술")
+    ]
+    text = ok(kb_cli("reviews", "decisions", pid, settings=review_kb)).splitlines()
+    assert text[0].split() == ["passage_id", "factor", "status", "polarity", "coder", "ts", "(UTC)", "memo"]
+    assert CODER in text[1] and "평가 없는 서술" in text[1]
+    assert text[-1] == f"passage memo {pid}: 예산 구절 – 표 확인"
+
+
+def test_decisions_of_passages_nobody_decided(kb_cli, kb_settings: Settings) -> None:
+    pid = next(q.passage_id for q in api.review_queue(settings=kb_settings) if q.n_decided == 0)
+    (line,) = jsonl(kb_cli("reviews", "decisions", pid, "--json", settings=kb_settings))
+    assert line == {"passage_id": pid, "decisions": [], "memo": None}
+    result = kb_cli("reviews", "decisions", pid, settings=kb_settings)
+    assert ok(result) == "" and "no decisions on these passages" in result.stderr
+    text = ok(kb_cli("reviews", "decisions", settings=kb_settings))  # the fixture's two decisions
+    assert text.count(REVIEWER) == 2 and "예산의 단절성" in text
+
+
+def test_an_unknown_factor_or_case_is_an_error_not_an_empty_queue(kb_cli, kb_settings: Settings) -> None:
+    line = one_error_line(kb_cli("reviews", "queue", "--factor", "leadershp", settings=kb_settings))
+    assert "unknown factor 'leadershp'" in line and "leadership" in line  # lists the valid ids
+    line = one_error_line(kb_cli("reviews", "progress", "--case", "seoul", settings=kb_settings))
+    assert "unknown case 'seoul'" in line and "daangn" in line
+    with pytest.raises(UnknownFilterValue, match="unknown factor"):  # the app's queue gets the check too
+        api.review_queue(factor="leadershp", settings=kb_settings)
+
+
+def test_attention_lists_decisions_whose_passage_vanished(kb_cli, review_kb: Settings) -> None:
+    from kb.review.decisions import open_store
+
+    result = kb_cli("reviews", "attention", settings=review_kb)
+    assert ok(result) == "" and "no decisions need attention" in result.stderr
+    gone = "eunpyeong_forest:0123456789ab"  # a passage a rebuild of a changed document removed
+    open_store(review_kb.reviews_db).record(CODER, gone, "f" * 64, "leadership", "accept")
+    (row,) = jsonl(kb_cli("reviews", "attention", "--json", settings=review_kb))
+    assert row["passage_id"] == gone and row["problem"] == "missing_passage" and row["coder"] == CODER
+    assert row["reanchored_to"] is None
+    text = ok(kb_cli("reviews", "attention", settings=review_kb)).splitlines()
+    assert len(text) == 2 and gone in text[1] and "missing_passage" in text[1]
+
+
+def test_retrain_while_a_build_runs_is_one_error_line(kb_cli, review_kb: Settings) -> None:
+    from kb.store.generations import current_name
+    from kb.store.locking import build_lock
+
+    generation = current_name(review_kb.data_dir)
+    with build_lock(review_kb.data_dir, "kb build"):
+        line = one_error_line(kb_cli("reviews", "retrain", settings=review_kb))
+    assert "is being built by pid" in line
+    assert current_name(review_kb.data_dir) == generation
+
+
+@pytest.mark.slow  # trains the fast coder models on the gold sentences (~15 s)
+def test_retrain_learns_the_decisions(kb_cli, review_kb: Settings) -> None:
+    item = next(q for q in api.review_queue(settings=review_kb) if q.n_decided == 0)
+    ok(kb_cli("reviews", "decide", CODER, item.passage_id, "--action", "accept", "--factor", item.codes[0][0],
+              settings=review_kb))  # fmt: skip
+    assert api.agreement(review_kb)["learned_passages"] == 0
+    result = kb_cli("reviews", "retrain", settings=review_kb)
+    summary = ok(result).strip()
+    assert summary.startswith("retrained on 3 review decisions") and "re-coded" in summary
+    assert "[code] done" in result.stderr  # progress went to stderr, the summary alone to stdout
+    assert api.agreement(review_kb)["learned_passages"] >= 1  # the new coder was trained on them
+
+
+def test_cases_and_one_case_profile(kb_cli, kb_settings: Settings) -> None:
+    records = json.loads(ok(kb_cli("cases", "--json", settings=kb_settings)))
+    assert [r["case"] for r in records] == api.cases(settings=kb_settings)["case"].tolist()
+    assert {"eunpyeong_forest", "domestic_synthesis", "london_talk_london", "daangn"} == {
+        r["case"] for r in records
+    }
+    text = ok(kb_cli("cases", settings=kb_settings)).splitlines()
+    assert text[0].split() == ["case", "name_ko", "group", "platform_type", "organization"]
+    assert any(line.startswith("daangn") and "당근마켓" in line for line in text)
+
+    profile = json.loads(ok(kb_cli("case", "domestic_synthesis", "--json", settings=kb_settings)))
+    assert profile["name_ko"] == "국내 사례 소결" and profile["passages"] == 3 and profile["coded"] == 3
+    assert profile["codes"] == {"success": 1, "obstacle": 1, "recommendation": 0}
+    (lead,) = profile["factors"]["success"]
+    text = ok(kb_cli("case", "domestic_synthesis", settings=kb_settings))
+    assert text.startswith("국내 사례 소결 (domestic_synthesis)")
+    success = text.split("success factors:")[1].split("obstacles:")[0]
+    assert lead["category"] == "leadership" and "leadership" in success and lead["exemplars"][0] in success
+    assert "financial_resources" in text.split("obstacles:")[1]
+    assert "unknown case 'seoul'" in one_error_line(kb_cli("case", "seoul", settings=kb_settings))
+
+
+def test_cell_lists_the_passages_the_matrix_counts(kb_cli, kb_settings: Settings) -> None:
+    matrix = json.loads(ok(kb_cli("matrix", "--json", settings=kb_settings)))
+    cell = next(
+        r for r in matrix if r["category"] == "financial_resources" and r["case"] == "eunpyeong_forest"
+    )
+    ids = json.loads(ok(kb_cli("cell", "financial_resources", "eunpyeong_forest", "--json",
+                               settings=kb_settings)))  # fmt: skip
+    assert len(ids) == cell["passages"] == 2 and cell["exemplar"] in ids
+    assert ok(kb_cli("cell", "financial_resources", "eunpyeong_forest", settings=kb_settings)).split() == ids
+    none = kb_cli(
+        "cell", "financial_resources", "eunpyeong_forest", "--polarity", "success", settings=kb_settings
+    )
+    assert ok(none) == "" and "no passages in this cell" in none.stderr
+    assert "unknown factor 'budget'" in one_error_line(
+        kb_cli("cell", "budget", "eunpyeong_forest", settings=kb_settings)
+    )
+    assert "unknown case 'seoul'" in one_error_line(
+        kb_cli("cell", "leadership", "seoul", settings=kb_settings)
+    )
+
+
+def test_table_lines_up_korean_by_terminal_columns() -> None:
+    rows = [
+        {"name": "당근마켓", "n": 3, "memo": "short"},
+        {"name": "Talk London", "n": 12, "memo": "예산의 단절성 " * 10},
+        {"name": None, "n": 0, "memo": "a\nb"},
+    ]
+    lines = table(rows, max_width=30).splitlines()
+    starts = [
+        width(line[: line.index(memo)])
+        for line, memo in zip(lines, ["memo", "short", "예산", "a b"], strict=True)
+    ]
+    assert len(set(starts)) == 1  # the memo column starts at one terminal column in every row
+    assert lines[1].split()[:2] == ["당근마켓", "3"] and lines[2].split()[2] == "12"
+    assert width(lines[2]) - starts[2] <= 30 and lines[2].endswith("…")
+    ends = [
+        width(line[: line.index(n) + len(n)]) for line, n in zip(lines[1:], ["3", "12", "0"], strict=True)
+    ]
+    assert len(set(ends)) == 1  # numbers are right-aligned
