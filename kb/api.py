@@ -6,6 +6,7 @@ process) and returns pandas DataFrames, so results go straight into notebooks.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
@@ -351,7 +352,10 @@ def code(
     One string is one text. `contexts`: per text None or {question, prev, next, speaker}; interviewer
     turns get no codes."""
     texts = [texts] if isinstance(texts, str) else list(texts)
-    return _coder(settings or get_settings()).code_texts(texts, ids, contexts)
+    coder = _coder(settings or get_settings())
+    if coder.model is None:
+        warnings.warn(UNTRAINED_CODER, UntrainedCoderWarning, stacklevel=2)
+    return coder.code_texts(texts, ids, contexts)
 
 
 def retrain(settings: Settings | None = None, log: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
@@ -364,6 +368,15 @@ def retrain(settings: Settings | None = None, log: Callable[[str], None] = lambd
     _CODERS.pop(settings, None)  # the next `code` loads the new model
     return out
 
+
+class UntrainedCoderWarning(UserWarning):
+    """`code` ran before `kb build` saved a trained coder."""
+
+
+UNTRAINED_CODER = (
+    "no trained coder in this data directory: codes come from the codebook's cue words and definitions"
+    " alone and are much weaker; run `kb build` first (or pass --data-dir of a built knowledge base)"
+)
 
 _CODERS: dict[Settings, Any] = {}
 

@@ -191,6 +191,18 @@ def test_kb_code_reads_plain_lines_from_stdin(coder_settings):
         assert {"category", "confidence", "polarity", "evidence"} <= set(row["codes"][0])
 
 
+def test_kb_code_warns_when_no_trained_coder_was_saved(coder_settings, tmp_path):
+    trained = kb_code(coder_settings, stdin=CLEAR["financial_resources"] + "\n")
+    assert trained.exit_code == 0 and "Warning" not in trained.stderr
+    empty = get_settings(data_dir=tmp_path / "never-built")
+    untrained = kb_code(empty, stdin=CLEAR["financial_resources"] + "\n")
+    assert untrained.exit_code == 0, untrained.stderr
+    assert "no trained coder" in untrained.stderr and "kb build" in untrained.stderr
+    assert json.loads(untrained.stdout)["id"] == "1"  # still coded, by the cue words and definitions
+    with pytest.warns(api.UntrainedCoderWarning):
+        api.code(CLEAR["ict_level"], settings=empty)
+
+
 def test_kb_code_reads_a_jsonl_file_and_reports_bad_lines(coder_settings, tmp_path):
     lines = [
         json.dumps({"id": "a", "text": CLEAR["leadership"]}, ensure_ascii=False),

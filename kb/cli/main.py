@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
+import warnings
 from pathlib import Path
 from typing import Annotated
 
@@ -295,7 +296,12 @@ def code(
         typer.echo(f"Error: {file}: {err}", err=True)
     if units:
         texts, ids = [u.text for u in units], [u.id for u in units]
-        for rec in api.code(texts, ids, settings=State.settings, contexts=contexts(units)):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", api.UntrainedCoderWarning)
+            records = api.code(texts, ids, settings=State.settings, contexts=contexts(units))
+        for warning in caught:
+            typer.echo(f"Warning: {warning.message}", err=True)
+        for rec in records:
             typer.echo(json.dumps(rec, ensure_ascii=False))
     if errors:
         raise typer.Exit(1)
