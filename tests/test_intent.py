@@ -64,6 +64,12 @@ def test_query_intent_names_the_category_in_either_language(kb, query: str, cate
         ("What should other cities learn?", "recommendation"),
         ("버스정보시스템은 어떤 정보를 제공하나", None),
         ("what went wrong and what worked?", None),  # both directions: none chosen
+        ("why did residents not use the app?", "obstacle"),  # why … not: the reasons of a failure
+        ("Why didn't the staff adopt it?", "obstacle"),
+        ("주민들은 왜 앱을 쓰지 않았나", "obstacle"),
+        ("왜 참여가 안 됐나", "obstacle"),
+        ("why did the city choose a private operator?", None),  # a why without a negation says no direction
+        ("왜 안내 문자를 보냈나", None),  # 안내 is not a negation
     ],
 )
 def test_query_polarity_from_direction_words(query: str, polarity: str | None) -> None:

@@ -75,10 +75,20 @@ class Intent:
     polarity: str | None = None  # obstacle | success | recommendation, when the query says so
 
 
+# "Why did … not …?" asks for the reasons of a failure, whatever the verb ("why did residents not
+# use the app?", "주민들은 왜 앱을 쓰지 않았나", "왜 참여가 안 됐나").
+_WHY_NOT = re.compile(
+    r"\bwhy\b.*(\bnot\b|n't\b|\bnever\b|\bno one\b|\bnobody\b|\bfew\b)"
+    r"|왜.*(\s안\s|\s안된|지\s?않|지\s?못|\s못\s|없었)"
+)
+
+
 def query_polarity(query: str) -> str | None:
     """The direction the query asks about, when exactly one direction's words occur in it."""
     text = query.lower()
     found = [pol for pol, rx in _WORDS.items() if rx.search(text)]
+    if "obstacle" not in found and _WHY_NOT.search(text):
+        found.append("obstacle")
     return found[0] if len(found) == 1 else None
 
 
