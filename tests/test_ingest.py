@@ -11,7 +11,8 @@ import pytest
 from fixtures_kb import copy_kb
 
 from kb.errors import IngestError
-from kb.exchange.ingest import MAX_BYTES, MAX_TEXT_CHARS, add_files, api_add, read_manifest, structure
+from kb.exchange.ingest import MAX_BYTES, MAX_TEXT_CHARS, add_files, api_add, read_manifest
+from kb.exchange.transcript import structure
 from kb.store.generations import store_dir
 
 TRANSCRIPT = """서울시 플랫폼 담당자 면담 (2022년 5월)

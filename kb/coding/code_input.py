@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kb.errors import KbError
-from kb.exchange.ingest import decode, speaker_match, speakers_in
+from kb.exchange.speakers import speaker_match, speakers_in
+from kb.exchange.transcript import decode
 from kb.text.segment import is_interviewer
 
 

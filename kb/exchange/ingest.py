@@ -2,9 +2,10 @@
 
 Each file becomes a corpus document exactly like an extracted one (docs/<id>.txt, its
 blocks file and a manifest row), so the next build segments, codes, embeds and indexes only
-what is new. Speaker turns ("면담자: …", "응답자: …", "Q: …", "A: …") become quotation blocks
-that carry their speaker. A bad file (binary, empty, too large, unreadable) is reported and
-skipped; the other files still go in. CP949/EUC-KR text is detected and converted to UTF-8.
+what is new. The file is read by kb.exchange.transcript: speaker turns ("면담자: …", "응답자: …",
+"Q: …", "A: …") become quotation blocks that carry their speaker, hard-wrapped lines running text.
+A bad file (binary, empty, too large, unreadable) is reported and skipped; the other files still go in.
+CP949/EUC-KR text is detected and converted to UTF-8.
 Files are untrusted: a .docx must stay within kb.exchange.safezip's decompression caps before
 python-docx opens it, and the manifest is read through kb.corpus.manifest (paths confined to the corpus).
 """
@@ -16,7 +17,6 @@ import hashlib
 import io
 import json
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -25,6 +25,7 @@ from typing import Any
 from kb.corpus.cases import ADDED_PREFIX, CASES, GROUPS, PLATFORM_TYPES
 from kb.corpus.manifest import inside, load_manifest
 from kb.errors import IngestError
+from kb.exchange.transcript import mark_interviewer, read_lines, read_transcript
 from kb.fileio import default_mode, write_atomic
 from kb.records import CASE_FIELDS, MANIFEST_FIELDS
 from kb.text.segment import is_interviewer
@@ -34,58 +35,6 @@ MAX_BYTES = 50 * 1024 * 1024
 # (a build codes and embeds every sentence of it: hours on 2 cores).
 MAX_TEXT_CHARS = 1_000_000
 SUFFIXES = (".txt", ".md", ".docx")
-KNOWN_SPEAKERS = {
-    "면담자",
-    "응답자",
-    "면접자",
-    "피면접자",
-    "조사자",
-    "조사원",
-    "면접원",
-    "연구참여자",
-    "참석자",
-    "구술자",
-    "인터뷰이",
-    "질문자",
-    "답변자",
-    "연구자",
-    "연구진",
-    "인터뷰어",
-    "진행자",
-    "사회자",
-    "참여자",
-    "피면담자",
-    "질문",
-    "답변",
-    "문",
-    "답",
-    "q",
-    "a",
-    "interviewer",
-    "interviewee",
-    "respondent",
-    "i",
-    "r",
-    "moderator",
-    "participant",
-}
-# What may stand before a speaker label: a list bullet and a transcription tool's timestamp
-# ("- 면담자: …", "[00:01:23] 면담자: …"); a timestamp may also follow the label ("면담자 (00:01:23): …").
-_TIME = r"[\[(]?\d{1,2}:\d{2}(?::\d{2})?[\])]?"
-_LEAD = rf"^[ \t]*(?:[-–•·*▶▷◆◇■□○●][ \t]*)?(?:{_TIME}[ \t]+)?"
-_WHO = r"(?P<who>[가-힣A-Za-z][가-힣A-Za-z0-9 ._-]{0,14}?)"
-_EM = r"(?:\*\*|__)?"  # Markdown bold around a label ("**면담자**:", "**면담자:**")
-_NAME = r"(?:[ \t]*\([^()\n:]{1,20}\))?"  # who the speaker is, after the role ("면담자(김OO):")
-_SPEAKER_RE = re.compile(
-    rf"{_LEAD}{_EM}[\[(<]?{_WHO}[\])>]?{_NAME}(?:[ \t]*{_TIME})?{_EM}[ \t]*[:：]{_EM}[ \t]*"
-)
-_BRACKET_RE = re.compile(rf"{_LEAD}\[{_WHO}\][ \t]+(?=\S)")  # "[면담자] 질문…", no colon
-_LABEL_LINE_RE = re.compile(rf"{_LEAD}{_WHO}[ \t]+{_TIME}[ \t]*$")  # "참석자 1 00:03", the turn below it
-_QA_RE = re.compile(rf"{_LEAD}{_EM}(?P<who>[QA]\d{{0,2}})[.)]{_EM}[ \t]+")
-_PAREN_RE = re.compile(rf"{_LEAD}{_WHO}[ \t]*\d{{0,2}}\)[ \t]+")  # "질문 1) …", "답변) …": known roles only
-# "면담자 - …", "면담자> …" (a chat export): known roles only
-_DASH_RE = re.compile(rf"{_LEAD}{_EM}{_WHO}{_NAME}{_EM}[ \t]*(?:[-–—>＞]|->|=>)[ \t]+")
-_KNOWN_ONLY = (_PAREN_RE, _DASH_RE)  # forms ordinary lines take too ("가) …", "예산 - 확보")
 _CASE_ID = re.compile(r"^[a-z][a-z0-9_]*(:[a-z0-9_]+)?$")
 _HINTS = {
     ".hwp": "save it as .docx or .txt in 한글",
@@ -108,6 +57,7 @@ class AddResult:
     blocks: int = 0
     speakers: list[str] = field(default_factory=list)
     interviewer_by_questions: str | None = None  # a label taken for the interviewer's (mark_interviewer)
+    joined: int = 0  # hard-wrapped lines joined into running text (kb.exchange.unwrap)
 
 
 @dataclass(frozen=True)
@@ -118,201 +68,6 @@ class CaseInfo:
     group: str
     platform_type: str
     organization: str
-
-
-# ---- reading ------------------------------------------------------------------------------
-def decode(raw: bytes) -> tuple[str, str | None]:
-    """Text of a .txt/.md file and the legacy encoding it was converted from (None for UTF-8).
-
-    Raises ValueError("binary") when the bytes are not text in any encoding we accept.
-    """
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return raw.decode("utf-16"), "UTF-16"
-    if b"\x00" in raw[:8192]:
-        raise ValueError("binary")
-    try:
-        return raw.decode("utf-8-sig"), None
-    except UnicodeDecodeError:
-        pass
-    from charset_normalizer import from_bytes
-
-    best = from_bytes(raw, cp_isolation=["cp949", "euc_kr", "johab", "utf_8"]).best()
-    if best is None or best.encoding.lower() not in {"cp949", "euc_kr", "johab"}:
-        raise ValueError("binary")
-    return str(best), best.encoding.upper().replace("_", "-")
-
-
-TABLE_ROW = -1  # the "level" of a .docx table row: rows form a table block of their own
-
-
-def _docx_lines(path: Path) -> list[tuple[str, int]]:
-    """(text, heading level, 0, or TABLE_ROW) per paragraph and table row, in document order."""
-    import docx
-    from docx.table import Table
-
-    from kb.exchange.safezip import ZipLimits
-
-    with ZipLimits(path, IngestError) as zf:  # what it decompresses to, before python-docx inflates it
-        zf.scan()
-
-    doc = docx.Document(str(path))
-    out: list[tuple[str, int]] = []
-    for item in doc.iter_inner_content():
-        if isinstance(item, Table):
-            rows = ([c.text.strip() for c in row.cells] for row in item.rows)
-            out.extend((" | ".join(cells), TABLE_ROW) for cells in rows if any(cells))
-            continue
-        style = (item.style.name if item.style is not None else "") or ""
-        m = re.match(r"(?:Heading|제목)\s*(\d)", style)
-        level = int(m.group(1)) if m else 1 if style == "Title" else 0
-        out.append((item.text, level))
-    return out
-
-
-def _text_lines(text: str, markdown: bool) -> list[tuple[str, int]]:
-    out = []
-    for line in text.split("\n"):
-        m = re.match(r"^(#{1,6})[ \t]+(?=\S)", line) if markdown else None
-        if m:  # closing #s stripped without a backtracking regex (huge lines stay linear)
-            title = line[m.end() :].rstrip()
-            bare = title.rstrip("#")
-            title = bare.rstrip() if bare != title and (not bare or bare[-1].isspace()) else title
-            out.append((title, len(m.group(1))))
-        else:
-            out.append((line, 0))
-    return out
-
-
-def read_lines(path: Path) -> tuple[list[tuple[str, int]], str | None]:
-    """Lines of a transcript as (text, heading level) and the encoding converted from, if any."""
-    if path.suffix.lower() == ".docx":
-        return _docx_lines(path), None
-    text, converted = decode(path.read_bytes())
-    return _text_lines(
-        text.replace("\r\n", "\n").replace("\r", "\n"), path.suffix.lower() == ".md"
-    ), converted
-
-
-# ---- structure ----------------------------------------------------------------------------
-def speakers_in(lines: list[str]) -> set[str]:
-    """Labels that open speaker turns: known interview roles, or any label used at least twice."""
-    seen: dict[str, int] = {}
-    for line in lines:
-        m = speaker_match(line)
-        if not m or len(m.group("who").split()) > 3:
-            continue
-        who = m.group("who").strip()
-        if m.re in _KNOWN_ONLY and not _known(who):
-            continue  # "가) …" opens a list item, "예산 - 확보" a note, not a turn
-        # a label alone on its line ("면담자:", the turn below it) counts when it is a known role
-        if line[m.end() :].strip() or m.re is _LABEL_LINE_RE or _known(who):
-            seen[who] = seen.get(who, 0) + 1
-    return {w for w, n in seen.items() if n >= 2 or _known(w)}
-
-
-def _known(who: str) -> bool:
-    return re.sub(r"\s*\d+$", "", who).casefold() in KNOWN_SPEAKERS
-
-
-def speaker_match(line: str) -> re.Match[str] | None:
-    """The speaker label at the start of `line` ("면담자:", "[응답자]:", "[응답자] …", "Q1:", "A.",
-    "Q1)", "질문 1)", "면담자(김OO):", "**면담자**:", "- 면담자:", "[00:01:23] 면담자:", "면담자 - …",
-    "면담자> …", a line "참석자 1 00:03" above the turn), if any."""
-    for pattern in (_LABEL_LINE_RE, _SPEAKER_RE, _BRACKET_RE, _QA_RE, _PAREN_RE, _DASH_RE):
-        if m := pattern.match(line):
-            return m
-    return None
-
-
-def structure(lines: list[tuple[str, int]], title: str) -> tuple[str, list[dict[str, Any]]]:
-    """Document text and block records (same fields as extracted documents' blocks).
-
-    A table (its rows at level TABLE_ROW) is a block of kind "table" between the paragraphs around
-    it: not part of the speaker turn it interrupts, which goes on after it."""
-    norm = [(unicodedata.normalize("NFC", t).rstrip().replace("\t", " "), lvl) for t, lvl in lines]
-    speakers = speakers_in([t for t, lvl in norm if not lvl])
-    text, blocks, path = "", [], [title]
-    current: dict[str, Any] | None = None  # open block: kind, speaker, start, end
-
-    def close() -> None:
-        nonlocal current
-        if current is not None and current["end"] > current["start"]:
-            blocks.append(
-                {
-                    "i": len(blocks),
-                    "kind": current["kind"],
-                    "start": current["start"],
-                    "end": current["end"],
-                    "section_path": list(path),
-                    "page": None,
-                    "page_end": None,
-                    "page_map": [],
-                    "speaker": current["speaker"],
-                    "attribution": "added",
-                    "para": None,
-                    "source_lines": [current["line"], current["last"]],
-                }
-            )
-        current = None
-
-    turn: str | None = None
-    for n, (line, level) in enumerate(norm, 1):
-        if not line.strip():
-            close()  # a blank line ends the paragraph; an open speaker turn continues in the next one
-            continue
-        if (level == TABLE_ROW) != (current is not None and current["kind"] == "table"):
-            close()  # a table starts or ends here
-        if text:
-            text += "\n" if current is not None else "\n\n"
-        start = len(text)
-        text += line
-        if level == TABLE_ROW:
-            if current is None:
-                current = {"kind": "table", "speaker": None, "start": start, "line": n}
-            current.update(end=len(text), last=n)
-            continue
-        if level:
-            close()
-            turn = None
-            path = [title, *path[1:level], line.strip()][: level + 1]
-            continue
-        m = speaker_match(line)
-        if m and m.group("who").strip() in speakers:
-            close()
-            turn = m.group("who").strip()
-            start += m.end()
-        if current is None:
-            kind = "quote" if turn else "narrative"
-            current = {"kind": kind, "speaker": turn, "start": start, "line": n}
-        current.update(end=len(text), last=n)
-    close()
-    return text, blocks
-
-
-_ASKS = re.compile(r"(?:\?|(?:까요|나요|가요|니까|는지요|세요)[.]?)[\"'”’)]*\s*$")
-
-
-def mark_interviewer(text: str, blocks: list[dict[str, Any]]) -> str | None:
-    """When no label says who interviews ("참석자 1" / "참석자 2", a transcription tool's labels),
-    take the one speaker who mostly asks: its blocks get `role: interviewer`; the label, or None.
-
-    Only clear cases: at least two speakers, none an interviewer label (kb.text.segment), one
-    with two or more turns of which at least half end in a question, every other speaker's turns
-    at most one in five."""
-    turns: dict[str, list[bool]] = {}
-    for b in blocks:
-        if b.get("speaker"):
-            turns.setdefault(b["speaker"], []).append(bool(_ASKS.search(text[b["start"] : b["end"]])))
-    if len(turns) < 2 or any(is_interviewer(who) for who in turns):
-        return None
-    share = {who: sum(asks) / len(asks) for who, asks in turns.items()}
-    askers = [who for who in turns if len(turns[who]) >= 2 and share[who] >= 0.5]
-    if len(askers) != 1 or any(share[who] > 0.2 for who in turns if who != askers[0]):
-        return None
-    for b in blocks:
-        if b.get("speaker") == askers[0]:
-            b["role"] = "interviewer"
-    return askers[0]
 
 
 # ---- corpus -------------------------------------------------------------------------------
@@ -388,7 +143,11 @@ def _same_text(corpus_dir: Path, doc_id: str, text: str) -> bool:
 
 
 def _answers(block: dict[str, Any]) -> bool:
-    return block.get("role") != "interviewer" and not is_interviewer(block.get("speaker"))
+    return (
+        block["kind"] != "meta"
+        and block.get("role") != "interviewer"
+        and not is_interviewer(block.get("speaker"))
+    )
 
 
 def _only_questions(blocks: list[dict[str, Any]]) -> str:
@@ -455,7 +214,8 @@ def add_files(
                 AddResult(str(path), "skipped", f"cannot read as .docx ({type(exc).__name__}: {exc})")
             )
             continue
-        text, blocks = structure(lines, path.stem)
+        read = read_transcript(lines, path.stem, markdown=path.suffix.lower() == ".md")
+        text, blocks = read.text, read.blocks
         if not text.strip():
             results.append(AddResult(str(path), "skipped", "no text in the file (only whitespace)"))
             continue
@@ -501,9 +261,12 @@ def add_files(
             }
         )
         speakers = list(dict.fromkeys(b["speaker"] for b in blocks if b["speaker"]))
-        reason = f"converted from {converted} to UTF-8" if converted else ""
+        notes = [f"converted from {converted} to UTF-8"] if converted else []
+        notes += [f"joined {read.joined} wrapped lines"] if read.joined else []
         status = "converted" if converted else "added"
-        results.append(AddResult(str(path), status, reason, doc_id, len(blocks), speakers, asker))
+        results.append(
+            AddResult(str(path), status, "; ".join(notes), doc_id, len(blocks), speakers, asker, read.joined)
+        )
     if rows:
         _write_text_atomic(corpus_dir / "manifest.csv", _manifest_text(fields, manifest + rows))
     return results
@@ -527,7 +290,7 @@ def api_add(
     settings: Any = None,
 ) -> Any:
     """`kb.add(...)`: one row per file (path, status, reason, doc_id, blocks, speakers,
-    interviewer_by_questions)."""
+    interviewer_by_questions, joined)."""
     from dataclasses import asdict
 
     import pandas as pd
