@@ -100,9 +100,14 @@ def test_the_same_text_under_another_name_or_encoding_is_not_added_twice(tmp_pat
     (files / "사본.txt").write_text(TRANSCRIPT, encoding="utf-8")
     (files / "legacy_copy.txt").write_bytes(TRANSCRIPT.encode("cp949"))
     (files / "edited.txt").write_text(TRANSCRIPT + "응답자: 한 줄 더.\n", encoding="utf-8")
-    results = add_files([files / n for n in ("사본.txt", "legacy_copy.txt", "edited.txt")], corpus, **CASE)
-    assert [r.status for r in results] == ["present", "present", "added"]
-    assert results[0].doc_id == results[1].doc_id == first.doc_id
+    # other line breaks and spacing: the same text (e.g. the same interview wrapped at another width)
+    (files / "respaced.txt").write_text(
+        TRANSCRIPT.replace("\n", "\r\n\r\n").replace("가장 ", "가장  "), "utf-8"
+    )
+    names = ("사본.txt", "legacy_copy.txt", "edited.txt", "respaced.txt")
+    results = add_files([files / n for n in names], corpus, **CASE)
+    assert [r.status for r in results] == ["present", "present", "added", "present"]
+    assert results[0].doc_id == results[1].doc_id == results[3].doc_id == first.doc_id
     assert len(read_manifest(corpus)[1]) == 2
 
 

@@ -107,6 +107,11 @@ def test_a_hard_wrapped_cp949_transcript_is_read_as_running_text(tmp_path) -> No
     row = read_manifest(corpus)[1][0]
     doc = (corpus / row["text_file"]).read_text(encoding="utf-8")
     assert all(doc[p["start"] : p["end"]] == p["text"] for p in passages)  # exports' offsets hold
+    # the same interview unwrapped (another file, UTF-8) is the same text: not added twice
+    again = tmp_path / "원본.txt"
+    again.write_text("\n".join(original) + "\n", encoding="utf-8")
+    [second] = add_files([again], corpus, "wrap_case")
+    assert second.status == "present" and second.doc_id == result.doc_id
 
 
 def test_lines_of_sentences_or_turns_keep_their_line_breaks() -> None:

@@ -4,7 +4,8 @@ Each file becomes a corpus document exactly like an extracted one (docs/<id>.txt
 blocks file and a manifest row), so the next build segments, codes, embeds and indexes only
 what is new. The file is read by kb.exchange.transcript: speaker turns ("면담자: …", "응답자: …",
 "Q: …", "A: …") become quotation blocks that carry their speaker, hard-wrapped lines running text.
-A bad file (binary, empty, too large, unreadable) is reported and skipped; the other files still go in.
+A file whose text (whitespace aside) is in the corpus already is not added twice. A bad file
+(binary, empty, too large, unreadable) is reported and skipped; the other files still go in.
 CP949/EUC-KR text is detected and converted to UTF-8.
 Files are untrusted: a .docx must stay within kb.exchange.safezip's decompression caps before
 python-docx opens it, and the manifest is read through kb.corpus.manifest (paths confined to the corpus).
@@ -24,7 +25,7 @@ from typing import Any
 
 from kb.corpus.cases import ADDED_PREFIX, CASES, GROUPS, PLATFORM_TYPES
 from kb.corpus.manifest import inside, load_manifest
-from kb.errors import IngestError
+from kb.errors import IngestError, KbError
 from kb.exchange.transcript import mark_interviewer, read_lines, read_transcript
 from kb.fileio import default_mode, write_atomic
 from kb.records import CASE_FIELDS, MANIFEST_FIELDS
@@ -135,11 +136,25 @@ def _digest_of(doc_id: str) -> str:
     return doc_id.rsplit("-", 1)[-1]
 
 
-def _same_text(corpus_dir: Path, doc_id: str, text: str) -> bool:
-    """Whether an added document holds `text` (its id's digest matched; a missing file counts as
-    the same text: the manifest row is what a build reads)."""
-    path = corpus_dir / "docs" / f"{doc_id}.txt"
-    return not path.is_file() or path.read_text(encoding="utf-8") == text + "\n"
+def fingerprint(text: str) -> str:
+    """What makes two transcripts the same text: every character but whitespace (the same interview
+    wrapped at another width, or with other line breaks or spacing, is the same)."""
+    return hashlib.sha1("".join(text.split()).encode("utf-8")).hexdigest()
+
+
+def _added(corpus_dir: Path, manifest: list[dict[str, str]]) -> tuple[dict[str, str], dict[str, str]]:
+    """Added documents by the fingerprint of their text, and by their id's digest when their text
+    file is missing (it counts as the same text: the manifest row is what a build reads)."""
+    by_text, by_id = {}, {}
+    for row in manifest:
+        if not row["doc_id"].startswith(ADDED_PREFIX):
+            continue
+        try:
+            path = inside(corpus_dir, row.get("text_file") or f"docs/{row['doc_id']}.txt", "text_file")
+            by_text.setdefault(fingerprint(path.read_text(encoding="utf-8")), row["doc_id"])
+        except (OSError, UnicodeDecodeError, ValueError, KbError):
+            by_id.setdefault(_digest_of(row["doc_id"]), row["doc_id"])
+    return by_text, by_id
 
 
 def _answers(block: dict[str, Any]) -> bool:
@@ -193,7 +208,7 @@ def add_files(
     corpus_dir = Path(corpus_dir)
     fields, manifest = read_manifest(corpus_dir)
     info = resolve_case(case, case_name, group, platform_type, organization, manifest)
-    have = {_digest_of(r["doc_id"]): r["doc_id"] for r in manifest if r["doc_id"].startswith(ADDED_PREFIX)}
+    have, have_id = _added(corpus_dir, manifest)
     results, rows = [], []
     for raw_path in paths:
         path = Path(raw_path)
@@ -227,10 +242,10 @@ def add_files(
             results.append(AddResult(str(path), "skipped", _only_questions(blocks)))
             continue
         doc_id = doc_id_for(info.id, path, text)
-        if (same := have.get(_digest_of(doc_id))) and _same_text(corpus_dir, same, text):
+        if same := have.get(fingerprint(text)) or have_id.get(_digest_of(doc_id)):
             results.append(AddResult(str(path), "present", f"the same text is in the corpus as {same}", same))
             continue
-        have[_digest_of(doc_id)] = doc_id
+        have[fingerprint(text)] = doc_id
         (corpus_dir / "docs").mkdir(parents=True, exist_ok=True)
         _write_text_atomic(corpus_dir / "docs" / f"{doc_id}.txt", text + "\n")
         _write_text_atomic(
