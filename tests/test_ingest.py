@@ -194,6 +194,25 @@ def test_case_checks(tmp_path, files):
     assert rows[0]["case_name"] == "당근마켓" and rows[0]["platform_type"] == "private_platform"
     frame = api_add([files / "면담2.md", files / "empty.txt"], "daangn", settings=_settings(corpus))
     assert list(frame["status"]) == ["added", "skipped"]
+    assert {r["case_name_en"] for r in read_manifest(corpus)[1]} == {"Daangn Market (Karrot)"}
+
+
+def test_a_new_case_gets_its_english_name(tmp_path, files, kb_cli) -> None:
+    corpus = tmp_path / "corpus"
+    args = ("--case", "hanbit", "--case-name", "한빛 소통마당", "--group", "domestic")
+    result = kb_cli(
+        "add", str(files / "면담1.txt"), *args, "--platform-type", "policy_proposal",
+        "--case-name-en", "Hanbit Citizen Forum", settings=_settings(corpus),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    add_files([files / "면담2.md"], corpus, "hanbit", case_name="한빛시 소통마당")  # renamed in Korean
+    add_files([files / "면담3.docx"], corpus, "other", "다른 사례", "domestic", "information")
+    names = [(r["case_name"], r["case_name_en"]) for r in read_manifest(corpus)[1]]
+    assert names == [
+        ("한빛 소통마당", "Hanbit Citizen Forum"),
+        ("한빛시 소통마당", "Hanbit Citizen Forum"),  # the English name is kept
+        ("다른 사례", "다른 사례"),  # none given: the Korean name stands for it
+    ]
 
 
 def _settings(corpus):

@@ -79,8 +79,12 @@ def resolve_case(
     platform_type: str | None,
     organization: str | None,
     manifest: list[dict[str, str]],
+    name_en: str | None = None,
 ) -> CaseInfo:
-    """Case metadata from kb.corpus.cases or earlier additions, completed/checked by the options given."""
+    """Case metadata from kb.corpus.cases or earlier additions, completed/checked by the options given.
+
+    Without an English name a new case is known by its Korean name in English too (the case column
+    of English searches); a renamed case keeps its English name unless that was only the Korean one."""
     if not _CASE_ID.match(case or ""):
         raise IngestError(
             f"case id {case!r} must be lower-case letters, digits and _ (e.g. seoul_interview_01)"
@@ -98,9 +102,8 @@ def resolve_case(
                 raise IngestError(
                     f"case {case!r} is {label} {have!r}, not {given!r}; drop the option or use a new case id"
                 )
-        return CaseInfo(
-            case, name or base[0], base[1] if not name else name, base[2], base[3], organization or base[4]
-        )
+        english = name_en or (name if name and base[1] in ("", base[0]) else base[1])
+        return CaseInfo(case, name or base[0], english, base[2], base[3], organization or base[4])
     if not name or not group:
         raise IngestError(
             f"case {case!r} is new: give --case-name, --group ({', '.join(GROUPS)}) and --platform-type "
@@ -111,7 +114,7 @@ def resolve_case(
     ptype = platform_type or ("private_platform" if group == "private" else "")
     if ptype not in PLATFORM_TYPES:
         raise IngestError(f"give --platform-type for case {case!r}; valid: {', '.join(PLATFORM_TYPES)}")
-    return CaseInfo(case, name, name, group, ptype, organization or "")
+    return CaseInfo(case, name, name_en or name, group, ptype, organization or "")
 
 
 def read_manifest(corpus_dir: Path) -> tuple[list[str], list[dict[str, str]]]:
@@ -203,11 +206,12 @@ def add_files(
     group: str | None = None,
     platform_type: str | None = None,
     organization: str | None = None,
+    case_name_en: str | None = None,
 ) -> list[AddResult]:
     """Add transcripts to the corpus; one result per file (bad files are skipped, not fatal)."""
     corpus_dir = Path(corpus_dir)
     fields, manifest = read_manifest(corpus_dir)
-    info = resolve_case(case, case_name, group, platform_type, organization, manifest)
+    info = resolve_case(case, case_name, group, platform_type, organization, manifest, case_name_en)
     have, have_id = _added(corpus_dir, manifest)
     results, rows = [], []
     for raw_path in paths:
@@ -303,6 +307,7 @@ def api_add(
     platform_type: str | None = None,
     organization: str | None = None,
     settings: Any = None,
+    case_name_en: str | None = None,
 ) -> Any:
     """`kb.add(...)`: one row per file (path, status, reason, doc_id, blocks, speakers,
     interviewer_by_questions, joined)."""
@@ -313,7 +318,7 @@ def api_add(
     from kb.settings import get_settings
 
     corpus_dir = (settings or get_settings()).corpus_dir
-    results = add_files(files, corpus_dir, case, case_name, group, platform_type, organization)
+    results = add_files(files, corpus_dir, case, case_name, group, platform_type, organization, case_name_en)
     return pd.DataFrame([asdict(r) for r in results], columns=list(AddResult.__dataclass_fields__))
 
 
