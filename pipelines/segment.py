@@ -26,7 +26,7 @@ from kb.errors import CorpusMissing
 from kb.fileio import write_jsonl
 from kb.records import CASE_FIELDS
 from kb.settings import get_settings
-from kb.text.segment import MAX_CHARS, is_interviewer, segment_text
+from kb.text.segment import MAX_CHARS, asks, block_questions, segment_text
 
 __all__ = ["run", "segment_document", "passage_id", "PASSAGES_FILE"]
 
@@ -71,21 +71,10 @@ def segment_document(
     out: list[dict[str, Any]] = []
     with open(blocks_path, encoding="utf-8") as f:
         blocks = [json.loads(line) for line in f if line.strip()]
-    question: str | None = None  # the interviewer's last turn, asked of the answers that follow
-    asking, section = False, None  # previous block was an interviewer turn; its section path
-    for block in blocks:
-        if block["kind"] == "figure":
-            continue  # caption only: the figure itself is not in the text
+    for block, answer_question in zip(blocks, block_questions(text, blocks), strict=True):
+        if block["kind"] in ("figure", "meta") or asks(block):
+            continue  # a caption, an added transcript's header, a question: context, not evidence
         body = text[block["start"] : block["end"]]
-        if block["section_path"] != section:
-            question, section = None, block["section_path"]
-        if is_interviewer(block.get("speaker")) or block.get("role") == "interviewer":
-            turn = " ".join(body.split())
-            question = f"{question} {turn}" if asking and question else turn
-            asking = True
-            continue  # context for the answer, not evidence: never a passage of its own
-        asking = False
-        answer_question = question if block.get("speaker") else None
         pieces = segment_text(
             body,
             max_chars=max_chars,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
+import docx
 import numpy as np
 import pytest
 from typer.testing import CliRunner
@@ -244,6 +245,42 @@ def test_kb_code_reads_a_transcript_file_interviewer_lines_uncoded_answers_with_
     units, _ = parse_lines(path.read_bytes().decode("cp949").splitlines())
     assert [(u.question, u.speaker) for u in units][1:3] == [("예산 확보는 어떠셨어요?", "응답자")] * 2
     assert units[4].question == "담당 인력은요?" and units[1].answer == units[2].answer != units[4].answer
+
+
+def test_kb_code_reads_a_docx_and_a_wrapped_transcript_as_kb_add_does(coder_settings, tmp_path):
+    d = docx.Document()
+    d.add_paragraph("면담 일시: 2023년 5월 17일")  # a header: not coded, not a question
+    d.add_paragraph("면담자: 연구자 이OO (OO대학교 행정학과)")
+    d.add_paragraph("[00:00:12] 연구자: 예산 확보는 어떠셨어요?")
+    d.add_paragraph(f"[00:00:20] 김OO 주무관: {CLEAR['financial_resources']}")
+    d.add_paragraph("[00:01:02] 연구자: 기술 수준은요?")
+    d.add_paragraph(f"[00:01:09] 김OO 주무관: {CLEAR['ict_level']}")
+    d.save(tmp_path / "면담.docx")
+    result = kb_code(coder_settings, str(tmp_path / "면담.docx"))
+    assert result.exit_code == 0, result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(r["speaker"], r.get("question"), r["text"]) for r in rows] == [
+        ("연구자", None, "예산 확보는 어떠셨어요?"),
+        ("김OO 주무관", "예산 확보는 어떠셨어요?", CLEAR["financial_resources"]),
+        ("연구자", None, "기술 수준은요?"),
+        ("김OO 주무관", "기술 수준은요?", CLEAR["ict_level"]),
+    ]
+    assert rows[0]["codes"] == [] and "financial_resources" in codes_of(rows[1])
+    # pasted from a PDF: wrapped every 40 characters, inside words; each turn is one record
+    answers = [" ".join(CLEAR[c] for c in cats) for cats in (("leadership", "governance"),
+               ("ict_level", "human_resources"), ("output_quality", "regional_disparity"))]  # fmt: skip
+    lines = [
+        f"{who}: {text}" for a in answers for who, text in (("면담자", "그 점은 어떠셨어요?"), ("응답자", a))
+    ]
+    wrapped = [
+        piece for line in lines for piece in (line[i : i + 40].strip() for i in range(0, len(line), 40))
+    ]
+    (tmp_path / "wrapped.txt").write_text("\n".join(wrapped) + "\n", encoding="utf-8")
+    result = kb_code(coder_settings, str(tmp_path / "wrapped.txt"))
+    assert result.exit_code == 0, result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["text"] for r in rows if r["speaker"] == "응답자"] == answers
+    assert "leadership" in codes_of(rows[1]) and "ict_level" in codes_of(rows[3])
 
 
 def test_api_code_takes_one_string_as_one_text(coder_settings):

@@ -11,7 +11,8 @@ import pytest
 from fixtures_kb import copy_kb
 
 from kb.errors import IngestError
-from kb.exchange.ingest import MAX_BYTES, MAX_TEXT_CHARS, add_files, api_add, read_manifest, structure
+from kb.exchange.ingest import MAX_BYTES, MAX_TEXT_CHARS, add_files, api_add, read_manifest
+from kb.exchange.transcript import structure
 from kb.store.generations import store_dir
 
 TRANSCRIPT = """서울시 플랫폼 담당자 면담 (2022년 5월)
@@ -99,9 +100,14 @@ def test_the_same_text_under_another_name_or_encoding_is_not_added_twice(tmp_pat
     (files / "사본.txt").write_text(TRANSCRIPT, encoding="utf-8")
     (files / "legacy_copy.txt").write_bytes(TRANSCRIPT.encode("cp949"))
     (files / "edited.txt").write_text(TRANSCRIPT + "응답자: 한 줄 더.\n", encoding="utf-8")
-    results = add_files([files / n for n in ("사본.txt", "legacy_copy.txt", "edited.txt")], corpus, **CASE)
-    assert [r.status for r in results] == ["present", "present", "added"]
-    assert results[0].doc_id == results[1].doc_id == first.doc_id
+    # other line breaks and spacing: the same text (e.g. the same interview wrapped at another width)
+    (files / "respaced.txt").write_text(
+        TRANSCRIPT.replace("\n", "\r\n\r\n").replace("가장 ", "가장  "), "utf-8"
+    )
+    names = ("사본.txt", "legacy_copy.txt", "edited.txt", "respaced.txt")
+    results = add_files([files / n for n in names], corpus, **CASE)
+    assert [r.status for r in results] == ["present", "present", "added", "present"]
+    assert results[0].doc_id == results[1].doc_id == results[3].doc_id == first.doc_id
     assert len(read_manifest(corpus)[1]) == 2
 
 
@@ -188,6 +194,25 @@ def test_case_checks(tmp_path, files):
     assert rows[0]["case_name"] == "당근마켓" and rows[0]["platform_type"] == "private_platform"
     frame = api_add([files / "면담2.md", files / "empty.txt"], "daangn", settings=_settings(corpus))
     assert list(frame["status"]) == ["added", "skipped"]
+    assert {r["case_name_en"] for r in read_manifest(corpus)[1]} == {"Daangn Market (Karrot)"}
+
+
+def test_a_new_case_gets_its_english_name(tmp_path, files, kb_cli) -> None:
+    corpus = tmp_path / "corpus"
+    args = ("--case", "hanbit", "--case-name", "한빛 소통마당", "--group", "domestic")
+    result = kb_cli(
+        "add", str(files / "면담1.txt"), *args, "--platform-type", "policy_proposal",
+        "--case-name-en", "Hanbit Citizen Forum", settings=_settings(corpus),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    add_files([files / "면담2.md"], corpus, "hanbit", case_name="한빛시 소통마당")  # renamed in Korean
+    add_files([files / "면담3.docx"], corpus, "other", "다른 사례", "domestic", "information")
+    names = [(r["case_name"], r["case_name_en"]) for r in read_manifest(corpus)[1]]
+    assert names == [
+        ("한빛 소통마당", "Hanbit Citizen Forum"),
+        ("한빛시 소통마당", "Hanbit Citizen Forum"),  # the English name is kept
+        ("다른 사례", "다른 사례"),  # none given: the Korean name stands for it
+    ]
 
 
 def _settings(corpus):

@@ -100,6 +100,10 @@ def add(
     case_name: Annotated[
         str | None, typer.Option("--case-name", help="Case name (needed for a new case).")
     ] = None,
+    case_name_en: Annotated[
+        str | None,
+        typer.Option("--case-name-en", help="English case name (a new case; default: --case-name)."),
+    ] = None,
     group: Annotated[str | None, typer.Option(help="domestic, international or private (new case).")] = None,
     platform_type: Annotated[
         str | None,
@@ -110,7 +114,16 @@ def add(
     """Add interview transcripts to the corpus; `kb build` then processes only the new documents."""
     from kb import api
 
-    table = api.add(files, case, case_name, group, platform_type, organization, settings=State.settings)
+    table = api.add(
+        files,
+        case,
+        case_name,
+        group,
+        platform_type,
+        organization,
+        settings=State.settings,
+        case_name_en=case_name_en,
+    )
     results = list(table.itertuples(index=False))
     for r in results:
         if r.status in ("skipped", "present"):

@@ -281,17 +281,17 @@ def code(
     file: Annotated[
         str,
         typer.Argument(
-            help="Text file (one passage per line, a transcript with 면담자:/응답자: labels, or JSONL with"
-            " id/text); - = stdin."
+            help="Text file (one passage per line, a transcript .txt/.md/.docx read as `kb add` reads it,"
+            " or JSONL with id/text); - = stdin."
         ),
     ] = "-",
 ) -> None:
-    """Code passages into the codebook's factors with polarity; writes JSONL to stdout."""
+    """Code passages into the codebook's factors with polarity; writes JSONL to stdout, each record with
+    the text coded (and its speaker and question when known)."""
     from kb import api
-    from kb.coding.code_input import contexts, parse_lines, read_file_lines
+    from kb.coding.code_input import contexts, parse_lines, read_units, traced
 
-    lines = sys.stdin.read().splitlines() if file == "-" else read_file_lines(Path(file))
-    units, errors = parse_lines(lines)
+    units, errors = parse_lines(sys.stdin.read().splitlines()) if file == "-" else read_units(Path(file))
     for err in errors:
         typer.echo(f"Error: {file}: {err}", err=True)
     if units:
@@ -301,8 +301,8 @@ def code(
             records = api.code(texts, ids, settings=State.settings, contexts=contexts(units))
         for warning in caught:
             typer.echo(f"Warning: {warning.message}", err=True)
-        for rec in records:
-            typer.echo(json.dumps(rec, ensure_ascii=False))
+        for unit, rec in zip(units, records, strict=True):
+            typer.echo(json.dumps(traced(unit, rec), ensure_ascii=False))
     if errors:
         raise typer.Exit(1)
 

@@ -23,6 +23,8 @@ __all__ = [
     "segment_text",
     "split_paragraphs",
     "is_interviewer",
+    "asks",
+    "block_questions",
     "INTERVIEWER_SPEAKERS",
     "MAX_CHARS",
 ]
@@ -57,6 +59,36 @@ def is_interviewer(speaker: str | None) -> bool:
         return False
     label = re.sub(r"[\s\d._:-]+$", "", speaker.strip().strip("[]()<>")).strip().casefold()
     return label in INTERVIEWER_SPEAKERS or label.startswith(_INTERVIEWER_PREFIXES)
+
+
+def asks(block: dict[str, Any]) -> bool:
+    """Whether a document block is an interviewer's turn (by its label, or `role` set by kb add)."""
+    return is_interviewer(block.get("speaker")) or block.get("role") == "interviewer"
+
+
+def block_questions(text: str, blocks: list[dict[str, Any]]) -> list[str | None]:
+    """Per block the question its answer replies to: the interviewer's turn before it (consecutive
+    turns of the interviewer's joined), for every block of the answer that follows, until the next
+    question or section. None for the interviewer's turns, blocks without a speaker, figures and
+    headers (kinds "figure", "meta", which also leave the question as it is)."""
+    out: list[str | None] = []
+    question: str | None = None
+    asking, section = False, None  # previous block was an interviewer turn; its section path
+    for block in blocks:
+        if block["kind"] in ("figure", "meta"):
+            out.append(None)
+            continue
+        if block["section_path"] != section:
+            question, section = None, block["section_path"]
+        if asks(block):
+            turn = " ".join(text[block["start"] : block["end"]].split())
+            question = f"{question} {turn}" if asking and question else turn
+            asking = True
+            out.append(None)
+            continue
+        asking = False
+        out.append(question if block.get("speaker") else None)
+    return out
 
 
 def _quote_spans(text: str) -> list[tuple[int, int]]:
