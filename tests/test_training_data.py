@@ -81,6 +81,7 @@ DEV_TRANSCRIPTS = ROOT / "eval" / "dev_transcripts" / "dev_gold.jsonl"
 DEV3_TRANSCRIPTS = ROOT / "eval" / "dev_transcripts" / "dev3" / "dev3_gold.jsonl"
 DEV4_TRANSCRIPTS = ROOT / "eval" / "dev_transcripts" / "dev4" / "dev4_gold.jsonl"
 DEV5_TRANSCRIPTS = ROOT / "eval" / "dev_transcripts" / "dev5" / "dev5_gold.jsonl"
+DEV6_TRANSCRIPTS = ROOT / "eval" / "dev_transcripts" / "dev6" / "dev6_gold.jsonl"
 SPOKEN_TRANSCRIPTS = ROOT / "corpus" / "training" / "spoken_transcripts.jsonl"
 
 
@@ -96,10 +97,13 @@ def _training_texts(written: list[dict]) -> set[str]:
     return {_flat(t) for t in texts}
 
 
-@pytest.mark.parametrize("path", [TRANSCRIPTS, DEV5_TRANSCRIPTS], ids=["test", "dev5"])
+@pytest.mark.parametrize(
+    "path", [TRANSCRIPTS, DEV5_TRANSCRIPTS, DEV6_TRANSCRIPTS], ids=["test", "dev5", "dev6"]
+)
 def test_held_out_transcripts_never_reach_training(path: Path) -> None:
-    """The blind test transcripts and the held-back dev5 check never train the coder: none of their
-    sentences is a training row (only a count is shown, never an evaluation text)."""
+    """The blind test transcripts, the held-back dev5 check and the dev6 development set never train
+    the coder: none of their sentences is a training row (only a count is shown, never an
+    evaluation text)."""
     if not path.exists():
         pytest.skip(f"{path} not copied in yet")
     evaluation = {_flat(r["text"]) for r in _rows(path)}
