@@ -240,6 +240,7 @@ def test_kb_code_reads_a_transcript_file_interviewer_lines_uncoded_answers_with_
     rows = {r["id"]: r for r in map(json.loads, result.stdout.splitlines())}
     assert list(rows) == ["1", "2", "3", "4", "5"]
     assert rows["1"]["codes"] == [] and rows["4"]["codes"] == []  # the interviewer's questions
+    assert rows["1"]["polarity"] == rows["4"]["polarity"] == "neutral"  # and no direction of their own
     assert "financial_resources" in codes_of(rows["2"])
     assert not any("응답자" in c["evidence"] for r in rows.values() for c in r["codes"])  # labels dropped
     units, _ = parse_lines(path.read_bytes().decode("cp949").splitlines())

@@ -496,7 +496,7 @@ class Coder:
         pol_of = {pair: p for pair, p in zip(pairs, pol, strict=True)}
 
         results, row = [], 0
-        for uid, spans in zip(ids, units, strict=True):
+        for u, (uid, spans) in enumerate(zip(ids, units, strict=True)):
             sentences, best = [], {}
             for start, end in spans:
                 a = analyses[row]
@@ -545,6 +545,8 @@ class Coder:
             unit_codes.sort(key=lambda c: -c["confidence"])
             if unit_codes:
                 polarity, pconf = dominant(unit_votes)
+            elif is_interviewer(ctx[u].speaker):
+                polarity, pconf = dominant({})  # a question is context, not evidence: no direction
             else:
                 first = row - len(spans)
                 total = sum(sum(analyses[i].clause_score.values()) for i in range(first, row))
