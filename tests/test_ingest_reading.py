@@ -13,7 +13,8 @@ import pytest
 
 from kb.exchange.ingest import add_files, read_manifest
 from kb.exchange.transcript import read_transcript
-from kb.exchange.unwrap import Break, separators, width
+from kb.exchange.unwrap import Break, separators
+from kb.text.textclean import display_width
 from pipelines.segment import segment_document
 
 CASE = dict(case="wrap_case", case_name="청솔군 면담", group="domestic", platform_type="private_brokerage")
@@ -149,7 +150,7 @@ def test_lines_of_sentences_or_turns_keep_their_line_breaks() -> None:
     ],
 )
 def test_how_a_wrapped_line_is_joined(line, body, spaced, after, sep) -> None:
-    assert separators([Break(line, body, spaced, after)], wrap=width(line)) == [sep]
+    assert separators([Break(line, body, spaced, after)], wrap=display_width(line)) == [sep]
     assert separators([Break(line, body, spaced, after)], wrap=None) == ["\n"]  # not wrapped: kept
 
 

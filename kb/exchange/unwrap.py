@@ -15,11 +15,11 @@ line is not wrapped and keeps its line breaks.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from statistics import median
 
 from kb.text.morphs import get_kiwi
+from kb.text.textclean import display_width
 
 _SENTENCE_END = re.compile(r"[.?!…。][\"'”’)\]」』]*$")
 _SPACE_AFTER = set(".,?!…;:)]}」』”’\"'")
@@ -38,24 +38,19 @@ class Break:
     next: str  # the next line's words
 
 
-def width(text: str) -> int:
-    """Display width: Hangul and other wide characters count two columns."""
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
-
-
 def wrap_width(breaks: list[Break], lines: list[str]) -> float | None:
     """The width the document was wrapped at, or None when it was not hard-wrapped.
 
     `lines` are all its text lines. Wrapped: at least MIN_BREAKS breaks end mid-sentence, they are
     at least half the breaks, two thirds of them are within 75–110 % of their median width, and at
     most one line in ten is wider than 115 % of it."""
-    mid = [width(b.line) for b in breaks if not _SENTENCE_END.search(b.line)]
+    mid = [display_width(b.line) for b in breaks if not _SENTENCE_END.search(b.line)]
     if len(mid) < MIN_BREAKS or len(mid) * 2 < len(breaks):
         return None
     w = median(mid)
     if sum(0.75 * w <= x <= 1.1 * w for x in mid) * 3 < len(mid) * 2:
         return None
-    if sum(width(line) > 1.15 * w for line in lines) * 10 > len(lines):
+    if sum(display_width(line) > 1.15 * w for line in lines) * 10 > len(lines):
         return None
     return w
 
@@ -65,7 +60,7 @@ def separators(breaks: list[Break], wrap: float | None) -> list[str]:
     out: list[str | None] = []
     ask: list[tuple[int, str, int]] = []  # (break, words around it glued, where they were glued)
     for i, b in enumerate(breaks):
-        full = wrap is not None and width(b.line) >= 0.75 * wrap
+        full = wrap is not None and display_width(b.line) >= 0.75 * wrap
         if wrap is None or not b.body or not b.next or (not full and _SENTENCE_END.search(b.line)):
             out.append("\n")  # not wrapped, or a short line that ends its sentence: a paragraph end
             continue
