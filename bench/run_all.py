@@ -37,17 +37,20 @@ ORDER = (
     "adaptation", "reranker_dev", "search_dev", "gloss_dev", "ltr_dev", "ltr2_dev", "coding",
     "polarity_balance_dev", "polstack_dev", "polrules_dev", "catstack_dev", "prose_dev",
     "polarity_data_dev", "fastpol_dev", "fastcomb_dev", "fastcat_dev", "devtrain_dev",
-    "coding_variants", "learning_curve", "learn_dev", "table7", "human_agreement", "build", "segment",
-    "first_search", "scale", "app",
+    "coding_variants", "learning_curve", "learn_dev", "directions", "table7", "human_agreement", "build",
+    "segment", "first_search", "scale", "app",
 )  # fmt: skip
 # build first: its store serves the others
-RUN_ORDER = ("build", "segment", "coding", "human_agreement", "retrieval", "off_topic", "scale", "app")
-USES_STORE = ("retrieval", "off_topic", "app")
+RUN_ORDER = (
+    "build", "segment", "coding", "human_agreement", "retrieval", "off_topic", "directions", "scale", "app",
+)  # fmt: skip
+USES_STORE = ("retrieval", "off_topic", "directions", "app")
 TITLES = {
     "coding": "Auto-coding quality",
     "coding_variants": "Auto-coding: what each part contributes",
     "learning_curve": "Learning from coders (new transcripts)",
     "table7": "Agreement with the report's synthesis (표 7-1, 소결)",
+    "directions": "Answers with both directions: counted under each (held-out transcripts)",
     "human_agreement": "Agreement between human coders",
     "retrieval": "Retrieval quality",
     "off_topic": "Questions that are not about the corpus",
@@ -82,6 +85,7 @@ def commands(scale: bool) -> dict[str, list[str]]:
         "human_agreement": ["-m", "bench.human_agreement"],
         "retrieval": ["-m", "bench.eval_retrieval", "--transcripts"],
         "off_topic": ["-m", "bench.off_topic"],
+        "directions": ["-m", "bench.eval_directions"],
         "build": ["-m", "bench.build_speed"],
         "segment": ["-m", "bench.segment_speed"],
         "scale": ["-m", "bench.scale", "--sizes", sizes, "--queries", "20"],

@@ -46,6 +46,28 @@ def dominant(weights: Mapping[str, float]) -> str:
     return min(weights, key=rank)
 
 
+DIRECTIONS: tuple[str, ...] = ("success", "obstacle", "recommendation")
+"""The polarities a researcher asks about ("what held back …", "what worked", "what do they advise")."""
+
+
+def sentence_directions(
+    category: str, polarity: str, sentences: Iterable[Mapping[str, Any]]
+) -> dict[str, float]:
+    """THE mixed-passage rule: the directions other than `polarity` that a sentence of the passage
+    carries for `category`, each with its most confident such sentence's confidence.
+
+    A passage code has one polarity (the confidence-weighted vote of its sentences), but an answer
+    often holds both: "예산은 넉넉했어요. 그런데 이듬해 절반으로 깎였죠." The matrix, case profiles,
+    the polarity filter and exports count the passage under each direction it carries."""
+    also: dict[str, float] = {}
+    for sentence in sentences:
+        for c in sentence.get("codes") or []:
+            p = c.get("polarity")
+            if c.get("category") == category and p in DIRECTIONS and p != polarity:
+                also[p] = max(also.get(p, 0.0), round(float(c.get("confidence") or 0.0), 4))
+    return {p: also[p] for p in DIRECTIONS if p in also}
+
+
 def dominant_polarity(codes: Iterable[Mapping[str, Any]]) -> str:
     """A passage's polarity: `dominant` over its codes' summed confidences (`none` without codes)."""
     weight: dict[str, float] = {}
@@ -155,14 +177,21 @@ class Code(TypedDict):
 CODE_FIELDS: tuple[str, ...] = ("category", "polarity", "confidence", "polarity_confidence", "evidence")
 
 EFFECTIVE_CODE_FIELDS: tuple[str, ...] = (
-    "category", "dimension", "polarity", "confidence", "source", "reviewer", "memo",
+    "category", "dimension", "polarity", "also", "confidence", "source", "reviewer", "memo",
 )  # fmt: skip
 """A code after review (auto code with human decisions applied), as search results and exports show it.
 
-source: 'auto' or 'human'; reviewer: who decided (None for auto); memo: the reviewer's note."""
+also: {direction: confidence} of the other directions one of the code's sentences carries
+(`sentence_directions`; {} when a reviewer set or added the polarity); source: 'auto' or 'human';
+reviewer: who decided (None for auto); memo: the reviewer's note."""
 
 CODE_COLUMNS: tuple[str, ...] = ("passage_id", *EFFECTIVE_CODE_FIELDS, "evidence")
 """Columns of the effective-code table (KnowledgeBase.codes_df): one row per passage and factor."""
+
+DIRECTION_COLUMNS: tuple[str, ...] = (*CODE_COLUMNS, "polarity_from")
+"""Columns of the counted-code table (KnowledgeBase.codes_by_direction): one row per passage, factor
+and direction it counts under; polarity_from: 'passage' (the code's own polarity) or 'sentence'
+(another direction one of its sentences carries, with that sentence's confidence)."""
 
 # ── decision ────────────────────────────────────────────────────────────────────────────────────
 

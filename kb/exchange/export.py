@@ -37,7 +37,8 @@ META_COLUMNS = (
 )  # fmt: skip
 EXCERPT_COLUMNS = [  # one row per code: the passage's citation, then the code
     "passage_id", "doc_id", "case", "case_name", "group", "platform_type", "section", "page", "kind",
-    "speaker", "question", "text", "category", "label_ko", "dimension", "polarity", "source", "confidence",
+    "speaker", "question", "text", "category", "label_ko", "dimension", "polarity", "polarity_from", "source",
+    "confidence",
     "reviewer", "memo", "passage_memo", "evidence",
 ]  # fmt: skip
 PASSAGE_COLUMNS = [
@@ -98,8 +99,10 @@ def _page(value: Any) -> int | None:
 def excerpts(
     kb: KnowledgeBase, filters: Filters = NO_FILTERS, query: str | None = None, k: int = DEFAULT_K
 ) -> pd.DataFrame:
-    """One row per effective code that passes the filters, with its passage and citation; `memo` is the
-    coder's memo on the code, `passage_memo` the memo on its passage."""
+    """One row per effective code and direction that passes the filters, with its passage and citation:
+    a code whose sentences also carry another direction has a row for it too (`polarity_from`
+    'sentence'), as the matrix counts it. `memo` is the coder's memo on the code, `passage_memo` the
+    memo on its passage."""
     ids, rank = selection(kb, filters, query, k)
     codes = matching_codes(kb, filters)
     if ids is not None:
@@ -115,7 +118,7 @@ def excerpts(
             continue
         evidence = _clean(code.get("evidence"))
         row = {col: _clean(p.get(col)) for col in META_COLUMNS}
-        row.update({key: _clean(code.get(key)) for key in CODE_KEYS})
+        row.update({key: _clean(code.get(key)) for key in (*CODE_KEYS, "polarity_from")})
         row.update(
             passage_id=p["id"],
             page=_page(p.get("page")),

@@ -76,8 +76,9 @@ def validate(kb: KnowledgeBase, f: Filters) -> None:
 
 
 def matching_codes(kb: KnowledgeBase, f: Filters) -> pd.DataFrame:
-    """Effective codes that satisfy the factor/polarity/confidence parts of the filter."""
-    codes = kb.codes_df()
+    """Counted codes (`KnowledgeBase.codes_by_direction`: a mixed passage once per direction) that
+    satisfy the factor/polarity/confidence parts of the filter."""
+    codes = kb.codes_by_direction()
     keep = codes["confidence"] >= f.min_confidence
     if f.factor:
         keep &= codes["category"] == f.factor

@@ -56,8 +56,9 @@ def case_table(kb: KnowledgeBase) -> pd.DataFrame:
 
 
 def case_codes(kb: KnowledgeBase, case: str) -> pd.DataFrame:
-    """Effective codes of one case's passages, with the passage kind for exemplar ordering."""
-    codes = kb.codes_df()
+    """Counted codes (once per direction, `KnowledgeBase.codes_by_direction`) of one case's passages,
+    with the passage kind for exemplar ordering."""
+    codes = kb.codes_by_direction()
     pdf = kb.passages_df
     codes = codes[codes["passage_id"].map(pdf["case"]) == case]
     return codes.assign(kind=codes["passage_id"].map(pdf["kind"]).fillna("narrative"))

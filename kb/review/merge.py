@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from kb.errors import ReviewError
+from kb.records import sentence_directions
 from kb.review.store import CURRENT_COLUMNS, ReviewStore
 
 ATTENTION_COLUMNS = [
@@ -96,6 +97,16 @@ def needs_attention(passages: list[dict], store: ReviewStore) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=ATTENTION_COLUMNS)
 
 
+def _also(code: dict, auto: dict, sentences: list[dict], row: dict | None) -> dict[str, float]:
+    """The other directions the code's sentences carry (kb.records.sentence_directions) while the code
+    is the coder's, or accepted as shown. A reviewer who gave it another polarity, or rejected it and
+    added it again, decided the passage's one reading."""
+    human = row is not None and row["status"] != "noted"
+    if code["polarity"] != auto.get("polarity") or (human and row["status"] != "accepted"):
+        return {}
+    return sentence_directions(code["category"], code["polarity"], sentences)
+
+
 def _human_code(row: dict, auto: dict | None) -> dict:
     code = copy.deepcopy(auto) if auto is not None else {"category": row["category"], "evidence": None}
     code["polarity"] = row["polarity"] or (auto or {}).get("polarity")
@@ -108,7 +119,8 @@ def merge(auto_codes: list[dict], passages: list[dict], store: ReviewStore) -> l
     """Auto codes with human decisions applied: rejected removed, accepted/added/re-polarised as human.
 
     Returns one entry per current passage (then any auto entry for an unknown id, unchanged) with
-    every code carrying `source` (auto|human), `reviewer` and `memo`, and a passage-level `memo`.
+    every code carrying `source` (auto|human), `reviewer`, `memo` and `also` (the other directions
+    its sentences carry), and a passage-level `memo`.
     """
     anchored = anchor(passages, store)
     auto_by_id = {entry["passage_id"]: entry for entry in auto_codes}
@@ -120,6 +132,7 @@ def merge(auto_codes: list[dict], passages: list[dict], store: ReviewStore) -> l
         entry = {k: copy.deepcopy(v) for k, v in auto_by_id.get(pid, {}).items() if k != "codes"}
         entry["passage_id"] = pid
         decided = anchored.codes.get(pid, {})
+        sentences = auto_by_id.get(pid, {}).get("sentences") or []
         codes = []
         for auto in auto_by_id.get(pid, {}).get("codes", []):
             row = decided.get(auto["category"])
@@ -130,10 +143,13 @@ def merge(auto_codes: list[dict], passages: list[dict], store: ReviewStore) -> l
                 codes.append(code)
             elif row["status"] != "rejected":
                 codes.append(_human_code(row, auto))
+            else:
+                continue
+            codes[-1]["also"] = _also(codes[-1], auto, sentences, row)
         seen = {c["category"] for c in auto_by_id.get(pid, {}).get("codes", [])}
         for category in sorted(set(decided) - seen):
             if decided[category]["status"] in ("accepted", "added"):
-                codes.append(_human_code(decided[category], None))
+                codes.append({**_human_code(decided[category], None), "also": {}})
         entry["codes"] = codes
         entry["memo"] = (anchored.memos.get(pid) or {}).get("memo")
         merged.append(entry)

@@ -18,7 +18,7 @@ import pandas as pd
 
 from kb.errors import StoreMissing
 from kb.fileio import read_jsonl, write_jsonl  # noqa: F401 - write_jsonl re-exported for callers of kb.store.kbase
-from kb.records import CODE_COLUMNS, STORE_PASSAGE_FIELDS
+from kb.records import CODE_COLUMNS, DIRECTION_COLUMNS, STORE_PASSAGE_FIELDS
 from kb.settings import Settings, get_settings
 from kb.store.generations import current_name, store_dir
 
@@ -134,6 +134,7 @@ class KnowledgeBase:
                     "category": code["category"],
                     "dimension": dims.get(code["category"], "other"),
                     "polarity": code.get("polarity") or "neutral",
+                    "also": code.get("also") or {},
                     "confidence": float(code.get("confidence") or 0.0),
                     "source": code.get("source") or "auto",
                     "reviewer": code.get("reviewer") or None,
@@ -158,14 +159,21 @@ class KnowledgeBase:
             self._memo[key] = value
         return value
 
+    def codes_by_direction(self) -> pd.DataFrame:
+        """Effective codes once per direction they count under (DIRECTION_COLUMNS): each code's own
+        polarity, then each other direction one of its sentences carries (`also`), at that
+        sentence's confidence. What the matrix, case profiles, polarity filters and exports count."""
+        return self.memo(("by direction",), lambda: by_direction(self.codes_df()))
+
     def codes_with_meta(self) -> pd.DataFrame:
-        """Effective codes with their passage's case, group and platform type (for pivots)."""
-        codes = self.codes_df()
+        """Counted codes (`codes_by_direction`) with their passage's case, group and platform type
+        (for pivots): a passage counts once per factor and direction."""
+        codes = self.codes_by_direction()
         with self._lock:
             if self._codes_meta is None:
                 meta = self.passages_df[["case", "case_name", "group", "platform_type"]]
                 self._codes_meta = (
-                    codes.drop_duplicates(["passage_id", "category"])
+                    codes.drop_duplicates(["passage_id", "category", "polarity"])
                     .join(meta, on="passage_id")
                     .reset_index(drop=True)
                 )
@@ -256,3 +264,17 @@ def forget(settings: Settings | None = None) -> None:
             _OPEN.clear()
         else:
             _OPEN.pop(settings, None)
+
+
+def by_direction(codes: pd.DataFrame) -> pd.DataFrame:
+    """`codes` (CODE_COLUMNS) with one more row per `also` direction (DIRECTION_COLUMNS)."""
+    own = codes.assign(polarity_from="passage")
+    extra = [
+        {**row, "polarity": pol, "confidence": float(conf), "also": {}, "polarity_from": "sentence"}
+        for row in codes[codes["also"].map(bool)].to_dict("records")
+        for pol, conf in row["also"].items()
+    ]
+    if not extra:
+        return own.reset_index(drop=True)[list(DIRECTION_COLUMNS)]
+    both = pd.concat([own, pd.DataFrame(extra, columns=list(DIRECTION_COLUMNS))], ignore_index=True)
+    return both[list(DIRECTION_COLUMNS)].astype({"reviewer": object, "memo": object})

@@ -27,7 +27,9 @@ def sentence_marks(
             continue
         best = max(carried, key=lambda c: float(c.get("confidence") or 0))
         eff = effective[best["category"]]
-        pol = eff["polarity"] if eff.get("source") == "human" else best.get("polarity") or eff["polarity"]
+        pol = best.get("polarity") or eff["polarity"]
+        if eff.get("source") == "human" and pol not in eff.get("also", {}):
+            pol = eff["polarity"]  # the reviewer's reading, except a direction the code keeps
         marks.append((start, end, pol))
     return marks
 

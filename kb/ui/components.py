@@ -87,10 +87,14 @@ def case_badge(name: str | None) -> str:
 
 
 def factor_chip(code: dict[str, Any], labels: dict[str, str], *, show_conf: bool = True) -> str:
-    """A chip for one code, coloured by polarity; a check icon marks a human decision."""
+    """A chip for one code, coloured by polarity; a check icon marks a human decision; "＋장애 문장"
+    when one of its sentences carries another direction (the matrix counts the passage there too)."""
     pol = code.get("polarity") or "neutral"
     label = labels.get(code["category"], code["category"])
     text = f"{POLARITY_ICON.get(pol, '')} {label} · {POLARITY_KO.get(pol, pol)}"
+    also = code.get("also") or {}
+    if also:
+        text += " " + " ".join(f"＋{POLARITY_KO.get(p, p)} 문장" for p in also)
     if code.get("source") == "human":
         text = f"{text} ({code.get('reviewer') or '검토됨'})"
         return badge(text, POLARITY_COLOR.get(pol, "gray"), icon="verified")

@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from kb import api
-from kb.records import POLARITIES
+from kb.records import POLARITIES, sentence_directions
 from kb.ui import components as ui
 from kb.ui import login, retrain_gate, review_session
 from kb.ui.cards import carrying_sentences, neighbours, sentence_marks
@@ -100,6 +100,12 @@ def code_row(res: Resources, coder: str, pid: str, text: str, code: dict, decide
             top[1].markdown(":orange[**미결정 undecided**]")
         for sent in carrying_sentences(res, pid, text, cat):
             st.caption("근거 문장: " + ui.md_escape(sent))
+        if code.get("also"):
+            other = ", ".join(ui.POLARITY_KO.get(p, p) for p in code["also"])
+            st.caption(
+                f"이 구절은 {other} 문장도 있어 매트릭스에서 그 방향으로도 셉니다. 그대로 수락하면 유지되고, "
+                "극성을 바꾸거나 거절 후 다시 추가하면 그 극성 하나만 셉니다 (docs/coding_guide.md §3)."
+            )
         ev = code.get("evidence")
         if isinstance(ev, dict) and ev.get("cues"):
             st.caption("단서어 cues: " + ui.md_escape(", ".join(map(str, ev["cues"][:8]))))
@@ -191,7 +197,9 @@ def passage_view(res: Resources, coder: str, pid: str, blind: bool = False) -> N
     present = set()
     for code in auto:
         present.add(code["category"])
-        code_row(res, coder, pid, text, {**code, "source": "auto"}, decided.get(code["category"]))
+        cat = code["category"]
+        also = sentence_directions(cat, code.get("polarity") or "", rec.get("sentences") or [])
+        code_row(res, coder, pid, text, {**code, "source": "auto", "also": also}, decided.get(cat))
     for cat, row in sorted(decided.items()):
         if cat not in present and row["status"] in ("added", "accepted"):
             present.add(cat)
