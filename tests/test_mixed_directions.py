@@ -110,6 +110,8 @@ def test_matrix_cell_profile_search_and_export_count_both_directions(settings, k
         ("obstacle", "passage"),
         ("success", "sentence"),
     ]
+    listed = kb_cli("search", "예산", "--factor", BUDGET, "--polarity", "success", settings=settings)
+    assert listed.exit_code == 0 and f"{BUDGET}(obstacle+success)" in listed.stdout, listed.output
     out = kb_cli("matrix", "--polarity", "success", "--factor", BUDGET, "--json", settings=settings)
     assert out.exit_code == 0, out.output
     assert sorted(r["success"] for r in json.loads(out.output)) == [1, 1]

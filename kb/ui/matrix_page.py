@@ -176,7 +176,8 @@ def render() -> None:
     st.title("교차 사례 매트릭스 · Cross-case matrix")
     st.caption(
         "칸의 숫자는 성공/장애 구절 수, 그 아래 +n은 제언 구절 수, 색은 성공−장애 (초록 = 성공 우세, "
-        "빨강 = 장애 우세). 칸을 클릭하면 구절이 열립니다."
+        "빨강 = 장애 우세). 문장들이 성공과 장애를 함께 담은 구절은 두 쪽에 모두 셉니다. "
+        "칸을 클릭하면 구절이 열립니다."
     )
     with st.expander("범위 scope", expanded=False):
         c1, c2, c3 = st.columns(3)
