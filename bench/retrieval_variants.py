@@ -309,6 +309,15 @@ VARIANTS: dict[str, Variant] = {
     "variant: intent with the coder's categories from confidence 0.3 (not 0.5)": Variant(
         intent=replace(DEFAULT_INTENT, coder_min=0.3)
     ),
+    "variant: English intent without the coder on its glossary terms": Variant(
+        intent=replace(DEFAULT_INTENT, gloss_coder_min=None)
+    ),
+    "variant: English intent + the coder on its glossary terms ≥ 0.7": Variant(
+        intent=replace(DEFAULT_INTENT, gloss_coder_min=0.7)
+    ),
+    "variant: English intent + the coder on its glossary terms ≥ 0.9": Variant(
+        intent=replace(DEFAULT_INTENT, gloss_coder_min=0.9)
+    ),
     "variant: intent as a boost x (1 + 0.5 code score) instead of a list": Variant(
         weights=NO_INTENT, intent_boost=0.5
     ),

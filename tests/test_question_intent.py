@@ -95,3 +95,18 @@ def test_search_page_offers_the_reading_as_filters(data_dir: Path) -> None:
     no_errors(fresh)
     assert any("자료에 하나도 없습니다" in w.value for w in fresh.warning)
     assert any("개 결과" in c.value for c in fresh.caption)  # the nearest passages are still shown
+
+
+def test_an_english_question_is_read_through_its_glossary_terms(settings: Settings) -> None:
+    """e5's similarity reads "mayor" as regional; the coder reads the glossary's Korean terms
+    (시장 … 단체장 지원 …) as leadership, as it reads a Korean question."""
+    from kb.query.intent import DEFAULT_INTENT, coder_confidences, glossary_terms
+    from kb.store.kbase import get_kb
+
+    question = "Did the mayor support the platform?"
+    kb = get_kb(settings)
+    terms = glossary_terms(kb, question)
+    assert "단체장" in terms and "지원" in terms
+    assert coder_confidences(kb, terms)["leadership"] >= DEFAULT_INTENT.gloss_coder_min
+    assert "leadership" in api.question_intent(question, settings=settings)["factors"]
+    assert glossary_terms(kb, "시장의 지원") == ""  # a Korean question is read as it is

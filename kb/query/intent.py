@@ -21,6 +21,9 @@ from typing import Any
 
 import numpy as np
 
+from kb.query.glossary import glossary_for
+from kb.query.vocabulary import query_lang
+
 # Direction words, matched as substrings (Korean stems; English word starts). General phrasings of
 # "what went wrong / what worked / what should be done", not taken from any question set.
 _POLARITY_WORDS: dict[str, tuple[str, ...]] = {
@@ -63,6 +66,9 @@ class IntentConfig:
     off_polarity: float = 0.5  # a code of another polarity than the query's counts this much
     order: str = "code"  # the coded candidates ordered by: code (weight x confidence) | fused (the fusion's)
     coder_min: float | None = 0.5  # categories the coder gives the query at least this (None: no coder)
+    # an English query: categories the coder gives its glossary Korean terms at least this (None: off;
+    # 0.5 as coder_min: dev halves, docs/bench/retrieval_intent.md)
+    gloss_coder_min: float | None = 0.5
     texts: str = "definitions"  # a category read from: definitions (and labels) | include (plus rules)
 
 
@@ -177,7 +183,18 @@ def intent_of(kb: Any, query: str, part_vectors: Sequence[np.ndarray], config: I
     intent = reader_for(kb, config).read(query, part_vectors, config)
     if config.coder_min is not None:
         intent = with_coder(intent, coder_confidences(kb, query), config.coder_min)
+    if config.gloss_coder_min is not None and query_lang(query) == "en":
+        terms = glossary_terms(kb, query)
+        if terms:
+            intent = with_coder(intent, coder_confidences(kb, terms), config.gloss_coder_min)
     return intent
+
+
+def glossary_terms(kb: Any, query: str) -> str:
+    """The Korean terms the glossary gives the English query's phrases, as one text for the coder:
+    the coder reads Korean cues ("did the mayor support …" → 시장 … 단체장 지원 …: leadership),
+    where e5's similarity alone may read "mayor" as regional."""
+    return " ".join(term for entry in glossary_for(kb).match(query) for term in entry.ko)
 
 
 READ_INTENTS_KEPT = 64  # questions whose reading an open knowledge base remembers
