@@ -38,8 +38,7 @@ META_COLUMNS = (
 EXCERPT_COLUMNS = [  # one row per code: the passage's citation, then the code
     "passage_id", "doc_id", "case", "case_name", "group", "platform_type", "section", "page", "kind",
     "speaker", "question", "text", "category", "label_ko", "dimension", "polarity", "polarity_from", "source",
-    "confidence",
-    "reviewer", "memo", "passage_memo", "evidence",
+    "confidence", "reviewer", "memo", "passage_memo", "evidence",
 ]  # fmt: skip
 PASSAGE_COLUMNS = [
     "id", "doc_id", "case", *CASE_FIELDS, "section", "page", "kind", "speaker", "question", "text", "start",

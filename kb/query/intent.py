@@ -67,7 +67,7 @@ class IntentConfig:
     order: str = "code"  # the coded candidates ordered by: code (weight x confidence) | fused (the fusion's)
     coder_min: float | None = 0.5  # categories the coder gives the query at least this (None: no coder)
     # an English query: categories the coder gives its glossary Korean terms at least this (None: off;
-    # 0.5 as coder_min: dev halves, docs/bench/retrieval_intent.md)
+    # 0.5 as coder_min: chosen on the dev halves, docs/bench/retrieval.md)
     gloss_coder_min: float | None = 0.5
     texts: str = "definitions"  # a category read from: definitions (and labels) | include (plus rules)
 
