@@ -105,8 +105,9 @@ def reading_bar(res: Resources, query: str, df: pd.DataFrame, kwargs: dict[str, 
     if pol is None or not factors or (kwargs["polarity"] == pol and kwargs["factor"] in factors):
         return
     names = ", ".join(res.labels.get(c, c) for c in factors)
-    carrying = sum(
-        any(c["category"] in factors and c["polarity"] == pol for c in codes or []) for codes in df["codes"]
+    carrying = sum(  # a code of that direction, or one whose sentence carries it (`also`), as the filter
+        any(c["category"] in factors and pol in (c["polarity"], *(c.get("also") or {})) for c in codes or [])
+        for codes in df["codes"]
     )
     direction = ui.POLARITY_KO.get(pol, pol)
     left, right = st.columns([3, 2], vertical_alignment="center")
