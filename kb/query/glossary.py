@@ -5,7 +5,8 @@ encoders alone. The glossary (`glossary_en_ko.jsonl` beside this module, one JSO
 `{"en": "resident participation", "ko": ["주민 참여", "주민참여"]}`) names the domain's English
 terms – public administration, local-government platforms, civic tech, the codebook's factors – with
 the Korean words a passage uses for them. An English query's glossary phrases (longest match first,
-after a light normalisation: lower case, hyphens, plurals, possessives) become the kiwi lemmas of
+after a light normalisation: lower case, hyphens, plurals, possessives; a word the glossary lacks is
+looked up by its regular base forms, funded → funding, organised → organized) become the kiwi lemmas of
 their Korean terms, exactly as `kb.store.keyword_index` indexes passages, and BM25 ranks the
 passages by those lemmas (`kb.query.retrieval`, weight `Weights.keyword_en`). A query that matches
 no phrase gets no BM25 list. Who wrote the shipped glossary and how: docs/bench/gloss_dev.md.
