@@ -15,7 +15,16 @@ from pathlib import Path
 
 import pytest
 
-from kb.query.glossary import GLOSSARY_PATH, GlossaryError, glossary_for, load, parse, singular, words
+from kb.query.glossary import (
+    GLOSSARY_PATH,
+    GlossaryError,
+    base_forms,
+    glossary_for,
+    load,
+    parse,
+    singular,
+    words,
+)
 from kb.query.retrieval import DEFAULT_WEIGHTS, keyword_hits, keyword_lemmas, ranked_ids, search
 from kb.settings import get_settings
 from kb.store.kbase import forget, get_kb
@@ -95,6 +104,36 @@ def test_phrases_match_longest_first_with_plurals_hyphens_and_possessives() -> N
     assert [e.en for e in g.match("Co-production policies")] == ["co-production", "policy"]
     assert g.match("What did the app offer?") == []
     assert g.match("particip ation") == []  # whole words only
+
+
+def test_inflected_and_british_words_match_the_entry_of_their_base_form() -> None:
+    g = parse(
+        [
+            *LINES,
+            '{"en": "funding", "ko": ["예산"]}',
+            '{"en": "matching fund", "ko": ["매칭펀드"]}',
+            '{"en": "plan", "ko": ["계획"]}',
+            '{"en": "neighborhood", "ko": ["동네"]}',
+            '{"en": "personalized service", "ko": ["맞춤형 서비스"]}',
+            '{"en": "need", "ko": ["필요"]}',
+        ]
+    )
+    # "fund" is only inside a phrase: the entry of a form of its own ("funding") wins
+    assert [e.en for e in g.match("How was the platform funded?")] == ["funding"]
+    assert [e.en for e in g.match("what was planned for the neighbourhood")] == ["plan", "neighborhood"]
+    assert [e.en for e in g.match("personalised services")] == ["personalized service"]
+    assert [e.en for e in g.match("a matching fund")] == ["matching fund"]  # held as it is: unchanged
+    assert [e.en for e in g.match("what residents needed")] == ["need"]
+    assert g.match("the red bus") == []  # "red" → "re"/"rede": too short or unknown, no entry
+
+
+def test_base_forms_are_tried_only_for_words_the_glossary_lacks() -> None:
+    assert base_forms("funded")[:3] == ["fund", "funde", "funding"]
+    assert "plan" in base_forms("planned") and "apply" in base_forms("applied")
+    assert "organized" in base_forms("organised") and "neighborhood" in base_forms("neighbourhood")
+    assert base_forms("need") == []  # "ne" is too short to be a form
+    g = parse(['{"en": "shared", "ko": ["공유"]}', '{"en": "share", "ko": ["지분"]}'])
+    assert [e.en for e in g.match("shared")] == ["shared"]  # its own entry, not the base's
 
 
 def test_an_english_query_gets_the_kiwi_lemmas_of_its_korean_terms() -> None:

@@ -5,7 +5,8 @@ encoders alone. The glossary (`glossary_en_ko.jsonl` beside this module, one JSO
 `{"en": "resident participation", "ko": ["주민 참여", "주민참여"]}`) names the domain's English
 terms – public administration, local-government platforms, civic tech, the codebook's factors – with
 the Korean words a passage uses for them. An English query's glossary phrases (longest match first,
-after a light normalisation: lower case, hyphens, plurals, possessives) become the kiwi lemmas of
+after a light normalisation: lower case, hyphens, plurals, possessives; a word the glossary lacks is
+looked up by its regular base forms, funded → funding, organised → organized) become the kiwi lemmas of
 their Korean terms, exactly as `kb.store.keyword_index` indexes passages, and BM25 ranks the
 passages by those lemmas (`kb.query.retrieval`, weight `Weights.keyword_en`). A query that matches
 no phrase gets no BM25 list. Who wrote the shipped glossary and how: docs/bench/gloss_dev.md.
@@ -49,6 +50,38 @@ def singular(word: str) -> str:
     return word[:-1] if word.endswith("s") else word
 
 
+_BRITISH = re.compile(r"is(e|ed|es|er|ing|ation)$")
+_AMERICAN = re.compile(r"iz(e|ed|es|er|ing|ation)$")
+
+
+def _spellings(word: str) -> list[str]:
+    """The word and its other English spelling (organised ↔ organized, neighbour ↔ neighbor)."""
+    out = [word, _BRITISH.sub(r"iz\1", word), _AMERICAN.sub(r"is\1", word)]
+    if "our" in word[2:]:
+        out.append(word[:2] + word[2:].replace("our", "or"))
+    return out
+
+
+def base_forms(word: str) -> list[str]:
+    """Forms a glossary may hold an inflected or otherwise spelled word under, most likely first:
+    funded → fund, funde, funding; planned → plan; organised → organized, organise; applied → apply.
+
+    Only tried for a query word the glossary does not hold as it is (`Glossary.known_form`), so a
+    rule that overreaches ("need" → "ne") cannot take a word away from its own entry."""
+    bases: list[str] = []
+    if word.endswith("ied") and len(word) > 4:
+        bases.append(word[:-3] + "y")
+    for suffix, other in (("ed", "ing"), ("ing", "ed")):
+        stem = word[: -len(suffix)]
+        if word.endswith(suffix) and len(stem) >= 3:
+            bases.append(stem)
+            if stem[-1] == stem[-2]:
+                bases.append(stem[:-1])  # planned → plan, travelled → travel
+            bases += [stem + "e", stem + other]
+    forms = [f for b in [word, *bases] for f in _spellings(b)]
+    return [f for f in dict.fromkeys(forms) if f != word and len(f) >= 3]
+
+
 def words(text: str) -> list[str]:
     """Normalised English words: lower case, possessive 's dropped, hyphens and slashes as spaces,
     each word singular."""
@@ -75,6 +108,7 @@ class Glossary:
                 if e not in self.by_phrase[key]:
                     self.by_phrase[key].append(e)
         self.longest = max((len(k) for k in self.by_phrase), default=0)
+        self.vocabulary = {w for key in self.by_phrase for w in key}
         self._lemmas: dict[Entry, list[str]] = {}
         self._term_lemmas: dict[Entry, list[list[str]]] = {}
 
@@ -85,7 +119,7 @@ class Glossary:
         """The entries whose English phrases the query holds, scanning left to right and taking
         the longest phrase at each word ("resident participation budget" is one phrase if the
         glossary has it, else "resident participation" + "budget")."""
-        ws = words(query)
+        ws = [self.known_form(w) for w in words(query)]
         found: list[Entry] = []
         i = 0
         while i < len(ws):
@@ -98,6 +132,17 @@ class Glossary:
             else:
                 i += 1
         return found
+
+    def known_form(self, word: str) -> str:
+        """The word, or the first of its `base_forms` the glossary holds: one with an entry of its
+        own first, then one inside a phrase ("funded" → "funding", an entry; "fund" is only part of
+        "fund raising")."""
+        if word in self.vocabulary:
+            return word
+        forms = base_forms(word)
+        return next((f for f in forms if (f,) in self.by_phrase), None) or next(
+            (f for f in forms if f in self.vocabulary), word
+        )
 
     def groups(self, query: str) -> list[list[list[str]]]:
         """Per matched phrase, the kiwi lemmas of each of its Korean terms: the synonym groups BM25
