@@ -14,8 +14,9 @@ from kb.coding.answers import AnswerCalibration
 from kb.coding.book import load_view
 from kb.coding.data import build_training_set, load_gold, load_written
 from kb.coding.retrain import quick_retrain
-from kb.coding.spoken import content_free, markers
+from kb.coding.spoken import markers
 from kb.settings import ROOT, get_settings
+from kb.text.backchannel import content_free
 
 pytestmark = pytest.mark.slow  # trains the coder on gold + written sentences, twice
 

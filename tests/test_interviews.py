@@ -192,3 +192,16 @@ def test_padded_part_queries_rank_a_fused_store_by_each_encoder() -> None:
     fused = fusion._combine(parts)
     for part, q, padded in zip(parts, queries, padded_part_queries(fusion, queries), strict=True):
         assert list(np.argsort(-(fused @ padded))) == list(np.argsort(-(part @ q)))
+
+
+def test_an_interviewers_agreement_between_answer_parts_is_no_new_question() -> None:
+    from kb.exchange.transcript import lines_of_text, structure
+    from kb.text.segment import block_questions
+
+    raw = (
+        f"면담자: {Q1}\n응답자: {A1_SENTS[0]}\n면담자: 아, 네.\n응답자: {A1_SENTS[1]}\n"
+        f"면담자: 그렇군요. {Q2}\n응답자: {A2}\n"
+    )
+    text, blocks = structure(lines_of_text(raw), "면담")
+    questions = [q for q in block_questions(text, blocks) if q]
+    assert questions == [Q1, Q1, f"그렇군요. {Q2}"], questions

@@ -41,11 +41,12 @@ from kb.coding.polarity_stack import PolarityStack
 from kb.coding.polarity_stack import features as stack_features
 from kb.coding.question_polarity import answer_orientation
 from kb.coding.similarity import CachedEmbedder
-from kb.coding.spoken import content_free, is_own_need, is_recommendation
+from kb.coding.spoken import is_own_need, is_recommendation
 from kb.coding.supervised import TrainingSet
 from kb.coding.training import CoderModel, category_scores, similarity_score, train_model
 from kb.records import POLARITIES
 from kb.records import dominant as dominant_label
+from kb.text.backchannel import content_free
 from kb.text.nlp import get_nlp
 from kb.text.segment import is_interviewer
 

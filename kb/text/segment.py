@@ -15,6 +15,7 @@ from bisect import bisect_left, bisect_right
 from itertools import pairwise
 from typing import Any
 
+from kb.text.backchannel import content_free
 from kb.text.morphs import get_kiwi
 
 __all__ = [
@@ -69,8 +70,10 @@ def asks(block: dict[str, Any]) -> bool:
 def block_questions(text: str, blocks: list[dict[str, Any]]) -> list[str | None]:
     """Per block the question its answer replies to: the interviewer's turn before it (consecutive
     turns of the interviewer's joined), for every block of the answer that follows, until the next
-    question or section. None for the interviewer's turns, blocks without a speaker, figures and
-    headers (kinds "figure", "meta", which also leave the question as it is)."""
+    question or section. An interviewer's turn that only agrees ("아, 네.", "그렇군요.") is no new
+    question: the answer that goes on keeps the one it was given. None for the interviewer's turns,
+    blocks without a speaker, figures and headers (kinds "figure", "meta", which also leave the
+    question as it is)."""
     out: list[str | None] = []
     question: str | None = None
     asking, section = False, None  # previous block was an interviewer turn; its section path
@@ -82,6 +85,9 @@ def block_questions(text: str, blocks: list[dict[str, Any]]) -> list[str | None]
             question, section = None, block["section_path"]
         if asks(block):
             turn = " ".join(text[block["start"] : block["end"]].split())
+            if content_free(turn):
+                out.append(None)
+                continue
             question = f"{question} {turn}" if asking and question else turn
             asking = True
             out.append(None)
