@@ -184,6 +184,8 @@ def test_case_checks(tmp_path, files):
         add_files([files / "면담1.txt"], corpus, "brand_new")
     with pytest.raises(IngestError, match="lower-case"):
         add_files([files / "면담1.txt"], corpus, "Bad Case")
+    with pytest.raises(IngestError, match="unknown platform type 'parking'; valid: .*service"):
+        add_files([files / "면담1.txt"], corpus, "x_case", "이름", "domestic", "parking")
     with pytest.raises(IngestError, match="unknown group"):
         add_files([files / "면담1.txt"], corpus, "x_case", "이름", "abroad", "information")
     with pytest.raises(IngestError, match="is group 'private'"):
