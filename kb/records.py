@@ -103,7 +103,7 @@ class ManifestRow(TypedDict):
     case_name: str  # Korean case name
     case_name_en: str
     group: str  # domestic, international or private
-    platform_type: str  # information, policy_proposal, private_brokerage, service, private_platform, synthesis
+    platform_type: str  # kb.corpus.cases.PLATFORM_TYPES (information, policy_proposal, …)
     organization: str  # who runs the platform
     chapter: str
     section: str
