@@ -145,3 +145,16 @@ def test_the_chip_names_the_other_direction() -> None:
     chip = factor_chip(code, {})
     assert "장애 요인" in chip and "＋성공 요인 문장" in chip
     assert "문장" not in factor_chip({"category": BUDGET, "polarity": "obstacle", "also": {}}, {})
+
+
+def test_a_profile_quotes_the_sentences_of_its_own_direction(settings) -> None:
+    from kb.ui.cards import excerpt
+    from kb.ui.state import Resources
+
+    res = Resources(KnowledgeBase(settings))
+    assert excerpt(res, FOREST_ID, FOREST, BUDGET, "success") == "다만 해당 플랫폼이 운영된 첫해이므로"
+    assert excerpt(res, FOREST_ID, FOREST, BUDGET, "obstacle") == "따라서 향후 예산 확대가"
+    # no sentence of the direction: every sentence of the code, " … " where text was left out between
+    assert excerpt(res, FOREST_ID, FOREST, BUDGET, "recommendation") == (
+        "예산과 관련하여 … 다만 해당 플랫폼이 운영된 첫해이므로 … 따라서 향후 예산 확대가"
+    )
