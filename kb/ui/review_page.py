@@ -89,8 +89,17 @@ def code_row(res: Resources, coder: str, pid: str, text: str, code: dict, decide
     cat = code["category"]
     with st.container(border=True):
         top = st.columns([3, 2])
-        top[0].markdown(ui.factor_chip(code, res.labels))
         status = (decided or {}).get("status")
+        if status in ("accepted", "added"):  # the chip says what now counts: the coder's reading
+            mine = {**code, "polarity": decided.get("polarity") or code.get("polarity"), "also": {}}
+            top[0].markdown(
+                ui.factor_chip({**mine, "source": "human", "reviewer": decided.get("coder")}, res.labels)
+            )
+            if code.get("source") == "auto" and mine["polarity"] != code.get("polarity"):
+                suggested = ui.POLARITY_KO.get(code.get("polarity") or "", code.get("polarity"))
+                top[0].caption(f"자동 제안: {suggested} {float(code.get('confidence') or 0):.0%}")
+        else:
+            top[0].markdown(ui.factor_chip(code, res.labels))
         if status:
             pol = decided.get("polarity") or ""
             who = ui.md_escape(decided.get("coder") or "")
