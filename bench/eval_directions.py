@@ -124,7 +124,8 @@ session-25 tester saw a reviewer's "leadership · success" exported with an obst
 "네, 그렇죠."). It was taken as the threshold, not chosen here; both were run once on the same store:
 dev6 F1 0.614 → 0.620, the test set 0.585 → 0.590 (precision up, recall the same). Session 25 also
 leaves sentences that only agree, thank or are a transcriber's note uncoded (dev6's "네." answers:
-the first row 0.553 → 0.556; none in the test set). Search's code-aware ranking still reads only the code's own polarity: letting `also` count for
+the first row 0.553 → 0.556; none in the test set). Search's code-aware ranking still reads only the
+code's own polarity: letting `also` count for
 the asked direction there too was measured on the retrieval dev halves in session 24 (fused MRR@10
 0.767 → 0.766 over the report, 0.795 → 0.789 over added transcripts; kb.search hit@5 on transcripts
 0.902 → 0.892) and not kept."""
