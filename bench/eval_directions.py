@@ -118,8 +118,14 @@ under every other direction one of its sentences carries (`kb.records.sentence_d
 `also`). This bench measures that choice at the unit the matrix counts, (answer, factor, direction),
 against blind gold codes on transcripts the coder never trained on: each answer turn rebuilt from its
 gold sentences, coded with its question by the store's coder (`kb.api.code`), the gold directions of an
-answer being those of its sentences' codes. The rule has no parameter; nothing was chosen on these
-sets. Search's code-aware ranking still reads only the code's own polarity: letting `also` count for
+answer being those of its sentences' codes. The rule's one setting (session 25): a sentence's other
+direction counts from confidence 0.5, the coder's own code threshold (before: any confidence; the
+session-25 tester saw a reviewer's "leadership · success" exported with an obstacle read at 0.07 from
+"네, 그렇죠."). It was taken as the threshold, not chosen here; both were run once on the same store:
+dev6 F1 0.614 → 0.620, the test set 0.585 → 0.590 (precision up, recall the same). Session 25 also
+leaves sentences that only agree, thank or are a transcriber's note uncoded (dev6's "네." answers:
+the first row 0.553 → 0.556; none in the test set). Search's code-aware ranking still reads only the
+code's own polarity: letting `also` count for
 the asked direction there too was measured on the retrieval dev halves in session 24 (fused MRR@10
 0.767 → 0.766 over the report, 0.795 → 0.789 over added transcripts; kb.search hit@5 on transcripts
 0.902 → 0.892) and not kept."""

@@ -50,6 +50,9 @@ DIRECTIONS: tuple[str, ...] = ("success", "obstacle", "recommendation")
 """The polarities a researcher asks about ("what held back …", "what worked", "what do they advise")."""
 
 
+ALSO_MIN_CONFIDENCE = 0.5  # a sentence's other direction counts from the coder's own code threshold
+
+
 def sentence_directions(
     category: str, polarity: str, sentences: Iterable[Mapping[str, Any]]
 ) -> dict[str, float]:
@@ -58,13 +61,16 @@ def sentence_directions(
 
     A passage code has one polarity (the confidence-weighted vote of its sentences), but an answer
     often holds both: "예산은 넉넉했어요. 그런데 이듬해 절반으로 깎였죠." The matrix, case profiles,
-    the polarity filter and exports count the passage under each direction it carries."""
+    the polarity filter and exports count the passage under each direction it carries. A sentence
+    code under the coder's threshold (kept from the question's context) carries no direction of its own."""
     also: dict[str, float] = {}
     for sentence in sentences:
         for c in sentence.get("codes") or []:
-            p = c.get("polarity")
-            if c.get("category") == category and p in DIRECTIONS and p != polarity:
-                also[p] = max(also.get(p, 0.0), round(float(c.get("confidence") or 0.0), 4))
+            p, conf = c.get("polarity"), float(c.get("confidence") or 0.0)
+            if c.get("category") != category or p == polarity or conf < ALSO_MIN_CONFIDENCE:
+                continue
+            if p in DIRECTIONS:
+                also[p] = max(also.get(p, 0.0), round(conf, 4))
     return {p: also[p] for p in DIRECTIONS if p in also}
 
 
@@ -97,7 +103,7 @@ class ManifestRow(TypedDict):
     case_name: str  # Korean case name
     case_name_en: str
     group: str  # domestic, international or private
-    platform_type: str  # information, policy_proposal, private_brokerage, private_platform, synthesis
+    platform_type: str  # kb.corpus.cases.PLATFORM_TYPES (information, policy_proposal, …)
     organization: str  # who runs the platform
     chapter: str
     section: str

@@ -286,6 +286,7 @@ def review_page(address: dict[str, str]) -> AppTest:
 
 def test_accept_takes_the_polarity_in_the_box_and_a_memo_shows_on_search_cards(data_dir: Path) -> None:
     from kb.records import POLARITIES
+    from kb.ui.components import POLARITY_KO
 
     at = review_page({"coder": "lee"})
     pid = at.session_state["review_pid"]
@@ -298,6 +299,10 @@ def test_accept_takes_the_polarity_in_the_box_and_a_memo_shows_on_search_cards(d
     with sqlite3.connect(data_dir / "reviews.sqlite") as con:
         action, after = con.execute("SELECT action, after FROM decisions").fetchone()
     assert action == "accept" and json.loads(after)["polarity"] == other
+    # the chip says what now counts (the coder's polarity, verified); the suggestion is named apart
+    chip = next(m.value for m in at.markdown if ":material/verified:" in m.value and "lee" in m.value)
+    assert POLARITY_KO[other] in chip
+    assert any(c.value.startswith("자동 제안: ") for c in at.caption)
     at.text_area(key=f"memo_{pid}").input("표 7-1과 다시 대조")  # a form: sent with its button
     next(b for b in at.button if b.label == "메모 저장").click().run()
     no_errors(at)

@@ -272,3 +272,9 @@ def test_table_lines_up_korean_by_terminal_columns() -> None:
         width(line[: line.index(n) + len(n)]) for line, n in zip(lines[1:], ["3", "12", "0"], strict=True)
     ]
     assert len(set(ends)) == 1  # numbers are right-aligned
+
+
+def test_table_never_cuts_an_id_a_coder_pastes_into_kb_reviews_decide() -> None:
+    pid = "add-cheongsol_neulbom-cheongsol-neulbom-ec9b4326:41ed1153a9ec" + "0" * 20
+    lines = table([{"passage_id": pid, "memo": "가" * 80}], max_width=30).splitlines()
+    assert pid in lines[1] and lines[1].endswith("…")

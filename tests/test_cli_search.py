@@ -173,6 +173,7 @@ def test_search_says_how_to_keep_the_direction_the_question_asks_about(kb_cli, s
     asked = kb_cli("search", "What held back resident participation?", "--k", "3", settings=search_settings)
     assert asked.exit_code == 0, asked.stderr
     assert "--factor resident_acceptance --polarity obstacle" in asked.stderr
+    assert "reads as resident_acceptance" in asked.stderr and "· obstacle" in asked.stderr
     assert "--polarity" not in asked.stdout  # the hint is not part of the results
     narrowed = kb_cli("search", "What held back resident participation?", "--polarity", "obstacle",
                       settings=search_settings)  # fmt: skip

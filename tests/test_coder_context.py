@@ -16,6 +16,7 @@ from kb.coding.data import build_training_set, load_gold, load_written
 from kb.coding.retrain import quick_retrain
 from kb.coding.spoken import markers
 from kb.settings import ROOT, get_settings
+from kb.text.backchannel import content_free
 
 pytestmark = pytest.mark.slow  # trains the coder on gold + written sentences, twice
 
@@ -230,6 +231,36 @@ def test_top_category_fallback_only_for_substantive_answer_sentences(coder) -> N
     assert off["codes"] == []
     assert len(on["codes"]) == 1 and on["codes"][0]["evidence"]["fallback"] is True
     assert prose["codes"] == [] and short["codes"] == []
+
+
+@pytest.mark.parametrize(
+    ("text", "free"),
+    [
+        ("네.", True),
+        ("네, 그렇죠.", True),
+        ("네 고맙습니다.", True),
+        ("[중략]", True),
+        ("네. (잠시 침묵)", True),
+        ("예, 맞습니다.", True),
+        ("아니요.", False),  # a denial answers a yes/no question
+        ("있었죠.", False),
+        ("전혀요.", False),
+        ("네 아이러니하죠. (웃음)", False),
+        ("그렇죠, 그게 문제였어요.", False),
+    ],
+)
+def test_agreement_thanks_and_transcribers_notes_are_content_free(text: str, free: bool) -> None:
+    assert content_free(text) is free
+
+
+def test_an_answer_that_only_agrees_gets_no_code_even_from_its_question(coder) -> None:
+    budget = {"question": FUNDING_Q, "speaker": "응답자"}
+    before, agreed, thanks = coder.code_texts(
+        [f"{ANSWER} 네. (웃음)", "네, 그렇죠.", "네 고맙습니다."], contexts=[budget] * 3
+    )
+    assert agreed["codes"] == [] and thanks["codes"] == []
+    worded, free = before["sentences"]
+    assert worded["codes"] and free["codes"] == []
 
 
 def test_a_private_firms_actorless_advice_is_a_recommendation(coder) -> None:

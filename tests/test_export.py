@@ -135,6 +135,9 @@ def test_cli_export(kb_settings, kb_cli, tmp_path):
     assert "<CodeBook" in codebook.stdout
     unknown = kb_cli("export", "-f", "nvivo", settings=kb_settings)
     assert unknown.exit_code == 1 and "taguette-codebook (= codebook-csv)" in unknown.stderr
+    pdf = kb_cli("export", "-o", str(tmp_path / "x.pdf"), settings=kb_settings)
+    assert pdf.exit_code == 1 and "cannot write a .pdf file" in pdf.stderr  # not CSV under a PDF name
+    assert not (tmp_path / "x.pdf").exists()
 
 
 def test_a_passage_memo_reaches_every_export_of_its_passage(kb_settings, tmp_path):

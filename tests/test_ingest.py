@@ -171,7 +171,7 @@ def test_speaker_turns_become_quote_blocks():
         "응답자",
         "그리고 담당 인력이 자주 바뀌어서 전문성이 쌓이지 않습니다.",
     )  # the turn goes on
-    assert [b["kind"] for b in blocks][0] == "narrative"
+    assert [b["kind"] for b in blocks][0] == "meta"  # the title line above the first turn
     md_text, md_blocks = structure(
         [("2차 면담", 1), ("", 0), ("예산", 2), ("Q. 참여는?", 0), ("A. 저조합니다.", 0)], "f"
     )
@@ -184,6 +184,8 @@ def test_case_checks(tmp_path, files):
         add_files([files / "면담1.txt"], corpus, "brand_new")
     with pytest.raises(IngestError, match="lower-case"):
         add_files([files / "면담1.txt"], corpus, "Bad Case")
+    with pytest.raises(IngestError, match="unknown platform type 'parking'; valid: .*service"):
+        add_files([files / "면담1.txt"], corpus, "x_case", "이름", "domestic", "parking")
     with pytest.raises(IngestError, match="unknown group"):
         add_files([files / "면담1.txt"], corpus, "x_case", "이름", "abroad", "information")
     with pytest.raises(IngestError, match="is group 'private'"):
@@ -231,7 +233,7 @@ def test_build_indexes_only_the_new_document(kb_settings, tmp_path, files, kb_cl
     passages = [json.loads(line) for line in open(store_dir(settings) / "passages.jsonl", encoding="utf-8")]
     new = [p for p in passages if p["doc_id"].startswith("add-")]
     # the interviewer's three turns are the answers' questions, not passages of their own
-    assert len(passages) == before + len(new) and len(new) == 5
+    assert len(passages) == before + len(new) and len(new) == 4  # the title line is header
     index = next(s for s in report.stages if s.name == "index").detail
     assert index["embedded"] == len(new)  # the report passages were not embedded again
     quotes = [p for p in new if p["kind"] == "quote"]
@@ -247,7 +249,7 @@ def test_build_indexes_only_the_new_document(kb_settings, tmp_path, files, kb_cl
     )  # 2nd paragraph, same turn
     assert question("현 구청장님이 참여 플랫") == "단체장의 관심은 어떻습니까?"
     assert question("민간 기업과 공동 개발") == "민간과의 협력은 어떻습니까?"
-    assert question("서울시 플랫폼 담당자") is None  # the title is no answer
+    assert not any(p["text"].startswith("서울시 플랫폼 담당자") for p in new)  # the title is header
 
     # `kb remove` takes a transcript out again; the next build drops its passages
     docx_doc = next(p["doc_id"] for p in new if "민간 기업과 공동 개발" in p["text"])

@@ -104,7 +104,7 @@ def test_a_hard_wrapped_cp949_transcript_is_read_as_running_text(tmp_path) -> No
         "안 쓰셨어요.",
     ):
         assert words in text
-    assert len(passages) == len(answers) + 1  # the title and one passage per answer
+    assert len(passages) == len(answers)  # one passage per answer; the title is header (meta)
     row = read_manifest(corpus)[1][0]
     doc = (corpus / row["text_file"]).read_text(encoding="utf-8")
     assert all(doc[p["start"] : p["end"]] == p["text"] for p in passages)  # exports' offsets hold
@@ -192,6 +192,25 @@ def test_a_metadata_header_is_kept_apart_from_the_first_question(tmp_path) -> No
         and "면담자: 연구자 이OO" in meta
         and meta.endswith("동의를 받았음.")
     )
+
+
+def test_a_title_and_a_recording_tools_lines_are_header_a_preface_is_not() -> None:
+    lines = [
+        "해온시 주차나눔 플랫폼 담당자 인터뷰",
+        "2024.06.03 월 오전 10:02 ・ 52분 40초",
+        "참석자 1 참석자 2",
+        "",
+        "참석자 1 00:02",
+        "주차나눔이 어떤 사업인지 설명 부탁드려도 될까요?",
+        "",
+        "참석자 2 00:11",
+        "네, 빈 주차면을 시간 단위로 공유하는 플랫폼이에요.",
+    ]
+    t = read_transcript([(line, 0) for line in lines], "t")
+    assert [b["kind"] for b in t.blocks] == ["meta", "quote", "quote"]
+    preface = "본 면담은 2023년 5월 청솔군청에서 진행되었다."
+    t = read_transcript([(preface, 0), ("", 0), ("면담자: 예산은요?", 0), ("응답자: 부족했어요.", 0)], "t")
+    assert [b["kind"] for b in t.blocks] == ["narrative", "quote", "quote"]  # a sentence: the researcher's
 
 
 def test_a_first_question_under_a_role_label_stays_a_question(tmp_path) -> None:

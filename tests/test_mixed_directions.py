@@ -6,9 +6,10 @@ The small fixture knowledge base is built again with sentence codes on two budge
 coder writes them (data/codes.jsonl `sentences`):
 - 은평구's first passage: the code reads obstacle, one of its sentences success (auto, no decision);
 - the synthesis passage: the code reads obstacle, one sentence success, and a coder *accepted* it
-  (the fixture's review), so the success sentence still counts.
+  (the fixture's review), so only the accepted obstacle counts: a decision is the passage's one
+  reading for the factor, never an auto reading under the reviewer's name.
 Then search filters, the matrix, the cell, the case profile, exports and the chip all see the
-success sentence; a reviewer who sets the polarity makes it the passage's only direction.
+auto passage's success sentence; a reviewer who sets the polarity makes it the only direction.
 """
 
 from __future__ import annotations
@@ -76,14 +77,17 @@ def test_the_rule_lists_other_directions_with_their_best_sentence() -> None:
     assert sentence_directions(BUDGET, "obstacle", sentences) == {"success": 0.7}
     assert sentence_directions(BUDGET, "success", sentences) == {}  # its own polarity is not "also"
     assert sentence_directions("leadership", "obstacle", sentences) == {"recommendation": 0.9}
+    # a sentence code under the coder's own threshold (kept from the question's context) is no direction
+    weak = [{"codes": [{"category": BUDGET, "polarity": "success", "confidence": 0.07}]}]
+    assert sentence_directions(BUDGET, "obstacle", weak) == {}
 
 
-def test_auto_and_accepted_codes_keep_their_sentence_directions(settings) -> None:
+def test_auto_codes_keep_their_sentence_directions_decided_ones_do_not(settings) -> None:
     codes = KnowledgeBase(settings).codes_df().set_index(["passage_id", "category"])
     assert codes.loc[(FOREST_ID, BUDGET), "polarity"] == "obstacle"
     assert codes.loc[(FOREST_ID, BUDGET), "also"] == {"success": 0.64}  # neutral is not a direction
     accepted = codes.loc[(SYNTHESIS_ID, BUDGET)]
-    assert (accepted["source"], accepted["also"]) == ("human", {"success": 0.7})
+    assert (accepted["source"], accepted["also"]) == ("human", {})
 
 
 def test_matrix_cell_profile_search_and_export_count_both_directions(settings, kb_cli) -> None:
@@ -93,17 +97,18 @@ def test_matrix_cell_profile_search_and_export_count_both_directions(settings, k
     assert (forest["obstacle"], forest["success"], forest["passages"]) == (2, 1, 2)
     assert forest["exemplar_success"] == FOREST_ID
     only_success = matrix(kb, filters=Filters(polarity="success", factor=BUDGET))
-    assert set(only_success["case"]) == {"eunpyeong_forest", "domestic_synthesis"}
+    assert set(only_success["case"]) == {"eunpyeong_forest"}  # the accepted obstacle stays one
     assert cell_passages(kb, BUDGET, "eunpyeong_forest", filters=Filters(polarity="success")) == [FOREST_ID]
     # the sentence's confidence counts, not the code's
-    confident = Filters(factor=BUDGET, polarity="success", min_confidence=0.65)
-    assert matrix(kb, filters=confident)["case"].tolist() == ["domestic_synthesis"]
+    for at, cases in ((0.6, ["eunpyeong_forest"]), (0.65, [])):
+        confident = Filters(factor=BUDGET, polarity="success", min_confidence=at)
+        assert matrix(kb, filters=confident)["case"].tolist() == cases
     profile = api.case_profile("eunpyeong_forest", settings=settings)
     assert BUDGET in [f["category"] for f in profile["factors"]["success"]]
     found = api.search_records("예산", 10, factor=BUDGET, polarity="success", settings=settings)
-    assert {r["id"] for r in found} == {FOREST_ID, SYNTHESIS_ID}
+    assert {r["id"] for r in found} == {FOREST_ID}
     also = {r["id"]: [c["also"] for c in r["codes"] if c["category"] == BUDGET] for r in found}
-    assert also == {FOREST_ID: [{"success": 0.64}], SYNTHESIS_ID: [{"success": 0.7}]}
+    assert also == {FOREST_ID: [{"success": 0.64}]}
     rows = api.export("csv", unit="excerpt", factor=BUDGET, settings=settings)
     forest_rows = rows[rows["passage_id"] == FOREST_ID]
     assert list(zip(forest_rows["polarity"], forest_rows["polarity_from"], strict=True)) == [
@@ -114,7 +119,7 @@ def test_matrix_cell_profile_search_and_export_count_both_directions(settings, k
     assert listed.exit_code == 0 and f"{BUDGET}(obstacle+success)" in listed.stdout, listed.output
     out = kb_cli("matrix", "--polarity", "success", "--factor", BUDGET, "--json", settings=settings)
     assert out.exit_code == 0, out.output
-    assert sorted(r["success"] for r in json.loads(out.output)) == [1, 1]
+    assert [r["success"] for r in json.loads(out.output)] == [1]
 
 
 def test_another_polarity_or_a_re_added_code_is_the_only_direction(settings, tmp_path) -> None:
@@ -140,3 +145,16 @@ def test_the_chip_names_the_other_direction() -> None:
     chip = factor_chip(code, {})
     assert "장애 요인" in chip and "＋성공 요인 문장" in chip
     assert "문장" not in factor_chip({"category": BUDGET, "polarity": "obstacle", "also": {}}, {})
+
+
+def test_a_profile_quotes_the_sentences_of_its_own_direction(settings) -> None:
+    from kb.ui.cards import excerpt
+    from kb.ui.state import Resources
+
+    res = Resources(KnowledgeBase(settings))
+    assert excerpt(res, FOREST_ID, FOREST, BUDGET, "success") == "다만 해당 플랫폼이 운영된 첫해이므로"
+    assert excerpt(res, FOREST_ID, FOREST, BUDGET, "obstacle") == "따라서 향후 예산 확대가"
+    # no sentence of the direction: every sentence of the code, " … " where text was left out between
+    assert excerpt(res, FOREST_ID, FOREST, BUDGET, "recommendation") == (
+        "예산과 관련하여 … 다만 해당 플랫폼이 운영된 첫해이므로 … 따라서 향후 예산 확대가"
+    )

@@ -240,6 +240,16 @@ def test_sentence_spans_keep_inline_quotations_whole():
     assert spans == ["그는 “좋다. 정말 좋다.”라고 말했다.", "“당근마켓”의 경우에는 다르다."]
 
 
+def test_speech_quoted_without_marks_stays_in_its_sentence():
+    said = "주민분들이 시끄럽다, 골목이 막힌다 이런 민원을 많이 넣으세요. 그래서 시간제를 뒀어요."
+    assert [said[s:e] for s, e in sentence_spans(said)] == [
+        "주민분들이 시끄럽다, 골목이 막힌다 이런 민원을 많이 넣으세요.",
+        "그래서 시간제를 뒀어요.",
+    ]
+    apart = "그건 좋았다 그래서 계속했다"  # an unpunctuated end before another sentence stays an end
+    assert [apart[s:e] for s, e in sentence_spans(apart)] == ["그건 좋았다", "그래서 계속했다"]
+
+
 def test_missing_corpus_is_a_clear_error(tmp_path):
     with pytest.raises(CorpusMissing) as info:
         segment.run(corpus_dir=tmp_path / "nowhere", data_dir=tmp_path / "data")

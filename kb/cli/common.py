@@ -18,6 +18,7 @@ from kb.errors import KbError
 from kb.settings import Settings
 
 MAX_CELL = 60  # terminal columns of one table cell; longer text is cut with …
+WHOLE = ("id", "passage_id", "doc_id")  # never cut: a script or a coder pastes them into other commands
 NUMBER_LIKE = re.compile(r"[\d.,/%+-]+")  # 0.74, 1/2, 12: right-aligned in a table
 
 
@@ -72,12 +73,16 @@ def clip(text: str, columns: int) -> str:
 
 def table(rows: list[dict[str, Any]], max_width: int = MAX_CELL) -> str:
     """Rows as aligned columns: text left, numbers (12, 0.74, 1/2) right, None blank, each cell on one
-    line of at most `max_width` columns. Hangul counts two columns, so Korean names and memos line up
-    in a terminal (pandas' to_string counts one per character and right-aligns text)."""
+    line of at most `max_width` columns (ids whole). Hangul counts two columns, so Korean names and memos
+    line up in a terminal (pandas' to_string counts one per character and right-aligns text)."""
     if not rows:
         return ""
     cols = list(rows[0])
-    cells = [[clip("" if r.get(c) is None else str(r.get(c)), max_width) for c in cols] for r in rows]
+    limit = [10**6 if c in WHOLE else max_width for c in cols]
+    cells = [
+        [clip("" if r.get(c) is None else str(r.get(c)), n) for c, n in zip(cols, limit, strict=True)]
+        for r in rows
+    ]
     numeric = [all(NUMBER_LIKE.fullmatch(row[i]) for row in cells) for i in range(len(cols))]
     widths = [max(width(c), *(width(row[i]) for row in cells)) for i, c in enumerate(cols)]
 

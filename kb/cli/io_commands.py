@@ -107,7 +107,11 @@ def add(
     group: Annotated[str | None, typer.Option(help="domestic, international or private (new case).")] = None,
     platform_type: Annotated[
         str | None,
-        typer.Option(help="Platform type of a new case (see `kb search --help`); private: private_platform."),
+        typer.Option(
+            help="Platform type of a new case: information (정보제공형), policy_proposal (정책 제안형), "
+            "private_brokerage (민간역량중개형), service (서비스 제공형: booking, care, parking …), "
+            "private_platform (default for --group private)."
+        ),
     ] = None,
     organization: Annotated[str | None, typer.Option(help="Organisation that runs the platform.")] = None,
 ) -> None:

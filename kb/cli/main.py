@@ -158,10 +158,11 @@ def _say_how_to_narrow(read: dict) -> None:
     if not read["corpus_words"]:
         typer.echo(NO_CORPUS_WORDS, err=True)
     elif read["polarity"] and read["factors"]:
-        top = read["factors"][0]
+        top, factors = read["factors"][0], ", ".join(read["factors"])
+        narrow = "only those" if len(read["factors"]) == 1 else "only the first"
         typer.echo(
-            f"reads as {top}, {read['polarity']} (kb intent); only those: --factor {top} "
-            f"--polarity {read['polarity']}",
+            f"reads as {factors} · {read['polarity']} (kb intent, as the app's search page); {narrow}: "
+            f"--factor {top} --polarity {read['polarity']}",
             err=True,
         )
 

@@ -46,6 +46,7 @@ from kb.coding.supervised import TrainingSet
 from kb.coding.training import CoderModel, category_scores, similarity_score, train_model
 from kb.records import POLARITIES
 from kb.records import dominant as dominant_label
+from kb.text.backchannel import content_free
 from kb.text.nlp import get_nlp
 from kb.text.segment import is_interviewer
 
@@ -398,7 +399,7 @@ class Coder:
     def choose(self, scored: Scored) -> np.ndarray:
         """[n, k] chosen codes: at threshold, interview answers by the category combiner (or the
         calibrated hand-composed choice), report prose calibrated for its kind (kb.coding.answers),
-        fallback, no interviewer."""
+        fallback; no interviewer, nothing on a sentence that only agrees or thanks (`content_free`)."""
         s = scored
         chosen = s.conf >= 0.5
         if len(chosen):
@@ -420,6 +421,7 @@ class Coder:
                     [len(s.analyses[i].lemmas) for i in rows],
                 )
             chosen[asker] = False
+            chosen[[content_free(a.text) for a in s.analyses]] = False
             fill = fallback_rows(self.fallback_min, s.analyses, s.conf, chosen, answer)
             for i, j in fill:
                 chosen[i, j] = True

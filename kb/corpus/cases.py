@@ -27,6 +27,7 @@ PLATFORM_TYPES = (
     "information",
     "policy_proposal",
     "private_brokerage",
+    "service",  # a public service booked or delivered through the platform (care, parking, facilities)
     "private_platform",
     "synthesis",
     "overview",

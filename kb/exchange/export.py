@@ -69,9 +69,14 @@ def check_format(fmt: str, unit: str | None) -> str:
 
 
 def format_from_path(path: str | Path | None, default: str = "csv") -> str:
-    """Guess the format from an output file name (codes.xlsx → xlsx)."""
+    """The format an output file name asks for (codes.xlsx → xlsx; no suffix: `default`); ExportError
+    for a suffix no format writes (report.pdf would have held CSV under a PDF name)."""
     suffix = Path(path).suffix.lower().lstrip(".") if path else ""
-    return suffix if suffix in FORMATS else default
+    if suffix and suffix not in FORMATS:
+        raise ExportError(
+            f"cannot write a .{suffix} file; name the output .{', .'.join(FORMATS)} or give --format"
+        )
+    return suffix or default
 
 
 def selection(kb: KnowledgeBase, filters: Filters, query: str | None, k: int) -> tuple[set[str] | None, dict]:

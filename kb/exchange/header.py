@@ -1,4 +1,5 @@
-"""A transcript's header: the "key: value" lines before the first turn (일시, 장소, 면담 대상, …).
+"""A transcript's header: the "key: value" lines before the first turn (일시, 장소, 면담 대상, …),
+and its title and a recording tool's date and participant lines (`is_title_line`).
 
 A header line "면담자: 연구자 이OO (OO대학교 행정학과)" looks like the interviewer's first turn;
 read as one, the researcher's name became the question of the first answer (and of every
@@ -34,6 +35,16 @@ _ROLE_KEYS = frozenset(
 _SAYS_MORE = ("V", "E", "MA", "IC", "XSV", "XSA")
 _PARENS = re.compile(r"\([^()]*\)")
 MAX_VALUE = 80
+
+
+def is_title_line(text: str) -> bool:
+    """Whether an unlabelled line before the first turn is a title or a recording tool's line ("청솔군
+    돌봄 앱 면담", "2024.06.03 월 오전 10:02 ・ 52분 40초", "참석자 1 참석자 2") rather than a
+    researcher's preface: short, and no sentence ends in it."""
+    text = text.strip()
+    if not text or len(text) > MAX_VALUE or "?" in text or "？" in text:
+        return False
+    return not any(token.tag.startswith("EF") for token in get_kiwi().tokenize(text))
 
 
 def is_header_line(key: str, value: str) -> bool:

@@ -113,7 +113,8 @@ def resolve_case(
         raise IngestError(f"unknown group {group!r}; valid: {', '.join(GROUPS)}")
     ptype = platform_type or ("private_platform" if group == "private" else "")
     if ptype not in PLATFORM_TYPES:
-        raise IngestError(f"give --platform-type for case {case!r}; valid: {', '.join(PLATFORM_TYPES)}")
+        what = f"unknown platform type {ptype!r}" if ptype else f"give --platform-type for case {case!r}"
+        raise IngestError(f"{what}; valid: {', '.join(PLATFORM_TYPES)}")
     return CaseInfo(case, name, name_en or name, group, ptype, organization or "")
 
 

@@ -45,7 +45,7 @@ POLARITY_COLORS = {
 DIMENSION_COLORS = {"internal": "#1565C0", "external": "#6A1B9A", "platform": "#EF6C00", "other": "#00838F"}
 VARIABLES = (
     ("group", "domestic / international / private"),
-    ("platform_type", "information, policy_proposal, private_brokerage, private_platform, synthesis"),
+    ("platform_type", "information, policy_proposal, private_brokerage, service, private_platform, …"),
     ("organization", "Organisation that runs the platform"),
 )
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from kb.errors import IngestError
-from kb.exchange.header import is_header_line
+from kb.exchange.header import is_header_line, is_title_line
 from kb.exchange.markup import drop_timestamps, is_timestamp_line, markdown_line
 from kb.exchange.speakers import speaker_match, speaker_name, speakers_in
 from kb.exchange.unwrap import Break, separators, wrap_width
@@ -158,6 +158,9 @@ def _turns(rows: list[_Line]) -> None:
         m = speaker_match(r.text)
         if not started and speakers:
             if r.note or (m and is_header_line(m.group("who"), r.text[m.end() :])):
+                r.meta = True
+                continue
+            if not m and not r.level and is_title_line(r.text):
                 r.meta = True
                 continue
         if m and m.group("who").strip() in speakers:

@@ -99,10 +99,9 @@ def needs_attention(passages: list[dict], store: ReviewStore) -> pd.DataFrame:
 
 def _also(code: dict, auto: dict, sentences: list[dict], row: dict | None) -> dict[str, float]:
     """The other directions the code's sentences carry (kb.records.sentence_directions) while the code
-    is the coder's, or accepted as shown. A reviewer who gave it another polarity, or rejected it and
-    added it again, decided the passage's one reading."""
-    human = row is not None and row["status"] != "noted"
-    if code["polarity"] != auto.get("polarity") or (human and row["status"] != "accepted"):
+    is the auto coder's. A reviewer's decision is the passage's one reading for that factor: what the
+    matrix, filters and exports count is what the reviewer chose, never an auto reading under their name."""
+    if (row is not None and row["status"] != "noted") or code["polarity"] != auto.get("polarity"):
         return {}
     return sentence_directions(code["category"], code["polarity"], sentences)
 

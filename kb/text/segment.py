@@ -15,6 +15,7 @@ from bisect import bisect_left, bisect_right
 from itertools import pairwise
 from typing import Any
 
+from kb.text.backchannel import content_free
 from kb.text.morphs import get_kiwi
 
 __all__ = [
@@ -35,6 +36,8 @@ _SPEAKER_RE = re.compile(
     r"^\s*(?:\[|\()?(?P<who>[가-힣A-Za-z][가-힣A-Za-z0-9 ._-]{0,14}?)(?:\]|\))?\s*[:：]\s+(?=\S)"
 )
 _FINAL_RE = re.compile(r"[.?!…][\"'”’)\]]*\s*$")
+# what goes on after speech quoted without quotation marks ("시끄럽다, 골목이 막힌다 이런 민원을 …")
+_QUOTING_RE = re.compile(r"\s*(?:이런|그런|저런|이러한|그러한|하는|라는|하고|라고|하면서|하며)(?=\s|$)")
 _KO_END_RE = re.compile(r"(?<=[다요죠까])[.?!]([\"'”’)]*)\s+")
 # Kiwi's time grows faster than the length of what it reads: a long text goes to it in pieces of
 # about this many characters, cut at a sentence end or a line end.
@@ -69,8 +72,10 @@ def asks(block: dict[str, Any]) -> bool:
 def block_questions(text: str, blocks: list[dict[str, Any]]) -> list[str | None]:
     """Per block the question its answer replies to: the interviewer's turn before it (consecutive
     turns of the interviewer's joined), for every block of the answer that follows, until the next
-    question or section. None for the interviewer's turns, blocks without a speaker, figures and
-    headers (kinds "figure", "meta", which also leave the question as it is)."""
+    question or section. An interviewer's turn that only agrees ("아, 네.", "그렇군요.") is no new
+    question: the answer that goes on keeps the one it was given. None for the interviewer's turns,
+    blocks without a speaker, figures and headers (kinds "figure", "meta", which also leave the
+    question as it is)."""
     out: list[str | None] = []
     question: str | None = None
     asking, section = False, None  # previous block was an interviewer turn; its section path
@@ -82,6 +87,9 @@ def block_questions(text: str, blocks: list[dict[str, Any]]) -> list[str | None]
             question, section = None, block["section_path"]
         if asks(block):
             turn = " ".join(text[block["start"] : block["end"]].split())
+            if content_free(turn):
+                out.append(None)
+                continue
             question = f"{question} {turn}" if asking and question else turn
             asking = True
             out.append(None)
@@ -103,8 +111,10 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
 
     Kiwi proposes the boundaries; then (1) a boundary with no space before the next sentence and
     no sentence-final punctuation before it is dropped (Kiwi splits "“당근마켓”의 경우" after the
-    closing quote), (2) a Korean sentence end ("…다. ", "…요? ") inside a Kiwi sentence becomes a
-    boundary, (3) no boundary is kept inside a “…” quotation.
+    closing quote), or when the sentence before ends in a plain "…다" and the next goes on with
+    이런/그런/하는/라고 … (speech quoted without quotation marks: "막힌다 이런 민원을"), (2) a
+    Korean sentence end ("…다. ", "…요? ") inside a Kiwi sentence becomes a boundary, (3) no boundary
+    is kept inside a “…” quotation.
     """
     if not text.strip():
         return []
@@ -116,7 +126,10 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     for cur in spans:
         piece = text[cur[0] : cur[1]]
         tail = text[max(merged[-1][0], merged[-1][1] - 64) : merged[-1][1]] if merged else ""
-        glued = merged and cur[0] == merged[-1][1] and not _FINAL_RE.search(tail)
+        unended = merged and not _FINAL_RE.search(tail)
+        glued = unended and (
+            cur[0] == merged[-1][1] or (tail.rstrip().endswith("다") and _QUOTING_RE.match(piece))
+        )
         if glued or (merged and unclosed > 0):
             merged[-1][1] = cur[1]
             unclosed += piece.count("(") - piece.count(")")

@@ -10,7 +10,7 @@ import streamlit as st
 
 from kb import api
 from kb.ui import components as ui
-from kb.ui.cards import carrying_sentences
+from kb.ui.cards import excerpt
 from kb.ui.state import Resources, resources
 
 RECOMMENDATION_HELP = (
@@ -18,10 +18,9 @@ RECOMMENDATION_HELP = (
 )
 
 
-def quote(res: Resources, pid: str, category: str) -> None:
+def quote(res: Resources, pid: str, category: str, polarity: str) -> None:
     p = res.kb.passage_by_id[pid]
-    sents = carrying_sentences(res, pid, p["text"], category) or [p["text"]]
-    text = " … ".join(sents)
+    text = excerpt(res, pid, p["text"], category, polarity)
     who = f"{p['speaker']}: " if p.get("speaker") else ""
     st.markdown("> " + ui.md_escape(who + text))
     kind = ui.KIND_KO.get(p.get("kind") or "", "")
@@ -46,7 +45,7 @@ def factor_column(res: Resources, factors: list[dict[str, Any]], polarity: str, 
         chip = ui.badge(text, ui.POLARITY_COLOR[polarity])
         st.markdown(chip)
         for pid in row["exemplars"]:
-            quote(res, pid, row["category"])
+            quote(res, pid, row["category"], polarity)
 
 
 def first_platform(cases: pd.DataFrame) -> int:

@@ -24,6 +24,7 @@ PLATFORM_KO = {
     "information": "정보제공형",
     "policy_proposal": "정책 제안형",
     "private_brokerage": "민간역량중개형",
+    "service": "서비스 제공형",
     "private_platform": "민간 플랫폼",
     "synthesis": "소결 (종합)",
     "overview": "개요",

@@ -79,9 +79,8 @@ def _decide(res: Resources, coder: str, pid: str, category: str | None, action: 
     login.require_coder(coder)
     api.decide(coder, pid, category, action, settings=res.settings, **kw)
     label = res.labels.get(category, category) if category else PASSAGE_MEMO
-    st.session_state["rv_flash"] = f"저장됨: {label} → {action}" + (
-        f" ({kw['polarity']})" if kw.get("polarity") else ""
-    )
+    polarity = f" ({ui.POLARITY_KO.get(kw['polarity'], kw['polarity'])})" if kw.get("polarity") else ""
+    st.session_state["rv_flash"] = f"저장됨: {label} → {ACTION_KO.get(action, action)}{polarity}"
     st.rerun()
 
 
@@ -90,8 +89,17 @@ def code_row(res: Resources, coder: str, pid: str, text: str, code: dict, decide
     cat = code["category"]
     with st.container(border=True):
         top = st.columns([3, 2])
-        top[0].markdown(ui.factor_chip(code, res.labels))
         status = (decided or {}).get("status")
+        if status in ("accepted", "added"):  # the chip says what now counts: the coder's reading
+            mine = {**code, "polarity": decided.get("polarity") or code.get("polarity"), "also": {}}
+            top[0].markdown(
+                ui.factor_chip({**mine, "source": "human", "reviewer": decided.get("coder")}, res.labels)
+            )
+            if code.get("source") == "auto" and mine["polarity"] != code.get("polarity"):
+                suggested = ui.POLARITY_KO.get(code.get("polarity") or "", code.get("polarity"))
+                top[0].caption(f"자동 제안: {suggested} {float(code.get('confidence') or 0):.0%}")
+        else:
+            top[0].markdown(ui.factor_chip(code, res.labels))
         if status:
             pol = decided.get("polarity") or ""
             who = ui.md_escape(decided.get("coder") or "")
@@ -100,11 +108,11 @@ def code_row(res: Resources, coder: str, pid: str, text: str, code: dict, decide
             top[1].markdown(":orange[**미결정 undecided**]")
         for sent in carrying_sentences(res, pid, text, cat):
             st.caption("근거 문장: " + ui.md_escape(sent))
-        if code.get("also"):
+        if code.get("also") and not status:
             other = ", ".join(ui.POLARITY_KO.get(p, p) for p in code["also"])
             st.caption(
-                f"이 구절은 {other} 문장도 있어 매트릭스에서 그 방향으로도 셉니다. 그대로 수락하면 유지되고, "
-                "극성을 바꾸거나 거절 후 다시 추가하면 그 극성 하나만 셉니다 (docs/coding_guide.md §3)."
+                f"이 구절은 {other} 문장도 있어, 결정 전까지 매트릭스에서 그 방향으로도 셉니다. 수락하거나 "
+                "극성을 바꾸면 결정한 극성 하나만 셉니다 (docs/coding_guide.md §3)."
             )
         ev = code.get("evidence")
         if isinstance(ev, dict) and ev.get("cues"):
@@ -185,6 +193,8 @@ def passage_view(res: Resources, coder: str, pid: str, blind: bool = False) -> N
             ]
         )
     )
+    if p.get("question"):  # a short answer ("한 40퍼센트 정도요.") means nothing without it
+        st.caption(":material/help: **질문** " + ui.md_escape(p["question"]))
     speaker = f"**{ui.md_escape(p['speaker'])}:** " if p.get("speaker") else ""
     st.markdown(speaker + ui.highlight(text, (), sentence_marks(res, pid, text, auto)))
     st.caption(":material/description: " + ui.md_escape(ui.citation(p)) + f" · `{pid}`")

@@ -1,0 +1,33 @@
+"""Turns that say nothing of their own: agreement, thanks, fillers and the transcriber's notes.
+
+Coders leave them uncoded ("네.", "네, 그렇죠."), and an interviewer's "아, 네." between two parts of
+an answer is no new question: the answer keeps the question it was given (kb.text.segment)."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from kb.text.morphs import get_kiwi
+
+# An editorial note of the transcriber ("(웃음)", "[중략]", "(잠시 침묵)"), not something said.
+EDITORIAL_NOTE = re.compile(r"[(\[（［][^()\[\]（）［］]{1,20}[)\]）］]")
+# What an agreement, a thank-you or a filler says beyond its interjections: no answer of its own
+AFFIRMING = frozenset({"그렇", "맞", "고맙", "감사", "확실히", "물론", "당연", "당연히", "그러", "그럼"})
+DENYING = frozenset({"아니요", "아뇨", "아니", "아니에요"})  # "아니요." answers a yes/no question
+
+
+@lru_cache(maxsize=4096)
+def content_free(text: str) -> bool:
+    """Nothing coders code: interjections, agreement, thanks and transcriber's notes only ("네.",
+    "네, 그렇죠.", "네 고맙습니다.", "[중략]", "(웃음)"). On the development transcripts the
+    coders left such answers uncoded, while a short answer with a word of its own ("있었죠.",
+    "전혀요.", "아니요.") carries its question's code."""
+    rest = EDITORIAL_NOTE.sub(" ", text).strip()
+    for token in get_kiwi().tokenize(rest):
+        if token.form in DENYING:
+            return False
+        if token.tag in ("IC", "VCP") or token.tag[0] in "SEJX" or token.form in AFFIRMING:
+            continue
+        return False
+    return True
