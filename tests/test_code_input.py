@@ -73,6 +73,23 @@ def test_a_docx_with_a_header_table_and_timestamps(tmp_path) -> None:
         read_units(broken)
 
 
+def test_a_table_in_an_answer_is_one_unit_as_it_is_one_passage(tmp_path) -> None:
+    d = docx.Document()
+    d.add_paragraph("면담자: 이용은 어떤가요?")
+    d.add_paragraph("응답자: 해마다 늘었어요.")
+    table = d.add_table(rows=3, cols=2)
+    for row, cells in zip(
+        table.rows, [("연도", "호출 건수"), ("2022", "18,200"), ("2023", "31,000")], strict=True
+    ):
+        for cell, value in zip(row.cells, cells, strict=True):
+            cell.text = value
+    d.add_paragraph("면담자: 예산은요?")
+    d.save(tmp_path / "면담.docx")
+    units, _ = read_units(tmp_path / "면담.docx")
+    texts = [u.text for u in units]
+    assert texts[2] == "연도 | 호출 건수\n2022 | 18,200\n2023 | 31,000" and len(units) == 4, texts
+
+
 def test_plain_lines_and_json_lines_are_units_as_before() -> None:
     units, errors = parse_lines(["예산이 부족했다.", "", "인력도 부족했다.", "일시: 2023년"])
     assert [(u.id, u.text, u.speaker) for u in units] == [

@@ -158,3 +158,13 @@ def test_a_profile_quotes_the_sentences_of_its_own_direction(settings) -> None:
     assert excerpt(res, FOREST_ID, FOREST, BUDGET, "recommendation") == (
         "예산과 관련하여 … 다만 해당 플랫폼이 운영된 첫해이므로 … 따라서 향후 예산 확대가"
     )
+
+
+def test_a_card_lists_its_most_confident_evidence_sentences_in_text_order(settings) -> None:
+    from kb.ui.cards import carrying_sentences
+    from kb.ui.state import Resources
+
+    res = Resources(KnowledgeBase(settings))
+    every = carrying_sentences(res, FOREST_ID, FOREST, BUDGET)
+    assert every == ["예산과 관련하여", "다만 해당 플랫폼이 운영된 첫해이므로", "따라서 향후 예산 확대가"]
+    assert carrying_sentences(res, FOREST_ID, FOREST, BUDGET, most=2) == every[1:]  # 0.64 and 0.91, not 0.6

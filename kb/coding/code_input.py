@@ -108,8 +108,9 @@ def read_units(path: Path) -> tuple[list[Unit], list[LineError]]:
 
 
 def transcript_units(t: Transcript) -> list[Unit]:
-    """One unit per line of each block's text (a wrapped paragraph, joined, is one line), the header
-    left out; an answer's units carry its question (kb.text.segment.block_questions, as passages do)."""
+    """One unit per line of each block's text (a wrapped paragraph, joined, is one line; a table whole),
+    the header left out; an answer's units carry its question (kb.text.segment.block_questions, as
+    passages do)."""
     mark_interviewer(t.text, t.blocks)  # "참석자 1" who only asks: the interviewer, as kb add takes it
     starts = [offset for offset, _ in t.lines]
     units: list[Unit] = []
@@ -117,7 +118,9 @@ def transcript_units(t: Transcript) -> list[Unit]:
         if block["kind"] == "meta":
             continue
         who, pos, asker = block.get("speaker"), block["start"], block.get("role") == "interviewer"
-        for piece in t.text[block["start"] : block["end"]].split("\n"):
+        body = t.text[block["start"] : block["end"]]
+        # a table is one unit, as it is one passage (a row "2023 | 31,000" says nothing on its own)
+        for piece in [body] if block["kind"] == "table" else body.split("\n"):
             if text := piece.strip():
                 line = t.lines[bisect_right(starts, pos + len(piece) - len(piece.lstrip())) - 1][1]
                 units.append(Unit(str(line), text, question, who, f"turn {i}" if who else None, asker))

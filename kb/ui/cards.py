@@ -34,12 +34,19 @@ def sentence_marks(
     return marks
 
 
-def carrying_sentences(res: Resources, pid: str, text: str, category: str) -> list[str]:
-    return [
-        text[start:end]
+def carrying_sentences(
+    res: Resources, pid: str, text: str, category: str, most: int | None = None
+) -> list[str]:
+    """The sentences coded with `category`, in text order; with `most`, only that many, the most
+    confident (a card listing all ten sentences of a long answer shows no evidence at a glance)."""
+    found = [
+        (start, end, max(float(c.get("confidence") or 0) for c in codes if c.get("category") == category))
         for start, end, codes in res.coded_sentences(pid)
         if any(c.get("category") == category for c in codes)
     ]
+    if most is not None:
+        found = sorted(sorted(found, key=lambda x: -x[2])[:most])
+    return [text[start:end] for start, end, _ in found]
 
 
 def excerpt(res: Resources, pid: str, text: str, category: str, polarity: str | None = None) -> str:
@@ -102,7 +109,7 @@ def evidence_block(res: Resources, pid: str, text: str, codes: list[dict[str, An
     """Per code: its chip, the sentence(s) that carry it and the coder's evidence."""
     for c in codes:
         st.markdown(ui.factor_chip(c, res.labels))
-        for sent in carrying_sentences(res, pid, text, c["category"]):
+        for sent in carrying_sentences(res, pid, text, c["category"], most=3):
             st.markdown("> " + ui.md_escape(sent))
         line = _evidence_line(c.get("evidence"))
         if line:

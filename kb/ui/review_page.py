@@ -19,6 +19,7 @@ from kb.ui.cards import carrying_sentences, neighbours, sentence_marks
 from kb.ui.state import Resources, resources
 
 PASSAGE_MEMO = "구절 메모"
+EVIDENCE_SENTENCES = 3  # evidence sentences listed under a code: its most confident ones
 ACTION_KO = {"accept": "수락", "reject": "거절", "add": "추가", "set_polarity": "극성 변경", "memo": "메모"}
 STATUS_KO = {
     "accepted": ":material/check: 수락됨",
@@ -106,8 +107,13 @@ def code_row(res: Resources, coder: str, pid: str, text: str, code: dict, decide
             top[1].markdown(f"**{STATUS_KO.get(status, status)}** {ui.POLARITY_KO.get(pol, '')} · {who}")
         else:
             top[1].markdown(":orange[**미결정 undecided**]")
-        for sent in carrying_sentences(res, pid, text, cat):
+        every = carrying_sentences(res, pid, text, cat)
+        for sent in carrying_sentences(res, pid, text, cat, most=EVIDENCE_SENTENCES):
             st.caption("근거 문장: " + ui.md_escape(sent))
+        if len(every) > EVIDENCE_SENTENCES:  # the passage above colours them all
+            st.caption(
+                f"… 외 {len(every) - EVIDENCE_SENTENCES}문장 (가장 확신하는 {EVIDENCE_SENTENCES}문장만 표시)"
+            )
         if code.get("also") and not status:
             other = ", ".join(ui.POLARITY_KO.get(p, p) for p in code["also"])
             st.caption(
