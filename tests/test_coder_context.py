@@ -139,6 +139,14 @@ def test_spoken_markers_come_from_morphemes() -> None:
     assert markers("저희는 인력이 더 필요해요.").get("advice_own")
     assert not markers("저희는 인력이 더 필요해요.").get("advice_other")
     assert not markers("예산이 충분했어요.")
+    assert markers("어 저는 조례부터 먼저 만드시라고 하고 싶어요.").get("advice")  # a quoted imperative
+    assert markers("다른 데는 사람부터 뽑으라고 전하고 싶네요.").get("advice")
+    assert not markers("시장님이 빨리 하라고 하셨어요.").get("advice")  # reported, not given
+    # advice told to someone addresses them; "저는", the teller, is no actor of it
+    told = markers("저는 조례부터 먼저 만드시라고 하고 싶어요.")
+    assert told.get("advice_other") and not told.get("advice_own")
+    assert markers("저희도 인력을 더 뽑아야 한다고 말씀드리고 싶어요.").get("advice_own")  # named: their own
+    assert not markers("이걸 저는 혁신이라고 하고 싶어요.").get("advice")  # a noun quoted: a name
 
 
 def test_rhetorical_where_denies_only_as_a_question() -> None:

@@ -241,6 +241,7 @@ def markers(text: str) -> dict[str, float]:
         where.setdefault(name, []).append(pos)
 
     n = len(toks)
+    told: set[int] = set()  # where the speaker gives advice by saying so (말씀드리고 싶다, …라고 하고 싶다)
     question = "?" in forms
     for i, (form, tag) in enumerate(toks):
         pos = i
@@ -277,6 +278,12 @@ def markers(text: str) -> dict[str, float]:
         # performative advice: 말씀드리고 싶다, 권하고 싶다, 당부하고 싶다
         if form == "싶" and tag == "VX" and any(f in ADVISING for f, _ in toks[max(0, i - 4) : i]):
             add("advice")
+            told.add(i)
+        # a quoted imperative the speaker wants to pass on: …만드시라고 하고 싶어요, …하라고 전하고 싶다
+        # (not a name: "혁신이라고 하고 싶어요" quotes a noun, 이 + 라고)
+        elif form == "싶" and tag == "VX" and _tells_to(toks[max(0, i - 5) : i]):
+            add("advice")
+            told.add(i)
         # need: 필요/요구/시급 (+하다/되다), 바람직
         if tag.startswith("NN") and form in ("필요", "요구", "시급", "바람직", "제언", "권고", "선행"):
             add("need")
@@ -371,12 +378,16 @@ def markers(text: str) -> dict[str, float]:
         # the actor named nearest before the (first) advice decides whom it addresses
         at = min(where.get("advice", []) + where.get("need", []))
         actors = [(k, "other") for k in where.get("other_actor", []) if k <= at]
-        actors += [(k, "own") for k in where.get("own_actor", []) if k <= at]
+        # "저는 …라고 말씀드리고 싶어요": the one who tells is no actor of the advice
+        own = [k for k in where.get("own_actor", []) if not (at in told and forms[k] in ("저", "제"))]
+        actors += [(k, "own") for k in own if k <= at]
         if not actors:  # none before it: any actor in the sentence
             actors = [(k, "other") for k in where.get("other_actor", [])]
-            actors += [(k, "own") for k in where.get("own_actor", [])]
+            actors += [(k, "own") for k in own]
             actors = [a for a in actors if not any(b[1] != a[1] for b in actors)]
-        nearest = max(actors)[1] if actors and at >= max(actors)[0] else (actors[0][1] if actors else "own")
+        # no actor: advice told to someone (말씀드리고 싶어요) addresses them, any other is the speaker's own
+        alone = "other" if at in told else "own"
+        nearest = max(actors)[1] if actors and at >= max(actors)[0] else (actors[0][1] if actors else alone)
         add("advice_other" if nearest == "other" else "advice_own")
     return out
 
@@ -418,6 +429,21 @@ def is_recommendation(m: dict[str, Any], group: str | None = None) -> bool:
 def is_own_need(m: dict[str, Any]) -> bool:
     """Advice or need the speaker places in their own organisation (저희/우리 … 있어야 하는데)."""
     return bool(m.get("advice_own")) and bool(m.get("own_actor")) and not m.get("advice_other")
+
+
+def _tells_to(toks: Sequence[tuple[str, str]]) -> bool:
+    """A verb's quoting ending (…시라고, …라고) then a verb of saying: an imperative passed on."""
+    for j in range(1, len(toks)):
+        form, tag = toks[j]
+        quoting = (tag == "EC" and form in ("라고", "으라고")) or (
+            tag == "EF" and form in ("라", "으라") and list(toks[j + 1 : j + 2]) == [("고", "JKQ")]
+        )
+        # the verb quoted, past an honorific 시 (만드시라고); a prohibition (…지 마시라고) has its own rule
+        stem = toks[j - 2] if j >= 2 and toks[j - 1] == ("시", "EP") else toks[j - 1]
+        verb = stem[1].startswith(("VV", "VX")) and stem[0] != "말"
+        if quoting and verb:
+            return any(f in ("하", "말하", "얘기하", "전하", "이야기하") for f, _ in toks[j + 1 :])
+    return False
 
 
 def marker_tokens(text: str) -> list[str]:
