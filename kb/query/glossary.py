@@ -136,7 +136,7 @@ class Glossary:
     def known_form(self, word: str) -> str:
         """The word, or the first of its `base_forms` the glossary holds: one with an entry of its
         own first, then one inside a phrase ("funded" → "funding", an entry; "fund" is only part of
-        "fund raising")."""
+        "matching fund")."""
         if word in self.vocabulary:
             return word
         forms = base_forms(word)
