@@ -14,6 +14,7 @@ from kb.text.morphs import get_kiwi
 EDITORIAL_NOTE = re.compile(r"[(\[（［][^()\[\]（）［］]{1,20}[)\]）］]")
 # What an agreement, a thank-you or a filler says beyond its interjections: no answer of its own
 AFFIRMING = frozenset({"그렇", "맞", "고맙", "감사", "확실히", "물론", "당연", "당연히", "그러", "그럼"})
+MAX_CHARS = 40  # "네, 그렇죠. 맞아요. 정말 감사합니다." is 21
 DENYING = frozenset({"아니요", "아뇨", "아니", "아니에요"})  # "아니요." answers a yes/no question
 
 
@@ -24,6 +25,8 @@ def content_free(text: str) -> bool:
     coders left such answers uncoded, while a short answer with a word of its own ("있었죠.",
     "전혀요.", "아니요.") carries its question's code."""
     rest = EDITORIAL_NOTE.sub(" ", text).strip()
+    if len(rest) > MAX_CHARS:  # no kiwi pass over a long sentence on the coder's path
+        return False
     for token in get_kiwi().tokenize(rest):
         if token.form in DENYING:
             return False

@@ -34,15 +34,24 @@ def sentence_marks(
     return marks
 
 
+def _carrying(res: Resources, pid: str, category: str) -> list[tuple[int, int, list[dict[str, Any]]]]:
+    """(start, end, the sentence's codes of `category`) of the sentences coded with it, in text order."""
+    found = []
+    for start, end, codes in res.coded_sentences(pid):
+        mine = [c for c in codes if c.get("category") == category]
+        if mine:
+            found.append((start, end, mine))
+    return found
+
+
 def carrying_sentences(
     res: Resources, pid: str, text: str, category: str, most: int | None = None
 ) -> list[str]:
     """The sentences coded with `category`, in text order; with `most`, only that many, the most
     confident (a card listing all ten sentences of a long answer shows no evidence at a glance)."""
     found = [
-        (start, end, max(float(c.get("confidence") or 0) for c in codes if c.get("category") == category))
-        for start, end, codes in res.coded_sentences(pid)
-        if any(c.get("category") == category for c in codes)
+        (start, end, max(float(c.get("confidence") or 0) for c in codes))
+        for start, end, codes in _carrying(res, pid, category)
     ]
     if most is not None:
         found = sorted(sorted(found, key=lambda x: -x[2])[:most])
@@ -52,15 +61,8 @@ def carrying_sentences(
 def excerpt(res: Resources, pid: str, text: str, category: str, polarity: str | None = None) -> str:
     """The passage's sentences that carry the code – those read in `polarity` when there are any –
     as one quotation: neighbouring sentences joined by a space, " … " only where text was left out."""
-    spans = [
-        (s, e, codes)
-        for s, e, codes in res.coded_sentences(pid)
-        if any(c.get("category") == category for c in codes)
-    ]
-    own = [
-        x for x in spans if any(c.get("category") == category and c.get("polarity") == polarity for c in x[2])
-    ]
-    chosen = own or spans
+    spans = _carrying(res, pid, category)
+    chosen = [x for x in spans if any(c.get("polarity") == polarity for c in x[2])] or spans
     if not chosen:
         return text
     out, prev = "", None
