@@ -150,7 +150,9 @@ def _rank(
     if len(kept) == k:
         return kept, vectors
     seen = {pid for pid, _ in kept}
-    more = [(pid, s) for pid, s in _ranked(kb, query, k, filters, mode, weights, vectors)[0] if pid not in seen]
+    more = [
+        (pid, s) for pid, s in _ranked(kb, query, k, filters, mode, weights, vectors)[0] if pid not in seen
+    ]
     if more:
         scale = (kept[-1][1] / more[0][1]) if kept and more[0][1] > 0 else 1.0
         kept += [(pid, s * min(1.0, scale)) for pid, s in more[: k - len(kept)]]
