@@ -330,3 +330,31 @@ def test_matrix_filters_and_query(kb, settings) -> None:
     assert _as_cells(matrix(kb, "예산")) == _expected_matrix(store_dir(settings), hits)
     empty = matrix(kb, filters=Filters(case="daangn", polarity="obstacle"))
     assert empty.empty and list(empty.columns) == MATRIX_COLUMNS
+
+
+NARROWING = [
+    Filters(group="domestic"),
+    Filters(group="international"),
+    Filters(factor="leadership"),
+    Filters(polarity="obstacle"),
+    Filters(group="domestic", polarity="success"),
+]
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "dense", "keyword"])
+@pytest.mark.parametrize("query", ["주민 참여가 저조했던 이유", "예산과 인력 부족", "who led the platform?"])
+def test_a_filter_narrows_the_ranking_never_reorders_it(kb, query: str, mode: str) -> None:
+    """The passages of an unfiltered top 10 that pass a filter come first, in the same order, when
+    the filter is set (a researcher narrowing to a group must not see two results swap places)."""
+    if mode == "keyword" and query.isascii():
+        pytest.skip("an English query has no Korean keywords of its own in keyword mode")
+    unfiltered = [r["id"] for r in search(kb, query, 10, mode=mode)]
+    for f in NARROWING:
+        allowed = expected_ids(f)
+        got = search(kb, query, 10, f, mode)
+        ids = [r["id"] for r in got]
+        passing = [pid for pid in unfiltered if pid in allowed]
+        assert ids[: len(passing)] == passing, f
+        assert set(ids) <= allowed
+        scores = [r["score"] for r in got]
+        assert scores == sorted(scores, reverse=True), f

@@ -134,40 +134,84 @@ def _rank(
 ) -> tuple[list[tuple[str, float]], list[Any] | None]:
     """Ranked (id, score) and the per-encoder query vectors (None when nothing was embedded).
 
+    A filter narrows the ranking, never reorders it: the passages that pass it keep the order the
+    same search without the filter gives them (rank fusion over lists cut to the filter would
+    reorder them: each list's ranks close up differently). Only when fewer than k of them are
+    among the unfiltered candidates do the others come from a search over the filtered passages
+    alone, after them, their scores scaled below the last one so the scores stay descending."""
+    query = check_query(query, k)
+    allowed = allowed_ids(kb, filters)
+    if allowed is not None and not allowed:
+        return [], None
+    ranked, vectors = _ranked(kb, query, k, NO_FILTERS, mode, weights)
+    if allowed is None:
+        return ranked[:k], vectors
+    kept = [(pid, score) for pid, score in ranked if pid in allowed][:k]
+    if len(kept) == k:
+        return kept, vectors
+    seen = {pid for pid, _ in kept}
+    more = [
+        (pid, s) for pid, s in _ranked(kb, query, k, filters, mode, weights, vectors)[0] if pid not in seen
+    ]
+    if more:
+        scale = (kept[-1][1] / more[0][1]) if kept and more[0][1] > 0 else 1.0
+        kept += [(pid, s * min(1.0, scale)) for pid, s in more[: k - len(kept)]]
+    return kept, vectors
+
+
+def _ranked(
+    kb: KnowledgeBase,
+    query: str,
+    k: int,
+    filters: Filters,
+    mode: str,
+    weights: Weights,
+    part_vectors: list[Any] | None = None,
+) -> tuple[list[tuple[str, float]], list[Any] | None]:
+    """Every fused candidate best first, and the query vectors.
+
     A hybrid search with the shipped weights then has its top candidates reordered by the learned
     reranker (`kb.query.ltr`, fit on that fusion), unless the `rerank_ltr` setting is 0."""
-    fused, part_vectors, sig = fuse_candidates(kb, query, k, filters, mode, weights)
+    fused, part_vectors, sig = fuse_candidates(kb, query, k, filters, mode, weights, part_vectors)
     if sig is not None and fused and mode == "hybrid" and weights == DEFAULT_WEIGHTS:
         model = ltr.model_for(kb)
         if model is not None:
             top = [pid for pid, _ in fused[: model.n]]
             fused = ltr.rerank(model, fused, ltr.features(kb, sig, top))
-    return fused[:k], part_vectors
+    return fused, part_vectors
 
 
 def fuse_candidates(
-    kb: KnowledgeBase, query: str, k: int, filters: Filters, mode: str, weights: Weights
+    kb: KnowledgeBase,
+    query: str,
+    k: int,
+    filters: Filters,
+    mode: str,
+    weights: Weights,
+    part_vectors: list[Any] | None = None,
 ) -> tuple[list[tuple[str, float]], list[Any] | None, ltr.Signals | None]:
     """Every fused candidate (id, score) best first, the query vectors, and the reranker's signals.
 
     The signals (each ranking's ids, BM25 scores, query lemmas) are kept for a hybrid search that
-    embedded the query; None otherwise. `bench/fit_ltr.py` fits the reranker on exactly these."""
+    embedded the query; None otherwise. `bench/fit_ltr.py` fits the reranker on exactly these.
+    `part_vectors`: the query's vectors when a search of the same query already embedded it."""
     query = check_query(query, k)
     if mode not in MODES:
         raise BadQuery(f"unknown search mode {mode!r}; valid values: {', '.join(MODES)}")
     allowed = allowed_ids(kb, filters)
     if allowed is not None and not allowed:
         return [], None, None
+    if mode not in ("hybrid", "dense"):
+        part_vectors = None
     pool = max(50, 5 * k)
     lang = query_lang(query)
     rankings: list[tuple[float, list[str]]] = []
     lists: dict[str, list[str]] = {}  # the rankings by name, for the reranker's features
     bm25_scores: dict[str, float] = {}
-    part_vectors = None
     sentences = None
     if mode in ("hybrid", "dense"):
-        vector = kb.embedder.embed_queries([query])[0]
-        part_vectors = split_query_vector(kb.embedder, vector)
+        if part_vectors is None:
+            part_vectors = split_query_vector(kb.embedder, kb.embedder.embed_queries([query])[0])
         for i, part_query in enumerate(padded_part_queries(kb.embedder, part_vectors)):
             if weights.dense_weight(i):
                 hits = dense_query(kb.collection, part_query, pool, allowed, cache=kb.vector_cache)
