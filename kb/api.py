@@ -26,7 +26,7 @@ __all__ = [
     "across_cases", "add", "agreement", "backup_reviews", "build", "case_profile", "cases", "cell_passages",
     "code", "current_decisions", "decide", "export", "export_reviews", "extract", "import_codebook",
     "import_reviews", "matrix", "needs_attention", "passage_memo", "question_intent", "read_export",
-    "retrain", "review_progress", "review_queue", "search",
+    "readable_change", "retrain", "review_progress", "review_queue", "search",
 ]  # fmt: skip
 
 RESULT_COLUMNS = list(SEARCH_RESULT_FIELDS)
@@ -367,6 +367,14 @@ def retrain(settings: Settings | None = None, log: Callable[[str], None] = lambd
     out = retrain_now(settings, log=log)
     _CODERS.pop(settings, None)  # the next `code` loads the new model
     return out
+
+
+def readable_change(row: dict[str, Any], label: Callable[[str | None], str] = str) -> dict[str, str]:
+    """One row of `retrain(...)["changes"]["rows"]` as text: added, dropped and re-polarised codes,
+    names through `label` (the app passes its Korean labels)."""
+    from kb.coding.suggestion_changes import readable
+
+    return readable(row, label)
 
 
 class UntrainedCoderWarning(UserWarning):

@@ -381,6 +381,14 @@ def test_review_page_retrain_now_recodes_with_the_decisions(data_dir: Path) -> N
     at.sidebar.button(key="rv_retrain").click().run(timeout=900)  # trains on gold + written sentences
     no_errors(at)
     assert any("재학습 완료: 검토 결정 1건" in s.value for s in at.success), [s.value for s in at.success]
+    # what the retrain moved is listed, and the count matches the table (reviewed passages first)
+    (moved,) = [e for e in at.expander if e.label.startswith("재학습으로 바뀐 자동 제안")]
+    if "없음" not in moved.label:
+        table = moved.dataframe[0].value
+        n_seen = int(moved.label.split("검토하지 않은 구절 ")[1].split("개")[0])
+        assert len(table) == n_seen + int(moved.label.split("검토한 구절 ")[1].split("개")[0])
+        assert table["검토함"].tolist() == sorted(table["검토함"].tolist(), reverse=True)
+        assert table["열기"].str.startswith("review?coder=park&pid=").all()
     # the retrained coder learned that decision: agreement no longer scores it against its own answer
     after = api.agreement(settings_for(data_dir))
     assert after["learned_passages"] == 1 and after["decided_units"] == 0

@@ -204,11 +204,35 @@ def test_retrain_learns_the_decisions(kb_cli, review_kb: Settings) -> None:
     ok(kb_cli("reviews", "decide", CODER, item.passage_id, "--action", "accept", "--factor", item.codes[0][0],
               settings=review_kb))  # fmt: skip
     assert api.agreement(review_kb)["learned_passages"] == 0
+    before = suggested(review_kb)
     result = kb_cli("reviews", "retrain", settings=review_kb)
-    summary = ok(result).strip()
+    summary, changed_line, *table = ok(result).strip().splitlines()
     assert summary.startswith("retrained on 3 review decisions") and "re-coded" in summary
     assert "[code] done" in result.stderr  # progress went to stderr, the summary alone to stdout
     assert api.agreement(review_kb)["learned_passages"] >= 1  # the new coder was trained on them
+    # what moved, read from the codes files themselves: every changed passage is listed, no other
+    after = suggested(review_kb)
+    moved = {pid for pid in before.keys() | after.keys() if before.get(pid) != after.get(pid)}
+    if not moved:
+        assert changed_line == "no suggestion changed" and not table
+        return
+    reviewed = set(api.current_decisions(settings=review_kb))
+    unreviewed = len(moved - reviewed)
+    assert changed_line.startswith(f"suggestions changed on {unreviewed} passages nobody reviewed")
+    assert f"and on {len(moved & reviewed)} reviewed passages" in changed_line
+    assert table[0].split()[:3] == ["passage_id", "case", "reviewed"]
+    assert {line.split()[0] for line in table[1:]} == moved
+    listed = [line.split()[0] for line in table[1:]]
+    assert listed == sorted(listed, key=lambda pid: pid not in reviewed)  # reviewed passages first
+
+
+def suggested(settings: Settings) -> dict[str, set[tuple[str, str]]]:
+    from kb.store.generations import current_dir
+
+    rows = [
+        json.loads(line) for line in (current_dir(settings.data_dir) / "codes.jsonl").read_text().splitlines()
+    ]
+    return {r["passage_id"]: {(c["category"], c["polarity"]) for c in r["codes"]} for r in rows}
 
 
 def test_cases_and_one_case_profile(kb_cli, kb_settings: Settings) -> None:

@@ -192,18 +192,35 @@ def attention_cmd(as_json: AsJsonl = False) -> None:
 
 
 @friendly
-def retrain_cmd() -> None:
+def retrain_cmd(as_json: AsJsonl = False) -> None:
     """Retrain the coder on the decisions so far, then re-code and re-index (about a minute).
 
-    Refits the fast models only; the next `kb build` retrains everything."""
+    Refits the fast models only; the next `kb build` retrains everything. Lists the passages whose
+    suggestions changed, reviewed ones first (a finished passage may get a new suggestion)."""
     from kb import api
 
     out = api.retrain(State.settings, log=lambda m: typer.echo(m, err=True))
+    if as_json:
+        for row in out["changes"]["rows"]:
+            typer.echo(json.dumps(row, ensure_ascii=False))
+        return
     coded = (out.get("code") or {}).get("coded")
     typer.echo(
         f"retrained on {out['decisions']} review decisions ({out['reviews']} training sentences) in "
         f"{out['seconds']} s; re-coded {coded if coded is not None else '?'} passages"
     )
+    typer.echo(out["changes"]["summary"])
+    rows = [
+        {
+            "passage_id": r["passage_id"],
+            "case": r["case"],
+            "reviewed": "yes" if r["reviewed"] else "",
+            **api.readable_change(r),
+        }
+        for r in out["changes"]["rows"]
+    ]
+    if rows:
+        typer.echo(table(rows))
 
 
 def register(reviews: typer.Typer) -> None:

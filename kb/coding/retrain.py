@@ -93,14 +93,18 @@ def quick_retrain(
 
 def retrain_now(settings: Any = None, log: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
     """Quick retrain on the knowledge base's review decisions, re-code it, refresh index metadata:
-    one build of the code and index stages, switched in as a new generation."""
+    one build of the code and index stages, switched in as a new generation. `changes`: the
+    suggestions that moved (kb.coding.suggestion_changes), on reviewed and unreviewed passages."""
     from kb.coding import coder as coder_module
+    from kb.coding.suggestion_changes import compare, suggestions
     from kb.runner import build
     from kb.settings import get_settings
-    from kb.store.kbase import forget
+    from kb.store.generations import current_dir
+    from kb.store.kbase import CODES_FILE, forget, get_kb
 
     settings = settings or get_settings()
     out: dict[str, Any] = {}
+    before = suggestions(current_dir(settings.data_dir) / CODES_FILE)
 
     def train(settings: Any, decisions: Any) -> None:
         log(f"retraining the fast models on {len(decisions)} review decisions …")
@@ -112,4 +116,9 @@ def retrain_now(settings: Any = None, log: Callable[[str], None] = lambda _: Non
     forget(settings)
     stages = {s.name: s.detail for s in report.stages}
     out["code"], out["index"] = stages.get("code"), stages.get("index")
+    kb = get_kb(settings)
+    cases = {p["id"]: p["case"] for p in kb.passages}
+    out["changes"] = compare(
+        before, suggestions(current_dir(settings.data_dir) / CODES_FILE), kb.reviewed_ids(), cases
+    )
     return out

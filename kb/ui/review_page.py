@@ -7,6 +7,7 @@ coder's name recorded); the page then reruns and shows the stored state, never a
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 import pandas as pd
 import streamlit as st
@@ -60,6 +61,7 @@ def retrain_box(res: Resources) -> None:
             return
         box.update(label="재학습 완료 (retrained)", state="complete", expanded=False)
     _load.clear()
+    st.session_state["rv_changes"] = out["changes"]
     st.session_state["rv_flash"] = (
         f"재학습 완료: 검토 결정 {out['decisions']}건 (학습 문장 {out['reviews']}개), {out['seconds']}초, "
         f"다시 코딩한 구절 {out['code']['coded']}개. 자동 코드가 바뀌었습니다: 거절한 제안을 코더가 더 "
@@ -74,6 +76,55 @@ def _flash() -> None:
     if msg:
         st.success(msg, icon=":material/save:")
         st.toast(msg, icon=":material/save:")
+
+
+def retrain_changes(res: Resources, coder: str) -> None:
+    """What the last retrain moved: a retrain re-codes every passage, so suggestions change where
+    nobody reviewed, and a finished passage can get a new one (its progress goes back). Open by
+    itself when a reviewed passage changed; each row opens that passage in a new tab."""
+    changes = st.session_state.get("rv_changes")
+    if not changes:
+        return
+    seen, mine = changes["unreviewed"], changes["reviewed"]
+    title = (
+        f"재학습으로 바뀐 자동 제안: 검토하지 않은 구절 {seen['passages']}개, "
+        f"검토한 구절 {mine['passages']}개"
+        if changes["rows"]
+        else "재학습으로 바뀐 자동 제안: 없음"
+    )
+    with st.expander(title, expanded=bool(mine["passages"]), icon=":material/difference:"):
+        if not changes["rows"]:
+            st.caption("재학습 전후로 모든 구절의 제안이 같습니다.")
+            return
+        st.caption(
+            f"검토하지 않은 구절: 추가 {seen['added']}, 제거 {seen['dropped']}, "
+            f"극성 변경 {seen['polarity']} · "
+            f"검토한 구절: 추가 {mine['added']}, 제거 {mine['dropped']}, 극성 변경 {mine['polarity']} "
+            "(검토한 구절의 결정은 그대로이며, 새 제안은 다시 검토 대기열에 들어갑니다)"
+        )
+
+        def label(x: str | None) -> str:
+            return res.labels.get(x, ui.POLARITY_KO.get(x or "", x or ""))
+
+        rows = []
+        for r in changes["rows"]:
+            text = api.readable_change(r, label)
+            rows.append(
+                {
+                    "열기": "review?" + urlencode({"coder": coder, "pid": r["passage_id"]}),
+                    "사례": res.case_name(r["case"]) if r["case"] else "",
+                    "검토함": r["reviewed"],
+                    "추가": text["added"],
+                    "제거": text["dropped"],
+                    "극성 변경": text["polarity"],
+                    "구절 id": r["passage_id"],
+                }
+            )
+        st.dataframe(
+            pd.DataFrame(rows),
+            hide_index=True,
+            column_config={"열기": st.column_config.LinkColumn("열기", display_text="열기 ↗")},
+        )
 
 
 def _decide(res: Resources, coder: str, pid: str, category: str | None, action: str, **kw: Any) -> None:
@@ -265,6 +316,7 @@ def render() -> None:
         return
     retrain_box(res)
     _flash()
+    retrain_changes(res, coder)
     review_session.restore_from_address(res)
     c = st.columns([2, 2, 1])
     factor = c[0].selectbox(
