@@ -179,3 +179,23 @@ def test_warm_search_loads_what_a_first_query_would_wait_for(sample_kb: Path, tm
         assert fresh.__dict__["_case_words"]["words"]  # the case names an English query may spell
     finally:
         forget(settings)
+
+
+def test_sentence_vectors_kept_after_a_search_are_chromas_and_bounded(kb, monkeypatch) -> None:
+    """A search keeps the vectors of the sentences it scored (the cards' best match reads them
+    again): each the unit vector Chroma holds, and no more than RECENT_SENTENCES of them."""
+    import numpy as np
+
+    from kb.store import sentence_index
+
+    index = sentence_index_for(kb)
+    hits = search(kb, KO_QUERY, 5)
+    recent = index._recent[0]
+    ids = [s.id for h in hits for s in index.sentences(h["id"])]
+    assert ids and set(ids) <= set(recent)
+    got = index.cols[0].get(ids=ids, include=["embeddings"])
+    for sid, vector in zip(got["ids"], np.asarray(got["embeddings"], dtype=np.float32), strict=True):
+        assert np.allclose(recent[sid], vector / np.linalg.norm(vector), atol=1e-6)
+    monkeypatch.setattr(sentence_index, "RECENT_SENTENCES", 7)
+    index.prefetch([p["id"] for p in kb.passages[:20]])
+    assert len(recent) == 7

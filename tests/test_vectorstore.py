@@ -164,3 +164,19 @@ def test_vectors_of_slices_a_collection_held_whole_or_reads_it(store) -> None:
     for cache in (None, VectorCache()):  # read from Chroma; sliced from the whole collection
         got = vectorstore.vectors_of(col, set(ids[10:20]) | {"not-indexed"}, cache)
         assert got.ids == want.ids and np.allclose(got.matrix, want.matrix)
+
+
+def test_vectors_of_slices_a_recent_filters_vectors(store) -> None:
+    """A filtered search asks again for vectors of its own passages: sliced from the filter's entry,
+    the same as a read; ids outside every entry are read from Chroma."""
+    col, ids, _ = store
+    cache = VectorCache()
+    assert cache.whole(col, limit=10) is None  # too large to hold whole: the entries serve
+    entry = cache.get(col, frozenset(ids[:300]))
+    inside = set(ids[40:60])
+    held = cache.holding(col, inside)
+    want = fetch_vectors(col, inside)
+    assert held is not None and held.ids == want.ids and np.allclose(held.matrix, want.matrix)
+    assert cache.holding(col, inside | {ids[400]}) is None
+    got = vectorstore.vectors_of(col, inside | {ids[400]}, cache)
+    assert got.ids == sorted(inside | {ids[400]}) and len(cache._entries) == 1 and entry.ids == ids[:300]

@@ -322,6 +322,9 @@ def search(
     hits, vectors = _rank(kb, query, k, filters, mode, DEFAULT_WEIGHTS)
     kb.codes_df()  # pick up review decisions made since the last call
     query_terms = highlight_terms(kb, query)
+    index = sentence_index_for(kb) if vectors is not None else None
+    if index is not None:
+        index.prefetch([pid for pid, _ in hits])
     out = []
     for pid, score in hits:
         rec = result_record(kb, pid, score, query_terms)

@@ -18,6 +18,8 @@ on each collection makes a model change re-embed, as for passages.
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections import OrderedDict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +34,7 @@ from kb.store.vectorstore import query as dense_query
 PREFIX = "kb-sentences-"
 MIN_CHARS = 20  # a sentence shorter than this ("네.", a heading) is joined to the next one
 BATCH = 256
+RECENT_SENTENCES = 8192  # sentence vectors kept per collection after a search read them (~12 MB for e5)
 
 
 @dataclass(frozen=True)
@@ -234,6 +237,10 @@ class SentenceIndex:
         self._sents: dict[str, list[Sentence]] = {}
         self._caches = [VectorCache(max_rows=0) for _ in cols]  # exact search of a small collection
         self._rows: dict[int, dict[str, int]] = {}  # collection j's sentence id -> row of its whole matrix
+        # the unit vectors of recently scored sentences, per collection: a search scores the same
+        # passages' sentences more than once (ranking, a filter's second pass, the cards' best match)
+        self._recent: list[OrderedDict[str, np.ndarray]] = [OrderedDict() for _ in cols]
+        self._lock = threading.Lock()
 
     def sentences(self, pid: str) -> list[Sentence]:
         if pid not in self._sents:
@@ -258,18 +265,42 @@ class SentenceIndex:
     ) -> tuple[list[Sentence], np.ndarray]:
         """The passages' sentences and their cosine per collection (rows: collections)."""
         sents = [s for pid in pids for s in self.sentences(pid)]
-        row = {s.id: i for i, s in enumerate(sents)}
         scores = np.full((len(self.cols), len(sents)), -1.0, dtype=np.float32)
-        for j, (col, part) in enumerate(zip(self.cols, self.parts, strict=True)):
-            for start in range(0, len(sents), 1000):
-                ids = [s.id for s in sents[start : start + 1000]]
-                got = col.get(ids=ids, include=["embeddings"])
-                if not got["ids"]:
-                    continue
-                m = np.asarray(got["embeddings"], dtype=np.float32).reshape(len(got["ids"]), -1)
-                m /= np.maximum(np.linalg.norm(m, axis=1, keepdims=True), 1e-12)
-                scores[j, [row[i] for i in got["ids"]]] = m @ np.asarray(vectors[part], dtype=np.float32)
+        for j, part in enumerate(self.parts):
+            got = self._unit_vectors(j, [s.id for s in sents])
+            pos = [i for i, s in enumerate(sents) if s.id in got]
+            if pos:
+                mat = np.stack([got[sents[i].id] for i in pos])
+                scores[j, pos] = mat @ np.asarray(vectors[part], dtype=np.float32)
         return sents, scores
+
+    def _unit_vectors(self, j: int, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """Collection j's unit vectors of these sentence ids (those it holds): from the recent ones,
+        the rest read from Chroma, 1 000 ids a read."""
+        recent = self._recent[j]
+        with self._lock:
+            out = {sid: recent[sid] for sid in ids if sid in recent}
+        missing = [sid for sid in dict.fromkeys(ids) if sid not in out]
+        for start in range(0, len(missing), 1000):
+            got = self.cols[j].get(ids=missing[start : start + 1000], include=["embeddings"])
+            if not got["ids"]:
+                continue
+            m = np.asarray(got["embeddings"], dtype=np.float32).reshape(len(got["ids"]), -1)
+            m /= np.maximum(np.linalg.norm(m, axis=1, keepdims=True), 1e-12)
+            out.update(zip(got["ids"], m, strict=True))
+        with self._lock:
+            for sid in out:
+                recent[sid] = out[sid]
+                recent.move_to_end(sid)
+            while len(recent) > RECENT_SENTENCES:
+                recent.popitem(last=False)
+        return out
+
+    def prefetch(self, pids: Sequence[str]) -> None:
+        """Read the passages' sentence vectors in one go (the result cards' best matches)."""
+        ids = [s.id for pid in pids for s in self.sentences(pid)]
+        for j in range(len(self.cols)):
+            self._unit_vectors(j, ids)
 
     def scores_of(
         self, pids: Sequence[str], vectors: Sequence[np.ndarray]

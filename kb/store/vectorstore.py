@@ -334,9 +334,10 @@ def fetch_vectors(col: Any, ids: Collection[str]) -> Vectors:
 
 
 def vectors_of(col: Any, ids: Collection[str], cache: VectorCache | None = None) -> Vectors:
-    """These ids' vectors: a slice of the collection when the cache holds it whole, else one read."""
-    whole = cache.whole(col) if cache is not None else None
-    return whole.subset(ids) if whole is not None else fetch_vectors(col, ids)
+    """These ids' vectors: a slice of what the cache holds (the whole collection, or a recent
+    filter's vectors: a filtered search asks for its own passages' vectors again), else one read."""
+    held = cache.holding(col, ids) if cache is not None else None
+    return held if held is not None else fetch_vectors(col, ids)
 
 
 def _collect(got: dict[str, Any], got_ids: list[str], blocks: list[np.ndarray]) -> None:
@@ -385,6 +386,16 @@ class VectorCache:
         with self._lock:
             self._whole = vectors
         return vectors
+
+    def holding(self, col: Any, ids: Collection[str]) -> Vectors | None:
+        """These ids' vectors sliced from the whole collection or a filter entry holding them all."""
+        whole = self.whole(col)
+        if whole is not None:
+            return whole.subset(ids)
+        wanted = ids if isinstance(ids, (set, frozenset)) else set(ids)
+        with self._lock:
+            entry = next((v for key, v in self._entries.items() if wanted <= key), None)
+        return None if entry is None else entry.subset(wanted)
 
     def get(self, col: Any, ids: Collection[str]) -> Vectors:
         key = ids if isinstance(ids, frozenset) else frozenset(ids)
