@@ -358,3 +358,18 @@ def test_a_filter_narrows_the_ranking_never_reorders_it(kb, query: str, mode: st
         assert set(ids) <= allowed
         scores = [r["score"] for r in got]
         assert scores == sorted(scores, reverse=True), f
+
+
+def test_distinct_values_match_numpy_unique() -> None:
+    import numpy as np
+
+    from kb.query.crosscase import _distinct
+
+    rng = np.random.default_rng(3)
+    for values in (
+        np.zeros(0, dtype=np.int64),
+        np.array([5]),
+        rng.integers(0, 50, 400),
+        rng.integers(0, 10**9, 999),
+    ):
+        assert np.array_equal(_distinct(values), np.unique(values))
