@@ -280,6 +280,8 @@ TURN_STYLES = {
     "brackets, no colon": ("[면담자] ", "[응답자] "),
     "timestamp first": ("[00:01:23] 면담자: ", "[00:01:40] 응답자: "),
     "timestamp after label": ("면담자 (00:01:23): ", "응답자 (00:01:40): "),
+    "timestamp after label, no colon": ("면담자 00:00:05 ", "응답자 00:00:09 "),
+    "numbered speakers, timestamp, no colon": ("화자1 00:00:05 ", "화자2 00:00:09 "),
     "list bullets": ("- 면담자: ", "- 응답자: "),
     "label line with time": ("면담자 00:03\n", "응답자 00:10\n"),
     "label line": ("면담자:\n", "응답자:\n"),
