@@ -253,7 +253,9 @@ def test_cases_and_one_case_profile(kb_cli, kb_settings: Settings) -> None:
     assert text.startswith("국내 사례 소결 (domestic_synthesis)")
     success = text.split("success factors:")[1].split("obstacles:")[0]
     assert lead["category"] == "leadership" and "leadership" in success and lead["exemplars"][0] in success
-    assert lead["quotes"][0] and " ".join(lead["quotes"][0].split())[:30] in success  # the sentences, not only ids
+    assert (
+        lead["quotes"][0] and " ".join(lead["quotes"][0].split())[:30] in success
+    )  # the sentences, not only ids
     assert "financial_resources" in text.split("obstacles:")[1]
     assert "unknown case 'seoul'" in one_error_line(kb_cli("case", "seoul", settings=kb_settings))
 
