@@ -94,7 +94,8 @@ def agreement_section(res: Resources) -> None:
         st.markdown(f"**코더 간 불일치 · disagreements ({len(differ)})**")
         st.caption(
             "두 코더가 같은 (구절, 요인)을 다르게 코딩한 곳입니다: 다른 극성, 수락과 거절, 한 코더만 추가한 "
-            "요인 (not coded: 다른 코더는 그 구절을 마치고도 코딩하지 않음). 검색·매트릭스에는 나중 결정이 쓰이고, "
+            "요인 (not coded: 다른 코더는 그 구절을 마치고도 코딩하지 않음). "
+            "검색·매트릭스에는 나중 결정이 쓰이고, "
             "앞의 결정은 기록에 남습니다: 합의해 ‘코딩 검토’에서 하나로 정하세요."
         )
         if not differ.empty:
