@@ -41,3 +41,25 @@ def test_polarity_and_added_factors_count_as_disagreements(kb_settings, tmp_path
         (first, y): ("accepted obstacle", "not coded"),
     }
     assert set(zip(differ["coder_a"], differ["coder_b"], strict=True)) == {("hana", "jun")}
+
+
+def test_a_qdpx_export_keeps_each_coders_own_coding(kb_settings, tmp_path) -> None:
+    """Another QDA tool recomputes the agreement from the codings' users: each coder who accepted or
+    added a code has their own coding, in their own polarity (the effective code alone would lose
+    the earlier coder)."""
+    from kb.exchange.refiqda import MACHINE_USER, code_guid, read_qdpx
+
+    mine = copy_kb(kb_settings, tmp_path)
+    kb = KnowledgeBase(mine)
+    pid = rq.queue(kb)[0].passage_id
+    x = rq.auto_by_id(kb)[pid]["codes"][0]["category"]
+    api.decide("hana", pid, x, "set_polarity", polarity="obstacle", settings=mine)
+    api.decide("jun", pid, x, "set_polarity", polarity="success", settings=mine)
+    forget(mine)
+    path = tmp_path / "double.qdpx"
+    api.export("qdpx", path=path, settings=mine)
+    codings = read_qdpx(path)
+    unit = codings[codings["selection"] == pid]
+    ours = {(r.user, r.code_guid) for r in unit.itertuples() if r.user != MACHINE_USER}
+    assert ours == {("hana", code_guid(x, "obstacle")), ("jun", code_guid(x, "success"))}
+    assert code_guid(x, "success") not in set(unit.loc[unit["user"] == MACHINE_USER, "code_guid"])
