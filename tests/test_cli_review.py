@@ -253,6 +253,9 @@ def test_cases_and_one_case_profile(kb_cli, kb_settings: Settings) -> None:
     assert text.startswith("국내 사례 소결 (domestic_synthesis)")
     success = text.split("success factors:")[1].split("obstacles:")[0]
     assert lead["category"] == "leadership" and "leadership" in success and lead["exemplars"][0] in success
+    assert (
+        lead["quotes"][0] and " ".join(lead["quotes"][0].split())[:30] in success
+    )  # the sentences, not only ids
     assert "financial_resources" in text.split("obstacles:")[1]
     assert "unknown case 'seoul'" in one_error_line(kb_cli("case", "seoul", settings=kb_settings))
 
@@ -302,3 +305,29 @@ def test_table_never_cuts_an_id_a_coder_pastes_into_kb_reviews_decide() -> None:
     pid = "add-cheongsol_neulbom-cheongsol-neulbom-ec9b4326:41ed1153a9ec" + "0" * 20
     lines = table([{"passage_id": pid, "memo": "가" * 80}], max_width=30).splitlines()
     assert pid in lines[1] and lines[1].endswith("…")
+
+
+def test_accepting_a_factor_nobody_suggested_or_added_is_refused(kb_cli, review_kb: Settings) -> None:
+    """An accept, reject or re-polarisation needs a code on the passage: the auto suggestion or
+    another coder's added one (a tester's `--action accept --factor ict_level` was exported as a
+    human code at confidence 1.0)."""
+    item = next(q for q in api.review_queue(settings=review_kb) if q.n_decided == 0)
+    suggested = {c[0] for c in item.codes}
+    absent = next(c for c in ("ict_level", "output_quality", "regional_disparity") if c not in suggested)
+    before = api.current_decisions(settings=review_kb)
+    for action in ("accept", "reject", "set_polarity"):
+        extra = ["--polarity", "success"] if action == "set_polarity" else []
+        line = one_error_line(kb_cli("reviews", "decide", CODER, item.passage_id, "--action", action,
+                                     "--factor", absent, *extra, settings=review_kb))  # fmt: skip
+        assert f"{absent!r} on {item.passage_id}: it was not suggested there" in line
+        assert "add it with a polarity" in line and sorted(suggested)[0] in line
+    assert api.current_decisions(settings=review_kb) == before
+    # added by one coder, it can then be accepted by another
+    ok(kb_cli("reviews", "decide", "lee", item.passage_id, "--action", "add", "--factor", absent,
+              "--polarity", "obstacle", settings=review_kb))  # fmt: skip
+    ok(kb_cli("reviews", "decide", CODER, item.passage_id, "--action", "accept", "--factor", absent,
+              settings=review_kb))  # fmt: skip
+    assert api.current_decisions(settings=review_kb)[item.passage_id][absent]["status"] in (
+        "accepted",
+        "added",
+    )

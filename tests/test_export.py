@@ -24,6 +24,11 @@ def test_excerpt_rows_carry_codes_and_citation(kb):
     assert set(human["category"]) == {"financial_resources", "human_resources"}
     assert "예산의 단절성" in human["memo"].dropna().iloc[0]
     assert df["text"].str.contains(KOREAN).any()
+    # each row cites its document (the manifest's citation), section and page, as a quotation needs
+    manifest = pd.read_csv(kb.settings.manifest_path, dtype=str).set_index("doc_id")["citation"]
+    for row in df.itertuples():
+        assert row.citation.startswith(manifest[row.doc_id]) and row.section in row.citation
+        assert pd.isna(row.page) or row.citation.endswith(f", p. {row.page}")
 
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx", "jsonl", "parquet"])

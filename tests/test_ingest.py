@@ -72,7 +72,7 @@ def test_each_file_type_and_each_bad_file(tmp_path, files):
     assert ".docx" in reasons["broken.docx"]
     assert ".hwp" in reasons["report.hwp"] and "한글" in reasons["report.hwp"]
     assert "50 MB" in reasons["big.txt"]
-    assert reasons["missing.txt"] == "not found"
+    assert reasons["missing.txt"] == f"not found (looked for {(files / 'missing.txt').resolve()})"
     assert results["면담1.txt"].speakers == ["면담자", "응답자"]
     assert results["면담2.md"].speakers == ["Q", "A"]
     assert results["면담3.docx"].speakers == ["면담자", "응답자"]
@@ -121,6 +121,18 @@ def test_files_with_nothing_to_code_or_too_long_are_skipped_with_the_reason(tmp_
     assert "only interviewer turns (면담자)" in results[0].reason
     assert "split it into one file per interview" in results[1].reason
     assert not (tmp_path / "corpus" / "manifest.csv").exists()
+
+
+def test_a_very_long_turn_is_added_with_a_warning(tmp_path):
+    """A transcript pasted without line breaks is one turn of a few hundred thousand characters: it is
+    added (it may be meant), but `kb add` says what it will become and how to take it out."""
+    src = tmp_path / "one_line.txt"
+    src.write_text("면담자: 예산은요?\n응답자: " + "예산이 부족했습니다. " * 2500 + "\n", encoding="utf-8")
+    normal = tmp_path / "normal.txt"
+    normal.write_text("면담자: 예산은요?\n응답자: 예산이 부족했습니다.\n", encoding="utf-8")
+    long_one, short = add_files([src, normal], tmp_path / "corpus", **CASE)
+    assert long_one.status == "added" and "warning: one turn of 29,999 characters" in long_one.reason
+    assert "kb remove" in long_one.reason and "warning" not in short.reason
 
 
 def test_a_docx_table_is_a_block_of_its_own_inside_the_turn_it_interrupts(tmp_path):
@@ -280,6 +292,8 @@ TURN_STYLES = {
     "brackets, no colon": ("[면담자] ", "[응답자] "),
     "timestamp first": ("[00:01:23] 면담자: ", "[00:01:40] 응답자: "),
     "timestamp after label": ("면담자 (00:01:23): ", "응답자 (00:01:40): "),
+    "timestamp after label, no colon": ("면담자 00:00:05 ", "응답자 00:00:09 "),
+    "numbered speakers, timestamp, no colon": ("화자1 00:00:05 ", "화자2 00:00:09 "),
     "list bullets": ("- 면담자: ", "- 응답자: "),
     "label line with time": ("면담자 00:03\n", "응답자 00:10\n"),
     "label line": ("면담자:\n", "응답자:\n"),

@@ -62,6 +62,9 @@ def test_query_intent_names_the_category_in_either_language(kb, query: str, cate
         ("What worked well for the bus information system?", "success"),
         ("앞으로 무엇을 해야 하나", "recommendation"),
         ("What should other cities learn?", "recommendation"),
+        ("What advice did interviewees give to other local governments?", "recommendation"),
+        ("다른 지자체에 주는 조언", "recommendation"),
+        ("what would they advise a new city?", "recommendation"),
         ("버스정보시스템은 어떤 정보를 제공하나", None),
         ("what went wrong and what worked?", None),  # both directions: none chosen
         ("why did residents not use the app?", "obstacle"),  # why … not: the reasons of a failure

@@ -148,16 +148,19 @@ def test_the_chip_names_the_other_direction() -> None:
 
 
 def test_a_profile_quotes_the_sentences_of_its_own_direction(settings) -> None:
-    from kb.ui.cards import excerpt
-    from kb.ui.state import Resources
+    from kb.query.profiles import quote
 
-    res = Resources(KnowledgeBase(settings))
-    assert excerpt(res, FOREST_ID, FOREST, BUDGET, "success") == "다만 해당 플랫폼이 운영된 첫해이므로"
-    assert excerpt(res, FOREST_ID, FOREST, BUDGET, "obstacle") == "따라서 향후 예산 확대가"
+    kb = KnowledgeBase(settings)
+    assert quote(kb, FOREST_ID, BUDGET, "success") == "다만 해당 플랫폼이 운영된 첫해이므로"
+    assert quote(kb, FOREST_ID, BUDGET, "obstacle") == "따라서 향후 예산 확대가"
     # no sentence of the direction: every sentence of the code, " … " where text was left out between
-    assert excerpt(res, FOREST_ID, FOREST, BUDGET, "recommendation") == (
+    assert quote(kb, FOREST_ID, BUDGET, "recommendation") == (
         "예산과 관련하여 … 다만 해당 플랫폼이 운영된 첫해이므로 … 따라서 향후 예산 확대가"
     )
+    profile = api.case_profile("eunpyeong_forest", settings=settings)
+    (budget,) = [f for f in profile["factors"]["success"] if f["category"] == BUDGET]
+    assert budget["quotes"] == [quote(kb, pid, BUDGET, "success") for pid in budget["exemplars"]]
+    assert "다만 해당 플랫폼이 운영된 첫해이므로" in budget["quotes"]
 
 
 def test_a_card_lists_its_most_confident_evidence_sentences_in_text_order(settings) -> None:

@@ -125,3 +125,43 @@ def test_a_reviewed_passage_trains_on_its_sentences_as_the_coder_scores_them(sto
     # a one-sentence passage keeps its single row
     one = [{"passage_id": "p", "codes": [], "sentences": sentences[:1]}]
     assert set(training_examples([passage("p", text)], store, one)["text"]) == {text}
+
+
+def test_an_accepted_code_teaches_its_polarity_only_to_the_sentences_that_read_it_so(
+    store: ReviewStore,
+) -> None:
+    """A passage-level decision on a mixed answer: resident acceptance accepted as a success is the
+    first sentence's reading; the second, an obstacle of the same factor, trains the factor without
+    a polarity (a blind tester's retrain had learnt "앱 홍보는 거의 효과가 없었어요" as a success). A
+    polarity no sentence reads is the coder's correction, learnt by every sentence carrying the factor."""
+    text = "이장님들 덕이 컸어요. 앱 홍보는 거의 효과가 없었어요."
+    first, second = "이장님들 덕이 컸어요.", "앱 홍보는 거의 효과가 없었어요."
+    sentences = [
+        {"start": 0, "end": len(first), "codes": [{"category": "leadership", "polarity": "success"}]},
+        {
+            "start": len(first) + 1,
+            "end": len(text),
+            "codes": [
+                {"category": "leadership", "polarity": "obstacle"},
+                {"category": "ict_level", "polarity": "obstacle"},
+            ],
+        },
+    ]
+    codes = [
+        {"passage_id": "p", "codes": [{"category": c} for c in CATS[:1] + CATS[2:3]], "sentences": sentences}
+    ]
+    store.record("kim", "p", "hp", "leadership", "accept", polarity="success")
+    store.record("kim", "p", "hp", "ict_level", "set_polarity", polarity="success")  # no sentence reads it so
+    ex = training_examples([passage("p", text)], store, codes)
+    polarity = {(r.text, r.category): r.polarity or None for r in ex.fillna("").itertuples() if r.label == 1}
+    assert polarity == {
+        (first, "leadership"): "success",
+        (second, "leadership"): None,
+        (second, "ict_level"): "success",
+    }
+    book = load_view()
+    ts = build_training_set(book, reviews=load_review_rows(ex), examples=False)
+    row = {t: i for i, t in enumerate(ts.texts)}
+    assert ts.labels["leadership"][row[second]] == 1 and ts.polarities["leadership"][row[second]] == ""
+    assert ts.polarities["leadership"][row[first]] == "success"
+    assert ts.polarities["ict_level"][row[second]] == "success"

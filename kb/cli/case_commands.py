@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from kb.cli.common import State, friendly, plain, table
+from kb.cli.common import State, clip, friendly, plain, table
 from kb.cli.filter_options import Group, MinConfidence, PlatformType, Polarity, Reviewed
 
 POLARITY_HEADINGS = {
@@ -20,6 +20,8 @@ POLARITY_HEADINGS = {
     "obstacle": "obstacles",
     "recommendation": "recommendations",
 }
+
+QUOTE_CHARS = 150  # terminal columns of one exemplar quote (Hangul counts two)
 
 
 @friendly
@@ -46,7 +48,8 @@ def case(
 ) -> None:
     """One case's profile: its strongest success factors, obstacles and recommendations.
 
-    With names, organisation, passage and code counts, and for each factor the passage ids to quote."""
+    With names, organisation, passage and code counts, and for each factor its exemplar passages: the
+    sentences that show it (cut to QUOTE_CHARS here; whole in --json) and the passage id."""
     from kb import api
 
     p = api.case_profile(case_id, settings=State.settings)
@@ -64,8 +67,9 @@ def case(
     for pol, heading in POLARITY_HEADINGS.items():
         typer.echo(f"\n{heading}:")
         for f in p["factors"][pol] or []:
-            quotes = ", ".join(f["exemplars"])
-            typer.echo(f"  {f['category']:<26} {f['passages']:>3} passages   quote: {quotes}")
+            typer.echo(f"  {f['category']:<26} {f['passages']:>3} passages")
+            for pid, text in zip(f["exemplars"], f["quotes"], strict=True):
+                typer.echo(f"      “{clip(text, QUOTE_CHARS)}”  {pid}")
         if not p["factors"][pol]:
             typer.echo("  —")
 

@@ -107,7 +107,7 @@ def retrain_now(settings: Any = None, log: Callable[[str], None] = lambda _: Non
     before = suggestions(current_dir(settings.data_dir) / CODES_FILE)
 
     def train(settings: Any, decisions: Any) -> None:
-        log(f"retraining the fast models on {len(decisions)} review decisions …")
+        log(f"retraining the fast models on the review decisions ({len(decisions)} sentence rows) …")
         out.update(quick_retrain(settings, decisions))
         log(f"retrained in {out['seconds']} s; re-coding passages and refreshing the index …")
 

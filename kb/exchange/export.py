@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import json
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,12 +38,12 @@ META_COLUMNS = (
 )  # fmt: skip
 EXCERPT_COLUMNS = [  # one row per code: the passage's citation, then the code
     "passage_id", "doc_id", "case", "case_name", "group", "platform_type", "section", "page", "kind",
-    "speaker", "question", "text", "category", "label_ko", "dimension", "polarity", "polarity_from", "source",
-    "confidence", "reviewer", "memo", "passage_memo", "evidence",
+    "speaker", "question", "text", "citation", "category", "label_ko", "dimension", "polarity",
+    "polarity_from", "source", "confidence", "reviewer", "memo", "passage_memo", "evidence",
 ]  # fmt: skip
 PASSAGE_COLUMNS = [
-    "id", "doc_id", "case", *CASE_FIELDS, "section", "page", "kind", "speaker", "question", "text", "start",
-    "end", "codes", "polarity", "n_codes", "memo",
+    "id", "doc_id", "case", *CASE_FIELDS, "section", "page", "kind", "speaker", "question", "text",
+    "citation", "start", "end", "codes", "polarity", "n_codes", "memo",
 ]  # fmt: skip
 CODE_KEYS = EFFECTIVE_CODE_FIELDS
 DEFAULT_K = 100
@@ -100,6 +101,26 @@ def _page(value: Any) -> int | None:
     return None if value is None else int(value)
 
 
+def citations(kb: KnowledgeBase) -> Callable[[dict[str, Any]], str]:
+    """A passage's full citation for a quotation: its document's (the manifest's `citation`: the
+    report, or an added transcript's file and date), section and page."""
+    from kb.corpus.manifest import load_manifest
+
+    _, rows = load_manifest(kb.settings.corpus_dir, required=False)
+    documents = {r["doc_id"]: (r.get("citation") or "").strip() for r in rows}
+
+    def cite(p: dict[str, Any]) -> str:
+        page = _page(p.get("page"))
+        parts = [
+            documents.get(p.get("doc_id") or "", ""),
+            _clean(p.get("section")) or "",
+            f"p. {page}" if page else "",
+        ]
+        return ", ".join(x for x in parts if x)
+
+    return cite
+
+
 def excerpts(
     kb: KnowledgeBase, filters: Filters = NO_FILTERS, query: str | None = None, k: int = DEFAULT_K
 ) -> pd.DataFrame:
@@ -115,6 +136,7 @@ def excerpts(
     memos = kb.passage_memos()
     order = {p["id"]: i for i, p in enumerate(kb.passages)}
     cat_order = {c: i for i, c in enumerate(kb.codebook.ids)}
+    cite = citations(kb)
     rows = []
     for code in codes.to_dict("records"):
         p = kb.passage_by_id.get(code["passage_id"])
@@ -126,6 +148,7 @@ def excerpts(
         row.update(
             passage_id=p["id"],
             page=_page(p.get("page")),
+            citation=cite(p),
             label_ko=labels.get(code["category"], code["category"]),
             passage_memo=memos.get(p["id"]),
             confidence=round(float(code["confidence"]), 4),
@@ -152,11 +175,13 @@ def passages(
     chosen = [p for p in kb.passages if ids is None or p["id"] in ids]
     if rank:
         chosen.sort(key=lambda p: rank[p["id"]])
+    cite = citations(kb)
     rows = []
     for p in chosen:
         codes = [{key: _clean(c.get(key)) for key in CODE_KEYS} for c in kb.codes_for(p["id"])]
         row = {col: _clean(p.get(col)) for col in PASSAGE_COLUMNS[: PASSAGE_COLUMNS.index("codes")]}
         row["page"] = _page(p.get("page"))
+        row["citation"] = cite(p)
         row.update(
             codes=codes,
             polarity=dominant_polarity(codes),

@@ -35,6 +35,7 @@ MAX_BYTES = 50 * 1024 * 1024
 # An hour's interview is 20 000–40 000 characters; a text past this is split into files by the user
 # (a build codes and embeds every sentence of it: hours on 2 cores).
 MAX_TEXT_CHARS = 1_000_000
+LONG_TURN_CHARS = 20_000  # one turn longer than this gets a warning (a long answer runs to ~3 000)
 SUFFIXES = (".txt", ".md", ".docx")
 _CASE_ID = re.compile(r"^[a-z][a-z0-9_]*(:[a-z0-9_]+)?$")
 _HINTS = {
@@ -184,10 +185,23 @@ def _too_long(chars: int) -> str:
     )
 
 
+def _has_long_turn(blocks: list[dict[str, Any]]) -> bool:
+    return any(b["end"] - b["start"] > LONG_TURN_CHARS for b in blocks)
+
+
+def _long_turn(chars: int) -> str:
+    """A warning, not a refusal: the file is added, but a turn this long is a transcript without line
+    breaks or speaker labels more often than an answer, and it becomes hundreds of passages."""
+    return (
+        f"warning: one turn of {chars:,} characters (about {chars // 600:,} passages of a single answer) – "
+        "are line breaks or speaker labels missing? `kb remove` takes the file out again"
+    )
+
+
 def _check_file(path: Path) -> str | None:
     """Why this file cannot be read, or None."""
     if not path.is_file():
-        return "not found" if not path.exists() else "not a regular file"
+        return f"not found (looked for {path.resolve()})" if not path.exists() else "not a regular file"
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
         return f"unsupported file type {suffix or '(none)'}; {_HINTS.get(suffix, 'use .txt, .md or .docx')}"
@@ -283,6 +297,7 @@ def add_files(
         speakers = list(dict.fromkeys(b["speaker"] for b in blocks if b["speaker"]))
         notes = [f"converted from {converted} to UTF-8"] if converted else []
         notes += [f"joined {read.joined} wrapped lines"] if read.joined else []
+        notes += [_long_turn(max(b["end"] - b["start"] for b in blocks))] if _has_long_turn(blocks) else []
         status = "converted" if converted else "added"
         results.append(
             AddResult(str(path), status, "; ".join(notes), doc_id, len(blocks), speakers, asker, read.joined)

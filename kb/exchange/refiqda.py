@@ -229,8 +229,13 @@ class _Project:
 
     def __init__(self, kb: KnowledgeBase, rows: list[dict[str, Any]], name: str):
         self.kb, self.now, self.manifest = kb, _now(), _manifest(kb)
+        from kb.review.agreement import coder_decisions
+
         self.machine = guid("user", MACHINE_USER)
-        reviewers = sorted({r["reviewer"] for r in rows if self.is_human(r)})
+        self.by_coder = coder_decisions(kb)  # every coder's own latest decisions: double coding survives
+        passages = {r["passage_id"] for r in rows}
+        coders = {c for c, decided in self.by_coder.items() if passages & set(decided)}
+        reviewers = sorted(coders | {r["reviewer"] for r in rows if self.is_human(r)})
         self.users = {MACHINE_USER: self.machine, **{n: guid("user", n) for n in reviewers}}
         self.root = ET.Element(f"{{{NS_PROJECT}}}Project", {"name": name, "origin": "kb",
                                "creatingUserGUID": self.machine, "creationDateTime": self.now})  # fmt: skip
@@ -276,18 +281,36 @@ class _Project:
                      endPosition=end, creatingUser=author, creationDateTime=self.now)  # fmt: skip
             page = f" · p. {first['page']}" if pd.notna(first["page"]) else ""
             _p(sel, "Description", f"{first['case_name']} · {first['section'] or ''}{page} · {pid}")
+            decided = {cat for mine in self.by_coder.values() for cat in mine.get(pid, {})}
             for r in codes:
-                key, user = f"{pid}/{r['category']}", self.user_of(r)
-                coding = _p(
-                    sel, "Coding", guid=guid("coding", key), creatingUser=user, creationDateTime=self.now
-                )
-                _p(coding, "CodeRef", targetGUID=code_guid(r["category"], r["polarity"]))
-                note = _p(self.notes, "Note", guid=guid("note", key), name=f"{key} ({r['source']})",
-                          creatingUser=user, creationDateTime=self.now)  # fmt: skip
-                _p(note, "PlainTextContent", _coding_note(r, self.is_human(r)))
-                _p(coding, "NoteRef", targetGUID=guid("note", key))
+                if self.is_human(r) and r["category"] in decided:
+                    continue  # each coder's own coding follows
+                self.coding(sel, f"{pid}/{r['category']}", r, self.user_of(r), r["source"])
+            for coder, mine in sorted(self.by_coder.items()):
+                for cat, state in sorted(mine.get(pid, {}).items()):
+                    if state.get("status") in ("accepted", "added"):
+                        r = {**first, "category": cat, "polarity": self.polarity_of(pid, cat, state),
+                             "reviewer": coder, "memo": state.get("memo"), "source": "human"}  # fmt: skip
+                        self.coding(sel, f"{pid}/{cat}/{coder}", r, self.users[coder], "human")
             if not single_case:
                 self.case_refs.setdefault(first["case"], []).append(("SelectionRef", guid("selection", pid)))
+
+    def polarity_of(self, pid: str, category: str, state: dict[str, Any]) -> str:
+        """A coder's polarity for the code: their own, or (accepted as suggested) the suggestion's."""
+        from kb.review.queue import auto_code
+
+        if state.get("polarity"):
+            return str(state["polarity"])
+        return (auto_code(self.kb, pid, category) or {}).get("polarity") or "neutral"
+
+    def coding(self, sel: ET.Element, key: str, r: dict[str, Any], user: str, source: str) -> None:
+        """One Coding of the selection with its code (category and polarity) and a note."""
+        coding = _p(sel, "Coding", guid=guid("coding", key), creatingUser=user, creationDateTime=self.now)
+        _p(coding, "CodeRef", targetGUID=code_guid(r["category"], r["polarity"]))
+        note = _p(self.notes, "Note", guid=guid("note", key), name=f"{key} ({source})",
+                  creatingUser=user, creationDateTime=self.now)  # fmt: skip
+        _p(note, "PlainTextContent", _coding_note(r, source == "human"))
+        _p(coding, "NoteRef", targetGUID=guid("note", key))
 
     def finish(self) -> bytes:
         meta = {p["case"]: p for p in self.kb.passages}
@@ -326,7 +349,9 @@ def project_qdpx(
 
     Sources are the documents of `doc_ids` (the selected passages, coded or not) and of the
     excerpts, in corpus order. Auto codes are created by the user "kb auto-coder" with confidence
-    and evidence in a note; human codes by their reviewer, with the memo in a note.
+    and evidence in a note; a code coders decided is one coding per coder who accepted or added it,
+    by that coder, in their own polarity, with their memo in a note – so another QDA tool can
+    compute the agreement between coders (the other exports carry the effective code only).
     """
     rows = excerpts.to_dict("records")
     query = (meta or {}).get("query")

@@ -47,7 +47,7 @@ KNOWN_SPEAKERS = {
 }
 # What may stand before a speaker label: a list bullet and a transcription tool's timestamp
 # ("- 면담자: …", "[00:01:23] 면담자: …"); a timestamp may also follow the label ("면담자 (00:01:23): …").
-_TIME = r"[\[(]?\d{1,2}:\d{2}(?::\d{2})?[\])]?"
+_TIME = r"[\[(]?\d{1,2}:\d{2}(?::\d{2})?(?!:?\d)[\])]?"  # whole: "00:00:05" never read as "00:00" + ":"
 _LEAD = rf"^[ \t]*(?:[-–•·*▶▷◆◇■□○●][ \t]*)?(?:{_TIME}[ \t]+)?"
 _WHO = r"(?P<who>[가-힣A-Za-z][가-힣A-Za-z0-9 ._-]{0,14}?)"
 _EM = r"(?:\*\*|__)?"  # Markdown bold around a label ("**면담자**:", "**면담자:**")
@@ -57,6 +57,7 @@ _SPEAKER_RE = re.compile(
 )
 _BRACKET_RE = re.compile(rf"{_LEAD}\[{_WHO}\][ \t]+(?=\S)")  # "[면담자] 질문…", no colon
 _LABEL_LINE_RE = re.compile(rf"{_LEAD}{_WHO}[ \t]+{_TIME}[ \t]*$")  # "참석자 1 00:03", the turn below it
+_TIMED_RE = re.compile(rf"{_LEAD}{_WHO}[ \t]+{_TIME}[ \t]+(?=\S)")  # "화자1 00:00:05 예산은 …", no colon
 _QA_RE = re.compile(rf"{_LEAD}{_EM}(?P<who>[QA]\d{{0,2}})[.)]{_EM}[ \t]+")
 _PAREN_RE = re.compile(rf"{_LEAD}{_WHO}[ \t]*\d{{0,2}}\)[ \t]+")  # "질문 1) …", "답변) …": known roles only
 # "면담자 - …", "면담자> …" (a chat export): known roles only
@@ -87,8 +88,8 @@ def _known(who: str) -> bool:
 def speaker_match(line: str) -> re.Match[str] | None:
     """The speaker label at the start of `line` ("면담자:", "[응답자]:", "[응답자] …", "Q1:", "A.",
     "Q1)", "질문 1)", "면담자(김OO):", "**면담자**:", "- 면담자:", "[00:01:23] 면담자:", "면담자 - …",
-    "면담자> …", a line "참석자 1 00:03" above the turn), if any."""
-    for pattern in (_LABEL_LINE_RE, _SPEAKER_RE, _BRACKET_RE, _QA_RE, _PAREN_RE, _DASH_RE):
+    "면담자> …", a line "참석자 1 00:03" above the turn, "화자1 00:00:05 …"), if any."""
+    for pattern in (_LABEL_LINE_RE, _TIMED_RE, _SPEAKER_RE, _BRACKET_RE, _QA_RE, _PAREN_RE, _DASH_RE):
         if m := pattern.match(line):
             return m
     return None

@@ -40,8 +40,8 @@ _POLARITY_WORDS: dict[str, tuple[str, ...]] = {
         "strength", "benefit", "achiev", "drove", "key to",
     ),
     "recommendation": (
-        "해야", "하려면", "방안", "제언", "시사점", "교훈", "권고", "바람직",
-        "should", "recommend", "lesson", "suggest", "implication", "need to", "ought",
+        "해야", "하려면", "방안", "제언", "시사점", "교훈", "권고", "바람직", "조언", "권하", "당부",
+        "should", "recommend", "lesson", "suggest", "implication", "need to", "ought", "advice", "advis",
     ),
 }  # fmt: skip
 

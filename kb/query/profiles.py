@@ -81,9 +81,33 @@ def exemplars(codes: pd.DataFrame, category: str, polarity: str, n: int = 2) -> 
     return list(dict.fromkeys(sub["passage_id"]))[:n]
 
 
+def quote(kb: KnowledgeBase, pid: str, category: str, polarity: str | None = None) -> str:
+    """The passage's sentences that carry the code – those read in `polarity` when there are any –
+    as one quotation: neighbouring sentences joined by a space, " … " only where text was left out
+    (the whole passage when no sentence carries it)."""
+    from kb.review.queue import coded_sentences
+
+    text = kb.passage_by_id[pid].get("text") or ""
+    spans = [
+        (start, end, mine)
+        for start, end, codes in coded_sentences(kb, pid)
+        if (mine := [c for c in codes if c.get("category") == category])
+    ]
+    chosen = [x for x in spans if any(c.get("polarity") == polarity for c in x[2])] or spans
+    if not chosen:
+        return text
+    out, prev = "", None
+    for start, end, _ in chosen:
+        if prev is not None:
+            out += " " if not text[prev:start].strip() else " … "
+        out, prev = out + text[start:end].strip(), end
+    return out
+
+
 def case_profile(kb: KnowledgeBase, case: str, top: int = TOP, quotes: int = 2) -> dict[str, Any]:
     """One case: its table row, passage and code counts, and per polarity (success, obstacle,
-    recommendation) its `top` factors {category, passages, weight, exemplars: passage ids}.
+    recommendation) its `top` factors {category, passages, weight, exemplars: passage ids, quotes:
+    each exemplar's sentences in that direction (`quote`)}.
     A case without passages is an error (UnknownFilterValue, naming the cases), not an empty profile."""
     validate(kb, Filters(case=case))
     table = case_table(kb)
@@ -92,7 +116,8 @@ def case_profile(kb: KnowledgeBase, case: str, top: int = TOP, quotes: int = 2) 
     factors = {
         pol: [
             {**row, "passages": int(row["passages"]), "weight": float(row["weight"]),
-             "exemplars": exemplars(codes, row["category"], pol, quotes)}
+             "exemplars": (ids := exemplars(codes, row["category"], pol, quotes)),
+             "quotes": [quote(kb, pid, row["category"], pol) for pid in ids]}
             for row in strongest(codes, pol, top).to_dict("records")
         ]
         for pol in PROFILE_POLARITIES

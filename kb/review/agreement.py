@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from kb.records import POLARITIES
 from kb.store.kbase import KnowledgeBase
 
 AUTO_COLUMNS = [
@@ -33,7 +34,18 @@ AUTO_COLUMNS = [
     "alpha",
     "polarity_agreement",
 ]
-CODER_COLUMNS = ["coder_a", "coder_b", "category", "label_ko", "passages", "units", "agreement", "alpha"]
+CODER_COLUMNS = [
+    "coder_a",
+    "coder_b",
+    "category",
+    "label_ko",
+    "passages",
+    "units",
+    "agreement",
+    "alpha",
+    "factor_agreement",
+    "factor_alpha",
+]
 DISAGREEMENT_COLUMNS = [
     "passage_id",
     "case",
@@ -178,51 +190,80 @@ def coder_decisions(kb: KnowledgeBase) -> dict[str, dict[str, dict[str, dict]]]:
     return out
 
 
-def disagreements(kb: KnowledgeBase, by_coder: dict | None = None) -> pd.DataFrame:
-    """Units two coders both decided, differently (status or polarity): what adjudication needs. The
-    effective code is the later decision; the earlier one stays in the log and here."""
-    labels = {c.id: c.label_ko for c in kb.codebook.categories}
-    by_coder = coder_decisions(kb) if by_coder is None else by_coder
-    rows = []
-    for ca, cb in combinations(sorted(by_coder), 2):
-        for pid in sorted(set(by_coder[ca]) & set(by_coder[cb])):
-            for cat in sorted(set(by_coder[ca][pid]) & set(by_coder[cb][pid])):
-                a, b = _decision(by_coder[ca][pid][cat]), _decision(by_coder[cb][pid][cat])
-                if a != b:
-                    case = (kb.passage_by_id.get(pid) or {}).get("case")
-                    rows.append([pid, case, cat, labels.get(cat, cat), ca, a, cb, b])
-    return pd.DataFrame(rows, columns=DISAGREEMENT_COLUMNS)
-
-
-def _decision(state: dict) -> str:
-    """ "rejected", or "accepted/added <polarity>": the part of a decision two coders can differ on."""
-    status = "accepted" if state.get("status") == "added" else state.get("status")
-    return status if status == "rejected" else f"{status} {state.get('polarity') or 'neutral'}"
-
-
-def between_coders(kb: KnowledgeBase, by_coder: dict | None = None) -> pd.DataFrame:
-    """Per coder pair and category (plus '_all'): share of agreeing units and α on shared passages."""
+def _shared_units(
+    kb: KnowledgeBase, by_coder: dict
+) -> list[tuple[str, str, list[str], dict[str, list[tuple[float, float]]], dict[str, list]]]:
+    """Per coder pair: the passages both reviewed, and per category the (value a, value b) of each
+    passage (NaN: missing) and the passage ids, in the same order. A value is 0 for a factor not
+    coded (rejected, or absent from a passage the coder is done with), else 1 + the index of the
+    polarity in POLARITIES: two coders agree on a unit when they agree on factor and polarity."""
     categories = list(kb.codebook.ids)
-    labels = {c.id: c.label_ko for c in kb.codebook.categories}
     auto = _auto_sets(kb)
-    by_coder = coder_decisions(kb) if by_coder is None else by_coder
-    rows = []
+    out = []
     for ca, cb in combinations(sorted(by_coder), 2):
         shared = sorted(set(by_coder[ca]) & set(by_coder[cb]))
         if not shared:
             continue
-        vals: dict[str, tuple[list[float], list[float]]] = {c: ([], []) for c in categories}
+        vals: dict[str, list[tuple[float, float]]] = {c: [] for c in categories}
+        pids: dict[str, list] = {c: [] for c in categories}
         for pid in shared:
             a = auto.get(pid, {})
             va = _human_values(by_coder[ca][pid], a, categories)
             vb = _human_values(by_coder[cb][pid], a, categories)
             for cat in categories:
-                vals[cat][0].append(np.nan if va[cat][0] is None else va[cat][0])
-                vals[cat][1].append(np.nan if vb[cat][0] is None else vb[cat][0])
-        for cat in [*categories, TOTAL]:
-            xa = [v for c in categories for v in vals[c][0]] if cat == TOTAL else vals[cat][0]
-            xb = [v for c in categories for v in vals[c][1]] if cat == TOTAL else vals[cat][1]
-            pairs = [(x, y) for x, y in zip(xa, xb, strict=True) if not (np.isnan(x) or np.isnan(y))]
+                vals[cat].append((_value(va[cat]), _value(vb[cat])))
+                pids[cat].append(pid)
+        out.append((ca, cb, shared, vals, pids))
+    return out
+
+
+def _value(coded: tuple[int | None, str | None]) -> float:
+    present, polarity = coded
+    if present is None:
+        return np.nan
+    return 0.0 if not present else 1.0 + POLARITIES.index(polarity if polarity in POLARITIES else "neutral")
+
+
+def disagreements(kb: KnowledgeBase, by_coder: dict | None = None) -> pd.DataFrame:
+    """Every unit two coders coded differently – another polarity, accepted vs rejected, or one
+    added a factor the other, done with the passage, did not code – one row each: what adjudication
+    needs. The effective code is the later decision; the earlier one stays in the log and here."""
+    labels = {c.id: c.label_ko for c in kb.codebook.categories}
+    by_coder = coder_decisions(kb) if by_coder is None else by_coder
+    rows = []
+    for ca, cb, _, vals, pids in _shared_units(kb, by_coder):
+        for cat in vals:
+            for (x, y), pid in zip(vals[cat], pids[cat], strict=True):
+                if np.isnan(x) or np.isnan(y) or x == y:
+                    continue
+                case = (kb.passage_by_id.get(pid) or {}).get("case")
+                a, b = (_decision(by_coder[c][pid].get(cat)) for c in (ca, cb))
+                rows.append([pid, case, cat, labels.get(cat, cat), ca, a, cb, b])
+    return pd.DataFrame(sorted(rows), columns=DISAGREEMENT_COLUMNS)
+
+
+def _decision(state: dict | None) -> str:
+    """ "rejected", "accepted/added <polarity>", or "not coded" (a factor the coder, done with the
+    passage, neither accepted nor added): the part of a decision two coders can differ on."""
+    if not state or state.get("status") not in DECIDED:
+        return "not coded"
+    status = "accepted" if state.get("status") == "added" else state.get("status")
+    return status if status == "rejected" else f"{status} {state.get('polarity') or 'neutral'}"
+
+
+def between_coders(kb: KnowledgeBase, by_coder: dict | None = None) -> pd.DataFrame:
+    """Per coder pair and category (plus '_all'): on the passages both reviewed, the share of units
+    coded alike and nominal α, on factor and polarity (`agreement`, `alpha`) and on the factor alone
+    (`factor_agreement`, `factor_alpha`)."""
+    labels = {c.id: c.label_ko for c in kb.codebook.categories}
+    by_coder = coder_decisions(kb) if by_coder is None else by_coder
+    rows = []
+    for ca, cb, shared, vals, _ in _shared_units(kb, by_coder):
+        for cat in [*vals, TOTAL]:
+            units = [u for c in vals for u in vals[c]] if cat == TOTAL else vals[cat]
+            xa, xb = [x for x, _ in units], [y for _, y in units]
+            pairs = [(x, y) for x, y in units if not (np.isnan(x) or np.isnan(y))]
+            present = [[np.nan if np.isnan(v) else float(v > 0) for v in side] for side in (xa, xb)]
             rows.append(
                 {
                     "coder_a": ca,
@@ -233,6 +274,8 @@ def between_coders(kb: KnowledgeBase, by_coder: dict | None = None) -> pd.DataFr
                     "units": len(pairs),
                     "agreement": _ratio(sum(1 for x, y in pairs if x == y), len(pairs)),
                     "alpha": alpha(xa, xb),
+                    "factor_agreement": _ratio(sum(1 for x, y in pairs if (x > 0) == (y > 0)), len(pairs)),
+                    "factor_alpha": alpha(*present),
                 }
             )
     return pd.DataFrame(rows, columns=CODER_COLUMNS)

@@ -202,7 +202,8 @@ def sentence_rows(rows: list[dict], text: str, sentences: list[dict] | None) -> 
 
     `sentences`: the auto-coder's sentences of the passage ({start, end, codes}, as the code stage
     stores them). A rejected code is a negative of every sentence; an accepted one a positive of the
-    sentences the coder found it in, unknown on the others (label -1: not an implicit negative); an
+    sentences the coder found it in (with the decision's polarity where that sentence reads it so,
+    or none does: `_read_as`), unknown on the others (label -1: not an implicit negative); an
     added code, or an accepted one no sentence carries, stays one row on the whole passage (the
     coder did not say where), labelled for that category only. A passage of one sentence, or
     without the sentences, keeps its rows as they are."""
@@ -212,14 +213,31 @@ def sentence_rows(rows: list[dict], text: str, sentences: list[dict] | None) -> 
     out: list[dict] = []
     whole = [dict(r, complete=False) for r in rows if r["label"] and not _carried(r["category"], spans)]
     for s in spans:
-        found = {c.get("category") for c in s.get("codes") or []}
+        found = {c.get("category"): c.get("polarity") for c in s.get("codes") or []}
         sentence = text[s["start"] : s["end"]].strip()
         for r in rows:
             label = r["label"] if not r["label"] or r["category"] in found else -1
             if label == -1 and not r["complete"]:
                 continue  # unknown is what an incomplete row says of the others anyway
-            out.append(dict(r, text=sentence, label=label))
+            polarity = r["polarity"]
+            if label == 1 and found[r["category"]] != polarity and _read_as(r["category"], polarity, spans):
+                polarity = None  # another sentence carries the coder's reading; this one reads otherwise
+            out.append(dict(r, text=sentence, label=label, polarity=polarity))
     return out + whole
+
+
+def _read_as(category: str, polarity: str | None, spans: list[dict]) -> bool:
+    """Whether some sentence's own code of the category has this polarity.
+
+    A passage's accepted code is passage-level: in "이장님들 덕이 컸어요. … 앱 홍보는 거의 효과가 없었어요."
+    resident acceptance accepted as a success is the first sentence's reading, not the second's, so
+    the second trains the category without a polarity. When no sentence reads it so, the coder
+    corrected the auto reading, and every sentence carrying the category learns the correction."""
+    return any(
+        c.get("category") == category and c.get("polarity") == polarity
+        for s in spans
+        for c in s.get("codes") or []
+    )
 
 
 def _carried(category: str, spans: list[dict]) -> bool:

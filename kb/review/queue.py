@@ -20,6 +20,7 @@ import pandas as pd
 
 from kb.errors import ReviewError
 from kb.review.merge import DECIDED
+from kb.review.store import Decision
 from kb.store.kbase import KnowledgeBase
 
 T = TypeVar("T")
@@ -206,6 +207,11 @@ def decide(
             f"unknown passage {passage_id!r}: not in this knowledge base (a rebuild may have changed it)"
         )
     before = auto_code(kb, passage_id, category) if category else None
+    if action in ON_A_CODE and category and before is None:  # the usual checks first, then this one
+        Decision(coder.strip(), passage_id, p["text_hash"], category, action, polarity, memo, before).check(
+            frozenset(kb.codebook.ids)
+        )
+        _require_a_code(kb, passage_id, category, action)
     decision_id = kb.reviews.record(
         coder,
         passage_id,
@@ -219,6 +225,22 @@ def decide(
     )
     kb.codes_df()  # merges the decision now, so the next search, matrix or export sees it
     return decision_id
+
+
+ON_A_CODE = ("accept", "reject", "set_polarity")  # decisions on a code the passage already has
+
+
+def _require_a_code(kb: KnowledgeBase, passage_id: str, category: str, action: str) -> None:
+    """Accepting, rejecting or re-polarising a factor the passage was never given would record a
+    code nobody suggested or added (an export then showed it as the coder's, confidence 1.0)."""
+    if category in current_decisions(kb, [passage_id]).get(passage_id, {}):
+        return  # another coder added it, or a decision on it is being revised
+    rec = auto_by_id(kb).get(passage_id) or {}
+    suggested = [c["category"] for c in rec.get("codes") or []]
+    raise ReviewError(
+        f"cannot {action.replace('_', ' ')} {category!r} on {passage_id}: it was not suggested there "
+        f"(suggested: {', '.join(suggested) or 'none'}); to code it, add it with a polarity"
+    )
 
 
 def passage_memo(kb: KnowledgeBase, passage_id: str) -> str | None:

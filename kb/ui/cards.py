@@ -58,21 +58,6 @@ def carrying_sentences(
     return [text[start:end] for start, end, _ in found]
 
 
-def excerpt(res: Resources, pid: str, text: str, category: str, polarity: str | None = None) -> str:
-    """The passage's sentences that carry the code – those read in `polarity` when there are any –
-    as one quotation: neighbouring sentences joined by a space, " … " only where text was left out."""
-    spans = _carrying(res, pid, category)
-    chosen = [x for x in spans if any(c.get("polarity") == polarity for c in x[2])] or spans
-    if not chosen:
-        return text
-    out, prev = "", None
-    for start, end, _ in chosen:
-        if prev is not None:
-            out += " " if not text[prev:start].strip() else " … "
-        out, prev = out + text[start:end].strip(), end
-    return out
-
-
 # The spoken-Korean patterns the polarity rules read (kb.coding.spoken.markers), as a coder names them.
 SPOKEN_CUES = {
     "absence": "없음·부재", "advice": "제언 (…해야)", "advice_other": "다른 주체에 대한 제언",

@@ -10,7 +10,6 @@ import streamlit as st
 
 from kb import api
 from kb.ui import components as ui
-from kb.ui.cards import excerpt
 from kb.ui.state import Resources, resources
 
 RECOMMENDATION_HELP = (
@@ -18,9 +17,8 @@ RECOMMENDATION_HELP = (
 )
 
 
-def quote(res: Resources, pid: str, category: str, polarity: str) -> None:
+def quote(res: Resources, pid: str, text: str, category: str) -> None:
     p = res.kb.passage_by_id[pid]
-    text = excerpt(res, pid, p["text"], category, polarity)
     who = f"{p['speaker']}: " if p.get("speaker") else ""
     st.markdown("> " + ui.md_escape(who + text))
     kind = ui.KIND_KO.get(p.get("kind") or "", "")
@@ -44,8 +42,8 @@ def factor_column(res: Resources, factors: list[dict[str, Any]], polarity: str, 
         text = f"{ui.POLARITY_ICON[polarity]} {label} · 구절 {row['passages']}개"
         chip = ui.badge(text, ui.POLARITY_COLOR[polarity])
         st.markdown(chip)
-        for pid in row["exemplars"]:
-            quote(res, pid, row["category"], polarity)
+        for pid, text in zip(row["exemplars"], row["quotes"], strict=True):
+            quote(res, pid, text, row["category"])
 
 
 def first_platform(cases: pd.DataFrame) -> int:

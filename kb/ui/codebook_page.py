@@ -85,11 +85,17 @@ def agreement_section(res: Resources) -> None:
     if coders.empty:
         st.caption("같은 구절을 검토한 코더가 두 명 이상일 때 계산됩니다.")
     else:
+        st.caption(
+            "agreement·alpha: 요인과 극성이 모두 같아야 일치 · factor_agreement·factor_alpha: 요인만 비교 "
+            "(같은 구절을 두 코더가 모두 검토한 단위)"
+        )
         st.dataframe(_styled(coders), hide_index=True, width="stretch")
         differ = tables["disagreements"]
         st.markdown(f"**코더 간 불일치 · disagreements ({len(differ)})**")
         st.caption(
-            "두 코더가 같은 (구절, 요인)을 다르게 결정한 곳입니다. 검색·매트릭스에는 나중 결정이 쓰이고, "
+            "두 코더가 같은 (구절, 요인)을 다르게 코딩한 곳입니다: 다른 극성, 수락과 거절, 한 코더만 추가한 "
+            "요인 (not coded: 다른 코더는 그 구절을 마치고도 코딩하지 않음). "
+            "검색·매트릭스에는 나중 결정이 쓰이고, "
             "앞의 결정은 기록에 남습니다: 합의해 ‘코딩 검토’에서 하나로 정하세요."
         )
         if not differ.empty:

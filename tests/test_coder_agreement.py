@@ -1,0 +1,65 @@
+"""Two coders on the same passages: agreement on factor and polarity, and every differing unit listed."""
+
+from __future__ import annotations
+
+from fixtures_kb import copy_kb
+
+from kb import api
+from kb.review import agreement
+from kb.review import queue as rq
+from kb.store.kbase import KnowledgeBase, forget
+
+
+def test_polarity_and_added_factors_count_as_disagreements(kb_settings, tmp_path) -> None:
+    mine = copy_kb(kb_settings, tmp_path)
+    kb = KnowledgeBase(mine)
+    first, second = [it.passage_id for it in rq.queue(kb)[:2]]
+    suggested = {pid: [c["category"] for c in rq.auto_by_id(kb)[pid]["codes"]] for pid in (first, second)}
+    x = suggested[first][0]
+    y = next(c for c in kb.codebook.ids if c not in suggested[first])
+    for coder in ("hana", "jun"):  # both done with both passages
+        for pid in (first, second):
+            for cat in suggested[pid]:
+                api.decide(coder, pid, cat, "accept", settings=mine)
+    api.decide("hana", first, x, "set_polarity", polarity="obstacle", settings=mine)
+    api.decide("jun", first, x, "set_polarity", polarity="success", settings=mine)
+    api.decide("hana", first, y, "add", polarity="obstacle", settings=mine)  # jun did not code it
+    forget(mine)
+    kb = KnowledgeBase(mine)
+
+    pairs = agreement.between_coders(kb).set_index("category")
+    assert pairs.loc[x, "factor_agreement"] == 1.0 and pairs.loc[x, "agreement"] == 0.5  # 2 passages
+    assert pairs.loc[y, "factor_agreement"] == 0.5 and pairs.loc[y, "agreement"] == 0.5
+    total = pairs.loc[agreement.TOTAL]
+    assert total["agreement"] < total["factor_agreement"] < 1.0
+    assert total["alpha"] < total["factor_alpha"] < 1.0
+
+    differ = agreement.disagreements(kb)
+    got = {(r.passage_id, r.category): (r.decision_a, r.decision_b) for r in differ.itertuples()}
+    assert got == {
+        (first, x): ("accepted obstacle", "accepted success"),
+        (first, y): ("accepted obstacle", "not coded"),
+    }
+    assert set(zip(differ["coder_a"], differ["coder_b"], strict=True)) == {("hana", "jun")}
+
+
+def test_a_qdpx_export_keeps_each_coders_own_coding(kb_settings, tmp_path) -> None:
+    """Another QDA tool recomputes the agreement from the codings' users: each coder who accepted or
+    added a code has their own coding, in their own polarity (the effective code alone would lose
+    the earlier coder)."""
+    from kb.exchange.refiqda import MACHINE_USER, code_guid, read_qdpx
+
+    mine = copy_kb(kb_settings, tmp_path)
+    kb = KnowledgeBase(mine)
+    pid = rq.queue(kb)[0].passage_id
+    x = rq.auto_by_id(kb)[pid]["codes"][0]["category"]
+    api.decide("hana", pid, x, "set_polarity", polarity="obstacle", settings=mine)
+    api.decide("jun", pid, x, "set_polarity", polarity="success", settings=mine)
+    forget(mine)
+    path = tmp_path / "double.qdpx"
+    api.export("qdpx", path=path, settings=mine)
+    codings = read_qdpx(path)
+    unit = codings[codings["selection"] == pid]
+    ours = {(r.user, r.code_guid) for r in unit.itertuples() if r.user != MACHINE_USER}
+    assert ours == {("hana", code_guid(x, "obstacle")), ("jun", code_guid(x, "success"))}
+    assert code_guid(x, "success") not in set(unit.loc[unit["user"] == MACHINE_USER, "code_guid"])
