@@ -36,5 +36,11 @@ PAGES = [
     ),
 ]
 
-st.navigation(PAGES).run()
+navigation = st.navigation(PAGES)
+wanted = login.address_after_login()  # team mode: the link opened before logging in
+if wanted and wanted[0] and wanted[0] != navigation.url_path:
+    page = next((p for p in PAGES if p.url_path == wanted[0]), None)
+    if page is not None:
+        st.switch_page(page, query_params=wanted[1])
+navigation.run()
 build_status.show()  # the background fine-tuned coder: status line, app reload when its codes arrive

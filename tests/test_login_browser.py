@@ -1,5 +1,5 @@
 """Team mode in a real browser: `kb serve --team` shows the login form, not the app; a correct
-login reaches the search page, a wrong one does not (headless Debian Chromium via Playwright)."""
+login reaches the page the link asked for, a wrong one does not (headless Debian Chromium via Playwright)."""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ def test_login_form_then_search_page(team_server) -> None:
         )
         page = browser.new_page(locale="ko-KR")
         page.set_default_timeout(WAIT_MS)
-        page.goto(team_server + "/review")
+        page.goto(team_server + "/review?coder=bob&factor=leadership")
         page.get_by_label("사용자 이름 username").wait_for()
         assert page.get_by_label("질문 또는 키워드 (Korean or English)").count() == 0
         assert page.get_by_role("link", name="검색 Search").count() == 0  # no navigation before login
@@ -63,6 +63,10 @@ def test_login_form_then_search_page(team_server) -> None:
         assert page.get_by_label("질문 또는 키워드 (Korean or English)").count() == 0
         page.get_by_label("비밀번호 password").fill("alice-pass-1")
         page.get_by_role("button", name="로그인 login").click()
-        page.get_by_label("질문 또는 키워드 (Korean or English)").wait_for()
+        # the review link asked for before logging in opens, with its filter; the name is the login's
+        page.get_by_text("코딩 검토 · Review queue").first.wait_for()
         page.get_by_text("alice").first.wait_for()
+        assert "factor=leadership" in page.url and "/review" in page.url
+        page.get_by_role("link", name="검색 Search").click()
+        page.get_by_label("질문 또는 키워드 (Korean or English)").wait_for()
         browser.close()

@@ -52,6 +52,8 @@ def gate() -> None:
         float(cookie.get("expiry_days", 1)),
         auto_hash=False,
     )
+    if st.session_state.get("authentication_status") is not True:
+        _remember_address()
     authenticator.login(location="main", fields=LOGIN_FIELDS, key="kb_login")
     status = st.session_state.get("authentication_status")
     if status is False:
@@ -62,6 +64,23 @@ def gate() -> None:
     with st.sidebar:
         st.markdown(f"**{st.session_state['username']}** · {role or '역할 없음 no role'}")
         authenticator.logout("로그아웃 logout", location="sidebar", key="kb_logout")
+
+
+def _remember_address() -> None:
+    """The page and parameters a link asked for (e.g. a review link with its passage), kept while
+    the login form is shown: the login's rerun opens the default page without them."""
+    from urllib.parse import urlparse
+
+    if "kb_wanted" not in st.session_state:
+        page = urlparse(st.context.url or "").path.strip("/").rsplit("/", 1)[-1]
+        st.session_state["kb_wanted"] = (page, {k: st.query_params[k] for k in st.query_params})
+
+
+def address_after_login() -> tuple[str, dict[str, str]] | None:
+    """Once, after a login: the page (its url path, "" for the default) and parameters asked for."""
+    if st.session_state.get("authentication_status") is not True:
+        return None
+    return st.session_state.pop("kb_wanted", None)
 
 
 def team_coder() -> str | None:
