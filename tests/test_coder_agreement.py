@@ -63,3 +63,41 @@ def test_a_qdpx_export_keeps_each_coders_own_coding(kb_settings, tmp_path) -> No
     ours = {(r.user, r.code_guid) for r in unit.itertuples() if r.user != MACHINE_USER}
     assert ours == {("hana", code_guid(x, "obstacle")), ("jun", code_guid(x, "success"))}
     assert code_guid(x, "success") not in set(unit.loc[unit["user"] == MACHINE_USER, "code_guid"])
+
+
+def test_a_disputed_code_is_flagged_on_cards_and_in_exports(kb_settings, tmp_path) -> None:
+    """Until two coders agree the later decision counts; search results and excerpt exports say the
+    code is disputed, and stop saying so once they agree."""
+    mine = copy_kb(kb_settings, tmp_path)
+    kb = KnowledgeBase(mine)
+    pid = rq.queue(kb)[0].passage_id
+    x = rq.auto_by_id(kb)[pid]["codes"][0]["category"]
+    api.decide("hana", pid, x, "set_polarity", polarity="obstacle", settings=mine)
+    api.decide("jun", pid, x, "set_polarity", polarity="success", settings=mine)
+    forget(mine)
+
+    def flags() -> tuple[set, set]:
+        rows = api.export("csv", settings=mine)
+        exported = {(r.passage_id, r.category) for r in rows.itertuples() if r.disputed}
+        found = api.search_records("플랫폼", 200, settings=mine)  # every passage of the small store
+        assert pid in {r["id"] for r in found}
+        carded = {(r["id"], c["category"]) for r in found for c in r["codes"] if c["disputed"]}
+        return exported, carded
+
+    assert flags() == ({(pid, x)}, {(pid, x)})
+    api.decide("hana", pid, x, "set_polarity", polarity="success", settings=mine)  # they agree now
+    assert flags() == (set(), set())
+
+
+def test_the_chip_of_a_disputed_code_says_so() -> None:
+    from kb.ui.components import factor_chip
+
+    code = {
+        "category": "leadership",
+        "polarity": "success",
+        "source": "human",
+        "reviewer": "jun",
+        "disputed": True,
+    }
+    assert "⚠ 코더 불일치" in factor_chip(code, {})
+    assert "불일치" not in factor_chip({**code, "disputed": False}, {})

@@ -23,6 +23,7 @@ from kb.errors import ExportError
 from kb.fileio import default_mode
 from kb.query.filters import Filters, allowed_ids, matching_codes
 from kb.records import CASE_FIELDS, EFFECTIVE_CODE_FIELDS, POLARITIES, dominant_polarity
+from kb.review.agreement import disputed_units
 
 if TYPE_CHECKING:
     from kb.store.kbase import KnowledgeBase
@@ -39,7 +40,7 @@ META_COLUMNS = (
 EXCERPT_COLUMNS = [  # one row per code: the passage's citation, then the code
     "passage_id", "doc_id", "case", "case_name", "group", "platform_type", "section", "page", "kind",
     "speaker", "question", "text", "citation", "category", "label_ko", "dimension", "polarity",
-    "polarity_from", "source", "confidence", "reviewer", "memo", "passage_memo", "evidence",
+    "polarity_from", "source", "confidence", "reviewer", "disputed", "memo", "passage_memo", "evidence",
 ]  # fmt: skip
 PASSAGE_COLUMNS = [
     "id", "doc_id", "case", *CASE_FIELDS, "section", "page", "kind", "speaker", "question", "text",
@@ -124,7 +125,8 @@ def citations(kb: KnowledgeBase) -> Callable[[dict[str, Any]], str]:
 def excerpts(
     kb: KnowledgeBase, filters: Filters = NO_FILTERS, query: str | None = None, k: int = DEFAULT_K
 ) -> pd.DataFrame:
-    """One row per effective code and direction that passes the filters, with its passage and citation:
+    """One row per effective code and direction that passes the filters, with its passage and citation
+    (`disputed`: two coders coded the unit differently, kb.review.agreement.disagreements):
     a code whose sentences also carry another direction has a row for it too (`polarity_from`
     'sentence'), as the matrix counts it. `memo` is the coder's memo on the code, `passage_memo` the
     memo on its passage."""
@@ -137,6 +139,7 @@ def excerpts(
     order = {p["id"]: i for i, p in enumerate(kb.passages)}
     cat_order = {c: i for i, c in enumerate(kb.codebook.ids)}
     cite = citations(kb)
+    disputed = disputed_units(kb)
     rows = []
     for code in codes.to_dict("records"):
         p = kb.passage_by_id.get(code["passage_id"])
@@ -149,6 +152,7 @@ def excerpts(
             passage_id=p["id"],
             page=_page(p.get("page")),
             citation=cite(p),
+            disputed=(p["id"], code["category"]) in disputed,
             label_ko=labels.get(code["category"], code["category"]),
             passage_memo=memos.get(p["id"]),
             confidence=round(float(code["confidence"]), 4),

@@ -360,8 +360,17 @@ def _missing_to_none(value: Any) -> Any:
 
 
 def result_record(kb: KnowledgeBase, pid: str, score: float, query_terms: list[str]) -> dict[str, Any]:
+    from kb.review.agreement import disputed_units
+
     p = kb.passage_by_id[pid]
-    codes = [{k: _missing_to_none(c[k]) for k in EFFECTIVE_CODE_FIELDS} for c in kb.codes_for(pid)]
+    disputed = disputed_units(kb)
+    codes = [
+        {
+            **{k: _missing_to_none(c[k]) for k in EFFECTIVE_CODE_FIELDS},
+            "disputed": (pid, c["category"]) in disputed,
+        }
+        for c in kb.codes_for(pid)
+    ]
     return {
         "id": pid,
         "text": p["text"],

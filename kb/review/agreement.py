@@ -242,6 +242,17 @@ def disagreements(kb: KnowledgeBase, by_coder: dict | None = None) -> pd.DataFra
     return pd.DataFrame(sorted(rows), columns=DISAGREEMENT_COLUMNS)
 
 
+def disputed_units(kb: KnowledgeBase) -> frozenset[tuple[str, str]]:
+    """(passage id, category) of every unit in `disagreements`: until coders agree, the later decision
+    counts, and search cards and exports flag the code as disputed (cached until a decision lands)."""
+
+    def compute() -> frozenset[tuple[str, str]]:
+        df = disagreements(kb)
+        return frozenset(zip(df["passage_id"], df["category"], strict=True))
+
+    return kb.memo(("disputed",), compute)
+
+
 def _decision(state: dict | None) -> str:
     """ "rejected", "accepted/added <polarity>", or "not coded" (a factor the coder, done with the
     passage, neither accepted nor added): the part of a decision two coders can differ on."""

@@ -98,6 +98,8 @@ def factor_chip(code: dict[str, Any], labels: dict[str, str], *, show_conf: bool
         text += " " + " ".join(f"＋{POLARITY_KO.get(p, p)} 문장" for p in also)
     if code.get("source") == "human":
         text = f"{text} ({code.get('reviewer') or '검토됨'})"
+        if code.get("disputed"):  # coders differ on it: the later decision counts until they agree
+            text += " · ⚠ 코더 불일치"
         return badge(text, POLARITY_COLOR.get(pol, "gray"), icon="verified")
     if show_conf and code.get("confidence") is not None:
         text += f" {float(code['confidence']):.0%}"
