@@ -43,12 +43,9 @@ def test_polarity_and_added_factors_count_as_disagreements(kb_settings, tmp_path
     assert set(zip(differ["coder_a"], differ["coder_b"], strict=True)) == {("hana", "jun")}
 
 
-def test_a_qdpx_export_keeps_each_coders_own_coding(kb_settings, tmp_path) -> None:
-    """Another QDA tool recomputes the agreement from the codings' users: each coder who accepted or
-    added a code has their own coding, in their own polarity (the effective code alone would lose
-    the earlier coder)."""
-    from kb.exchange.refiqda import MACHINE_USER, code_guid, read_qdpx
-
+def two_coders_differ(kb_settings, tmp_path) -> tuple:
+    """A private knowledge base where hana reads the first queued passage's first suggestion as an
+    obstacle and jun, later, as a success: (settings, passage id, category)."""
     mine = copy_kb(kb_settings, tmp_path)
     kb = KnowledgeBase(mine)
     pid = rq.queue(kb)[0].passage_id
@@ -56,6 +53,16 @@ def test_a_qdpx_export_keeps_each_coders_own_coding(kb_settings, tmp_path) -> No
     api.decide("hana", pid, x, "set_polarity", polarity="obstacle", settings=mine)
     api.decide("jun", pid, x, "set_polarity", polarity="success", settings=mine)
     forget(mine)
+    return mine, pid, x
+
+
+def test_a_qdpx_export_keeps_each_coders_own_coding(kb_settings, tmp_path) -> None:
+    """Another QDA tool recomputes the agreement from the codings' users: each coder who accepted or
+    added a code has their own coding, in their own polarity (the effective code alone would lose
+    the earlier coder)."""
+    from kb.exchange.refiqda import MACHINE_USER, code_guid, read_qdpx
+
+    mine, pid, x = two_coders_differ(kb_settings, tmp_path)
     path = tmp_path / "double.qdpx"
     api.export("qdpx", path=path, settings=mine)
     codings = read_qdpx(path)
@@ -68,13 +75,7 @@ def test_a_qdpx_export_keeps_each_coders_own_coding(kb_settings, tmp_path) -> No
 def test_a_disputed_code_is_flagged_on_cards_and_in_exports(kb_settings, tmp_path) -> None:
     """Until two coders agree the later decision counts; search results and excerpt exports say the
     code is disputed, and stop saying so once they agree."""
-    mine = copy_kb(kb_settings, tmp_path)
-    kb = KnowledgeBase(mine)
-    pid = rq.queue(kb)[0].passage_id
-    x = rq.auto_by_id(kb)[pid]["codes"][0]["category"]
-    api.decide("hana", pid, x, "set_polarity", polarity="obstacle", settings=mine)
-    api.decide("jun", pid, x, "set_polarity", polarity="success", settings=mine)
-    forget(mine)
+    mine, pid, x = two_coders_differ(kb_settings, tmp_path)
 
     def flags() -> tuple[set, set]:
         rows = api.export("csv", settings=mine)
