@@ -90,6 +90,16 @@ def test_a_disputed_code_is_flagged_on_cards_and_in_exports(kb_settings, tmp_pat
     assert flags() == ({(pid, x)}, {(pid, x)})
     api.decide("hana", pid, x, "set_polarity", polarity="success", settings=mine)  # they agree now
     assert flags() == (set(), set())
+    # and the card and the export name both coders, not only the last one
+    from kb.ui.components import factor_chip
+
+    (code,) = [c for r in api.search_records("플랫폼", 200, settings=mine) if r["id"] == pid
+               for c in r["codes"] if c["category"] == x]  # fmt: skip
+    assert code["agreed_by"] == ["hana", "jun"] and "hana · jun 합의" in factor_chip(code, {})
+    rows = api.export("csv", settings=mine)
+    assert rows.loc[(rows["passage_id"] == pid) & (rows["category"] == x), "agreed_by"].tolist() == [
+        "hana; jun"
+    ]
 
 
 def test_the_chip_of_a_disputed_code_says_so() -> None:

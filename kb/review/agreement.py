@@ -281,6 +281,30 @@ def disputed_units(kb: KnowledgeBase) -> frozenset[tuple[str, str]]:
     return kb.memo(("disputed",), compute)
 
 
+def agreed_by(kb: KnowledgeBase) -> dict[tuple[str, str], dict[str, str]]:
+    """(passage id, category) -> {coder: polarity} where two or more coders' own latest decisions
+    code the unit: a card or export names every coder who agrees with the code, not only the last
+    (cached until a decision lands)."""
+
+    def compute() -> dict[tuple[str, str], dict[str, str]]:
+        out: dict[tuple[str, str], dict[str, str]] = {}
+        for coder, passages in coder_decisions(kb).items():
+            for pid, cats in passages.items():
+                for cat, state in cats.items():
+                    if state.get("status") in ("accepted", "added"):
+                        out.setdefault((pid, cat), {})[coder] = state.get("polarity") or "neutral"
+        return {unit: coders for unit, coders in out.items() if len(coders) > 1}
+
+    return kb.memo(("agreed_by",), compute)
+
+
+def agreeing(kb: KnowledgeBase, pid: str, category: str, polarity: str | None) -> list[str]:
+    """The coders (two or more, sorted) whose own decision codes the unit in `polarity`; else []."""
+    coders = agreed_by(kb).get((pid, category), {})
+    same = sorted(c for c, pol in coders.items() if pol == (polarity or "neutral"))
+    return same if len(same) > 1 else []
+
+
 def _decision(state: dict | None) -> str:
     """ "rejected", "accepted/added <polarity>", or "not coded" (a factor the coder, done with the
     passage, neither accepted nor added): the part of a decision two coders can differ on."""
