@@ -211,7 +211,8 @@ def agreement(settings: Settings | None = None) -> dict[str, Any]:
     how many (passage, factor) units a coder decided (0: nothing to compare yet). `auto_vs_human`
     leaves out the `learned_passages`: reviewed passages the current coder was trained on (a build or
     "retrain now" after the decisions), on which it would only be scored against its own answers.
-    `disagreements`: the units two coders decided differently, one row each, for adjudication."""
+    `disagreements`: the units two coders decided differently, one row each, for adjudication, with
+    the adjudicator's `resolution` ("" while open; `decide(..., "resolve", ...)`)."""
     from kb.review import agreement as run
     from kb.review.decisions import anchor
 
@@ -271,7 +272,10 @@ def decide(
     memo: str | None = None,
     settings: Settings | None = None,
 ) -> int:
-    """Record one review decision (accept, reject, add, set_polarity, memo); the next read sees it."""
+    """Record one review decision (accept, reject, add, set_polarity, memo, resolve); the next read
+    sees it. `resolve` is an adjudicator's final decision on a unit two coders coded differently
+    (`agreement()["disagreements"]`): with a polarity the code stands in it, without one the factor
+    is not coded; it ends the dispute, and coder-vs-coder agreement stays as the coders left it."""
     from kb.review import queue
 
     return queue.decide(get_kb(settings), coder, passage_id, category, action, polarity=polarity, memo=memo)

@@ -448,3 +448,37 @@ def test_first_run_builds_the_index(tmp_path: Path, monkeypatch) -> None:
     assert (data / "CURRENT").exists() and not (data / "passages.jsonl").exists()  # staged input taken in
     assert at.title[0].value.startswith("검색")
     forget(settings_for(data))
+
+
+def test_an_adjudicator_resolves_a_disagreement_on_the_agreement_tab(data_dir: Path) -> None:
+    """Two coders differ on a unit; the agreement tab offers it, shows the passage, preselects one
+    coder's reading and records the adjudicator's choice as a resolution."""
+    s = settings_for(data_dir)
+    kb = get_kb(s)
+    pid = rq.queue(kb)[0].passage_id
+    x = rq.auto_by_id(kb)[pid]["codes"][0]["category"]
+    api.decide("hana", pid, x, "set_polarity", polarity="obstacle", settings=s)
+    api.decide("jun", pid, x, "set_polarity", polarity="success", settings=s)
+    at = app()
+    at.query_params["coder"] = "pi"
+    at.run()
+    at.switch_page("kb/ui/codebook_page.py").run()
+    no_errors(at)
+    assert at.selectbox(key="adj_row").value == 0
+    radio = at.radio(key="adj_final")
+    assert radio.value == "obstacle" and at.text_input(key="adj_name").value == "pi"
+    assert ui.md_escape(kb.passage_by_id[pid]["text"]) in markdown(at)  # read before deciding
+    radio.set_value("success")
+    at.text_input(key="adj_memo").input("jun's reading fits the interview")
+    at.button(key="adj_go").click().run()
+    no_errors(at)
+    assert any("판정 기록됨" in m.value for m in at.success)
+    assert any("every disagreement is resolved" in m.value for m in at.success)
+    (row,) = api.agreement(s)["disagreements"].itertuples()
+    assert row.resolution == "accepted success by pi"
+    last = get_kb(s).reviews.log().iloc[-1]
+    assert (last["coder"], last["action"], last["memo"]) == (
+        "pi",
+        "resolve",
+        "jun's reading fits the interview",
+    )

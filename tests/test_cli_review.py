@@ -331,3 +331,21 @@ def test_accepting_a_factor_nobody_suggested_or_added_is_refused(kb_cli, review_
         "accepted",
         "added",
     )
+
+
+def test_resolve_from_the_terminal_ends_a_dispute_and_nothing_else(kb_cli, review_kb: Settings) -> None:
+    """`--action resolve` is for a unit two coders coded differently: elsewhere it is one error line;
+    on a disagreement it records the final code, and `kb reviews agreement` says how it was resolved."""
+    item = next(q for q in api.review_queue(settings=review_kb) if q.n_decided == 0)
+    cat = item.codes[0][0]
+    args = ("reviews", "decide", "pi", item.passage_id, "--action", "resolve", "--factor", cat)
+    assert "nothing to resolve" in one_error_line(kb_cli(*args, "--polarity", "success", settings=review_kb))
+    for coder, polarity in (("hana", "obstacle"), ("jun", "success")):
+        ok(kb_cli("reviews", "decide", coder, item.passage_id, "--action", "set_polarity", "--factor", cat,
+                  "--polarity", polarity, settings=review_kb))  # fmt: skip
+    out = ok(kb_cli(*args, settings=review_kb))  # no polarity: the factor is not coded
+    assert out.startswith("recorded decision") and f"{cat}: rejected" in out
+    (row,) = json.loads(ok(kb_cli("reviews", "agreement", "--json", settings=review_kb)))["disagreements"]
+    assert row["resolution"] == "rejected by pi"
+    state = api.current_decisions([item.passage_id], settings=review_kb)[item.passage_id][cat]
+    assert (state["status"], state["coder"]) == ("rejected", "pi")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pandas as pd
+import pytest
 from fixtures_kb import copy_kb
 
 from kb import api
@@ -88,6 +90,16 @@ def test_a_disputed_code_is_flagged_on_cards_and_in_exports(kb_settings, tmp_pat
     assert flags() == ({(pid, x)}, {(pid, x)})
     api.decide("hana", pid, x, "set_polarity", polarity="success", settings=mine)  # they agree now
     assert flags() == (set(), set())
+    # and the card and the export name both coders, not only the last one
+    from kb.ui.components import factor_chip
+
+    (code,) = [c for r in api.search_records("플랫폼", 200, settings=mine) if r["id"] == pid
+               for c in r["codes"] if c["category"] == x]  # fmt: skip
+    assert code["agreed_by"] == ["hana", "jun"] and "hana · jun 합의" in factor_chip(code, {})
+    rows = api.export("csv", settings=mine)
+    assert rows.loc[(rows["passage_id"] == pid) & (rows["category"] == x), "agreed_by"].tolist() == [
+        "hana; jun"
+    ]
 
 
 def test_the_chip_of_a_disputed_code_says_so() -> None:
@@ -102,3 +114,56 @@ def test_the_chip_of_a_disputed_code_says_so() -> None:
     }
     assert "⚠ 코더 불일치" in factor_chip(code, {})
     assert "불일치" not in factor_chip({**code, "disputed": False}, {})
+
+
+def test_an_adjudicator_resolves_a_disagreement_without_changing_the_coders_agreement(
+    kb_settings, tmp_path
+) -> None:
+    """`resolve` settles a unit two coders differ on: the code takes the adjudicator's decision, the
+    dispute flag goes, the disagreement row says how it was resolved, the QDPX export gains the
+    adjudicator's coding, and coder-vs-coder agreement stays as the coders left it (reliability is
+    measured before adjudication). A coder who changes their code afterwards reopens the dispute."""
+    from kb.errors import ReviewError
+    from kb.exchange.refiqda import code_guid, read_qdpx
+
+    mine, pid, x = two_coders_differ(kb_settings, tmp_path)
+    other = next(it.passage_id for it in rq.queue(KnowledgeBase(mine)) if it.passage_id != pid)
+    other_cat = rq.auto_by_id(KnowledgeBase(mine))[other]["codes"][0]["category"]
+    with pytest.raises(ReviewError, match="nothing to resolve"):
+        api.decide("pi", other, other_cat, "resolve", polarity="success", settings=mine)
+    before = api.agreement(settings=mine)["between_coders"]
+
+    api.decide(
+        "pi", pid, x, "resolve", polarity="obstacle", memo="hana's reading: a complaint", settings=mine
+    )
+    tables = api.agreement(settings=mine)
+    (row,) = tables["disagreements"].itertuples()
+    assert (row.decision_a, row.decision_b, row.resolution) == (
+        "accepted obstacle",
+        "accepted success",
+        "accepted obstacle by pi",
+    )
+    pd.testing.assert_frame_equal(tables["between_coders"], before)  # pi is no third coder
+    rows = api.export("csv", settings=mine)
+    unit = rows[(rows["passage_id"] == pid) & (rows["category"] == x)]
+    assert unit[["polarity", "reviewer", "disputed"]].values.tolist() == [["obstacle", "pi", False]]
+    found = api.search_records("플랫폼", 200, settings=mine)
+    assert not any(c["disputed"] for r in found for c in r["codes"])
+    path = tmp_path / "resolved.qdpx"
+    api.export("qdpx", path=path, settings=mine)
+    codings = read_qdpx(path)
+    users = set(zip(*codings.loc[codings["selection"] == pid, ["user", "code_guid"]].values.T, strict=True))
+    assert {
+        ("hana", code_guid(x, "obstacle")),
+        ("jun", code_guid(x, "success")),
+        ("pi", code_guid(x, "obstacle")),
+    } <= users
+
+    api.decide("jun", pid, x, "set_polarity", polarity="neutral", settings=mine)  # jun disagrees again
+    assert api.agreement(settings=mine)["disagreements"]["resolution"].tolist() == [""]
+    assert (pid, x) in agreement.disputed_units(KnowledgeBase(mine))
+
+    api.decide("pi", pid, x, "resolve", settings=mine)  # no polarity: the factor is not coded
+    assert api.agreement(settings=mine)["disagreements"]["resolution"].tolist() == ["rejected by pi"]
+    rows = api.export("csv", settings=mine)
+    assert rows[(rows["passage_id"] == pid) & (rows["category"] == x)].empty

@@ -10,7 +10,14 @@ import pandas as pd
 import pytest
 
 from kb.errors import KbError
-from kb.review.decisions import ReviewStore, merge, needs_attention, open_store, training_examples
+from kb.review.decisions import (
+    SCHEMA_VERSION,
+    ReviewStore,
+    merge,
+    needs_attention,
+    open_store,
+    training_examples,
+)
 
 CATS = ["leadership", "governance", "ict_level", "output_quality"]
 
@@ -33,10 +40,10 @@ def store(tmp_path) -> ReviewStore:
 
 def test_schema_wal_and_version(store: ReviewStore, tmp_path) -> None:
     assert store.journal_mode() == "wal"
-    assert store.schema_version() == 1
+    assert store.schema_version() == SCHEMA_VERSION
     assert store.current().empty and store.log().empty
     # A second store on the same file sees the same schema and does not recreate anything.
-    assert ReviewStore(tmp_path / "reviews.sqlite").schema_version() == 1
+    assert ReviewStore(tmp_path / "reviews.sqlite").schema_version() == SCHEMA_VERSION
 
 
 def test_default_path_comes_from_settings(tmp_path, monkeypatch) -> None:
@@ -418,10 +425,71 @@ def test_schema_upgrade_backs_up_first(tmp_path, monkeypatch) -> None:
 
     db = tmp_path / "reviews.sqlite"
     ReviewStore(db, valid_categories=CATS).record("김", "p", "h", "leadership", "accept")
-    monkeypatch.setattr(rs, "SCHEMA_VERSION", rs.SCHEMA_VERSION + 1)
+    old = rs.SCHEMA_VERSION
+    monkeypatch.setattr(rs, "SCHEMA_VERSION", old + 1)
     assert ReviewStore(db).schema_version() == rs.SCHEMA_VERSION
     (backup,) = (tmp_path / "reviews-backups").iterdir()
-    assert "schema-v1" in backup.name
+    assert f"schema-v{old}" in backup.name
     with sqlite3.connect(backup) as con:
         assert con.execute("SELECT coder FROM decisions").fetchall() == [("김",)]
+        assert con.execute("PRAGMA user_version").fetchone()[0] == old
+
+
+# The decisions table as kb wrote it before schema version 2 (no "resolve" action).
+V1_SCHEMA = """
+CREATE TABLE decisions (id INTEGER PRIMARY KEY AUTOINCREMENT, ts TEXT NOT NULL, coder TEXT NOT NULL,
+  passage_id TEXT NOT NULL, text_hash TEXT NOT NULL, category TEXT,
+  action TEXT NOT NULL CHECK (action IN ('accept', 'reject', 'add', 'set_polarity', 'memo')),
+  before TEXT, after TEXT, memo TEXT);
+CREATE INDEX decisions_passage ON decisions (passage_id);
+CREATE TRIGGER decisions_no_update BEFORE UPDATE ON decisions
+  BEGIN SELECT RAISE(ABORT, 'decisions log is append-only'); END;
+CREATE TRIGGER decisions_no_delete BEFORE DELETE ON decisions
+  BEGIN SELECT RAISE(ABORT, 'decisions log is append-only'); END;
+CREATE TABLE codes_current (passage_id TEXT NOT NULL, category TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('accepted', 'rejected', 'added', 'noted')), polarity TEXT,
+  coder TEXT NOT NULL, ts TEXT NOT NULL, text_hash TEXT NOT NULL, memo TEXT,
+  decision_id INTEGER NOT NULL REFERENCES decisions (id), PRIMARY KEY (passage_id, category));
+CREATE TABLE passage_memos (passage_id TEXT PRIMARY KEY, memo TEXT NOT NULL, coder TEXT NOT NULL,
+  ts TEXT NOT NULL, text_hash TEXT NOT NULL, decision_id INTEGER NOT NULL REFERENCES decisions (id));
+PRAGMA user_version = 1;
+"""
+
+
+def test_a_version_1_log_is_upgraded_in_place_and_keeps_every_decision(tmp_path) -> None:
+    db = tmp_path / "reviews.sqlite"
+    with sqlite3.connect(db) as con:
+        con.executescript(V1_SCHEMA)
+    with pytest.raises(sqlite3.IntegrityError):  # the old table refuses the new action
+        with sqlite3.connect(db) as con:
+            con.execute(
+                "INSERT INTO decisions (ts, coder, passage_id, text_hash, action)"
+                " VALUES ('t', 'a', 'p', 'h', 'resolve')"
+            )
+    with sqlite3.connect(db) as con:  # two decisions, as kb wrote them before
+        for i, coder in enumerate(("김", "이"), 1):
+            after = '{"memo": null, "polarity": "success", "status": "accepted"}'
+            con.execute(
+                "INSERT INTO decisions (ts, coder, passage_id, text_hash, category, action, after)"
+                " VALUES (?, ?, 'p', 'h', 'leadership', 'accept', ?)",
+                (f"2026-01-0{i}", coder, after),
+            )
+        con.execute(
+            "INSERT INTO codes_current VALUES"
+            " ('p', 'leadership', 'accepted', 'success', '이', '2026-01-02', 'h', NULL, 2)"
+        )
+    store = ReviewStore(db, valid_categories=CATS)
+    assert store.schema_version() == SCHEMA_VERSION
+    log = store.log()
+    assert log["id"].tolist() == [1, 2] and log["coder"].tolist() == ["김", "이"]
+    assert store.record("박", "p", "h", "leadership", "resolve", polarity="obstacle") == 3  # ids go on
+    assert store.current()[["status", "polarity", "coder"]].values.tolist() == [["added", "obstacle", "박"]]
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):  # the new table keeps the guards
+        with sqlite3.connect(db) as con:
+            con.execute("DELETE FROM decisions")
+    with sqlite3.connect(db) as con:
+        assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    (backup,) = (tmp_path / "reviews-backups").iterdir()  # the old file, untouched
+    with sqlite3.connect(backup) as con:
         assert con.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert con.execute("SELECT coder FROM decisions ORDER BY id").fetchall() == [("김",), ("이",)]

@@ -99,7 +99,9 @@ def decide_cmd(
     action: Annotated[
         str,
         typer.Option(
-            help="accept, reject, add, set_polarity, or memo (on a code with --factor, else the passage)."
+            help="accept, reject, add, set_polarity, or memo (on a code with --factor, else the passage); "
+            "resolve: an adjudicator's final decision where two coders differ (`kb reviews agreement`): "
+            "with --polarity the code stands in it, without it the factor is not coded."
         ),
     ],
     factor: Annotated[
@@ -108,7 +110,7 @@ def decide_cmd(
     polarity: Annotated[
         str | None,
         typer.Option(
-            help="success, obstacle, neutral or recommendation (add, set_polarity; "
+            help="success, obstacle, neutral or recommendation (add, set_polarity, resolve; "
             "accept keeps the suggested one without it)."
         ),
     ] = None,

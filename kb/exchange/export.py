@@ -23,7 +23,7 @@ from kb.errors import ExportError
 from kb.fileio import default_mode
 from kb.query.filters import Filters, allowed_ids, matching_codes
 from kb.records import CASE_FIELDS, EFFECTIVE_CODE_FIELDS, POLARITIES, dominant_polarity
-from kb.review.agreement import disputed_units
+from kb.review.agreement import agreeing, disputed_units
 
 if TYPE_CHECKING:
     from kb.store.kbase import KnowledgeBase
@@ -40,7 +40,8 @@ META_COLUMNS = (
 EXCERPT_COLUMNS = [  # one row per code: the passage's citation, then the code
     "passage_id", "doc_id", "case", "case_name", "group", "platform_type", "section", "page", "kind",
     "speaker", "question", "text", "citation", "category", "label_ko", "dimension", "polarity",
-    "polarity_from", "source", "confidence", "reviewer", "disputed", "memo", "passage_memo", "evidence",
+    "polarity_from", "source", "confidence", "reviewer", "agreed_by", "disputed", "memo", "passage_memo",
+    "evidence",
 ]  # fmt: skip
 PASSAGE_COLUMNS = [
     "id", "doc_id", "case", *CASE_FIELDS, "section", "page", "kind", "speaker", "question", "text",
@@ -126,7 +127,8 @@ def excerpts(
     kb: KnowledgeBase, filters: Filters = NO_FILTERS, query: str | None = None, k: int = DEFAULT_K
 ) -> pd.DataFrame:
     """One row per effective code and direction that passes the filters, with its passage and citation
-    (`disputed`: two coders coded the unit differently, kb.review.agreement.disagreements):
+    (`disputed`: two coders coded the unit differently, kb.review.agreement.disagreements, and no
+    adjudicator resolved it; `agreed_by`: the coders, "; "-separated, whose own decisions agree on it):
     a code whose sentences also carry another direction has a row for it too (`polarity_from`
     'sentence'), as the matrix counts it. `memo` is the coder's memo on the code, `passage_memo` the
     memo on its passage."""
@@ -153,6 +155,9 @@ def excerpts(
             page=_page(p.get("page")),
             citation=cite(p),
             disputed=(p["id"], code["category"]) in disputed,
+            agreed_by="; ".join(agreeing(kb, p["id"], code["category"], code.get("polarity")))
+            if code.get("source") == "human"
+            else "",
             label_ko=labels.get(code["category"], code["category"]),
             passage_memo=memos.get(p["id"]),
             confidence=round(float(code["confidence"]), 4),

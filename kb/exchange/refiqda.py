@@ -281,9 +281,8 @@ class _Project:
                      endPosition=end, creatingUser=author, creationDateTime=self.now)  # fmt: skip
             page = f" · p. {first['page']}" if pd.notna(first["page"]) else ""
             _p(sel, "Description", f"{first['case_name']} · {first['section'] or ''}{page} · {pid}")
-            decided = {cat for mine in self.by_coder.values() for cat in mine.get(pid, {})}
-            for r in codes:
-                if self.is_human(r) and r["category"] in decided:
+            for r in codes:  # an adjudicator's resolution is a coding of its own
+                if self.is_human(r) and r["category"] in self.by_coder.get(r["reviewer"], {}).get(pid, {}):
                     continue  # each coder's own coding follows
                 self.coding(sel, f"{pid}/{r['category']}", r, self.user_of(r), r["source"])
             for coder, mine in sorted(self.by_coder.items()):

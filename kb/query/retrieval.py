@@ -360,7 +360,7 @@ def _missing_to_none(value: Any) -> Any:
 
 
 def result_record(kb: KnowledgeBase, pid: str, score: float, query_terms: list[str]) -> dict[str, Any]:
-    from kb.review.agreement import disputed_units
+    from kb.review.agreement import agreeing, disputed_units
 
     p = kb.passage_by_id[pid]
     disputed = disputed_units(kb)
@@ -368,6 +368,7 @@ def result_record(kb: KnowledgeBase, pid: str, score: float, query_terms: list[s
         {
             **{k: _missing_to_none(c[k]) for k in EFFECTIVE_CODE_FIELDS},
             "disputed": (pid, c["category"]) in disputed,
+            "agreed_by": agreeing(kb, pid, c["category"], c["polarity"]) if c["source"] == "human" else [],
         }
         for c in kb.codes_for(pid)
     ]

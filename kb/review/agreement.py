@@ -55,6 +55,7 @@ DISAGREEMENT_COLUMNS = [
     "decision_a",
     "coder_b",
     "decision_b",
+    "resolution",
 ]
 TOTAL = "_all"
 DECIDED = ("accepted", "rejected", "added")
@@ -76,11 +77,11 @@ def _ratio(num: int, den: int) -> float:
 
 
 def _auto_sets(kb: KnowledgeBase) -> dict[str, dict[str, str]]:
-    from kb.review.queue import auto_by_id
-
     return {
-        pid: {c["category"]: c.get("polarity") for c in rec.get("codes") or []}
-        for pid, rec in auto_by_id(kb).items()
+        (rec.get("passage_id") or rec.get("id")): {
+            c["category"]: c.get("polarity") for c in rec.get("codes") or []
+        }
+        for rec in kb.auto_codes
     }
 
 
@@ -179,15 +180,28 @@ def _auto_row(cat: str, label: str, units: list[tuple[int, int, bool]]) -> dict[
 
 
 def coder_decisions(kb: KnowledgeBase) -> dict[str, dict[str, dict[str, dict]]]:
-    """coder -> passage id -> category -> that coder's latest state (from the append-only log)."""
-    log = kb.reviews.log()
+    """coder -> passage id -> category -> that coder's latest state (from the append-only log), with
+    its `ts`. An adjudicator's "resolve" is not coding: it is in `resolutions`, not here."""
     out: dict[str, dict[str, dict[str, dict]]] = {}
-    for row in log.to_dict("records"):
+    for row in kb.reviews.log().to_dict("records"):
         after = row.get("after") or {}
-        if not row.get("category") or after.get("status") not in DECIDED:
+        if not row.get("category") or after.get("status") not in DECIDED or row["action"] == "resolve":
             continue
-        out.setdefault(row["coder"], {}).setdefault(row["passage_id"], {})[row["category"]] = after
+        out.setdefault(row["coder"], {}).setdefault(row["passage_id"], {})[row["category"]] = {
+            **after,
+            "ts": row["ts"],
+        }
     return out
+
+
+def resolutions(kb: KnowledgeBase) -> dict[tuple[str, str], dict]:
+    """(passage id, category) -> the latest "resolve" on it: the state it set, its coder and `ts`."""
+    log = kb.reviews.log()
+    rows = log[log["action"] == "resolve"].to_dict("records") if len(log) else []
+    return {
+        (r["passage_id"], r["category"]): {**(r["after"] or {}), "coder": r["coder"], "ts": r["ts"]}
+        for r in rows
+    }
 
 
 def _shared_units(
@@ -227,9 +241,11 @@ def _value(coded: tuple[int | None, str | None]) -> float:
 def disagreements(kb: KnowledgeBase, by_coder: dict | None = None) -> pd.DataFrame:
     """Every unit two coders coded differently – another polarity, accepted vs rejected, or one
     added a factor the other, done with the passage, did not code – one row each: what adjudication
-    needs. The effective code is the later decision; the earlier one stays in the log and here."""
+    needs. `resolution`: the adjudicator's "resolve" made after both coders' decisions ("" while
+    open). Until then the later decision counts; the earlier one stays in the log and here."""
     labels = {c.id: c.label_ko for c in kb.codebook.categories}
     by_coder = coder_decisions(kb) if by_coder is None else by_coder
+    resolved = resolutions(kb)
     rows = []
     for ca, cb, _, vals, pids in _shared_units(kb, by_coder):
         for cat in vals:
@@ -237,20 +253,56 @@ def disagreements(kb: KnowledgeBase, by_coder: dict | None = None) -> pd.DataFra
                 if np.isnan(x) or np.isnan(y) or x == y:
                     continue
                 case = (kb.passage_by_id.get(pid) or {}).get("case")
-                a, b = (_decision(by_coder[c][pid].get(cat)) for c in (ca, cb))
-                rows.append([pid, case, cat, labels.get(cat, cat), ca, a, cb, b])
+                states = [by_coder[c][pid].get(cat) for c in (ca, cb)]
+                a, b = (_decision(state) for state in states)
+                rows.append([pid, case, cat, labels.get(cat, cat), ca, a, cb, b,
+                             _resolution(resolved.get((pid, cat)), states)])  # fmt: skip
     return pd.DataFrame(sorted(rows), columns=DISAGREEMENT_COLUMNS)
 
 
+def _resolution(resolve: dict | None, states: list[dict | None]) -> str:
+    """ "<decision> by <adjudicator>" when the resolve came after both coders' latest decisions on the
+    unit; a coder who changes their code afterwards reopens the dispute."""
+    if resolve is None or any(str((s or {}).get("ts") or "") > resolve["ts"] for s in states):
+        return ""
+    return f"{_decision(resolve)} by {resolve['coder']}"
+
+
 def disputed_units(kb: KnowledgeBase) -> frozenset[tuple[str, str]]:
-    """(passage id, category) of every unit in `disagreements`: until coders agree, the later decision
-    counts, and search cards and exports flag the code as disputed (cached until a decision lands)."""
+    """(passage id, category) of every unresolved unit in `disagreements`: until coders agree or an
+    adjudicator resolves it, the later decision counts, and search cards and exports flag the code as
+    disputed (cached until a decision lands)."""
 
     def compute() -> frozenset[tuple[str, str]]:
         df = disagreements(kb)
+        df = df[df["resolution"] == ""]
         return frozenset(zip(df["passage_id"], df["category"], strict=True))
 
     return kb.memo(("disputed",), compute)
+
+
+def agreed_by(kb: KnowledgeBase) -> dict[tuple[str, str], dict[str, str]]:
+    """(passage id, category) -> {coder: polarity} where two or more coders' own latest decisions
+    code the unit: a card or export names every coder who agrees with the code, not only the last
+    (cached until a decision lands)."""
+
+    def compute() -> dict[tuple[str, str], dict[str, str]]:
+        out: dict[tuple[str, str], dict[str, str]] = {}
+        for coder, passages in coder_decisions(kb).items():
+            for pid, cats in passages.items():
+                for cat, state in cats.items():
+                    if state.get("status") in ("accepted", "added"):
+                        out.setdefault((pid, cat), {})[coder] = state.get("polarity") or "neutral"
+        return {unit: coders for unit, coders in out.items() if len(coders) > 1}
+
+    return kb.memo(("agreed_by",), compute)
+
+
+def agreeing(kb: KnowledgeBase, pid: str, category: str, polarity: str | None) -> list[str]:
+    """The coders (two or more, sorted) whose own decision codes the unit in `polarity`; else []."""
+    coders = agreed_by(kb).get((pid, category), {})
+    same = sorted(c for c, pol in coders.items() if pol == (polarity or "neutral"))
+    return same if len(same) > 1 else []
 
 
 def _decision(state: dict | None) -> str:

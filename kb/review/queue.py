@@ -207,11 +207,15 @@ def decide(
             f"unknown passage {passage_id!r}: not in this knowledge base (a rebuild may have changed it)"
         )
     before = auto_code(kb, passage_id, category) if category else None
-    if action in ON_A_CODE and category and before is None:  # the usual checks first, then this one
+    needs_code = action in ON_A_CODE and category and before is None
+    if needs_code or action == "resolve":  # the usual checks first, then these
         Decision(coder.strip(), passage_id, p["text_hash"], category, action, polarity, memo, before).check(
             frozenset(kb.codebook.ids)
         )
-        _require_a_code(kb, passage_id, category, action)
+        if action == "resolve":
+            _require_a_dispute(kb, passage_id, str(category))
+        else:
+            _require_a_code(kb, passage_id, str(category), action)
     decision_id = kb.reviews.record(
         coder,
         passage_id,
@@ -241,6 +245,19 @@ def _require_a_code(kb: KnowledgeBase, passage_id: str, category: str, action: s
         f"cannot {action.replace('_', ' ')} {category!r} on {passage_id}: it was not suggested there "
         f"(suggested: {', '.join(suggested) or 'none'}); to code it, add it with a polarity"
     )
+
+
+def _require_a_dispute(kb: KnowledgeBase, passage_id: str, category: str) -> None:
+    """A resolution ends a disagreement between coders; elsewhere it would only hide an ordinary
+    decision under another name."""
+    from kb.review.agreement import disagreements
+
+    df = disagreements(kb)
+    if not ((df["passage_id"] == passage_id) & (df["category"] == category)).any():
+        raise ReviewError(
+            f"nothing to resolve: no two coders coded {category!r} on {passage_id} differently "
+            "(`kb reviews agreement` lists the disagreements); to decide it, accept, reject or add it"
+        )
 
 
 def passage_memo(kb: KnowledgeBase, passage_id: str) -> str | None:

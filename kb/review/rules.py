@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from kb.errors import ReviewError
 from kb.records import POLARITIES
 
-ACTIONS = ("accept", "reject", "add", "set_polarity", "memo")
+ACTIONS = ("accept", "reject", "add", "set_polarity", "memo", "resolve")
 STATUSES = ("accepted", "rejected", "added", "noted")  # noted = memo on a code nobody decided yet
 
 
@@ -23,6 +23,9 @@ def next_code_state(
     memo = memo if memo is not None else prev.get("memo")
     if action == "memo":
         return {"status": prev.get("status") or "noted", "polarity": prev.get("polarity"), "memo": memo}
+    if action == "resolve":  # an adjudicator's final word where coders differ: coded, or not
+        status = ("accepted" if before else "added") if polarity else "rejected"
+        return {"status": status, "polarity": polarity, "memo": memo}
     if action == "set_polarity":
         status = prev.get("status") if prev.get("status") == "added" else "accepted"
         return {"status": status, "polarity": polarity, "memo": memo}

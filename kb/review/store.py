@@ -24,7 +24,7 @@ import pandas as pd
 from kb.errors import ReviewError
 from kb.review.rules import ACTIONS, STATUSES, Decision, next_code_state
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the "resolve" action (adjudication)
 BUSY_TIMEOUT_S = 10.0
 LOG_COLUMNS = [
     "id",
@@ -51,12 +51,13 @@ CURRENT_COLUMNS = [
 ]
 MEMO_COLUMNS = ["passage_id", "memo", "coder", "ts", "text_hash", "decision_id"]
 
-_SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS decisions (
+_DECISIONS = f"""(
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   ts TEXT NOT NULL, coder TEXT NOT NULL, passage_id TEXT NOT NULL, text_hash TEXT NOT NULL,
   category TEXT, action TEXT NOT NULL CHECK (action IN {ACTIONS}),
-  before TEXT, after TEXT, memo TEXT);
+  before TEXT, after TEXT, memo TEXT)"""
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS decisions {_DECISIONS};
 CREATE INDEX IF NOT EXISTS decisions_passage ON decisions (passage_id);
 CREATE TRIGGER IF NOT EXISTS decisions_no_update BEFORE UPDATE ON decisions
   BEGIN SELECT RAISE(ABORT, 'decisions log is append-only'); END;
@@ -73,6 +74,28 @@ CREATE TABLE IF NOT EXISTS passage_memos (
   coder TEXT NOT NULL, ts TEXT NOT NULL, text_hash TEXT NOT NULL,
   decision_id INTEGER NOT NULL REFERENCES decisions (id));
 """
+
+# SQLite cannot alter a CHECK constraint: the log is copied row for row (ids kept) into a table
+# that allows the new actions, in the same transaction; its index and triggers are made anew.
+_WIDEN_ACTIONS = f"""
+CREATE TABLE decisions_widened {_DECISIONS};
+INSERT INTO decisions_widened SELECT id, ts, coder, passage_id, text_hash, category, action, before, after,
+  memo FROM decisions ORDER BY id;
+DROP TABLE decisions;
+ALTER TABLE decisions_widened RENAME TO decisions;
+"""
+
+
+def _statements(script: str) -> Iterator[str]:
+    """The statements of a script (a trigger's body keeps its inner semicolons): `executescript`
+    would commit the open transaction first."""
+    pending = ""
+    for part in script.split(";"):
+        pending += part + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n;"):
+                yield pending.strip()
+            pending = ""
 
 
 def _now() -> str:
@@ -134,9 +157,16 @@ class ReviewStore:
 
             backup_db(self.path, self.path.parent / "reviews-backups", get_settings().reviews_backups,
                       f"schema-v{version}", force=True)  # fmt: skip
-        # One script so creation is a single IMMEDIATE transaction (racing first users just wait).
+        # One IMMEDIATE transaction: racing first users wait, and whoever comes second finds the
+        # version already current (read again under the lock) and changes nothing.
+        con.execute("BEGIN IMMEDIATE")
         try:
-            con.executescript(f"BEGIN IMMEDIATE;{_SCHEMA}PRAGMA user_version = {SCHEMA_VERSION};COMMIT;")
+            version = con.execute("PRAGMA user_version").fetchone()[0]
+            if version < SCHEMA_VERSION:
+                for statement in _statements((_WIDEN_ACTIONS if 0 < version < 2 else "") + _SCHEMA):
+                    con.execute(statement)
+                con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            con.execute("COMMIT")
         except BaseException:
             if con.in_transaction:
                 con.execute("ROLLBACK")

@@ -8,6 +8,7 @@ import streamlit as st
 
 from kb import api
 from kb.ui import components as ui
+from kb.ui.resolve_panel import resolve_panel
 from kb.ui.state import Resources, resources
 
 FMT = {
@@ -95,11 +96,13 @@ def agreement_section(res: Resources) -> None:
         st.caption(
             "두 코더가 같은 (구절, 요인)을 다르게 코딩한 곳입니다: 다른 극성, 수락과 거절, 한 코더만 추가한 "
             "요인 (not coded: 다른 코더는 그 구절을 마치고도 코딩하지 않음). "
-            "검색·매트릭스에는 나중 결정이 쓰이고, "
-            "앞의 결정은 기록에 남습니다: 합의해 ‘코딩 검토’에서 하나로 정하세요."
+            "판정(resolution) 전에는 검색·매트릭스에 나중 결정이 쓰이고 ‘⚠ 코더 불일치’로 표시되며, "
+            "앞의 결정은 기록에 남습니다. 합의해 ‘코딩 검토’에서 같게 고치거나, 판정자가 아래에서 "
+            "최종 코드를 정하세요: 코더 간 일치도는 판정 전 그대로 남습니다."
         )
         if not differ.empty:
             st.dataframe(differ, hide_index=True, width="stretch")
+            resolve_panel(res, differ)
 
 
 def render() -> None:

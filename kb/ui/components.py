@@ -97,7 +97,9 @@ def factor_chip(code: dict[str, Any], labels: dict[str, str], *, show_conf: bool
     if also:
         text += " " + " ".join(f"＋{POLARITY_KO.get(p, p)} 문장" for p in also)
     if code.get("source") == "human":
-        text = f"{text} ({code.get('reviewer') or '검토됨'})"
+        agreed = code.get("agreed_by") or []  # double-coded alike: every coder, not only the last
+        who = f"{' · '.join(agreed)} 합의" if agreed else code.get("reviewer") or "검토됨"
+        text = f"{text} ({who})"
         if code.get("disputed"):  # coders differ on it: the later decision counts until they agree
             text += " · ⚠ 코더 불일치"
         return badge(text, POLARITY_COLOR.get(pol, "gray"), icon="verified")

@@ -21,7 +21,14 @@ from kb.ui.state import Resources, resources
 
 PASSAGE_MEMO = "구절 메모"
 EVIDENCE_SENTENCES = 3  # evidence sentences listed under a code: its most confident ones
-ACTION_KO = {"accept": "수락", "reject": "거절", "add": "추가", "set_polarity": "극성 변경", "memo": "메모"}
+ACTION_KO = {
+    "accept": "수락",
+    "reject": "거절",
+    "add": "추가",
+    "set_polarity": "극성 변경",
+    "memo": "메모",
+    "resolve": "판정",
+}
 STATUS_KO = {
     "accepted": ":material/check: 수락됨",
     "rejected": ":material/close: 거절됨",
