@@ -57,6 +57,15 @@ def rule_sign(text: str) -> int:
         ("저희 앱은 가게한테 수수료를 안 받아요.", 1),
         ("학생들한테는 가입비가 따로 없어요.", 1),
         ("이용료를 못 받아서 운영비가 모자라요.", -1),
+        # a difficulty conceded before the verdict (-기는 하다)
+        ("처음 쓰기엔 낯설긴 한데 다들 금방 편하다고 하세요.", 1),
+        # a wait told as long, and one told as short
+        ("서류 검토하는 데만 넉 달이 걸렸어요.", -1),
+        ("예산 승인까지 반년이나 걸렸어요.", -1),
+        ("연동하는 데 두 주밖에 안 걸렸어요.", 1),
+        # an objection that gave way, and one that held
+        ("상인분들이 처음엔 걱정하셨는데 몇 번 만나서 설명하니까 납득하시더라고요.", 1),
+        ("의회는 끝내 그 조례안을 받아들이지 않았어요.", -1),
     ],
 )
 def test_spoken_success_evidence_and_its_negation(text: str, sign: int) -> None:
