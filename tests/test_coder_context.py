@@ -255,6 +255,11 @@ def test_top_category_fallback_only_for_substantive_answer_sentences(coder) -> N
         ("전혀요.", False),
         ("네 아이러니하죠. (웃음)", False),
         ("그렇죠, 그게 문제였어요.", False),
+        # closing formulas addressed to the interviewer, not a struggle of the case
+        ("네, 수고 많으셨어요.", True),
+        ("감사합니다. 고생하셨습니다.", True),
+        ("네, 안녕히 가세요.", True),
+        ("저희 팀이 그때 고생 많이 했어요.", False),
     ],
 )
 def test_agreement_thanks_and_transcribers_notes_are_content_free(text: str, free: bool) -> None:

@@ -45,6 +45,27 @@ def rule_sign(text: str) -> int:
         # spoken evaluative words, negated
         ("처음 몇 달은 힘들지 않았어요.", 1),
         ("연계가 순조롭지 않았어요.", -1),
+        # how people take it: -어하다 verbs of unease, whichever way Kiwi splits them
+        ("상인분들이 정산 화면을 어려워하세요.", -1),
+        ("예약 버튼 찾는 걸 어려워하는 분들이 아직 많아요.", -1),  # not a description of whom it serves
+        ("청년들이 계약서 올리는 걸 귀찮아하더라고요.", -1),
+        ("처음에 농가들이 새 앱을 낯설어하셨어요.", -1),
+        ("기사님들이 위치 공유를 꺼려하세요.", -1),
+        ("요즘은 아무도 헷갈려하지 않으세요.", 1),  # negated
+        ("형편이 어려운 가구에 반찬을 보내 드려요.", 0),  # whom it serves, as before
+        # a charge the platform does not make is an edge; one it cannot collect is not
+        ("저희 앱은 가게한테 수수료를 안 받아요.", 1),
+        ("학생들한테는 가입비가 따로 없어요.", 1),
+        ("이용료를 못 받아서 운영비가 모자라요.", -1),
+        # a difficulty conceded before the verdict (-기는 하다)
+        ("처음 쓰기엔 낯설긴 한데 다들 금방 편하다고 하세요.", 1),
+        # a wait told as long, and one told as short
+        ("서류 검토하는 데만 넉 달이 걸렸어요.", -1),
+        ("예산 승인까지 반년이나 걸렸어요.", -1),
+        ("연동하는 데 두 주밖에 안 걸렸어요.", 1),
+        # an objection that gave way, and one that held
+        ("상인분들이 처음엔 걱정하셨는데 몇 번 만나서 설명하니까 납득하시더라고요.", 1),
+        ("의회는 끝내 그 조례안을 받아들이지 않았어요.", -1),
     ],
 )
 def test_spoken_success_evidence_and_its_negation(text: str, sign: int) -> None:

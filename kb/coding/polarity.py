@@ -157,6 +157,8 @@ SPOKEN_SUCCESS_CUES = [
     "한시름", "다행", "다행히", "안심", "홀가분하다", "칭찬", "인정받다", "보람", "뿌듯하다",
     # a worry that proved unfounded, a problem solved (걱정했는데 괜찮더라고요, 해결이 되더라고요)
     "괜찮다", "해결", "해결되다",
+    # an objection that gave way (반대하셨는데 찾아가니까 받아들여 주셨어요, 설명하니까 납득하시더라고요)
+    "받아들이다", "납득", "납득하다", "수긍", "수긍하다",
 ]  # fmt: skip
 # Words of decline and disappearance: right after a cue of its clause they flip it, as a negator
 # does ("불만이 많이 줄었어요", "포기하는 비율이 확 줄었어요", "걱정이 싹 사라졌어요" → success;

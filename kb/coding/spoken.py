@@ -26,6 +26,11 @@ OBSTACLE_WORDS = frozenset(
         "막막", "허덕", "엉망", "고생", "삐걱", "녹록", "하소연", "곤혹", "속앓이", "발목", "애로", "허탕",
         "줄어들", "쪼그라들", "바닥", "끊기", "흐지부지", "유명무실", "방치", "골칫거리", "손사래", "어렵",
         "원점", "도루묵", "물거품", "허사",
+        # how people take it: adjectives of unease and their -어하다 verbs (어려워하세요, 힘들어하셨어요,
+        # 헷갈려하셨고, 싫어하셨어요), which Kiwi reads as one verb or as the adjective + 어 하다
+        # (번거롭다, 꺼리다 are cues of kb.coding.polarity already)
+        "어려워하", "힘들어하", "싫", "싫어하", "헷갈리", "헷갈려하", "귀찮", "귀찮아하", "번거로워하",
+        "낯설", "낯설어하", "두렵", "두려워하", "불안", "불안해하", "꺼려하", "불편해하", "곤란해하",
     }
 )  # fmt: skip
 # A difficulty word that is a hedge ("말씀드리기 어렵지만", "단정하긴 힘들지만": the speaker's
@@ -67,8 +72,11 @@ BURDEN = frozenset(
         "비용", "부담", "민원", "적자", "업무", "업무량", "불만", "항의", "단가", "유지비", "교체비", "고장",
         "오류", "장애", "이탈", "공실", "빚", "부채", "수수료", "인건비", "물가", "대기", "사고", "결함",
         "포기", "이동비", "운영비", "개발비", "라이선스",
+        # what users or sellers pay: a platform that charges none of it has an edge
+        "이용료", "사용료", "가입비", "요금", "중개료", "입점비", "회비", "연회비", "월회비", "광고비",
     }
 )  # fmt: skip
+CHARGE_VERBS = frozenset({"받", "내", "물", "걷", "떼"})  # 수수료를 안 받다, 가입비를 안 내다
 # a burden that falls or halves is good news (비용이 반으로 줄었어요, 민원이 급감했어요)
 FALLING = frozenset({"줄어들", "급감", "쪼그라들"})
 # "only N" (N밖에 안/못 …, N밖에 없다) says there was little of something: an obstacle when it is a
@@ -115,10 +123,24 @@ def negated(toks: Sequence[tuple[str, str]], i: int) -> bool:
         if tag == "VA" and form == "없":
             return _none_is(toks, k)
         if not (
-            tag.startswith(("J", "XS", "EP", "ETN")) or tag == "EC" and form.startswith(("지", "게", "기"))
+            tag.startswith(("J", "XS", "EP", "ETN"))
+            or tag == "EC"
+            and form.startswith(("지", "게", "기"))
+            or _feel_verb(toks, k)  # 헷갈려하지 않아요: the -어 하다 of a verb of feeling
         ):
             return False
     return False
+
+
+def _feel_verb(toks: Sequence[tuple[str, str]], k: int) -> bool:
+    """Token `k` is the 어 or the 하 of adjective + 어 하다 (어려워하다, 헷갈려하다): how someone takes it."""
+    if toks[k] == ("하", "VX"):
+        return True
+    return (
+        toks[k][1] == "EC"
+        and toks[k][0] in ("어", "아", "여")
+        and tuple(toks[k + 1 : k + 2]) == (("하", "VX"),)
+    )
 
 
 def counterfactual(toks: Sequence[tuple[str, str]]) -> bool:
@@ -175,8 +197,8 @@ def _none_is(toks: Sequence[tuple[str, str]], k: int) -> bool:
 
 
 def hedge_or_people(toks: Sequence[tuple[str, str]], i: int) -> bool:
-    """The difficulty word at i is a hedge (V-기(는) 어렵다 with a verb of saying or judging) or
-    describes people (어려운/힘든 + a person or household noun)."""
+    """The difficulty word at i is a hedge (V-기(는) 어렵다 with a verb of saying or judging), a
+    concession (힘들긴 했는데) or describes people (어려운/힘든 + a person or household noun)."""
     k = i - 1
     if k >= 0 and toks[k][1] == "JX":
         k -= 1
@@ -184,17 +206,53 @@ def hedge_or_people(toks: Sequence[tuple[str, str]], i: int) -> bool:
         j = k - 1 - (k >= 2 and toks[k - 1][1].startswith("XSV"))
         if toks[j][0] in HEDGE_VERBS:
             return True
+    if _conceded(toks, i):
+        return True
+    if toks[i][1] == "VV" and toks[i][0].endswith("하"):  # 어려워하는 분들: how they take the service
+        return False
     return i + 2 < len(toks) and toks[i + 1][1] == "ETM" and toks[i + 2][0] in PEOPLE
+
+
+TIME_UNITS = frozenset({"달", "년", "개월", "주", "주일", "시간", "일", "해", "반년", "분기", "며칠", "날"})
+
+
+def _took_long(toks: Sequence[tuple[str, str]], i: int) -> bool:
+    """Before the 걸리다 at `i`, in its clause: a span of time stressed as long – …데만 (it took that
+    just to …) or a time unit + (이)나 (석 달이나)."""
+    before = toks[max(0, i - 7) : i]
+    if not any(f in TIME_UNITS and t.startswith("NN") for f, t in before):
+        return False
+    for k, (form, tag) in enumerate(before):
+        if tag == "JX" and form == "만" and k and before[k - 1][0] == "데":
+            return True
+        if tag == "JX" and form in ("나", "이나") and k and before[k - 1][0] in TIME_UNITS:
+            return True
+    return False
+
+
+def _conceded(toks: Sequence[tuple[str, str]], i: int) -> bool:
+    """V-기는 하다 (번거롭긴 한데, 힘들기는 했지만): a difficulty conceded before the verdict that
+    follows it (coding guide §3, end-weight)."""
+    rest = tuple(toks[i + 1 : i + 4])
+    return (
+        len(rest) == 3
+        and rest[0] == ("기", "ETN")
+        and rest[1][0] in ("\u11ab", "ㄴ", "는")
+        and rest[2][0] == "하"
+    )
 
 
 def _absent(toks: Sequence[tuple[str, str]], i: int) -> bool:
     """The noun at `i` is said to be absent: 없다 after its particles and adverbs (비용이 따로
-    없어요, 민원은 거의 없었어요) or negated as `negated` reads it."""
+    없어요, 민원은 거의 없었어요), not charged (수수료를 안 받아요) or negated as `negated` reads it."""
     for k in range(i + 1, min(i + 5, len(toks))):
         form, tag = toks[k]
         if tag == "VA" and form == "없":
             return _none_is(toks, k)
-        if not (tag.startswith("J") or tag == "MAG" and form not in NEGATORS):
+        if tag == "MAG" and form in NEGATORS and k + 1 < len(toks):
+            # 수수료를 안 받아요: none charged by choice (못 받아요 is revenue that fails)
+            return form == "안" and toks[k + 1][1].startswith("VV") and toks[k + 1][0] in CHARGE_VERBS
+        if not (tag.startswith("J") or tag == "MAG"):
             break
     return negated(toks, i)
 
@@ -324,6 +382,9 @@ def markers(text: str) -> dict[str, float]:
             add("spoken_obstacle" if bad else "spoken_success")
         if form in SUCCESS_WORDS:
             add("spoken_obstacle" if negated(toks, i) else "spoken_success")
+        # a wait told as long: …하는 데만 석 달 걸렸어요, 승인까지 반년이나 걸렸어요
+        if form == "걸리" and tag.startswith("VV") and not negated(toks, i) and _took_long(toks, i):
+            add("spoken_obstacle")
         # starting over (담당자가 바뀌면 다시 처음부터예요, 처음부터 다시 설명해야 돼요): a setback
         if form == "처음" and nxt[0] == "부터" and ((i and forms[i - 1] in AGAIN) or nxt2[0] in AGAIN):
             add("spoken_obstacle")

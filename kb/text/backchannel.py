@@ -16,15 +16,20 @@ EDITORIAL_NOTE = re.compile(r"[(\[（［][^()\[\]（）［］]{1,20}[)\]）］]"
 AFFIRMING = frozenset({"그렇", "맞", "고맙", "감사", "확실히", "물론", "당연", "당연히", "그러", "그럼"})
 MAX_CHARS = 40  # "네, 그렇죠. 맞아요. 정말 감사합니다." is 21
 DENYING = frozenset({"아니요", "아뇨", "아니", "아니에요"})  # "아니요." answers a yes/no question
+# A closing formula said to the interviewer ("고생하셨습니다", "수고 많으셨어요", "안녕히 계세요"): the
+# honorific -시- addresses the listener; "저희가 고생했어요" (no -시-) is an answer and stays coded.
+CLOSING = re.compile(
+    r"(수고|고생)\s*(정말\s*|많이\s*)?(많으셨|하셨|하세요)\S*|안녕히\s*(계세요|가세요|계십시오)"
+)
 
 
 @lru_cache(maxsize=4096)
 def content_free(text: str) -> bool:
-    """Nothing coders code: interjections, agreement, thanks and transcriber's notes only ("네.",
+    """Nothing coders code: interjections, agreement, thanks, closings and transcriber's notes only ("네.",
     "네, 그렇죠.", "네 고맙습니다.", "[중략]", "(웃음)"). On the development transcripts the
     coders left such answers uncoded, while a short answer with a word of its own ("있었죠.",
     "전혀요.", "아니요.") carries its question's code."""
-    rest = EDITORIAL_NOTE.sub(" ", text).strip()
+    rest = CLOSING.sub(" ", EDITORIAL_NOTE.sub(" ", text)).strip()
     if len(rest) > MAX_CHARS:  # no kiwi pass over a long sentence on the coder's path
         return False
     for token in get_kiwi().tokenize(rest):
