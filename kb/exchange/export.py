@@ -41,8 +41,8 @@ META_COLUMNS = (
 EXCERPT_COLUMNS = [  # one row per code: the passage's citation, then the code
     "passage_id", "doc_id", "case", "case_name", "group", "platform_type", "section", "page", "page_end",
     "kind", "speaker", "question", "text", "citation", "category", "label_ko", "label_en", "dimension",
-    "polarity", "polarity_from", "source", "confidence", "fallback", "reviewer", "agreed_by", "disputed",
-    "memo", "passage_memo", "evidence",
+    "polarity", "polarity_from", "source", "confidence", "fallback", "coder", "reviewer", "agreed_by",
+    "disputed", "memo", "passage_memo", "evidence",
 ]  # fmt: skip
 PASSAGE_COLUMNS = [
     "id", "doc_id", "case", *CASE_FIELDS, "section", "page", "page_end", "kind", "speaker", "question",
@@ -108,18 +108,20 @@ def excerpts(
     kb: KnowledgeBase, filters: Filters = NO_FILTERS, query: str | None = None, k: int = DEFAULT_K
 ) -> pd.DataFrame:
     """One row per effective code and direction that passes the filters, with its passage and citation
-    (`fallback`: an auto code below its factor's threshold, the best factor of a sentence that
-    cleared none; `disputed`: two coders coded the unit differently, kb.review.agreement.disagreements, and no
-    adjudicator resolved it; `agreed_by`: the coders, "; "-separated, whose own decisions agree on it):
-    a code whose sentences also carry another direction has a row for it too (`polarity_from`
-    'sentence'), as the matrix counts it. `memo` is the coder's memo on the code, `passage_memo` the
-    memo on its passage."""
+    (kb.corpus.citation). A code whose sentences also carry another direction has a row for it too
+    (`polarity_from` 'sentence'), as the matrix counts it. `fallback`: an auto code below its
+    factor's threshold, the best factor of a sentence that cleared none; `coder`: the version stamp
+    of the auto coder that made an auto code (cite it: a retrain changes the codes); `agreed_by`:
+    the coders whose own decisions agree on it ("; "-separated); `disputed`: two coders coded the unit
+    differently (kb.review.agreement.disagreements) and no adjudicator resolved it. `memo` is the
+    coder's memo on the code, `passage_memo` the memo on its passage."""
     ids, rank = selection(kb, filters, query, k)
     codes = matching_codes(kb, filters)
     if ids is not None:
         codes = codes[codes["passage_id"].isin(ids)]
     labels = {c.id: c.label_ko for c in kb.codebook.categories}
     labels_en = {c.id: c.label_en for c in kb.codebook.categories}
+    coder_of = {(r.get("passage_id") or r.get("id")): r.get("coder") for r in kb.auto_codes}
     memos = kb.passage_memos()
     order = {p["id"]: i for i, p in enumerate(kb.passages)}
     cat_order = {c: i for i, c in enumerate(kb.codebook.ids)}
@@ -140,6 +142,7 @@ def excerpts(
             citation=cite(p),
             label_en=labels_en.get(code["category"], code["category"]),
             fallback=code.get("source") == "auto" and is_fallback(evidence),
+            coder=coder_of.get(p["id"]) if code.get("source") == "auto" else None,
             disputed=(p["id"], code["category"]) in disputed,
             agreed_by="; ".join(agreeing(kb, p["id"], code["category"], code.get("polarity")))
             if code.get("source") == "human"
