@@ -13,7 +13,18 @@ from __future__ import annotations
 from typing import Any
 
 __version__ = "0.1.0"
-_API = {"build", "search", "matrix", "across_cases", "export", "code", "add", "read_export"}
+_API = {
+    "build",
+    "search",
+    "matrix",
+    "across_cases",
+    "export",
+    "code",
+    "add",
+    "read_export",
+    "passages",
+    "cases",
+}
 
 
 def __getattr__(name: str) -> Any:
@@ -23,3 +34,8 @@ def __getattr__(name: str) -> Any:
 
         return getattr(api, name)
     raise AttributeError(name)
+
+
+def __dir__() -> list[str]:
+    """The API too, so a notebook's tab completion offers kb.search, kb.matrix, …"""
+    return sorted({*(name for name in globals() if name.startswith("__")), *_API})

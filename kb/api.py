@@ -14,6 +14,7 @@ from typing import Any, TextIO
 import pandas as pd
 
 from kb import runner
+from kb.errors import BadQuery
 from kb.exchange.export import api_export as export
 from kb.exchange.ingest import api_add as add
 from kb.exchange.spreadsheet import read_export
@@ -25,8 +26,8 @@ from kb.store.kbase import get_kb
 __all__ = [
     "across_cases", "add", "agreement", "backup_reviews", "build", "case_profile", "cases", "cell_passages",
     "code", "current_decisions", "decide", "export", "export_reviews", "extract", "import_codebook",
-    "import_reviews", "matrix", "needs_attention", "passage_memo", "question_intent", "read_export",
-    "readable_change", "retrain", "review_progress", "review_queue", "search",
+    "import_reviews", "matrix", "needs_attention", "passage_memo", "passages", "question_intent",
+    "read_export", "readable_change", "retrain", "review_progress", "review_queue", "search",
 ]  # fmt: skip
 
 RESULT_COLUMNS = list(SEARCH_RESULT_FIELDS)
@@ -188,6 +189,22 @@ def cell_passages(
 
     filters = Filters(group, None, platform_type, factor, polarity, reviewed, min_confidence)
     return run_cells(get_kb(settings), category, case, query, filters)
+
+
+def passages(ids: list[str], settings: Settings | None = None) -> list[dict[str, Any]]:
+    """Passages by id (as `kb cell`, a case profile or an export names them): text, question,
+    citation and effective codes, as search returns them but without a score. An unknown id is an
+    error (BadQuery) naming it."""
+    from kb.query.retrieval import result_record
+
+    kb = get_kb(settings)
+    unknown = [pid for pid in ids if pid not in kb.passage_by_id]
+    if unknown:
+        raise BadQuery(f"unknown passage id(s): {', '.join(unknown)} (a rebuild may have changed them)")
+    out = [result_record(kb, pid, 0.0, []) for pid in ids]
+    for r in out:
+        del r["score"], r["query_terms"]
+    return out
 
 
 def cases(settings: Settings | None = None) -> pd.DataFrame:

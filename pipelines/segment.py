@@ -95,6 +95,7 @@ def segment_document(
                     "section": " > ".join(block["section_path"]),
                     "section_path": block["section_path"],
                     "page": _page_at(block["page_map"], p["start"] - block["start"]),
+                    "page_end": _page_at(block["page_map"], p["end"] - 1 - block["start"]),
                     "kind": p["kind"],
                     "speaker": p["speaker"],
                     "question": answer_question,
@@ -106,6 +107,8 @@ def segment_document(
                     "chapter": row["chapter"],
                     "attribution": block.get("attribution", "section"),
                     "block": block["i"],
+                    # an added transcript's turn: where it stands in the file (its citation)
+                    "lines": block.get("source_lines") if block.get("attribution") == "added" else None,
                     "citation": row["citation"],
                 }
             )

@@ -233,6 +233,23 @@ def test_a_matrix_cell_puts_recommendations_on_a_line_of_their_own() -> None:
     assert cell_text(0, 0, 1) == "+1" and cell_text(0, 2, 0) == "0/2" and cell_text(0, 0, 0) == ""
 
 
+def test_heatmap_rows_are_tall_enough_for_two_lines_below_long_case_names() -> None:
+    """A tester's "4/2 +2" spilled into the next row: the column labels above the grid had eaten
+    the height the rows were given."""
+    from kb.ui.matrix_page import heatmap_height
+
+    rows, short, long = (
+        [{}] * 14,
+        [{"label": "런던"}] * 3,
+        [{"label": "경기도주식회사 배달특급·공정구매 플랫폼"}],
+    )
+    one_line = heatmap_height(rows, short, [["1/0"] * 3] * 14)
+    two_lines = heatmap_height(rows, short, [["1/0", "4/2<br>+2", ""]] + [["1/0"] * 3] * 13)
+    assert two_lines - one_line >= 14 * 10  # each row grows by at least 10 px
+    labels_room = heatmap_height(rows, long, [["1/0"]] * 14) - heatmap_height(rows, short[:1], [["1/0"]] * 14)
+    assert labels_room >= 10 * (len(long[0]["label"]) - 2)
+
+
 def test_case_profiles_open_on_a_platform_case_not_a_chapter_overview() -> None:
     from kb.ui.cases_page import first_platform
 

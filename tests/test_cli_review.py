@@ -268,7 +268,15 @@ def test_cell_lists_the_passages_the_matrix_counts(kb_cli, kb_settings: Settings
     ids = json.loads(ok(kb_cli("cell", "financial_resources", "eunpyeong_forest", "--json",
                                settings=kb_settings)))  # fmt: skip
     assert len(ids) == cell["passages"] == 2 and cell["exemplar"] in ids
-    assert ok(kb_cli("cell", "financial_resources", "eunpyeong_forest", settings=kb_settings)).split() == ids
+    text = ok(kb_cli("cell", "financial_resources", "eunpyeong_forest", settings=kb_settings))
+    listed = [line.split()[0] for line in text.splitlines() if line and not line.startswith(" ")]
+    assert listed == ids and text.count("financial_resources(") == 2  # with the factor's codes and text
+    shown = json.loads(ok(kb_cli("show", *ids, "--json", settings=kb_settings)))
+    assert [r["id"] for r in shown] == ids and all(r["text"][:20] in text for r in shown)
+    assert all(r["citation"] and "score" not in r for r in shown)
+    full = ok(kb_cli("show", ids[0], settings=kb_settings))
+    assert shown[0]["text"] in full and "financial_resources" in full
+    assert "unknown passage id(s): nope:1" in one_error_line(kb_cli("show", "nope:1", settings=kb_settings))
     none = kb_cli(
         "cell", "financial_resources", "eunpyeong_forest", "--polarity", "success", settings=kb_settings
     )

@@ -46,6 +46,17 @@ def passages(settings: Settings) -> dict[str, dict[str, Any]]:
     return {p["id"]: p for p in read_jsonl(store_dir(settings) / PASSAGES_FILE)}
 
 
+def coders_in_export(kb_cli: Any, settings: Settings) -> set[str]:
+    """The auto coder version stamps an excerpt export names."""
+    import pandas as pd
+
+    out = settings.data_dir.parent / "excerpts.csv"
+    result = kb_cli("export", "-o", str(out), settings=settings)
+    assert result.exit_code == 0, result.output
+    df = pd.read_csv(out, encoding="utf-8-sig")
+    return set(df.loc[df["source"] == "auto", "coder"])
+
+
 def test_build_search_rebuild_edit_review(kb_cli: Any, tmp_settings: Settings) -> None:
     settings = tmp_settings
     write_corpus(settings.corpus_dir)
@@ -57,6 +68,8 @@ def test_build_search_rebuild_edit_review(kb_cli: Any, tmp_settings: Settings) -
     hits = search(kb_cli, settings, "플랫폼 유지비용 예산")
     assert hits and hits[0]["case"] == "eunpyeong_forest" and hits[0]["codes"]
     before = passages(settings)
+    first_coder = coders_in_export(kb_cli, settings)
+    assert len(first_coder) == 1 and len(next(iter(first_coder))) >= 8  # the version stamp, to cite
 
     again = build(kb_cli, settings)  # nothing changed: nothing is coded or embedded again
     assert again["code"]["coded"] == 0 and again["code"]["reused"] == n
@@ -85,6 +98,7 @@ def test_build_search_rebuild_edit_review(kb_cli: Any, tmp_settings: Settings) -
     retrained = build(kb_cli, settings)
     assert retrained["code"]["human_decisions_in_training"] >= 1
     assert retrained["code"]["coded"] == n and retrained["index"]["embedded"] == 0
+    assert coders_in_export(kb_cli, settings).isdisjoint(first_coder)  # the export says it moved
     reviewed = kb_cli("search", "조직문화", "--reviewed", "--json", settings=settings)
     assert reviewed.exit_code == 0, reviewed.output
     assert [r["id"] for r in json.loads(reviewed.stdout)] == [target["id"]]

@@ -24,11 +24,32 @@ def test_excerpt_rows_carry_codes_and_citation(kb):
     assert set(human["category"]) == {"financial_resources", "human_resources"}
     assert "예산의 단절성" in human["memo"].dropna().iloc[0]
     assert df["text"].str.contains(KOREAN).any()
-    # each row cites its document (the manifest's citation), section and page, as a quotation needs
+    # each row cites its document (the manifest's citation) and page, as a quotation needs
     manifest = pd.read_csv(kb.settings.manifest_path, dtype=str).set_index("doc_id")["citation"]
     for row in df.itertuples():
-        assert row.citation.startswith(manifest[row.doc_id]) and row.section in row.citation
+        assert row.citation.startswith(manifest[row.doc_id])
         assert pd.isna(row.page) or row.citation.endswith(f", p. {row.page}")
+    assert set(df["label_en"]) <= {c.label_en for c in kb.codebook.categories}
+    assert df["fallback"].dtype == bool
+    assert df.loc[df["source"] == "human", "coder"].isna().all()  # a reviewed code is the reviewer's
+
+
+def test_a_citation_gives_the_passages_own_pages_or_lines_and_never_repeats_itself() -> None:
+    from kb.corpus.citation import cite
+
+    report = "이경은 외 (2022). 연구보고서 2022-01, 제6장 제2절, pp. 166–182"
+    assert (
+        cite(report, {"page": 175, "page_end": 176})
+        == "이경은 외 (2022). 연구보고서 2022-01, 제6장 제2절, pp. 175–176"
+    )
+    assert (
+        cite(report, {"page": 177, "page_end": 177})
+        == "이경은 외 (2022). 연구보고서 2022-01, 제6장 제2절, p. 177"
+    )
+    assert cite("보고서, 제4장 제1절, p. 106", {"page": 106}) == "보고서, 제4장 제1절, p. 106"
+    added = "mujin.txt (added 2026-12-07), mujin"
+    assert cite(added, {"page": None, "lines": [12, 15]}) == f"{added}, lines 12–15"
+    assert cite(added, {"page": None, "lines": None}) == added
 
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx", "jsonl", "parquet"])

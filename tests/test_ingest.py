@@ -322,6 +322,11 @@ def test_interviewer_turns_become_the_question_of_the_answer_in_every_turn_style
     assert add_files([src], corpus, **CASE)[0].status == "added"
     passages = [p for row in read_manifest(corpus)[1] for p in segment_document(row, corpus)]
     assert [(p["question"], p["text"]) for p in passages] == turns  # no turn of the interviewer's own
+    # each answer is cited by its lines in the file
+    lines = src.read_text(encoding="utf-8").splitlines()
+    for p in passages:
+        first, last = p["lines"]
+        assert p["text"] in "\n".join(lines[first - 1 : last]) and last - first <= 1
 
 
 def test_a_speaker_who_mostly_asks_is_taken_for_the_interviewer_when_no_label_says_so(

@@ -88,7 +88,8 @@ def cell(
     min_confidence: MinConfidence = 0.0,
     as_json: Annotated[bool, typer.Option("--json", help="JSON array of passage ids.")] = False,
 ) -> None:
-    """The passage ids one `kb matrix` cell counts, with the same query and filters.
+    """The passages one `kb matrix` cell counts (id, codes of the factor, citation, opening words),
+    with the same query and filters; `kb show ID` prints one in full.
 
     Success, obstacle, neutral, then recommendation passages, each best first; --polarity keeps one."""
     from kb import api
@@ -102,8 +103,37 @@ def cell(
         return
     if not ids:
         typer.echo("no passages in this cell", err=True)
-    for pid in ids:
-        typer.echo(pid)
+    for r in api.passages(ids, settings=State.settings):
+        codes = ", ".join(f"{c['category']}({c['polarity']})" for c in r["codes"] if c["category"] == factor)
+        page = f"p.{r['page']}" if r.get("page") is not None else ""
+        typer.echo(f"{r['id']}  {codes}  {page}\n    “{clip(r['text'], QUOTE_CHARS)}”")
+
+
+@friendly
+def show(
+    passage_ids: Annotated[
+        list[str], typer.Argument(help="Passage ids, as search, `kb cell` or an export name them.")
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="JSON array instead of text.")] = False,
+) -> None:
+    """Passages in full: citation, the interviewer's question, the text and every effective code."""
+    from kb import api
+
+    records = api.passages(passage_ids, settings=State.settings)
+    if as_json:
+        typer.echo(json.dumps(records, ensure_ascii=False, indent=1, default=str))
+        return
+    for r in records:
+        typer.echo(f"{r['id']} · {r['case_name']} ({r['group']})")
+        typer.echo(f"  {r['citation'] or r['section'] or ''}")
+        if r.get("question"):
+            typer.echo(f"  Q: {r['question']}")
+        typer.echo(f"  {r['text']}")
+        for c in r["codes"]:
+            who = f" · {c['reviewer']}" if c["source"] == "human" else f" {c['confidence']:.2f}"
+            weak = " · below threshold" if c.get("fallback") else ""
+            typer.echo(f"  - {c['category']} · {c['polarity']} ({c['source']}{who}{weak})")
+        typer.echo("")
 
 
 def register(app: typer.Typer) -> None:
@@ -111,3 +141,4 @@ def register(app: typer.Typer) -> None:
     app.command("cases")(cases)
     app.command("case")(case)
     app.command("cell")(cell)
+    app.command("show")(show)

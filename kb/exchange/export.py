@@ -12,16 +12,17 @@ from __future__ import annotations
 import io
 import json
 import math
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from kb import fileio
+from kb.corpus.citation import citations
 from kb.errors import ExportError
 from kb.fileio import default_mode
 from kb.query.filters import Filters, allowed_ids, matching_codes
+from kb.query.retrieval import is_fallback
 from kb.records import CASE_FIELDS, EFFECTIVE_CODE_FIELDS, POLARITIES, dominant_polarity
 from kb.review.agreement import agreeing, disputed_units
 
@@ -38,14 +39,14 @@ META_COLUMNS = (
     "doc_id", "case", "case_name", "group", "platform_type", "section", "kind", "speaker", "question", "text",
 )  # fmt: skip
 EXCERPT_COLUMNS = [  # one row per code: the passage's citation, then the code
-    "passage_id", "doc_id", "case", "case_name", "group", "platform_type", "section", "page", "kind",
-    "speaker", "question", "text", "citation", "category", "label_ko", "dimension", "polarity",
-    "polarity_from", "source", "confidence", "reviewer", "agreed_by", "disputed", "memo", "passage_memo",
-    "evidence",
+    "passage_id", "doc_id", "case", "case_name", "group", "platform_type", "section", "page", "page_end",
+    "kind", "speaker", "question", "text", "citation", "category", "label_ko", "label_en", "dimension",
+    "polarity", "polarity_from", "source", "confidence", "fallback", "coder", "reviewer", "agreed_by",
+    "disputed", "memo", "passage_memo", "evidence",
 ]  # fmt: skip
 PASSAGE_COLUMNS = [
-    "id", "doc_id", "case", *CASE_FIELDS, "section", "page", "kind", "speaker", "question", "text",
-    "citation", "start", "end", "codes", "polarity", "n_codes", "memo",
+    "id", "doc_id", "case", *CASE_FIELDS, "section", "page", "page_end", "kind", "speaker", "question",
+    "text", "citation", "start", "end", "codes", "polarity", "n_codes", "memo",
 ]  # fmt: skip
 CODE_KEYS = EFFECTIVE_CODE_FIELDS
 DEFAULT_K = 100
@@ -103,40 +104,24 @@ def _page(value: Any) -> int | None:
     return None if value is None else int(value)
 
 
-def citations(kb: KnowledgeBase) -> Callable[[dict[str, Any]], str]:
-    """A passage's full citation for a quotation: its document's (the manifest's `citation`: the
-    report, or an added transcript's file and date), section and page."""
-    from kb.corpus.manifest import load_manifest
-
-    _, rows = load_manifest(kb.settings.corpus_dir, required=False)
-    documents = {r["doc_id"]: (r.get("citation") or "").strip() for r in rows}
-
-    def cite(p: dict[str, Any]) -> str:
-        page = _page(p.get("page"))
-        parts = [
-            documents.get(p.get("doc_id") or "", ""),
-            _clean(p.get("section")) or "",
-            f"p. {page}" if page else "",
-        ]
-        return ", ".join(x for x in parts if x)
-
-    return cite
-
-
 def excerpts(
     kb: KnowledgeBase, filters: Filters = NO_FILTERS, query: str | None = None, k: int = DEFAULT_K
 ) -> pd.DataFrame:
     """One row per effective code and direction that passes the filters, with its passage and citation
-    (`disputed`: two coders coded the unit differently, kb.review.agreement.disagreements, and no
-    adjudicator resolved it; `agreed_by`: the coders, "; "-separated, whose own decisions agree on it):
-    a code whose sentences also carry another direction has a row for it too (`polarity_from`
-    'sentence'), as the matrix counts it. `memo` is the coder's memo on the code, `passage_memo` the
-    memo on its passage."""
+    (kb.corpus.citation). A code whose sentences also carry another direction has a row for it too
+    (`polarity_from` 'sentence'), as the matrix counts it. `fallback`: an auto code below its
+    factor's threshold, the best factor of a sentence that cleared none; `coder`: the version stamp
+    of the auto coder that made an auto code (cite it: a retrain changes the codes); `agreed_by`:
+    the coders whose own decisions agree on it ("; "-separated); `disputed`: two coders coded the unit
+    differently (kb.review.agreement.disagreements) and no adjudicator resolved it. `memo` is the
+    coder's memo on the code, `passage_memo` the memo on its passage."""
     ids, rank = selection(kb, filters, query, k)
     codes = matching_codes(kb, filters)
     if ids is not None:
         codes = codes[codes["passage_id"].isin(ids)]
     labels = {c.id: c.label_ko for c in kb.codebook.categories}
+    labels_en = {c.id: c.label_en for c in kb.codebook.categories}
+    coder_of = {(r.get("passage_id") or r.get("id")): r.get("coder") for r in kb.auto_codes}
     memos = kb.passage_memos()
     order = {p["id"]: i for i, p in enumerate(kb.passages)}
     cat_order = {c: i for i, c in enumerate(kb.codebook.ids)}
@@ -153,7 +138,11 @@ def excerpts(
         row.update(
             passage_id=p["id"],
             page=_page(p.get("page")),
+            page_end=_page(p.get("page_end")),
             citation=cite(p),
+            label_en=labels_en.get(code["category"], code["category"]),
+            fallback=code.get("source") == "auto" and is_fallback(evidence),
+            coder=coder_of.get(p["id"]) if code.get("source") == "auto" else None,
             disputed=(p["id"], code["category"]) in disputed,
             agreed_by="; ".join(agreeing(kb, p["id"], code["category"], code.get("polarity")))
             if code.get("source") == "human"
@@ -167,7 +156,7 @@ def excerpts(
         rows.append(row)
     rows.sort(key=lambda r: r.pop("_order"))
     df = pd.DataFrame(rows, columns=EXCERPT_COLUMNS)
-    df["page"] = df["page"].astype("Int64")
+    df[["page", "page_end"]] = df[["page", "page_end"]].astype("Int64")
     if rank:
         df.insert(0, "rank", df["passage_id"].map(rank).astype("Int64"))
     return df
@@ -189,7 +178,7 @@ def passages(
     for p in chosen:
         codes = [{key: _clean(c.get(key)) for key in CODE_KEYS} for c in kb.codes_for(p["id"])]
         row = {col: _clean(p.get(col)) for col in PASSAGE_COLUMNS[: PASSAGE_COLUMNS.index("codes")]}
-        row["page"] = _page(p.get("page"))
+        row["page"], row["page_end"] = _page(p.get("page")), _page(p.get("page_end"))
         row["citation"] = cite(p)
         row.update(
             codes=codes,
@@ -199,7 +188,7 @@ def passages(
         )
         rows.append(row)
     df = pd.DataFrame(rows, columns=PASSAGE_COLUMNS)
-    df["page"] = df["page"].astype("Int64")
+    df[["page", "page_end"]] = df[["page", "page_end"]].astype("Int64")
     if rank:
         df.insert(0, "rank", df["id"].map(rank).astype("Int64"))
     return df

@@ -71,7 +71,7 @@ def _sub(parent: ET.Element, ns: str, tag: str, text: str | None = None, **attrs
 
 
 def _describe(c: Any) -> str:
-    parts = [f"id: {c.id}", c.definition]
+    parts = [f"id: {c.id} ({c.label_en})" if c.label_en else f"id: {c.id}", c.definition]
     if c.definition_en:
         parts.append(f"EN: {c.definition_en}")
     if c.include:

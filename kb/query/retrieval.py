@@ -359,6 +359,18 @@ def _missing_to_none(value: Any) -> Any:
     return None if isinstance(value, float) and math.isnan(value) else value
 
 
+def is_fallback(evidence: Any) -> bool:
+    """An auto code below its factor's threshold: the best factor of a sentence that cleared none."""
+    return isinstance(evidence, dict) and bool(evidence.get("fallback"))
+
+
+def citation_of(kb: KnowledgeBase) -> Any:
+    """The knowledge base's passage citer (kb.corpus.citation), read once per knowledge base."""
+    from kb.corpus.citation import citations
+
+    return kb.memo(("citations",), lambda: citations(kb))
+
+
 def result_record(kb: KnowledgeBase, pid: str, score: float, query_terms: list[str]) -> dict[str, Any]:
     from kb.review.agreement import agreeing, disputed_units
 
@@ -369,6 +381,7 @@ def result_record(kb: KnowledgeBase, pid: str, score: float, query_terms: list[s
             **{k: _missing_to_none(c[k]) for k in EFFECTIVE_CODE_FIELDS},
             "disputed": (pid, c["category"]) in disputed,
             "agreed_by": agreeing(kb, pid, c["category"], c["polarity"]) if c["source"] == "human" else [],
+            "fallback": c["source"] == "auto" and is_fallback(c.get("evidence")),
         }
         for c in kb.codes_for(pid)
     ]
@@ -385,6 +398,8 @@ def result_record(kb: KnowledgeBase, pid: str, score: float, query_terms: list[s
         "question": p.get("question"),
         "section": p.get("section"),
         "page": p.get("page"),
+        "page_end": p.get("page_end"),
+        "citation": citation_of(kb)(p),
         "codes": codes,
         "polarity": dominant_polarity(codes),
         "score": round(score, 6),

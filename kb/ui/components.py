@@ -105,6 +105,8 @@ def factor_chip(code: dict[str, Any], labels: dict[str, str], *, show_conf: bool
         return badge(text, POLARITY_COLOR.get(pol, "gray"), icon="verified")
     if show_conf and code.get("confidence") is not None:
         text += f" {float(code['confidence']):.0%}"
+    if code.get("fallback"):  # below the factor's threshold: the sentence's best guess, worth a look
+        text += " · 약한 근거"
     return badge(text, POLARITY_COLOR.get(pol, "gray"))
 
 

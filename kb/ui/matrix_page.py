@@ -40,7 +40,7 @@ def grid(res: Resources, mx: pd.DataFrame) -> tuple[list[dict], list[dict], dict
     """Row specs (factor, grouped by dimension), column specs (case, grouped by group), cell lookup."""
     dims = res.kb.codebook.dimension_by_id
     rows = [
-        {"category": c.id, "label": c.label_ko, "dim": dims[c.dimension].label_ko}
+        {"category": c.id, "label": c.label_ko, "label_en": c.label_en, "dim": dims[c.dimension].label_ko}
         for c in res.kb.codebook.categories
     ]
     cases = res.cases
@@ -55,6 +55,14 @@ def grid(res: Resources, mx: pd.DataFrame) -> tuple[list[dict], list[dict], dict
     ]
     cells = {(r["category"], r["case"]): r for r in mx.to_dict("records")}
     return rows, cols, cells
+
+
+def heatmap_height(rows: list[dict], cols: list[dict], text: list[list[str]]) -> int:
+    """Room for the column labels (written top to bottom above the grid, about 14 px a character at
+    13 px) and for every row's cells: two lines ("4/2" and "+2") need 46 px, or they spill over."""
+    labels = 14 * max([len(str(c["label"])) for c in cols] + [4])
+    row = 46 if any("<br>" in t for tr in text for t in tr) else 34
+    return 60 + labels + row * len(rows)
 
 
 def heatmap(res: Resources, mx: pd.DataFrame) -> go.Figure:
@@ -78,7 +86,11 @@ def heatmap(res: Resources, mx: pd.DataFrame) -> go.Figure:
             )
             zr.append(s - o if cell else None)
             tr.append(cell_text(s, o, rec))
-            hr.append(f"{r['label']} × {c['label']}<br>성공 {s} · 장애 {o} · 중립 {n} · 제언 {rec} (구절 수)")
+            hr.append(
+                f"{r['label']} ({r['label_en']}) × {c['label']}<br>"
+                f"성공 {s} · 장애 {o} · 중립 {n} · 제언 {rec} (구절 수)<br>"
+                f"success {s} · obstacle {o} · neutral {n} · recommendation {rec} (passages)"
+            )
             cr.append([r["category"], c["case"]])
         z.append(zr)
         text.append(tr)
@@ -118,7 +130,7 @@ def heatmap(res: Resources, mx: pd.DataFrame) -> go.Figure:
         )
     )
     fig.update_layout(
-        height=120 + 38 * len(rows),
+        height=heatmap_height(rows, cols, text),
         margin={"l": 10, "r": 10, "t": 30, "b": 10},
         xaxis={"side": "top", "tickangle": -90, "tickfont": {"size": 13}},  # slanted labels overlap
         yaxis_tickfont={"size": 13},

@@ -1,0 +1,49 @@
+"""A passage's citation for a quotation: its document's reference with the passage's own pages
+(pp. 175–176 when it runs over a page break) or, for an added transcript, its lines in the file.
+
+The manifest's document citation ends with the document's page range ("…, 제4장 제2절, pp.
+107–111"); a passage replaces that range with its own, so the citation never repeats itself."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from kb.store.kbase import KnowledgeBase
+
+_DOC_PAGES = re.compile(r",\s*pp?\.\s*\d+(?:\s*[–-]\s*\d+)?\s*$")
+
+
+def _int(value: Any) -> int | None:
+    if value is None or isinstance(value, float) and math.isnan(value):
+        return None
+    return int(value)
+
+
+def locator(p: dict[str, Any]) -> str:
+    """ "p. 109", "pp. 175–176", "lines 12–18" (an added transcript's turn), or ""."""
+    page, last = _int(p.get("page")), _int(p.get("page_end"))
+    if page:
+        return f"pp. {page}–{last}" if last and last > page else f"p. {page}"
+    lines = p.get("lines") or []
+    if len(lines) == 2 and all(isinstance(x, int) for x in lines):
+        return f"line {lines[0]}" if lines[0] == lines[1] else f"lines {lines[0]}–{lines[1]}"
+    return ""
+
+
+def cite(document: str, p: dict[str, Any]) -> str:
+    """The document's citation without its own page range, then the passage's locator."""
+    parts = [_DOC_PAGES.sub("", document.strip()), locator(p)]
+    return ", ".join(x for x in parts if x)
+
+
+def citations(kb: KnowledgeBase) -> Callable[[dict[str, Any]], str]:
+    """passage -> its citation, from the manifest's document citations (read once)."""
+    from kb.corpus.manifest import load_manifest
+
+    _, rows = load_manifest(kb.settings.corpus_dir, required=False)
+    documents = {r["doc_id"]: r.get("citation") or "" for r in rows}
+    return lambda p: cite(documents.get(p.get("doc_id") or "", "") or p.get("citation") or "", p)
