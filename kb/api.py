@@ -99,10 +99,16 @@ def warm_search(kb: Any) -> None:
 
 
 def search(query: str, k: int = 10, **options: Any) -> pd.DataFrame:
-    """`search_records` as a DataFrame: one row per passage, with codes, polarity and citation.
+    """Passages that answer `query` (Korean or English), best first: one row per passage.
 
-    Options: the filters (group, case, platform_type, factor, polarity, reviewed, min_confidence),
-    mode, settings."""
+    Columns: id, text, case, case_name, group, platform_type, codes (the effective codes: category,
+    dimension, polarity, confidence, source auto/human, reviewer, memo, disputed, agreed_by,
+    fallback), polarity (the passage's dominant one), score, section, page, page_end, citation, kind,
+    speaker, doc_id, question (an answer's interviewer question), match (the best-matching sentence:
+    text, start, end), query_terms. `search_records` returns the same rows as dicts.
+
+    Options: the filters (group, case, platform_type, factor, polarity, reviewed, min_confidence;
+    an unknown value is an error), mode (hybrid, dense, keyword), settings."""
     return pd.DataFrame(search_records(query, k, **options), columns=RESULT_COLUMNS + ["query_terms"])
 
 

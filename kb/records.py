@@ -228,7 +228,7 @@ class DecisionRecord(TypedDict):
 
 SEARCH_RESULT_FIELDS: tuple[str, ...] = (
     "id", "text", "case", "case_name", "group", "platform_type", "codes", "polarity", "score",
-    "section", "page", "kind", "speaker", "doc_id", "question", "match",
+    "section", "page", "page_end", "citation", "kind", "speaker", "doc_id", "question", "match",
 )  # fmt: skip
 """Columns of `kb.api.search` (the JSON keys of `kb search --json`)."""
 
@@ -242,11 +242,13 @@ class SearchResult(TypedDict):
     case_name: str
     group: str
     platform_type: str
-    codes: list[dict[str, Any]]  # EFFECTIVE_CODE_FIELDS each
+    codes: list[dict[str, Any]]  # EFFECTIVE_CODE_FIELDS each, + disputed, agreed_by, fallback
     polarity: str  # dominant_polarity(codes)
     score: float  # fused rank score (higher is better)
     section: str
     page: int | None
+    page_end: int | None  # last page, when the passage runs over a page break
+    citation: str  # the document's reference with the passage's pages or lines (kb.corpus.citation)
     kind: str | None
     speaker: str | None
     doc_id: str

@@ -46,14 +46,19 @@ def passages(settings: Settings) -> dict[str, dict[str, Any]]:
     return {p["id"]: p for p in read_jsonl(store_dir(settings) / PASSAGES_FILE)}
 
 
-def coders_in_export(kb_cli: Any, settings: Settings) -> set[str]:
-    """The auto coder version stamps an excerpt export names."""
+def exported(kb_cli: Any, settings: Settings) -> Any:
+    """`kb export` of the coded excerpts, read back."""
     import pandas as pd
 
     out = settings.data_dir.parent / "excerpts.csv"
     result = kb_cli("export", "-o", str(out), settings=settings)
     assert result.exit_code == 0, result.output
-    df = pd.read_csv(out, encoding="utf-8-sig")
+    return pd.read_csv(out, encoding="utf-8-sig")
+
+
+def coders_in_export(kb_cli: Any, settings: Settings) -> set[str]:
+    """The auto coder version stamps an excerpt export names."""
+    df = exported(kb_cli, settings)
     return set(df.loc[df["source"] == "auto", "coder"])
 
 
@@ -68,6 +73,9 @@ def test_build_search_rebuild_edit_review(kb_cli: Any, tmp_settings: Settings) -
     hits = search(kb_cli, settings, "플랫폼 유지비용 예산")
     assert hits and hits[0]["case"] == "eunpyeong_forest" and hits[0]["codes"]
     before = passages(settings)
+    rows = exported(kb_cli, settings)  # each code's quote: the sentences that carry it
+    assert all(part in r.text for r in rows.itertuples() for part in r.quote.split(" … "))
+    assert (rows["quote"].str.len() < rows["text"].str.len()).any()
     first_coder = coders_in_export(kb_cli, settings)
     assert len(first_coder) == 1 and len(next(iter(first_coder))) >= 8  # the version stamp, to cite
 

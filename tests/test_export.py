@@ -32,6 +32,8 @@ def test_excerpt_rows_carry_codes_and_citation(kb):
     assert set(df["label_en"]) <= {c.label_en for c in kb.codebook.categories}
     assert df["fallback"].dtype == bool
     assert df.loc[df["source"] == "human", "coder"].isna().all()  # a reviewed code is the reviewer's
+    # `quote`: the sentences that carry the code, out of the passage's text
+    assert all(part in r.text for r in df.itertuples() for part in r.quote.split(" … "))
 
 
 def test_a_citation_gives_the_passages_own_pages_or_lines_and_never_repeats_itself() -> None:

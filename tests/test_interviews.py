@@ -119,6 +119,8 @@ def test_results_never_interviewer_and_match_is_a_sentence(built) -> None:
         assert p["text"][m["start"] : m["end"]] == m["text"]
         assert m["text"] in [s.text for s in sentences_of(p)]
         assert row["question"] == p["question"]
+        first, last = p["lines"]  # an added transcript's answer is cited by its lines in the file
+        assert row["citation"].endswith(f"line {first}" if first == last else f"lines {first}–{last}")
     top = df.iloc[0]
     assert top["question"] == Q1
 

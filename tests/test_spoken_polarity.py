@@ -66,6 +66,9 @@ def rule_sign(text: str) -> int:
         # an objection that gave way, and one that held
         ("상인분들이 처음엔 걱정하셨는데 몇 번 만나서 설명하니까 납득하시더라고요.", 1),
         ("의회는 끝내 그 조례안을 받아들이지 않았어요.", -1),
+        # -지 with a contracted topic particle (-진) still carries the negation to the cue
+        ("구청장이 바뀌어도 그 플랫폼이 사라지진 않을 거예요.", 1),
+        ("어르신들한테 그 화면이 쉽진 않았어요.", -1),
     ],
 )
 def test_spoken_success_evidence_and_its_negation(text: str, sign: int) -> None:

@@ -402,9 +402,11 @@ def declined(doc: Doc, hits: list[CueHit], ids: list[int]) -> tuple[set[CueHit],
 def linked(doc: Doc, lo: int, hi: int) -> bool:
     """A connective ending between a cue and a later negator puts the negator in the next
     predicate's scope ("불편해서 못 쓰겠다": the inconvenience is not denied); -지/-게/-기 (힘들지
-    않았어요, 크게 안 했어요) keep it in the cue's."""
+    않았어요, 크게 안 했어요), also with a contracted topic particle (없어지진 않았어요, 쉽진
+    않았어요), keep it in the cue's."""
     return any(
-        "EC" in doc[k].tag_.split("+") and not doc[k].text.endswith(("지", "게", "기")) for k in range(lo, hi)
+        "EC" in doc[k].tag_.split("+") and not doc[k].text.endswith(("지", "게", "기", "진", "겐", "긴"))
+        for k in range(lo, hi)
     )
 
 

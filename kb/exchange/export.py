@@ -22,6 +22,7 @@ from kb.corpus.citation import citations
 from kb.errors import ExportError
 from kb.fileio import default_mode
 from kb.query.filters import Filters, allowed_ids, matching_codes
+from kb.query.profiles import quote
 from kb.query.retrieval import is_fallback
 from kb.records import CASE_FIELDS, EFFECTIVE_CODE_FIELDS, POLARITIES, dominant_polarity
 from kb.review.agreement import agreeing, disputed_units
@@ -40,9 +41,9 @@ META_COLUMNS = (
 )  # fmt: skip
 EXCERPT_COLUMNS = [  # one row per code: the passage's citation, then the code
     "passage_id", "doc_id", "case", "case_name", "group", "platform_type", "section", "page", "page_end",
-    "kind", "speaker", "question", "text", "citation", "category", "label_ko", "label_en", "dimension",
-    "polarity", "polarity_from", "source", "confidence", "fallback", "coder", "reviewer", "agreed_by",
-    "disputed", "memo", "passage_memo", "evidence",
+    "kind", "speaker", "question", "text", "quote", "citation", "category", "label_ko", "label_en",
+    "dimension", "polarity", "polarity_from", "source", "confidence", "fallback", "coder", "reviewer",
+    "agreed_by", "disputed", "memo", "passage_memo", "evidence",
 ]  # fmt: skip
 PASSAGE_COLUMNS = [
     "id", "doc_id", "case", *CASE_FIELDS, "section", "page", "page_end", "kind", "speaker", "question",
@@ -107,14 +108,16 @@ def _page(value: Any) -> int | None:
 def excerpts(
     kb: KnowledgeBase, filters: Filters = NO_FILTERS, query: str | None = None, k: int = DEFAULT_K
 ) -> pd.DataFrame:
-    """One row per effective code and direction that passes the filters, with its passage and citation
-    (kb.corpus.citation). A code whose sentences also carry another direction has a row for it too
-    (`polarity_from` 'sentence'), as the matrix counts it. `fallback`: an auto code below its
-    factor's threshold, the best factor of a sentence that cleared none; `coder`: the version stamp
-    of the auto coder that made an auto code (cite it: a retrain changes the codes); `agreed_by`:
-    the coders whose own decisions agree on it ("; "-separated); `disputed`: two coders coded the unit
-    differently (kb.review.agreement.disagreements) and no adjudicator resolved it. `memo` is the
-    coder's memo on the code, `passage_memo` the memo on its passage."""
+    """One row per effective code and direction that passes the filters, with its passage, citation
+    (kb.corpus.citation) and `quote`: the sentences that carry the code in the row's direction (the
+    whole passage when no sentence does, as for a code a coder added). A code whose sentences also
+    carry another direction has a row for it too (`polarity_from` 'sentence'), as the matrix counts
+    it. `fallback`: an auto code below its factor's threshold, the best factor of a sentence that
+    cleared none; `coder`: the version stamp of the auto coder that made an auto code (cite it: a
+    retrain changes the codes); `agreed_by`: the coders whose own decisions agree on it
+    ("; "-separated); `disputed`: two coders coded the unit differently
+    (kb.review.agreement.disagreements) and no adjudicator resolved it. `memo` is the coder's memo
+    on the code, `passage_memo` the memo on its passage."""
     ids, rank = selection(kb, filters, query, k)
     codes = matching_codes(kb, filters)
     if ids is not None:
@@ -140,6 +143,7 @@ def excerpts(
             page=_page(p.get("page")),
             page_end=_page(p.get("page_end")),
             citation=cite(p),
+            quote=quote(kb, p["id"], code["category"], code.get("polarity")),
             label_en=labels_en.get(code["category"], code["category"]),
             fallback=code.get("source") == "auto" and is_fallback(evidence),
             coder=coder_of.get(p["id"]) if code.get("source") == "auto" else None,
