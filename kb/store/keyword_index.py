@@ -20,10 +20,18 @@ from kb.text.morphs import terms, terms_many
 _META = "index.json"
 
 
+def keyword_text(p: dict[str, Any]) -> str:
+    """What BM25 reads of a passage: an interview answer's question above its text. The question
+    names the topic that the answer often only alludes to ("예산 확보는 어떠셨어요?" – "아, 그게 제일
+    골치였죠"), as the passage's vector already reads it (kb.store.vectorstore.embed_text)."""
+    q = p.get("question")
+    return f"{q}\n{p['text']}" if q else p["text"]
+
+
 def corpus_fingerprint(passages: Sequence[dict[str, Any]]) -> str:
     h = hashlib.sha256()
     for p in passages:
-        h.update(f"{p['id']}:{p['text_hash']}\n".encode())
+        h.update(f"{p['id']}:{p['text_hash']}:{p.get('question') or ''}\n".encode())
     return h.hexdigest()[:16]
 
 
@@ -38,7 +46,7 @@ class KeywordIndex:
 
     @classmethod
     def build(cls, passages: Sequence[dict[str, Any]]) -> KeywordIndex:
-        token_lists = terms_many(p["text"] for p in passages)
+        token_lists = terms_many(keyword_text(p) for p in passages)
         vocab: dict[str, int] = {}
         ids_lists = [[vocab.setdefault(t, len(vocab)) for t in toks] for toks in token_lists]
         retriever = bm25s.BM25()
