@@ -18,6 +18,8 @@ FMT = {
     "alpha": "{:.2f}",
     "polarity_agreement": "{:.0%}",
     "agreement": "{:.0%}",
+    "factor_agreement": "{:.0%}",
+    "factor_alpha": "{:.2f}",
 }
 
 
