@@ -201,13 +201,14 @@ def passages(ids: list[str], settings: Settings | None = None) -> list[dict[str,
     """Passages by id (as `kb cell`, a case profile or an export names them): text, question,
     citation and effective codes, as search returns them but without a score. An unknown id is an
     error (BadQuery) naming it."""
-    from kb.query.retrieval import result_record
+    from kb.query.retrieval import card_context, result_record
 
     kb = get_kb(settings)
     unknown = [pid for pid in ids if pid not in kb.passage_by_id]
     if unknown:
         raise BadQuery(f"unknown passage id(s): {', '.join(unknown)} (a rebuild may have changed them)")
-    out = [result_record(kb, pid, 0.0, []) for pid in ids]
+    ctx = card_context(kb)
+    out = [result_record(kb, pid, 0.0, [], ctx) for pid in ids]
     for r in out:
         del r["score"], r["query_terms"]
     return out

@@ -25,7 +25,7 @@ from kb.query.filters import Filters, allowed_ids, matching_codes
 from kb.query.profiles import quote
 from kb.query.retrieval import is_fallback
 from kb.records import CASE_FIELDS, EFFECTIVE_CODE_FIELDS, POLARITIES, dominant_polarity
-from kb.review.agreement import agreeing, disputed_units
+from kb.review.agreement import agreed_by, agreeing, disputed_units
 
 if TYPE_CHECKING:
     from kb.store.kbase import KnowledgeBase
@@ -129,7 +129,7 @@ def excerpts(
     order = {p["id"]: i for i, p in enumerate(kb.passages)}
     cat_order = {c: i for i, c in enumerate(kb.codebook.ids)}
     cite = citations(kb)
-    disputed = disputed_units(kb)
+    disputed, agreed = disputed_units(kb), agreed_by(kb)
     rows = []
     for code in codes.to_dict("records"):
         p = kb.passage_by_id.get(code["passage_id"])
@@ -148,7 +148,7 @@ def excerpts(
             fallback=code.get("source") == "auto" and is_fallback(evidence),
             coder=coder_of.get(p["id"]) if code.get("source") == "auto" else None,
             disputed=(p["id"], code["category"]) in disputed,
-            agreed_by="; ".join(agreeing(kb, p["id"], code["category"], code.get("polarity")))
+            agreed_by="; ".join(agreeing(agreed, p["id"], code["category"], code.get("polarity")))
             if code.get("source") == "human"
             else "",
             label_ko=labels.get(code["category"], code["category"]),

@@ -325,9 +325,9 @@ def search(
     index = sentence_index_for(kb) if vectors is not None else None
     if index is not None:
         index.prefetch([pid for pid, _ in hits])
-    out = []
+    out, ctx = [], card_context(kb)
     for pid, score in hits:
-        rec = result_record(kb, pid, score, query_terms)
+        rec = result_record(kb, pid, score, query_terms, ctx)
         rec["match"] = best_match(kb, pid, vectors, query_terms)
         out.append(rec)
     return out
@@ -364,23 +364,38 @@ def is_fallback(evidence: Any) -> bool:
     return isinstance(evidence, dict) and bool(evidence.get("fallback"))
 
 
-def citation_of(kb: KnowledgeBase) -> Any:
-    """The knowledge base's passage citer (kb.corpus.citation), read once per knowledge base."""
+@dataclass(frozen=True)
+class CardContext:
+    """What every result record reads beside its passage: the coders' disputed and agreed units and
+    the manifest's citations. Built once per search (each lookup of the review database behind
+    them costs a connection; per code it was a fifth of a search's time)."""
+
+    disputed: frozenset[tuple[str, str]]
+    agreed: dict[tuple[str, str], dict[str, str]]
+    cite: Any  # passage -> citation (kb.corpus.citation.citations)
+
+
+def card_context(kb: KnowledgeBase) -> CardContext:
+    """The CardContext of the knowledge base's current decisions (cached until a decision lands)."""
     from kb.corpus.citation import citations
+    from kb.review.agreement import agreed_by, disputed_units
 
-    return kb.memo(("citations",), lambda: citations(kb))
+    return kb.memo(("card context",), lambda: CardContext(disputed_units(kb), agreed_by(kb), citations(kb)))
 
 
-def result_record(kb: KnowledgeBase, pid: str, score: float, query_terms: list[str]) -> dict[str, Any]:
-    from kb.review.agreement import agreeing, disputed_units
+def result_record(
+    kb: KnowledgeBase, pid: str, score: float, query_terms: list[str], ctx: CardContext
+) -> dict[str, Any]:
+    from kb.review.agreement import agreeing
 
     p = kb.passage_by_id[pid]
-    disputed = disputed_units(kb)
     codes = [
         {
             **{k: _missing_to_none(c[k]) for k in EFFECTIVE_CODE_FIELDS},
-            "disputed": (pid, c["category"]) in disputed,
-            "agreed_by": agreeing(kb, pid, c["category"], c["polarity"]) if c["source"] == "human" else [],
+            "disputed": (pid, c["category"]) in ctx.disputed,
+            "agreed_by": agreeing(ctx.agreed, pid, c["category"], c["polarity"])
+            if c["source"] == "human"
+            else [],
             "fallback": c["source"] == "auto" and is_fallback(c.get("evidence")),
         }
         for c in kb.codes_for(pid)
@@ -399,7 +414,7 @@ def result_record(kb: KnowledgeBase, pid: str, score: float, query_terms: list[s
         "section": p.get("section"),
         "page": p.get("page"),
         "page_end": p.get("page_end"),
-        "citation": citation_of(kb)(p),
+        "citation": ctx.cite(p),
         "codes": codes,
         "polarity": dominant_polarity(codes),
         "score": round(score, 6),

@@ -298,9 +298,12 @@ def agreed_by(kb: KnowledgeBase) -> dict[tuple[str, str], dict[str, str]]:
     return kb.memo(("agreed_by",), compute)
 
 
-def agreeing(kb: KnowledgeBase, pid: str, category: str, polarity: str | None) -> list[str]:
-    """The coders (two or more, sorted) whose own decision codes the unit in `polarity`; else []."""
-    coders = agreed_by(kb).get((pid, category), {})
+def agreeing(
+    agreed: dict[tuple[str, str], dict[str, str]], pid: str, category: str, polarity: str | None
+) -> list[str]:
+    """The coders (two or more, sorted) whose own decision codes the unit in `polarity`; else [].
+    `agreed`: `agreed_by(kb)`, read once by the caller (a search or an export reads it per code)."""
+    coders = agreed.get((pid, category), {})
     same = sorted(c for c, pol in coders.items() if pol == (polarity or "neutral"))
     return same if len(same) > 1 else []
 
