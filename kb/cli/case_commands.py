@@ -88,7 +88,7 @@ def cell(
     min_confidence: MinConfidence = 0.0,
     as_json: Annotated[bool, typer.Option("--json", help="JSON array of passage ids.")] = False,
 ) -> None:
-    """The passages one `kb matrix` cell counts (id, codes of the factor, citation, opening words),
+    """The passages one `kb matrix` cell counts (id, codes of the factor, page, opening words),
     with the same query and filters; `kb show ID` prints one in full.
 
     Success, obstacle, neutral, then recommendation passages, each best first; --polarity keeps one."""
