@@ -46,8 +46,18 @@ def export(
     polarity: Polarity = None,
     reviewed: Reviewed = False,
     min_confidence: MinConfidence = 0.0,
+    columns: Annotated[
+        bool,
+        typer.Option(
+            "--columns",
+            help="Print what each column of the export (of --unit) holds, and how to count its rows.",
+        ),
+    ] = False,
 ) -> None:
     """Export coded excerpts or passages, with the same filters as `kb search`."""
+    if columns:
+        _print_columns(unit or "excerpt")
+        return
     from kb.exchange.export import (
         BINARY_FORMATS,
         CODEBOOK_FORMATS,
@@ -91,6 +101,22 @@ def export(
             typer.echo("no passages match; the export is empty", err=True)
     sys.stdout.buffer.write(data)
     sys.stdout.flush()
+
+
+def _print_columns(unit: str) -> None:
+    """The column dictionary (kb.api.export_columns) as aligned text: column, type, description."""
+    import textwrap
+
+    from kb.api import export_columns
+
+    table = export_columns(unit)
+    width = max(len(c) for c in table["column"]) + 2
+    indent = " " * (width + 9)
+    for row in table.itertuples():
+        head = f"{row.column:<{width}}{row.type:<9}"
+        typer.echo(textwrap.fill(row.description, 110, initial_indent=head, subsequent_indent=indent))
+    if counting := table.attrs.get("counting"):
+        typer.echo("\n" + textwrap.fill(counting, 110))
 
 
 @friendly
