@@ -407,11 +407,13 @@ def add_files(
                 [r["doc_id"] for r in earlier],
             )
         )  # fmt: skip
-    if replaced:  # the new files are written: take the earlier versions out as `kb remove` does
-        remove_documents(replaced, corpus_dir)
-        fields, manifest = read_manifest(corpus_dir)
+    # one atomic manifest write swaps the earlier versions for the new ones (a crash leaves either);
+    # then their files go, as `kb remove` takes them out
+    gone = _removable(replaced, manifest)
     if rows:
-        _write_text_atomic(corpus_dir / "manifest.csv", _manifest_text(fields, manifest + rows))
+        kept = [r for r in manifest if r["doc_id"] not in gone]
+        _write_text_atomic(corpus_dir / "manifest.csv", _manifest_text(fields, kept + rows))
+    _delete_files(gone, corpus_dir)
     return results
 
 
@@ -460,17 +462,26 @@ def remove_documents(doc_ids: list[str], corpus_dir: str | Path) -> list[str]:
     added document, before anything is changed."""
     corpus_dir = Path(corpus_dir)
     fields, manifest = read_manifest(corpus_dir)
+    gone = _removable(doc_ids, manifest)
+    kept = [r for r in manifest if r["doc_id"] not in gone]
+    _write_text_atomic(corpus_dir / "manifest.csv", _manifest_text(fields, kept))
+    _delete_files(gone, corpus_dir)
+    return list(gone)
+
+
+def _removable(doc_ids: list[str], manifest: list[dict[str, str]]) -> dict[str, dict[str, str]]:
+    """doc id -> manifest row of each added document to take out; IngestError for any other id."""
     known = {r["doc_id"]: r for r in manifest}
     wrong = [d for d in doc_ids if d not in known or not d.startswith(ADDED_PREFIX)]
     if wrong:
         added = [d for d in known if d.startswith(ADDED_PREFIX)]
         hint = f"added documents: {', '.join(added)}" if added else "no document was added with `kb add`"
         raise IngestError(f"not an added document: {', '.join(wrong)} ({hint})")
-    gone = set(doc_ids)
-    kept = [r for r in manifest if r["doc_id"] not in gone]
-    _write_text_atomic(corpus_dir / "manifest.csv", _manifest_text(fields, kept))
-    for doc_id in gone:
+    return {d: known[d] for d in dict.fromkeys(doc_ids)}
+
+
+def _delete_files(rows: dict[str, dict[str, str]], corpus_dir: Path) -> None:
+    for row in rows.values():
         for key in ("text_file", "blocks_file"):
-            if rel := known[doc_id].get(key):
+            if rel := row.get(key):
                 inside(corpus_dir, rel, key).unlink(missing_ok=True)
-    return list(dict.fromkeys(doc_ids))
