@@ -190,6 +190,18 @@ def test_an_exported_decision_log_restores_into_an_empty_review_database(
     assert (tmp_path / "again.jsonl").read_text(encoding="utf-8").splitlines() == lines  # the same log
 
 
+def test_a_passage_with_only_a_memo_is_listed_among_the_decided(kb_cli, review_kb: Settings) -> None:
+    pid = next(q.passage_id for q in api.review_queue(settings=review_kb) if q.n_decided == 0)
+    ok(
+        kb_cli(
+            "reviews", "decide", CODER, pid, "--action", "memo", "--memo", "조례명 확인", settings=review_kb
+        )
+    )
+    every = jsonl(kb_cli("reviews", "decisions", "--json", settings=review_kb))
+    assert {"passage_id": pid, "decisions": [], "memo": "조례명 확인"} in every
+    assert f"passage memo {pid}: 조례명 확인" in ok(kb_cli("reviews", "decisions", settings=review_kb))
+
+
 def test_decisions_of_passages_nobody_decided(kb_cli, kb_settings: Settings) -> None:
     pid = next(q.passage_id for q in api.review_queue(settings=kb_settings) if q.n_decided == 0)
     (line,) = jsonl(kb_cli("reviews", "decisions", pid, "--json", settings=kb_settings))
