@@ -27,7 +27,8 @@ from kb.store.kbase import get_kb
 __all__ = [
     "across_cases", "add", "agreement", "backup_reviews", "build", "case_profile", "cases", "cell_passages",
     "code", "current_decisions", "decide", "export", "export_columns", "export_reviews", "extract",
-    "import_codebook", "import_reviews", "matrix", "needs_attention", "passage_memo", "passages",
+    "import_codebook", "import_reviews", "matrix", "needs_attention", "passage_memo", "passage_memos",
+    "passages",
     "question_intent", "read_export", "readable_change", "retrain", "review_progress", "review_queue",
     "search",
 ]  # fmt: skip
@@ -322,6 +323,13 @@ def passage_memo(passage_id: str, settings: Settings | None = None) -> str | Non
     from kb.review import queue
 
     return queue.passage_memo(get_kb(settings), passage_id)
+
+
+def passage_memos(settings: Settings | None = None) -> dict[str, str]:
+    """passage id -> the coders' memo, for every passage that has one."""
+    from kb.review import queue
+
+    return queue.passage_memos(get_kb(settings))
 
 
 def needs_attention(settings: Settings | None = None) -> pd.DataFrame:
