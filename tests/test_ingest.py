@@ -415,7 +415,7 @@ def test_an_edited_file_added_again_to_its_case_is_refused_and_replace_puts_it_i
     assert refused.exit_code == 1, refused.output  # a script must notice, as for any skipped file
     (line,) = [x for x in refused.stderr.splitlines() if x.startswith("skipped")]
     assert f"case seoul_interview already has a cheongrim_burumi.txt with other text: {old}" in line
-    assert "99% the same text" in line and "--replace" in line and "--as-new" in line
+    assert "95% the same text" in line and "--replace" in line and "--as-new" in line  # 38 of 40 lines
     assert list(_texts(corpus)) == [old]  # still the one document, the old text
     # --replace: the new version in the old one's place, in one step
     done = kb_cli("add", str(versions / "v2" / "cheongrim_burumi.txt"), "--case", CASE["case"], "--replace",
