@@ -6,6 +6,7 @@ kb.matrix(group="domestic")                  # factor × case counts
 kb.across_cases("주민 참여가 저조했던 이유")     # that question's factors, case by case
 kb.export(format="csv", path="codes.csv")    # coded excerpts
 kb.read_export("codes.csv")                  # back, with the original text of neutralised cells
+kb.export_columns()                          # what each export column holds
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ _API = {
     "matrix",
     "across_cases",
     "export",
+    "export_columns",
     "code",
     "add",
     "read_export",

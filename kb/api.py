@@ -16,6 +16,7 @@ import pandas as pd
 from kb import runner
 from kb.errors import BadQuery
 from kb.exchange.export import api_export as export
+from kb.exchange.export import export_columns
 from kb.exchange.ingest import api_add as add
 from kb.exchange.spreadsheet import read_export
 from kb.query.filters import Filters, validate
@@ -25,9 +26,10 @@ from kb.store.kbase import get_kb
 
 __all__ = [
     "across_cases", "add", "agreement", "backup_reviews", "build", "case_profile", "cases", "cell_passages",
-    "code", "current_decisions", "decide", "export", "export_reviews", "extract", "import_codebook",
-    "import_reviews", "matrix", "needs_attention", "passage_memo", "passages", "question_intent",
-    "read_export", "readable_change", "retrain", "review_progress", "review_queue", "search",
+    "code", "current_decisions", "decide", "export", "export_columns", "export_reviews", "extract",
+    "import_codebook", "import_reviews", "matrix", "needs_attention", "passage_memo", "passage_memos",
+    "passages", "question_intent", "read_export", "readable_change", "retrain", "review_progress",
+    "review_queue", "search",
 ]  # fmt: skip
 
 RESULT_COLUMNS = list(SEARCH_RESULT_FIELDS)
@@ -320,6 +322,13 @@ def passage_memo(passage_id: str, settings: Settings | None = None) -> str | Non
     from kb.review import queue
 
     return queue.passage_memo(get_kb(settings), passage_id)
+
+
+def passage_memos(settings: Settings | None = None) -> dict[str, str]:
+    """passage id -> the coders' memo, for every passage that has one."""
+    from kb.review import queue
+
+    return queue.passage_memos(get_kb(settings))
 
 
 def needs_attention(settings: Settings | None = None) -> pd.DataFrame:

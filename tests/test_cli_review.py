@@ -154,6 +154,54 @@ def test_set_polarity_memo_and_passage_memo_read_back(kb_cli, review_kb: Setting
     assert text[-1] == f"passage memo {pid}: 예산 구절 – 표 확인"
 
 
+def test_an_exported_decision_log_restores_into_an_empty_review_database(
+    kb_cli, review_kb: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The README's off-machine backup: what `kb reviews export` writes after real review work
+    (accepts and polarity changes of auto codes, whose `before` is the suggestion the coder saw, an
+    added code, memos) is what `kb reviews import` reads back, decision for decision."""
+    items = [q for q in api.review_queue(settings=review_kb) if q.n_decided == 0]
+    first, second = items[0], items[1]
+    category = first.codes[0][0]
+    ok(kb_cli("reviews", "decide", CODER, first.passage_id, "--action", "accept", "--factor", category,
+              settings=review_kb))  # fmt: skip
+    ok(kb_cli("reviews", "decide", "lee", first.passage_id, "--action", "set_polarity", "--factor", category,
+              "--polarity", "obstacle", "--memo", "원자료 확인", settings=review_kb))  # fmt: skip
+    ok(kb_cli("reviews", "decide", CODER, second.passage_id, "--action", "add", "--factor", "governance",
+              "--polarity", "success", settings=review_kb))  # fmt: skip
+    ok(kb_cli("reviews", "decide", CODER, second.passage_id, "--action", "memo", "--memo", "표 확인",
+              settings=review_kb))  # fmt: skip
+    backup = tmp_path / "decisions.jsonl"
+    result = kb_cli("reviews", "export", "-o", str(backup), settings=review_kb)
+    lines = backup.read_text(encoding="utf-8").splitlines()
+    assert f"exported {len(lines)} decisions" in ok(result) + result.stderr
+    assert any(json.loads(x)["before"] and "confidence" in json.loads(x)["before"] for x in lines)
+
+    ids = (first.passage_id, second.passage_id)
+    live = jsonl(kb_cli("reviews", "decisions", *ids, "--json", settings=review_kb))
+    monkeypatch.setenv("KB_REVIEWS_DB", str(tmp_path / "restored.sqlite"))  # a new, empty database
+    said = ok(kb_cli("reviews", "import", str(backup), settings=review_kb))
+    assert f"read {len(lines)} decisions, {len(lines)} new" in said and "restored.sqlite" in said
+    assert jsonl(kb_cli("reviews", "decisions", *ids, "--json", settings=review_kb)) == live
+    assert len(live[0]["decisions"]) == 1 and live[0]["decisions"][0]["coder"] == "lee"
+    assert live[1]["memo"] == "표 확인"
+    assert "0 new" in ok(kb_cli("reviews", "import", str(backup), settings=review_kb))
+    ok(kb_cli("reviews", "export", "-o", str(tmp_path / "again.jsonl"), settings=review_kb))
+    assert (tmp_path / "again.jsonl").read_text(encoding="utf-8").splitlines() == lines  # the same log
+
+
+def test_a_passage_with_only_a_memo_is_listed_among_the_decided(kb_cli, review_kb: Settings) -> None:
+    pid = next(q.passage_id for q in api.review_queue(settings=review_kb) if q.n_decided == 0)
+    ok(
+        kb_cli(
+            "reviews", "decide", CODER, pid, "--action", "memo", "--memo", "조례명 확인", settings=review_kb
+        )
+    )
+    every = jsonl(kb_cli("reviews", "decisions", "--json", settings=review_kb))
+    assert {"passage_id": pid, "decisions": [], "memo": "조례명 확인"} in every
+    assert f"passage memo {pid}: 조례명 확인" in ok(kb_cli("reviews", "decisions", settings=review_kb))
+
+
 def test_decisions_of_passages_nobody_decided(kb_cli, kb_settings: Settings) -> None:
     pid = next(q.passage_id for q in api.review_queue(settings=kb_settings) if q.n_decided == 0)
     (line,) = jsonl(kb_cli("reviews", "decisions", pid, "--json", settings=kb_settings))

@@ -167,3 +167,37 @@ def test_an_adjudicator_resolves_a_disagreement_without_changing_the_coders_agre
     assert api.agreement(settings=mine)["disagreements"]["resolution"].tolist() == ["rejected by pi"]
     rows = api.export("csv", settings=mine)
     assert rows[(rows["passage_id"] == pid) & (rows["category"] == x)].empty
+
+
+def test_a_dispute_carried_to_a_re_imported_passage_stays_a_dispute_under_its_new_id(
+    kb_settings, tmp_path
+) -> None:
+    """A transcript replaced by an edited version keeps its unchanged passages' text under new ids;
+    the decisions made on the old ids are carried to them. Each coder's reading is carried too: the
+    disagreement is listed (with its case) and flagged under the new id, and each coder's own
+    decisions and the passage memo are found there, not under an id that no longer exists."""
+    from kb.review.decisions import open_store
+
+    mine = copy_kb(kb_settings, tmp_path)
+    kb = KnowledgeBase(mine)
+    pid = rq.queue(kb)[0].passage_id
+    passage = kb.passage_by_id[pid]
+    x = rq.auto_by_id(kb)[pid]["codes"][0]["category"]
+    old = "add-first-version-0a1b2c3d:" + pid.split(":")[-1]  # the id the coders decided on
+    store = open_store(mine.reviews_db, valid_categories=kb.codebook.ids)
+    store.record("park", old, passage["text_hash"], x, "set_polarity", polarity="success")
+    store.record("lee", old, passage["text_hash"], x, "set_polarity", polarity="obstacle")
+    store.record("park", old, passage["text_hash"], None, "memo", memo="원자료 확인 필요")
+    forget(mine)
+
+    (row,) = api.agreement(settings=mine)["disagreements"].itertuples()
+    assert (row.passage_id, row.case, row.category) == (pid, passage["case"], x)
+    assert (pid, x) in agreement.disputed_units(KnowledgeBase(mine))
+    rows = api.export("csv", settings=mine)
+    unit = rows[(rows["passage_id"] == pid) & (rows["category"] == x) & (rows["polarity_from"] == "passage")]
+    assert unit[["polarity", "reviewer", "disputed"]].values.tolist() == [["obstacle", "lee", True]]
+    assert api.current_decisions([pid], settings=mine)[pid][x]["coder"] == "lee"
+    assert api.current_decisions([pid], coder="park", settings=mine)[pid][x]["polarity"] == "success"
+    assert api.current_decisions([old], settings=mine) == {}  # nothing left behind under the old id
+    assert api.passage_memo(pid, settings=mine) == "원자료 확인 필요"
+    assert api.passage_memos(settings=mine) == {pid: "원자료 확인 필요"}

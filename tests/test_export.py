@@ -192,3 +192,213 @@ def test_a_passage_memo_reaches_every_export_of_its_passage(kb_settings, tmp_pat
     export(kb, "qdpx", path=tmp_path / "p.qdpx")
     with zipfile.ZipFile(tmp_path / "p.qdpx") as zf:
         assert "passage memo: 표 7-1 재확인" in zf.read("project.qde").decode("utf-8")
+
+
+# ── the data manager's view: row ids, the column dictionary, one table per sheet ─────────────────
+
+BUDGET = "financial_resources"
+
+
+def _two_directions(settings, passages) -> None:  # noqa: ANN001
+    """Sentence codes on 은평구's first budget passage, as the coder writes them: the code reads
+    obstacle, one sentence success and one recommendation – two `sentence` rows for one code."""
+    from fixtures_kb import DOCS, passage_id
+
+    from kb.store.kbase import CODES_FILE, read_jsonl, write_jsonl
+
+    text = DOCS["eunpyeong_forest"][6][0][0]
+    pid = passage_id("eunpyeong_forest", text)
+    spans = [("예산과 관련하여", "obstacle", 0.9), ("다만 해당 플랫폼이", "success", 0.64)]
+    spans.append(("따라서 향후 예산 확대가", "recommendation", 0.7))
+    sentences = [
+        {
+            "start": text.index(s),
+            "end": text.index(s) + len(s),
+            "codes": [{"category": BUDGET, "polarity": pol, "confidence": conf, "polarity_confidence": 0.8}],
+        }
+        for s, pol, conf in spans
+    ]
+    path = settings.data_dir / CODES_FILE
+    rows = read_jsonl(path)
+    for row in rows:
+        row["sentences"] = sentences if row["passage_id"] == pid else []
+    write_jsonl(path, rows)
+
+
+@pytest.fixture(scope="module")
+def mixed(tmp_path_factory):
+    """The small knowledge base with a passage whose budget code carries two other directions."""
+    from fixtures_kb import build_kb
+
+    from kb.store.kbase import get_kb
+
+    return get_kb(build_kb(tmp_path_factory.mktemp("kb_two_directions"), before_index=_two_directions))
+
+
+def test_every_excerpt_row_has_an_id_unique_in_the_export_and_the_same_in_the_next(mixed, tmp_path):
+    df = export(mixed, "csv", path=tmp_path / "a.csv")
+    extra = df[df["polarity_from"] == "sentence"]
+    assert sorted(extra["polarity"]) == ["recommendation", "success"]  # one code, three rows
+    assert df.duplicated(["passage_id", "category", "polarity_from"]).any()  # polarity_from is no key
+    assert df["excerpt_id"].is_unique
+    assert list(df["excerpt_id"]) == [
+        f"{r.passage_id}/{r.category}/{r.polarity}" for r in df.itertuples()
+    ]  # passage × factor × direction, the unit a row stands for
+    again = export(mixed, "xlsx", path=tmp_path / "b.xlsx")
+    assert list(again["excerpt_id"]) == list(df["excerpt_id"])
+    read = [pd.read_csv(tmp_path / "a.csv"), pd.read_excel(tmp_path / "b.xlsx")]  # what a data manager does
+    assert [list(x["excerpt_id"]) for x in read] == [list(df["excerpt_id"])] * 2
+
+
+def test_the_counting_rule_the_dictionary_states_holds(mixed):
+    """COUNTING: rows per factor and direction are the matrix's counts; distinct passages per factor
+    are the `passage` rows (without a polarity or confidence filter)."""
+    from kb.exchange.columns import COUNTING
+    from kb.query.crosscase import matrix
+
+    df = export(mixed, "csv")
+    assert (df["polarity_from"] == "sentence").any()
+    per_factor = df.groupby("category")["passage_id"].nunique()
+    own = df[df["polarity_from"] == "passage"].groupby("category").size()
+    assert per_factor.to_dict() == own.to_dict()
+    assert df.groupby("category").size()[BUDGET] > per_factor[BUDGET]  # what over-counted in pandas
+    counted = df.groupby(["category", "case", "polarity"]).size()
+    mat = matrix(mixed).set_index(["category", "case"])
+    for (category, case, polarity), n in counted.items():
+        assert mat.loc[(category, case), polarity] == n
+    assert 'polarity_from == "passage"' in COUNTING
+
+
+def _documented(unit: str) -> set[str]:
+    from kb.exchange.columns import columns_of
+
+    return set(columns_of(unit))
+
+
+def test_every_exported_column_is_documented_and_every_documented_one_exported(kb):
+    from kb.exchange.columns import UNIT_COLUMNS
+
+    for unit in UNIT_COLUMNS:
+        plain = export(kb, "csv", unit=unit)
+        ranked = export(kb, "csv", unit=unit, query="예산 부족", k=3)
+        assert set(plain.columns) == _documented(unit) - {"rank"}, unit
+        assert set(ranked.columns) == _documented(unit), unit
+    types = {}
+    for unit in UNIT_COLUMNS:  # a name shared by both units has one type (kb.read_export casts by name)
+        for name, col in UNIT_COLUMNS[unit].items():
+            assert types.setdefault(name, col.type) == col.type, name
+
+
+def test_the_docs_column_table_is_the_code_dictionary_and_readme_links_it():
+    from pathlib import Path
+
+    from kb.exchange.columns import COUNTING, markdown
+
+    root = Path(__file__).resolve().parent.parent
+    doc = (root / "docs" / "export_columns.md").read_text(encoding="utf-8")
+    assert doc == markdown(), "regenerate: python -m kb.exchange.columns > docs/export_columns.md"
+    for unit in ("excerpt", "passage"):
+        for name in _documented(unit):
+            assert f"| `{name}` |" in doc
+    assert COUNTING in doc
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    assert "docs/export_columns.md" in readme
+    assert 'polarity_from == "passage"' in readme
+
+
+def test_xlsx_sheets_each_read_as_one_table_with_a_columns_sheet(kb, tmp_path):
+    from kb.exchange.columns import dictionary
+    from kb.exchange.spreadsheet import read_export
+
+    path = tmp_path / "out.xlsx"
+    df = export(kb, "xlsx", filters=Filters(factor="leadership"), path=path)
+    book = pd.read_excel(path, sheet_name=None)
+    assert list(book)[:4] == ["excerpts", "overview", "about", "columns"]
+    overview = book["overview"]
+    assert len(overview) == len(kb.codebook.categories)  # the factor table alone: no key/value rows below
+    assert not overview.isna().any().any()
+    assert list(overview.columns) == [
+        "dimension", "category", "label_ko", "label_en", "success", "obstacle", "neutral", "recommendation",
+        "passages",
+    ]  # fmt: skip
+    assert overview.set_index("category").loc["leadership", "passages"] == df["passage_id"].nunique()
+    about = book["about"].set_index("key")["value"]
+    assert about["unit"] == "excerpt" and about["filter.factor"] == "leadership"
+    assert int(about["rows"]) == len(df) and "polarity_from" in about["counting"]
+    columns = read_export(path, sheet="columns")
+    expected = dictionary("excerpt")
+    assert columns[["column", "type"]].values.tolist() == expected[["column", "type"]].values.tolist()
+    assert list(book["excerpts"].columns) == list(df.columns) == [*columns["column"]][1:]  # no rank
+    passages = tmp_path / "passages.xlsx"
+    export(kb, "xlsx", unit="passage", path=passages)
+    both = pd.read_excel(passages, sheet_name="columns")
+    assert set(both["unit"]) == {"excerpt", "passage"}  # the factor sheets hold excerpt rows
+
+
+def test_read_export_gives_empty_columns_their_type(kb, tmp_path):
+    """No leadership code is reviewed: reviewer, memo, agreed_by … have no values yet."""
+    from kb.exchange.spreadsheet import read_export
+
+    for fmt in ("csv", "xlsx"):
+        path = tmp_path / f"lead.{fmt}"
+        export(kb, fmt, filters=Filters(factor="leadership"), path=path)
+        plain = pd.read_csv(path) if fmt == "csv" else pd.read_excel(path)
+        assert plain["reviewer"].dtype == "float64"  # what plain pandas does with an empty column
+        back = read_export(path)
+        assert back["reviewer"].isna().all() and pd.api.types.is_string_dtype(back["reviewer"])
+        assert pd.api.types.is_string_dtype(back["memo"]) and back["page"].dtype == "Int64"
+        assert back["fallback"].dtype == "boolean" and back["confidence"].dtype == "float64"
+        assert back["excerpt_id"].is_unique
+
+
+def test_kb_export_columns_prints_the_dictionary(kb_cli):
+    from kb import api
+
+    out = kb_cli("export", "--columns")
+    assert out.exit_code == 0, out.output
+    table = api.export_columns()
+    for name in table["column"]:
+        assert f"\n{name} " in "\n" + out.stdout
+    assert "polarity_from" in out.stdout.split("\n\n")[-1]  # the counting rule after the table
+    passage = kb_cli("export", "--columns", "--unit", "passage")
+    assert passage.exit_code == 0 and "n_codes" in passage.stdout and "excerpt_id" not in passage.stdout
+    assert list(api.export_columns(None)["unit"].unique()) == ["excerpt", "passage"]
+
+
+def test_a_word_transcript_is_cited_by_its_paragraphs(kb_settings, tmp_path):
+    """kb add reads a .docx as one line per body paragraph (empty ones too) and per table row; the
+    citation calls those numbers paragraphs, not lines of a file the researcher never saw."""
+    import docx
+    from fixtures_kb import copy_kb
+
+    from kb.exchange.ingest import add_files
+    from kb.store.kbase import forget, get_kb
+    from pipelines.run import build
+
+    settings = copy_kb(kb_settings, tmp_path / "kb")
+    d = docx.Document()
+    d.add_heading("들녘 면담", level=1)  # paragraph 1
+    d.add_paragraph("")  # 2: an empty paragraph counts, as Word shows it
+    d.add_paragraph("면담자: 예산은 어떻게 마련하셨어요?")  # 3
+    d.add_paragraph("응답자: 처음엔 구비로 충당했습니다.")  # 4
+    table = d.add_table(rows=2, cols=2)  # 5 and 6: one per row
+    for row, cells in zip(table.rows, [("연도", "예산"), ("2021", "3억")], strict=True):
+        for cell, value in zip(row.cells, cells, strict=True):
+            cell.text = value
+    d.add_paragraph("면담자: 인력은 어떠셨어요?")  # 7
+    d.add_paragraph("응답자: 담당 인력이 자주 바뀌어서 힘들었어요.")  # 8
+    d.add_paragraph("그래도 교육으로 버텼습니다.")  # 9: the same answer goes on
+    d.save(tmp_path / "deulnyeok_interview.docx")
+    source = tmp_path / "deulnyeok_interview.docx"
+    (added,) = add_files([source], settings.corpus_dir, "deulnyeok", "들녘 면담",
+                         "domestic", "policy_proposal")  # fmt: skip
+    assert added.status == "added", added.reason
+    build(settings, stages=("segment", "index"), progress=False)
+    forget(settings)
+    rows = export(get_kb(settings), "jsonl", filters=Filters(case="deulnyeok"))
+    cited = {r.text: r.citation for r in rows.itertuples()}
+    first = next(c for t, c in cited.items() if t.startswith("처음엔 구비로"))
+    second = next(c for t, c in cited.items() if t.startswith("담당 인력이"))
+    assert first.startswith("deulnyeok_interview.docx (added ") and first.endswith(", paragraph 4")
+    assert second.endswith(", paragraphs 8–9")
+    assert "line" not in first + second

@@ -378,3 +378,119 @@ def test_list_items_are_not_speaker_turns(tmp_path) -> None:
     assert add_files([src], corpus, **CASE)[0].speakers == []
     text = " ".join(p["text"] for row in read_manifest(corpus)[1] for p in segment_document(row, corpus))
     assert "가) 예산 확보" in text and "나) 협의체 구성" in text and "예산 - 집행" in text
+
+
+# ---- an edited version of a file added before ------------------------------------------------------
+def _interview(n_answers: int, edited: bool = False) -> str:
+    """An interview of `n_answers` answers; `edited` changes two of them (210건 → 250건) as a user did."""
+    turns = []
+    for i in range(n_answers):
+        count = "250건" if edited and i in (3, 7) else "210건"
+        turns.append(f"면담자: {i + 1}번째 질문입니다. 민원 처리는 어떠셨어요?")
+        turns.append(f"응답자: {i + 1}번째 해에는 민원이 {count} 들어왔고 담당 인력은 두 명이었습니다.")
+    return "\n".join(turns) + "\n"
+
+
+@pytest.fixture
+def versions(tmp_path):
+    """The same file name in two folders: v1 as added first, v2 with two answers edited."""
+    for folder, edited in (("v1", False), ("v2", True)):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "cheongrim_burumi.txt").write_text(_interview(20, edited), encoding="utf-8")
+    return tmp_path
+
+
+def _texts(corpus) -> dict[str, str]:
+    return {r["doc_id"]: (corpus / r["text_file"]).read_text("utf-8") for r in read_manifest(corpus)[1]}
+
+
+def test_an_edited_file_added_again_to_its_case_is_refused_and_replace_puts_it_in_place(
+    tmp_path, versions, kb_cli
+) -> None:
+    corpus = tmp_path / "corpus"
+    settings = _settings(corpus)
+    old = add_files([versions / "v1" / "cheongrim_burumi.txt"], corpus, **CASE)[0].doc_id
+    refused = kb_cli("add", str(versions / "v2" / "cheongrim_burumi.txt"), "--case", CASE["case"],
+                     settings=settings)  # fmt: skip
+    assert refused.exit_code == 1, refused.output  # a script must notice, as for any skipped file
+    (line,) = [x for x in refused.stderr.splitlines() if x.startswith("skipped")]
+    assert f"case seoul_interview already has a cheongrim_burumi.txt with other text: {old}" in line
+    assert "95% the same text" in line and "--replace" in line and "--as-new" in line  # 38 of 40 lines
+    assert list(_texts(corpus)) == [old]  # still the one document, the old text
+    # --replace: the new version in the old one's place, in one step
+    done = kb_cli("add", str(versions / "v2" / "cheongrim_burumi.txt"), "--case", CASE["case"], "--replace",
+                  settings=settings)  # fmt: skip
+    assert done.exit_code == 0, done.output
+    (new,) = _texts(corpus)
+    assert new != old and f"removed   {old}" in done.stderr and f"replaces {old}" in done.stdout
+    assert "250건" in _texts(corpus)[new] and not list((corpus / "docs").glob(f"{old}*"))
+    # the same version again is `present`, as before; with --replace too, nothing is removed
+    again = add_files([versions / "v2" / "cheongrim_burumi.txt"], corpus, **CASE, replace=True)[0]
+    assert (again.status, again.doc_id, list(_texts(corpus))) == ("present", new, [new])
+
+
+def test_the_same_name_in_another_case_or_with_as_new_is_added_beside_it(tmp_path, versions) -> None:
+    corpus = tmp_path / "corpus"
+    first = add_files([versions / "v1" / "cheongrim_burumi.txt"], corpus, **CASE)[0]
+    other_case = add_files([versions / "v2" / "cheongrim_burumi.txt"], corpus, "daangn")[0]
+    assert other_case.status == "added" and other_case.earlier == [] and other_case.reason == ""
+    frame = api_add([versions / "v2" / "cheongrim_burumi.txt"], CASE["case"], settings=_settings(corpus))
+    assert list(frame["status"]) == ["present"]  # its text is in the corpus now (in daangn)
+    (versions / "v2" / "cheongrim_burumi.txt").write_text(_interview(21, edited=True), encoding="utf-8")
+    frame = api_add([versions / "v2" / "cheongrim_burumi.txt"], CASE["case"], settings=_settings(corpus))
+    assert list(frame["status"]) == ["skipped"] and list(frame["earlier"]) == [[first.doc_id]]
+    kept = api_add([versions / "v2" / "cheongrim_burumi.txt"], CASE["case"], settings=_settings(corpus),
+                   as_new=True)  # fmt: skip
+    assert list(kept["status"]) == ["added"] and f"beside {first.doc_id}" in kept["reason"][0]
+    assert len(_texts(corpus)) == 3 and first.doc_id in _texts(corpus)
+    with pytest.raises(IngestError, match="exclude each other"):
+        api_add([versions / "v2" / "cheongrim_burumi.txt"], "daangn", settings=_settings(corpus),
+                replace=True, as_new=True)  # fmt: skip
+
+
+def test_replace_through_the_api_knows_a_hangul_name_written_decomposed(tmp_path, versions) -> None:
+    """A Hangul file name written decomposed (as macOS does) is the same name; the replaced document's
+    manifest row and files go as `kb remove` takes them, the other documents stay."""
+    import unicodedata
+
+    corpus = tmp_path / "corpus"
+    composed = versions / "v1" / "청림.txt"
+    composed.write_text(_interview(10), encoding="utf-8")
+    decomposed = versions / "v2" / unicodedata.normalize("NFD", "청림.txt")
+    decomposed.write_text(_interview(10, edited=True), encoding="utf-8")
+    old, other = (r.doc_id for r in add_files([composed, versions / "v1" / "cheongrim_burumi.txt"], corpus,
+                                              **CASE))  # fmt: skip
+    frame = api_add([decomposed], CASE["case"], settings=_settings(corpus), replace=True)
+    assert list(frame["status"]) == ["added"] and list(frame["earlier"]) == [[old]]
+    assert set(_texts(corpus)) == {other, frame["doc_id"][0]}
+
+
+def test_two_files_of_one_name_in_one_call_go_to_a_case_only_with_as_new(tmp_path, versions) -> None:
+    corpus = tmp_path / "corpus"
+    both = [versions / "v1" / "cheongrim_burumi.txt", versions / "v2" / "cheongrim_burumi.txt"]
+    first, second = add_files(both, corpus, **CASE, replace=True)
+    assert (first.status, second.status) == ("added", "skipped") and "just now" in second.reason
+    assert list(_texts(corpus)) == [first.doc_id]
+    assert [r.status for r in add_files(both, tmp_path / "other", **CASE, as_new=True)] == ["added"] * 2
+
+
+def test_a_file_without_speaker_labels_is_added_as_narrative_text_with_a_note(tmp_path, kb_cli) -> None:
+    from pipelines.segment import segment_document
+
+    src = tmp_path / "no_labels.txt"
+    src.write_text(
+        "현장 메모 (5월 3일)\n주민센터를 방문했다. 담당자는 예산이 부족하다고 했다.\n\n"
+        "다음 방문은 6월이다. 주민 참여가 늘었다고 한다.\n",
+        encoding="utf-8",
+    )
+    corpus = tmp_path / "corpus"
+    result = kb_cli("add", str(src), "--case", "daangn", settings=_settings(corpus))
+    assert result.exit_code == 0, result.output  # still added: field notes are a legitimate document
+    assert result.stdout.startswith("added") and "no_labels.txt →" in result.stdout
+    (note,) = [x for x in result.stderr.splitlines() if x.startswith("note")]
+    assert "no speaker turns recognised" in note and "added as narrative text" in note
+    passages = [p for row in read_manifest(corpus)[1] for p in segment_document(row, corpus)]
+    assert passages and all(p["speaker"] is None and p["question"] is None for p in passages)
+    labelled = tmp_path / "면담.txt"
+    labelled.write_text("면담자: 예산은요?\n응답자: 부족했습니다.\n", encoding="utf-8")
+    assert "no speaker turns" not in add_files([labelled], corpus, "daangn")[0].reason

@@ -385,6 +385,17 @@ def test_import_merges_coders_latest_decision_wins(tmp_path) -> None:
             '"category": "leadership", "action": "drop table", "after": {}}',
             "unknown action",
         ),
+        (  # a suggestion's fields belong to `before` (what the coder saw), never to the result
+            '{"ts": "2026-01-01T00:00:00+00:00", "coder": "김", "passage_id": "p", "text_hash": "h", '
+            '"category": "leadership", "action": "accept", "after": {"status": "accepted", "confidence": 1}}',
+            "unexpected keys in after: ['confidence']",
+        ),
+        (
+            '{"ts": "2026-01-01T00:00:00+00:00", "coder": "김", "passage_id": "p", "text_hash": "h", '
+            '"category": "leadership", "action": "accept", "before": {"confidence": 7, "source": "auto"}, '
+            '"after": {"status": "accepted"}}',
+            "confidence must be a number from 0 to 1",
+        ),
     ],
 )
 def test_bad_line_imports_nothing_with_one_line_error(tmp_path, line: str, problem: str) -> None:

@@ -69,6 +69,18 @@ def rule_sign(text: str) -> int:
         # -지 with a contracted topic particle (-진) still carries the negation to the cue
         ("구청장이 바뀌어도 그 플랫폼이 사라지진 않을 거예요.", 1),
         ("어르신들한테 그 화면이 쉽진 않았어요.", -1),
+        # friction that happened, and none (litotes): 큰 X는 없다, X 없이
+        ("개통 초기에 상인회하고 마찰이 좀 있었죠.", -1),
+        ("시스템 이전 때문에 일정에 차질이 생겼어요.", -1),
+        ("그 뒤로는 상인회하고 큰 마찰은 없었어요.", 1),
+        ("이관 작업은 별다른 잡음 없이 넘어갔어요.", 1),
+        # a cost the platform does not incur (a compound cost noun; Kiwi reads 안 들어요 as 듣 too)
+        ("민간 앱을 쓰니까 시 입장에서는 서버 관리비도 안 들어요.", 1),
+        ("클라우드로 옮기고 나서는 장비 교체비가 따로 안 들어요.", 1),
+        ("그분들은 우리 얘기를 안 들어요.", -1),  # hearing, not a cost
+        # a rhetorical question written without its question mark
+        ("예산이 다 끊겼는데 저희가 뭘 할 수 있었겠어요.", -1),
+        ("그 상황에서 누가 그 앱을 깔았겠어요", -1),
     ],
 )
 def test_spoken_success_evidence_and_its_negation(text: str, sign: int) -> None:

@@ -46,8 +46,18 @@ def export(
     polarity: Polarity = None,
     reviewed: Reviewed = False,
     min_confidence: MinConfidence = 0.0,
+    columns: Annotated[
+        bool,
+        typer.Option(
+            "--columns",
+            help="Print what each column of the export (of --unit) holds, and how to count its rows.",
+        ),
+    ] = False,
 ) -> None:
     """Export coded excerpts or passages, with the same filters as `kb search`."""
+    if columns:
+        _print_columns(unit or "excerpt")
+        return
     from kb.exchange.export import (
         BINARY_FORMATS,
         CODEBOOK_FORMATS,
@@ -93,6 +103,22 @@ def export(
     sys.stdout.flush()
 
 
+def _print_columns(unit: str) -> None:
+    """The column dictionary (kb.api.export_columns) as aligned text: column, type, description."""
+    import textwrap
+
+    from kb.api import export_columns
+
+    table = export_columns(unit)
+    width = max(len(c) for c in table["column"]) + 2
+    indent = " " * (width + 9)
+    for row in table.itertuples():
+        head = f"{row.column:<{width}}{row.type:<9}"
+        typer.echo(textwrap.fill(row.description, 110, initial_indent=head, subsequent_indent=indent))
+    if counting := table.attrs.get("counting"):
+        typer.echo("\n" + textwrap.fill(counting, 110))
+
+
 @friendly
 def add(
     files: Annotated[list[Path], typer.Argument(help="Interview transcripts: .txt, .md or .docx.")],
@@ -114,8 +140,25 @@ def add(
         ),
     ] = None,
     organization: Annotated[str | None, typer.Option(help="Organisation that runs the platform.")] = None,
+    replace: Annotated[
+        bool,
+        typer.Option(
+            "--replace",
+            help="A file named like one added to the case before, with edited text, replaces it (as "
+            "`kb remove` + `kb add`; review decisions are kept as `kb remove` keeps them).",
+        ),
+    ] = False,
+    as_new: Annotated[
+        bool,
+        typer.Option(
+            "--as-new", help="Such a file is added beside the earlier version: both are searched and counted."
+        ),
+    ] = False,
 ) -> None:
-    """Add interview transcripts to the corpus; `kb build` then processes only the new documents."""
+    """Add interview transcripts to the corpus; `kb build` then processes only the new documents.
+
+    A file with the name of one added to the same case before but other text is skipped (exit status 1)
+    unless --replace or --as-new is given."""
     from kb import api
 
     table = api.add(
@@ -127,6 +170,8 @@ def add(
         organization,
         settings=State.settings,
         case_name_en=case_name_en,
+        replace=replace,
+        as_new=as_new,
     )
     results = list(table.itertuples(index=False))
     for r in results:
@@ -136,8 +181,16 @@ def add(
             who = f", speakers: {', '.join(r.speakers)}" if r.speakers else ""
             if r.interviewer_by_questions:
                 who += f" ({r.interviewer_by_questions} asks the questions: taken for the interviewer)"
-            note = f" ({r.reason})" if r.reason else ""
+            parts = r.reason.split("; ") if r.reason else []
+            alerts = [p for p in parts if p.startswith(("note: ", "warning: "))]  # a line of their own
+            note = "; ".join(p for p in parts if p not in alerts)
+            note = f" ({note})" if note else ""
             typer.echo(f"{r.status:<9} {r.path} → {r.doc_id}: {r.blocks} blocks{who}{note}")
+            for alert in alerts:
+                kind, _, text = alert.partition(": ")
+                typer.echo(f"{kind:<9} {r.path}: {text}", err=True)
+            for doc_id in r.earlier if replace else []:
+                typer.echo(f"removed   {doc_id}", err=True)
     added = sum(r.status in ("added", "converted") for r in results)
     skipped = sum(r.status == "skipped" for r in results)
     typer.echo(f"{added} of {len(results)} files added to {State.settings.corpus_dir}", err=True)

@@ -143,8 +143,10 @@ def decisions_cmd(
     from kb import api
 
     decided = api.current_decisions(passage_ids or None, coder=coder, settings=State.settings)
-    ids = list(dict.fromkeys([*(passage_ids or []), *sorted(decided)]))
-    memos = {pid: api.passage_memo(pid, settings=State.settings) for pid in ids}
+    every_memo = api.passage_memos(settings=State.settings)
+    noted = [] if passage_ids or coder else sorted(every_memo)  # a passage with only a memo is decided too
+    ids = list(dict.fromkeys([*(passage_ids or []), *sorted({*decided, *noted})]))
+    memos = {pid: every_memo.get(pid) for pid in ids}
     keys = ("status", "polarity", "coder", "ts", "memo")
     if as_json:
         for pid in ids:

@@ -77,6 +77,14 @@ BURDEN = frozenset(
     }
 )  # fmt: skip
 CHARGE_VERBS = frozenset({"받", "내", "물", "걷", "떼"})  # 수수료를 안 받다, 가입비를 안 내다
+# a compound noun that ends in a cost suffix is a cost (유지보수비, 위탁운영비, 이용료); 비 alone is rain
+COST_SUFFIXES = frozenset({"비", "료"})
+# friction and setbacks of speech that kb.coding.polarity's cues do not list: an obstacle where they
+# happened (마찰이 좀 있었죠, 일정에 차질이 생겼어요), a success where none was (큰 마찰은 없었어요,
+# 잡음 없이 넘어갔어요: litotes)
+TROUBLE = frozenset(
+    {"마찰", "잡음", "충돌", "차질", "지장", "말썽", "진통", "난관", "혼선", "우여곡절", "탈"}
+)
 # a burden that falls or halves is good news (비용이 반으로 줄었어요, 민원이 급감했어요)
 FALLING = frozenset({"줄어들", "급감", "쪼그라들"})
 # "only N" (N밖에 안/못 …, N밖에 없다) says there was little of something: an obstacle when it is a
@@ -249,9 +257,12 @@ def _absent(toks: Sequence[tuple[str, str]], i: int) -> bool:
         form, tag = toks[k]
         if tag == "VA" and form == "없":
             return _none_is(toks, k)
+        if tag == "MAG" and form == "없이":  # 큰 잡음 없이, 비용 부담 없이
+            return True
         if tag == "MAG" and form in NEGATORS and k + 1 < len(toks):
-            # 수수료를 안 받아요: none charged by choice (못 받아요 is revenue that fails)
-            return form == "안" and toks[k + 1][1].startswith("VV") and toks[k + 1][0] in CHARGE_VERBS
+            # 수수료를 안 받아요: none charged by choice (못 받아요 is revenue that fails); 비용이 안 들어요
+            verbs = CHARGE_VERBS | {"들", "듣"}  # Kiwi reads 안 들어요 (costs nothing) as 듣-I too
+            return form == "안" and toks[k + 1][1].startswith("VV") and toks[k + 1][0] in verbs
         if not (tag.startswith("J") or tag == "MAG"):
             break
     return negated(toks, i)
@@ -358,6 +369,19 @@ def markers(text: str) -> dict[str, float]:
             and any(f in ("어떻", "누구", "누", "뭐", "왜") for f in forms)
         ):
             add("rhetorical")
+        # the same past conjecture without its question mark, as transcripts often write it (그동안
+        # 뭐 할 수 있는 게 있었겠어요., 누가 그걸 알았겠어요): a question word that is not the opening filler
+        if (
+            tag == "EP"
+            and form == "겠"
+            and not question
+            and i
+            and toks[i - 1] in (("었", "EP"), ("았", "EP"))
+            and nxt[1] == "EF"
+            and nxt[0] in ("어요", "어", "나요", "습니까", "냐")
+            and any(f in ("뭐", "누구", "누", "어떻", "왜", "무슨") for f in forms[1:i])
+        ):
+            add("rhetorical")
         # rhetorical "where is there …?" denies existence (그런 돈이 어디 있어요? → there is none)
         if form == "어디" and any(forms[k] == "있" and _asks(toks, k + 1) for k in range(i + 1, n)):
             add("rhetorical")
@@ -405,9 +429,17 @@ def markers(text: str) -> dict[str, float]:
         # figures that halve or collapse: 반토막, 절반으로 줄다, 뚝 떨어지다
         if form in HALVING and (nxt[0] in DECLINE or nxt2[0] in DECLINE or form in ("반토막", "급감", "뚝")):
             add("burden_down" if _burden_before(toks, i) else "halving")  # 비용이 반 가까이 줄었어요
-        # a burden that is absent (라이선스 비용이 없으니까요, 민원은 거의 없었어요)
-        if tag.startswith("NN") and form in BURDEN and not nxt[1].startswith("NN") and _absent(toks, i):
+        # a burden that is absent (라이선스 비용이 없으니까요, 민원은 거의 없었어요, 유지보수비도 안 들고요)
+        cost = form in COST_SUFFIXES and i > 0 and tags[i - 1].startswith("NN")
+        if (
+            tag.startswith("NN")
+            and (form in BURDEN or cost)
+            and not nxt[1].startswith("NN")
+            and _absent(toks, i)
+        ):
             add("burden_absent")
+        if tag.startswith("NN") and form in TROUBLE and not nxt[1].startswith("NN"):
+            add("burden_absent" if _absent(toks, i) else "spoken_obstacle")
         # who acts: another actor as topic/subject (a noun run such as 지방+자치+단체, 공공+부문,
         # then 은/는/이/가/도 or 에서) vs the speaker's own organisation
         if tag.startswith("NN") and not nxt[1].startswith("NN"):

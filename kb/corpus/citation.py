@@ -1,5 +1,7 @@
 """A passage's citation for a quotation: its document's reference with the passage's own pages
-(pp. 175–176 when it runs over a page break) or, for an added transcript, its lines in the file.
+(pp. 175–176 when it runs over a page break) or, for an added transcript, its lines in the file –
+its paragraphs for a Word file: kb.exchange.transcript reads a .docx as one line per body paragraph
+(empty ones included) and per non-empty table row, in document order, and numbers those from 1.
 
 The manifest's document citation ends with the document's page range ("…, 제4장 제2절, pp.
 107–111"); a passage replaces that range with its own, so the citation never repeats itself."""
@@ -15,6 +17,8 @@ if TYPE_CHECKING:
     from kb.store.kbase import KnowledgeBase
 
 _DOC_PAGES = re.compile(r",\s*pp?\.\s*\d+(?:\s*[–-]\s*\d+)?\s*$")
+# `kb add` cites a document as "<file name> (added <date>)" (kb.exchange.ingest)
+_WORD_FILE = re.compile(r"\.docx \(added \d{4}-\d{2}-\d{2}\)", re.IGNORECASE)
 
 
 def _int(value: Any) -> int | None:
@@ -23,20 +27,23 @@ def _int(value: Any) -> int | None:
     return int(value)
 
 
-def locator(p: dict[str, Any]) -> str:
-    """ "p. 109", "pp. 175–176", "lines 12–18" (an added transcript's turn), or ""."""
+def locator(p: dict[str, Any], unit: str = "line") -> str:
+    """ "p. 109", "pp. 175–176", "lines 12–18" (an added transcript's turn; "paragraphs 4–6" with
+    `unit` paragraph, for a Word file), or ""."""
     page, last = _int(p.get("page")), _int(p.get("page_end"))
     if page:
         return f"pp. {page}–{last}" if last and last > page else f"p. {page}"
     lines = p.get("lines") or []
     if len(lines) == 2 and all(isinstance(x, int) for x in lines):
-        return f"line {lines[0]}" if lines[0] == lines[1] else f"lines {lines[0]}–{lines[1]}"
+        return f"{unit} {lines[0]}" if lines[0] == lines[1] else f"{unit}s {lines[0]}–{lines[1]}"
     return ""
 
 
 def cite(document: str, p: dict[str, Any]) -> str:
-    """The document's citation without its own page range, then the passage's locator."""
-    parts = [_DOC_PAGES.sub("", document.strip()), locator(p)]
+    """The document's citation without its own page range, then the passage's locator (the lines of
+    an added transcript are paragraphs when it was a Word file)."""
+    unit = "paragraph" if _WORD_FILE.search(document) else "line"
+    parts = [_DOC_PAGES.sub("", document.strip()), locator(p, unit)]
     return ", ".join(x for x in parts if x)
 
 

@@ -5,6 +5,7 @@ Takes the same filters as `kb search` (and optionally a query, which restricts t
 the passages the query retrieves), so what a researcher sees in the app is what goes out.
 Codes are the effective ones: auto codes with human review decisions applied. CSV and XLSX
 cells are spreadsheet-safe (kb.exchange.spreadsheet); files get the user's normal permissions (umask).
+The columns (order, type, description) are defined once in kb.exchange.columns.
 """
 
 from __future__ import annotations
@@ -20,11 +21,12 @@ import pandas as pd
 from kb import fileio
 from kb.corpus.citation import citations
 from kb.errors import ExportError
+from kb.exchange.columns import COUNTING, EXCERPT_COLUMNS, PASSAGE_COLUMNS, UNIT_COLUMNS, dictionary
 from kb.fileio import default_mode
 from kb.query.filters import Filters, allowed_ids, matching_codes
 from kb.query.profiles import quote
 from kb.query.retrieval import is_fallback
-from kb.records import CASE_FIELDS, EFFECTIVE_CODE_FIELDS, POLARITIES, dominant_polarity
+from kb.records import EFFECTIVE_CODE_FIELDS, POLARITIES, dominant_polarity
 from kb.review.agreement import agreed_by, agreeing, disputed_units
 
 if TYPE_CHECKING:
@@ -39,17 +41,8 @@ DEFAULT_UNIT = {"csv": "excerpt", "xlsx": "excerpt", "parquet": "excerpt", "json
 META_COLUMNS = (
     "doc_id", "case", "case_name", "group", "platform_type", "section", "kind", "speaker", "question", "text",
 )  # fmt: skip
-EXCERPT_COLUMNS = [  # one row per code: the passage's citation, then the code
-    "passage_id", "doc_id", "case", "case_name", "group", "platform_type", "section", "page", "page_end",
-    "kind", "speaker", "question", "text", "quote", "citation", "category", "label_ko", "label_en",
-    "dimension", "polarity", "polarity_from", "source", "confidence", "fallback", "coder", "reviewer",
-    "agreed_by", "disputed", "memo", "passage_memo", "evidence",
-]  # fmt: skip
-PASSAGE_COLUMNS = [
-    "id", "doc_id", "case", *CASE_FIELDS, "section", "page", "page_end", "kind", "speaker", "question",
-    "text", "citation", "start", "end", "codes", "polarity", "n_codes", "memo",
-]  # fmt: skip
 CODE_KEYS = EFFECTIVE_CODE_FIELDS
+# EXCERPT_COLUMNS / PASSAGE_COLUMNS, the rows' columns, come from the column dictionary (kb.exchange.columns)
 DEFAULT_K = 100
 NO_FILTERS = Filters()
 
@@ -105,6 +98,25 @@ def _page(value: Any) -> int | None:
     return None if value is None else int(value)
 
 
+def excerpt_id(passage_id: str, category: str, polarity: str | None) -> str:
+    """An excerpt row's id: passage × factor × direction, the unit a row stands for (a code has one
+    row per direction, kb.store.kbase.by_direction), so it is unique in an export. Built from the
+    passage's content id, it stays the same across exports and rebuilds while the text and the
+    direction are unchanged. Document ids are file names and factor ids have no '/'."""
+    return f"{passage_id}/{category}/{polarity}"
+
+
+def export_columns(unit: str | None = "excerpt") -> pd.DataFrame:
+    """`kb.export_columns()`: what each column of an export holds (unit, column, type, description);
+    both units when `unit` is None (kb.exchange.columns, docs/export_columns.md)."""
+    if unit is not None and unit not in UNIT_COLUMNS:
+        raise ExportError(f"unknown export unit {unit!r}; valid units: {', '.join(UNITS)}")
+    table = dictionary(unit)
+    if unit != "passage":
+        table.attrs["counting"] = COUNTING
+    return table
+
+
 def excerpts(
     kb: KnowledgeBase, filters: Filters = NO_FILTERS, query: str | None = None, k: int = DEFAULT_K
 ) -> pd.DataFrame:
@@ -139,6 +151,7 @@ def excerpts(
         row = {col: _clean(p.get(col)) for col in META_COLUMNS}
         row.update({key: _clean(code.get(key)) for key in (*CODE_KEYS, "polarity_from")})
         row.update(
+            excerpt_id=excerpt_id(p["id"], code["category"], code.get("polarity")),
             passage_id=p["id"],
             page=_page(p.get("page")),
             page_end=_page(p.get("page_end")),
@@ -282,8 +295,9 @@ def matrix_wide(mat: pd.DataFrame, order: list[str]) -> pd.DataFrame:
 
 
 def workbook(kb: KnowledgeBase, df: pd.DataFrame, meta: dict[str, Any]) -> bytes:
-    """The exported rows, an overview sheet, one sheet per factor and the factor × case matrix."""
-    from kb.exchange.spreadsheet import safe_frame
+    """The exported rows, then one table per sheet (kb.exchange.columns.SHEETS): the per-factor overview,
+    the export's key/value facts (about), the column dictionary (columns), one sheet per factor and the
+    factor × case matrix."""
     from kb.query.crosscase import matrix
 
     filters = Filters(**meta["filters"])
@@ -316,20 +330,27 @@ def workbook(kb: KnowledgeBase, df: pd.DataFrame, meta: dict[str, Any]) -> bytes
             ("unit", meta["unit"]),
             ("query", meta.get("query") or ""),
             ("rows", len(df)),
+            ("counting", COUNTING),
+            ("columns", "what each column holds: the columns sheet (docs/export_columns.md)"),
+            ("overview", "per factor: rows per direction and distinct passages (passages)"),
             ("matrix cells", "success / obstacle passages per factor and case"),
             ("data_dir", str(kb.settings.data_dir)),
         ]
         + [(f"filter.{k}", str(v)) for k, v in meta["filters"].items()],
         columns=["key", "value"],
     )
+    columns = dictionary(meta["unit"])
+    if meta["unit"] != "excerpt":  # the factor sheets hold excerpt rows
+        columns = pd.concat([columns, dictionary("excerpt")], ignore_index=True)
     text_w = {"text": 80, "section": 30, "case_name": 22, "evidence": 40, "codes": 40, "label_ko": 18}
     mat = matrix(kb, meta.get("query"), filters)
     buf = io.BytesIO()
     with pd.ExcelWriter(buf, engine="openpyxl") as writer:  # the rows first: what pd.read_excel reads
         _sheet(writer, _flat(df), "excerpts" if meta["unit"] == "excerpt" else "passages", text_w)
+        # one table per sheet, so pd.read_excel(path, sheet_name=...) reads each as it is
         _sheet(writer, overview, "overview", {"label_ko": 24, "label_en": 36})
-        start = len(overview) + 2
-        safe_frame(about).to_excel(writer, sheet_name="overview", index=False, startrow=start)
+        _sheet(writer, about, "about", {"key": 16, "value": 100})
+        _sheet(writer, columns, "columns", {"column": 16, "description": 120})
         for c in book.categories:
             part = ex[ex["category"] == c.id]
             if len(part):

@@ -4,7 +4,10 @@ Each file becomes a corpus document exactly like an extracted one (docs/<id>.txt
 blocks file and a manifest row), so the next build segments, codes, embeds and indexes only
 what is new. The file is read by kb.exchange.transcript: speaker turns ("면담자: …", "응답자: …",
 "Q: …", "A: …") become quotation blocks that carry their speaker, hard-wrapped lines running text.
-A file whose text (whitespace aside) is in the corpus already is not added twice. A bad file
+A file whose text (whitespace aside) is in the corpus already is not added twice; an edited version
+of a file added before (the same file name, the same case, other text) is not added beside it unless
+asked: `replace=True` puts it in the earlier one's place (one atomic manifest write swaps the rows,
+then the earlier files go, as `kb remove` takes them out), `as_new=True` keeps both. A bad file
 (binary, empty, too large, unreadable) is reported and skipped; the other files still go in.
 CP949/EUC-KR text is detected and converted to UTF-8.
 Files are untrusted: a .docx must stay within kb.exchange.safezip's decompression caps before
@@ -18,6 +21,8 @@ import hashlib
 import io
 import json
 import re
+import unicodedata
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -50,7 +55,9 @@ _HINTS = {
 @dataclass
 class AddResult:
     """What happened to one file: status added | converted | present (its text is in the corpus
-    already) | skipped (not added: why in `reason`)."""
+    already) | skipped (not added: why in `reason`). `earlier`: the documents of the case added before
+    from a file of the same name – why it was skipped, or, added with replace=True, the ones it
+    replaced (as_new=True: kept beside it)."""
 
     path: str
     status: str
@@ -60,6 +67,7 @@ class AddResult:
     speakers: list[str] = field(default_factory=list)
     interviewer_by_questions: str | None = None  # a label taken for the interviewer's (mark_interviewer)
     joined: int = 0  # hard-wrapped lines joined into running text (kb.exchange.unwrap)
+    earlier: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -162,6 +170,70 @@ def _added(corpus_dir: Path, manifest: list[dict[str, str]]) -> tuple[dict[str, 
     return by_text, by_id
 
 
+_ADDED_CITATION = re.compile(r"^(?P<name>.+) \(added \d{4}-\d{2}-\d{2}\)$")
+
+
+def source_name(row: dict[str, str]) -> str | None:
+    """The name of the file an added document came from, as its citation records it
+    ("면담1.txt (added 2024-05-02)"); None for a document not added by `kb add`."""
+    if not row["doc_id"].startswith(ADDED_PREFIX):
+        return None
+    match = _ADDED_CITATION.match(row.get("citation") or "")
+    return match["name"] if match else None
+
+
+def _name_key(name: str) -> str:
+    """File names compared as the same name: Unicode-normalised (macOS writes Hangul names decomposed)
+    and without case (Windows and macOS file names ignore it)."""
+    return unicodedata.normalize("NFC", name).casefold()
+
+
+def _same_name(manifest: list[dict[str, str]], case: str, name: str) -> list[dict[str, str]]:
+    """Documents added to `case` before from a file called `name` (in any folder)."""
+    key = _name_key(name)
+    return [r for r in manifest if r.get("case") == case and _name_key(source_name(r) or "") == key]
+
+
+def similarity(old: str, new: str) -> float:
+    """How much of two texts is the same, 0–1: 2 × the lines both have (whitespace aside, in any order)
+    / all lines, as difflib's ratio counts but in linear time (difflib over the words of a long, repetitive
+    transcript took minutes). An interview with two of eighty answers edited is about 0.97."""
+    a, b = (Counter(" ".join(x.split()) for x in t.splitlines() if x.strip()) for t in (old, new))
+    total = sum(a.values()) + sum(b.values())
+    return 2 * sum((a & b).values()) / total if total else 1.0
+
+
+def _compared(corpus_dir: Path, earlier: list[dict[str, str]], text: str) -> str:
+    """ "add-…-ccdf7fd9 (added 2024-05-02, 95% the same text)" for each earlier document (a percentage
+    rounded down: text that differs is never "100%")."""
+    parts = []
+    for row in earlier:
+        when = row.get("citation", "").rpartition("(added ")[2].rstrip(")")
+        try:
+            path = inside(corpus_dir, row.get("text_file") or f"docs/{row['doc_id']}.txt", "text_file")
+            same = f"{int(similarity(path.read_text(encoding='utf-8'), text) * 100)}% the same text"
+        except (OSError, UnicodeDecodeError, ValueError, KbError):
+            same = "its text file is missing"
+        parts.append(f"{row['doc_id']} (added {when}, {same})")
+    return " and ".join(parts)
+
+
+def _changed(name: str, case: str, compared: str) -> str:
+    return (
+        f"case {case} already has a {name} with other text: {compared}; not added – rerun with --replace "
+        "to put this version in its place (as `kb remove` + `kb add`) or --as-new to keep both"
+    )
+
+
+def _narrative() -> str:
+    """A note, not a refusal: field notes or a report without speakers are a legitimate document."""
+    return (
+        "note: no speaker turns recognised (no line starts with a label such as 면담자: / 응답자:, Q: / A: "
+        "or a name used twice), so it is added as narrative text – if it is an interview, label the turns "
+        "and add it again with --replace"
+    )
+
+
 def _answers(block: dict[str, Any]) -> bool:
     return (
         block["kind"] != "meta"
@@ -222,13 +294,26 @@ def add_files(
     platform_type: str | None = None,
     organization: str | None = None,
     case_name_en: str | None = None,
+    replace: bool = False,
+    as_new: bool = False,
 ) -> list[AddResult]:
-    """Add transcripts to the corpus; one result per file (bad files are skipped, not fatal)."""
+    """Add transcripts to the corpus; one result per file (bad files are skipped, not fatal).
+
+    A file whose name is that of a document added to the same case before, with other text, is
+    skipped (an edited version would otherwise be searched and counted beside the old one) unless
+    `replace` (the manifest write that adds the new one drops the earlier one's row, then its files
+    are deleted, as `kb remove` deletes them) or `as_new` (both are kept)."""
+    if replace and as_new:
+        raise IngestError(
+            "--replace and --as-new exclude each other: replace the earlier version or keep both"
+        )
     corpus_dir = Path(corpus_dir)
     fields, manifest = read_manifest(corpus_dir)
     info = resolve_case(case, case_name, group, platform_type, organization, manifest, case_name_en)
     have, have_id = _added(corpus_dir, manifest)
     results, rows = [], []
+    replaced: list[str] = []
+    this_run: dict[str, str] = {}  # file names added in this call (by _name_key): their path
     for raw_path in paths:
         path = Path(raw_path)
         problem = _check_file(path)
@@ -264,6 +349,21 @@ def add_files(
         if same := have.get(fingerprint(text)) or have_id.get(_digest_of(doc_id)):
             results.append(AddResult(str(path), "present", f"the same text is in the corpus as {same}", same))
             continue
+        earlier = _same_name(manifest, info.id, path.name)
+        if not as_new and (before := this_run.get(_name_key(path.name))):
+            results.append(
+                AddResult(
+                    str(path), "skipped",
+                    f"{before} of the same name was added to case {info.id} just now; "
+                    "rename one of them, or add both with --as-new",
+                )
+            )  # fmt: skip
+            continue
+        if earlier and not (replace or as_new):
+            reason = _changed(path.name, info.id, _compared(corpus_dir, earlier, text))
+            results.append(AddResult(str(path), "skipped", reason, earlier=[r["doc_id"] for r in earlier]))
+            continue
+        this_run[_name_key(path.name)] = str(path)
         have[fingerprint(text)] = doc_id
         (corpus_dir / "docs").mkdir(parents=True, exist_ok=True)
         _write_text_atomic(corpus_dir / "docs" / f"{doc_id}.txt", text + "\n")
@@ -298,12 +398,25 @@ def add_files(
         notes = [f"converted from {converted} to UTF-8"] if converted else []
         notes += [f"joined {read.joined} wrapped lines"] if read.joined else []
         notes += [_long_turn(max(b["end"] - b["start"] for b in blocks))] if _has_long_turn(blocks) else []
+        notes += [_narrative()] if not speakers else []
+        if earlier:
+            compared = _compared(corpus_dir, earlier, text)
+            notes += [f"replaces {compared}" if replace else f"beside {compared}: both kept (--as-new)"]
+            replaced += [r["doc_id"] for r in earlier] if replace else []
         status = "converted" if converted else "added"
         results.append(
-            AddResult(str(path), status, "; ".join(notes), doc_id, len(blocks), speakers, asker, read.joined)
-        )
+            AddResult(
+                str(path), status, "; ".join(notes), doc_id, len(blocks), speakers, asker, read.joined,
+                [r["doc_id"] for r in earlier],
+            )
+        )  # fmt: skip
+    # one atomic manifest write swaps the earlier versions for the new ones (a crash leaves either);
+    # then their files go, as `kb remove` takes them out
+    gone = _removable(replaced, manifest)
     if rows:
-        _write_text_atomic(corpus_dir / "manifest.csv", _manifest_text(fields, manifest + rows))
+        kept = [r for r in manifest if r["doc_id"] not in gone]
+        _write_text_atomic(corpus_dir / "manifest.csv", _manifest_text(fields, kept + rows))
+    _delete_files(gone, corpus_dir)
     return results
 
 
@@ -324,9 +437,13 @@ def api_add(
     organization: str | None = None,
     settings: Any = None,
     case_name_en: str | None = None,
+    replace: bool = False,
+    as_new: bool = False,
 ) -> Any:
     """`kb.add(...)`: one row per file (path, status, reason, doc_id, blocks, speakers,
-    interviewer_by_questions, joined)."""
+    interviewer_by_questions, joined, earlier). A file named like a document added to the same case
+    before, with other text, is skipped unless `replace=True` (the earlier document is removed as
+    `kb.remove` removes it; `earlier` names it) or `as_new=True` (both kept)."""
     from dataclasses import asdict
 
     import pandas as pd
@@ -334,7 +451,9 @@ def api_add(
     from kb.settings import get_settings
 
     corpus_dir = (settings or get_settings()).corpus_dir
-    results = add_files(files, corpus_dir, case, case_name, group, platform_type, organization, case_name_en)
+    results = add_files(
+        files, corpus_dir, case, case_name, group, platform_type, organization, case_name_en, replace, as_new
+    )
     return pd.DataFrame([asdict(r) for r in results], columns=list(AddResult.__dataclass_fields__))
 
 
@@ -346,17 +465,26 @@ def remove_documents(doc_ids: list[str], corpus_dir: str | Path) -> list[str]:
     added document, before anything is changed."""
     corpus_dir = Path(corpus_dir)
     fields, manifest = read_manifest(corpus_dir)
+    gone = _removable(doc_ids, manifest)
+    kept = [r for r in manifest if r["doc_id"] not in gone]
+    _write_text_atomic(corpus_dir / "manifest.csv", _manifest_text(fields, kept))
+    _delete_files(gone, corpus_dir)
+    return list(gone)
+
+
+def _removable(doc_ids: list[str], manifest: list[dict[str, str]]) -> dict[str, dict[str, str]]:
+    """doc id -> manifest row of each added document to take out; IngestError for any other id."""
     known = {r["doc_id"]: r for r in manifest}
     wrong = [d for d in doc_ids if d not in known or not d.startswith(ADDED_PREFIX)]
     if wrong:
         added = [d for d in known if d.startswith(ADDED_PREFIX)]
         hint = f"added documents: {', '.join(added)}" if added else "no document was added with `kb add`"
         raise IngestError(f"not an added document: {', '.join(wrong)} ({hint})")
-    gone = set(doc_ids)
-    kept = [r for r in manifest if r["doc_id"] not in gone]
-    _write_text_atomic(corpus_dir / "manifest.csv", _manifest_text(fields, kept))
-    for doc_id in gone:
+    return {d: known[d] for d in dict.fromkeys(doc_ids)}
+
+
+def _delete_files(rows: dict[str, dict[str, str]], corpus_dir: Path) -> None:
+    for row in rows.values():
         for key in ("text_file", "blocks_file"):
-            if rel := known[doc_id].get(key):
+            if rel := row.get(key):
                 inside(corpus_dir, rel, key).unlink(missing_ok=True)
-    return list(dict.fromkeys(doc_ids))

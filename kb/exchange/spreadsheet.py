@@ -56,13 +56,18 @@ def csv_bytes(df: pd.DataFrame, bom: bool = True) -> bytes:
 
 
 def read_export(path: str | Path, sheet: str | int = 0) -> pd.DataFrame:
-    """`kb.read_export(path)`: a CSV or XLSX that kb wrote, with the original (un-neutralised) text.
+    """`kb.read_export(path)`: a CSV or XLSX that kb wrote, with the original (un-neutralised) text and
+    each export column in its type (kb.exchange.columns: text stays text when it has no values yet,
+    page is Int64, fallback boolean …).
 
-    Reading it with plain pandas also works; cells kb had to neutralise then keep their leading '.
+    Reading it with plain pandas also works; cells kb had to neutralise then keep their leading ',
+    and a column with no values yet (reviewer, memo …) comes back as float64.
     """
+    from kb.exchange.columns import TEXT_COLUMNS, typed
+
     path = Path(path)
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         df = pd.read_excel(path, sheet_name=sheet, dtype=object)
     else:
-        df = pd.read_csv(path, encoding="utf-8-sig")
-    return restore_frame(df)
+        df = pd.read_csv(path, encoding="utf-8-sig", dtype=dict.fromkeys(TEXT_COLUMNS, object))
+    return typed(restore_frame(df))

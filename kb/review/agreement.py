@@ -183,14 +183,13 @@ def coder_decisions(kb: KnowledgeBase) -> dict[str, dict[str, dict[str, dict]]]:
     """coder -> passage id -> category -> that coder's latest state (from the append-only log), with
     its `ts`. An adjudicator's "resolve" is not coding: it is in `resolutions`, not here."""
     out: dict[str, dict[str, dict[str, dict]]] = {}
+    where = kb.relocate
     for row in kb.reviews.log().to_dict("records"):
         after = row.get("after") or {}
         if not row.get("category") or after.get("status") not in DECIDED or row["action"] == "resolve":
             continue
-        out.setdefault(row["coder"], {}).setdefault(row["passage_id"], {})[row["category"]] = {
-            **after,
-            "ts": row["ts"],
-        }
+        pid = where(row["passage_id"], row["text_hash"])
+        out.setdefault(row["coder"], {}).setdefault(pid, {})[row["category"]] = {**after, "ts": row["ts"]}
     return out
 
 
@@ -198,8 +197,13 @@ def resolutions(kb: KnowledgeBase) -> dict[tuple[str, str], dict]:
     """(passage id, category) -> the latest "resolve" on it: the state it set, its coder and `ts`."""
     log = kb.reviews.log()
     rows = log[log["action"] == "resolve"].to_dict("records") if len(log) else []
+    where = kb.relocate
     return {
-        (r["passage_id"], r["category"]): {**(r["after"] or {}), "coder": r["coder"], "ts": r["ts"]}
+        (where(r["passage_id"], r["text_hash"]), r["category"]): {
+            **(r["after"] or {}),
+            "coder": r["coder"],
+            "ts": r["ts"],
+        }
         for r in rows
     }
 

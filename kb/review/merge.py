@@ -9,6 +9,7 @@ case it is listed by `needs_attention` so a coder can look at it.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -50,6 +51,23 @@ def _passage_keys(passages: list[dict]) -> tuple[dict[str, dict], dict[str, list
 
 def _records(frame: pd.DataFrame) -> list[dict]:
     return [{k: (None if pd.isna(v) else v) for k, v in row.items()} for row in frame.to_dict("records")]
+
+
+def relocate(passages: list[dict]) -> Callable[[str, str], str]:
+    """Where a decision made on (passage id, text hash) counts now: that passage while it keeps the
+    text, else the one current passage with the text (re-anchored, as `anchor` carries it), else its
+    old id (an attention item). Per-coder readings (agreement, disputes, a coder's own decisions) go
+    through it, so a carried decision stays one coder's and a carried dispute stays disputed."""
+    by_id, by_hash = _passage_keys(passages)
+
+    def where(passage_id: str, text_hash: str) -> str:
+        here = by_id.get(passage_id)
+        if here is not None and here["text_hash"] == text_hash:
+            return passage_id
+        candidates = [c for c in by_hash.get(text_hash, []) if c != passage_id]
+        return candidates[0] if len(candidates) == 1 else passage_id
+
+    return where
 
 
 def anchor(passages: list[dict], store: ReviewStore) -> Anchored:

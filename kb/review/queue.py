@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import pandas as pd
 
 from kb.errors import ReviewError
-from kb.review.merge import DECIDED
+from kb.review.merge import DECIDED, Anchored, anchor
 from kb.review.store import Decision
 from kb.store.kbase import KnowledgeBase
 
@@ -113,15 +113,41 @@ def current_decisions(
 ) -> dict[str, dict[str, dict]]:
     """passage id -> category -> current decision row (status, polarity, coder, memo, ts); with
     `coder`, that coder's own latest decisions only (blind double coding: another coder's are unseen)."""
+    wanted = set(passage_ids) if passage_ids is not None else None
     out: dict[str, dict[str, dict]] = {}
     if coder is None:
-        for row in kb.reviews.current(passage_ids).to_dict("records"):
-            out.setdefault(row["passage_id"], {})[row["category"]] = row
-        return out
-    for row in kb.reviews.log(passage_ids, coder=coder).to_dict("records"):
-        if row["category"]:
-            state = {**(row["after"] or {}), "coder": row["coder"], "ts": row["ts"]}
-            out.setdefault(row["passage_id"], {})[row["category"]] = state
+        anchored = anchored_decisions(kb)
+        for pid, cats in anchored.codes.items():
+            out[pid] = dict(cats)
+        for row in anchored.attention:  # not carried anywhere: still listed under the id it was made on
+            if row["kind"] == "code" and row["reanchored_to"] is None:
+                out.setdefault(row["passage_id"], {})[row["category"]] = row
+    else:
+        where = kb.relocate
+        for row in kb.reviews.log(coder=coder).to_dict("records"):
+            pid = where(row["passage_id"], row["text_hash"])
+            if row["category"] and (wanted is None or pid in wanted or row["passage_id"] in wanted):
+                out.setdefault(pid, {})[row["category"]] = {
+                    **(row["after"] or {}),
+                    "coder": row["coder"],
+                    "ts": row["ts"],
+                }
+    return {pid: cats for pid, cats in out.items() if wanted is None or pid in wanted}
+
+
+def anchored_decisions(kb: KnowledgeBase) -> Anchored:
+    """The decisions as they apply to the current passages (`kb.review.merge.anchor`), cached until a
+    decision lands: a decision carried to a passage's new id is listed under that id."""
+    return kb.memo(("anchored",), lambda: anchor(kb.passages, kb.reviews))
+
+
+def passage_memos(kb: KnowledgeBase) -> dict[str, str]:
+    """passage id -> the coders' memo, under the id the memo counts for now (carried like codes)."""
+    anchored = anchored_decisions(kb)
+    out = {pid: row["memo"] for pid, row in anchored.memos.items() if row.get("memo")}
+    for row in anchored.attention:
+        if row["kind"] == "passage_memo" and row["reanchored_to"] is None and row.get("memo"):
+            out.setdefault(row["passage_id"], row["memo"])
     return out
 
 
@@ -261,8 +287,7 @@ def _require_a_dispute(kb: KnowledgeBase, passage_id: str, category: str) -> Non
 
 
 def passage_memo(kb: KnowledgeBase, passage_id: str) -> str | None:
-    df = kb.reviews.passage_memos([passage_id])
-    return None if df.empty else str(df["memo"].iloc[0])
+    return passage_memos(kb).get(passage_id)
 
 
 def attention(kb: KnowledgeBase) -> pd.DataFrame:

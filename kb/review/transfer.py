@@ -53,20 +53,34 @@ def _ts(value: Any) -> str:
     return t.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-def _state(value: Any, memo_only: bool) -> dict[str, Any] | None:
+STATE_KEYS = frozenset({"status", "polarity", "memo"})
+# `before` may instead be the auto coder's suggestion the coder saw (kb.review.queue.auto_code)
+SUGGESTION_KEYS = frozenset({"category", "polarity", "confidence", "source"})
+
+
+def _state(value: Any, memo_only: bool, seen: bool = False) -> dict[str, Any] | None:
+    """A checked before/after state; `seen`: the `before` side, which may be a suggestion."""
     if value is None:
         return None
     if not isinstance(value, dict):
         raise ValueError("before/after must be objects or null")
-    allowed = {"memo"} if memo_only else {"status", "polarity", "memo"}
+    allowed = {"memo"} if memo_only else STATE_KEYS | (SUGGESTION_KEYS if seen else set())
     if set(value) - allowed:
-        raise ValueError(f"unexpected keys in before/after: {sorted(set(value) - allowed)}")
+        raise ValueError(
+            f"unexpected keys in {'before' if seen else 'after'}: {sorted(set(value) - allowed)}"
+        )
     if "status" in value and value["status"] not in STATUSES:
         raise ValueError(f"unknown status {value['status']!r}")
     if value.get("polarity") is not None and value["polarity"] not in POLARITIES:
         raise ValueError(f"unknown polarity {value['polarity']!r}")
-    if value.get("memo") is not None and not isinstance(value["memo"], str):
-        raise ValueError("memo must be text")
+    for key in ("memo", "category", "source"):
+        if value.get(key) is not None and not isinstance(value[key], str):
+            raise ValueError(f"{key} must be text")
+    confidence = value.get("confidence")
+    if confidence is not None and (
+        isinstance(confidence, bool) or not isinstance(confidence, int | float) or not 0 <= confidence <= 1
+    ):
+        raise ValueError("confidence must be a number from 0 to 1")
     return value
 
 
@@ -100,7 +114,7 @@ def parse_decision(line: str, valid_categories: frozenset[str] | None) -> dict[s
         **{k: rec.get(k) for k in FIELDS},
         "ts": _ts(rec.get("ts")),
         "coder": rec["coder"].strip(),
-        "before": _state(rec.get("before"), memo_only),
+        "before": _state(rec.get("before"), memo_only, seen=True),
         "after": after,
     }
 

@@ -9,6 +9,7 @@ hands out a new object once a build has switched the data directory to a newer g
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -75,6 +76,13 @@ class KnowledgeBase:
             if col not in df:
                 df[col] = None
         return df.set_index("id", drop=False)
+
+    @cached_property
+    def relocate(self) -> Callable[[str, str], str]:
+        """(passage id, text hash) of a decision -> the id it counts for now (kb.review.merge.relocate)."""
+        from kb.review.merge import relocate
+
+        return relocate(self.passages)
 
     @cached_property
     def passage_values(self) -> dict[str, list[str]]:

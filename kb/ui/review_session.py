@@ -15,8 +15,10 @@ CODER_MAX = 40
 def ask_coder(res: Resources) -> str | None:
     """The coder's name: the login in team mode (viewers get none), else asked once per session.
 
-    The name is also kept in the page address (`?coder=`), so reloading the page does not ask again,
-    and the form offers the name of the latest decision."""
+    The name is also kept in the page address (`?coder=`), so reloading the page does not ask again.
+    A new session starts with an empty name: on a shared workstation a prefilled name would record a
+    second coder's decisions under the first one's and spoil their agreement (the recent names are
+    listed for reference only)."""
     if login.team_mode():
         coder = login.team_coder()
         if not coder:
@@ -33,16 +35,12 @@ def ask_coder(res: Resources) -> str | None:
                 st.query_params.pop("coder", None)
                 st.rerun()
         return coder
-    st.info("검토 결정에는 코더 이름이 함께 기록됩니다. 이름(또는 이니셜)을 입력하세요.")
+    st.info("검토 결정에는 코더 이름이 함께 기록됩니다. 본인의 이름(또는 이니셜)을 입력하세요.")
     recent = res.kb.reviews.recent_coders()
     with st.form("coder_form"):
-        name = st.text_input(
-            "코더 이름 coder name",
-            value=recent[0] if recent else "",
-            key="rv_coder_input",
-            max_chars=CODER_MAX,
-            help=("최근 결정을 기록한 코더: " + ", ".join(recent[:5])) if recent else None,
-        )
+        name = st.text_input("코더 이름 coder name", key="rv_coder_input", max_chars=CODER_MAX)
+        if recent:
+            st.caption("최근 결정을 기록한 코더 (recent coders): " + ", ".join(map(ui.md_escape, recent[:5])))
         if st.form_submit_button("검토 시작 start"):
             if not _coder_name(name):
                 st.warning(f"이름을 입력하세요 (1–{CODER_MAX}자).")

@@ -1,0 +1,282 @@
+"""The columns of `kb export`, defined once: their order, type and what each holds.
+
+The excerpt and passage exports take their column lists from here (kb.exchange.export), the XLSX
+export writes this dictionary as its `columns` sheet, `kb export --columns` / `kb.export_columns()`
+print it, `kb.read_export` gives each column its type from it, and docs/export_columns.md is
+generated from it (`python -m kb.exchange.columns > docs/export_columns.md`; a test keeps the two
+equal), so the documentation cannot drift from what an export holds.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import pandas as pd
+
+
+class Column(NamedTuple):
+    type: str  # one of TYPES
+    description: str
+
+
+TYPES = ("text", "integer", "number", "boolean", "json")
+"""text; integer and number (empty = no value); boolean (true/false); json: JSON text in CSV and XLSX
+(a list or object in JSONL and Parquet)."""
+
+DTYPES = {"text": "str", "integer": "Int64", "number": "float64", "boolean": "boolean", "json": "str"}
+"""The pandas dtype `kb.read_export` gives a column of each type (an empty text column stays text,
+where plain pandas reads it as float64)."""
+
+COUNTING = (
+    "An excerpt export has one row per passage × factor × direction: a passage whose sentences carry "
+    "both directions of an auto-coded factor has a row for each, the code's own polarity "
+    '(`polarity_from` "passage") and each other direction (`polarity_from` "sentence"), as the '
+    "matrix counts it. Rows per `category` and `polarity` are the matrix's counts; to count passages "
+    "per factor, count distinct `passage_id` per `category` – without a `--polarity` or "
+    '`--min-confidence` filter that is the number of rows with `polarity_from == "passage"`.'
+)
+"""How to count an excerpt export's rows (kb.store.kbase.by_direction, docs/coding_guide.md §3)."""
+
+_ID_NOTE = "stable across exports and rebuilds while the passage's text is unchanged"
+
+_CASE = {
+    "doc_id": Column("text", "The document the passage is from (its row in corpus/manifest.csv)."),
+    "case": Column("text", "Case id (e.g. daangn); `kb cases` lists them."),
+    "case_name": Column("text", "The case's Korean name."),
+}
+_CASE_MORE = {
+    "case_name_en": Column("text", "The case's English name."),
+    "group": Column("text", "The case's group: domestic, international or private."),
+    "platform_type": Column(
+        "text", "The case's platform type (overview and synthesis mark the report's summary chapters)."
+    ),
+    "organization": Column("text", "The organisation that runs the case's platform."),
+}
+_PLACE = {
+    "section": Column("text", "The passage's section: its heading path, joined by ' > '."),
+    "page": Column(
+        "integer", "First printed page of the report the passage is on; empty for added transcripts."
+    ),
+    "page_end": Column(
+        "integer", "Last printed page of the passage (equal to `page` unless it runs over a break)."
+    ),
+    "kind": Column(
+        "text",
+        "What the passage is: narrative (report prose), summary (a synthesis chapter's prose), quote "
+        "(an interview answer), table (a table's rows, cells joined by ' | '), figure, meta (a "
+        "transcript's header).",
+    ),
+    "speaker": Column("text", "Who speaks in an interview passage (e.g. 응답자); empty in report prose."),
+    "question": Column("text", "The interviewer's question the answer follows; empty when there is none."),
+    "text": Column("text", "The passage's full text."),
+}
+_CITATION = Column(
+    "text",
+    "The passage's reference for a quotation: the document's citation and the passage's pages (p. 109, "
+    "pp. 175–176) or, for an added transcript, its lines in the file (lines 12–15) – for a Word file its "
+    "paragraphs (paragraph 4), counted from the top of the body with empty paragraphs and each table row "
+    "counting as one.",
+)
+_PASSAGE_ID = Column(
+    "text",
+    f"The passage's id: document id + 12 hex digits of its text's SHA-1 ({_ID_NOTE}); `kb show` takes it.",
+)
+RANK = Column("integer", "Only in an export made with a query: the passage's search rank (1 = best).")
+
+EXCERPT: dict[str, Column] = {
+    "excerpt_id": Column(
+        "text",
+        "The row's id, unique in the export: passage_id/category/polarity (one row per passage × factor × "
+        "direction). It stays the same across exports and rebuilds while the passage's text and the row's "
+        "direction are unchanged (a coder who changes the code's polarity makes it another direction's row): "
+        "join on it.",
+    ),
+    "passage_id": _PASSAGE_ID,
+    **_CASE,
+    "group": _CASE_MORE["group"],
+    "platform_type": _CASE_MORE["platform_type"],
+    **_PLACE,
+    "quote": Column(
+        "text",
+        "The sentences of the passage that carry this code in this row's direction, ' … ' where text is left "
+        "out (the whole passage when no sentence does, as for a code a coder added).",
+    ),
+    "citation": _CITATION,
+    "category": Column("text", "The factor's id (codebook.yaml), e.g. leadership."),
+    "label_ko": Column("text", "The factor's Korean name."),
+    "label_en": Column("text", "The factor's English name."),
+    "dimension": Column("text", "The factor's dimension (one of the framework's four)."),
+    "polarity": Column(
+        "text",
+        "The direction this row counts under: success, obstacle, neutral or recommendation (advice to "
+        "another actor, never the case's obstacle).",
+    ),
+    "polarity_from": Column(
+        "text",
+        "Where the row's direction comes from. \"passage\": the code's own polarity (the confidence-weighted "
+        "vote of its sentences, or the coder's decision) – one such row per passage and factor. "
+        '"sentence": another direction one of the code\'s sentences carries (confidence ≥ 0.5), an extra row '
+        "for the same passage and factor; only an auto code no coder has decided has such rows "
+        "(docs/coding_guide.md §3).",
+    ),
+    "source": Column(
+        "text", "auto (the automatic coder's code) or human (a coder accepted, re-polarised or added it)."
+    ),
+    "confidence": Column(
+        "number",
+        "0–1: the auto coder's confidence in the code (in a sentence row: that sentence's); 1 for a human "
+        "code.",
+    ),
+    "fallback": Column(
+        "boolean",
+        "An auto code below its factor's threshold: the best factor of a sentence that cleared none – a "
+        "weaker reading to check before quoting.",
+    ),
+    "coder": Column(
+        "text",
+        "Version stamp of the auto coder behind an auto code (a retrain or rebuild can change auto codes; "
+        "cite it); empty for human codes.",
+    ),
+    "reviewer": Column("text", "The coder who decided the code last; empty for an auto code nobody decided."),
+    "agreed_by": Column(
+        "text", "The coders whose own decisions code the unit the same way, '; '-separated (e.g. hana; jun)."
+    ),
+    "disputed": Column(
+        "boolean", "Two coders coded this passage and factor differently and no adjudicator has resolved it."
+    ),
+    "memo": Column("text", "The coder's memo on this code."),
+    "passage_memo": Column("text", "The coders' memo on the passage."),
+    "evidence": Column(
+        "json",
+        "Why the auto coder chose the code: cue words, nearest training example, similarities, model score, "
+        "`fallback` …; empty when a coder added the code.",
+    ),
+}
+"""An excerpt export's columns (`--unit excerpt`, the csv/xlsx/parquet default), in order."""
+
+PASSAGE: dict[str, Column] = {
+    "id": _PASSAGE_ID,
+    **_CASE,
+    **_CASE_MORE,
+    **_PLACE,
+    "citation": _CITATION,
+    "start": Column(
+        "integer",
+        "Where the passage starts in its document's text (corpus/docs/<doc_id>.txt), in characters.",
+    ),
+    "end": Column("integer", "Where the passage ends in its document's text, in characters (exclusive)."),
+    "codes": Column(
+        "json",
+        "Every code of the passage after review: category, dimension, polarity, also (the other directions "
+        "its sentences carry, with their confidence), confidence, source, reviewer, memo.",
+    ),
+    "polarity": Column(
+        "text",
+        "The passage's polarity: the one whose codes have the largest summed confidence (a tie goes to the "
+        "more cautious reading); none for a passage without codes.",
+    ),
+    "n_codes": Column("integer", "How many codes the passage has (0: not coded)."),
+    "memo": Column("text", "The coders' memo on the passage."),
+}
+"""A passage export's columns (`--unit passage`, the jsonl default), in order: every passage, coded or not."""
+
+EXCERPT_COLUMNS = list(EXCERPT)
+PASSAGE_COLUMNS = list(PASSAGE)
+UNIT_COLUMNS = {"excerpt": EXCERPT, "passage": PASSAGE}
+TEXT_COLUMNS = sorted(
+    {n for cols in UNIT_COLUMNS.values() for n, c in cols.items() if c.type in ("text", "json")}
+)
+"""Read as text, never as numbers (a question "01" keeps its 0)."""
+
+
+def columns_of(unit: str) -> dict[str, Column]:
+    """The dictionary of one unit's columns, `rank` first (present only with a query)."""
+    return {"rank": RANK, **UNIT_COLUMNS[unit]}
+
+
+def dictionary(unit: str | None = None) -> pd.DataFrame:
+    """The column dictionary as a table: unit, column, type, description (both units when None)."""
+    units = [unit] if unit else list(UNIT_COLUMNS)
+    rows = [
+        {"unit": u, "column": name, "type": col.type, "description": col.description}
+        for u in units
+        for name, col in columns_of(u).items()
+    ]
+    return pd.DataFrame(rows, columns=["unit", "column", "type", "description"])
+
+
+def typed(df: pd.DataFrame) -> pd.DataFrame:
+    """`df` (an export read back from CSV/XLSX) with each known column in its dictionary type.
+
+    A column of both units has the same type in both (a test checks it)."""
+    types = {name: col.type for u in UNIT_COLUMNS for name, col in columns_of(u).items()}
+    out = df.copy()
+    for name in out.columns:
+        kind = types.get(name)
+        if kind is None:
+            continue
+        series = out[name]
+        if kind == "boolean" and series.dtype == object:
+            series = series.map(
+                lambda v: {"true": True, "false": False}.get(v.lower(), v) if isinstance(v, str) else v
+            )
+        out[name] = series.astype(DTYPES[kind])
+    return out
+
+
+def markdown() -> str:
+    """docs/export_columns.md: the counting rule and one table per unit."""
+
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|")
+
+    parts = [
+        "# Export columns",
+        "",
+        "<!-- Generated from kb/exchange/columns.py: "
+        "python -m kb.exchange.columns > docs/export_columns.md -->",
+        "",
+        "What each column of `kb export` / `kb.export()` holds (CSV, XLSX, Parquet, JSONL). The XLSX export "
+        "carries the same table as its `columns` sheet; `kb export --columns` prints it. `kb.read_export` "
+        "reads a CSV/XLSX export back with these types (plain pandas reads a column with no values yet as "
+        "float64).",
+        "",
+        "**How to count.** " + COUNTING,
+        "",
+    ]
+    titles = {
+        "excerpt": "## Excerpts (`--unit excerpt`, the csv/xlsx/parquet default)",
+        "passage": "## Passages (`--unit passage`, the jsonl default)",
+    }
+    for unit in UNIT_COLUMNS:
+        parts += [titles[unit], "", "| column | type | description |", "|---|---|---|"]
+        parts += [f"| `{n}` | {c.type} | {cell(c.description)} |" for n, c in columns_of(unit).items()]
+        parts.append("")
+    parts += [
+        "## The XLSX workbook's sheets",
+        "",
+        "| sheet | what it holds |",
+        "|---|---|",
+        *(f"| `{name}` | {cell(what)} |" for name, what in SHEETS.items()),
+        "",
+    ]
+    return "\n".join(parts)
+
+
+SHEETS = {
+    "excerpts / passages": "The exported rows (the first sheet: what `pd.read_excel(path)` reads).",
+    "overview": "One row per factor: its rows per direction (success, obstacle, neutral, recommendation) "
+    "and its distinct passages.",
+    "about": "key / value: when and how the export was made (unit, query, filters, row count, data "
+    "directory) and how to count its rows.",
+    "columns": "This column dictionary: unit, column, type, description.",
+    "<factor id>": "The excerpt rows of one factor (e.g. leadership), one sheet per factor with rows.",
+    "matrix": "Factor × case: 'success / obstacle' passage counts per cell.",
+    "matrix_detail": "The matrix as a long table: one row per factor and case, its passages per direction "
+    "and exemplar passage ids.",
+}
+"""The XLSX export's sheets, in order (kb.exchange.export.workbook)."""
+
+
+if __name__ == "__main__":
+    print(markdown(), end="")
