@@ -240,10 +240,9 @@ def agreement(settings: Settings | None = None) -> dict[str, Any]:
     `disagreements`: the units two coders decided differently, one row each, for adjudication, with
     the adjudicator's `resolution` ("" while open; `decide(..., "resolve", ...)`)."""
     from kb.review import agreement as run
-    from kb.review.decisions import anchor
 
     kb = get_kb(settings)
-    decided = anchor(kb.passages, kb.reviews).codes  # read once for the tables below
+    decided = kb.anchored().codes  # anchored once per decision (KnowledgeBase.anchored)
     learned = run.learned_passages(decided, run.trained_until(kb))
     auto = run.auto_vs_human(kb, learned, decided)
     by_coder = run.coder_decisions(kb)

@@ -137,12 +137,10 @@ def auto_vs_human(
     `leave_out`: passages not to count (`learned_passages`: scored on them, the coder scores its own
     training data – after "retrain now", precision 1.0 and α 1.0 on every factor); `decided`: the
     anchored decisions when the caller has them already."""
-    from kb.review.decisions import anchor
-
     categories = list(kb.codebook.ids)
     labels = {c.id: c.label_ko for c in kb.codebook.categories}
     auto = _auto_sets(kb)
-    decided = anchor(kb.passages, kb.reviews).codes if decided is None else decided
+    decided = kb.anchored().codes if decided is None else decided
     cells: dict[str, list[tuple[int, int, bool]]] = {c: [] for c in categories}
     for pid, rows in decided.items():
         if pid in leave_out:

@@ -132,14 +132,17 @@ def _human_code(row: dict, auto: dict | None) -> dict:
     return code
 
 
-def merge(auto_codes: list[dict], passages: list[dict], store: ReviewStore) -> list[dict]:
+def merge(
+    auto_codes: list[dict], passages: list[dict], store: ReviewStore, anchored: Anchored | None = None
+) -> list[dict]:
     """Auto codes with human decisions applied: rejected removed, accepted/added/re-polarised as human.
 
     Returns one entry per current passage (then any auto entry for an unknown id, unchanged) with
     every code carrying `source` (auto|human), `reviewer`, `memo` and `also` (the other directions
-    its sentences carry), and a passage-level `memo`.
+    its sentences carry), and a passage-level `memo`. `anchored`: `anchor(passages, store)` when the
+    caller has it already.
     """
-    anchored = anchor(passages, store)
+    anchored = anchor(passages, store) if anchored is None else anchored
     auto_by_id = {entry["passage_id"]: entry for entry in auto_codes}
     ids = [p.get("id", p.get("passage_id")) for p in passages]
     known = set(ids)

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import pandas as pd
 
 from kb.errors import ReviewError
-from kb.review.merge import DECIDED, Anchored, anchor
+from kb.review.merge import DECIDED
 from kb.review.store import Decision
 from kb.store.kbase import KnowledgeBase
 
@@ -116,7 +116,7 @@ def current_decisions(
     wanted = set(passage_ids) if passage_ids is not None else None
     out: dict[str, dict[str, dict]] = {}
     if coder is None:
-        anchored = anchored_decisions(kb)
+        anchored = kb.anchored()
         for pid, cats in anchored.codes.items():
             out[pid] = dict(cats)
         for row in anchored.attention:  # not carried anywhere: still listed under the id it was made on
@@ -135,15 +135,9 @@ def current_decisions(
     return {pid: cats for pid, cats in out.items() if wanted is None or pid in wanted}
 
 
-def anchored_decisions(kb: KnowledgeBase) -> Anchored:
-    """The decisions as they apply to the current passages (`kb.review.merge.anchor`), cached until a
-    decision lands: a decision carried to a passage's new id is listed under that id."""
-    return kb.memo(("anchored",), lambda: anchor(kb.passages, kb.reviews))
-
-
 def passage_memos(kb: KnowledgeBase) -> dict[str, str]:
     """passage id -> the coders' memo, under the id the memo counts for now (carried like codes)."""
-    anchored = anchored_decisions(kb)
+    anchored = kb.anchored()
     out = {pid: row["memo"] for pid, row in anchored.memos.items() if row.get("memo")}
     for row in anchored.attention:
         if row["kind"] == "passage_memo" and row["reanchored_to"] is None and row.get("memo"):

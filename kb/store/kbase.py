@@ -119,21 +119,22 @@ class KnowledgeBase:
         with self._lock:
             changed = self._codes_df is None or version != self._codes_version
             if changed:
-                self._codes_df, self._reviewed, self._passage_memos = self._merge_codes()
+                self._codes_df, self._reviewed, self._passage_memos, anchored = self._merge_codes()
                 self._codes_by_passage = {}
                 for row in self._codes_df.to_dict("records"):
                     self._codes_by_passage.setdefault(row["passage_id"], []).append(row)
                 self._codes_version = version
                 self._codes_meta = None
-                self._memo = {}
+                self._memo = {("anchored",): anchored}
             return self._codes_df
 
-    def _merge_codes(self) -> tuple[pd.DataFrame, set[str], dict[str, str]]:
+    def _merge_codes(self) -> tuple[pd.DataFrame, set[str], dict[str, str], Any]:
         from kb.review.decisions import anchor, merge
 
         dims = {c.id: c.dimension for c in self.codebook.categories}
         rows, memos = [], {}
-        for entry in merge(self.auto_codes, self.passages, self.reviews):
+        anchored = anchor(self.passages, self.reviews)  # once: the merge, `reviewed` and `anchored()`
+        for entry in merge(self.auto_codes, self.passages, self.reviews, anchored):
             if entry.get("memo"):
                 memos[entry["passage_id"]] = entry["memo"]
             for code in entry.get("codes", []):
@@ -154,7 +155,14 @@ class KnowledgeBase:
             frame[["reviewer", "memo"]].notna(), None
         )
         # Reviewed = any decision on the passage's current text, rejections included.
-        return frame, set(anchor(self.passages, self.reviews).codes), memos
+        return frame, set(anchored.codes), memos, anchored
+
+    def anchored(self) -> Any:
+        """The decisions as they apply to the current passages (kb.review.merge.anchor), computed once
+        per decision: a decision carried to a passage's new id is under that id."""
+        self.codes_df()
+        with self._lock:
+            return self._memo[("anchored",)]
 
     def memo(self, key: Any, compute: Any) -> Any:
         """`compute()` cached until the codes change (filter id sets, masks: reused across searches)."""
