@@ -335,6 +335,36 @@ def test_xlsx_sheets_each_read_as_one_table_with_a_columns_sheet(kb, tmp_path):
     assert set(both["unit"]) == {"excerpt", "passage"}  # the factor sheets hold excerpt rows
 
 
+def test_every_xlsx_sheet_opens_readable_header_frozen_filtered_and_columns_fitted(kb, tmp_path):
+    """A researcher reads the workbook in Excel: bold frozen header, an autofilter over the data, the
+    passage's text and quote in wide wrapping columns, ids and codes narrow (they were all 14 wide)."""
+    import openpyxl
+    from openpyxl.utils import get_column_letter
+
+    path = tmp_path / "read.xlsx"
+    df = export(kb, "xlsx", unit="passage", path=path)
+    export(kb, "xlsx", path=tmp_path / "excerpts.xlsx")
+    for book in (openpyxl.load_workbook(path), openpyxl.load_workbook(tmp_path / "excerpts.xlsx")):
+        for ws in book.worksheets:
+            assert ws.freeze_panes == "A2", ws.title
+            assert ws.auto_filter.ref == f"A1:{get_column_letter(ws.max_column)}{ws.max_row}", ws.title
+            assert all(cell.font.b for cell in ws[1]), ws.title
+    sheets = {"passages": openpyxl.load_workbook(path)["passages"]}
+    sheets["excerpts"] = openpyxl.load_workbook(tmp_path / "excerpts.xlsx")["excerpts"]
+    assert sheets["passages"].max_row == len(df) + 1  # the filter covers every row
+    widths = {
+        name: {c.value: ws.column_dimensions[c.column_letter].width for c in ws[1]}
+        for name, ws in sheets.items()
+    }
+    for name, ws in sheets.items():
+        width, cell = widths[name], {c.value: ws.cell(2, c.column) for c in ws[1]}
+        assert 60 <= width["text"] <= 80 and cell["text"].alignment.wrap_text, name
+        assert width["doc_id"] < width["text"] and width["case"] <= 20 and width["polarity"] <= 12, name
+        assert not cell["doc_id"].alignment.wrap_text, name
+    width = widths["excerpts"]
+    assert width["quote"] >= 60 and width["excerpt_id"] <= 32 and width["confidence"] <= 14
+
+
 def test_read_export_gives_empty_columns_their_type(kb, tmp_path):
     """No leadership code is reviewed: reviewer, memo, agreed_by … have no values yet."""
     from kb.exchange.spreadsheet import read_export

@@ -29,6 +29,19 @@ ACTION_KO = {
     "memo": "메모",
     "resolve": "판정",
 }
+CHANGE_COLUMNS = {
+    "열기": st.column_config.LinkColumn(
+        "열기", display_text="열기 ↗", width=60, help="구절을 새 탭에서 열기"
+    ),
+    "사례": st.column_config.TextColumn("사례", width=140),
+    "검토함": st.column_config.CheckboxColumn("검토함", width=70),
+    "추가": st.column_config.TextColumn("추가", width=180),
+    "제거": st.column_config.TextColumn("제거", width=180),
+    "극성 변경": st.column_config.TextColumn("극성 변경", width=180),
+}
+"""The retrain's change table, 810 px in all: in a 1366-px window the expander beside the sidebar
+(300 px) and the wide layout's padding (2 × 80 px) is 870 px wide (Chromium). A longer cell ends in
+'…' and shows whole on hover; the passage id is in the link (it opens the passage in a new tab)."""
 STATUS_KO = {
     "accepted": ":material/check: 수락됨",
     "rejected": ":material/close: 거절됨",
@@ -48,7 +61,10 @@ def retrain_box(res: Resources) -> None:
     why = retrain_gate.blocked(res.settings)
     with st.sidebar:
         st.markdown("**자동 코더 재학습 · retrain**")
-        st.caption("지금까지의 검토 결정으로 빠른 모델을 다시 학습하고 모든 구절을 다시 코딩합니다 (약 1분).")
+        st.caption(
+            "지금까지의 검토 결정으로 빠른 모델을 다시 학습하고 모든 구절을 다시 코딩합니다. "
+            + retrain_gate.estimate(res.settings)
+        )
         if why:
             st.info(ui.md_escape(why), icon=ui.HOURGLASS)
         pressed = st.button(
@@ -70,9 +86,11 @@ def retrain_box(res: Resources) -> None:
     _load.clear()
     st.session_state["rv_changes"] = out["changes"]
     st.session_state["rv_flash"] = (
-        f"재학습 완료: 검토 결정 {out['decisions']}건 (학습 문장 {out['reviews']}개), {out['seconds']}초, "
-        f"다시 코딩한 구절 {out['code']['coded']}개. 자동 코드가 바뀌었습니다: 거절한 제안을 코더가 더 "
-        "이상 내놓지 않으면 카드에서 빠지고 진행 수도 바뀝니다 (결정은 그대로 기록에 남습니다)."
+        f"재학습 완료: 검토 결정 {out['decisions']}건 (학습 문장 {out['reviews']}개), "
+        f"모두 {retrain_gate.duration_ko(out['total_seconds'])} (모델 학습 {out['seconds']}초), "
+        f"다시 코딩한 구절 {out['code']['coded']}개. 자동 코드가 바뀌었습니다: 거절한 제안을 코더가 "
+        "더 이상 내놓지 않으면 카드와 제안 수에서 빠집니다. 결정은 그대로 기록에 남고, "
+        "내 결정 수도 그대로입니다."
     )
     st.rerun()
 
@@ -124,14 +142,9 @@ def retrain_changes(res: Resources, coder: str) -> None:
                     "추가": text["added"],
                     "제거": text["dropped"],
                     "극성 변경": text["polarity"],
-                    "구절 id": r["passage_id"],
                 }
             )
-        st.dataframe(
-            pd.DataFrame(rows),
-            hide_index=True,
-            column_config={"열기": st.column_config.LinkColumn("열기", display_text="열기 ↗")},
-        )
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", column_config=CHANGE_COLUMNS)
 
 
 def _decide(res: Resources, coder: str, pid: str, category: str | None, action: str, **kw: Any) -> None:
@@ -315,6 +328,30 @@ def decision_log(res: Resources, pid: str) -> pd.DataFrame:
     )
 
 
+def progress_bar(res: Resources, coder: str, factor: str | None, case: str | None, blind: bool) -> None:
+    """The queue's progress over the current suggestions, and the coder's own decisions apart: a
+    retrain that stops suggesting codes the coder rejected takes them (and passages left without a
+    suggestion) out of the first, never out of the second."""
+    stats = api.review_progress(
+        factor=factor, case=case, coder=coder if blind else None, settings=res.settings
+    )
+    made = api.decisions_made(coder, factor=factor, case=case, settings=res.settings)
+    st.progress(
+        stats["done"] / max(stats["passages"], 1),
+        text=(
+            f"완료 {stats['done']} / {stats['passages']} 구절 · 진행 중 {stats['started']} · "
+            f"지금 제안된 코드 {stats['codes']}개 중 결정됨 {stats['codes_decided']}"
+        ),
+    )
+    where = "이 조건에서 " if factor or case else ""
+    st.caption(
+        f"{where}**{ui.md_escape(coder)}** 님의 결정 {made}건 (수락·거절·극성 변경·추가; 기록된 "
+        "결정을 세므로 재학습해도 줄지 않습니다). 구절과 제안 수는 자동 코더가 지금 내놓는 제안만 "
+        "셉니다: 재학습한 코더가 거절된 제안을 더 이상 내놓지 않으면 그 제안이, 제안이 모두 빠진 구절은 "
+        "대기열에서 빠집니다."
+    )
+
+
 def render() -> None:
     res = resources()
     st.title("코딩 검토 · Review queue")
@@ -350,15 +387,7 @@ def render() -> None:
     items = api.review_queue(
         factor=factor, case=case, pending_only=pending, keep=pid, coder=mine, settings=res.settings
     )
-    stats = api.review_progress(factor=factor, case=case, coder=mine, settings=res.settings)
-    total = max(stats["passages"], 1)
-    st.progress(
-        stats["done"] / total,
-        text=(
-            f"완료 {stats['done']} / {stats['passages']} 구절 · 진행 중 {stats['started']} · "
-            f"코드 결정 {stats['codes_decided']} / {stats['codes']}"
-        ),
-    )
+    progress_bar(res, coder, factor, case, blind)
     ids = [it.passage_id for it in items]
     if pid not in res.kb.passage_by_id or (pid not in ids and st.session_state.get("rv_from") != pid):
         pid = ids[0] if ids else None
