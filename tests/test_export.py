@@ -54,6 +54,17 @@ def test_a_citation_gives_the_passages_own_pages_or_lines_and_never_repeats_itse
     assert cite(added, {"page": None, "lines": None}) == added
 
 
+def test_a_card_cites_a_report_passage_by_its_section_and_a_transcript_as_the_export_does() -> None:
+    from kb.corpus.citation import card_cite, cite
+
+    report = "이경은 외 (2022). 연구보고서 2022-01, 제4장 제3절, pp. 111–118"
+    section = {"section": "제4장 > 제3절 > 2. 조직 내부 요인", "page": 112, "page_end": 113}
+    assert card_cite(report, section) == "제4장 > 제3절 > 2. 조직 내부 요인, pp. 112–113"
+    answer = {"section": "haenam_dolbom", "page": None, "lines": [16, 16]}
+    added = "haenam_dolbom.txt (added 2026-12-07)"
+    assert card_cite(added, answer) == cite(added, answer) == f"{added}, line 16"
+
+
 @pytest.mark.parametrize("fmt", ["csv", "xlsx", "jsonl", "parquet"])
 def test_format_round_trip(kb, tmp_path, fmt):
     path = tmp_path / f"out.{fmt}"

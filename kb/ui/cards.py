@@ -142,7 +142,7 @@ def passage_card(
         st.markdown(ui.chips(codes, res.labels))
         if memo := res.kb.passage_memos().get(pid):
             st.caption(":material/edit_note: **메모** " + ui.md_escape(memo))
-        st.caption(":material/description: " + ui.md_escape(ui.citation(p)) + f" · `{pid}`")
+        st.caption(":material/description: " + ui.md_escape(res.citation(pid)) + f" · `{pid}`")
         cols = st.columns([1, 1, 3])
         show_nb = cols[0].toggle("앞뒤 구절", key=f"nb_{key}{pid}", help="같은 문서의 이전·다음 구절 보기")
         show_ev = cols[1].toggle("코드 근거", key=f"ev_{key}{pid}", help="코드마다 근거 문장과 단서어")
@@ -190,5 +190,5 @@ def neighbours(res: Resources, pid: str) -> None:
             st.caption(f"{label}: 없음 (문서의 처음/끝)")
             continue
         n = res.kb.passage_by_id[nid]
-        st.caption(f"**{label}** · {ui.md_escape(ui.citation(n))}")
+        st.caption(f"**{label}** · {ui.md_escape(res.citation(nid))}")
         st.caption(ui.md_escape(n["text"]))

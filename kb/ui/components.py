@@ -114,15 +114,6 @@ def chips(codes: Iterable[dict[str, Any]], labels: dict[str, str]) -> str:
     return " ".join(factor_chip(c, labels) for c in codes) or badge("코드 없음", "gray")
 
 
-def citation(p: dict[str, Any]) -> str:
-    """'section, p. N' as plain text (the caller escapes)."""
-    parts = [p.get("section") or "?"]
-    page = p.get("page")
-    if page is not None and page == page:  # NaN-safe
-        parts.append(f"p. {int(page)}")
-    return ", ".join(parts)
-
-
 # ---- highlighting ---------------------------------------------------------------------------
 def term_spans(text: str, query_terms: Sequence[str]) -> list[tuple[int, int]]:
     """Character spans of the text's search terms (kb.text.morphs) that are query terms."""

@@ -274,7 +274,7 @@ def passage_view(res: Resources, coder: str, pid: str, blind: bool = False) -> N
         st.caption(":material/help: **질문** " + ui.md_escape(p["question"]))
     speaker = f"**{ui.md_escape(p['speaker'])}:** " if p.get("speaker") else ""
     st.markdown(speaker + ui.highlight(text, (), sentence_marks(res, pid, text, auto)))
-    st.caption(":material/description: " + ui.md_escape(ui.citation(p)) + f" · `{pid}`")
+    st.caption(":material/description: " + ui.md_escape(res.citation(pid)) + f" · `{pid}`")
     if st.toggle("앞뒤 구절 보기", key=f"rv_nb_{pid}"):
         neighbours(res, pid)
     rec = res.auto_by_id.get(pid) or {}
