@@ -147,6 +147,14 @@ def test_the_chip_names_the_other_direction() -> None:
     assert "문장" not in factor_chip({"category": BUDGET, "polarity": "obstacle", "also": {}}, {})
 
 
+def test_the_chip_puts_each_confidence_next_to_what_it_measures() -> None:
+    """A sure factor with a doubtful direction: "성공 요인 97%" read as "97% sure it is a success"."""
+    code = {"category": BUDGET, "polarity": "success", "confidence": 0.97, "polarity_confidence": 0.63}
+    assert "재정 자원 97% · 성공 요인 63%" in factor_chip(code, {BUDGET: "재정 자원"})
+    human = {**code, "confidence": 1.0, "polarity_confidence": 1.0, "source": "human", "reviewer": "kim"}
+    assert "%" not in factor_chip(human, {BUDGET: "재정 자원"})
+
+
 def test_a_profile_quotes_the_sentences_of_its_own_direction(settings) -> None:
     from kb.query.profiles import quote
 

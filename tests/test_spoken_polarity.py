@@ -81,6 +81,13 @@ def rule_sign(text: str) -> int:
         # a rhetorical question written without its question mark
         ("예산이 다 끊겼는데 저희가 뭘 할 수 있었겠어요.", -1),
         ("그 상황에서 누가 그 앱을 깔았겠어요", -1),
+        # not few, not small (litotes): much of it, a success unless it is a burden
+        ("면 단위 인구를 생각하면 가입자 천 명이 적지 않은 숫자죠.", 1),
+        ("첫해 성과가 작지 않았다고 생각해요.", 1),
+        ("민원 처리 부담이 적지 않았어요.", -1),
+        # a burden that grows (by an adverb too: 크게 증가하다)
+        ("알림이 너무 잦아서 주민 피로감이 높아졌어요.", -1),
+        ("서버 운영 비용이 해마다 크게 증가했어요.", -1),
     ],
 )
 def test_spoken_success_evidence_and_its_negation(text: str, sign: int) -> None:

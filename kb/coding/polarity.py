@@ -312,7 +312,13 @@ class PolarityRules:
         ids, results = clause_split(doc)
         scores: dict[int, float] = {}
         cues: dict[int, list[str]] = {}
-        negs = [h for h in hits if h.key == "negation" and not no_choice(doc, h.token_start)]
+        negs = [
+            h
+            for h in hits
+            if h.key == "negation"
+            and not no_choice(doc, h.token_start)
+            and not denies_few(doc, h.token_start)
+        ]
         flipped, spent = declined(doc, hits, ids)
         flipping: set[int] = set()  # negators that flipped a cue
         for h in hits:
@@ -330,6 +336,8 @@ class PolarityRules:
                 cues.setdefault(clause, []).append(f"→{h.cue}")  # shown, not scored
                 continue
             sign = 1.0 if h.key == "success" else -1.0
+            if h.key == "success" and burden_grows(doc, h.token_start, ids):
+                sign = -1.0  # "운영 비용이 크게 증가했다": more of a burden
             if h.key == "success" and states_a_need(doc, h.token_end):
                 sign = -1.0  # "개선되어야 한다": the improvement is missing now (coding guide §3, step 2)
                 cues.setdefault(clause, []).append(f"{h.cue}→필요")
@@ -425,6 +433,28 @@ def comments_on_clause(doc: Doc, i: int) -> bool:
 def no_choice(doc: Doc, i: int) -> bool:
     """없다 in -ㄹ 수밖에 없다 ("움직일 수밖에 없었죠": had no choice but to) negates nothing."""
     return i > 1 and doc[i].lemma_ == "없다" and doc[i - 1].text == "밖에" and doc[i - 2].text == "수"
+
+
+_GROWTH = frozenset({"증가", "증가하다", "높아지다", "늘다", "늘어나다"})
+
+
+def burden_grows(doc: Doc, i: int, ids: list[int]) -> bool:
+    """A growth cue whose subject is a burden (비용, 민원, 피로감 … of kb.coding.spoken.BURDEN) in its
+    clause: "비용이 증가했다" is no success."""
+    from kb.coding.spoken import BURDEN
+
+    if doc[i].lemma_ not in _GROWTH:
+        return False
+    return any(doc[k].lemma_ in BURDEN for k in range(max(0, i - 6), i) if ids[k] == ids[i])
+
+
+_FEW = frozenset({"적다", "작다"})
+
+
+def denies_few(doc: Doc, i: int) -> bool:
+    """않 of 적지 않다 / 작지 않다 ("성과가 작지 않았다", litotes) denies the smallness, not a cue
+    before it; kb.coding.spoken reads the whole as much of something."""
+    return i > 1 and doc[i - 1].text == "지" and doc[i - 2].lemma_ in _FEW
 
 
 def only(doc: Doc, i: int) -> bool:
