@@ -140,7 +140,8 @@ def direction_note(df: pd.DataFrame, kwargs: dict[str, Any]) -> None:
         direction, by_sentence = ui.POLARITY_KO.get(pol, pol), len(df) - own
         st.caption(
             f":material/info: {direction} 필터: {own}개는 코드의 방향이 {direction}이고, {by_sentence}개는 "
-            f"다른 방향의 코드에 {direction} 문장이 있는 구절입니다 (칩의 '＋{direction} 문장', 색칠된 문장). "
+            f"다른 방향의 코드에 {direction} 문장이 있는 구절입니다 "
+            f"(칩의 '＋{direction} 문장', 색칠된 문장). "
             f"({by_sentence} pass by one sentence of that direction.)"
         )
 
