@@ -65,6 +65,14 @@ def test_a_card_cites_a_report_passage_by_its_section_and_a_transcript_as_the_ex
     assert card_cite(added, answer) == cite(added, answer) == f"{added}, line 16"
 
 
+def test_an_excerpt_gives_the_directions_confidence_apart_from_the_factors(kb):
+    df = export(kb, "csv")
+    own = df[df["polarity_from"] == "passage"]
+    assert (own.loc[own["source"] == "human", "polarity_confidence"] == 1.0).all()
+    auto = own[own["source"] == "auto"]
+    assert len(auto) and (auto["polarity_confidence"] == 0.7).all() and (auto["confidence"] != 0.7).any()
+
+
 @pytest.mark.parametrize("fmt", ["csv", "xlsx", "jsonl", "parquet"])
 def test_format_round_trip(kb, tmp_path, fmt):
     path = tmp_path / f"out.{fmt}"

@@ -93,6 +93,11 @@ def _clean(value: Any) -> Any:
     return value
 
 
+def _rounded(value: Any) -> float | None:
+    value = _clean(value)
+    return None if value is None else round(float(value), 4)
+
+
 def _page(value: Any) -> int | None:
     value = _clean(value)
     return None if value is None else int(value)
@@ -167,6 +172,7 @@ def excerpts(
             label_ko=labels.get(code["category"], code["category"]),
             passage_memo=memos.get(p["id"]),
             confidence=round(float(code["confidence"]), 4),
+            polarity_confidence=_rounded(code.get("polarity_confidence")),
             evidence=None if evidence is None else json.dumps(evidence, ensure_ascii=False, default=str),
             _order=(rank.get(p["id"], 0), order.get(p["id"], 0), cat_order.get(code["category"], 99)),
         )

@@ -64,7 +64,8 @@ SPOKEN_CUES = {
     "burden_absent": "부담 없음", "burden_down": "부담 감소", "counterfactual": "가정 (…했더라면)",
     "improved": "개선됨", "need": "필요", "negation": "부정", "not_well": "잘 안 됨",
     "own_actor": "자기 조직", "other_actor": "다른 주체", "retrospective": "회고",
-    "rhetorical": "반어 의문", "rising_good": "좋은 쪽으로 증가", "scarce_burden": "부족·부담",
+    "rhetorical": "반어 의문", "rising_good": "좋은 쪽으로 증가", "rising_bad": "부담 증가",
+    "scarce_burden": "부족·부담",
     "spoken_obstacle": "구어 장애 표현", "well": "잘 됨",
 }  # fmt: skip
 

@@ -89,10 +89,15 @@ def case_badge(name: str | None) -> str:
 
 def factor_chip(code: dict[str, Any], labels: dict[str, str], *, show_conf: bool = True) -> str:
     """A chip for one code, coloured by polarity; a check icon marks a human decision; "＋장애 문장"
-    when one of its sentences carries another direction (the matrix counts the passage there too)."""
+    when one of its sentences carries another direction (the matrix counts the passage there too). An
+    auto code shows how sure the coder is of the factor and, apart, of the direction."""
     pol = code.get("polarity") or "neutral"
     label = labels.get(code["category"], code["category"])
-    text = f"{POLARITY_ICON.get(pol, '')} {label} · {POLARITY_KO.get(pol, pol)}"
+    auto = code.get("source") != "human"
+    # each share next to what it measures: "97%" after the direction read as "97% sure it is a success"
+    # when the direction itself was a 63% call
+    text = f"{POLARITY_ICON.get(pol, '')} {label}{_share(code.get('confidence'), auto and show_conf)}"
+    text += f" · {POLARITY_KO.get(pol, pol)}{_share(code.get('polarity_confidence'), auto and show_conf)}"
     also = code.get("also") or {}
     if also:
         text += " " + " ".join(f"＋{POLARITY_KO.get(p, p)} 문장" for p in also)
@@ -103,11 +108,13 @@ def factor_chip(code: dict[str, Any], labels: dict[str, str], *, show_conf: bool
         if code.get("disputed"):  # coders differ on it: the later decision counts until they agree
             text += " · ⚠ 코더 불일치"
         return badge(text, POLARITY_COLOR.get(pol, "gray"), icon="verified")
-    if show_conf and code.get("confidence") is not None:
-        text += f" {float(code['confidence']):.0%}"
     if code.get("fallback"):  # below the factor's threshold: the sentence's best guess, worth a look
         text += " · 약한 근거"
     return badge(text, POLARITY_COLOR.get(pol, "gray"))
+
+
+def _share(value: Any, shown: bool) -> str:
+    return f" {float(value):.0%}" if shown and value is not None and value == value else ""  # NaN: none
 
 
 def chips(codes: Iterable[dict[str, Any]], labels: dict[str, str]) -> str:
