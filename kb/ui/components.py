@@ -190,7 +190,8 @@ def legend() -> None:
     st.caption(
         ":green-background[성공 요인 문장] · :red-background[장애 요인 문장] · "
         ":gray-background[중립 문장] · :blue[**검색어**] · "
-        ":material/verified: = 코더가 검토한 코드 · % = 자동 코더의 확신도"
+        ":material/verified: = 코더가 검토한 코드 · 요인 뒤 %, 방향 뒤 % = 자동 코더가 요인과 방향을 "
+        "각각 확신하는 정도"
     )
 
 
