@@ -169,7 +169,10 @@ def code_row(res: Resources, coder: str, pid: str, text: str, code: dict, decide
             )
             if code.get("source") == "auto" and mine["polarity"] != code.get("polarity"):
                 suggested = ui.POLARITY_KO.get(code.get("polarity") or "", code.get("polarity"))
-                top[0].caption(f"자동 제안: {suggested} {float(code.get('confidence') or 0):.0%}")
+                sure = code.get("polarity_confidence")
+                top[0].caption(
+                    f"자동 제안: {suggested}" + (f" {float(sure):.0%}" if sure is not None else "")
+                )
         else:
             top[0].markdown(ui.factor_chip(code, res.labels))
         if status:
@@ -178,6 +181,7 @@ def code_row(res: Resources, coder: str, pid: str, text: str, code: dict, decide
             top[1].markdown(f"**{STATUS_KO.get(status, status)}** {ui.POLARITY_KO.get(pol, '')} · {who}")
         else:
             top[1].markdown(":orange[**미결정 undecided**]")
+        decision_buttons(res, coder, pid, cat, code, decided)  # under the chip: no scrolling past evidence
         every = carrying_sentences(res, pid, text, cat)
         for sent in carrying_sentences(res, pid, text, cat, most=EVIDENCE_SENTENCES):
             st.caption("근거 문장: " + ui.md_escape(sent))
@@ -194,24 +198,30 @@ def code_row(res: Resources, coder: str, pid: str, text: str, code: dict, decide
         ev = code.get("evidence")
         if isinstance(ev, dict) and ev.get("cues"):
             st.caption("단서어 cues: " + ui.md_escape(", ".join(map(str, ev["cues"][:8]))))
-        b = st.columns([1, 1, 2, 1])
-        current = (decided or {}).get("polarity") or code.get("polarity") or "neutral"
-        pol = b[2].selectbox(
-            "극성",
-            POLARITIES,
-            index=POLARITIES.index(current),
-            key=f"pol_{pid}_{cat}",
-            format_func=lambda p: ui.POLARITY_KO[p],
-            label_visibility="collapsed",
-        )
-        # "accept" takes the polarity the coder sees in the box, changed or not
-        accept_help = "accept" if pol == current else f"accept as {pol}"
-        if b[0].button("수락", icon=":material/check:", key=f"acc_{pid}_{cat}", help=accept_help):
-            _decide(res, coder, pid, cat, "accept", **({"polarity": pol} if pol != current else {}))
-        if b[1].button("거절", icon=":material/close:", key=f"rej_{pid}_{cat}", help="reject"):
-            _decide(res, coder, pid, cat, "reject")
-        if b[3].button("극성 변경", key=f"setpol_{pid}_{cat}", help="set polarity", disabled=pol == current):
-            _decide(res, coder, pid, cat, "set_polarity", polarity=pol)
+
+
+def decision_buttons(
+    res: Resources, coder: str, pid: str, cat: str, code: dict, decided: dict | None
+) -> None:
+    """Accept, reject and re-polarise one code: "accept" takes the polarity the coder sees in the box."""
+    b = st.columns([1, 1, 2, 1])
+    current = (decided or {}).get("polarity") or code.get("polarity") or "neutral"
+    pol = b[2].selectbox(
+        "극성",
+        POLARITIES,
+        index=POLARITIES.index(current),
+        key=f"pol_{pid}_{cat}",
+        format_func=lambda p: ui.POLARITY_KO[p],
+        label_visibility="collapsed",
+    )
+    # "accept" takes the polarity the coder sees in the box, changed or not
+    accept_help = "accept" if pol == current else f"accept as {pol}"
+    if b[0].button("수락", icon=":material/check:", key=f"acc_{pid}_{cat}", help=accept_help):
+        _decide(res, coder, pid, cat, "accept", **({"polarity": pol} if pol != current else {}))
+    if b[1].button("거절", icon=":material/close:", key=f"rej_{pid}_{cat}", help="reject"):
+        _decide(res, coder, pid, cat, "reject")
+    if b[3].button("극성 변경", key=f"setpol_{pid}_{cat}", help="set polarity", disabled=pol == current):
+        _decide(res, coder, pid, cat, "set_polarity", polarity=pol)
 
 
 def add_code(res: Resources, coder: str, pid: str, present: set[str]) -> None:
@@ -345,10 +355,8 @@ def progress_bar(res: Resources, coder: str, factor: str | None, case: str | Non
     )
     where = "이 조건에서 " if factor or case else ""
     st.caption(
-        f"{where}**{ui.md_escape(coder)}** 님의 결정 {made}건 (수락·거절·극성 변경·추가; 기록된 "
-        "결정을 세므로 재학습해도 줄지 않습니다). 구절과 제안 수는 자동 코더가 지금 내놓는 제안만 "
-        "셉니다: 재학습한 코더가 거절된 제안을 더 이상 내놓지 않으면 그 제안이, 제안이 모두 빠진 구절은 "
-        "대기열에서 빠집니다."
+        f"{where}**{ui.md_escape(coder)}** 님의 결정 {made}건: 기록된 결정이라 재학습해도 줄지 않습니다. "
+        "위의 구절·제안 수는 자동 코더가 지금 내놓는 제안만 셉니다."
     )
 
 
