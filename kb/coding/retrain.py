@@ -35,7 +35,7 @@ from kb.coding.data import (
     reviews_until,
 )
 from kb.coding.training import CoderModel
-from kb.fileio import write_atomic
+from kb.fileio import read_record, write_atomic
 
 RECORD_FILE = "last-retrain.json"
 MAX_RECORD_BYTES = 4096
@@ -142,14 +142,8 @@ def _record(settings: Any, out: dict[str, Any]) -> None:
 def last_retrain(settings: Any) -> dict[str, Any] | None:
     """The last retrain's record (seconds, finished: epoch seconds, decisions), or None when there was
     none or the file is not one (it is data: read defensively)."""
-    path = settings.data_dir / RECORD_FILE
-    try:
-        if path.stat().st_size > MAX_RECORD_BYTES:
-            return None
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(record, dict):
+    record = read_record(settings.data_dir / RECORD_FILE, MAX_RECORD_BYTES)
+    if record is None:
         return None
     seconds, finished = record.get("seconds"), record.get("finished")
     if not _positive(seconds):
