@@ -26,10 +26,10 @@ from kb.store.kbase import get_kb
 
 __all__ = [
     "across_cases", "add", "agreement", "backup_reviews", "build", "case_profile", "cases", "cell_passages",
-    "code", "current_decisions", "decide", "export", "export_columns", "export_reviews", "extract",
-    "import_codebook", "import_reviews", "matrix", "needs_attention", "passage_memo", "passage_memos",
-    "passages", "question_intent", "read_export", "readable_change", "retrain", "review_progress",
-    "review_queue", "search",
+    "code", "current_decisions", "decide", "decisions_made", "export", "export_columns", "export_reviews",
+    "extract", "import_codebook", "import_reviews", "last_retrain", "matrix", "needs_attention",
+    "passage_memo", "passage_memos", "passages", "question_intent", "read_export", "readable_change",
+    "retrain", "review_progress", "review_queue", "search",
 ]  # fmt: skip
 
 RESULT_COLUMNS = list(SEARCH_RESULT_FIELDS)
@@ -216,6 +216,19 @@ def passages(ids: list[str], settings: Settings | None = None) -> list[dict[str,
     return out
 
 
+def citation(passage_id: str, settings: Settings | None = None) -> str:
+    """A passage's citation as a card shows it (kb.corpus.citation.card_cite): an added transcript's
+    as the export gives it (file and lines), a report passage's section path and pages. An unknown id
+    is an error (BadQuery)."""
+    from kb.corpus.citation import citations
+
+    kb = get_kb(settings)
+    if passage_id not in kb.passage_by_id:
+        raise BadQuery(f"unknown passage id: {passage_id}")
+    cite = kb.memo(("card citations",), lambda: citations(kb, card=True))
+    return cite(kb.passage_by_id[passage_id])
+
+
 def cases(settings: Settings | None = None) -> pd.DataFrame:
     """One row per case in the knowledge base: case, name_ko, name_en, group, platform_type, organization."""
     from kb.query.profiles import case_table
@@ -286,6 +299,19 @@ def review_progress(
     kb = get_kb(settings)
     validate(kb, Filters(case=case, factor=factor))
     return queue.progress(kb, queue.queue(kb, factor=factor, case=case, coder=coder))
+
+
+def decisions_made(
+    coder: str, *, factor: str | None = None, case: str | None = None, settings: Settings | None = None
+) -> int:
+    """How many codes `coder` has decided (accepted, rejected, re-polarised, added), on `factor` and
+    passages of `case` when given. Unlike review_progress's codes_decided (the current suggestions
+    that carry a decision) it does not fall when a retrain stops suggesting a rejected code."""
+    from kb.review import queue
+
+    kb = get_kb(settings)
+    validate(kb, Filters(case=case, factor=factor))
+    return queue.decided_units(kb, coder, factor=factor, case=case)
 
 
 def decide(
@@ -396,13 +422,22 @@ def code(
 
 def retrain(settings: Settings | None = None, log: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
     """Quick retrain of the coder on the review decisions so far, then re-code and re-index (a build
-    of the code and index stages, kb.coding.retrain.retrain_now); a summary."""
+    of the code and index stages, kb.coding.retrain.retrain_now); a summary: `seconds` the training
+    took, `total_seconds` the whole retrain (also kept for `last_retrain`)."""
     from kb.coding.retrain import retrain_now
 
     settings = settings or get_settings()
     out = retrain_now(settings, log=log)
     _CODERS.pop(settings, None)  # the next `code` loads the new model
     return out
+
+
+def last_retrain(settings: Settings | None = None) -> dict[str, Any] | None:
+    """The last "retrain now" of this knowledge base: seconds it took in all, when it finished (epoch
+    seconds) and on how many decisions; None before the first. What an estimate of the next can say."""
+    from kb.coding.retrain import last_retrain as read
+
+    return read(settings or get_settings())
 
 
 def readable_change(row: dict[str, Any], label: Callable[[str | None], str] = str) -> dict[str, str]:

@@ -26,7 +26,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from kb.fileio import write_atomic
+from kb.fileio import read_record, write_atomic
 from kb.settings import ROOT, Settings, get_settings
 
 STATUS_FILE = "background-build.json"
@@ -60,14 +60,8 @@ def status_path(data_dir: Path) -> Path:
 
 def read_status(data_dir: Path) -> dict[str, Any] | None:
     """The last status written, or None (none, or not ours: the file is data, read defensively)."""
-    path = status_path(data_dir)
-    try:
-        if path.stat().st_size > MAX_STATUS_BYTES:
-            return None
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return record if isinstance(record, dict) and isinstance(record.get("state"), str) else None
+    record = read_record(status_path(data_dir), MAX_STATUS_BYTES)
+    return record if record is not None and isinstance(record.get("state"), str) else None
 
 
 def write_status(data_dir: Path, **record: Any) -> dict[str, Any]:

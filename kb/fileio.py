@@ -98,3 +98,16 @@ def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
     """Every record of a JSONL file written by kb (blank lines skipped)."""
     with Path(path).open(encoding="utf-8") as fh:
         return [json.loads(line) for line in fh if line.strip()]
+
+
+def read_record(path: str | Path, max_bytes: int) -> dict[str, Any] | None:
+    """A small JSON object kb wrote (a status, a timing), or None when there is none or the file is not
+    one: such files are data, read defensively (size first, then the JSON, then its type)."""
+    path = Path(path)
+    try:
+        if path.stat().st_size > max_bytes:
+            return None
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) else None

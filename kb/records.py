@@ -183,13 +183,15 @@ class Code(TypedDict):
 CODE_FIELDS: tuple[str, ...] = ("category", "polarity", "confidence", "polarity_confidence", "evidence")
 
 EFFECTIVE_CODE_FIELDS: tuple[str, ...] = (
-    "category", "dimension", "polarity", "also", "confidence", "source", "reviewer", "memo",
+    "category", "dimension", "polarity", "also", "confidence", "polarity_confidence", "source", "reviewer",
+    "memo",
 )  # fmt: skip
 """A code after review (auto code with human decisions applied), as search results and exports show it.
 
 also: {direction: confidence} of the other directions one of the code's sentences carries
-(`sentence_directions`; {} when a reviewer set or added the polarity); source: 'auto' or 'human';
-reviewer: who decided (None for auto); memo: the reviewer's note."""
+(`sentence_directions`; {} when a reviewer set or added the polarity); polarity_confidence: how sure
+the coder is of the direction, apart from the factor (None in a sentence-direction row); source: 'auto'
+or 'human'; reviewer: who decided (None for auto); memo: the reviewer's note."""
 
 CODE_COLUMNS: tuple[str, ...] = ("passage_id", *EFFECTIVE_CODE_FIELDS, "evidence")
 """Columns of the effective-code table (KnowledgeBase.codes_df): one row per passage and factor."""

@@ -148,7 +148,7 @@ def build_kb(root: Path, before_index: Callable[[Settings, list[dict]], None] | 
     for (doc_id, i), cs in CODES.items():
         codes.append({
             "passage_id": by_doc[doc_id][i]["id"], "polarity": cs[0][1],
-            "codes": [{"category": c, "polarity": pol, "confidence": conf,
+            "codes": [{"category": c, "polarity": pol, "confidence": conf, "polarity_confidence": 0.7,
                        "evidence": {"cues": ["예산"] if c == "financial_resources" else [], "model_score": conf}}
                       for c, pol, conf in cs],
         })  # fmt: skip

@@ -54,6 +54,25 @@ def test_a_citation_gives_the_passages_own_pages_or_lines_and_never_repeats_itse
     assert cite(added, {"page": None, "lines": None}) == added
 
 
+def test_a_card_cites_a_report_passage_by_its_section_and_a_transcript_as_the_export_does() -> None:
+    from kb.corpus.citation import card_cite, cite
+
+    report = "이경은 외 (2022). 연구보고서 2022-01, 제4장 제3절, pp. 111–118"
+    section = {"section": "제4장 > 제3절 > 2. 조직 내부 요인", "page": 112, "page_end": 113}
+    assert card_cite(report, section) == "제4장 > 제3절 > 2. 조직 내부 요인, pp. 112–113"
+    answer = {"section": "haenam_dolbom", "page": None, "lines": [16, 16]}
+    added = "haenam_dolbom.txt (added 2026-12-07)"
+    assert card_cite(added, answer) == cite(added, answer) == f"{added}, line 16"
+
+
+def test_an_excerpt_gives_the_directions_confidence_apart_from_the_factors(kb):
+    df = export(kb, "csv")
+    own = df[df["polarity_from"] == "passage"]
+    assert (own.loc[own["source"] == "human", "polarity_confidence"] == 1.0).all()
+    auto = own[own["source"] == "auto"]
+    assert len(auto) and (auto["polarity_confidence"] == 0.7).all() and (auto["confidence"] != 0.7).any()
+
+
 @pytest.mark.parametrize("fmt", ["csv", "xlsx", "jsonl", "parquet"])
 def test_format_round_trip(kb, tmp_path, fmt):
     path = tmp_path / f"out.{fmt}"
@@ -333,6 +352,36 @@ def test_xlsx_sheets_each_read_as_one_table_with_a_columns_sheet(kb, tmp_path):
     export(kb, "xlsx", unit="passage", path=passages)
     both = pd.read_excel(passages, sheet_name="columns")
     assert set(both["unit"]) == {"excerpt", "passage"}  # the factor sheets hold excerpt rows
+
+
+def test_every_xlsx_sheet_opens_readable_header_frozen_filtered_and_columns_fitted(kb, tmp_path):
+    """A researcher reads the workbook in Excel: bold frozen header, an autofilter over the data, the
+    passage's text and quote in wide wrapping columns, ids and codes narrow (they were all 14 wide)."""
+    import openpyxl
+    from openpyxl.utils import get_column_letter
+
+    path = tmp_path / "read.xlsx"
+    df = export(kb, "xlsx", unit="passage", path=path)
+    export(kb, "xlsx", path=tmp_path / "excerpts.xlsx")
+    for book in (openpyxl.load_workbook(path), openpyxl.load_workbook(tmp_path / "excerpts.xlsx")):
+        for ws in book.worksheets:
+            assert ws.freeze_panes == "A2", ws.title
+            assert ws.auto_filter.ref == f"A1:{get_column_letter(ws.max_column)}{ws.max_row}", ws.title
+            assert all(cell.font.b for cell in ws[1]), ws.title
+    sheets = {"passages": openpyxl.load_workbook(path)["passages"]}
+    sheets["excerpts"] = openpyxl.load_workbook(tmp_path / "excerpts.xlsx")["excerpts"]
+    assert sheets["passages"].max_row == len(df) + 1  # the filter covers every row
+    widths = {
+        name: {c.value: ws.column_dimensions[c.column_letter].width for c in ws[1]}
+        for name, ws in sheets.items()
+    }
+    for name, ws in sheets.items():
+        width, cell = widths[name], {c.value: ws.cell(2, c.column) for c in ws[1]}
+        assert 60 <= width["text"] <= 80 and cell["text"].alignment.wrap_text, name
+        assert width["doc_id"] < width["text"] and width["case"] <= 20 and width["polarity"] <= 12, name
+        assert not cell["doc_id"].alignment.wrap_text, name
+    width = widths["excerpts"]
+    assert width["quote"] >= 60 and width["excerpt_id"] <= 32 and width["confidence"] <= 14
 
 
 def test_read_export_gives_empty_columns_their_type(kb, tmp_path):

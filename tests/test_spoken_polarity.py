@@ -81,6 +81,18 @@ def rule_sign(text: str) -> int:
         # a rhetorical question written without its question mark
         ("예산이 다 끊겼는데 저희가 뭘 할 수 있었겠어요.", -1),
         ("그 상황에서 누가 그 앱을 깔았겠어요", -1),
+        # not few, not small (litotes): much of it, a success unless it is a burden
+        ("면 단위 인구를 생각하면 가입자 천 명이 적지 않은 숫자죠.", 1),
+        ("첫해 성과가 작지 않았다고 생각해요.", 1),
+        ("민원 처리 부담이 적지 않았어요.", -1),
+        # report prose: the modifier judges a success noun, much of a burden, criticism
+        ("사업 첫해에는 기대에 못 미치는 미흡한 성과를 거두었다.", -1),
+        ("높은 중개 수수료에 대한 소상공인의 부담을 덜기 위해 출범하였다.", -1),
+        ("서비스 품질에 대한 이용자들의 비판이 이어졌다.", -1),
+        ("첫해부터 높은 성과를 거두었다.", 1),
+        # a burden that grows (by an adverb too: 크게 증가하다)
+        ("알림이 너무 잦아서 주민 피로감이 높아졌어요.", -1),
+        ("서버 운영 비용이 해마다 크게 증가했어요.", -1),
     ],
 )
 def test_spoken_success_evidence_and_its_negation(text: str, sign: int) -> None:

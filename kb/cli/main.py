@@ -236,6 +236,7 @@ def across(
         out = {
             "query": view.query, "factors": view.factors, "asked": view.asked, "polarity": view.polarity,
             "rows": json.loads(view.table.to_json(orient="records", force_ascii=False)),
+            "absent": {cat: view.absent(cat) for cat in view.factors},
         }  # fmt: skip
         typer.echo(json.dumps(out, ensure_ascii=False, indent=1))
         return
@@ -256,6 +257,9 @@ def across(
             for pol, mark in (("obstacle", "▼"), ("success", "▲")):
                 if r[f"evidence_{pol}"]:
                     typer.echo(f"    {mark} {r[f'evidence_{pol}'][:160]}  ({r[f'exemplar_{pol}']})")
+        if absent := view.absent(cat):
+            names = ", ".join(view.scope.set_index("case")["name_ko"][absent])
+            typer.echo(f"  no passage among the results (no evidence, not evidence of none): {names}")
 
 
 @app.command()

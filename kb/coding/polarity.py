@@ -20,6 +20,7 @@ from kb.coding.rules import CueHit, CueMatcher
 
 # Defaults; the codebook's `polarity_cues` are added to these (never replace them).
 OBSTACLE_CUES = [
+    "비판",
     "부족",
     "부족하다",
     "미흡",
@@ -312,7 +313,13 @@ class PolarityRules:
         ids, results = clause_split(doc)
         scores: dict[int, float] = {}
         cues: dict[int, list[str]] = {}
-        negs = [h for h in hits if h.key == "negation" and not no_choice(doc, h.token_start)]
+        negs = [
+            h
+            for h in hits
+            if h.key == "negation"
+            and not no_choice(doc, h.token_start)
+            and not denies_few(doc, h.token_start)
+        ]
         flipped, spent = declined(doc, hits, ids)
         flipping: set[int] = set()  # negators that flipped a cue
         for h in hits:
@@ -326,10 +333,17 @@ class PolarityRules:
             if h.token_start in flipping:
                 continue  # a negator the codebook also lists as a cue (않다, 못) that has flipped one
             clause = ids[h.token_start]
+            if h.key == "success" and judged_by_modifier(doc, h, hits):
+                cues.setdefault(clause, []).append(f"({h.cue})")  # "저조한 성과": the modifier judges it
+                continue
             if h.key == "success" and names_an_aim(doc, h.token_end):
                 cues.setdefault(clause, []).append(f"→{h.cue}")  # shown, not scored
                 continue
             sign = 1.0 if h.key == "success" else -1.0
+            if h.key == "success" and (
+                burden_grows(doc, h.token_start, ids) or much_burden(doc, h.token_end)
+            ):
+                sign = -1.0  # "운영 비용이 크게 증가했다": more of a burden
             if h.key == "success" and states_a_need(doc, h.token_end):
                 sign = -1.0  # "개선되어야 한다": the improvement is missing now (coding guide §3, step 2)
                 cues.setdefault(clause, []).append(f"{h.cue}→필요")
@@ -425,6 +439,54 @@ def comments_on_clause(doc: Doc, i: int) -> bool:
 def no_choice(doc: Doc, i: int) -> bool:
     """없다 in -ㄹ 수밖에 없다 ("움직일 수밖에 없었죠": had no choice but to) negates nothing."""
     return i > 1 and doc[i].lemma_ == "없다" and doc[i - 1].text == "밖에" and doc[i - 2].text == "수"
+
+
+_GROWTH = frozenset({"증가", "증가하다", "높아지다", "늘다", "늘어나다"})
+
+
+def burden_grows(doc: Doc, i: int, ids: list[int]) -> bool:
+    """A growth cue whose subject is a burden (비용, 민원, 피로감 … of kb.coding.spoken.BURDEN) in its
+    clause: "비용이 증가했다" is no success."""
+    from kb.coding.spoken import BURDEN
+
+    if doc[i].lemma_ not in _GROWTH:
+        return False
+    return any(doc[k].lemma_ in BURDEN for k in range(max(0, i - 6), i) if ids[k] == ids[i])
+
+
+_MUCH = frozenset({"높다", "많다", "크다"})
+
+
+def much_burden(doc: Doc, end: int) -> bool:
+    """높은/많은/큰 before a burden noun ("높은 배달료", "많은 비용", "큰 부담"): much of a burden."""
+    from kb.coding.spoken import BURDEN, COST_SUFFIXES
+
+    if doc[end - 1].lemma_ not in _MUCH or end >= len(doc) or "ETM" not in doc[end].tag_.split("+"):
+        return False
+    run = []
+    for tok in doc[end + 1 : end + 5]:
+        if not tok.tag_.startswith("NN"):
+            break
+        run.append(tok.lemma_)
+    return any(n in BURDEN for n in run) or (len(run) > 1 and run[-1] in COST_SUFFIXES)
+
+
+def judged_by_modifier(doc: Doc, h: CueHit, hits: list[CueHit]) -> bool:
+    """A success noun modified by an obstacle word ("저조한 성과", "미흡한 성과"): the modifier is the
+    verdict, the noun only names what is judged."""
+    before = h.token_start - 1
+    if before < 0 or not doc[h.token_start].tag_.startswith("NN") or "ETM" not in doc[before].tag_.split("+"):
+        return False
+    return any(o.key == "obstacle" and o.token_end in (h.token_start, before) for o in hits)
+
+
+_FEW = frozenset({"적다", "작다"})
+
+
+def denies_few(doc: Doc, i: int) -> bool:
+    """않 of 적지 않다 / 작지 않다 ("성과가 작지 않았다", litotes) denies the smallness, not a cue
+    before it; kb.coding.spoken reads the whole as much of something."""
+    return i > 1 and doc[i - 1].text == "지" and doc[i - 2].lemma_ in _FEW
 
 
 def only(doc: Doc, i: int) -> bool:

@@ -9,13 +9,15 @@ new since the last training are parsed) and keeps the saved coder's fine-tuned m
 were; the next `kb build` sees that the training data changed and retrains everything.
 `retrain_now` runs this inside a build of the code and index stages, so the new model, the
 re-coded passages and the index metadata arrive together as a new generation (readers never see
-half of it).
+half of it). How long the whole of it took is kept in `<data_dir>/last-retrain.json` (replaced
+atomically): the review page's estimate for the next one, instead of a fixed promise.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import time
 from collections.abc import Callable
 from typing import Any
@@ -33,6 +35,10 @@ from kb.coding.data import (
     reviews_until,
 )
 from kb.coding.training import CoderModel
+from kb.fileio import read_record, write_atomic
+
+RECORD_FILE = "last-retrain.json"
+MAX_RECORD_BYTES = 4096
 
 
 def quick_retrain(
@@ -103,6 +109,7 @@ def retrain_now(settings: Any = None, log: Callable[[str], None] = lambda _: Non
     from kb.store.kbase import CODES_FILE, forget, get_kb
 
     settings = settings or get_settings()
+    t0 = time.perf_counter()
     out: dict[str, Any] = {}
     before = suggestions(current_dir(settings.data_dir) / CODES_FILE)
 
@@ -121,4 +128,36 @@ def retrain_now(settings: Any = None, log: Callable[[str], None] = lambda _: Non
     out["changes"] = compare(
         before, suggestions(current_dir(settings.data_dir) / CODES_FILE), kb.reviewed_ids(), cases
     )
+    out["total_seconds"] = round(time.perf_counter() - t0, 1)
+    _record(settings, out)
     return out
+
+
+def _record(settings: Any, out: dict[str, Any]) -> None:
+    """Keep how long this retrain took in all (training, re-coding, indexing), when, on how many decisions."""
+    record = {"seconds": out["total_seconds"], "finished": time.time(), "decisions": out.get("decisions")}
+    write_atomic(settings.data_dir / RECORD_FILE, json.dumps(record))
+
+
+def last_retrain(settings: Any) -> dict[str, Any] | None:
+    """The last retrain's record (seconds, finished: epoch seconds, decisions), or None when there was
+    none or the file is not one (it is data: read defensively)."""
+    record = read_record(settings.data_dir / RECORD_FILE, MAX_RECORD_BYTES)
+    if record is None:
+        return None
+    seconds, finished = record.get("seconds"), record.get("finished")
+    if not _positive(seconds):
+        return None
+    decisions = record.get("decisions")
+    return {
+        "seconds": float(seconds),
+        "finished": float(finished) if _positive(finished) else None,
+        "decisions": decisions if isinstance(decisions, int) and not isinstance(decisions, bool) else None,
+    }
+
+
+def _positive(value: Any) -> bool:
+    """A finite number above zero (JSON gives int or float; bool is no number here)."""
+    return (
+        isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) and value > 0
+    )

@@ -71,7 +71,7 @@ BURDEN = frozenset(
     {
         "비용", "부담", "민원", "적자", "업무", "업무량", "불만", "항의", "단가", "유지비", "교체비", "고장",
         "오류", "장애", "이탈", "공실", "빚", "부채", "수수료", "인건비", "물가", "대기", "사고", "결함",
-        "포기", "이동비", "운영비", "개발비", "라이선스",
+        "포기", "이동비", "운영비", "개발비", "라이선스", "피로", "피로감", "피로도", "우려",
         # what users or sellers pay: a platform that charges none of it has an edge
         "이용료", "사용료", "가입비", "요금", "중개료", "입점비", "회비", "연회비", "월회비", "광고비",
     }
@@ -85,6 +85,11 @@ COST_SUFFIXES = frozenset({"비", "료"})
 TROUBLE = frozenset(
     {"마찰", "잡음", "충돌", "차질", "지장", "말썽", "진통", "난관", "혼선", "우여곡절", "탈"}
 )
+# a burden that grows (비용이 증가했어요, 피로감이 높아질 수 있다) is an obstacle; what else grows is left to
+# the cues (관심이 높아지다 is read by 높다)
+GROWING = frozenset({"높아지", "증가", "가중"})
+# not few, not small (적지 않은 숫자예요, 작지 않은 성과): much of it – an obstacle only when it is a burden
+FEW = frozenset({"적", "작"})
 # a burden that falls or halves is good news (비용이 반으로 줄었어요, 민원이 급감했어요)
 FALLING = frozenset({"줄어들", "급감", "쪼그라들"})
 # "only N" (N밖에 안/못 …, N밖에 없다) says there was little of something: an obstacle when it is a
@@ -190,9 +195,10 @@ def _scarce(toks: Sequence[tuple[str, str]], i: int) -> str | None:
 
 
 def _burden_before(toks: Sequence[tuple[str, str]], i: int) -> bool:
-    """A burden noun (비용, 민원, 포기 …) in the clause before `i` (back to a connective ending)."""
+    """A burden noun (비용, 민원, 포기 …) in the clause before `i` (back to a connective ending; the
+    adverbial -게 of 크게, 많이 is none)."""
     for form, tag in reversed(toks[max(0, i - 8) : i]):
-        if tag in ("EC", "SF"):
+        if tag == "SF" or tag == "EC" and form != "게":
             return False
         if tag.startswith("NN") and form in BURDEN:
             return True
@@ -418,6 +424,15 @@ def markers(text: str) -> dict[str, float]:
             if negated(toks, i) or form == "껑충" and negated(toks, i + 1):
                 good = not good  # 좀처럼 늘지 않아요
             add("rising_good" if good else "rising_bad")
+        if (
+            form in GROWING
+            and tag.startswith(("VV", "NNG"))
+            and _burden_before(toks, i)
+            and not negated(toks, i)
+        ):
+            add("rising_bad")
+        if form in FEW and tag == "VA" and negated(toks, i):
+            add("spoken_obstacle" if _burden_before(toks, i) else "spoken_success")
         if (
             form == "잘"
             and tag == "MAG"

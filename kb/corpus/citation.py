@@ -4,7 +4,11 @@ its paragraphs for a Word file: kb.exchange.transcript reads a .docx as one line
 (empty ones included) and per non-empty table row, in document order, and numbers those from 1.
 
 The manifest's document citation ends with the document's page range ("…, 제4장 제2절, pp.
-107–111"); a passage replaces that range with its own, so the citation never repeats itself."""
+107–111"); a passage replaces that range with its own, so the citation never repeats itself.
+
+A card in the app cites a passage shorter (`card_cite`): the report's reference is the same on every
+report card, so there a paged passage names its section instead; an added transcript keeps its
+export citation, which is already short: its file, the date it was added and the lines."""
 
 from __future__ import annotations
 
@@ -47,10 +51,20 @@ def cite(document: str, p: dict[str, Any]) -> str:
     return ", ".join(x for x in parts if x)
 
 
-def citations(kb: KnowledgeBase) -> Callable[[dict[str, Any]], str]:
-    """passage -> its citation, from the manifest's document citations (read once)."""
+def card_cite(document: str, p: dict[str, Any]) -> str:
+    """ "제4장 > 제3절 > 2. 조직 내부 요인, p. 120" for a report passage (its section path and pages);
+    otherwise `cite`: "면담.txt (added 2026-12-07), lines 12–18"."""
+    if _int(p.get("page")) and p.get("section"):
+        return f"{p['section']}, {locator(p)}"
+    return cite(document, p)
+
+
+def citations(kb: KnowledgeBase, card: bool = False) -> Callable[[dict[str, Any]], str]:
+    """passage -> its citation (`card`: as a card shows it, `card_cite`), from the manifest's document
+    citations (read once)."""
     from kb.corpus.manifest import load_manifest
 
     _, rows = load_manifest(kb.settings.corpus_dir, required=False)
     documents = {r["doc_id"]: r.get("citation") or "" for r in rows}
-    return lambda p: cite(documents.get(p.get("doc_id") or "", "") or p.get("citation") or "", p)
+    how = card_cite if card else cite
+    return lambda p: how(documents.get(p.get("doc_id") or "", "") or p.get("citation") or "", p)

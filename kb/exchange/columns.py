@@ -127,6 +127,11 @@ EXCERPT: dict[str, Column] = {
         "0–1: the auto coder's confidence in the code (in a sentence row: that sentence's); 1 for a human "
         "code.",
     ),
+    "polarity_confidence": Column(
+        "number",
+        "0–1: how sure the auto coder is of the direction (polarity), apart from the factor: a code can be "
+        "a sure factor and a doubtful direction; 1 for a human code; empty in a sentence row.",
+    ),
     "fallback": Column(
         "boolean",
         "An auto code below its factor's threshold: the best factor of a sentence that cleared none – a "
@@ -168,7 +173,8 @@ PASSAGE: dict[str, Column] = {
     "codes": Column(
         "json",
         "Every code of the passage after review: category, dimension, polarity, also (the other directions "
-        "its sentences carry, with their confidence), confidence, source, reviewer, memo.",
+        "its sentences carry, with their confidence), confidence, polarity_confidence, source, reviewer, "
+        "memo.",
     ),
     "polarity": Column(
         "text",

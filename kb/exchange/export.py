@@ -93,6 +93,11 @@ def _clean(value: Any) -> Any:
     return value
 
 
+def _rounded(value: Any) -> float | None:
+    value = _clean(value)
+    return None if value is None else round(float(value), 4)
+
+
 def _page(value: Any) -> int | None:
     value = _clean(value)
     return None if value is None else int(value)
@@ -167,6 +172,7 @@ def excerpts(
             label_ko=labels.get(code["category"], code["category"]),
             passage_memo=memos.get(p["id"]),
             confidence=round(float(code["confidence"]), 4),
+            polarity_confidence=_rounded(code.get("polarity_confidence")),
             evidence=None if evidence is None else json.dumps(evidence, ensure_ascii=False, default=str),
             _order=(rank.get(p["id"], 0), order.get(p["id"], 0), cat_order.get(code["category"], 99)),
         )
@@ -265,17 +271,15 @@ def _selected_docs(kb: KnowledgeBase, meta: dict[str, Any]) -> list[str]:
     return list(dict.fromkeys(p["doc_id"] for p in kb.passages if ids is None or p["id"] in ids))
 
 
-def _sheet(writer: pd.ExcelWriter, df: pd.DataFrame, name: str, widths: dict[str, int] | None = None) -> None:
+def _sheet(writer: pd.ExcelWriter, df: pd.DataFrame, name: str) -> None:
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
     from kb.exchange.spreadsheet import safe_frame
+    from kb.exchange.xlsx_layout import lay_out
 
     df = safe_frame(df.map(lambda v: ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v))
     df.to_excel(writer, sheet_name=name, index=False)
-    ws = writer.sheets[name]
-    ws.freeze_panes = "A2"
-    for i, col in enumerate(df.columns, 1):
-        ws.column_dimensions[ws.cell(1, i).column_letter].width = (widths or {}).get(col, 14)
+    lay_out(writer.sheets[name], df)
 
 
 def matrix_wide(mat: pd.DataFrame, order: list[str]) -> pd.DataFrame:
@@ -342,22 +346,21 @@ def workbook(kb: KnowledgeBase, df: pd.DataFrame, meta: dict[str, Any]) -> bytes
     columns = dictionary(meta["unit"])
     if meta["unit"] != "excerpt":  # the factor sheets hold excerpt rows
         columns = pd.concat([columns, dictionary("excerpt")], ignore_index=True)
-    text_w = {"text": 80, "section": 30, "case_name": 22, "evidence": 40, "codes": 40, "label_ko": 18}
     mat = matrix(kb, meta.get("query"), filters)
     buf = io.BytesIO()
     with pd.ExcelWriter(buf, engine="openpyxl") as writer:  # the rows first: what pd.read_excel reads
-        _sheet(writer, _flat(df), "excerpts" if meta["unit"] == "excerpt" else "passages", text_w)
+        _sheet(writer, _flat(df), "excerpts" if meta["unit"] == "excerpt" else "passages")
         # one table per sheet, so pd.read_excel(path, sheet_name=...) reads each as it is
-        _sheet(writer, overview, "overview", {"label_ko": 24, "label_en": 36})
-        _sheet(writer, about, "about", {"key": 16, "value": 100})
-        _sheet(writer, columns, "columns", {"column": 16, "description": 120})
+        _sheet(writer, overview, "overview")
+        _sheet(writer, about, "about")
+        _sheet(writer, columns, "columns")
         for c in book.categories:
             part = ex[ex["category"] == c.id]
             if len(part):
-                _sheet(writer, part, c.id[:31], text_w)
+                _sheet(writer, part, c.id[:31])
         if len(mat):
-            _sheet(writer, matrix_wide(mat, book.ids), "matrix", {"label_ko": 24})
-            _sheet(writer, mat, "matrix_detail", {"label_ko": 24, "case_name": 22})
+            _sheet(writer, matrix_wide(mat, book.ids), "matrix")
+            _sheet(writer, mat, "matrix_detail")
     return buf.getvalue()
 
 

@@ -127,7 +127,7 @@ def _also(code: dict, auto: dict, sentences: list[dict], row: dict | None) -> di
 def _human_code(row: dict, auto: dict | None) -> dict:
     code = copy.deepcopy(auto) if auto is not None else {"category": row["category"], "evidence": None}
     code["polarity"] = row["polarity"] or (auto or {}).get("polarity")
-    code["confidence"] = 1.0
+    code["confidence"] = code["polarity_confidence"] = 1.0
     code.update(source="human", reviewer=row["coder"], memo=row["memo"])
     return code
 

@@ -198,6 +198,21 @@ def progress(kb: KnowledgeBase, items: list[QueueItem] | None = None) -> dict[st
     }
 
 
+def decided_units(
+    kb: KnowledgeBase, coder: str, *, factor: str | None = None, case: str | None = None
+) -> int:
+    """Codes (passage × factor) `coder` has decided – accepted, rejected, re-polarised or added – from
+    the coder's own log. `progress`'s codes_decided counts only the current suggestions that carry a
+    decision, so it falls when a retrain stops suggesting a code the coder rejected; this never does."""
+    return sum(
+        1
+        for pid, cats in current_decisions(kb, coder=coder).items()
+        if case is None or kb.passage_by_id.get(pid, {}).get("case") == case
+        for category, row in cats.items()
+        if row.get("status") in DECIDED and factor in (None, category)
+    )
+
+
 def auto_code(kb: KnowledgeBase, passage_id: str, category: str) -> dict[str, Any] | None:
     """The auto coder's suggestion for one category of a passage, without bulky evidence."""
     for c in (auto_by_id(kb).get(passage_id) or {}).get("codes") or []:

@@ -145,6 +145,7 @@ class KnowledgeBase:
                     "polarity": code.get("polarity") or "neutral",
                     "also": code.get("also") or {},
                     "confidence": float(code.get("confidence") or 0.0),
+                    "polarity_confidence": _float_or_none(code.get("polarity_confidence")),
                     "source": code.get("source") or "auto",
                     "reviewer": code.get("reviewer") or None,
                     "memo": code.get("memo") or None,
@@ -282,11 +283,22 @@ def forget(settings: Settings | None = None) -> None:
             _OPEN.pop(settings, None)
 
 
+def _float_or_none(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
 def by_direction(codes: pd.DataFrame) -> pd.DataFrame:
     """`codes` (CODE_COLUMNS) with one more row per `also` direction (DIRECTION_COLUMNS)."""
     own = codes.assign(polarity_from="passage")
     extra = [
-        {**row, "polarity": pol, "confidence": float(conf), "also": {}, "polarity_from": "sentence"}
+        {
+            **row,
+            "polarity": pol,
+            "confidence": float(conf),
+            "polarity_confidence": None,
+            "also": {},
+            "polarity_from": "sentence",
+        }  # fmt: skip
         for row in codes[codes["also"].map(bool)].to_dict("records")
         for pol, conf in row["also"].items()
     ]

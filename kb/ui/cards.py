@@ -64,7 +64,8 @@ SPOKEN_CUES = {
     "burden_absent": "부담 없음", "burden_down": "부담 감소", "counterfactual": "가정 (…했더라면)",
     "improved": "개선됨", "need": "필요", "negation": "부정", "not_well": "잘 안 됨",
     "own_actor": "자기 조직", "other_actor": "다른 주체", "retrospective": "회고",
-    "rhetorical": "반어 의문", "rising_good": "좋은 쪽으로 증가", "scarce_burden": "부족·부담",
+    "rhetorical": "반어 의문", "rising_good": "좋은 쪽으로 증가", "rising_bad": "부담 증가",
+    "scarce_burden": "부족·부담",
     "spoken_obstacle": "구어 장애 표현", "well": "잘 됨",
 }  # fmt: skip
 
@@ -142,7 +143,7 @@ def passage_card(
         st.markdown(ui.chips(codes, res.labels))
         if memo := res.kb.passage_memos().get(pid):
             st.caption(":material/edit_note: **메모** " + ui.md_escape(memo))
-        st.caption(":material/description: " + ui.md_escape(ui.citation(p)) + f" · `{pid}`")
+        st.caption(":material/description: " + ui.md_escape(res.citation(pid)) + f" · `{pid}`")
         cols = st.columns([1, 1, 3])
         show_nb = cols[0].toggle("앞뒤 구절", key=f"nb_{key}{pid}", help="같은 문서의 이전·다음 구절 보기")
         show_ev = cols[1].toggle("코드 근거", key=f"ev_{key}{pid}", help="코드마다 근거 문장과 단서어")
@@ -190,5 +191,5 @@ def neighbours(res: Resources, pid: str) -> None:
             st.caption(f"{label}: 없음 (문서의 처음/끝)")
             continue
         n = res.kb.passage_by_id[nid]
-        st.caption(f"**{label}** · {ui.md_escape(ui.citation(n))}")
+        st.caption(f"**{label}** · {ui.md_escape(res.citation(nid))}")
         st.caption(ui.md_escape(n["text"]))

@@ -25,7 +25,7 @@ def quote(res: Resources, pid: str, text: str, category: str) -> None:
     code = next((c for c in res.kb.codes_for(pid) if c["category"] == category), None)
     checked = code is not None and code.get("source") == "human"
     st.caption(
-        f":material/description: {ui.md_escape(ui.citation(p))}"
+        f":material/description: {ui.md_escape(res.citation(pid))}"
         + (f" · {kind}" if kind else "")
         + f" · `{pid}`"
         + (f" · :material/verified: {ui.md_escape(code.get('reviewer') or '')}" if checked else "")

@@ -13,8 +13,9 @@ SUCCESS_COLOR, OBSTACLE_COLOR = "#1b7837", "#b2182b"
 def add_bars(
     fig: go.Figure, labels: Sequence[str], success: Sequence[int], obstacle: Sequence[int], **where: int
 ) -> None:
-    """One success and one obstacle bar per label; `where`: row/col of a subplot (legend once, at col 1)."""
-    legend = where.get("col", 1) == 1
+    """One success and one obstacle bar per label; `where`: row/col of a subplot (legend once, at the
+    first one)."""
+    legend = where.get("col", 1) == where.get("row", 1) == 1
     fig.add_trace(
         go.Bar(
             y=list(labels), x=[-v for v in obstacle], orientation="h", name="▼ 장애 obstacle",

@@ -89,10 +89,15 @@ def case_badge(name: str | None) -> str:
 
 def factor_chip(code: dict[str, Any], labels: dict[str, str], *, show_conf: bool = True) -> str:
     """A chip for one code, coloured by polarity; a check icon marks a human decision; "＋장애 문장"
-    when one of its sentences carries another direction (the matrix counts the passage there too)."""
+    when one of its sentences carries another direction (the matrix counts the passage there too). An
+    auto code shows how sure the coder is of the factor and, apart, of the direction."""
     pol = code.get("polarity") or "neutral"
     label = labels.get(code["category"], code["category"])
-    text = f"{POLARITY_ICON.get(pol, '')} {label} · {POLARITY_KO.get(pol, pol)}"
+    auto = code.get("source") != "human"
+    # each share next to what it measures: "97%" after the direction read as "97% sure it is a success"
+    # when the direction itself was a 63% call
+    text = f"{POLARITY_ICON.get(pol, '')} {label}{_share(code.get('confidence'), auto and show_conf)}"
+    text += f" · {POLARITY_KO.get(pol, pol)}{_share(code.get('polarity_confidence'), auto and show_conf)}"
     also = code.get("also") or {}
     if also:
         text += " " + " ".join(f"＋{POLARITY_KO.get(p, p)} 문장" for p in also)
@@ -103,24 +108,17 @@ def factor_chip(code: dict[str, Any], labels: dict[str, str], *, show_conf: bool
         if code.get("disputed"):  # coders differ on it: the later decision counts until they agree
             text += " · ⚠ 코더 불일치"
         return badge(text, POLARITY_COLOR.get(pol, "gray"), icon="verified")
-    if show_conf and code.get("confidence") is not None:
-        text += f" {float(code['confidence']):.0%}"
     if code.get("fallback"):  # below the factor's threshold: the sentence's best guess, worth a look
         text += " · 약한 근거"
     return badge(text, POLARITY_COLOR.get(pol, "gray"))
 
 
+def _share(value: Any, shown: bool) -> str:
+    return f" {float(value):.0%}" if shown and value is not None and value == value else ""  # NaN: none
+
+
 def chips(codes: Iterable[dict[str, Any]], labels: dict[str, str]) -> str:
     return " ".join(factor_chip(c, labels) for c in codes) or badge("코드 없음", "gray")
-
-
-def citation(p: dict[str, Any]) -> str:
-    """'section, p. N' as plain text (the caller escapes)."""
-    parts = [p.get("section") or "?"]
-    page = p.get("page")
-    if page is not None and page == page:  # NaN-safe
-        parts.append(f"p. {int(page)}")
-    return ", ".join(parts)
 
 
 # ---- highlighting ---------------------------------------------------------------------------
@@ -192,7 +190,8 @@ def legend() -> None:
     st.caption(
         ":green-background[성공 요인 문장] · :red-background[장애 요인 문장] · "
         ":gray-background[중립 문장] · :blue[**검색어**] · "
-        ":material/verified: = 코더가 검토한 코드 · % = 자동 코더의 확신도"
+        ":material/verified: = 코더가 검토한 코드 · 요인 뒤 %, 방향 뒤 % = 자동 코더가 요인과 방향을 "
+        "각각 확신하는 정도"
     )
 
 

@@ -29,6 +29,19 @@ ACTION_KO = {
     "memo": "메모",
     "resolve": "판정",
 }
+CHANGE_COLUMNS = {
+    "열기": st.column_config.LinkColumn(
+        "열기", display_text="열기 ↗", width=60, help="구절을 새 탭에서 열기"
+    ),
+    "사례": st.column_config.TextColumn("사례", width=140),
+    "검토함": st.column_config.CheckboxColumn("검토함", width=70),
+    "추가": st.column_config.TextColumn("추가", width=180),
+    "제거": st.column_config.TextColumn("제거", width=180),
+    "극성 변경": st.column_config.TextColumn("극성 변경", width=180),
+}
+"""The retrain's change table, 810 px in all: in a 1366-px window the expander beside the sidebar
+(300 px) and the wide layout's padding (2 × 80 px) is 870 px wide (Chromium). A longer cell ends in
+'…' and shows whole on hover; the passage id is in the link (it opens the passage in a new tab)."""
 STATUS_KO = {
     "accepted": ":material/check: 수락됨",
     "rejected": ":material/close: 거절됨",
@@ -48,7 +61,10 @@ def retrain_box(res: Resources) -> None:
     why = retrain_gate.blocked(res.settings)
     with st.sidebar:
         st.markdown("**자동 코더 재학습 · retrain**")
-        st.caption("지금까지의 검토 결정으로 빠른 모델을 다시 학습하고 모든 구절을 다시 코딩합니다 (약 1분).")
+        st.caption(
+            "지금까지의 검토 결정으로 빠른 모델을 다시 학습하고 모든 구절을 다시 코딩합니다. "
+            + retrain_gate.estimate(res.settings)
+        )
         if why:
             st.info(ui.md_escape(why), icon=ui.HOURGLASS)
         pressed = st.button(
@@ -70,9 +86,11 @@ def retrain_box(res: Resources) -> None:
     _load.clear()
     st.session_state["rv_changes"] = out["changes"]
     st.session_state["rv_flash"] = (
-        f"재학습 완료: 검토 결정 {out['decisions']}건 (학습 문장 {out['reviews']}개), {out['seconds']}초, "
-        f"다시 코딩한 구절 {out['code']['coded']}개. 자동 코드가 바뀌었습니다: 거절한 제안을 코더가 더 "
-        "이상 내놓지 않으면 카드에서 빠지고 진행 수도 바뀝니다 (결정은 그대로 기록에 남습니다)."
+        f"재학습 완료: 검토 결정 {out['decisions']}건 (학습 문장 {out['reviews']}개), "
+        f"모두 {retrain_gate.duration_ko(out['total_seconds'])} (모델 학습 {out['seconds']}초), "
+        f"다시 코딩한 구절 {out['code']['coded']}개. 자동 코드가 바뀌었습니다: 거절한 제안을 코더가 "
+        "더 이상 내놓지 않으면 카드와 제안 수에서 빠집니다. 결정은 그대로 기록에 남고, "
+        "내 결정 수도 그대로입니다."
     )
     st.rerun()
 
@@ -124,14 +142,9 @@ def retrain_changes(res: Resources, coder: str) -> None:
                     "추가": text["added"],
                     "제거": text["dropped"],
                     "극성 변경": text["polarity"],
-                    "구절 id": r["passage_id"],
                 }
             )
-        st.dataframe(
-            pd.DataFrame(rows),
-            hide_index=True,
-            column_config={"열기": st.column_config.LinkColumn("열기", display_text="열기 ↗")},
-        )
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", column_config=CHANGE_COLUMNS)
 
 
 def _decide(res: Resources, coder: str, pid: str, category: str | None, action: str, **kw: Any) -> None:
@@ -156,7 +169,10 @@ def code_row(res: Resources, coder: str, pid: str, text: str, code: dict, decide
             )
             if code.get("source") == "auto" and mine["polarity"] != code.get("polarity"):
                 suggested = ui.POLARITY_KO.get(code.get("polarity") or "", code.get("polarity"))
-                top[0].caption(f"자동 제안: {suggested} {float(code.get('confidence') or 0):.0%}")
+                sure = code.get("polarity_confidence")
+                top[0].caption(
+                    f"자동 제안: {suggested}" + (f" {float(sure):.0%}" if sure is not None else "")
+                )
         else:
             top[0].markdown(ui.factor_chip(code, res.labels))
         if status:
@@ -165,6 +181,7 @@ def code_row(res: Resources, coder: str, pid: str, text: str, code: dict, decide
             top[1].markdown(f"**{STATUS_KO.get(status, status)}** {ui.POLARITY_KO.get(pol, '')} · {who}")
         else:
             top[1].markdown(":orange[**미결정 undecided**]")
+        decision_buttons(res, coder, pid, cat, code, decided)  # under the chip: no scrolling past evidence
         every = carrying_sentences(res, pid, text, cat)
         for sent in carrying_sentences(res, pid, text, cat, most=EVIDENCE_SENTENCES):
             st.caption("근거 문장: " + ui.md_escape(sent))
@@ -181,24 +198,30 @@ def code_row(res: Resources, coder: str, pid: str, text: str, code: dict, decide
         ev = code.get("evidence")
         if isinstance(ev, dict) and ev.get("cues"):
             st.caption("단서어 cues: " + ui.md_escape(", ".join(map(str, ev["cues"][:8]))))
-        b = st.columns([1, 1, 2, 1])
-        current = (decided or {}).get("polarity") or code.get("polarity") or "neutral"
-        pol = b[2].selectbox(
-            "극성",
-            POLARITIES,
-            index=POLARITIES.index(current),
-            key=f"pol_{pid}_{cat}",
-            format_func=lambda p: ui.POLARITY_KO[p],
-            label_visibility="collapsed",
-        )
-        # "accept" takes the polarity the coder sees in the box, changed or not
-        accept_help = "accept" if pol == current else f"accept as {pol}"
-        if b[0].button("수락", icon=":material/check:", key=f"acc_{pid}_{cat}", help=accept_help):
-            _decide(res, coder, pid, cat, "accept", **({"polarity": pol} if pol != current else {}))
-        if b[1].button("거절", icon=":material/close:", key=f"rej_{pid}_{cat}", help="reject"):
-            _decide(res, coder, pid, cat, "reject")
-        if b[3].button("극성 변경", key=f"setpol_{pid}_{cat}", help="set polarity", disabled=pol == current):
-            _decide(res, coder, pid, cat, "set_polarity", polarity=pol)
+
+
+def decision_buttons(
+    res: Resources, coder: str, pid: str, cat: str, code: dict, decided: dict | None
+) -> None:
+    """Accept, reject and re-polarise one code: "accept" takes the polarity the coder sees in the box."""
+    b = st.columns([1, 1, 2, 1])
+    current = (decided or {}).get("polarity") or code.get("polarity") or "neutral"
+    pol = b[2].selectbox(
+        "극성",
+        POLARITIES,
+        index=POLARITIES.index(current),
+        key=f"pol_{pid}_{cat}",
+        format_func=lambda p: ui.POLARITY_KO[p],
+        label_visibility="collapsed",
+    )
+    # "accept" takes the polarity the coder sees in the box, changed or not
+    accept_help = "accept" if pol == current else f"accept as {pol}"
+    if b[0].button("수락", icon=":material/check:", key=f"acc_{pid}_{cat}", help=accept_help):
+        _decide(res, coder, pid, cat, "accept", **({"polarity": pol} if pol != current else {}))
+    if b[1].button("거절", icon=":material/close:", key=f"rej_{pid}_{cat}", help="reject"):
+        _decide(res, coder, pid, cat, "reject")
+    if b[3].button("극성 변경", key=f"setpol_{pid}_{cat}", help="set polarity", disabled=pol == current):
+        _decide(res, coder, pid, cat, "set_polarity", polarity=pol)
 
 
 def add_code(res: Resources, coder: str, pid: str, present: set[str]) -> None:
@@ -261,7 +284,7 @@ def passage_view(res: Resources, coder: str, pid: str, blind: bool = False) -> N
         st.caption(":material/help: **질문** " + ui.md_escape(p["question"]))
     speaker = f"**{ui.md_escape(p['speaker'])}:** " if p.get("speaker") else ""
     st.markdown(speaker + ui.highlight(text, (), sentence_marks(res, pid, text, auto)))
-    st.caption(":material/description: " + ui.md_escape(ui.citation(p)) + f" · `{pid}`")
+    st.caption(":material/description: " + ui.md_escape(res.citation(pid)) + f" · `{pid}`")
     if st.toggle("앞뒤 구절 보기", key=f"rv_nb_{pid}"):
         neighbours(res, pid)
     rec = res.auto_by_id.get(pid) or {}
@@ -315,6 +338,28 @@ def decision_log(res: Resources, pid: str) -> pd.DataFrame:
     )
 
 
+def progress_bar(res: Resources, coder: str, factor: str | None, case: str | None, blind: bool) -> None:
+    """The queue's progress over the current suggestions, and the coder's own decisions apart: a
+    retrain that stops suggesting codes the coder rejected takes them (and passages left without a
+    suggestion) out of the first, never out of the second."""
+    stats = api.review_progress(
+        factor=factor, case=case, coder=coder if blind else None, settings=res.settings
+    )
+    made = api.decisions_made(coder, factor=factor, case=case, settings=res.settings)
+    st.progress(
+        stats["done"] / max(stats["passages"], 1),
+        text=(
+            f"완료 {stats['done']} / {stats['passages']} 구절 · 진행 중 {stats['started']} · "
+            f"지금 제안된 코드 {stats['codes']}개 중 결정됨 {stats['codes_decided']}"
+        ),
+    )
+    where = "이 조건에서 " if factor or case else ""
+    st.caption(
+        f"{where}**{ui.md_escape(coder)}** 님의 결정 {made}건: 기록된 결정이라 재학습해도 줄지 않습니다. "
+        "위의 구절·제안 수는 자동 코더가 지금 내놓는 제안만 셉니다."
+    )
+
+
 def render() -> None:
     res = resources()
     st.title("코딩 검토 · Review queue")
@@ -350,15 +395,7 @@ def render() -> None:
     items = api.review_queue(
         factor=factor, case=case, pending_only=pending, keep=pid, coder=mine, settings=res.settings
     )
-    stats = api.review_progress(factor=factor, case=case, coder=mine, settings=res.settings)
-    total = max(stats["passages"], 1)
-    st.progress(
-        stats["done"] / total,
-        text=(
-            f"완료 {stats['done']} / {stats['passages']} 구절 · 진행 중 {stats['started']} · "
-            f"코드 결정 {stats['codes_decided']} / {stats['codes']}"
-        ),
-    )
+    progress_bar(res, coder, factor, case, blind)
     ids = [it.passage_id for it in items]
     if pid not in res.kb.passage_by_id or (pid not in ids and st.session_state.get("rv_from") != pid):
         pid = ids[0] if ids else None

@@ -126,6 +126,26 @@ def reading_bar(res: Resources, query: str, df: pd.DataFrame, kwargs: dict[str, 
     )
 
 
+def direction_note(df: pd.DataFrame, kwargs: dict[str, Any]) -> None:
+    """Under a direction filter, say how many cards pass only by one sentence of that direction: their
+    chip shows the other direction first, and the filter looked broken to a tester."""
+    pol, factor = kwargs.get("polarity"), kwargs.get("factor")
+    if not pol:
+        return
+    own = sum(
+        any(c["polarity"] == pol and factor in (None, c["category"]) for c in codes or [])
+        for codes in df["codes"]
+    )
+    if own < len(df):
+        direction, by_sentence = ui.POLARITY_KO.get(pol, pol), len(df) - own
+        st.caption(
+            f":material/info: {direction} 필터: {own}개는 코드의 방향이 {direction}이고, {by_sentence}개는 "
+            f"다른 방향의 코드에 {direction} 문장이 있는 구절입니다 "
+            f"(칩의 '＋{direction} 문장', 색칠된 문장). "
+            f"({by_sentence} pass by one sentence of that direction.)"
+        )
+
+
 def render() -> None:
     res = resources()
     st.title("검색 · Search")
@@ -149,6 +169,7 @@ def render() -> None:
         st.warning("조건에 맞는 구절이 없습니다. 필터를 줄이거나 다른 표현으로 검색해 보세요.")
         return
     st.caption(f"{len(df)}개 결과 · {took * 1000:.0f} ms")
+    direction_note(df, kwargs)
     reading_bar(res, query, df, kwargs)
     ui.legend()
     st.caption(":violet-background[검색어와 가장 잘 맞는 문장 (best-matching sentence)]")

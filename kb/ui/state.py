@@ -64,6 +64,12 @@ class Resources:
 
         return api.cases(self.settings)
 
+    def citation(self, pid: str) -> str:
+        """The passage's citation on a card: a transcript's file and lines, a report passage's pages."""
+        from kb import api
+
+        return api.citation(pid, settings=self.settings)
+
     def case_name(self, case: str) -> str:
         row = self.cases[self.cases["case"] == case]
         return str(row["name_ko"].iloc[0]) if len(row) else case
