@@ -143,8 +143,8 @@ def test_merge_override_semantics(store: ReviewStore) -> None:
     p1 = {c["category"]: c for c in out["p1"]["codes"]}
     assert set(p1) == {"leadership", "ict_level"}
     assert p1["leadership"] | {} == {
-        "category": "leadership", "polarity": "success", "confidence": 1.0, "evidence": ["cue"],
-        "source": "human", "reviewer": "kim", "memo": None, "also": {},
+        "category": "leadership", "polarity": "success", "confidence": 1.0, "polarity_confidence": 1.0,
+        "evidence": ["cue"], "source": "human", "reviewer": "kim", "memo": None, "also": {},
     }  # fmt: skip
     assert (p1["ict_level"]["polarity"], p1["ict_level"]["memo"]) == ("obstacle", "예산 부족")
     p2 = {c["category"]: c for c in out["p2"]["codes"]}
