@@ -17,6 +17,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from kb.coding.rules import CueHit, CueMatcher
+from kb.coding.spoken import BURDEN, COST_SUFFIXES
 
 # Defaults; the codebook's `polarity_cues` are added to these (never replace them).
 OBSTACLE_CUES = [
@@ -447,8 +448,6 @@ _GROWTH = frozenset({"증가", "증가하다", "높아지다", "늘다", "늘어
 def burden_grows(doc: Doc, i: int, ids: list[int]) -> bool:
     """A growth cue whose subject is a burden (비용, 민원, 피로감 … of kb.coding.spoken.BURDEN) in its
     clause: "비용이 증가했다" is no success."""
-    from kb.coding.spoken import BURDEN
-
     if doc[i].lemma_ not in _GROWTH:
         return False
     return any(doc[k].lemma_ in BURDEN for k in range(max(0, i - 6), i) if ids[k] == ids[i])
@@ -459,8 +458,6 @@ _MUCH = frozenset({"높다", "많다", "크다"})
 
 def much_burden(doc: Doc, end: int) -> bool:
     """높은/많은/큰 before a burden noun ("높은 배달료", "많은 비용", "큰 부담"): much of a burden."""
-    from kb.coding.spoken import BURDEN, COST_SUFFIXES
-
     if doc[end - 1].lemma_ not in _MUCH or end >= len(doc) or "ETM" not in doc[end].tag_.split("+"):
         return False
     run = []

@@ -214,7 +214,6 @@ def decision_buttons(
         format_func=lambda p: ui.POLARITY_KO[p],
         label_visibility="collapsed",
     )
-    # "accept" takes the polarity the coder sees in the box, changed or not
     accept_help = "accept" if pol == current else f"accept as {pol}"
     if b[0].button("수락", icon=":material/check:", key=f"acc_{pid}_{cat}", help=accept_help):
         _decide(res, coder, pid, cat, "accept", **({"polarity": pol} if pol != current else {}))
