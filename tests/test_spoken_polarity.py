@@ -280,3 +280,21 @@ def test_complaints_heard_out(text: str, sign: int) -> None:
 )
 def test_setbacks_of_speech(text: str, sign: int) -> None:
     assert rule_sign(text) == sign, markers(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "sign"),
+    [
+        # people with the difficulty, whose existence the clause denies: nobody had it
+        ("어려워하는 분은 거의 없어요.", 1),
+        ("불편해하는 어르신은 한 분도 없으셨어요.", 1),
+        ("헷갈려하는 분이 없었어요.", 1),
+        ("걱정하는 직원은 없었어요.", 1),
+        # many of them, or not none of them, is the difficulty; a plain description says nothing
+        ("어려워하는 분들이 많아요.", -1),
+        ("어려워하시는 분들이 없지는 않았어요.", -1),
+        ("힘든 어르신들을 돕는 서비스예요.", 0),
+    ],
+)
+def test_nobody_with_the_difficulty(text: str, sign: int) -> None:
+    assert rule_sign(text) == sign, markers(text)

@@ -253,6 +253,27 @@ def hedge_or_people(doc: Doc, start: int, end: int) -> bool:
     return last.tag_.endswith("ETM") and end < len(doc) and doc[end].lemma_ in _PEOPLE
 
 
+def nobody_such(doc: Doc, h: CueHit, negs: list[CueHit], ids: list[int]) -> list[CueHit]:
+    """The 없다 of "반대하는 주민은 없었어요" / "어려워하는 분은 거의 없어요": an obstacle cue that
+    describes people, whose existence the clause then denies – nobody had the difficulty, a success
+    (where "어려워하는 분들이 많아요" only says whom the platform serves)."""
+    end = h.token_end  # past the cue's own 하다 / -어 하다 (어려워하는, 불편해하는)
+    while end < len(doc) and end < h.token_end + 3 and not doc[end - 1].tag_.endswith("ETM"):
+        if doc[end].tag_.split("+")[0] not in ("XSV", "XSA", "VX", "ETM"):
+            return []
+        end += 1
+    if not (doc[end - 1].tag_.endswith("ETM") and end < len(doc) and doc[end].lemma_ in _PEOPLE):
+        return []
+    return [
+        n
+        for n in negs
+        if doc[n.token_start].lemma_ == "없다"
+        and ids[n.token_start] == ids[h.token_start]
+        and end < n.token_start <= end + 6
+        and not linked(doc, end, n.token_start)
+    ]
+
+
 # Verbs of hearing users out: a complaint or difficulty that is their object ("민원을 모아서 봐요",
 # "불만을 듣고 고쳤어요") or their embedded question ("어디서 막히는지 물어봐요") is the practice of
 # listening, no obstacle of the case (coding guide §3).
@@ -330,6 +351,12 @@ class PolarityRules:
         flipping: set[int] = set()  # negators that flipped a cue
         for h in hits:
             if h.key in ("negation", "decline") or h.token_start in spent:
+                continue
+            nobody = nobody_such(doc, h, negs, ids) if h.key == "obstacle" else []
+            if nobody:  # "반대하는 주민은 없었어요": nobody had the difficulty
+                flipping.update(n.token_start for n in nobody)
+                scores[ids[h.token_start]] = scores.get(ids[h.token_start], 0.0) + 1.0
+                cues.setdefault(ids[h.token_start], []).append(f"¬{h.cue}")
                 continue
             if h.key == "obstacle" and (
                 hedge_or_people(doc, h.token_start, h.token_end) or listened_to(doc, h.token_end, ids)
