@@ -127,8 +127,11 @@ def _asks(toks: Sequence[tuple[str, str]], k: int) -> bool:
 
 def negated(toks: Sequence[tuple[str, str]], i: int) -> bool:
     """The predicate or noun at `i` is negated: 안/못 before it, or -지 않다/못하다, 없다 right after
-    it (힘들지 않았어요, 고생은 없었어요, 늘지도 않아요)."""
+    it (힘들지 않았어요, 고생은 없었어요, 늘지도 않아요), or a clause that says nobody is so
+    (어려워하는 분은 거의 없어요)."""
     if i and toks[i - 1][1] == "MAG" and toks[i - 1][0] in NEGATORS:
+        return True
+    if _nobody_such(toks, i):
         return True
     for k, (form, tag) in enumerate(toks[i + 1 : i + 5], i + 1):
         if tag == "VX" and form in ("않", "못하"):
@@ -141,6 +144,23 @@ def negated(toks: Sequence[tuple[str, str]], i: int) -> bool:
             and form.startswith(("지", "게", "기"))
             or _feel_verb(toks, k)  # 헷갈려하지 않아요: the -어 하다 of a verb of feeling
         ):
+            return False
+    return False
+
+
+def _nobody_such(toks: Sequence[tuple[str, str]], i: int) -> bool:
+    """The word at `i` describes people whose existence the clause denies: 어려워하는 분은 거의
+    없어요, 불편해하는 어르신은 한 분도 없으셨어요 (nobody had the difficulty)."""
+    k = i + 1
+    while k < len(toks) and (toks[k][1].startswith(("XS", "VX")) or _feel_verb(toks, k)):
+        k += 1
+    if not (k + 1 < len(toks) and toks[k][1] == "ETM" and toks[k + 1][0] in PEOPLE):
+        return False
+    for j in range(k + 2, min(len(toks), k + 8)):
+        form, tag = toks[j]
+        if tag == "VA" and form == "없":
+            return _none_is(toks, j)
+        if not tag.startswith(("J", "MM", "NNB", "MAG")):
             return False
     return False
 
