@@ -298,3 +298,26 @@ def test_setbacks_of_speech(text: str, sign: int) -> None:
 )
 def test_nobody_with_the_difficulty(text: str, sign: int) -> None:
     assert rule_sign(text) == sign, markers(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "sign"),
+    [
+        # figures that fall are bad news …
+        ("작년에는 80건 정도로 확 줄었어요.", -1),
+        ("가입자가 많이 줄었어요.", -1),
+        ("이용자가 절반으로 줄었어요.", -1),
+        # … unless what falls is a burden, a cost in time, inquiries to answer or a gap
+        ("불만이 많이 줄었어요.", 1),
+        ("처리 기간이 열흘에서 사흘로 줄었어요.", 1),
+        ("처리 시간이 많이 줄어들었어요.", 1),
+        ("문의 전화가 40퍼센트 가까이 줄었어요.", 1),
+        ("지역 간 격차가 줄었어요.", 1),
+        ("비용이 절반으로 줄었어요.", 1),
+        # negation turns it round; 줄 as a queue is no fall
+        ("가입자가 좀처럼 줄지 않아요.", 1),
+        ("사람들이 줄을 서서 기다렸어요.", 0),
+    ],
+)
+def test_figures_that_fall(text: str, sign: int) -> None:
+    assert rule_sign(text) == sign, markers(text)

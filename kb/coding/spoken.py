@@ -90,8 +90,11 @@ TROUBLE = frozenset(
 GROWING = frozenset({"높아지", "증가", "가중"})
 # not few, not small (적지 않은 숫자예요, 작지 않은 성과): much of it – an obstacle only when it is a burden
 FEW = frozenset({"적", "작"})
-# a burden that falls or halves is good news (비용이 반으로 줄었어요, 민원이 급감했어요)
+# a burden that falls or halves is good news (비용이 반으로 줄었어요, 민원이 급감했어요); so is a fall
+# in what took time, in inquiries to answer or in a gap (처리 기간이 줄었어요, 문의 전화가 줄었어요,
+# 격차가 줄었어요), while other figures that fall are bad news (가입자가 많이 줄었어요)
 FALLING = frozenset({"줄어들", "급감", "쪼그라들"})
+FALL_RELIEF = frozenset({"시간", "기간", "시일", "문의", "격차"})
 # "only N" (N밖에 안/못 …, N밖에 없다) says there was little of something: an obstacle when it is a
 # gain (가입자가 100명밖에 안 돼요), a success when it is a burden or what a result cost (민원이 몇
 # 건밖에 안 들어왔어요, 두 달밖에 안 걸렸어요, 돈이 얼마밖에 안 들었어요)
@@ -221,6 +224,18 @@ def _burden_before(toks: Sequence[tuple[str, str]], i: int) -> bool:
         if tag == "SF" or tag == "EC" and form != "게":
             return False
         if tag.startswith("NN") and form in BURDEN:
+            return True
+    return False
+
+
+def _fall_is_relief(toks: Sequence[tuple[str, str]], i: int) -> bool:
+    """What falls at `i` is a burden, a cost in time, inquiries or a gap: its fall is good news."""
+    if _burden_before(toks, i):
+        return True
+    for form, tag in reversed(toks[max(0, i - 8) : i]):
+        if tag == "SF" or tag == "EC" and form != "게":
+            return False
+        if tag.startswith("NN") and form in FALL_RELIEF:
             return True
     return False
 
@@ -427,8 +442,11 @@ def markers(text: str) -> dict[str, float]:
             and not hedge_or_people(toks, i)
         ):
             bad = not negated(toks, i)
-            if form in FALLING and _burden_before(toks, i):
+            if form in FALLING and _fall_is_relief(toks, i):
                 bad = not bad  # 민원이 급감했어요
+            add("spoken_obstacle" if bad else "spoken_success")
+        if form == "줄" and tag.startswith("VV"):  # 줄다, not 줄 (a line, 줄을 서다)
+            bad = negated(toks, i) == _fall_is_relief(toks, i)  # bad unless a burden falls; 않다 turns it
             add("spoken_obstacle" if bad else "spoken_success")
         if form in SUCCESS_WORDS:
             add("spoken_obstacle" if negated(toks, i) else "spoken_success")
