@@ -274,6 +274,16 @@ def test_complaints_heard_out(text: str, sign: int) -> None:
         ("일정이 한 번도 미뤄지지 않았어요.", 1),
         ("협상이 틀어지진 않았어요.", 1),
         ("길이 막혀 있지 않아요.", 1),
+        # 안 / 못 right before the cue negates it as -지 않다 after it does
+        ("예산은 안 흔들렸어요.", 1),
+        ("화면이 안 깨져요.", 1),
+        # a service that fails its users, and one that did not
+        ("모바일에서 화면이 자주 깨져요.", -1),
+        ("로그인하면 자꾸 튕겨요.", -1),
+        ("사람이 몰리면 앱이 버벅거려요.", -1),
+        ("처음엔 접속이 너무 느렸어요.", -1),
+        ("태풍 때 시스템이 멈췄어요.", -1),
+        ("접속자가 많았는데도 한 번도 안 멈췄어요.", 1),
         # a burden that became less is good news
         ("수수료 부담이 훨씬 덜해졌죠.", 1),
     ],

@@ -156,6 +156,9 @@ SPOKEN_OBSTACLE_CUES = [
     # 그게 제일 큰 숙제였어요); negated they are a success like any cue (거절하는 데는 없었어요)
     "거절", "퇴짜", "반려", "유찰", "보류", "미루다", "지연", "표류", "좌초", "틀어지다", "엎어지다",
     "시들", "식다", "덜하다", "진땀", "혼나다", "숙제",
+    # a service that fails its users (화면이 자주 깨져요, 자꾸 튕겨요, 앱이 버벅거려요, 접속이 느렸어요,
+    # 시스템이 멈췄어요); not failing is a success (한 번도 안 멈췄어요)
+    "깨지다", "튕기다", "버벅", "느리다", "멈추다",
 ]  # fmt: skip
 SPOKEN_SUCCESS_CUES = [
     "덕분", "좋아지다", "살아나다", "안착", "숨통", "든든하다", "반기다", "고맙다", "쏠쏠하다", "탄력",
@@ -385,11 +388,14 @@ class PolarityRules:
             by = [
                 n
                 for n in negs
-                if ids[n.token_start] == clause
-                and h.token_end <= n.token_start
-                and (n.token_start <= h.token_end + 4 or only(doc, n.token_start))  # N밖에 안: all of N
-                and n.token_start not in spent  # 없어지다's 없: the decline has flipped it
-                and not linked(doc, h.token_end - 1, n.token_start)
+                if (
+                    ids[n.token_start] == clause
+                    and h.token_end <= n.token_start
+                    and (n.token_start <= h.token_end + 4 or only(doc, n.token_start))  # N밖에 안: all of N
+                    and n.token_start not in spent  # 없어지다's 없: the decline has flipped it
+                    and not linked(doc, h.token_end - 1, n.token_start)
+                )
+                or (n.token_end == h.token_start and doc[n.token_start].tag_ == "MAG")  # 안 흔들렸어요
             ]
             negated = not comments_on_clause(doc, h.token_start) and bool(by)
             if negated:
