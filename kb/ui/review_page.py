@@ -1,7 +1,8 @@
 """Review queue for coders: one passage at a time, accept/reject/re-polarise/add codes, memos.
 
 Every button writes one decision through kb.review.queue.decide (append-only SQLite log, the
-coder's name recorded); the page then reruns and shows the stored state, never a local copy.
+coder's name recorded) in its on_click callback, bound to the passage the button was drawn for; the
+page then reruns and shows the stored state, never a local copy.
 """
 
 from __future__ import annotations
@@ -351,7 +352,7 @@ def passage_view(res: Resources, coder: str, pid: str, blind: bool = False) -> N
     if rec.get("polarity"):
         st.caption(f"자동 코더의 구절 극성: {ui.POLARITY_KO.get(rec['polarity'], rec['polarity'])}")
     st.markdown("#### 제안된 코드 · suggested codes")
-    at = Drawn(res, coder, pid, f"{p.get('case_name') or p.get('case') or ''} `{pid}`")
+    at = Drawn(res, coder, pid, f"{ui.md_escape(p.get('case_name') or p.get('case') or '')} `{pid}`")
     present = set()
     for code in auto:
         present.add(code["category"])
