@@ -217,27 +217,20 @@ def _scarce(toks: Sequence[tuple[str, str]], i: int) -> str | None:
     return "burden" if burden else "gain"
 
 
-def _burden_before(toks: Sequence[tuple[str, str]], i: int) -> bool:
-    """A burden noun (비용, 민원, 포기 …) in the clause before `i` (back to a connective ending; the
-    adverbial -게 of 크게, 많이 is none)."""
+def _burden_before(toks: Sequence[tuple[str, str]], i: int, nouns: frozenset[str] = BURDEN) -> bool:
+    """A burden noun (비용, 민원, 포기 …; or one of `nouns`) in the clause before `i` (back to a
+    connective ending; the adverbial -게 of 크게, 많이 is none)."""
     for form, tag in reversed(toks[max(0, i - 8) : i]):
         if tag == "SF" or tag == "EC" and form != "게":
             return False
-        if tag.startswith("NN") and form in BURDEN:
+        if tag.startswith("NN") and form in nouns:
             return True
     return False
 
 
 def _fall_is_relief(toks: Sequence[tuple[str, str]], i: int) -> bool:
     """What falls at `i` is a burden, a cost in time, inquiries or a gap: its fall is good news."""
-    if _burden_before(toks, i):
-        return True
-    for form, tag in reversed(toks[max(0, i - 8) : i]):
-        if tag == "SF" or tag == "EC" and form != "게":
-            return False
-        if tag.startswith("NN") and form in FALL_RELIEF:
-            return True
-    return False
+    return _burden_before(toks, i) or _burden_before(toks, i, FALL_RELIEF)
 
 
 def _none_is(toks: Sequence[tuple[str, str]], k: int) -> bool:
