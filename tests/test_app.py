@@ -351,6 +351,38 @@ def test_the_review_queue_comes_back_after_a_reload_and_goes_back_to_the_last_pa
     assert factor is not None and reloaded.selectbox(key="rv_factor").value == factor
 
 
+def test_a_click_left_over_from_the_passage_before_is_refused_aloud_never_stored_elsewhere(
+    data_dir: Path,
+) -> None:
+    """A coder presses 다음 and, before the page has redrawn, 수락 of the passage still on screen: the
+    click arrives when the page has already moved on to the next passage. It must not be stored on
+    either passage behind the coder's back, nor dropped silently: it is refused with a message
+    naming the passage it was for."""
+    at = review_page({"coder": "lee"})
+    first = at.session_state["review_pid"]
+    second = next(it.passage_id for it in rq.queue(get_kb(settings_for(data_dir))) if it.passage_id != first)
+    stale = next(b for b in at.button if b.key and b.key.startswith(f"acc_{first}_"))
+    at.session_state["review_pid"] = second  # what 다음 has done by the time the old click arrives
+    stale.click().run()
+    refusals = [e.value for e in at.error]
+    assert len(refusals) == 1 and not at.exception, refusals
+    assert refusals[0].startswith("저장하지 않았습니다") and f"`{first}`" in refusals[0]
+    assert "돌아가기" in refusals[0]  # how to decide on that passage after all
+    with sqlite3.connect(data_dir / "reviews.sqlite") as con:
+        assert con.execute("SELECT COUNT(*) FROM decisions").fetchone()[0] == 0
+    assert at.session_state["review_pid"] == second  # the page stays where the coder now is
+    # a click on the passage shown is stored, and the confirmation names the passage
+    next(b for b in at.button if b.key and b.key.startswith(f"acc_{second}_")).click().run()
+    no_errors(at)
+    assert any(s.value.startswith("저장됨: ") and f"`{second}`" in s.value for s in at.success)
+    with sqlite3.connect(data_dir / "reviews.sqlite") as con:
+        assert con.execute("SELECT passage_id, action FROM decisions").fetchall() == [(second, "accept")]
+    # 다음 구절 at the foot of the page goes on as 다음 at the top does
+    at.button(key="rv_next_bottom").click().run()
+    no_errors(at)
+    assert at.session_state["review_pid"] not in (first, second)
+
+
 def test_blind_review_hides_another_coders_decisions_and_counts_ones_own(data_dir: Path) -> None:
     kb = get_kb(settings_for(data_dir))
     done = rq.queue(kb)[0].passage_id

@@ -171,6 +171,35 @@ def test_every_exception_is_still_needed(graph: dict[str, set[str]]) -> None:
     assert not unused, unused
 
 
+# Public kb.api functions no `kb` command calls, each with its reason; the rest map one-to-one.
+API_WITHOUT_COMMAND = {
+    "search": "a DataFrame for notebooks; `kb search` prints the same rows through search_records",
+    "warm_search": "loads the search models before the app's first query; a command has no first query",
+}
+
+
+def public_api_functions() -> set[str]:
+    tree = ast.parse((ROOT / "kb" / "api.py").read_text(encoding="utf-8"))
+    return {n.name for n in tree.body if isinstance(n, ast.FunctionDef) and not n.name.startswith("_")}
+
+
+def api_calls(package: Path) -> set[str]:
+    """Every `api.NAME` the modules of a package use."""
+    return {
+        node.attr
+        for path in package.rglob("*.py")
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "api"
+    }
+
+
+def test_every_api_function_has_a_command() -> None:
+    """The CLI maps onto the library: a function the app gains gets a command, or a reason here."""
+    missing = public_api_functions() - api_calls(ROOT / "kb" / "cli") - API_WITHOUT_COMMAND.keys()
+    assert not missing, f"kb.api functions no `kb` command calls: {sorted(missing)}"
+    assert API_WITHOUT_COMMAND.keys() <= public_api_functions()  # an exception for a function now gone
+
+
 def test_a_planted_cycle_is_found(tmp_path: Path) -> None:
     """The checker itself can fail: a deferred import inside a function closes a cycle."""
     pkg = tmp_path / "pkg"

@@ -68,6 +68,9 @@ def test_queue_decide_progress_and_decisions_round_trip(kb_cli, review_kb: Setti
     assert after["codes_decided"] == before["codes_decided"] + 1
     mine = json.loads(ok(kb_cli("reviews", "progress", "--json", "--coder", CODER, settings=review_kb)))
     assert mine["done"] == 1 and mine["codes_decided"] == 1  # only this coder's decision
+    assert mine["decisions_made"] == 1 and "decisions_made" not in after  # the coder's own log count
+    mine_text = ok(kb_cli("reviews", "progress", "--coder", CODER, settings=review_kb))
+    assert mine_text.splitlines()[-1] == f"codes decided by {CODER} in all: 1"
     text = ok(kb_cli("reviews", "progress", settings=review_kb))
     assert text.startswith(f"{after['done']} of {after['passages']} passages done")
 
@@ -235,6 +238,19 @@ def test_attention_lists_decisions_whose_passage_vanished(kb_cli, review_kb: Set
     assert len(text) == 2 and gone in text[1] and "missing_passage" in text[1]
 
 
+def test_last_retrain_says_none_yet_then_reads_the_record(kb_cli, review_kb: Settings) -> None:
+    assert (
+        ok(kb_cli("reviews", "last-retrain", settings=review_kb)).strip()
+        == "no retrain yet on this knowledge base"
+    )
+    assert json.loads(ok(kb_cli("reviews", "last-retrain", "--json", settings=review_kb))) is None
+    record = {"seconds": 21.4, "finished": 1796000000.0, "decisions": 12}  # as a retrain writes it
+    (review_kb.data_dir / "last-retrain.json").write_text(json.dumps(record))
+    assert json.loads(ok(kb_cli("reviews", "last-retrain", "--json", settings=review_kb))) == record
+    said = ok(kb_cli("reviews", "last-retrain", settings=review_kb)).strip()
+    assert said == "last retrain: 2026-11-30 00:53 UTC on 12 decisions, 21 s in all"
+
+
 def test_retrain_while_a_build_runs_is_one_error_line(kb_cli, review_kb: Settings) -> None:
     from kb.store.generations import current_name
     from kb.store.locking import build_lock
@@ -258,6 +274,8 @@ def test_retrain_learns_the_decisions(kb_cli, review_kb: Settings) -> None:
     assert summary.startswith("retrained on 3 review decisions") and "re-coded" in summary
     assert "[code] done" in result.stderr  # progress went to stderr, the summary alone to stdout
     assert api.agreement(review_kb)["learned_passages"] >= 1  # the new coder was trained on them
+    last = json.loads(ok(kb_cli("reviews", "last-retrain", "--json", settings=review_kb)))
+    assert last == api.last_retrain(review_kb) and last["decisions"] == 3 and last["seconds"] > 0
     # what moved, read from the codes files themselves: every changed passage is listed, no other
     after = suggested(review_kb)
     moved = {pid for pid in before.keys() | after.keys() if before.get(pid) != after.get(pid)}
@@ -325,6 +343,12 @@ def test_cell_lists_the_passages_the_matrix_counts(kb_cli, kb_settings: Settings
     full = ok(kb_cli("show", ids[0], settings=kb_settings))
     assert shown[0]["text"] in full and "financial_resources" in full
     assert "unknown passage id(s): nope:1" in one_error_line(kb_cli("show", "nope:1", settings=kb_settings))
+    cited = ok(kb_cli("cite", *ids, settings=kb_settings)).splitlines()
+    assert cited == [f"{pid}\t{api.citation(pid, settings=kb_settings)}" for pid in ids]
+    assert all(line.split("\t")[1] for line in cited)  # every passage has a citation to give
+    assert "unknown passage id: nope:1" in one_error_line(
+        kb_cli("cite", ids[0], "nope:1", settings=kb_settings)
+    )
     none = kb_cli(
         "cell", "financial_resources", "eunpyeong_forest", "--polarity", "success", settings=kb_settings
     )

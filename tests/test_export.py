@@ -149,7 +149,7 @@ def test_bad_format_unit_and_path(kb, tmp_path):
     with pytest.raises(ExportError, match="valid formats"):
         export(kb, "docx")
     with pytest.raises(ExportError, match="valid units"):
-        export(kb, "csv", unit="sentence")
+        export(kb, "csv", unit="paragraph")
     with pytest.raises(ExportError, match="does not exist"):
         export(kb, "csv", path=tmp_path / "missing" / "out.csv")
     with pytest.raises(ExportError, match="is a directory"):
@@ -311,15 +311,15 @@ def test_every_exported_column_is_documented_and_every_documented_one_exported(k
 def test_the_docs_column_table_is_the_code_dictionary_and_readme_links_it():
     from pathlib import Path
 
-    from kb.exchange.columns import COUNTING, markdown
+    from kb.exchange.columns import COUNTING, SENTENCE_COUNTING, markdown
 
     root = Path(__file__).resolve().parent.parent
     doc = (root / "docs" / "export_columns.md").read_text(encoding="utf-8")
     assert doc == markdown(), "regenerate: python -m kb.exchange.columns > docs/export_columns.md"
-    for unit in ("excerpt", "passage"):
+    for unit in ("excerpt", "passage", "sentence"):
         for name in _documented(unit):
             assert f"| `{name}` |" in doc
-    assert COUNTING in doc
+    assert COUNTING in doc and SENTENCE_COUNTING in doc
     readme = (root / "README.md").read_text(encoding="utf-8")
     assert "docs/export_columns.md" in readme
     assert 'polarity_from == "passage"' in readme
@@ -411,7 +411,7 @@ def test_kb_export_columns_prints_the_dictionary(kb_cli):
     assert "polarity_from" in out.stdout.split("\n\n")[-1]  # the counting rule after the table
     passage = kb_cli("export", "--columns", "--unit", "passage")
     assert passage.exit_code == 0 and "n_codes" in passage.stdout and "excerpt_id" not in passage.stdout
-    assert list(api.export_columns(None)["unit"].unique()) == ["excerpt", "passage"]
+    assert list(api.export_columns(None)["unit"].unique()) == ["excerpt", "passage", "sentence"]
 
 
 def test_a_word_transcript_is_cited_by_its_paragraphs(kb_settings, tmp_path):

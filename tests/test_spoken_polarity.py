@@ -252,3 +252,82 @@ def test_hedges_people_and_overcome_difficulties(text: str, sign: int) -> None:
 )
 def test_complaints_heard_out(text: str, sign: int) -> None:
     assert codebook_sign(text) == sign, markers(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "sign"),
+    [
+        # setbacks as speech tells them: an obstacle that happened
+        ("사업 제안서를 들고 갔는데 번번이 퇴짜를 맞았어요.", -1),
+        ("시의회에서 예산안이 반려됐거든요.", -1),
+        ("입찰이 두 번이나 유찰돼서 개통이 반년 미뤄졌죠.", -1),
+        ("처음엔 다들 관심이 많았는데 1년 지나니까 금방 시들해지더라고요.", -1),
+        ("군수님 관심이 식으니까 예산도 같이 줄었어요.", -1),
+        ("작년 폭설 때 서버가 다운돼서 진땀을 뺐어요.", -1),
+        ("업체 선정이 계속 보류되면서 사업이 표류했죠.", -1),
+        ("협약 직전에 얘기가 틀어져서 결국 엎어졌어요.", -1),
+        ("상인회가 참여를 거절했어요.", -1),
+        ("처음 해 보는 일이라 초반에 엄청 혼났어요.", -1),
+        ("읍장님이 바뀌고 나서는 관심이 좀 덜하시더라고요.", -1),
+        ("데이터 표준화가 아직 숙제예요.", -1),
+        # denied, they are a success like any cue; -어 before an auxiliary keeps the negation in reach
+        ("일정이 한 번도 미뤄지지 않았어요.", 1),
+        ("협상이 틀어지진 않았어요.", 1),
+        ("길이 막혀 있지 않아요.", 1),
+        # 안 / 못 right before the cue negates it as -지 않다 after it does
+        ("예산은 안 흔들렸어요.", 1),
+        ("화면이 안 깨져요.", 1),
+        # a service that fails its users, and one that did not
+        ("모바일에서 화면이 자주 깨져요.", -1),
+        ("로그인하면 자꾸 튕겨요.", -1),
+        ("사람이 몰리면 앱이 버벅거려요.", -1),
+        ("처음엔 접속이 너무 느렸어요.", -1),
+        ("태풍 때 시스템이 멈췄어요.", -1),
+        ("접속자가 많았는데도 한 번도 안 멈췄어요.", 1),
+        # a burden that became less is good news
+        ("수수료 부담이 훨씬 덜해졌죠.", 1),
+    ],
+)
+def test_setbacks_of_speech(text: str, sign: int) -> None:
+    assert rule_sign(text) == sign, markers(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "sign"),
+    [
+        # people with the difficulty, whose existence the clause denies: nobody had it
+        ("어려워하는 분은 거의 없어요.", 1),
+        ("불편해하는 어르신은 한 분도 없으셨어요.", 1),
+        ("헷갈려하는 분이 없었어요.", 1),
+        ("걱정하는 직원은 없었어요.", 1),
+        # many of them, or not none of them, is the difficulty; a plain description says nothing
+        ("어려워하는 분들이 많아요.", -1),
+        ("어려워하시는 분들이 없지는 않았어요.", -1),
+        ("힘든 어르신들을 돕는 서비스예요.", 0),
+    ],
+)
+def test_nobody_with_the_difficulty(text: str, sign: int) -> None:
+    assert rule_sign(text) == sign, markers(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "sign"),
+    [
+        # figures that fall are bad news …
+        ("작년에는 80건 정도로 확 줄었어요.", -1),
+        ("가입자가 많이 줄었어요.", -1),
+        ("이용자가 절반으로 줄었어요.", -1),
+        # … unless what falls is a burden, a cost in time, inquiries to answer or a gap
+        ("불만이 많이 줄었어요.", 1),
+        ("처리 기간이 열흘에서 사흘로 줄었어요.", 1),
+        ("처리 시간이 많이 줄어들었어요.", 1),
+        ("문의 전화가 40퍼센트 가까이 줄었어요.", 1),
+        ("지역 간 격차가 줄었어요.", 1),
+        ("비용이 절반으로 줄었어요.", 1),
+        # negation turns it round; 줄 as a queue is no fall
+        ("가입자가 좀처럼 줄지 않아요.", 1),
+        ("사람들이 줄을 서서 기다렸어요.", 0),
+    ],
+)
+def test_figures_that_fall(text: str, sign: int) -> None:
+    assert rule_sign(text) == sign, markers(text)

@@ -136,9 +136,25 @@ def show(
         typer.echo("")
 
 
+@friendly
+def cite(
+    passage_ids: Annotated[
+        list[str], typer.Argument(help="Passage ids, as search, `kb cell` or an export name them.")
+    ],
+) -> None:
+    """How to cite passages, as the app's cards do: an added transcript by file and lines, a report
+    passage by section and pages; one line each, `ID<TAB>citation`."""
+    from kb import api
+
+    cited = [(pid, api.citation(pid, settings=State.settings)) for pid in passage_ids]  # all or none
+    for pid, citation in cited:
+        typer.echo(f"{pid}\t{citation}")
+
+
 def register(app: typer.Typer) -> None:
     """Add the case commands to the `kb` app."""
     app.command("cases")(cases)
     app.command("case")(case)
     app.command("cell")(cell)
     app.command("show")(show)
+    app.command("cite")(cite)

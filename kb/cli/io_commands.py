@@ -33,7 +33,10 @@ def export(
     ] = None,
     unit: Annotated[
         str | None,
-        typer.Option(help="excerpt (one row per code; csv/xlsx/parquet default) or passage (jsonl default)."),
+        typer.Option(
+            help="excerpt (one row per code; csv/xlsx/parquet default), passage (jsonl default) or sentence "
+            "(one row per sentence × auto code, uncoded sentences too: to set beside your own coding)."
+        ),
     ] = None,
     query: Annotated[
         str | None, typer.Option("--query", "-q", help="Only passages this search retrieves.")
@@ -54,7 +57,7 @@ def export(
         ),
     ] = False,
 ) -> None:
-    """Export coded excerpts or passages, with the same filters as `kb search`."""
+    """Export coded excerpts, passages or sentences, with the same filters as `kb search`."""
     if columns:
         _print_columns(unit or "excerpt")
         return
@@ -63,10 +66,9 @@ def export(
         CODEBOOK_FORMATS,
         canonical,
         check_format,
-        excerpts,
         format_from_path,
-        passages,
         render,
+        unit_rows,
     )
     from kb.query.filters import Filters
     from kb.store.kbase import get_kb
@@ -87,12 +89,14 @@ def export(
 
         df = run_export(kb, fmt, unit, filters, query, output, k=k)
         what = "categories" if fmt in CODEBOOK_FORMATS else f"{unit}s"
+        if unit == "sentence" and fmt not in CODEBOOK_FORMATS:  # a sentence with two codes has two rows
+            what = f"rows ({df['sentence_id'].nunique()} sentences)"
         typer.echo(f"wrote {len(df)} {what} to {output}", err=True)
         return
     if fmt in CODEBOOK_FORMATS:
         data = render(kb, None, fmt, {})
     else:
-        df = (excerpts if unit == "excerpt" else passages)(kb, filters, query, k)
+        df = unit_rows(kb, unit, filters, query, k)
         data = render(
             kb, df, fmt, {"unit": unit, "query": query, "k": k, "filters": filters.as_dict()},
             bom=stdout_is_a_file(),

@@ -14,8 +14,8 @@ from kb.cli.common import State, friendly
 from kb.cli.review_queue_commands import register as register_reviewing
 
 reviews_app = typer.Typer(
-    help="Review from the terminal (queue, decide, decisions, progress, attention, retrain); export, "
-    "import (merge) and back up the decisions; agreement.",
+    help="Review from the terminal (queue, decide, decisions, progress, attention, retrain, "
+    "last-retrain); export, import (merge) and back up the decisions; agreement.",
     no_args_is_help=True,
 )
 

@@ -1,7 +1,9 @@
-"""`kb reviews queue|progress|decide|decisions|attention|retrain`: reviewing from the terminal.
+"""`kb reviews queue|progress|decide|decisions|attention|retrain|last-retrain`: reviewing from the
+terminal.
 
-Each command calls the kb.api function of the same job (review_queue, review_progress, decide,
-current_decisions with passage_memo, needs_attention, retrain), the ones the app's review page calls,
+Each command calls the kb.api function of the same job (review_queue, review_progress with
+decisions_made, decide, current_decisions with passage_memo, needs_attention, retrain,
+last_retrain), the ones the app's review page calls,
 so a coder or a script records decisions with exactly the checks the app applies: the library
 validates actions, factors, polarities and passage ids, the CLI only prints.
 """
@@ -9,6 +11,7 @@ validates actions, factors, polarities and passage ids, the CLI only prints.
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
@@ -83,6 +86,8 @@ def progress_cmd(
     from kb import api
 
     n = api.review_progress(factor=factor, case=case, coder=coder, settings=State.settings)
+    if coder:  # the coder's own count, which a retrain that drops a rejected suggestion never lowers
+        n["decisions_made"] = api.decisions_made(coder, factor=factor, case=case, settings=State.settings)
     if as_json:
         typer.echo(json.dumps(n))
         return
@@ -90,6 +95,8 @@ def progress_cmd(
         f"{n['done']} of {n['passages']} passages done, {n['started']} started, {n['todo']} to do; "
         f"{n['codes_decided']} of {n['codes']} suggested codes decided"
     )
+    if coder:
+        typer.echo(f"codes decided by {coder} in all: {n['decisions_made']}")
 
 
 @friendly
@@ -227,6 +234,28 @@ def retrain_cmd(as_json: AsJsonl = False) -> None:
         typer.echo(table(rows))
 
 
+@friendly
+def last_retrain_cmd(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
+) -> None:
+    """When the last `retrain` of this knowledge base finished, on how many decisions, how long it took."""
+    from kb import api
+
+    last = api.last_retrain(State.settings)
+    if as_json:
+        typer.echo(json.dumps(last))
+        return
+    if last is None:
+        typer.echo("no retrain yet on this knowledge base")
+        return
+    finished = last["finished"]
+    when = (
+        datetime.fromtimestamp(finished, UTC).strftime("%Y-%m-%d %H:%M UTC") if finished else "unknown time"
+    )
+    on = f" on {last['decisions']} decisions" if last["decisions"] is not None else ""
+    typer.echo(f"last retrain: {when}{on}, {last['seconds']:.0f} s in all")
+
+
 def register(reviews: typer.Typer) -> None:
     """Add the reviewing commands to `kb reviews`."""
     reviews.command("queue")(queue_cmd)
@@ -235,3 +264,4 @@ def register(reviews: typer.Typer) -> None:
     reviews.command("decisions")(decisions_cmd)
     reviews.command("attention")(attention_cmd)
     reviews.command("retrain")(retrain_cmd)
+    reviews.command("last-retrain")(last_retrain_cmd)

@@ -151,6 +151,14 @@ SPOKEN_OBSTACLE_CUES = [
     "시큰둥하다", "바닥나다", "그만두다", "떠나다", "깎이다",
     # litotes and continuity: 나쁘지 않았어요 (good), 없애지는 않았어요 / 안 흔들렸어요 (it lasted)
     "나쁘다", "없애다", "없어지다", "사라지다", "흔들리다", "무너지다",
+    # setbacks as speech tells them: refused, sent back, postponed, stalled, fallen through, interest
+    # that cooled, a hard time (번번이 퇴짜를 맞았어요, 개통이 반년 미뤄졌죠, 관심이 식었어요, 진땀을 뺐어요,
+    # 그게 제일 큰 숙제였어요); negated they are a success like any cue (거절하는 데는 없었어요)
+    "거절", "퇴짜", "반려", "유찰", "보류", "미루다", "지연", "표류", "좌초", "틀어지다", "엎어지다",
+    "시들", "식다", "덜하다", "진땀", "혼나다", "숙제",
+    # a service that fails its users (화면이 자주 깨져요, 자꾸 튕겨요, 앱이 버벅거려요, 접속이 느렸어요,
+    # 시스템이 멈췄어요); not failing is a success (한 번도 안 멈췄어요)
+    "깨지다", "튕기다", "버벅", "느리다", "멈추다",
 ]  # fmt: skip
 SPOKEN_SUCCESS_CUES = [
     "덕분", "좋아지다", "살아나다", "안착", "숨통", "든든하다", "반기다", "고맙다", "쏠쏠하다", "탄력",
@@ -248,6 +256,27 @@ def hedge_or_people(doc: Doc, start: int, end: int) -> bool:
     return last.tag_.endswith("ETM") and end < len(doc) and doc[end].lemma_ in _PEOPLE
 
 
+def nobody_such(doc: Doc, h: CueHit, negs: list[CueHit], ids: list[int]) -> list[CueHit]:
+    """The 없다 of "반대하는 주민은 없었어요" / "어려워하는 분은 거의 없어요": an obstacle cue that
+    describes people, whose existence the clause then denies – nobody had the difficulty, a success
+    (where "어려워하는 분들이 많아요" only says whom the platform serves)."""
+    end = h.token_end  # past the cue's own 하다 / -어 하다 (어려워하는, 불편해하는)
+    while end < len(doc) and end < h.token_end + 3 and not doc[end - 1].tag_.endswith("ETM"):
+        if doc[end].tag_.split("+")[0] not in ("XSV", "XSA", "VX", "ETM"):
+            return []
+        end += 1
+    if not (doc[end - 1].tag_.endswith("ETM") and end < len(doc) and doc[end].lemma_ in _PEOPLE):
+        return []
+    return [
+        n
+        for n in negs
+        if doc[n.token_start].lemma_ == "없다"
+        and ids[n.token_start] == ids[h.token_start]
+        and end < n.token_start <= end + 6
+        and not linked(doc, end, n.token_start)
+    ]
+
+
 # Verbs of hearing users out: a complaint or difficulty that is their object ("민원을 모아서 봐요",
 # "불만을 듣고 고쳤어요") or their embedded question ("어디서 막히는지 물어봐요") is the practice of
 # listening, no obstacle of the case (coding guide §3).
@@ -326,6 +355,12 @@ class PolarityRules:
         for h in hits:
             if h.key in ("negation", "decline") or h.token_start in spent:
                 continue
+            nobody = nobody_such(doc, h, negs, ids) if h.key == "obstacle" else []
+            if nobody:  # "반대하는 주민은 없었어요": nobody had the difficulty
+                flipping.update(n.token_start for n in nobody)
+                scores[ids[h.token_start]] = scores.get(ids[h.token_start], 0.0) + 1.0
+                cues.setdefault(ids[h.token_start], []).append(f"¬{h.cue}")
+                continue
             if h.key == "obstacle" and (
                 hedge_or_people(doc, h.token_start, h.token_end) or listened_to(doc, h.token_end, ids)
             ):
@@ -353,11 +388,14 @@ class PolarityRules:
             by = [
                 n
                 for n in negs
-                if ids[n.token_start] == clause
-                and h.token_end <= n.token_start
-                and (n.token_start <= h.token_end + 4 or only(doc, n.token_start))  # N밖에 안: all of N
-                and n.token_start not in spent  # 없어지다's 없: the decline has flipped it
-                and not linked(doc, h.token_end - 1, n.token_start)
+                if (
+                    ids[n.token_start] == clause
+                    and h.token_end <= n.token_start
+                    and (n.token_start <= h.token_end + 4 or only(doc, n.token_start))  # N밖에 안: all of N
+                    and n.token_start not in spent  # 없어지다's 없: the decline has flipped it
+                    and not linked(doc, h.token_end - 1, n.token_start)
+                )
+                or (n.token_end == h.token_start and doc[n.token_start].tag_ == "MAG")  # 안 흔들렸어요
             ]
             negated = not comments_on_clause(doc, h.token_start) and bool(by)
             if negated:
@@ -418,9 +456,12 @@ def linked(doc: Doc, lo: int, hi: int) -> bool:
     """A connective ending between a cue and a later negator puts the negator in the next
     predicate's scope ("불편해서 못 쓰겠다": the inconvenience is not denied); -지/-게/-기 (힘들지
     않았어요, 크게 안 했어요), also with a contracted topic particle (없어지진 않았어요, 쉽진
-    않았어요), keep it in the cue's."""
+    않았어요), keep it in the cue's, and so does -어 before an auxiliary verb (미뤄지지 않았어요,
+    막혀 있지 않아요): one predicate, not two."""
     return any(
-        "EC" in doc[k].tag_.split("+") and not doc[k].text.endswith(("지", "게", "기", "진", "겐", "긴"))
+        "EC" in doc[k].tag_.split("+")
+        and not doc[k].text.endswith(("지", "게", "기", "진", "겐", "긴"))
+        and not (k + 1 < len(doc) and doc[k + 1].tag_.startswith("VX"))
         for k in range(lo, hi)
     )
 

@@ -90,8 +90,11 @@ TROUBLE = frozenset(
 GROWING = frozenset({"높아지", "증가", "가중"})
 # not few, not small (적지 않은 숫자예요, 작지 않은 성과): much of it – an obstacle only when it is a burden
 FEW = frozenset({"적", "작"})
-# a burden that falls or halves is good news (비용이 반으로 줄었어요, 민원이 급감했어요)
+# a burden that falls or halves is good news (비용이 반으로 줄었어요, 민원이 급감했어요); so is a fall
+# in what took time, in inquiries to answer or in a gap (처리 기간이 줄었어요, 문의 전화가 줄었어요,
+# 격차가 줄었어요), while other figures that fall are bad news (가입자가 많이 줄었어요)
 FALLING = frozenset({"줄어들", "급감", "쪼그라들"})
+FALL_RELIEF = frozenset({"시간", "기간", "시일", "문의", "격차"})
 # "only N" (N밖에 안/못 …, N밖에 없다) says there was little of something: an obstacle when it is a
 # gain (가입자가 100명밖에 안 돼요), a success when it is a burden or what a result cost (민원이 몇
 # 건밖에 안 들어왔어요, 두 달밖에 안 걸렸어요, 돈이 얼마밖에 안 들었어요)
@@ -127,8 +130,11 @@ def _asks(toks: Sequence[tuple[str, str]], k: int) -> bool:
 
 def negated(toks: Sequence[tuple[str, str]], i: int) -> bool:
     """The predicate or noun at `i` is negated: 안/못 before it, or -지 않다/못하다, 없다 right after
-    it (힘들지 않았어요, 고생은 없었어요, 늘지도 않아요)."""
+    it (힘들지 않았어요, 고생은 없었어요, 늘지도 않아요), or a clause that says nobody is so
+    (어려워하는 분은 거의 없어요)."""
     if i and toks[i - 1][1] == "MAG" and toks[i - 1][0] in NEGATORS:
+        return True
+    if _nobody_such(toks, i):
         return True
     for k, (form, tag) in enumerate(toks[i + 1 : i + 5], i + 1):
         if tag == "VX" and form in ("않", "못하"):
@@ -141,6 +147,23 @@ def negated(toks: Sequence[tuple[str, str]], i: int) -> bool:
             and form.startswith(("지", "게", "기"))
             or _feel_verb(toks, k)  # 헷갈려하지 않아요: the -어 하다 of a verb of feeling
         ):
+            return False
+    return False
+
+
+def _nobody_such(toks: Sequence[tuple[str, str]], i: int) -> bool:
+    """The word at `i` describes people whose existence the clause denies: 어려워하는 분은 거의
+    없어요, 불편해하는 어르신은 한 분도 없으셨어요 (nobody had the difficulty)."""
+    k = i + 1
+    while k < len(toks) and (toks[k][1].startswith(("XS", "VX")) or _feel_verb(toks, k)):
+        k += 1
+    if not (k + 1 < len(toks) and toks[k][1] == "ETM" and toks[k + 1][0] in PEOPLE):
+        return False
+    for j in range(k + 2, min(len(toks), k + 8)):
+        form, tag = toks[j]
+        if tag == "VA" and form == "없":
+            return _none_is(toks, j)
+        if not tag.startswith(("J", "MM", "NNB", "MAG")):
             return False
     return False
 
@@ -194,15 +217,20 @@ def _scarce(toks: Sequence[tuple[str, str]], i: int) -> str | None:
     return "burden" if burden else "gain"
 
 
-def _burden_before(toks: Sequence[tuple[str, str]], i: int) -> bool:
-    """A burden noun (비용, 민원, 포기 …) in the clause before `i` (back to a connective ending; the
-    adverbial -게 of 크게, 많이 is none)."""
+def _burden_before(toks: Sequence[tuple[str, str]], i: int, nouns: frozenset[str] = BURDEN) -> bool:
+    """A burden noun (비용, 민원, 포기 …; or one of `nouns`) in the clause before `i` (back to a
+    connective ending; the adverbial -게 of 크게, 많이 is none)."""
     for form, tag in reversed(toks[max(0, i - 8) : i]):
         if tag == "SF" or tag == "EC" and form != "게":
             return False
-        if tag.startswith("NN") and form in BURDEN:
+        if tag.startswith("NN") and form in nouns:
             return True
     return False
+
+
+def _fall_is_relief(toks: Sequence[tuple[str, str]], i: int) -> bool:
+    """What falls at `i` is a burden, a cost in time, inquiries or a gap: its fall is good news."""
+    return _burden_before(toks, i) or _burden_before(toks, i, FALL_RELIEF)
 
 
 def _none_is(toks: Sequence[tuple[str, str]], k: int) -> bool:
@@ -407,8 +435,11 @@ def markers(text: str) -> dict[str, float]:
             and not hedge_or_people(toks, i)
         ):
             bad = not negated(toks, i)
-            if form in FALLING and _burden_before(toks, i):
+            if form in FALLING and _fall_is_relief(toks, i):
                 bad = not bad  # 민원이 급감했어요
+            add("spoken_obstacle" if bad else "spoken_success")
+        if form == "줄" and tag.startswith("VV"):  # 줄다, not 줄 (a line, 줄을 서다)
+            bad = negated(toks, i) == _fall_is_relief(toks, i)  # bad unless a burden falls; 않다 turns it
             add("spoken_obstacle" if bad else "spoken_success")
         if form in SUCCESS_WORDS:
             add("spoken_obstacle" if negated(toks, i) else "spoken_success")

@@ -1,6 +1,6 @@
 """The columns of `kb export`, defined once: their order, type and what each holds.
 
-The excerpt and passage exports take their column lists from here (kb.exchange.export), the XLSX
+The excerpt, passage and sentence exports take their column lists from here (kb.exchange.export), the XLSX
 export writes this dictionary as its `columns` sheet, `kb export --columns` / `kb.export_columns()`
 print it, `kb.read_export` gives each column its type from it, and docs/export_columns.md is
 generated from it (`python -m kb.exchange.columns > docs/export_columns.md`; a test keeps the two
@@ -36,6 +36,16 @@ COUNTING = (
     '`--min-confidence` filter that is the number of rows with `polarity_from == "passage"`.'
 )
 """How to count an excerpt export's rows (kb.store.kbase.by_direction, docs/coding_guide.md §3)."""
+
+SENTENCE_COUNTING = (
+    "A sentence export has one row per sentence × auto code of that sentence, and one row with an empty "
+    "`category` for a sentence the auto coder left uncoded (without a `--factor`, `--polarity` or "
+    "`--min-confidence` filter, which keep only the code rows that pass). To count sentences, count distinct "
+    "`sentence_id`; to set kb's codes beside your own per-sentence coding, join on `sentence_id` or on "
+    "`passage_id` + `start`/`end`. These are the auto coder's readings: review decisions are made per "
+    "passage and factor (`passage_decision`), never per sentence."
+)
+"""How to count a sentence export's rows (kb.exchange.sentences)."""
 
 _ID_NOTE = "stable across exports and rebuilds while the passage's text is unchanged"
 
@@ -186,9 +196,61 @@ PASSAGE: dict[str, Column] = {
 }
 """A passage export's columns (`--unit passage`, the jsonl default), in order: every passage, coded or not."""
 
+SENTENCE: dict[str, Column] = {
+    "sentence_id": Column(
+        "text",
+        "The row's sentence: passage_id + '#' + its number in the passage (e.g. daangn:1a2b3c4d5e6f#2); "
+        f"{_ID_NOTE} (and the coder splits it the same way). Not unique in the export: a sentence with "
+        "two codes has two rows.",
+    ),
+    "passage_id": _PASSAGE_ID,
+    "sentence_no": Column("integer", "The sentence's number in its passage, from 1."),
+    **_CASE,
+    "group": _CASE_MORE["group"],
+    "platform_type": _CASE_MORE["platform_type"],
+    "kind": _PLACE["kind"],
+    "speaker": _PLACE["speaker"],
+    "question": _PLACE["question"],
+    "citation": _CITATION,
+    "start": Column(
+        "integer",
+        "Where the sentence starts in its passage's text (the passage export's `text`), in characters.",
+    ),
+    "end": Column("integer", "Where the sentence ends in its passage's text, in characters (exclusive)."),
+    "sentence": Column("text", "The sentence: the passage's text from `start` to `end`, stripped."),
+    "category": Column(
+        "text", "The factor the auto coder read in the sentence (codebook.yaml); empty: it read none."
+    ),
+    "label_ko": Column("text", "The factor's Korean name."),
+    "label_en": Column("text", "The factor's English name."),
+    "polarity": Column(
+        "text",
+        "The direction the auto coder read for this factor in this sentence: success, obstacle, neutral or "
+        "recommendation; empty for an uncoded sentence.",
+    ),
+    "confidence": Column("number", "0–1: the auto coder's confidence in the sentence's code; empty if none."),
+    "polarity_confidence": Column(
+        "number", "0–1: how sure the auto coder is of the sentence's direction, apart from the factor."
+    ),
+    "coder": Column(
+        "text",
+        "Version stamp of the auto coder that read the sentence, coded or not (a retrain can change its "
+        "readings; cite it); empty when the passage has no auto-coder record.",
+    ),
+    "passage_decision": Column(
+        "text",
+        "The current human review decision on this passage and factor: 'accepted: <polarity>', "
+        "'added: <polarity>' or 'rejected'; empty when nobody decided. Decisions are made per passage and "
+        "factor, not per sentence: every sentence row of the factor in the passage shows the same one.",
+    ),
+    "reviewer": Column("text", "The coder who made `passage_decision`."),
+}
+"""A sentence export's columns (`--unit sentence`), in order: every sentence of the selected passages."""
+
 EXCERPT_COLUMNS = list(EXCERPT)
 PASSAGE_COLUMNS = list(PASSAGE)
-UNIT_COLUMNS = {"excerpt": EXCERPT, "passage": PASSAGE}
+SENTENCE_COLUMNS = list(SENTENCE)
+UNIT_COLUMNS = {"excerpt": EXCERPT, "passage": PASSAGE, "sentence": SENTENCE}
 TEXT_COLUMNS = sorted(
     {n for cols in UNIT_COLUMNS.values() for n, c in cols.items() if c.type in ("text", "json")}
 )
@@ -201,7 +263,7 @@ def columns_of(unit: str) -> dict[str, Column]:
 
 
 def dictionary(unit: str | None = None) -> pd.DataFrame:
-    """The column dictionary as a table: unit, column, type, description (both units when None)."""
+    """The column dictionary as a table: unit, column, type, description (every unit when None)."""
     units = [unit] if unit else list(UNIT_COLUMNS)
     rows = [
         {"unit": u, "column": name, "type": col.type, "description": col.description}
@@ -214,7 +276,7 @@ def dictionary(unit: str | None = None) -> pd.DataFrame:
 def typed(df: pd.DataFrame) -> pd.DataFrame:
     """`df` (an export read back from CSV/XLSX) with each known column in its dictionary type.
 
-    A column of both units has the same type in both (a test checks it)."""
+    A column of several units has the same type in each (a test checks it)."""
     types = {name: col.type for u in UNIT_COLUMNS for name, col in columns_of(u).items()}
     out = df.copy()
     for name in out.columns:
@@ -231,7 +293,7 @@ def typed(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def markdown() -> str:
-    """docs/export_columns.md: the counting rule and one table per unit."""
+    """docs/export_columns.md: the counting rules and one table per unit."""
 
     def cell(text: str) -> str:
         return text.replace("|", "\\|")
@@ -253,9 +315,11 @@ def markdown() -> str:
     titles = {
         "excerpt": "## Excerpts (`--unit excerpt`, the csv/xlsx/parquet default)",
         "passage": "## Passages (`--unit passage`, the jsonl default)",
+        "sentence": "## Sentences (`--unit sentence`)",
     }
+    notes = {"sentence": ["**How to count.** " + SENTENCE_COUNTING, ""]}
     for unit in UNIT_COLUMNS:
-        parts += [titles[unit], "", "| column | type | description |", "|---|---|---|"]
+        parts += [titles[unit], "", *notes.get(unit, []), "| column | type | description |", "|---|---|---|"]
         parts += [f"| `{n}` | {c.type} | {cell(c.description)} |" for n, c in columns_of(unit).items()]
         parts.append("")
     parts += [
@@ -270,7 +334,8 @@ def markdown() -> str:
 
 
 SHEETS = {
-    "excerpts / passages": "The exported rows (the first sheet: what `pd.read_excel(path)` reads).",
+    "excerpts / passages / sentences": "The exported rows (the first sheet: what `pd.read_excel(path)` "
+    "reads).",
     "overview": "One row per factor: its rows per direction (success, obstacle, neutral, recommendation) "
     "and its distinct passages.",
     "about": "key / value: when and how the export was made (unit, query, filters, row count, data "

@@ -1,4 +1,4 @@
-"""`kb export`: coded excerpts or passages as csv, xlsx, jsonl, parquet, REFI-QDA qdpx/qdc,
+"""`kb export`: coded excerpts, passages or sentences as csv, xlsx, jsonl, parquet, REFI-QDA qdpx/qdc,
 and the codebook as Taguette's codebook CSV.
 
 Takes the same filters as `kb search` (and optionally a query, which restricts the export to
@@ -21,7 +21,14 @@ import pandas as pd
 from kb import fileio
 from kb.corpus.citation import citations
 from kb.errors import ExportError
-from kb.exchange.columns import COUNTING, EXCERPT_COLUMNS, PASSAGE_COLUMNS, UNIT_COLUMNS, dictionary
+from kb.exchange.columns import (
+    COUNTING,
+    EXCERPT_COLUMNS,
+    PASSAGE_COLUMNS,
+    SENTENCE_COUNTING,
+    UNIT_COLUMNS,
+    dictionary,
+)
 from kb.fileio import default_mode
 from kb.query.filters import Filters, allowed_ids, matching_codes
 from kb.query.profiles import quote
@@ -36,7 +43,8 @@ FORMATS = ("csv", "xlsx", "jsonl", "parquet", "qdpx", "qdc", "codebook-csv")
 ALIASES = {"taguette-codebook": "codebook-csv", "taguette": "codebook-csv", "refi-qda": "qdpx"}
 CODEBOOK_FORMATS = ("qdc", "codebook-csv")
 BINARY_FORMATS = ("xlsx", "parquet", "qdpx")
-UNITS = ("excerpt", "passage")
+UNITS = ("excerpt", "passage", "sentence")
+SHEET_OF_UNIT = {"excerpt": "excerpts", "passage": "passages", "sentence": "sentences"}
 DEFAULT_UNIT = {"csv": "excerpt", "xlsx": "excerpt", "parquet": "excerpt", "jsonl": "passage"}
 META_COLUMNS = (
     "doc_id", "case", "case_name", "group", "platform_type", "section", "kind", "speaker", "question", "text",
@@ -113,12 +121,18 @@ def excerpt_id(passage_id: str, category: str, polarity: str | None) -> str:
 
 def export_columns(unit: str | None = "excerpt") -> pd.DataFrame:
     """`kb.export_columns()`: what each column of an export holds (unit, column, type, description);
-    both units when `unit` is None (kb.exchange.columns, docs/export_columns.md)."""
+    every unit when `unit` is None (kb.exchange.columns, docs/export_columns.md). `attrs["counting"]`:
+    how to count the unit's rows."""
     if unit is not None and unit not in UNIT_COLUMNS:
         raise ExportError(f"unknown export unit {unit!r}; valid units: {', '.join(UNITS)}")
     table = dictionary(unit)
-    if unit != "passage":
-        table.attrs["counting"] = COUNTING
+    counting = {
+        "excerpt": COUNTING,
+        "sentence": SENTENCE_COUNTING,
+        None: f"{COUNTING}\n\n{SENTENCE_COUNTING}",
+    }
+    if unit in counting:
+        table.attrs["counting"] = counting[unit]
     return table
 
 
@@ -215,6 +229,24 @@ def passages(
     if rank:
         df.insert(0, "rank", df["id"].map(rank).astype("Int64"))
     return df
+
+
+def sentences(
+    kb: KnowledgeBase, filters: Filters = NO_FILTERS, query: str | None = None, k: int = DEFAULT_K
+) -> pd.DataFrame:
+    """One row per sentence × auto code of every passage that passes the filters (an uncoded sentence:
+    one row with empty code columns), kb.exchange.sentences."""
+    from kb.exchange.sentences import sentence_rows
+
+    ids, rank = selection(kb, filters, query, k)
+    return sentence_rows(kb, ids, rank, filters)
+
+
+def unit_rows(
+    kb: KnowledgeBase, unit: str, filters: Filters = NO_FILTERS, query: str | None = None, k: int = DEFAULT_K
+) -> pd.DataFrame:
+    """The export's rows of `unit` (excerpt, passage or sentence)."""
+    return {"excerpt": excerpts, "passage": passages, "sentence": sentences}[unit](kb, filters, query, k)
 
 
 def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
@@ -335,6 +367,7 @@ def workbook(kb: KnowledgeBase, df: pd.DataFrame, meta: dict[str, Any]) -> bytes
             ("query", meta.get("query") or ""),
             ("rows", len(df)),
             ("counting", COUNTING),
+            *([("sentence counting", SENTENCE_COUNTING)] if meta["unit"] == "sentence" else []),
             ("columns", "what each column holds: the columns sheet (docs/export_columns.md)"),
             ("overview", "per factor: rows per direction and distinct passages (passages)"),
             ("matrix cells", "success / obstacle passages per factor and case"),
@@ -349,7 +382,7 @@ def workbook(kb: KnowledgeBase, df: pd.DataFrame, meta: dict[str, Any]) -> bytes
     mat = matrix(kb, meta.get("query"), filters)
     buf = io.BytesIO()
     with pd.ExcelWriter(buf, engine="openpyxl") as writer:  # the rows first: what pd.read_excel reads
-        _sheet(writer, _flat(df), "excerpts" if meta["unit"] == "excerpt" else "passages")
+        _sheet(writer, _flat(df), SHEET_OF_UNIT[meta["unit"]])
         # one table per sheet, so pd.read_excel(path, sheet_name=...) reads each as it is
         _sheet(writer, overview, "overview")
         _sheet(writer, about, "about")
@@ -389,7 +422,7 @@ def export(
     *,
     k: int = DEFAULT_K,
 ) -> pd.DataFrame:
-    """The rows to export (excerpts or passages); written to `path` when given.
+    """The rows to export (excerpts, passages or sentences); written to `path` when given.
 
     qdpx exports the coded excerpts with the full source documents of every selected passage; qdc
     and codebook-csv (alias taguette-codebook) export the codebook (the frame lists its categories).
@@ -401,7 +434,7 @@ def export(
 
         df = codebook_to_frame(kb.codebook)
     else:
-        df = (excerpts if unit == "excerpt" else passages)(kb, filters, query, k)
+        df = unit_rows(kb, unit, filters, query, k)
     if path is not None:
         meta = {
             "format": format,

@@ -1,11 +1,13 @@
 """Review queue for coders: one passage at a time, accept/reject/re-polarise/add codes, memos.
 
 Every button writes one decision through kb.review.queue.decide (append-only SQLite log, the
-coder's name recorded); the page then reruns and shows the stored state, never a local copy.
+coder's name recorded) in its on_click callback, bound to the passage the button was drawn for; the
+page then reruns and shows the stored state, never a local copy.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -13,6 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from kb import api
+from kb.errors import KbError
 from kb.records import POLARITIES, sentence_directions
 from kb.ui import components as ui
 from kb.ui import login, retrain_gate, review_session
@@ -96,11 +99,19 @@ def retrain_box(res: Resources) -> None:
 
 
 def _flash() -> None:
-    """The last decision's confirmation, at the top and as a toast (the memo box is far below the top)."""
+    """The last decision's confirmation (or why it was not stored), at the top and as a toast (the
+    memo box is far below the top)."""
     msg = st.session_state.pop("rv_flash", None)
     if msg:
         st.success(msg, icon=":material/save:")
         st.toast(msg, icon=":material/save:")
+    error = st.session_state.pop("rv_flash_error", None)
+    if error:
+        st.error(error, icon=":material/block:")
+        st.toast(error, icon=":material/block:")
+    info = st.session_state.pop("rv_flash_info", None)
+    if info:
+        st.info(info)
 
 
 def retrain_changes(res: Resources, coder: str) -> None:
@@ -147,17 +158,67 @@ def retrain_changes(res: Resources, coder: str) -> None:
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", column_config=CHANGE_COLUMNS)
 
 
-def _decide(res: Resources, coder: str, pid: str, category: str | None, action: str, **kw: Any) -> None:
-    login.require_coder(coder)
-    api.decide(coder, pid, category, action, settings=res.settings, **kw)
-    label = res.labels.get(category, category) if category else PASSAGE_MEMO
+@dataclass(frozen=True)
+class Drawn:
+    """What a decision button was drawn for: its passage (and how the flash names it), the coder."""
+
+    res: Resources
+    coder: str
+    pid: str
+    where: str  # "은평구 … · `pid`": the flash says where a decision went
+
+
+def _decide(at: Drawn, category: str | None, action: str, **kw: Any) -> None:
+    """on_click of every decision button. A callback runs before the next page run, with the passage
+    the button was drawn for; a click that arrives after the page has moved on to another passage
+    (다음 pressed, the old buttons still on screen) is refused with a message naming both, never stored
+    on the passage now shown nor silently dropped (issue: decisions on the wrong passage)."""
+    label = at.res.labels.get(category, category) if category else PASSAGE_MEMO
+    what = f"{label} → {ACTION_KO.get(action, action)}"
+    shown = st.session_state.get("review_pid")
+    if shown != at.pid:
+        st.session_state["rv_flash_error"] = (
+            f"저장하지 않았습니다: {what} 버튼은 {at.where} 구절의 것인데, 화면은 이미 다른 구절로 "
+            "바뀌는 중이었습니다 (not saved: the button belonged to the passage shown before). "
+            "그 구절에 결정하려면 '방금 본 구절로 돌아가기'를 누르세요."
+        )
+        return
+    try:
+        login.require_coder(at.coder)
+        api.decide(at.coder, at.pid, category, action, settings=at.res.settings, **kw)
+    except KbError as exc:
+        st.session_state["rv_flash_error"] = f"저장하지 않았습니다 (not saved): {exc}"
+        return
     polarity = f" ({ui.POLARITY_KO.get(kw['polarity'], kw['polarity'])})" if kw.get("polarity") else ""
-    st.session_state["rv_flash"] = f"저장됨: {label} → {ACTION_KO.get(action, action)}{polarity}"
-    st.rerun()
+    st.session_state["rv_flash"] = f"저장됨: {what}{polarity} · {at.where}"
 
 
-def code_row(res: Resources, coder: str, pid: str, text: str, code: dict, decided: dict | None) -> None:
+def _decide_from_box(at: Drawn, category: str, action: str, current: str) -> None:
+    """accept / set_polarity with the polarity in the code's box at the moment of the click."""
+    pol = st.session_state.get(f"pol_{at.pid}_{category}", current)
+    if action == "accept" and pol == current:
+        _decide(at, category, "accept")
+    else:
+        _decide(at, category, action, polarity=pol)
+
+
+def _add_from_boxes(at: Drawn) -> None:
+    cat, pol = st.session_state.get(f"add_cat_{at.pid}"), st.session_state.get(f"add_pol_{at.pid}")
+    if cat and pol:
+        _decide(at, cat, "add", polarity=pol)
+
+
+def _memo_from_box(at: Drawn) -> None:
+    memo = st.session_state.get(f"memo_{at.pid}", "")
+    if memo == (api.passage_memo(at.pid, settings=at.res.settings) or ""):
+        st.session_state["rv_flash_info"] = "메모가 그대로입니다 (unchanged)."
+    else:
+        _decide(at, None, "memo", memo=memo)
+
+
+def code_row(at: Drawn, text: str, code: dict, decided: dict | None) -> None:
     """One suggested (or added) code with its evidence and the decision buttons."""
+    res, pid = at.res, at.pid
     cat = code["category"]
     with st.container(border=True):
         top = st.columns([3, 2])
@@ -181,7 +242,7 @@ def code_row(res: Resources, coder: str, pid: str, text: str, code: dict, decide
             top[1].markdown(f"**{STATUS_KO.get(status, status)}** {ui.POLARITY_KO.get(pol, '')} · {who}")
         else:
             top[1].markdown(":orange[**미결정 undecided**]")
-        decision_buttons(res, coder, pid, cat, code, decided)  # under the chip: no scrolling past evidence
+        decision_buttons(at, cat, code, decided)  # under the chip: no scrolling past evidence
         every = carrying_sentences(res, pid, text, cat)
         for sent in carrying_sentences(res, pid, text, cat, most=EVIDENCE_SENTENCES):
             st.caption("근거 문장: " + ui.md_escape(sent))
@@ -200,10 +261,9 @@ def code_row(res: Resources, coder: str, pid: str, text: str, code: dict, decide
             st.caption("단서어 cues: " + ui.md_escape(", ".join(map(str, ev["cues"][:8]))))
 
 
-def decision_buttons(
-    res: Resources, coder: str, pid: str, cat: str, code: dict, decided: dict | None
-) -> None:
+def decision_buttons(at: Drawn, cat: str, code: dict, decided: dict | None) -> None:
     """Accept, reject and re-polarise one code: "accept" takes the polarity the coder sees in the box."""
+    pid = at.pid
     b = st.columns([1, 1, 2, 1])
     current = (decided or {}).get("polarity") or code.get("polarity") or "neutral"
     pol = b[2].selectbox(
@@ -215,15 +275,22 @@ def decision_buttons(
         label_visibility="collapsed",
     )
     accept_help = "accept" if pol == current else f"accept as {pol}"
-    if b[0].button("수락", icon=":material/check:", key=f"acc_{pid}_{cat}", help=accept_help):
-        _decide(res, coder, pid, cat, "accept", **({"polarity": pol} if pol != current else {}))
-    if b[1].button("거절", icon=":material/close:", key=f"rej_{pid}_{cat}", help="reject"):
-        _decide(res, coder, pid, cat, "reject")
-    if b[3].button("극성 변경", key=f"setpol_{pid}_{cat}", help="set polarity", disabled=pol == current):
-        _decide(res, coder, pid, cat, "set_polarity", polarity=pol)
+    b[0].button(
+        "수락", icon=":material/check:", key=f"acc_{pid}_{cat}", help=accept_help,
+        on_click=_decide_from_box, args=(at, cat, "accept", current),
+    )  # fmt: skip
+    b[1].button(
+        "거절", icon=":material/close:", key=f"rej_{pid}_{cat}", help="reject",
+        on_click=_decide, args=(at, cat, "reject"),
+    )  # fmt: skip
+    b[3].button(
+        "극성 변경", key=f"setpol_{pid}_{cat}", help="set polarity", disabled=pol == current,
+        on_click=_decide_from_box, args=(at, cat, "set_polarity", current),
+    )  # fmt: skip
 
 
-def add_code(res: Resources, coder: str, pid: str, present: set[str]) -> None:
+def add_code(at: Drawn, present: set[str]) -> None:
+    res, pid = at.res, at.pid
     missing = [c for c in res.kb.codebook.ids if c not in present]
     if not missing:
         return
@@ -234,33 +301,28 @@ def add_code(res: Resources, coder: str, pid: str, present: set[str]) -> None:
         "(a passage done here teaches that the factors not accepted or added do not apply)."
     )
     c = st.columns([2, 1, 1])
-    cat = c[0].selectbox(
+    c[0].selectbox(
         "요인",
         missing,
         key=f"add_cat_{pid}",
         format_func=lambda x: res.labels.get(x, x),
         label_visibility="collapsed",
     )
-    pol = c[1].selectbox(
+    c[1].selectbox(
         "극성",
         POLARITIES,
         key=f"add_pol_{pid}",
         format_func=lambda p: ui.POLARITY_KO[p],
         label_visibility="collapsed",
     )
-    if c[2].button("추가", icon=":material/add:", key=f"add_{pid}"):
-        _decide(res, coder, pid, cat, "add", polarity=pol)
+    c[2].button("추가", icon=":material/add:", key=f"add_{pid}", on_click=_add_from_boxes, args=(at,))
 
 
-def memo_box(res: Resources, coder: str, pid: str) -> None:
-    current = api.passage_memo(pid, settings=res.settings) or ""
-    with st.form(f"memo_form_{pid}", border=False):
-        memo = st.text_area("구절 메모 memo", value=current, key=f"memo_{pid}", height=80)
-        if st.form_submit_button("메모 저장"):
-            if memo == current:
-                st.info("메모가 그대로입니다 (unchanged).")
-            else:
-                _decide(res, coder, pid, None, "memo", memo=memo)
+def memo_box(at: Drawn) -> None:
+    current = api.passage_memo(at.pid, settings=at.res.settings) or ""
+    with st.form(f"memo_form_{at.pid}", border=False):
+        st.text_area("구절 메모 memo", value=current, key=f"memo_{at.pid}", height=80)
+        st.form_submit_button("메모 저장", on_click=_memo_from_box, args=(at,))
 
 
 def passage_view(res: Resources, coder: str, pid: str, blind: bool = False) -> None:
@@ -290,30 +352,30 @@ def passage_view(res: Resources, coder: str, pid: str, blind: bool = False) -> N
     if rec.get("polarity"):
         st.caption(f"자동 코더의 구절 극성: {ui.POLARITY_KO.get(rec['polarity'], rec['polarity'])}")
     st.markdown("#### 제안된 코드 · suggested codes")
+    at = Drawn(res, coder, pid, f"{ui.md_escape(p.get('case_name') or p.get('case') or '')} `{pid}`")
     present = set()
     for code in auto:
         present.add(code["category"])
         cat = code["category"]
         also = sentence_directions(cat, code.get("polarity") or "", rec.get("sentences") or [])
-        code_row(res, coder, pid, text, {**code, "source": "auto", "also": also}, decided.get(cat))
+        code_row(at, text, {**code, "source": "auto", "also": also}, decided.get(cat))
     for cat, row in sorted(decided.items()):
         if cat not in present and row["status"] in ("added", "accepted"):
             present.add(cat)
-            code_row(
-                res,
-                coder,
-                pid,
-                text,
-                {"category": cat, "polarity": row["polarity"], "source": "human", "reviewer": row["coder"]},
-                row,
-            )
+            human = {
+                "category": cat,
+                "polarity": row["polarity"],
+                "source": "human",
+                "reviewer": row["coder"],
+            }
+            code_row(at, text, human, row)
     if not auto:
         st.caption("자동 코드가 없는 구절입니다.")
-    add_code(res, coder, pid, present)
+    add_code(at, present)
     if blind:  # the passage memo and the log would show the other coders' decisions
         st.caption(":material/visibility_off: 블라인드: 메모와 결정 기록은 숨깁니다 (hidden while blind).")
         return
-    memo_box(res, coder, pid)
+    memo_box(at)
     with st.expander("이 구절의 결정 기록 · decision log"):
         st.dataframe(decision_log(res, pid), hide_index=True, width="stretch")
 
@@ -357,6 +419,12 @@ def progress_bar(res: Resources, coder: str, factor: str | None, case: str | Non
         f"{where}**{ui.md_escape(coder)}** 님의 결정 {made}건: 기록된 결정이라 재학습해도 줄지 않습니다. "
         "위의 구절·제안 수는 자동 코더가 지금 내놓는 제안만 셉니다."
     )
+
+
+def _go(target: str | None) -> None:
+    """on_click of 이전 / 다음: the passage to show next, fixed when the button was drawn."""
+    if target:
+        st.session_state["review_pid"] = target
 
 
 def render() -> None:
@@ -414,25 +482,28 @@ def render() -> None:
         st.session_state["review_pid"] = pid
         pos = ids.index(pid) if pid in ids else -1
         nav = st.columns([1, 2, 1])
-        if nav[0].button(
-            "이전", icon=":material/arrow_back:", key="rv_prev", disabled=pos <= 0, width="stretch"
-        ):
-            st.session_state["review_pid"] = ids[pos - 1]
-            st.rerun()
+        nav[0].button(
+            "이전", icon=":material/arrow_back:", key="rv_prev", disabled=pos <= 0, width="stretch",
+            on_click=_go, args=(ids[pos - 1] if pos > 0 else None,),
+        )  # fmt: skip
         item = items[pos] if pos >= 0 else None
         where = f"{pos + 1} / {len(ids)}" if pos >= 0 else "큐 밖의 구절 (검색에서 열림)"
         unc = f" · 불확실성 {item.uncertainty:.2f}" if item else ""
         nav[1].markdown(f"**{where}**{unc}")
-        if nav[2].button(
-            "다음",
-            icon=":material/arrow_forward:",
-            key="rv_next",
-            disabled=pos < 0 or pos >= len(ids) - 1,
-            width="stretch",
-        ):
-            st.session_state["review_pid"] = ids[pos + 1]
-            st.rerun()
+        following = ids[pos + 1] if 0 <= pos < len(ids) - 1 else None
+        nav[2].button(
+            "다음", icon=":material/arrow_forward:", key="rv_next", disabled=following is None,
+            width="stretch", on_click=_go, args=(following,),
+        )  # fmt: skip
         passage_view(res, coder, pid, blind)
+        if following:  # after the last code of a long passage: no scrolling back up to go on
+            st.button(
+                "다음 구절",
+                icon=":material/arrow_forward:",
+                key="rv_next_bottom",
+                on_click=_go,
+                args=(following,),
+            )
     attention = api.needs_attention(res.settings)
     with st.expander(f"확인이 필요한 결정 · needs attention ({len(attention)})", expanded=False):
         if attention.empty:
