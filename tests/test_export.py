@@ -451,3 +451,16 @@ def test_a_word_transcript_is_cited_by_its_paragraphs(kb_settings, tmp_path):
     assert first.startswith("deulnyeok_interview.docx (added ") and first.endswith(", paragraph 4")
     assert second.endswith(", paragraphs 8–9")
     assert "line" not in first + second
+
+
+def test_every_unit_names_the_passage_passage_id_so_scripts_can_join_them(kb_settings):
+    """A script that joins the passage export to the excerpt or sentence export joins on one name."""
+    from kb.store.kbase import get_kb
+
+    kb = get_kb(kb_settings)
+    passages, excerpts = export(kb, "jsonl", unit="passage"), export(kb, "csv")
+    sentences = export(kb, "csv", unit="sentence")
+    assert (passages["passage_id"] == passages["id"]).all()  # `id` stays for the scripts that use it
+    joined = excerpts.merge(passages[["passage_id", "n_codes"]], on="passage_id", how="left")
+    assert len(joined) == len(excerpts) and joined["n_codes"].ge(1).all()
+    assert set(sentences["passage_id"]) == set(passages["passage_id"])  # every passage has sentence rows

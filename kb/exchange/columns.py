@@ -171,6 +171,10 @@ EXCERPT: dict[str, Column] = {
 
 PASSAGE: dict[str, Column] = {
     "id": _PASSAGE_ID,
+    "passage_id": Column(
+        "text",
+        "The same id as `id`, under the name the excerpt and sentence exports give it: join the units on it.",
+    ),
     **_CASE,
     **_CASE_MORE,
     **_PLACE,

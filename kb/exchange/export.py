@@ -216,7 +216,7 @@ def passages(
         codes = [{key: _clean(c.get(key)) for key in CODE_KEYS} for c in kb.codes_for(p["id"])]
         row = {col: _clean(p.get(col)) for col in PASSAGE_COLUMNS[: PASSAGE_COLUMNS.index("codes")]}
         row["page"], row["page_end"] = _page(p.get("page")), _page(p.get("page_end"))
-        row["citation"] = cite(p)
+        row["citation"], row["passage_id"] = cite(p), p["id"]
         row.update(
             codes=codes,
             polarity=dominant_polarity(codes),
