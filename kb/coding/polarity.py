@@ -257,9 +257,9 @@ def hedge_or_people(doc: Doc, start: int, end: int) -> bool:
 
 
 def nobody_such(doc: Doc, h: CueHit, negs: list[CueHit], ids: list[int]) -> list[CueHit]:
-    """The 없다 of "반대하는 주민은 없었어요" / "어려워하는 분은 거의 없어요": an obstacle cue that
-    describes people, whose existence the clause then denies – nobody had the difficulty, a success
-    (where "어려워하는 분들이 많아요" only says whom the platform serves)."""
+    """The 없다 of "어려워하는 분은 거의 없어요" / "불편해하는 어르신은 한 분도 없으셨어요": an obstacle
+    cue that describes people, whose existence the clause then denies – nobody had the difficulty, a
+    success (kb.coding.spoken._nobody_such reads the same pattern for the spoken markers)."""
     end = h.token_end  # past the cue's own 하다 / -어 하다 (어려워하는, 불편해하는)
     while end < len(doc) and end < h.token_end + 3 and not doc[end - 1].tag_.endswith("ETM"):
         if doc[end].tag_.split("+")[0] not in ("XSV", "XSA", "VX", "ETM"):
@@ -356,7 +356,7 @@ class PolarityRules:
             if h.key in ("negation", "decline") or h.token_start in spent:
                 continue
             nobody = nobody_such(doc, h, negs, ids) if h.key == "obstacle" else []
-            if nobody:  # "반대하는 주민은 없었어요": nobody had the difficulty
+            if nobody:  # "어려워하는 분은 거의 없어요": nobody had the difficulty
                 flipping.update(n.token_start for n in nobody)
                 scores[ids[h.token_start]] = scores.get(ids[h.token_start], 0.0) + 1.0
                 cues.setdefault(ids[h.token_start], []).append(f"¬{h.cue}")
