@@ -331,3 +331,22 @@ def test_nobody_with_the_difficulty(text: str, sign: int) -> None:
 )
 def test_figures_that_fall(text: str, sign: int) -> None:
     assert rule_sign(text) == sign, markers(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "sign"),
+    [
+        # one person carrying the work: as the predicate, doing it all, or shouldering it
+        ("운영은 사실상 저 혼자예요.", -1),
+        ("그때는 팀장님 혼자였어요.", -1),
+        ("주무관 혼자뿐이에요.", -1),
+        ("민원 답변까지 혼자서 다 했어요.", -1),
+        ("그 일을 혼자 떠안았죠.", -1),
+        # a user who manages alone; people who live alone
+        ("어르신들도 혼자서 신청하세요.", 0),
+        ("혼자서도 다 할 수 있게 만들었어요.", 0),
+        ("혼자 사는 어르신이 많아요.", 0),
+    ],
+)
+def test_one_person_doing_the_job(text: str, sign: int) -> None:
+    assert rule_sign(text) == sign, markers(text)
