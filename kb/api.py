@@ -266,6 +266,29 @@ def agreement(settings: Settings | None = None) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def compare_codes(
+    path: str | Path,
+    *,
+    category_column: str = "category",
+    polarity_column: str = "polarity",
+    settings: Settings | None = None,
+) -> dict[str, Any]:
+    """An outside coder's codes (a .csv/.xlsx file, one row per sentence or passage × code) against
+    the auto coder's: `by_factor` (units, both, only_file, only_kb, percent agreement, Krippendorff's
+    α, polarity agreement), `disagreements` (unit, factor, what each side says, the unit's text),
+    `unit` ('sentence' when the file has `sentence_id` from `kb export --unit sentence`, else
+    'passage') and `units`.
+    Factors by id or label, polarities in English or Korean; an empty factor = coded with nothing."""
+    from kb.review import outside_codes as oc
+
+    kb = get_kb(settings)
+    table = oc.read_table(path)
+    unit = oc.unit_of(table)
+    ours, texts = oc.kb_codes(kb, unit)
+    theirs = oc.parse_codes(table, kb, set(ours), category_column, polarity_column)
+    return {"unit": unit, "units": len(theirs), **oc.compare(theirs, ours, kb, texts)}
+
+
 def review_queue(
     *,
     factor: str | None = None,
