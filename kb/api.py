@@ -26,10 +26,10 @@ from kb.store.kbase import get_kb
 
 __all__ = [
     "across_cases", "add", "agreement", "backup_reviews", "build", "case_profile", "cases", "cell_passages",
-    "code", "current_decisions", "decide", "decisions_made", "export", "export_columns", "export_reviews",
-    "extract", "import_codebook", "import_reviews", "last_retrain", "matrix", "needs_attention",
-    "passage_memo", "passage_memos", "passages", "question_intent", "read_export", "readable_change",
-    "retrain", "review_progress", "review_queue", "search",
+    "citation", "code", "compare_codes", "current_decisions", "decide", "decisions_made", "export",
+    "export_columns", "export_reviews", "extract", "import_codebook", "import_reviews", "last_retrain",
+    "matrix", "needs_attention", "passage_memo", "passage_memos", "passages", "question_intent",
+    "read_export", "readable_change", "remove", "retrain", "review_progress", "review_queue", "search",
 ]  # fmt: skip
 
 RESULT_COLUMNS = list(SEARCH_RESULT_FIELDS)

@@ -368,3 +368,20 @@ def test_cli_compares_a_coders_file_and_exits_1_on_a_bad_one(sent_settings, kb_c
     path.write_text("passage,category\n", encoding="utf-8")
     bad = kb_cli("reviews", "agreement", "--codes", str(path), settings=sent_settings)
     assert bad.exit_code == 1 and "needs a sentence_id column" in bad.output
+
+
+def test_kb_cell_and_show_name_a_sentence_of_another_direction(sent_settings, kb_cli):
+    """The matrix counts a passage under a direction one of its sentences carries; `kb cell` and
+    `kb show` say so, so an obstacle cell does not list a passage shown only as a success."""
+    from kb.store.kbase import get_kb
+
+    pid = _pid("eunpyeong_forest", 0)
+    (code,) = [c for c in get_kb(sent_settings).codes_for(pid) if c["category"] == BUDGET]
+    others = list(code["also"])
+    assert others and code["polarity"] not in others
+    cell = kb_cli("cell", BUDGET, "eunpyeong_forest", "--polarity", others[0], settings=sent_settings)
+    assert cell.exit_code == 0, cell.output
+    assert f"{pid}  {BUDGET}({'+'.join([code['polarity'], *others])})" in cell.output
+    assert "a sentence of the passage reads" in cell.output
+    shown = kb_cli("show", pid, settings=sent_settings)
+    assert f"{BUDGET} · {code['polarity']} · a sentence reads {others[0]}" in shown.output

@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from kb.cli.case_commands import register as register_cases
-from kb.cli.common import State, friendly, stdout_is_a_file
+from kb.cli.common import State, code_text, friendly, stdout_is_a_file
 from kb.cli.filter_options import Case, Factor, Group, MinConfidence, PlatformType, Polarity, Reviewed
 from kb.cli.io_commands import register
 from kb.cli.review_commands import register as register_reviews
@@ -136,7 +136,7 @@ def search(
     if records and mode == "hybrid" and not (factor or polarity):
         _say_how_to_narrow(api.question_intent(query, settings=State.settings))
     for i, r in enumerate(records, 1):
-        codes = ", ".join(_code_text(c) for c in r["codes"]) or "—"
+        codes = ", ".join(code_text(c) for c in r["codes"]) or "—"
         page = f" p.{r['page']}" if r.get("page") is not None else ""
         where = f"[{r['case_name']} · {r['group']}] {r['section']}{page}"
         typer.echo(f"{i:>2}. {where}  ({r['score']:.4f})  {r['id']}")
@@ -144,11 +144,6 @@ def search(
             typer.echo(f"    Q: {r['question'][:200]}")
         typer.echo(f"    codes: {codes}")
         typer.echo(f"    {r['text'][:300]}{'…' if len(r['text']) > 300 else ''}\n")
-
-
-def _code_text(code: dict) -> str:
-    """category(polarity), with the other directions its sentences carry: budget(success+obstacle)."""
-    return f"{code['category']}({'+'.join([code['polarity'], *(code.get('also') or {})])})"
 
 
 def _say_how_to_narrow(read: dict) -> None:

@@ -113,8 +113,9 @@ def reading_bar(res: Resources, query: str, df: pd.DataFrame, kwargs: dict[str, 
     left, right = st.columns([3, 2], vertical_alignment="center")
     left.markdown(
         f"{ui.POLARITY_ICON.get(pol, '')} 질문을 **{ui.md_escape(names)}**의 **{direction}**을 묻는 것으로 "
-        f"읽었습니다. 결과 {len(df)}개 중 {carrying}개에 그 코드가 있습니다 (read as: {pol}; "
-        "cards are ranked by relevance, not by direction)."
+        f"읽었습니다. 결과 {len(df)}개 중 {carrying}개에 그 코드가 있습니다. 순위는 관련도 순이고 방향은 "
+        f"그 신호 중 하나일 뿐이라 다른 방향의 구절이 앞설 수 있습니다 (read as: {pol}; the direction is one "
+        "ranking signal among several, so passages of another direction can come first)."
     )
     first = factors[0]
     right.button(
