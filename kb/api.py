@@ -124,16 +124,24 @@ def matrix(
     polarity: str | None = None,
     reviewed: bool = False,
     min_confidence: float = 0.0,
+    by: str = "case",
     settings: Settings | None = None,
 ) -> pd.DataFrame:
-    """Factor × case counts of success / obstacle passages with exemplar passage ids."""
+    """Factor × case counts of success / obstacle passages with exemplar passage ids. `by="group"`:
+    factor × group, summed over each group's cases (its overview and synthesis chapters left out),
+    with how many of the group's cases show success or obstacle evidence (kb.query.group_totals)."""
     from kb.query.crosscase import matrix as run_matrix
+    from kb.query.group_totals import group_totals
 
+    if by not in ("case", "group"):
+        raise BadQuery(f"by must be case or group, not {by!r}")
     filters = Filters.of(
         group=group, case=case, platform_type=platform_type, factor=factor, polarity=polarity,
         reviewed=reviewed, min_confidence=min_confidence,
     )  # fmt: skip
-    return run_matrix(get_kb(settings), query, filters)
+    kb = get_kb(settings)
+    by_case = run_matrix(kb, query, filters)
+    return by_case if by == "case" else group_totals(kb, by_case)
 
 
 def across_cases(

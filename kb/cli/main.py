@@ -175,13 +175,20 @@ def matrix(
     min_confidence: MinConfidence = 0.0,
     as_json: Annotated[bool, typer.Option("--json", help="JSON records.")] = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="CSV.")] = False,
+    by: Annotated[
+        str,
+        typer.Option(
+            help="case, or group: each group's cases summed (overview and synthesis chapters left out), "
+            "with how many of its cases show each direction."
+        ),
+    ] = "case",
 ) -> None:
     """Factor × case table: success and obstacle passages per cell, with exemplar ids."""
     from kb import api
 
     df = api.matrix(
         query, group=group, case=case, platform_type=platform_type, factor=factor,
-        polarity=polarity, reviewed=reviewed, min_confidence=min_confidence, settings=State.settings,
+        polarity=polarity, reviewed=reviewed, min_confidence=min_confidence, by=by, settings=State.settings,
     )  # fmt: skip
     if as_json:
         typer.echo(df.to_json(orient="records", force_ascii=False, indent=1))
@@ -191,6 +198,18 @@ def matrix(
         sys.stdout.buffer.write(csv_bytes(df, bom=stdout_is_a_file()))
     elif df.empty:
         typer.echo("no coded passages match", err=True)
+    elif by == "group":
+        cells = df.assign(
+            cell=df["success"].astype(str) + "/" + df["obstacle"].astype(str) + " ("
+            + df["cases_success"].astype(str) + "/" + df["cases_obstacle"].astype(str)
+            + " of " + df["cases"].astype(str) + ")"
+        )  # fmt: skip
+        view = cells.pivot(index="category", columns="group", values="cell").fillna("")
+        typer.echo(
+            "cells: success/obstacle passages (cases with success/obstacle of the group's cases); "
+            "the groups' cases only, without their overview and synthesis chapters"
+        )
+        typer.echo(view.reindex([c for c in df["category"].drop_duplicates()]).to_string())
     else:
         view = df.pivot_table(
             index="category", columns="case", values=["success", "obstacle"], aggfunc="sum", fill_value=0

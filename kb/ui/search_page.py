@@ -66,13 +66,18 @@ def results_table(res: Resources, df: pd.DataFrame) -> pd.DataFrame:
             parts.append(f"{res.labels.get(c['category'], c['category'])} ({pol}{reviewed})")
         return "; ".join(parts)
 
+    def codes_ids(codes: list[dict[str, Any]]) -> str:  # for scripts: ids as `kb export` writes them
+        return "; ".join(f"{c['category']}:{c['polarity']}" for c in codes)
+
     return pd.DataFrame(
         {
-            "순위": range(1, len(df) + 1),
-            "사례": df["case_name"],
-            "그룹": df["group"].map(lambda g: ui.GROUP_KO.get(g, g)),
+            "순위 rank": range(1, len(df) + 1),
+            "사례 case": df["case_name"],
+            "그룹 group": df["group"].map(lambda g: ui.GROUP_KO.get(g, g)),
             "요인 (극성)": df["codes"].map(codes_text),
-            "주 극성": df["polarity"].map(lambda p: ui.POLARITY_KO.get(p, p)),
+            "codes": df["codes"].map(codes_ids),
+            "주 극성 polarity": df["polarity"].map(lambda p: ui.POLARITY_KO.get(p, p)),
+            "인용 citation": df["id"].map(res.citation),
             "출처 section": df["section"],
             "쪽 page": df["page"],
             "유형 kind": df["kind"],
