@@ -350,3 +350,20 @@ def test_figures_that_fall(text: str, sign: int) -> None:
 )
 def test_one_person_doing_the_job(text: str, sign: int) -> None:
     assert rule_sign(text) == sign, markers(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "sign"),
+    [
+        # weakening, and being pushed down the list, are setbacks
+        ("단체장 교체 이후에는 사업의 성장 동력이 약화된 상태이다.", -1),
+        ("추진 동력이 많이 약해졌어요.", -1),
+        ("바뀌고 나서는 솔직히 우선순위에서 좀 밀렸죠.", -1),
+        ("시장님이 바뀌고 나서 사업이 뒷전으로 밀렸어요.", -1),
+        # a barrier that weakens is relief; backing is no setback
+        ("개인정보 규제가 약화되었다.", 1),
+        ("시장님이 밀어주셔서 가능했어요.", 1),
+    ],
+)
+def test_weakening_and_falling_down_the_list(text: str, sign: int) -> None:
+    assert rule_sign(text) == sign, markers(text)
