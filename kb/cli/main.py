@@ -202,12 +202,13 @@ def matrix(
         cells = df.assign(
             cell=df["success"].astype(str) + "/" + df["obstacle"].astype(str) + " ("
             + df["cases_success"].astype(str) + "/" + df["cases_obstacle"].astype(str)
-            + " of " + df["cases"].astype(str) + ")"
+            + " of " + df["cases"].astype(str) + ") s " + df["summary_success"].astype(str) + "/"
+            + df["summary_obstacle"].astype(str)
         )  # fmt: skip
         view = cells.pivot(index="category", columns="group", values="cell").fillna("")
         typer.echo(
-            "cells: success/obstacle passages (cases with success/obstacle of the group's cases); "
-            "the groups' cases only, without their overview and synthesis chapters"
+            "cells: success/obstacle passages of the group's cases (how many of its cases show "
+            "success/obstacle) s: success/obstacle passages of its overview and synthesis chapters, apart"
         )
         typer.echo(view.reindex([c for c in df["category"].drop_duplicates()]).to_string())
     else:

@@ -183,6 +183,16 @@ def comparison(res: Resources, mx: pd.DataFrame, chosen: list[str]) -> None:
     st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch")
 
 
+def cell_of_group(row: Any) -> str:
+    """'성공/장애 · 사례 n/m · 소결 a/b' for one factor × group (empty when the group has none)."""
+    if row is None:
+        return ""
+    return (
+        f"{row['success']}/{row['obstacle']} · 사례 {row['cases_success']}/{row['cases_obstacle']} · "
+        f"소결 {row['summary_success']}/{row['summary_obstacle']}"
+    )
+
+
 def group_view(res: Resources, query: str | None, kwargs: dict[str, Any]) -> None:
     """Domestic, international and private side by side from their cases alone (표 7-1's comparison):
     success/obstacle passages per factor, and in how many of each group's cases they occur."""
@@ -212,15 +222,13 @@ def group_view(res: Resources, query: str | None, kwargs: dict[str, Any]) -> Non
         charts.add_bars(fig, labels, s, o, row=1, col=i)
         lim = max([lim, *s, *o])
         n = int(mine["cases"].iloc[0])
-        table[f"{ui.GROUP_KO[g]} (사례 {n}개)"] = [
-            ""
-            if r is None
-            else f"{r['success']}/{r['obstacle']} · 사례 {r['cases_success']}/{r['cases_obstacle']}"
-            for r in rows
-        ]
+        table[f"{ui.GROUP_KO[g]} (사례 {n}개)"] = [cell_of_group(r) for r in rows]
     charts.finish(fig, len(labels), lim, top=40)
     st.plotly_chart(fig, key="mx_groups", width="stretch")
-    st.caption("표: 성공/장애 구절 · 그 방향이 나타난 사례 수 (성공/장애)")
+    st.caption(
+        "표: 성공/장애 구절 · 그 방향이 나타난 사례 수 (성공/장애) · 소결: 그룹의 개요·소결 장의 성공/장애 "
+        "구절 (따로 셉니다: 보고서의 종합이 사례 본문에 없는 것을 말하는 곳이 보입니다)"
+    )
     st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch")
 
 
