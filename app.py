@@ -12,6 +12,9 @@ import streamlit as st
 from kb.ui import build_status, login
 
 st.set_page_config(page_title="kb · 플랫폼 정부 사례 지식베이스", page_icon="📚", layout="wide")
+# Streamlit leaves 6rem above every page; on a 768-pixel laptop screen a coder needs that room for
+# the passage and its decision buttons.
+st.html("<style>[data-testid='stMainBlockContainer'] {padding-top: 3rem;}</style>")
 login.gate()  # solo: loopback only; team mode (KB_TEAM_MODE=1): login before any page
 
 PAGES = [

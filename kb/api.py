@@ -26,10 +26,10 @@ from kb.store.kbase import get_kb
 
 __all__ = [
     "across_cases", "add", "agreement", "backup_reviews", "build", "case_profile", "cases", "cell_passages",
-    "code", "current_decisions", "decide", "decisions_made", "export", "export_columns", "export_reviews",
-    "extract", "import_codebook", "import_reviews", "last_retrain", "matrix", "needs_attention",
-    "passage_memo", "passage_memos", "passages", "question_intent", "read_export", "readable_change",
-    "retrain", "review_progress", "review_queue", "search",
+    "citation", "code", "compare_codes", "current_decisions", "decide", "decisions_made", "export",
+    "export_columns", "export_reviews", "extract", "import_codebook", "import_reviews", "last_retrain",
+    "matrix", "needs_attention", "passage_memo", "passage_memos", "passages", "question_intent",
+    "read_export", "readable_change", "remove", "retrain", "review_progress", "review_queue", "search",
 ]  # fmt: skip
 
 RESULT_COLUMNS = list(SEARCH_RESULT_FIELDS)
@@ -124,16 +124,24 @@ def matrix(
     polarity: str | None = None,
     reviewed: bool = False,
     min_confidence: float = 0.0,
+    by: str = "case",
     settings: Settings | None = None,
 ) -> pd.DataFrame:
-    """Factor × case counts of success / obstacle passages with exemplar passage ids."""
+    """Factor × case counts of success / obstacle passages with exemplar passage ids. `by="group"`:
+    factor × group, summed over each group's cases (its overview and synthesis chapters left out),
+    with how many of the group's cases show success or obstacle evidence (kb.query.group_totals)."""
     from kb.query.crosscase import matrix as run_matrix
+    from kb.query.group_totals import group_totals
 
+    if by not in ("case", "group"):
+        raise BadQuery(f"by must be case or group, not {by!r}")
     filters = Filters.of(
         group=group, case=case, platform_type=platform_type, factor=factor, polarity=polarity,
         reviewed=reviewed, min_confidence=min_confidence,
     )  # fmt: skip
-    return run_matrix(get_kb(settings), query, filters)
+    kb = get_kb(settings)
+    by_case = run_matrix(kb, query, filters)
+    return by_case if by == "case" else group_totals(kb, by_case)
 
 
 def across_cases(
@@ -264,6 +272,29 @@ def agreement(settings: Settings | None = None) -> dict[str, Any]:
         "auto_vs_human": auto, "between_coders": run.between_coders(kb, by_coder), "decided_units": units,
         "learned_passages": len(learned), "disagreements": run.disagreements(kb, by_coder),
     }  # fmt: skip
+
+
+def compare_codes(
+    path: str | Path,
+    *,
+    category_column: str = "category",
+    polarity_column: str = "polarity",
+    settings: Settings | None = None,
+) -> dict[str, Any]:
+    """An outside coder's codes (a .csv/.xlsx file, one row per sentence or passage × code) against
+    the auto coder's: `by_factor` (units, both, only_file, only_kb, percent agreement, Krippendorff's
+    α, polarity agreement), `disagreements` (unit, factor, what each side says, the unit's text),
+    `unit` ('sentence' when the file has `sentence_id` from `kb export --unit sentence`, else
+    'passage') and `units`.
+    Factors by id or label, polarities in English or Korean; an empty factor = coded with nothing."""
+    from kb.review import outside_codes as oc
+
+    kb = get_kb(settings)
+    table = oc.read_table(path)
+    unit = oc.unit_of(table)
+    ours, texts = oc.kb_codes(kb, unit)
+    theirs = oc.parse_codes(table, kb, set(ours), category_column, polarity_column)
+    return {"unit": unit, "units": len(theirs), **oc.compare(theirs, ours, kb, texts)}
 
 
 def review_queue(

@@ -52,8 +52,8 @@ DOCS: dict[str, tuple[str, str, str]] = {
         "case",
     ),
     "international_synthesis": ("international_synthesis", "해외 사례 소결", "synthesis"),
-    "private_overview": (
-        UNATTRIBUTED,
+    "private_overview": (  # the researchers' introduction: no firm's words, as the other overviews
+        "private_overview",
         "민간 플랫폼 기업 심층 인터뷰 개요 (목적·방법·인터뷰 구성)",
         "overview",
     ),

@@ -189,6 +189,11 @@ def test_search_with_filters_cards_table_and_download(data_dir: Path) -> None:
     assert len(at.dataframe) == 1 and len(at.dataframe[0].value) == len(heads) > 0
     assert all(":orange-badge[민간]" in h for h in heads)
     assert at.get("download_button")
+    table = at.dataframe[0].value  # what the download holds: a footnote's citation, codes for scripts
+    assert list(table["인용 citation"]) == [
+        api.citation(pid, settings=settings_for(data_dir)) for pid in table["id"]
+    ]
+    assert table["codes"].str.contains(":success").all()
 
 
 def test_matrix_cell_via_fallback_selectbox(data_dir: Path) -> None:
@@ -204,6 +209,49 @@ def test_matrix_cell_via_fallback_selectbox(data_dir: Path) -> None:
     assert by_polarity and sum(map(int, by_polarity)) == int(caption.split("개 구절")[0])  # list = counts
     assert "암스테르담" in markdown(at)
     assert len(at.dataframe) == 1  # the comparison table of the two default cases
+
+
+def test_matrix_by_group_sums_each_groups_cases_without_its_summary_chapters(data_dir: Path, kb_cli) -> None:
+    """A tester compared groups by adding case columns by hand, summary chapters included; the group
+    view sums the cases alone and says in how many of them each direction shows."""
+    settings = settings_for(data_dir)
+    by_case = api.matrix(settings=settings)
+    cases = api.cases(settings=settings).set_index("case")
+    summary = cases["platform_type"].isin(["overview", "synthesis"])
+    own = by_case[~by_case["case"].map(summary)]
+    assert len(own) < len(by_case)  # the sample's summary chapters have codes: something to leave out
+    totals = api.matrix(by="group", settings=settings)
+    told = by_case[by_case["case"].map(summary)]
+    cells = set(zip(own["category"], own["group"], strict=True)) | set(
+        zip(told["category"], told["group"], strict=True)
+    )
+    assert sorted(zip(totals["category"], totals["group"], strict=True)) == sorted(cells)
+    for r in totals.itertuples():
+        said = told[(told["category"] == r.category) & (told["group"] == r.group)]
+        assert (r.summary_success, r.summary_obstacle) == (said["success"].sum(), said["obstacle"].sum())
+        mine = own[(own["category"] == r.category) & (own["group"] == r.group)]
+        assert (r.success, r.obstacle, r.passages) == tuple(mine[["success", "obstacle", "passages"]].sum())
+        one = mine[mine["case"] != "private:unattributed"]  # several firms' answers: no one case
+        assert (r.cases_success, r.cases_obstacle) == (
+            (one["success"] > 0).sum(),
+            (one["obstacle"] > 0).sum(),
+        )
+        real = ~summary & (cases["group"] == r.group) & (cases.index != "private:unattributed")
+        assert r.cases == real.sum()
+        assert r.label_en == next(
+            c.label_en for c in get_kb(settings).codebook.categories if c.id == r.category
+        )
+    printed = kb_cli("matrix", "--by", "group", settings=settings)
+    assert printed.exit_code == 0 and "passages of its overview and synthesis" in printed.stdout
+    assert kb_cli("matrix", "--by", "region", settings=settings).exit_code == 1
+
+    at = app().run()
+    at.switch_page("kb/ui/matrix_page.py").run()
+    at.button_group(key="mx_view").set_value("그룹별 by group").run()
+    no_errors(at)
+    (table,) = at.dataframe
+    assert [c for c in table.value.columns if "사례" in c and "개)" in c]  # one column per group
+    assert at.get("plotly_chart")
 
 
 def test_case_profile_lists_factors_and_quotes(data_dir: Path) -> None:

@@ -259,3 +259,26 @@ def test_cli_extract_reaches_the_stage_through_the_api(tmp_path: Path) -> None:
         f"Error: source text not found: {missing} — pass --source PATH or set KB_SOURCE"
     ]
     assert not (tmp_path / "corpus").exists()
+
+
+NOT_AT_TOP_LEVEL = {
+    "search_records": "the rows `kb search` prints; kb.search gives them as a DataFrame",
+    "warm_search": "the app's warm-up",
+}
+
+
+def test_every_api_function_is_reachable_as_kb_dot_name() -> None:
+    """`import kb; kb.question_intent(...)` as the README writes it (a tester met AttributeError):
+    kb's lazy names are kb.api.__all__, and that is every public function but the listed ones."""
+    import kb
+    from kb import api
+
+    assert kb._API == set(api.__all__)
+    assert set(api.__all__) == public_api_functions() - NOT_AT_TOP_LEVEL.keys() | {
+        "export",
+        "add",
+        "read_export",
+        "export_columns",
+    }
+    for name in api.__all__:
+        assert getattr(kb, name) is getattr(api, name)

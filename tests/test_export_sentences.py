@@ -252,3 +252,136 @@ def test_an_interviewer_turn_never_becomes_a_sentence_row(sent_settings, tmp_pat
     for pid, mine in df.groupby("passage_id"):  # the rows' sentences make up the answer, in order
         text = kb.passage_by_id[pid]["text"]
         assert " ".join(mine.sort_values("sentence_no")["sentence"]) == " ".join(text.split())
+
+
+# -- a second coder codes beside the export, then compares (`kb reviews agreement --codes`) --------
+
+
+def _compare(skb, path, **kw):  # noqa: ANN001
+    from kb import api
+
+    return api.compare_codes(path, settings=skb.settings, **kw)
+
+
+def test_the_export_itself_as_a_coders_file_agrees_with_kb_everywhere(skb, tmp_path):
+    df = export(skb, "csv", unit="sentence", filters=Filters(case="eunpyeong_forest"))
+    path = tmp_path / "same.csv"
+    df.to_csv(path, index=False)
+    got = _compare(skb, path)
+    total = got["by_factor"].set_index("category").loc["_all"]
+    assert got["unit"] == "sentence" and got["units"] == df["sentence_id"].nunique()
+    assert total["agreement"] == 1.0 and total["only_file"] == total["only_kb"] == 0
+    assert total["both"] == df["category"].notna().sum() and total["polarity_agreement"] == 1.0
+    assert got["disagreements"].empty
+
+
+def test_a_second_coders_korean_office_csv_is_compared_code_by_code(skb, tmp_path):
+    """CP949 as Korean Excel saves CSV, Korean factor labels and polarities, one code dropped, one
+    added, one direction changed and one sentence coded with nothing: each shows where it should."""
+    df = export(skb, "csv", unit="sentence")
+    coded = df.dropna(subset=["category"]).reset_index(drop=True)
+    labels = {c.id: c.label_ko for c in skb.codebook.categories}
+    ko = {"success": "성공 요인", "obstacle": "장애 요인", "neutral": "중립", "recommendation": "제언"}
+    mine = pd.DataFrame({"sentence_id": coded["sentence_id"], "요인": coded["category"].map(labels),
+                         "극성": coded["polarity"].map(ko)})  # fmt: skip
+    dropped, flipped = coded.iloc[0], coded.iloc[1]
+    mine = mine.drop(index=0)
+    mine.loc[1, "극성"] = "성공 요인" if flipped["polarity"] != "success" else "장애 요인"
+    uncoded = df.loc[df["category"].isna(), "sentence_id"].iloc[0]
+    added = pd.DataFrame({"sentence_id": [uncoded], "요인": ["리더십"], "극성": ["제언"]})
+    nothing = pd.DataFrame({"sentence_id": [dropped["sentence_id"]], "요인": [""], "극성": [""]})
+    path = tmp_path / "내 코딩.csv"
+    pd.concat([mine, added, nothing]).to_csv(path, index=False, encoding="cp949")
+
+    got = _compare(skb, path, category_column="요인", polarity_column="극성")
+    by = got["by_factor"].set_index("category")
+    assert by.loc[dropped["category"], "only_kb"] == 1 and by.loc["leadership", "only_file"] == 1
+    assert by.loc["_all", "only_file"] == 1 and by.loc["_all", "only_kb"] == 1
+    assert by.loc["_all", "polarity_units"] == by.loc["_all", "both"] == len(coded) - 1
+    assert by.loc["_all", "polarity_agreement"] == pytest.approx((len(coded) - 2) / (len(coded) - 1))
+    rows = {(r.unit_id, r.category): (r.file, r.kb) for r in got["disagreements"].itertuples()}
+    assert rows == {
+        (dropped["sentence_id"], dropped["category"]): ("absent", dropped["polarity"]),
+        (flipped["sentence_id"], flipped["category"]): ("success" if flipped["polarity"] != "success"
+                                                        else "obstacle", flipped["polarity"]),
+        (uncoded, "leadership"): ("recommendation", "absent"),
+    }  # fmt: skip
+    text = got["disagreements"].set_index("unit_id").loc[uncoded, "text"]
+    assert text == df.loc[df["sentence_id"] == uncoded, "sentence"].iloc[0]
+
+
+def test_passage_codes_are_compared_when_the_file_has_no_sentence_ids(skb, tmp_path):
+    passages = export(skb, "csv", unit="passage", filters=Filters(case="eunpyeong_forest"))
+    auto = {r["passage_id"]: r["codes"] for r in skb.auto_codes}
+    rows = [(pid, c["category"]) for pid in passages["passage_id"] for c in auto.get(pid, [])]
+    path = tmp_path / "passages.xlsx"
+    pd.DataFrame(rows, columns=["passage_id", "category"]).to_excel(path, index=False)
+    got = _compare(skb, path)
+    total = got["by_factor"].set_index("category").loc["_all"]
+    assert got["unit"] == "passage" and got["units"] == len({pid for pid, _ in rows})
+    assert total["agreement"] == 1.0 and total["polarity_units"] == 0  # no polarity column: none compared
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("sentence_id,category\nnot-a-sentence#1,leadership\n", "unknown unit: row 2: 'not-a-sentence#1'"),
+        ("SID,category,polarity\n{sid},leadership,success\n", "needs a sentence_id column"),
+        ("sentence_id,category,polarity\n{sid},리더쉽,success\n", "unknown factor: row 2: '리더쉽'"),
+        ("sentence_id,category,polarity\n{sid},leadership,good\n", "unknown polarity: row 2: 'good'"),
+        ("sentence_id,category\n", "names no unit"),
+    ],
+)
+def test_a_bad_codes_file_is_refused_naming_the_row(skb, tmp_path, content, message):
+    from kb.errors import ReviewError
+
+    sid = export(skb, "csv", unit="sentence")["sentence_id"].iloc[0]
+    path = tmp_path / "codes.csv"
+    path.write_text(content.format(sid=sid), encoding="utf-8")
+    with pytest.raises(ReviewError, match=re.escape(message)):
+        _compare(skb, path)
+
+
+def test_a_file_that_is_no_table_is_refused(skb, tmp_path):
+    from kb.errors import ReviewError
+
+    png = tmp_path / "codes.csv"
+    png.write_bytes(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR" + bytes(64))
+    with pytest.raises(ReviewError, match="binary file"):
+        _compare(skb, png)
+    fake = tmp_path / "codes.xlsx"
+    fake.write_text("sentence_id,category\n", encoding="utf-8")
+    with pytest.raises(ReviewError, match="not a readable zip"):
+        _compare(skb, fake)
+
+
+def test_cli_compares_a_coders_file_and_exits_1_on_a_bad_one(sent_settings, kb_cli, tmp_path):
+    from kb.store.kbase import get_kb
+
+    df = export(get_kb(sent_settings), "csv", unit="sentence", filters=Filters(case="eunpyeong_forest"))
+    path = tmp_path / "mine.csv"
+    df.to_csv(path, index=False)
+    out = kb_cli("reviews", "agreement", "--codes", str(path), settings=sent_settings)
+    assert out.exit_code == 0, out.output
+    assert f"mine.csv vs the auto coder: {df['sentence_id'].nunique()} sentences" in out.output
+    assert "disagreements" not in out.output
+    path.write_text("passage,category\n", encoding="utf-8")
+    bad = kb_cli("reviews", "agreement", "--codes", str(path), settings=sent_settings)
+    assert bad.exit_code == 1 and "needs a sentence_id column" in bad.output
+
+
+def test_kb_cell_and_show_name_a_sentence_of_another_direction(sent_settings, kb_cli):
+    """The matrix counts a passage under a direction one of its sentences carries; `kb cell` and
+    `kb show` say so, so an obstacle cell does not list a passage shown only as a success."""
+    from kb.store.kbase import get_kb
+
+    pid = _pid("eunpyeong_forest", 0)
+    (code,) = [c for c in get_kb(sent_settings).codes_for(pid) if c["category"] == BUDGET]
+    others = list(code["also"])
+    assert others and code["polarity"] not in others
+    cell = kb_cli("cell", BUDGET, "eunpyeong_forest", "--polarity", others[0], settings=sent_settings)
+    assert cell.exit_code == 0, cell.output
+    assert f"{pid}  {BUDGET}({'+'.join([code['polarity'], *others])})" in cell.output
+    assert "a sentence of the passage reads" in cell.output
+    shown = kb_cli("show", pid, settings=sent_settings)
+    assert f"{BUDGET} · {code['polarity']} · a sentence reads {others[0]}" in shown.output

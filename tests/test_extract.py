@@ -138,6 +138,9 @@ def test_method_overviews_of_chapters_4_and_5(corpus):
         blocks_file = out / "docs" / f"{doc_id}.blocks.jsonl"
         kinds = [json.loads(line)["kind"] for line in open(blocks_file, encoding="utf-8")]
         assert kinds == ["narrative", "narrative", "table"]
+    private = by_id["private_overview"]  # the researchers' chapter-6 introduction: no firm's words
+    assert (private["case"], private["group"], private["platform_type"]) == ("private_overview", "private",
+                                                                            "overview")  # fmt: skip
     assert "2022년 8월부터 9월 사이에" in docs["domestic_overview"]
     assert "(디지털데일리, 22.04.05). 본 과제에서는" in docs["international_overview"]  # marker 15) gone
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import unicodedata
 
 import docx
 import pytest
@@ -494,3 +495,24 @@ def test_a_file_without_speaker_labels_is_added_as_narrative_text_with_a_note(tm
     labelled = tmp_path / "면담.txt"
     labelled.write_text("면담자: 예산은요?\n응답자: 부족했습니다.\n", encoding="utf-8")
     assert "no speaker turns" not in add_files([labelled], corpus, "daangn")[0].reason
+
+
+def test_an_english_interview_is_added_with_a_warning_and_a_hangul_name_stays_in_its_id(
+    tmp_path, kb_cli
+) -> None:
+    """A tester's English interview went in without a word about the coder knowing Korean only, and
+    "면담_순천.txt" became "…-doc-…": the id now keeps the name, the warning says what to expect."""
+    corpus = tmp_path / "corpus"
+    english = tmp_path / "tallinn interview.txt"
+    english.write_text(
+        "Interviewer: What about the budget?\nRespondent: The council gives us a stable line every year.\n",
+        encoding="utf-8",
+    )
+    result = kb_cli("add", str(english), "--case", "daangn", settings=_settings(corpus))
+    assert result.exit_code == 0, result.output
+    (warning,) = [x for x in result.stderr.splitlines() if x.startswith("warning")]
+    assert "mostly not Korean (0% of its letters are Hangul)" in warning and "review its codes" in warning
+    korean = tmp_path / unicodedata.normalize("NFD", "면담_순천 2차.txt")
+    korean.write_text("면담자: 예산은요?\n응답자: 부족했습니다. API 연동도 늦었어요.\n", encoding="utf-8")
+    (added,) = add_files([korean], corpus, "daangn")
+    assert added.doc_id.startswith("add-daangn-면담-순천-2차-") and "not Korean" not in added.reason

@@ -67,6 +67,9 @@ def test_query_intent_names_the_category_in_either_language(kb, query: str, cate
         ("what would they advise a new city?", "recommendation"),
         ("버스정보시스템은 어떤 정보를 제공하나", None),
         ("what went wrong and what worked?", None),  # both directions: none chosen
+        ("Was there a shortage of staff to run the platform?", "obstacle"),  # a lack named as such
+        ("Were budgets insufficient?", "obstacle"),
+        ("사업 추진에 차질이 생긴 이유", "obstacle"),
         ("why did residents not use the app?", "obstacle"),  # why … not: the reasons of a failure
         ("Why didn't the staff adopt it?", "obstacle"),
         ("주민들은 왜 앱을 쓰지 않았나", "obstacle"),

@@ -214,6 +214,28 @@ def test_an_interviewers_agreement_between_answer_parts_is_no_new_question() -> 
     assert questions == [Q1, Q1, f"그렇군요. {Q2}"], questions
 
 
+def test_short_english_questions_start_new_answers_and_english_formulas_do_not() -> None:
+    """A tester's English transcript: four answers kept an earlier question, since a short question in
+    Latin letters ("What about the budget?") read as saying nothing, as "OK, thanks." does."""
+    from kb.exchange.transcript import lines_of_text, structure
+    from kb.text.segment import block_questions
+
+    turns = [
+        ("Interviewer", "What made residents take part in the first year?"),
+        ("Respondent", "The projects were real: eleven proposals were built within a year."),
+        ("Interviewer", "And what held participation back?"),
+        ("Respondent", "The login with the national ID card was too complicated."),
+        ("Interviewer", "I see."),
+        ("Respondent", "And the portal was only in Estonian at the start."),
+        ("Interviewer", "What about the budget?"),
+        ("Respondent", "The council gives us a stable line every year."),
+    ]
+    text, blocks = structure(lines_of_text("".join(f"{who}: {said}\n" for who, said in turns)), "Interview")
+    questions = [q for q in block_questions(text, blocks) if q]
+    asked = [said for who, said in turns if who == "Interviewer"]
+    assert questions == [asked[0], asked[1], asked[1], asked[3]], questions
+
+
 def test_the_review_page_shows_an_answers_question(tmp_path: Path, monkeypatch) -> None:
     from streamlit.testing.v1 import AppTest
 

@@ -331,3 +331,39 @@ def test_nobody_with_the_difficulty(text: str, sign: int) -> None:
 )
 def test_figures_that_fall(text: str, sign: int) -> None:
     assert rule_sign(text) == sign, markers(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "sign"),
+    [
+        # one person carrying the work: as the predicate, doing it all, or shouldering it
+        ("운영은 사실상 저 혼자예요.", -1),
+        ("그때는 팀장님 혼자였어요.", -1),
+        ("주무관 혼자뿐이에요.", -1),
+        ("민원 답변까지 혼자서 다 했어요.", -1),
+        ("그 일을 혼자 떠안았죠.", -1),
+        # a user who manages alone; people who live alone
+        ("어르신들도 혼자서 신청하세요.", 0),
+        ("혼자서도 다 할 수 있게 만들었어요.", 0),
+        ("혼자 사는 어르신이 많아요.", 0),
+    ],
+)
+def test_one_person_doing_the_job(text: str, sign: int) -> None:
+    assert rule_sign(text) == sign, markers(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "sign"),
+    [
+        # weakening, and being pushed down the list, are setbacks
+        ("단체장 교체 이후에는 사업의 성장 동력이 약화된 상태이다.", -1),
+        ("추진 동력이 많이 약해졌어요.", -1),
+        ("바뀌고 나서는 솔직히 우선순위에서 좀 밀렸죠.", -1),
+        ("시장님이 바뀌고 나서 사업이 뒷전으로 밀렸어요.", -1),
+        # a barrier that weakens is relief; backing is no setback
+        ("개인정보 규제가 약화되었다.", 1),
+        ("시장님이 밀어주셔서 가능했어요.", 1),
+    ],
+)
+def test_weakening_and_falling_down_the_list(text: str, sign: int) -> None:
+    assert rule_sign(text) == sign, markers(text)

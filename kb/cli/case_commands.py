@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from kb.cli.common import State, clip, friendly, plain, table
+from kb.cli.common import SENTENCE_DIRECTIONS, State, clip, code_text, friendly, plain, table
 from kb.cli.filter_options import Group, MinConfidence, PlatformType, Polarity, Reviewed
 
 POLARITY_HEADINGS = {
@@ -103,8 +103,11 @@ def cell(
         return
     if not ids:
         typer.echo("no passages in this cell", err=True)
-    for r in api.passages(ids, settings=State.settings):
-        codes = ", ".join(f"{c['category']}({c['polarity']})" for c in r["codes"] if c["category"] == factor)
+    records = api.passages(ids, settings=State.settings)
+    if any(c.get("also") for r in records for c in r["codes"] if c["category"] == factor):
+        typer.echo(f"({SENTENCE_DIRECTIONS})")
+    for r in records:
+        codes = ", ".join(code_text(c) for c in r["codes"] if c["category"] == factor)
         page = f"p.{r['page']}" if r.get("page") is not None else ""
         typer.echo(f"{r['id']}  {codes}  {page}\n    “{clip(r['text'], QUOTE_CHARS)}”")
 
@@ -132,7 +135,8 @@ def show(
         for c in r["codes"]:
             who = f" · {c['reviewer']}" if c["source"] == "human" else f" {c['confidence']:.2f}"
             weak = " · below threshold" if c.get("fallback") else ""
-            typer.echo(f"  - {c['category']} · {c['polarity']} ({c['source']}{who}{weak})")
+            also = "".join(f" · a sentence reads {pol}" for pol in c.get("also") or {})
+            typer.echo(f"  - {c['category']} · {c['polarity']}{also} ({c['source']}{who}{weak})")
         typer.echo("")
 
 

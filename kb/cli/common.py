@@ -107,3 +107,14 @@ def plain(value: Any) -> Any:
     if isinstance(value, float) and value != value:
         return None
     return value
+
+
+def code_text(code: dict[str, Any]) -> str:
+    """category(polarity), with the other directions its sentences carry: budget(success+obstacle)."""
+    return f"{code['category']}({'+'.join([code['polarity'], *(code.get('also') or {})])})"
+
+
+SENTENCE_DIRECTIONS = (
+    "success+obstacle: coded success, and a sentence of the passage reads obstacle (the matrix counts "
+    "the passage under both)"
+)

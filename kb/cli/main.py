@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from kb.cli.case_commands import register as register_cases
-from kb.cli.common import State, friendly, stdout_is_a_file
+from kb.cli.common import State, code_text, friendly, stdout_is_a_file
 from kb.cli.filter_options import Case, Factor, Group, MinConfidence, PlatformType, Polarity, Reviewed
 from kb.cli.io_commands import register
 from kb.cli.review_commands import register as register_reviews
@@ -136,7 +136,7 @@ def search(
     if records and mode == "hybrid" and not (factor or polarity):
         _say_how_to_narrow(api.question_intent(query, settings=State.settings))
     for i, r in enumerate(records, 1):
-        codes = ", ".join(_code_text(c) for c in r["codes"]) or "—"
+        codes = ", ".join(code_text(c) for c in r["codes"]) or "—"
         page = f" p.{r['page']}" if r.get("page") is not None else ""
         where = f"[{r['case_name']} · {r['group']}] {r['section']}{page}"
         typer.echo(f"{i:>2}. {where}  ({r['score']:.4f})  {r['id']}")
@@ -144,11 +144,6 @@ def search(
             typer.echo(f"    Q: {r['question'][:200]}")
         typer.echo(f"    codes: {codes}")
         typer.echo(f"    {r['text'][:300]}{'…' if len(r['text']) > 300 else ''}\n")
-
-
-def _code_text(code: dict) -> str:
-    """category(polarity), with the other directions its sentences carry: budget(success+obstacle)."""
-    return f"{code['category']}({'+'.join([code['polarity'], *(code.get('also') or {})])})"
 
 
 def _say_how_to_narrow(read: dict) -> None:
@@ -180,13 +175,20 @@ def matrix(
     min_confidence: MinConfidence = 0.0,
     as_json: Annotated[bool, typer.Option("--json", help="JSON records.")] = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="CSV.")] = False,
+    by: Annotated[
+        str,
+        typer.Option(
+            help="case, or group: each group's cases summed (overview and synthesis chapters left out), "
+            "with how many of its cases show each direction."
+        ),
+    ] = "case",
 ) -> None:
     """Factor × case table: success and obstacle passages per cell, with exemplar ids."""
     from kb import api
 
     df = api.matrix(
         query, group=group, case=case, platform_type=platform_type, factor=factor,
-        polarity=polarity, reviewed=reviewed, min_confidence=min_confidence, settings=State.settings,
+        polarity=polarity, reviewed=reviewed, min_confidence=min_confidence, by=by, settings=State.settings,
     )  # fmt: skip
     if as_json:
         typer.echo(df.to_json(orient="records", force_ascii=False, indent=1))
@@ -196,6 +198,19 @@ def matrix(
         sys.stdout.buffer.write(csv_bytes(df, bom=stdout_is_a_file()))
     elif df.empty:
         typer.echo("no coded passages match", err=True)
+    elif by == "group":
+        cells = df.assign(
+            cell=df["success"].astype(str) + "/" + df["obstacle"].astype(str) + " ("
+            + df["cases_success"].astype(str) + "/" + df["cases_obstacle"].astype(str)
+            + " of " + df["cases"].astype(str) + ") s " + df["summary_success"].astype(str) + "/"
+            + df["summary_obstacle"].astype(str)
+        )  # fmt: skip
+        view = cells.pivot(index="category", columns="group", values="cell").fillna("")
+        typer.echo(
+            "cells: success/obstacle passages of the group's cases (how many of its cases show "
+            "success/obstacle) s: success/obstacle passages of its overview and synthesis chapters, apart"
+        )
+        typer.echo(view.reindex([c for c in df["category"].drop_duplicates()]).to_string())
     else:
         view = df.pivot_table(
             index="category", columns="case", values=["success", "obstacle"], aggfunc="sum", fill_value=0

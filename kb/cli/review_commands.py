@@ -61,13 +61,44 @@ def backup_cmd() -> None:
 @friendly
 def agreement_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="JSON: both tables as lists of rows.")] = False,
+    codes: Annotated[
+        Path | None,
+        typer.Option(
+            "--codes",
+            help="An outside coder's .csv/.xlsx (sentence_id or passage_id, category, polarity; one row "
+            "per unit × code, empty category = nothing): compared with the auto codes instead.",
+        ),
+    ] = None,
+    category_column: Annotated[str, typer.Option(help="With --codes: the column of factors.")] = "category",
+    polarity_column: Annotated[
+        str, typer.Option(help="With --codes: the column of polarities.")
+    ] = "polarity",
 ) -> None:
     """Auto coder vs the coders' decisions and coder vs coder, per factor (precision, recall, α).
-    Passages the current coder was trained on are left out of the first table."""
+    Passages the current coder was trained on are left out of the first table. With --codes: an
+    outside coder's file vs the auto codes, sentence by sentence (percent agreement, α)."""
     import json
 
     from kb import api
 
+    if codes is not None:
+        got = api.compare_codes(
+            codes, category_column=category_column, polarity_column=polarity_column, settings=State.settings
+        )
+        by_factor, disagreements = got["by_factor"], got["disagreements"]
+        if as_json:
+            out = {**got, "by_factor": _records(by_factor), "disagreements": _records(disagreements)}
+            typer.echo(json.dumps(out, ensure_ascii=False, indent=1))
+            return
+        typer.echo(f"{codes.name} vs the auto coder: {got['units']} {got['unit']}s")
+        shown = by_factor[
+            by_factor["units"].gt(0) & (by_factor[["both", "only_file", "only_kb"]].sum(axis=1) > 0)
+        ]
+        typer.echo(shown.drop(columns=["label_en"]).round(3).to_string(index=False))
+        if len(disagreements):
+            shown = disagreements.assign(text=disagreements["text"].str.slice(0, 40))
+            typer.echo(f"\ndisagreements ({len(disagreements)}):\n" + shown.to_string(index=False))
+        return
     tables = api.agreement(settings=State.settings)
     auto, pairs = tables["auto_vs_human"], tables["between_coders"]
     if as_json:

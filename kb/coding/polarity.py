@@ -83,6 +83,11 @@ OBSTACLE_CUES = [
     "낮은",
     "의존",
     "의존하다",
+    # weakening (추진 동력이 약화된 상태이다, 관심이 약해졌어요): a decline word too, so a weakened
+    # barrier reads as relief (규제가 약화되었다)
+    "약하다",
+    "약화",
+    "약화되다",
 ]
 SUCCESS_CUES = [
     "높다",
@@ -159,6 +164,8 @@ SPOKEN_OBSTACLE_CUES = [
     # a service that fails its users (화면이 자주 깨져요, 자꾸 튕겨요, 앱이 버벅거려요, 접속이 느렸어요,
     # 시스템이 멈췄어요); not failing is a success (한 번도 안 멈췄어요)
     "깨지다", "튕기다", "버벅", "느리다", "멈추다",
+    # pushed down the list (우선순위에서 밀렸죠, 뒷전으로 밀렸어요)
+    "밀리다", "뒷전",
 ]  # fmt: skip
 SPOKEN_SUCCESS_CUES = [
     "덕분", "좋아지다", "살아나다", "안착", "숨통", "든든하다", "반기다", "고맙다", "쏠쏠하다", "탄력",
@@ -176,7 +183,7 @@ SPOKEN_SUCCESS_CUES = [
 # they keep their own reading (감소, 떨어지다, 없어지다 are obstacle cues).
 DECLINE_CUES = [
     "줄다", "줄어들다", "감소", "감소하다", "없어지다", "사라지다", "해소", "해소되다", "떨어지다",
-    "낮아지다", "덜다", "덜하다",
+    "낮아지다", "덜다", "덜하다", "약화", "약화되다", "약해지다",
 ]  # fmt: skip
 # 없이 flips a cue before it ("큰 문제 없이 돌아가요") but is no lack on its own ("별도 조직 없이").
 FLIP_ONLY_NEGATORS = ("없이",)

@@ -255,6 +255,23 @@ def hedge_or_people(toks: Sequence[tuple[str, str]], i: int) -> bool:
     return i + 2 < len(toks) and toks[i + 1][1] == "ETM" and toks[i + 2][0] in PEOPLE
 
 
+CARRY_ALONE = frozenset({"떠안", "도맡", "감당", "짊어지", "버티"})
+
+
+def _alone_at_work(toks: Sequence[tuple[str, str]], i: int) -> bool:
+    """혼자 at `i` says one person carries the work: as the predicate (저 혼자예요, 주무관 혼자뿐이에요)
+    or before doing it all or carrying it (혼자서 다 했어요, 혼자 떠안았죠). Not a user who manages
+    alone (어르신도 혼자서 신청하세요) nor people living alone (혼자 사는 어르신)."""
+    k = i + 1
+    while k < len(toks) and toks[k][0] in ("서", "뿐", "만") and toks[k][1].startswith("J"):
+        k += 1
+    if k < len(toks) and toks[k][1] == "VCP":
+        return True
+    ahead = toks[k : k + 3]
+    everything = bool(ahead) and ahead[0] == ("다", "MAG") and len(ahead) > 1 and ahead[1][1] in ("VV", "XSV")
+    return everything or any(f in CARRY_ALONE for f, _ in ahead)
+
+
 TIME_UNITS = frozenset({"달", "년", "개월", "주", "주일", "시간", "일", "해", "반년", "분기", "며칠", "날"})
 
 
@@ -445,6 +462,8 @@ def markers(text: str) -> dict[str, float]:
             add("spoken_obstacle" if negated(toks, i) else "spoken_success")
         # a wait told as long: …하는 데만 석 달 걸렸어요, 승인까지 반년이나 걸렸어요
         if form == "걸리" and tag.startswith("VV") and not negated(toks, i) and _took_long(toks, i):
+            add("spoken_obstacle")
+        if form == "혼자" and _alone_at_work(toks, i):
             add("spoken_obstacle")
         # starting over (담당자가 바뀌면 다시 처음부터예요, 처음부터 다시 설명해야 돼요): a setback
         if form == "처음" and nxt[0] == "부터" and ((i and forms[i - 1] in AGAIN) or nxt2[0] in AGAIN):

@@ -129,6 +129,14 @@ _ROWS = [
         "synthesis",
         "한국지방행정연구원 연구진",
     ),
+    Case(
+        "private_overview",
+        "민간 기업 인터뷰 개요",
+        "Private company interviews: overview",
+        "private",
+        "overview",
+        "한국지방행정연구원 연구진",
+    ),
     Case("daangn", "당근마켓", "Daangn Market (Karrot)", "private", "private_platform", "당근마켓"),
     Case(
         "gangnam_unni", "강남언니", "Gangnam Unni", "private", "private_platform", "힐링페이퍼 (Healingpaper)"

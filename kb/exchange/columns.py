@@ -43,7 +43,9 @@ SENTENCE_COUNTING = (
     "`--min-confidence` filter, which keep only the code rows that pass). To count sentences, count distinct "
     "`sentence_id`; to set kb's codes beside your own per-sentence coding, join on `sentence_id` or on "
     "`passage_id` + `start`/`end`. These are the auto coder's readings: review decisions are made per "
-    "passage and factor (`passage_decision`), never per sentence."
+    "passage and factor (`passage_decision`), never per sentence. `kb reviews agreement --codes FILE` "
+    "compares a file of your own codes (`sentence_id`, `category`, `polarity`) with these rows, factor by "
+    "factor (README: Coding outside kb and comparing)."
 )
 """How to count a sentence export's rows (kb.exchange.sentences)."""
 

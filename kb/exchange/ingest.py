@@ -139,8 +139,10 @@ def _write_text_atomic(path: Path, text: str) -> None:
 
 
 def doc_id_for(case: str, path: Path, text: str) -> str:
-    """Stable id from case, file name and content: adding the same file twice is detected."""
-    slug = re.sub(r"[^a-z0-9]+", "-", path.stem.lower()).strip("-")[:40] or "doc"
+    """Stable id from case, file name and content: adding the same file twice is detected. Hangul
+    of the name is kept ("면담_순천.txt" → …-면담-순천-…; composed, as macOS may decompose it)."""
+    stem = unicodedata.normalize("NFC", path.stem).lower()
+    slug = re.sub(r"[^a-z0-9가-힣]+", "-", stem).strip("-")[:40] or "doc"
     digest = hashlib.sha1(text.encode("utf-8")).hexdigest()[:8]
     return f"{ADDED_PREFIX}{case.replace(':', '_')}-{slug}-{digest}"
 
@@ -231,6 +233,20 @@ def _narrative() -> str:
         "note: no speaker turns recognised (no line starts with a label such as 면담자: / 응답자:, Q: / A: "
         "or a name used twice), so it is added as narrative text – if it is an interview, label the turns "
         "and add it again with --replace"
+    )
+
+
+def hangul_share(text: str) -> float:
+    """Share of Hangul among the letters of `text` (1.0 when it has none)."""
+    letters = [ch for ch in text if ch.isalpha()]
+    return sum("가" <= ch <= "힣" for ch in letters) / len(letters) if letters else 1.0
+
+
+def _not_korean(share: float) -> str:
+    """A warning, not a refusal: an English interview is searchable, but the coder learned Korean."""
+    return (
+        f"warning: mostly not Korean ({share:.0%} of its letters are Hangul) – search finds it, also in "
+        "English, but the coder learned from Korean text and codes other languages weakly: review its codes"
     )
 
 
@@ -399,6 +415,7 @@ def add_files(
         notes += [f"joined {read.joined} wrapped lines"] if read.joined else []
         notes += [_long_turn(max(b["end"] - b["start"] for b in blocks))] if _has_long_turn(blocks) else []
         notes += [_narrative()] if not speakers else []
+        notes += [_not_korean(share)] if (share := hangul_share(text)) < 0.5 else []
         if earlier:
             compared = _compared(corpus_dir, earlier, text)
             notes += [f"replaces {compared}" if replace else f"beside {compared}: both kept (--as-new)"]

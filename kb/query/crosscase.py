@@ -11,12 +11,13 @@ import numpy as np
 import pandas as pd
 
 from kb.query.filters import Filters, validate
+from kb.query.profiles import case_table
 from kb.query.retrieval import NO_FILTERS, ranked_ids
 from kb.records import POLARITIES
 from kb.store.kbase import KnowledgeBase
 
 MATRIX_COLUMNS = [
-    "dimension", "category", "label_ko", "group", "case", "case_name",
+    "dimension", "category", "label_ko", "label_en", "group", "case", "case_name", "case_name_en",
     "success", "obstacle", "neutral", "recommendation", "passages",
     "exemplar_success", "exemplar_obstacle", "exemplar",
 ]  # fmt: skip
@@ -149,6 +150,12 @@ def _kept(kb: KnowledgeBase, query: str | None, filters: Filters) -> tuple[Coded
     return rows, order
 
 
+def _english_case_names(kb: KnowledgeBase) -> dict[str, str]:
+    """case -> its English name, for tables and figures in English (empty names left out)."""
+    table = case_table(kb)
+    return {c: n for c, n in zip(table["case"], table["name_en"], strict=True) if n}
+
+
 def _table(kb: KnowledgeBase, rows: CodedRows, order: np.ndarray) -> pd.DataFrame:
     """Counts and exemplars per cell from the kept rows, best first (`order`)."""
     n_cells = len(rows.cells)
@@ -179,10 +186,12 @@ def _table(kb: KnowledgeBase, rows: CodedRows, order: np.ndarray) -> pd.DataFram
         ids = passage_at(np.where(has, first[:, i], 0)).to_numpy(dtype=object)
         out[f"exemplar_{pol}"] = pd.Series(np.where(has, ids, None), dtype=object)
     out["exemplar"] = pd.Series(passage_at(best), dtype=rows.passage_ids.dtype)
-    labels = {c.id: (c.dimension, c.label_ko) for c in kb.codebook.categories}
+    labels = {c.id: (c.dimension, c.label_ko, c.label_en) for c in kb.codebook.categories}
     codebook_order = {c.id: i for i, c in enumerate(kb.codebook.categories)}
     out["dimension"] = out["category"].map(lambda c: labels.get(c, ("other", c))[0])
     out["label_ko"] = out["category"].map(lambda c: labels.get(c, ("", c))[1])
+    out["label_en"] = out["category"].map(lambda c: labels.get(c, ("", c, c))[2])
+    out["case_name_en"] = out["case"].map(_english_case_names(kb)).fillna(out["case_name"])
     out["_order"] = out["category"].map(codebook_order).fillna(len(codebook_order))
     # Ties (categories outside the codebook, a case under two names): where they first rank.
     out["_cat_rank"] = _first_rank(rows, order, "category", out["category"])

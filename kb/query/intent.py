@@ -32,7 +32,9 @@ _POLARITY_WORDS: dict[str, tuple[str, ...]] = {
         "가로막", "방해", "애로", "약점", "부진", "미흡", "막았", "막은", "발목",
         "obstacle", "barrier", "challeng", "difficult", "problem", "held back", "hold back", "holding back",
         "hinder", "limit", "lack", "fail", "weakness", "constrain", "struggl", "prevent", "conflict",
-        "resist", "shortcoming", "bottleneck", "went wrong",
+        "resist", "shortcoming", "bottleneck", "went wrong", "shortage", "shortfall", "insufficien", "scarc",
+        "short of", "too few", "too little", "drawback", "impede", "hamper", "setback",
+        "차질", "난관", "저해", "모자라", "미비", "취약",
     ),
     "success": (
         "성공", "효과", "성과", "기여", "도움", "강점", "장점", "비결", "잘 된", "잘된", "원동력",

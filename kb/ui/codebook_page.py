@@ -3,10 +3,14 @@ coder vs coder agreement per category (precision, recall, Krippendorff's α)."""
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 import pandas as pd
 import streamlit as st
 
 from kb import api
+from kb.errors import KbError
 from kb.ui import components as ui
 from kb.ui.resolve_panel import resolve_panel
 from kb.ui.state import Resources, resources
@@ -107,6 +111,46 @@ def agreement_section(res: Resources) -> None:
             resolve_panel(res, differ)
 
 
+def outside_codes_section(res: Resources) -> None:
+    """A coder's own file (coded beside `kb export --unit sentence`) against the auto codes."""
+    st.subheader("내 코딩 파일과 비교 · your own coding vs the auto coder")
+    st.caption(
+        "`kb export --unit sentence`로 내려받은 문장에 직접 코딩한 파일(.csv, .xlsx): "
+        "한 행에 문장 하나 × 코드 하나, 열은 sentence_id · category(요인 id나 이름) · "
+        "polarity(성공 요인/장애 요인/중립/제언). "
+        "아무 코드도 없는 문장은 category를 비워 두세요. 파일에 있는 문장만 비교합니다 (passage_id 열이면 "
+        "구절 단위). 파일은 이 화면에서만 읽고 저장하지 않습니다."
+    )
+    upload = st.file_uploader("코딩 파일 codes file", type=["csv", "tsv", "xlsx"], key="cb_codes_file")
+    cols = st.columns(2)
+    category_column = cols[0].text_input("요인 열 factor column", value="category", key="cb_codes_cat")
+    polarity_column = cols[1].text_input("극성 열 polarity column", value="polarity", key="cb_codes_pol")
+    if upload is None:
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / ("codes" + Path(upload.name).suffix.lower())
+        path.write_bytes(upload.getvalue())
+        try:
+            got = api.compare_codes(
+                path, category_column=category_column, polarity_column=polarity_column, settings=res.settings
+            )
+        except KbError as exc:
+            st.error(f"{upload.name}: {exc}")
+            return
+    unit = "문장" if got["unit"] == "sentence" else "구절"
+    by_factor, differ = got["by_factor"], got["disagreements"]
+    st.markdown(f"**{ui.md_escape(upload.name)}** · {unit} {got['units']}개를 비교했습니다")
+    st.caption(
+        "both = 둘 다 코딩 · only_file = 내 파일에만 · only_kb = 자동 코더에만 · "
+        "agreement = 요인 유무가 같은 비율 · α = Krippendorff's alpha · "
+        "polarity_agreement = 둘 다 코딩한 곳에서 극성이 같은 비율"
+    )
+    st.dataframe(_styled(by_factor.drop(columns=["label_en"])), hide_index=True, width="stretch")
+    st.markdown(f"**불일치 · disagreements ({len(differ)})**")
+    if not differ.empty:
+        st.dataframe(differ, hide_index=True, width="stretch")
+
+
 def render() -> None:
     res = resources()
     st.title("코드북 · 일치도 Codebook & agreement")
@@ -115,6 +159,7 @@ def render() -> None:
         categories(res)
     with tab_agree:
         agreement_section(res)
+        outside_codes_section(res)
 
 
 if __name__ == "__main__":

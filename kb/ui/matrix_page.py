@@ -183,6 +183,55 @@ def comparison(res: Resources, mx: pd.DataFrame, chosen: list[str]) -> None:
     st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch")
 
 
+def cell_of_group(row: Any) -> str:
+    """'성공/장애 · 사례 n/m · 소결 a/b' for one factor × group (empty when the group has none)."""
+    if row is None:
+        return ""
+    return (
+        f"{row['success']}/{row['obstacle']} · 사례 {row['cases_success']}/{row['cases_obstacle']} · "
+        f"소결 {row['summary_success']}/{row['summary_obstacle']}"
+    )
+
+
+def group_view(res: Resources, query: str | None, kwargs: dict[str, Any]) -> None:
+    """Domestic, international and private side by side from their cases alone (표 7-1's comparison):
+    success/obstacle passages per factor, and in how many of each group's cases they occur."""
+    totals = api.matrix(query, settings=res.settings, by="group", **kwargs)
+    if totals.empty:
+        st.warning("이 범위에는 사례의 코딩된 구절이 없습니다.")
+        return
+    st.caption(
+        "각 그룹의 사례만 합산합니다: 그룹의 개요·소결 장(연구진의 요약)은 빼고 셉니다 (사례별 보기에는 "
+        "그대로 있습니다). 그룹마다 글의 양이 다르니 구절 수보다 ‘사례 수’를 비교하세요: 몇 개 사례에서 그 "
+        "요인이 성공·장애로 나타나는지 (the groups' cases only, without their overview and synthesis "
+        "chapters)."
+    )
+    labels = [res.labels.get(c, c) for c in dict.fromkeys(totals["category"])]
+    groups = [g for g in ui.GROUP_KO if g in set(totals["group"])]
+    fig = make_subplots(
+        rows=1, cols=len(groups), shared_yaxes=True, horizontal_spacing=0.03,
+        subplot_titles=[ui.GROUP_KO[g] for g in groups],
+    )  # fmt: skip
+    table: dict[str, list[str]] = {"요인 factor": labels}
+    lim = 1
+    for i, g in enumerate(groups, 1):
+        mine = totals[totals["group"] == g].set_index("category")
+        rows = [mine.loc[c] if c in mine.index else None for c in dict.fromkeys(totals["category"])]
+        s = [0 if r is None else int(r["success"]) for r in rows]
+        o = [0 if r is None else int(r["obstacle"]) for r in rows]
+        charts.add_bars(fig, labels, s, o, row=1, col=i)
+        lim = max([lim, *s, *o])
+        n = int(mine["cases"].iloc[0])
+        table[f"{ui.GROUP_KO[g]} (사례 {n}개)"] = [cell_of_group(r) for r in rows]
+    charts.finish(fig, len(labels), lim, top=40)
+    st.plotly_chart(fig, key="mx_groups", width="stretch")
+    st.caption(
+        "표: 성공/장애 구절 · 그 방향이 나타난 사례 수 (성공/장애) · 소결: 그룹의 개요·소결 장의 성공/장애 "
+        "구절 (따로 셉니다: 보고서의 종합이 사례 본문에 없는 것을 말하는 곳이 보입니다)"
+    )
+    st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch")
+
+
 def render() -> None:
     res = resources()
     st.title("교차 사례 매트릭스 · Cross-case matrix")
@@ -204,6 +253,12 @@ def render() -> None:
         confidence = filter_widgets.min_confidence(c3, "mx_min_conf")
     kwargs = {"group": group, "reviewed": reviewed, "min_confidence": confidence}
     query = query.strip() or None
+    view = st.segmented_control(
+        "보기 view", ["사례별 by case", "그룹별 by group"], default="사례별 by case", key="mx_view"
+    )
+    if view == "그룹별 by group":
+        group_view(res, query, kwargs)
+        return
     mx = api.matrix(query, settings=res.settings, **kwargs)
     if mx.empty:
         st.warning("이 범위에는 코딩된 구절이 없습니다.")

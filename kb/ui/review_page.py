@@ -332,26 +332,18 @@ def passage_view(res: Resources, coder: str, pid: str, blind: bool = False) -> N
     auto = (res.auto_by_id.get(pid) or {}).get("codes") or []
     mine = coder if blind else None
     decided = api.current_decisions([pid], coder=mine, settings=res.settings).get(pid, {})
-    st.markdown(
-        " ".join(
-            [
-                ui.case_badge(p.get("case_name")),
-                ui.group_badge(p.get("group")),
-                ui.badge(ui.KIND_KO.get(p.get("kind") or "", p.get("kind") or ""), "gray"),
-            ]
-        )
-    )
     if p.get("question"):  # a short answer ("한 40퍼센트 정도요.") means nothing without it
         st.caption(":material/help: **질문** " + ui.md_escape(p["question"]))
     speaker = f"**{ui.md_escape(p['speaker'])}:** " if p.get("speaker") else ""
     st.markdown(speaker + ui.highlight(text, (), sentence_marks(res, pid, text, auto)))
-    st.caption(":material/description: " + ui.md_escape(res.citation(pid)) + f" · `{pid}`")
-    if st.toggle("앞뒤 구절 보기", key=f"rv_nb_{pid}"):
+    row = st.columns([4, 1], vertical_alignment="center")  # one line each: the codes start higher up
+    row[0].caption(":material/description: " + ui.md_escape(res.citation(pid)) + f" · `{pid}`")
+    if row[1].toggle("앞뒤 구절 보기", key=f"rv_nb_{pid}"):
         neighbours(res, pid)
     rec = res.auto_by_id.get(pid) or {}
-    if rec.get("polarity"):
-        st.caption(f"자동 코더의 구절 극성: {ui.POLARITY_KO.get(rec['polarity'], rec['polarity'])}")
-    st.markdown("#### 제안된 코드 · suggested codes")
+    whole = rec.get("polarity")
+    whole = f" :gray[· 자동 코더의 구절 극성: {ui.POLARITY_KO.get(whole, whole)}]" if whole else ""
+    st.markdown("**제안된 코드 · suggested codes**" + whole)
     at = Drawn(res, coder, pid, f"{ui.md_escape(p.get('case_name') or p.get('case') or '')} `{pid}`")
     present = set()
     for code in auto:
@@ -399,10 +391,13 @@ def decision_log(res: Resources, pid: str) -> pd.DataFrame:
     )
 
 
-def progress_bar(res: Resources, coder: str, factor: str | None, case: str | None, blind: bool) -> None:
-    """The queue's progress over the current suggestions, and the coder's own decisions apart: a
-    retrain that stops suggesting codes the coder rejected takes them (and passages left without a
-    suggestion) out of the first, never out of the second."""
+def progress_bar(
+    res: Resources, coder: str, factor: str | None, case: str | None, blind: bool, mine: Any
+) -> None:
+    """The queue's progress over the current suggestions, and the coder's own decisions apart (in
+    `mine`, under the coder's name in the sidebar): a retrain that stops suggesting codes the coder
+    rejected takes them (and passages left without a suggestion) out of the first, never out of the
+    second."""
     stats = api.review_progress(
         factor=factor, case=case, coder=coder if blind else None, settings=res.settings
     )
@@ -415,7 +410,7 @@ def progress_bar(res: Resources, coder: str, factor: str | None, case: str | Non
         ),
     )
     where = "이 조건에서 " if factor or case else ""
-    st.caption(
+    mine.caption(
         f"{where}**{ui.md_escape(coder)}** 님의 결정 {made}건: 기록된 결정이라 재학습해도 줄지 않습니다. "
         "위의 구절·제안 수는 자동 코더가 지금 내놓는 제안만 셉니다."
     )
@@ -429,10 +424,11 @@ def _go(target: str | None) -> None:
 
 def render() -> None:
     res = resources()
-    st.title("코딩 검토 · Review queue")
+    st.header("코딩 검토 · Review queue")  # smaller than a title: the passage needs the room
     coder = review_session.ask_coder(res)
     if not coder:
         return
+    decisions_made = st.sidebar.container()  # under the coder's name, above the retrain box
     retrain_box(res)
     _flash()
     retrain_changes(res, coder)
@@ -462,7 +458,7 @@ def render() -> None:
     items = api.review_queue(
         factor=factor, case=case, pending_only=pending, keep=pid, coder=mine, settings=res.settings
     )
-    progress_bar(res, coder, factor, case, blind)
+    progress_bar(res, coder, factor, case, blind, decisions_made)
     ids = [it.passage_id for it in items]
     if pid not in res.kb.passage_by_id or (pid not in ids and st.session_state.get("rv_from") != pid):
         pid = ids[0] if ids else None
@@ -489,7 +485,11 @@ def render() -> None:
         item = items[pos] if pos >= 0 else None
         where = f"{pos + 1} / {len(ids)}" if pos >= 0 else "큐 밖의 구절 (검색에서 열림)"
         unc = f" · 불확실성 {item.uncertainty:.2f}" if item else ""
-        nav[1].markdown(f"**{where}**{unc}")
+        p = res.kb.passage_by_id[pid]
+        kind = p.get("kind") or ""
+        badges = [ui.case_badge(p.get("case_name")), ui.group_badge(p.get("group"))]
+        badges.append(ui.badge(ui.KIND_KO.get(kind, kind), "gray"))
+        nav[1].markdown(f"**{where}**{unc}  \n" + " ".join(badges))  # beside the buttons: no own line
         following = ids[pos + 1] if 0 <= pos < len(ids) - 1 else None
         nav[2].button(
             "다음", icon=":material/arrow_forward:", key="rv_next", disabled=following is None,

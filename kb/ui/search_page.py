@@ -66,13 +66,18 @@ def results_table(res: Resources, df: pd.DataFrame) -> pd.DataFrame:
             parts.append(f"{res.labels.get(c['category'], c['category'])} ({pol}{reviewed})")
         return "; ".join(parts)
 
+    def codes_ids(codes: list[dict[str, Any]]) -> str:  # for scripts: ids as `kb export` writes them
+        return "; ".join(f"{c['category']}:{c['polarity']}" for c in codes)
+
     return pd.DataFrame(
         {
-            "순위": range(1, len(df) + 1),
-            "사례": df["case_name"],
-            "그룹": df["group"].map(lambda g: ui.GROUP_KO.get(g, g)),
+            "순위 rank": range(1, len(df) + 1),
+            "사례 case": df["case_name"],
+            "그룹 group": df["group"].map(lambda g: ui.GROUP_KO.get(g, g)),
             "요인 (극성)": df["codes"].map(codes_text),
-            "주 극성": df["polarity"].map(lambda p: ui.POLARITY_KO.get(p, p)),
+            "codes": df["codes"].map(codes_ids),
+            "주 극성 polarity": df["polarity"].map(lambda p: ui.POLARITY_KO.get(p, p)),
+            "인용 citation": df["id"].map(res.citation),
             "출처 section": df["section"],
             "쪽 page": df["page"],
             "유형 kind": df["kind"],
@@ -113,8 +118,9 @@ def reading_bar(res: Resources, query: str, df: pd.DataFrame, kwargs: dict[str, 
     left, right = st.columns([3, 2], vertical_alignment="center")
     left.markdown(
         f"{ui.POLARITY_ICON.get(pol, '')} 질문을 **{ui.md_escape(names)}**의 **{direction}**을 묻는 것으로 "
-        f"읽었습니다. 결과 {len(df)}개 중 {carrying}개에 그 코드가 있습니다 (read as: {pol}; "
-        "cards are ranked by relevance, not by direction)."
+        f"읽었습니다. 결과 {len(df)}개 중 {carrying}개에 그 코드가 있습니다. 순위는 관련도 순이고 방향은 "
+        f"그 신호 중 하나일 뿐이라 다른 방향의 구절이 앞설 수 있습니다 (read as: {pol}; the direction is one "
+        "ranking signal among several, so passages of another direction can come first)."
     )
     first = factors[0]
     right.button(
