@@ -392,12 +392,12 @@ def decision_log(res: Resources, pid: str) -> pd.DataFrame:
 
 
 def progress_bar(
-    res: Resources, coder: str, factor: str | None, case: str | None, blind: bool, mine: Any
+    res: Resources, coder: str, factor: str | None, case: str | None, blind: bool, own_count: Any
 ) -> None:
     """The queue's progress over the current suggestions, and the coder's own decisions apart (in
-    `mine`, under the coder's name in the sidebar): a retrain that stops suggesting codes the coder
-    rejected takes them (and passages left without a suggestion) out of the first, never out of the
-    second."""
+    `own_count`, a slot under the coder's name in the sidebar): a retrain that stops suggesting codes
+    the coder rejected takes them (and passages left without a suggestion) out of the first, never out
+    of the second."""
     stats = api.review_progress(
         factor=factor, case=case, coder=coder if blind else None, settings=res.settings
     )
@@ -410,7 +410,7 @@ def progress_bar(
         ),
     )
     where = "이 조건에서 " if factor or case else ""
-    mine.caption(
+    own_count.caption(
         f"{where}**{ui.md_escape(coder)}** 님의 결정 {made}건: 기록된 결정이라 재학습해도 줄지 않습니다. "
         "위의 구절·제안 수는 자동 코더가 지금 내놓는 제안만 셉니다."
     )
