@@ -224,16 +224,17 @@ def passages(ids: list[str], settings: Settings | None = None) -> list[dict[str,
     return out
 
 
-def citation(passage_id: str, settings: Settings | None = None) -> str:
+def citation(passage_id: str, settings: Settings | None = None, *, full: bool = False) -> str:
     """A passage's citation as a card shows it (kb.corpus.citation.card_cite): an added transcript's
-    as the export gives it (file and lines), a report passage's section path and pages. An unknown id
-    is an error (BadQuery)."""
+    as the export gives it (file and lines), a report passage's section path and pages. `full`: as
+    the exports' `citation` column gives it, for a footnote (authors, year, title, chapter, pages). An
+    unknown id is an error (BadQuery)."""
     from kb.corpus.citation import citations
 
     kb = get_kb(settings)
     if passage_id not in kb.passage_by_id:
         raise BadQuery(f"unknown passage id: {passage_id}")
-    cite = kb.memo(("card citations",), lambda: citations(kb, card=True))
+    cite = kb.memo(("citations", full), lambda: citations(kb, card=not full))
     return cite(kb.passage_by_id[passage_id])
 
 

@@ -191,7 +191,7 @@ def test_search_with_filters_cards_table_and_download(data_dir: Path) -> None:
     assert at.get("download_button")
     table = at.dataframe[0].value  # what the download holds: a footnote's citation, codes for scripts
     assert list(table["인용 citation"]) == [
-        api.citation(pid, settings=settings_for(data_dir)) for pid in table["id"]
+        api.citation(pid, settings=settings_for(data_dir), full=True) for pid in table["id"]
     ]
     assert table["codes"].str.contains(":success").all()
 

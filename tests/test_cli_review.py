@@ -346,6 +346,10 @@ def test_cell_lists_the_passages_the_matrix_counts(kb_cli, kb_settings: Settings
     cited = ok(kb_cli("cite", *ids, settings=kb_settings)).splitlines()
     assert cited == [f"{pid}\t{api.citation(pid, settings=kb_settings)}" for pid in ids]
     assert all(line.split("\t")[1] for line in cited)  # every passage has a citation to give
+    footnotes = ok(kb_cli("cite", "--full", *ids, settings=kb_settings)).splitlines()
+    exported = api.export("csv", settings=kb_settings).drop_duplicates("passage_id")
+    by_id = dict(zip(exported["passage_id"], exported["citation"], strict=True))
+    assert footnotes == [f"{pid}\t{by_id[pid]}" for pid in ids if pid in by_id]  # as the exports cite
     assert "unknown passage id: nope:1" in one_error_line(
         kb_cli("cite", ids[0], "nope:1", settings=kb_settings)
     )

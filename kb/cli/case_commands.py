@@ -145,12 +145,17 @@ def cite(
     passage_ids: Annotated[
         list[str], typer.Argument(help="Passage ids, as search, `kb cell` or an export name them.")
     ],
+    full: Annotated[
+        bool, typer.Option("--full", help="As the exports' citation column: authors, year, title, pages.")
+    ] = False,
 ) -> None:
     """How to cite passages, as the app's cards do: an added transcript by file and lines, a report
     passage by section and pages; one line each, `ID<TAB>citation`."""
     from kb import api
 
-    cited = [(pid, api.citation(pid, settings=State.settings)) for pid in passage_ids]  # all or none
+    cited = [
+        (pid, api.citation(pid, settings=State.settings, full=full)) for pid in passage_ids
+    ]  # all or none
     for pid, citation in cited:
         typer.echo(f"{pid}\t{citation}")
 

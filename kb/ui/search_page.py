@@ -77,7 +77,7 @@ def results_table(res: Resources, df: pd.DataFrame) -> pd.DataFrame:
             "요인 (극성)": df["codes"].map(codes_text),
             "codes": df["codes"].map(codes_ids),
             "주 극성 polarity": df["polarity"].map(lambda p: ui.POLARITY_KO.get(p, p)),
-            "인용 citation": df["id"].map(res.citation),
+            "인용 citation": [res.citation(pid, full=True) for pid in df["id"]],  # footnote-ready
             "출처 section": df["section"],
             "쪽 page": df["page"],
             "유형 kind": df["kind"],

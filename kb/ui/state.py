@@ -64,11 +64,12 @@ class Resources:
 
         return api.cases(self.settings)
 
-    def citation(self, pid: str) -> str:
-        """The passage's citation on a card: a transcript's file and lines, a report passage's pages."""
+    def citation(self, pid: str, full: bool = False) -> str:
+        """The passage's citation on a card: a transcript's file and lines, a report passage's pages;
+        `full`: as the exports give it, for a footnote."""
         from kb import api
 
-        return api.citation(pid, settings=self.settings)
+        return api.citation(pid, settings=self.settings, full=full)
 
     def case_name(self, case: str) -> str:
         row = self.cases[self.cases["case"] == case]
