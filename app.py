@@ -1,4 +1,4 @@
-"""kb – Streamlit app: search, cross-case matrix, case profiles, review queue, codebook.
+"""kb – Streamlit app: search, cross-case matrix, case profiles, review queue, codebook, adding transcripts.
 
 Run with `make app` or `kb serve` (both listen on 127.0.0.1 only); `kb serve --team --address 0.0.0.0`
 serves several coders with logins (README: Team mode). The data directory comes from KB_DATA_DIR;
@@ -37,6 +37,7 @@ PAGES = [
         icon=":material/menu_book:",
         url_path="codebook",
     ),
+    st.Page("kb/ui/add_page.py", title="자료 추가 Add", icon=":material/upload_file:", url_path="add"),
 ]
 
 navigation = st.navigation(PAGES)
@@ -46,4 +47,4 @@ if wanted and wanted[0] and wanted[0] != navigation.url_path:
     if page is not None:
         st.switch_page(page, query_params=wanted[1])
 navigation.run()
-build_status.show()  # the background fine-tuned coder: status line, app reload when its codes arrive
+build_status.show()  # background builds (fine-tuned coder, added transcripts): status, reload when done

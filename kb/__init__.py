@@ -16,7 +16,8 @@ from typing import Any
 __version__ = "0.1.0"
 _API = {  # every name of kb.api.__all__ (tests/test_architecture.py keeps them equal)
     "across_cases", "add", "agreement", "backup_reviews", "build", "case_profile", "cases", "cell_passages",
-    "citation", "code", "compare_codes", "current_decisions", "decide", "decisions_made", "export",
+    "citation", "code", "compare_codes", "current_decisions", "decide", "decisions_made", "documents",
+    "export",
     "export_columns", "export_reviews", "extract", "import_codebook", "import_reviews", "last_retrain",
     "matrix", "needs_attention", "passage_memo", "passage_memos", "passages", "question_intent",
     "read_export", "readable_change", "remove", "retrain", "review_progress", "review_queue", "search",

@@ -26,7 +26,8 @@ from kb.store.kbase import get_kb
 
 __all__ = [
     "across_cases", "add", "agreement", "backup_reviews", "build", "case_profile", "cases", "cell_passages",
-    "citation", "code", "compare_codes", "current_decisions", "decide", "decisions_made", "export",
+    "citation", "code", "compare_codes", "current_decisions", "decide", "decisions_made", "documents",
+    "export",
     "export_columns", "export_reviews", "extract", "import_codebook", "import_reviews", "last_retrain",
     "matrix", "needs_attention", "passage_memo", "passage_memos", "passages", "question_intent",
     "read_export", "readable_change", "remove", "retrain", "review_progress", "review_queue", "search",
@@ -42,16 +43,20 @@ def build(
     drop_old_collections: bool = False,
     *,
     stages: tuple[str, ...] = runner.STAGES,
+    keep_coder: bool = False,
 ) -> Any:
     """Segment, code, embed and index the corpus; only what changed is redone (pipelines.run).
 
-    `stages`: a subset of `kb.runner.STAGES` (the app indexes only, when the index is missing)."""
+    `stages`: a subset of `kb.runner.STAGES` (the app indexes only, when the index is missing).
+    `keep_coder`: code new and changed passages with the saved coder, not retrained even when its
+    training inputs changed (quick after `add`: what the app does; a later build retrains)."""
     return runner.build(
         settings or get_settings(),
         stages=stages,
         progress=progress,
         log=log,
         drop_old_collections=drop_old_collections,
+        train=not keep_coder,
     )
 
 
@@ -243,6 +248,37 @@ def cases(settings: Settings | None = None) -> pd.DataFrame:
     from kb.query.profiles import case_table
 
     return case_table(get_kb(settings))
+
+
+def documents(settings: Settings | None = None, *, added_only: bool = False) -> pd.DataFrame:
+    """One row per corpus document: doc_id, case, case_name, group, added (by `add`, so `remove`
+    can take it out), citation, chars, blocks, and indexed – False for a document added since the
+    last build (and `pending_removal` names documents removed whose passages are still searched)."""
+    from kb.corpus.cases import ADDED_PREFIX
+    from kb.corpus.manifest import load_manifest
+    from kb.store.freshness import pending
+
+    settings = settings or get_settings()
+    rows = load_manifest(settings.corpus_dir)[1]
+    behind = pending(settings)
+    columns = ["doc_id", "case", "case_name", "group", "added", "citation", "chars", "blocks", "indexed"]
+    table = pd.DataFrame(
+        [
+            {
+                **{c: r.get(c, "") for c in ("doc_id", "case", "case_name", "group", "citation")},
+                "added": r["doc_id"].startswith(ADDED_PREFIX),
+                "chars": int(r.get("chars") or 0),
+                "blocks": int(r.get("blocks") or 0),
+                "indexed": r["doc_id"] not in behind.added,
+            }
+            for r in rows
+        ],
+        columns=columns,
+    )
+    if added_only:
+        table = table[table["added"]].reset_index(drop=True)
+    table.attrs["pending_removal"] = list(behind.removed)
+    return table
 
 
 def case_profile(case: str, settings: Settings | None = None) -> dict[str, Any]:

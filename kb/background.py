@@ -54,20 +54,20 @@ def coder_kind_of(epochs: int) -> str:
 
 
 # ----- status file ------------------------------------------------------------------------------
-def status_path(data_dir: Path) -> Path:
-    return Path(data_dir) / STATUS_FILE
+def status_path(data_dir: Path, status_file: str = STATUS_FILE) -> Path:
+    return Path(data_dir) / status_file
 
 
-def read_status(data_dir: Path) -> dict[str, Any] | None:
+def read_status(data_dir: Path, status_file: str = STATUS_FILE) -> dict[str, Any] | None:
     """The last status written, or None (none, or not ours: the file is data, read defensively)."""
-    record = read_record(status_path(data_dir), MAX_STATUS_BYTES)
+    record = read_record(status_path(data_dir, status_file), MAX_STATUS_BYTES)
     return record if record is not None and isinstance(record.get("state"), str) else None
 
 
-def write_status(data_dir: Path, **record: Any) -> dict[str, Any]:
+def write_status(data_dir: Path, status_file: str = STATUS_FILE, **record: Any) -> dict[str, Any]:
     """Replace the status file atomically with `record` plus the time it was written."""
     record = {**record, "updated": time.time()}
-    write_atomic(status_path(data_dir), json.dumps(record, ensure_ascii=False))
+    write_atomic(status_path(data_dir, status_file), json.dumps(record, ensure_ascii=False))
     return record
 
 
@@ -145,26 +145,32 @@ def start(settings: Settings | None = None, *, retry: bool = False) -> bool:
         ):
             return False
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        log_path = settings.data_dir / LOG_FILE
-        base = {"started": time.time(), "log": str(log_path), "from": current_generation(settings)}
+        base = {"started": time.time(), "log": str(settings.data_dir / LOG_FILE)}
+        base["from"] = current_generation(settings)
         write_status(settings.data_dir, state="starting", **base)  # before the child can write its own
         try:
-            with log_path.open("w", encoding="utf-8") as log:
-                proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module, no shell
-                    [sys.executable, "-m", "kb.background"],
-                    cwd=ROOT,
-                    env=child_env(settings),
-                    stdin=subprocess.DEVNULL,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,  # outlives the app; the app's Ctrl-C does not reach it
-                )
+            spawn(settings, "kb.background", settings.data_dir / LOG_FILE)
         except OSError as exc:
             error = _one_line(exc)
             write_status(settings.data_dir, state="failed", error=error, finished=time.time(), **base)
             return False
-        threading.Thread(target=proc.wait, daemon=True, name="kb-background-reaper").start()
         return True
+
+
+def spawn(settings: Settings, module: str, log_path: Path) -> None:
+    """Run `python -m module` detached: its own session (it outlives the app, the app's Ctrl-C does
+    not reach it), output to `log_path`, reaped by a thread. OSError when it cannot start."""
+    with log_path.open("w", encoding="utf-8") as log:
+        proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module, no shell
+            [sys.executable, "-m", module],
+            cwd=ROOT,
+            env=child_env(settings),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    threading.Thread(target=proc.wait, daemon=True, name=f"kb-reaper-{module}").start()
 
 
 def current_generation(settings: Settings) -> str | None:

@@ -137,8 +137,9 @@ def code_passages(coder: Coder, passages: list[dict[str, Any]]) -> Iterator[list
 def run(settings: Settings, progress: bool = False, train: bool | Trainer = True) -> dict[str, Any]:
     """Train (if needed) and code the changed passages of the generation being built; a summary.
 
-    `train=False` codes with the saved coder as it is; a callable `train(settings, decisions)`
-    trains instead of the full training (the quick retrain of kb.coding.retrain). The coder's e5
+    `train=False` codes with the saved coder as it is (trains one when none is saved); a callable
+    `train(settings, decisions)` trains instead of the full training (the quick retrain of
+    kb.coding.retrain). The coder's e5
     reading takes the bundled training sentences' and corpus's vectors from `corpus/cache/`.
     """
     # the coder's encoders are the process-wide ones, so the seeds reach them through the factory
@@ -152,7 +153,7 @@ def _train_and_code(settings: Settings, progress: bool, train: bool | Trainer) -
     decisions = training_examples(kb.passages, kb.reviews, kb.auto_codes)
     if callable(train):
         train(settings, decisions)
-    elif train:
+    elif train or saved_stamp(coder_dir(settings)) is None:
         train_coder(settings, reviews=decisions, progress=progress)
     stamp = saved_stamp(coder_dir(settings)) or ""
     checkpoint("code:trained")

@@ -72,6 +72,10 @@ def test_viewer_browses_but_sees_no_decision_widgets(team: Path) -> None:
     assert any("viewer" in i.value for i in at.info)
     assert not any(b.key and b.key.startswith(("acc_", "rej_", "add_", "setpol_")) for b in at.button)
     assert not any(t.key == "rv_coder_input" for t in at.text_input)
+    at.switch_page("kb/ui/add_page.py").run()  # no upload and no removal for a viewer either
+    assert not at.exception and not at.error
+    assert any("viewers cannot add transcripts" in i.value for i in at.info)
+    assert not any(b.key and b.key.startswith("add_") for b in at.button) and not at.get("file_uploader")
 
 
 def test_coder_decision_is_stored_under_login_name(team: Path) -> None:

@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from kb.cli.common import State, friendly, stdout_is_a_file
+from kb.cli.common import State, friendly, stdout_is_a_file, table
 from kb.cli.filter_options import Case, Factor, Group, MinConfidence, PlatformType, Polarity, Reviewed
 from kb.errors import CodebookImportError, ExportError, IngestError
 
@@ -205,6 +205,32 @@ def add(
 
 
 @friendly
+def documents(
+    added: Annotated[bool, typer.Option("--added", help="Only the documents added with `kb add`.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON records.")] = False,
+) -> None:
+    """The corpus documents: id, case, added or from the report, citation, size, and whether the
+    knowledge base has them yet (`kb build` indexes what `kb add` added)."""
+    from kb import api
+
+    df = api.documents(State.settings, added_only=added)
+    if as_json:
+        typer.echo(df.to_json(orient="records", force_ascii=False, indent=1))
+    elif df.empty:
+        typer.echo("no documents" + (" added with `kb add`" if added else ""), err=True)
+    else:
+        shown = df.assign(
+            source=df["added"].map({True: "added", False: "report"}),
+            indexed=df["indexed"].map({True: "yes", False: "not yet: run `kb build`"}),
+        )
+        typer.echo(
+            table(shown[["doc_id", "case", "source", "citation", "chars", "indexed"]].to_dict("records"))
+        )
+    if gone := df.attrs.get("pending_removal"):
+        typer.echo(f"removed, still searched until `kb build`: {', '.join(gone)}", err=True)
+
+
+@friendly
 def remove(
     doc_ids: Annotated[list[str], typer.Argument(help="Ids of added documents (as `kb add` printed them).")],
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Remove without asking (for scripts).")] = False,
@@ -271,5 +297,6 @@ def register(app: typer.Typer) -> None:
     """Add the export/add/import-codebook commands to the `kb` app."""
     app.command("export")(export)
     app.command("add")(add)
+    app.command("documents")(documents)
     app.command("remove")(remove)
     app.command("import-codebook")(import_codebook)

@@ -87,18 +87,29 @@ def build(
     fast: Annotated[
         bool, typer.Option("--fast", help="Fast coder, no e5 fine-tuning (a later `kb build` fine-tunes).")
     ] = False,
+    keep_coder: Annotated[
+        bool,
+        typer.Option(
+            "--keep-coder",
+            help="Code new passages with the saved coder, not retrained (quick after `kb add`; "
+            "a later `kb build` retrains when the codebook, training data or reviews changed).",
+        ),
+    ] = False,
 ) -> None:
     """Segment, code, embed and index the corpus (incremental: only what changed)."""
     from kb import api, background
 
     settings = State.settings.with_overrides(coder_tune_epochs=0) if fast else State.settings
     if not quiet:
-        typer.echo(background.coder_plan(settings), err=True)
+        typer.echo(
+            "coder: the saved one, not retrained" if keep_coder else background.coder_plan(settings), err=True
+        )
     report = api.build(
         settings,
         progress=not quiet,
         log=lambda m: typer.echo(m, err=True),
         drop_old_collections=drop_old_collections,
+        keep_coder=keep_coder,
     )
     kind = background.coder_kind(settings)
     typer.echo(f"built in {report.seconds:.1f}s → {settings.data_dir} (coder: {kind or 'unknown'})")
