@@ -25,6 +25,14 @@ actor or a general prescription (never counted as the case's obstacle)."""
 NO_POLARITY = "none"
 """The polarity of a passage without codes (search results, exports, store metadata)."""
 
+POLARITY_KO: dict[str, str] = {
+    "success": "성공 요인", "obstacle": "장애 요인", "neutral": "중립", "recommendation": "제언",
+}  # fmt: skip
+"""The polarities as the report names them (the app, the export's 읽기용 sheet)."""
+
+GROUP_KO: dict[str, str] = {"domestic": "국내", "international": "해외", "private": "민간"}
+"""The case groups as the report names them (chapters 4, 5 and 6)."""
+
 TIE_ORDER: tuple[str, ...] = ("neutral", "obstacle", "recommendation", "success")
 """Who wins a tie in `dominant`: the more cautious reading first — no evaluation before a negative
 one, a negative before a positive. (This is the alphabetical order search and export used.)"""

@@ -261,6 +261,7 @@ def test_case_profile_lists_factors_and_quotes(data_dir: Path) -> None:
     at.selectbox(key="cp_case").select("daangn").run()
     no_errors(at)
     assert at.header[0].value == "당근마켓"
+    assert [b.proto.label for b in at.get("download_button")] == ["엑셀 내려받기 (코딩된 발췌문 xlsx)"]
     text = markdown(at)
     assert "운영 조직" in text and "> " in text and ":green-badge[" in text
     quoted = [c.value for c in at.caption if ":material/description:" in c.value]  # each names its passage

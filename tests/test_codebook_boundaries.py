@@ -62,6 +62,8 @@ def test_written_examples_teach_the_boundary() -> None:
     [
         "예약 처리 속도의 개선을 위해서 외부 업체와 기술 교류를 이어 가고 있다.",
         "주민 참여를 활성화하기 위해 모바일 앱을 새로 만들었다.",
+        "예산이 좀 더 있으면 좋겠어요.",  # a wish: what is wanted, not what went well
+        "지방정부도 이용자 입장에서 고민했으면 좋겠다고 하였다.",
     ],
 )
 def test_a_positive_word_that_names_an_aim_is_not_a_success(rules: PolarityRules, text: str) -> None:
@@ -75,6 +77,8 @@ def test_a_positive_word_that_names_an_aim_is_not_a_success(rules: PolarityRules
         ("앱을 개편한 뒤 신청 처리 속도가 크게 향상되었다.", "success"),  # a result, not an aim
         ("인력 부족을 해소하기 위해 외부 전문가를 채용했다.", "obstacle"),  # the gap is stated
         ("활성화를 위해서는 홍보 예산이 더 필요하다.", "obstacle"),  # the need still counts
+        ("새 앱은 주민들 반응이 좋았어요.", "success"),  # 좋다 as a judgement, not a wish
+        ("이용자가 많으면 좋은 점이 있어요.", "success"),  # -면 then 좋은 점: a benefit, not a wish
     ],
 )
 def test_states_and_needs_around_an_aim_still_count(rules: PolarityRules, text: str, label: str) -> None:

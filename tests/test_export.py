@@ -24,11 +24,13 @@ def test_excerpt_rows_carry_codes_and_citation(kb):
     assert set(human["category"]) == {"financial_resources", "human_resources"}
     assert "예산의 단절성" in human["memo"].dropna().iloc[0]
     assert df["text"].str.contains(KOREAN).any()
-    # each row cites its document (the manifest's citation) and page, as a quotation needs
-    manifest = pd.read_csv(kb.settings.manifest_path, dtype=str).set_index("doc_id")["citation"]
+    # each row cites its document (the manifest's citation) and page, as a quotation needs; the
+    # fixture's documents say their pages were estimated, and so does every citation of a page
+    manifest = pd.read_csv(kb.settings.manifest_path, dtype=str).set_index("doc_id")
+    assert set(manifest["pages_estimated"]) == {"true"}
     for row in df.itertuples():
-        assert row.citation.startswith(manifest[row.doc_id])
-        assert pd.isna(row.page) or row.citation.endswith(f", p. {row.page}")
+        assert row.citation.startswith(manifest.loc[row.doc_id, "citation"])
+        assert pd.isna(row.page) or row.citation.endswith(f", p. {row.page} (추정)")
     assert set(df["label_en"]) <= {c.label_en for c in kb.codebook.categories}
     assert df["fallback"].dtype == bool
     assert df.loc[df["source"] == "human", "coder"].isna().all()  # a reviewed code is the reviewer's
@@ -49,6 +51,8 @@ def test_a_citation_gives_the_passages_own_pages_or_lines_and_never_repeats_itse
         == "이경은 외 (2022). 연구보고서 2022-01, 제6장 제2절, p. 177"
     )
     assert cite("보고서, 제4장 제1절, p. 106", {"page": 106}) == "보고서, 제4장 제1절, p. 106"
+    # an estimated page is never passed off as a printed one
+    assert cite(report, {"page": 175, "page_end": 176}, estimated=True).endswith(", pp. 175–176 (추정)")
     added = "mujin.txt (added 2026-12-07), mujin"
     assert cite(added, {"page": None, "lines": [12, 15]}) == f"{added}, lines 12–15"
     assert cite(added, {"page": None, "lines": None}) == added
@@ -60,9 +64,13 @@ def test_a_card_cites_a_report_passage_by_its_section_and_a_transcript_as_the_ex
     report = "이경은 외 (2022). 연구보고서 2022-01, 제4장 제3절, pp. 111–118"
     section = {"section": "제4장 > 제3절 > 2. 조직 내부 요인", "page": 112, "page_end": 113}
     assert card_cite(report, section) == "제4장 > 제3절 > 2. 조직 내부 요인, pp. 112–113"
+    assert (
+        card_cite(report, section, estimated=True) == "제4장 > 제3절 > 2. 조직 내부 요인, pp. 112–113 (추정)"
+    )
     answer = {"section": "haenam_dolbom", "page": None, "lines": [16, 16]}
     added = "haenam_dolbom.txt (added 2026-12-07)"
     assert card_cite(added, answer) == cite(added, answer) == f"{added}, line 16"
+    assert cite(added, answer, estimated=True) == f"{added}, line 16"  # lines are never estimated
 
 
 def test_an_excerpt_gives_the_directions_confidence_apart_from_the_factors(kb):
@@ -332,7 +340,31 @@ def test_xlsx_sheets_each_read_as_one_table_with_a_columns_sheet(kb, tmp_path):
     path = tmp_path / "out.xlsx"
     df = export(kb, "xlsx", filters=Filters(factor="leadership"), path=path)
     book = pd.read_excel(path, sheet_name=None)
-    assert list(book)[:4] == ["excerpts", "overview", "about", "columns"]
+    assert list(book)[:5] == ["excerpts", "읽기용 reading", "overview", "about", "columns"]
+    # the reading sheet: Korean headers and values, the excerpts without fallback codes, in group order
+    reading = book["읽기용 reading"]
+    assert list(reading.columns) == [
+        "그룹",
+        "사례",
+        "요인",
+        "구분",
+        "인용문",
+        "출처",
+        "확신도",
+        "검토",
+        "구절 id",
+    ]
+    firm = df[~df["fallback"]]
+    assert len(reading) == len(firm) and set(reading["요인"]) == {"리더십"}
+    assert set(reading["구분"]) <= {"성공 요인", "장애 요인", "중립", "제언"} and set(reading["그룹"]) <= {
+        "국내",
+        "해외",
+        "민간",
+    }
+    assert reading["그룹"].map(["국내", "해외", "민간"].index).is_monotonic_increasing
+    assert sorted(reading["인용문"]) == sorted(firm["quote"]) and set(reading["출처"]) == set(
+        firm["citation"]
+    )
     overview = book["overview"]
     assert len(overview) == len(kb.codebook.categories)  # the factor table alone: no key/value rows below
     assert not overview.isna().any().any()

@@ -204,7 +204,7 @@ def test_a_sentence_export_in_every_tabular_format(skb, tmp_path, fmt):
     df = export(skb, fmt, unit="sentence", path=path)
     if fmt == "xlsx":
         book = pd.read_excel(path, sheet_name=None)
-        assert list(book)[:4] == ["sentences", "overview", "about", "columns"]
+        assert list(book)[:5] == ["sentences", "읽기용 reading", "overview", "about", "columns"]
         assert set(book["columns"]["unit"]) == {"sentence", "excerpt"}  # the factor sheets hold excerpts
         assert book["about"].set_index("key").loc["unit", "value"] == "sentence"
         back = book["sentences"]

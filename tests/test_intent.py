@@ -76,6 +76,12 @@ def test_query_intent_names_the_category_in_either_language(kb, query: str, cate
         ("왜 참여가 안 됐나", "obstacle"),
         ("why did the city choose a private operator?", None),  # a why without a negation says no direction
         ("왜 안내 문자를 보냈나", None),  # 안내 is not a negation
+        ("공공 플랫폼이 주민들에게 외면받거나 중단된 이유", "obstacle"),  # abandoned, discontinued
+        ("Why were some public apps abandoned?", "obstacle"),
+        ("주민들이 플랫폼을 잘 안 쓴 이유는 뭔가요", "obstacle"),  # the reason of a negated verb
+        ("주민이 참여하지 않는 원인", "obstacle"),
+        ("the reasons residents did not sign up", "obstacle"),
+        ("주민들이 플랫폼을 쓰는 이유", None),  # a reason without a negation says no direction
     ],
 )
 def test_query_polarity_from_direction_words(query: str, polarity: str | None) -> None:

@@ -64,12 +64,14 @@ def test_cells_without_query_or_filters(settings: Settings, tmp_path: Path) -> N
 
 def test_case_table_and_profiles(settings: Settings) -> None:
     from kb import api
+    from kb.query.profiles import case_profile
 
     kb = get_kb(settings)
     cases = api.cases(settings)
     assert set(cases["case"]) == {p["case"] for p in kb.passages}
     assert cases.notna().all().all() and cases["case"].is_unique
     codes = kb.codes_with_meta()
+    moved = 0
     for case in cases["case"]:
         profile = api.case_profile(case, settings=settings)
         mine = codes[codes["case"] == case]
@@ -89,6 +91,17 @@ def test_case_table_and_profiles(settings: Settings) -> None:
                 rows = mine[(mine["category"] == f["category"]) & (mine["polarity"] == pol)]
                 assert f["passages"] == rows["passage_id"].nunique() > 0
                 assert f["exemplars"] and set(f["exemplars"]) <= set(rows["passage_id"])
+            # the factors past the top ones are named, never dropped without a word
+            shown = [f["category"] for f in factors] + [m["category"] for m in profile["more"][pol]]
+            assert sorted(shown) == sorted(set(mine.loc[mine["polarity"] == pol, "category"]))
+        few = get_kb(settings)  # the same profile with room for one factor: the rest move to `more`
+        narrow = case_profile(few, case, top=1)
+        for pol, factors in profile["factors"].items():
+            both = factors + profile["more"][pol]
+            assert narrow["factors"][pol] == factors[:1]
+            assert [m["category"] for m in narrow["more"][pol]] == [f["category"] for f in both[1:]]
+            moved += len(narrow["more"][pol])
+    assert moved  # some case has more than one factor of a direction: the check above had work
     assert any(
         f for case in cases["case"] for f in api.case_profile(case, settings=settings)["factors"]["success"]
     )

@@ -72,9 +72,13 @@ def test_cli_intent(kb_cli, settings: Settings) -> None:
 
 def test_search_page_offers_the_reading_as_filters(data_dir: Path) -> None:
     at: AppTest = app().run()
+    assert any(
+        "제7장(결론 및 정책 제언)은 들어 있지 않습니다" in c.value for c in at.caption
+    )  # what is searched
     at.text_input(key="q").input(OBSTACLE_QUESTION).run()
     no_errors(at)
-    assert "장애 요인**을 묻는 것으로" in markdown(at)
+    assert "** 요인의 **장애 요인**을 묻는 것으로" in markdown(at)
+    assert not any("제7장" in c.value for c in at.caption)
     at.button(key="narrow_reading").click().run()
     no_errors(at)
     assert at.selectbox(key="f_factor").value == "resident_acceptance"
@@ -91,6 +95,10 @@ def test_search_page_offers_the_reading_as_filters(data_dir: Path) -> None:
     no_errors(fresh)
     assert any("개 결과" in c.value for c in fresh.caption)
     assert not [b for b in fresh.button if b.key == "narrow_reading"] and not fresh.warning
+    fresh.text_input(key="q").input("지방자치단체가 앞으로 해야 할 일에 대한 제언").run()
+    no_errors(fresh)
+    assert "**제언**을 묻는 것으로" in markdown(fresh)  # and the report's own recommendations are elsewhere
+    assert any("정책 제언(제7장 제2–3절)은 지식베이스에 없으니" in c.value for c in fresh.caption)
     fresh.text_input(key="q").input("asdf qwer zxcv").run()  # about nothing in the corpus: a warning
     no_errors(fresh)
     assert any("자료에 하나도 없습니다" in w.value for w in fresh.warning)

@@ -72,6 +72,8 @@ def case(
                 typer.echo(f"      “{clip(text, QUOTE_CHARS)}”  {pid}")
         if not p["factors"][pol]:
             typer.echo("  —")
+        if more := p["more"][pol]:
+            typer.echo("  also: " + ", ".join(f"{m['category']} ({m['passages']})" for m in more))
 
 
 @friendly

@@ -379,7 +379,7 @@ class PolarityRules:
             if h.key == "success" and judged_by_modifier(doc, h, hits):
                 cues.setdefault(clause, []).append(f"({h.cue})")  # "저조한 성과": the modifier judges it
                 continue
-            if h.key == "success" and names_an_aim(doc, h.token_end):
+            if h.key == "success" and (names_an_aim(doc, h.token_end) or wished(doc, h.token_start)):
                 cues.setdefault(clause, []).append(f"→{h.cue}")  # shown, not scored
                 continue
             sign = 1.0 if h.key == "success" else -1.0
@@ -554,6 +554,19 @@ def names_an_aim(doc: Doc, end: int) -> bool:
         if not tok.tag_.startswith(_AIM_GAP):
             return False
     return False
+
+
+def wished(doc: Doc, start: int) -> bool:
+    """좋다 as the predicate after -(으)면 is a wish ("예산이 더 있으면 좋겠어요", "고민했으면 좋겠다"):
+    it says what is wanted, not that anything went well (coding guide §3), like an aim. Not a
+    modifier ("많으면 좋은 점이 있다": a benefit)."""
+    if start == 0 or doc[start].lemma_ != "좋다" or "ETM" in doc[start].tag_.split("+"):
+        return False
+    after = doc[start + 1] if start + 1 < len(doc) else None
+    if after is not None and "ETM" in after.tag_.split("+"):
+        return False
+    before = doc[start - 1]
+    return "EC" in before.tag_.split("+") and before.text.endswith("면")
 
 
 def states_a_need(doc: Doc, end: int) -> bool:

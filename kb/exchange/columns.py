@@ -67,7 +67,10 @@ _CASE_MORE = {
 _PLACE = {
     "section": Column("text", "The passage's section: its heading path, joined by ' > '."),
     "page": Column(
-        "integer", "First printed page of the report the passage is on; empty for added transcripts."
+        "integer",
+        "First printed page of the report the passage is on; empty for added transcripts. Most report "
+        "pages are estimated (usually exact, off by up to 2 near tables and figures); the citation then "
+        'says so: "p. 120 (추정)".',
     ),
     "page_end": Column(
         "integer", "Last printed page of the passage (equal to `page` unless it runs over a break)."
@@ -85,9 +88,9 @@ _PLACE = {
 _CITATION = Column(
     "text",
     "The passage's reference for a quotation: the document's citation and the passage's pages (p. 109, "
-    "pp. 175–176) or, for an added transcript, its lines in the file (lines 12–15) – for a Word file its "
-    "paragraphs (paragraph 4), counted from the top of the body with empty paragraphs and each table row "
-    "counting as one.",
+    'pp. 175–176; "(추정)" after estimated pages) or, for an added transcript, its lines in the file '
+    "(lines 12–15) – for a Word file its paragraphs (paragraph 4), counted from the top of the body with "
+    "empty paragraphs and each table row counting as one.",
 )
 _PASSAGE_ID = Column(
     "text",
@@ -342,6 +345,10 @@ def markdown() -> str:
 SHEETS = {
     "excerpts / passages / sentences": "The exported rows (the first sheet: what `pd.read_excel(path)` "
     "reads).",
+    "읽기용 reading": "The excerpts for a reader without kb's vocabulary (a briefing table): Korean "
+    "headers and values – 그룹, 사례, 요인, 구분 (성공 요인 / 장애 요인 / 중립 / 제언), 인용문 (the quote), "
+    "출처 (the citation), 확신도, 검토 (the reviewer, or 자동 코딩), 구절 id – ordered by group, case, "
+    "factor and direction, without the fallback codes.",
     "overview": "One row per factor: its rows per direction (success, obstacle, neutral, recommendation) "
     "and its distinct passages.",
     "about": "key / value: when and how the export was made (unit, query, filters, row count, data "

@@ -33,7 +33,7 @@ from kb.fileio import default_mode
 from kb.query.filters import Filters, allowed_ids, matching_codes
 from kb.query.profiles import quote
 from kb.query.retrieval import is_fallback
-from kb.records import EFFECTIVE_CODE_FIELDS, POLARITIES, dominant_polarity
+from kb.records import EFFECTIVE_CODE_FIELDS, GROUP_KO, POLARITIES, POLARITY_KO, dominant_polarity
 from kb.review.agreement import agreed_by, agreeing, disputed_units
 
 if TYPE_CHECKING:
@@ -369,6 +369,7 @@ def workbook(kb: KnowledgeBase, df: pd.DataFrame, meta: dict[str, Any]) -> bytes
             ("counting", COUNTING),
             *([("sentence counting", SENTENCE_COUNTING)] if meta["unit"] == "sentence" else []),
             ("columns", "what each column holds: the columns sheet (docs/export_columns.md)"),
+            (READING_SHEET, "the excerpts with Korean headers and values, for a briefing; no fallback codes"),
             ("overview", "per factor: rows per direction and distinct passages (passages)"),
             ("matrix cells", "success / obstacle passages per factor and case"),
             ("data_dir", str(kb.settings.data_dir)),
@@ -384,6 +385,7 @@ def workbook(kb: KnowledgeBase, df: pd.DataFrame, meta: dict[str, Any]) -> bytes
     with pd.ExcelWriter(buf, engine="openpyxl") as writer:  # the rows first: what pd.read_excel reads
         _sheet(writer, _flat(df), SHEET_OF_UNIT[meta["unit"]])
         # one table per sheet, so pd.read_excel(path, sheet_name=...) reads each as it is
+        _sheet(writer, reading(ex), READING_SHEET)
         _sheet(writer, overview, "overview")
         _sheet(writer, about, "about")
         _sheet(writer, columns, "columns")
@@ -395,6 +397,33 @@ def workbook(kb: KnowledgeBase, df: pd.DataFrame, meta: dict[str, Any]) -> bytes
             _sheet(writer, matrix_wide(mat, book.ids), "matrix")
             _sheet(writer, mat, "matrix_detail")
     return buf.getvalue()
+
+
+READING_SHEET = "읽기용 reading"
+
+
+def reading(ex: pd.DataFrame) -> pd.DataFrame:
+    """The excerpts as a reader without kb's vocabulary needs them (a briefing, a 보고서 table):
+    Korean headers and values, the quote and its citation, ordered by group, case, factor and
+    direction; without the fallback codes (a factor no sentence cleared: a weaker reading)."""
+    if not ex.empty:
+        ex = ex[~ex["fallback"].astype(bool)]
+        rank = {**dict.fromkeys(ex["group"], 9), **{g: i for i, g in enumerate(GROUP_KO)}}
+        ex = ex.assign(_g=ex["group"].map(rank), _p=ex["polarity"].map(POLARITIES.index))
+        ex = ex.sort_values(["_g", "case_name", "label_ko", "_p"], kind="stable")
+    return pd.DataFrame(
+        {
+            "그룹": ex["group"].map(lambda g: GROUP_KO.get(g, g)),
+            "사례": ex["case_name"],
+            "요인": ex["label_ko"],
+            "구분": ex["polarity"].map(POLARITY_KO),
+            "인용문": ex["quote"],
+            "출처": ex["citation"],
+            "확신도": ex["confidence"],
+            "검토": ex["reviewer"].where(ex["source"] == "human").fillna("자동 코딩 (auto)"),
+            "구절 id": ex["passage_id"],
+        }
+    ).reset_index(drop=True)
 
 
 def write_atomic(path: str | Path, data: bytes) -> Path:

@@ -34,7 +34,8 @@ _POLARITY_WORDS: dict[str, tuple[str, ...]] = {
         "hinder", "limit", "lack", "fail", "weakness", "constrain", "struggl", "prevent", "conflict",
         "resist", "shortcoming", "bottleneck", "went wrong", "shortage", "shortfall", "insufficien", "scarc",
         "short of", "too few", "too little", "drawback", "impede", "hamper", "setback",
-        "차질", "난관", "저해", "모자라", "미비", "취약",
+        "차질", "난관", "저해", "모자라", "미비", "취약", "외면", "중단", "폐지", "방치", "사장되", "좌초",
+        "abandon", "discontinu", "shut down", "neglect",
     ),
     "success": (
         "성공", "효과", "성과", "기여", "도움", "강점", "장점", "비결", "잘 된", "잘된", "원동력",
@@ -84,10 +85,13 @@ class Intent:
 
 
 # "Why did … not …?" asks for the reasons of a failure, whatever the verb ("why did residents not
-# use the app?", "주민들은 왜 앱을 쓰지 않았나", "왜 참여가 안 됐나").
+# use the app?", "주민들은 왜 앱을 쓰지 않았나", "왜 참여가 안 됐나"), and so does the reason of a
+# negated verb ("주민들이 잘 안 쓴 이유", "참여하지 않는 원인", "the reasons residents did not …").
+_NEGATED = r"(\s안\s|\s안된|지\s?않|지\s?못|\s못\s|없었|없는)"
 _WHY_NOT = re.compile(
     r"\bwhy\b.*(\bnot\b|n't\b|\bnever\b|\bno one\b|\bnobody\b|\bfew\b)"
-    r"|왜.*(\s안\s|\s안된|지\s?않|지\s?못|\s못\s|없었)"
+    rf"|왜.*{_NEGATED}|{_NEGATED}.*(이유|원인|까닭)"
+    r"|\breasons?\b.*(\bnot\b|n't\b|\bnever\b)"
 )
 
 

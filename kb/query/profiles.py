@@ -107,25 +107,35 @@ def quote(kb: KnowledgeBase, pid: str, category: str, polarity: str | None = Non
 def case_profile(kb: KnowledgeBase, case: str, top: int = TOP, quotes: int = 2) -> dict[str, Any]:
     """One case: its table row, passage and code counts, and per polarity (success, obstacle,
     recommendation) its `top` factors {category, passages, weight, exemplars: passage ids, quotes:
-    each exemplar's sentences in that direction (`quote`)}.
+    each exemplar's sentences in that direction (`quote`)}, and in `more` the factors past the top
+    ones {category, passages}, so that no page shows part of a case's obstacles as all of them.
     A case without passages is an error (UnknownFilterValue, naming the cases), not an empty profile."""
     validate(kb, Filters(case=case))
     table = case_table(kb)
     info = table[table["case"] == case]
     codes = case_codes(kb, case)
+    ranked = {pol: strongest(codes, pol, top=len(codes) + 1) for pol in PROFILE_POLARITIES}
     factors = {
         pol: [
             {**row, "passages": int(row["passages"]), "weight": float(row["weight"]),
              "exemplars": (ids := exemplars(codes, row["category"], pol, quotes)),
              "quotes": [quote(kb, pid, row["category"], pol) for pid in ids]}
-            for row in strongest(codes, pol, top).to_dict("records")
+            for row in ranked[pol].head(top).to_dict("records")
         ]
         for pol in PROFILE_POLARITIES
     }  # fmt: skip
+    more = {
+        pol: [
+            {"category": r["category"], "passages": int(r["passages"])}
+            for r in ranked[pol].iloc[top:].to_dict("records")
+        ]
+        for pol in PROFILE_POLARITIES
+    }
     return {
         **(info.iloc[0].to_dict() if len(info) else {"case": case}),
         "passages": int((kb.passages_df["case"] == case).sum()),
         "coded": int(codes["passage_id"].nunique()),
         "codes": {pol: int((codes["polarity"] == pol).sum()) for pol in PROFILE_POLARITIES},
         "factors": factors,
+        "more": more,
     }

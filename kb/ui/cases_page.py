@@ -10,6 +10,7 @@ import streamlit as st
 
 from kb import api
 from kb.ui import components as ui
+from kb.ui.downloads import excel_button
 from kb.ui.state import Resources, resources
 
 RECOMMENDATION_HELP = (
@@ -32,7 +33,9 @@ def quote(res: Resources, pid: str, text: str, category: str) -> None:
     )
 
 
-def factor_column(res: Resources, factors: list[dict[str, Any]], polarity: str, title: str) -> None:
+def factor_column(
+    res: Resources, factors: list[dict[str, Any]], polarity: str, title: str, more: list[dict[str, Any]]
+) -> None:
     st.subheader(title)
     if not factors:
         st.caption("코딩된 구절이 없습니다.")
@@ -44,6 +47,12 @@ def factor_column(res: Resources, factors: list[dict[str, Any]], polarity: str, 
         st.markdown(chip)
         for pid, text in zip(row["exemplars"], row["quotes"], strict=True):
             quote(res, pid, text, row["category"])
+    if more:
+        others = ", ".join(f"{res.labels.get(m['category'], m['category'])} {m['passages']}개" for m in more)
+        st.caption(
+            f":material/more_horiz: 그 밖의 요인 (also): {ui.md_escape(others)} – 구절이 더 적어 위에 "
+            "인용하지 않았습니다. 교차 사례 매트릭스에서 이 사례의 칸을 누르면 구절을 볼 수 있습니다."
+        )
 
 
 def first_platform(cases: pd.DataFrame) -> int:
@@ -60,7 +69,7 @@ def render() -> None:
     case = st.selectbox("사례 case", ids, index=first, key="cp_case", format_func=res.case_name)
     info = api.case_profile(case, settings=res.settings)
     st.header(info["name_ko"])
-    if info["name_en"]:
+    if info["name_en"] and info["name_en"] != info["name_ko"]:  # no English name given: said once
         st.caption(ui.md_escape(info["name_en"]))
     st.markdown(
         " ".join(
@@ -71,6 +80,7 @@ def render() -> None:
         )
     )
     st.markdown("**운영 조직 organisation:** " + ui.md_escape(info["organization"] or "—"))
+    excel_button(res.settings, f"kb_{case}.xlsx", "cp_xlsx", case=case)
     counts, factors = info["codes"], info["factors"]
     m = st.columns(5)
     m[0].metric("구절 passages", info["passages"])
@@ -80,15 +90,16 @@ def render() -> None:
     m[4].metric("제언 코드", counts["recommendation"], help=RECOMMENDATION_HELP)
     left, right = st.columns(2)
     with left:
-        factor_column(res, factors["success"], "success", "강점 · 성공 요인")
+        factor_column(res, factors["success"], "success", "강점 · 성공 요인", info["more"]["success"])
     with right:
-        factor_column(res, factors["obstacle"], "obstacle", "약점 · 장애 요인")
+        factor_column(res, factors["obstacle"], "obstacle", "약점 · 장애 요인", info["more"]["obstacle"])
     if counts["recommendation"]:
         factor_column(
             res,
             factors["recommendation"],
             "recommendation",
             "제언 · 다른 주체에 대한 권고 (장애 요인에 포함하지 않음)",
+            info["more"]["recommendation"],
         )
 
 

@@ -14,11 +14,12 @@ from typing import Any
 
 import streamlit as st
 
+from kb import records
 from kb.errors import KbError
+from kb.records import GROUP_KO  # noqa: F401 - the pages' name for it (ui.GROUP_KO)
 
 log = logging.getLogger("kb.ui")
 
-GROUP_KO = {"domestic": "국내", "international": "해외", "private": "민간"}
 GROUP_COLOR = {"domestic": "blue", "international": "violet", "private": "orange"}
 PLATFORM_KO = {
     "information": "정보제공형",
@@ -29,13 +30,7 @@ PLATFORM_KO = {
     "synthesis": "소결 (종합)",
     "overview": "개요",
 }
-POLARITY_KO = {
-    "success": "성공 요인",
-    "obstacle": "장애 요인",
-    "neutral": "중립",
-    "recommendation": "제언",
-    "none": "코드 없음",
-}
+POLARITY_KO = {**records.POLARITY_KO, records.NO_POLARITY: "코드 없음"}
 POLARITY_COLOR = {
     "success": "green",
     "obstacle": "red",

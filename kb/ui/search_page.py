@@ -13,15 +13,34 @@ from kb.records import POLARITIES
 from kb.ui import across_view, filter_widgets
 from kb.ui import components as ui
 from kb.ui.cards import passage_card
+from kb.ui.downloads import excel_button
 from kb.ui.state import Resources, resources
 
 ALL = None
 
 
-def _opt(label: str, values: list[str], fmt: dict[str, str], key: str, col: Any) -> str | None:
+def _opt(
+    label: str, values: list[str], fmt: dict[str, str], key: str, col: Any, help: str | None = None
+) -> str | None:
     return col.selectbox(
-        label, [ALL, *values], format_func=lambda v: "전체" if v is None else fmt.get(v, v), key=key
+        label,
+        [ALL, *values],
+        format_func=lambda v: "전체" if v is None else fmt.get(v, v),
+        key=key,
+        help=help,
     )
+
+
+FACTOR_HELP = (
+    "보고서 분석틀(제2장 제4절)의 요인: 리더십, 인적 자원, 재정 자원 등 {n}개. "
+    "자동 코더가 구절마다 어떤 요인을 말하는지 표시(코딩)해 두었습니다 "
+    "(the report's factors; each passage is coded with the ones it speaks of)."
+)
+POLARITY_HELP = (
+    "극성 = 구절이 그 요인을 어느 방향으로 말하는가: 성공 요인(도움이 됨), 장애 요인(걸림돌·부족), "
+    "중립(설명만), 제언(무엇을 해야 하는지에 대한 권고) (the direction: success, obstacle, neutral, "
+    "recommendation)."
+)
 
 
 def filters(res: Resources) -> dict[str, Any]:
@@ -40,8 +59,9 @@ def filters(res: Resources) -> dict[str, Any]:
     ptypes = [t for t in ui.PLATFORM_KO if t in set(cases["platform_type"])]
     platform_type = _opt("플랫폼 유형 platform type", ptypes, ui.PLATFORM_KO, "f_ptype", c3)
     c4, c5, c6 = st.columns(3)
-    factor = _opt("요인 factor", list(res.kb.codebook.ids), res.labels, "f_factor", c4)
-    polarity = _opt("극성 polarity", list(POLARITIES), ui.POLARITY_KO, "f_polarity", c5)
+    ids = list(res.kb.codebook.ids)
+    factor = _opt("요인 factor", ids, res.labels, "f_factor", c4, FACTOR_HELP.format(n=len(ids)))
+    polarity = _opt("극성 polarity", list(POLARITIES), ui.POLARITY_KO, "f_polarity", c5, POLARITY_HELP)
     reviewed = c6.toggle("검토된 구절만 (reviewed only)", key="f_reviewed")
     confidence = filter_widgets.min_confidence(c6, "f_min_conf")
     return {
@@ -88,6 +108,18 @@ def results_table(res: Resources, df: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+SCOPE = (
+    "보고서 제4–6장(국내·해외 사례, 민간 기업 면담, 각 장의 개요와 소결)과 추가한 면담 자료를 검색합니다. "
+    "제1–3장과 제7장(결론 및 정책 제언)은 들어 있지 않습니다 (the report's chapters 4–6 and added "
+    "transcripts; chapters 1–3 and 7 are not in the knowledge base)."
+)
+RECOMMENDATIONS_SCOPE = (
+    "여기의 제언은 사례 장과 소결, 면담에서 나온 것입니다. 보고서가 지방자치단체에 권고하는 정책 제언(제7장 "
+    "제2–3절)은 지식베이스에 없으니 보고서 원문을 보세요 (the report's own recommendations, chapter 7, are "
+    "not in the knowledge base: these come from the case chapters, their summaries and interviews)."
+)
+
+
 def narrow_to(factor: str, polarity: str) -> None:
     """Button callback: set the factor and polarity filters before their widgets are drawn again."""
     st.session_state["f_factor"], st.session_state["f_polarity"] = factor, polarity
@@ -117,10 +149,12 @@ def reading_bar(res: Resources, query: str, df: pd.DataFrame, kwargs: dict[str, 
     direction = ui.POLARITY_KO.get(pol, pol)
     left, right = st.columns([3, 2], vertical_alignment="center")
     left.markdown(
-        f"{ui.POLARITY_ICON.get(pol, '')} 질문을 **{ui.md_escape(names)}**의 **{direction}**을 묻는 것으로 "
-        f"읽었습니다. 결과 {len(df)}개 중 {carrying}개에 그 코드가 있습니다. 순위는 관련도 순이고 방향은 "
-        f"그 신호 중 하나일 뿐이라 다른 방향의 구절이 앞설 수 있습니다 (read as: {pol}; the direction is one "
-        "ranking signal among several, so passages of another direction can come first)."
+        # the space after the names: a bold run that ends in ")" and runs into a particle does not render
+        f"{ui.POLARITY_ICON.get(pol, '')} 질문을 **{ui.md_escape(names)}** 요인의 **{direction}**을 "
+        f"묻는 것으로 읽었습니다. 결과 {len(df)}개 중 {carrying}개에 그 코드가 있습니다. "
+        "순위는 관련도 순이고 방향은 그 신호 중 하나일 뿐이라 다른 방향의 구절이 앞설 수 있습니다 "
+        f"(read as: {pol}; the direction is one ranking signal among several, so passages of another "
+        "direction can come first)."
     )
     first = factors[0]
     right.button(
@@ -130,6 +164,8 @@ def reading_bar(res: Resources, query: str, df: pd.DataFrame, kwargs: dict[str, 
         args=(first, pol),
         help="요인·극성 필터를 이 읽기로 맞춥니다 (sets the factor and polarity filters above).",
     )
+    if pol == "recommendation":
+        st.caption(f":material/info: {RECOMMENDATIONS_SCOPE}")
 
 
 def direction_note(df: pd.DataFrame, kwargs: dict[str, Any]) -> None:
@@ -167,6 +203,7 @@ def render() -> None:
     if not query.strip():
         n = len(res.kb.passages)
         st.info(f"구절 {n:,}개 · 사례 {len(res.cases)}개가 있습니다. 위에 질문을 입력하세요.")
+        st.caption(f":material/info: {SCOPE}")
         return
     t0 = time.perf_counter()
     df = api.search(query, k, settings=res.settings, **kwargs)
@@ -197,13 +234,16 @@ def render() -> None:
         st.dataframe(table, hide_index=True, width="stretch")
         from kb.exchange.spreadsheet import csv_bytes
 
-        st.download_button(
+        left, right = st.columns(2)
+        left.download_button(
             "CSV 내려받기 (download)",
             csv_bytes(table),
             file_name="kb_search_results.csv",
             mime="text/csv",
             key="dl_search",
         )
+        with right:
+            excel_button(res.settings, "kb_excerpts.xlsx", "dl_search_xlsx", query=query, k=k, **kwargs)
 
 
 if __name__ == "__main__":
