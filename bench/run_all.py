@@ -38,13 +38,14 @@ ORDER = (
     "polarity_balance_dev", "polstack_dev", "polrules_dev", "catstack_dev", "prose_dev",
     "polarity_data_dev", "fastpol_dev", "fastcomb_dev", "fastcat_dev", "devtrain_dev",
     "coding_variants", "learning_curve", "learn_dev", "directions", "table7", "human_agreement", "build",
-    "segment", "first_search", "scale", "app",
+    "segment", "first_search", "scale", "app", "add",
 )  # fmt: skip
 # build first: its store serves the others
 RUN_ORDER = (
     "build", "segment", "coding", "human_agreement", "retrieval", "off_topic", "directions", "scale", "app",
+    "add",
 )  # fmt: skip
-USES_STORE = ("retrieval", "off_topic", "directions", "app")
+USES_STORE = ("retrieval", "off_topic", "directions", "app", "add")
 TITLES = {
     "coding": "Auto-coding quality",
     "coding_variants": "Auto-coding: what each part contributes",
@@ -58,6 +59,7 @@ TITLES = {
     "segment": "Segmentation speed on long texts",
     "scale": "Scale",
     "app": "App start-up",
+    "add": "Adding a transcript in the app",
     "adaptation": "Adapting e5 to the domain",
     "retrieval_intent": "Code-aware search (chosen on the dev halves)",
     "retrieval_rerank": "Reranking the top of the list (chosen on the dev halves)",
@@ -90,6 +92,7 @@ def commands(scale: bool) -> dict[str, list[str]]:
         "segment": ["-m", "bench.segment_speed"],
         "scale": ["-m", "bench.scale", "--sizes", sizes, "--queries", "20"],
         "app": ["-m", "bench.app_speed"],
+        "add": ["-m", "bench.add_speed"],
     }
     if not (ROOT / "bench" / "eval_coding.py").exists():
         del cmds["coding"]

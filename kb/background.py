@@ -22,6 +22,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -205,13 +206,7 @@ def view(settings: Settings, done_for_s: float = 600.0) -> View | None:
     """What the app should say about the background build now (None: nothing to say)."""
     status = read_status(settings.data_dir) or {}
     state = status.get("state")
-    common = {
-        "started": _num(status.get("started")),
-        "finished": _num(status.get("finished")),
-        "stage": str(status.get("stage") or "")[:200],
-        "error": str(status.get("error") or "")[:500],
-        "log": str(status.get("log") or ""),
-    }
+    common = view_fields(status)
     running = build_running(settings)
     if state == "running" and running:
         return View("training", **common)
@@ -226,6 +221,17 @@ def view(settings: Settings, done_for_s: float = 600.0) -> View | None:
     if owed(settings):  # interrupted (killed, machine restarted) or never started
         return View("interrupted" if state in ("running", "starting") else "owed", **common)
     return None
+
+
+def view_fields(status: dict[str, Any]) -> dict[str, Any]:
+    """A status record's fields a `View` shows, typed and cut to size (the file is data)."""
+    return {
+        "started": _num(status.get("started")),
+        "finished": _num(status.get("finished")),
+        "stage": str(status.get("stage") or "")[:300],
+        "error": str(status.get("error") or "")[:500],
+        "log": str(status.get("log") or ""),
+    }
 
 
 def _num(value: Any) -> float | None:
@@ -283,12 +289,18 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[0] if text else ''}"[:500]
 
 
-def main() -> None:
+def run_detached(job: Callable[[], int]) -> None:
+    """A detached job's entry: below the app's priority (its searches come first on 2 cores), then
+    the job, whose return value is the process's exit status."""
     try:
         os.nice(NICE)
     except OSError:
         pass
-    sys.exit(run())
+    sys.exit(job())
+
+
+def main() -> None:
+    run_detached(run)
 
 
 if __name__ == "__main__":

@@ -13,11 +13,19 @@ in the app with a button.
 from __future__ import annotations
 
 import os
-import sys
 import threading
 import time
 
-from kb.background import NICE, START_GRACE_S, View, current_generation, read_status, spawn, write_status
+from kb.background import (
+    START_GRACE_S,
+    View,
+    current_generation,
+    read_status,
+    run_detached,
+    spawn,
+    view_fields,
+    write_status,
+)  # fmt: skip
 from kb.settings import Settings, get_settings
 from kb.store.freshness import Pending, pending
 
@@ -69,13 +77,7 @@ def view(settings: Settings, done_for_s: float = 600.0) -> View | None:
     """The update job's status line (None: nothing to say). `stage` says what it indexes."""
     status = read_status(settings.data_dir, STATUS_FILE) or {}
     state = status.get("state")
-    common = {
-        "started": _num(status.get("started")),
-        "finished": _num(status.get("finished")),
-        "stage": str(status.get("stage") or "")[:300],
-        "error": str(status.get("error") or "")[:500],
-        "log": str(status.get("log") or ""),
-    }
+    common = view_fields(status)
     if state in ACTIVE:
         return View(state if _alive(status) else "interrupted", **common)
     if state == "done" and time.time() - (common["finished"] or 0) < done_for_s:
@@ -83,10 +85,6 @@ def view(settings: Settings, done_for_s: float = 600.0) -> View | None:
     if state == "failed":
         return View("failed", **common)
     return None
-
-
-def _num(value: object) -> float | None:
-    return float(value) if isinstance(value, int | float) else None
 
 
 # ----- the child --------------------------------------------------------------------------------
@@ -152,13 +150,5 @@ def _build_when_free(settings: Settings, what: str, base: dict) -> None:
             waited += WAIT_S
 
 
-def main() -> None:
-    try:
-        os.nice(NICE)
-    except OSError:
-        pass
-    sys.exit(run())
-
-
 if __name__ == "__main__":
-    main()
+    run_detached(run)
