@@ -251,8 +251,8 @@ def cases(settings: Settings | None = None) -> pd.DataFrame:
 
 
 def documents(settings: Settings | None = None, *, added_only: bool = False) -> pd.DataFrame:
-    """One row per corpus document: doc_id, case, case_name, group, added (by `add`, so `remove`
-    can take it out), citation, chars, blocks, and indexed – False for a document added since the
+    """One row per corpus document: doc_id, case, case_name, group, platform_type, added (by `add`,
+    so `remove` can take it out), citation, chars, blocks, and indexed – False for a document added since the
     last build (and `pending_removal` names documents removed whose passages are still searched)."""
     from kb.corpus.cases import ADDED_PREFIX
     from kb.corpus.manifest import load_manifest
@@ -261,11 +261,25 @@ def documents(settings: Settings | None = None, *, added_only: bool = False) -> 
     settings = settings or get_settings()
     rows = load_manifest(settings.corpus_dir)[1]
     behind = pending(settings)
-    columns = ["doc_id", "case", "case_name", "group", "added", "citation", "chars", "blocks", "indexed"]
+    columns = [
+        "doc_id",
+        "case",
+        "case_name",
+        "group",
+        "platform_type",
+        "added",
+        "citation",
+        "chars",
+        "blocks",
+    ]
+    columns.append("indexed")
     table = pd.DataFrame(
         [
             {
-                **{c: r.get(c, "") for c in ("doc_id", "case", "case_name", "group", "citation")},
+                **{
+                    c: r.get(c, "")
+                    for c in ("doc_id", "case", "case_name", "group", "platform_type", "citation")
+                },
                 "added": r["doc_id"].startswith(ADDED_PREFIX),
                 "chars": int(r.get("chars") or 0),
                 "blocks": int(r.get("blocks") or 0),

@@ -33,6 +33,9 @@ POLARITY_KO: dict[str, str] = {
 GROUP_KO: dict[str, str] = {"domestic": "국내", "international": "해외", "private": "민간"}
 """The case groups as the report names them (chapters 4, 5 and 6)."""
 
+ADDED_PREFIX = "add-"
+"""The start of the id of every document `kb add` put into the corpus (not the report's own)."""
+
 TIE_ORDER: tuple[str, ...] = ("neutral", "obstacle", "recommendation", "success")
 """Who wins a tie in `dominant`: the more cautious reading first — no evaluation before a negative
 one, a negative before a positive. (This is the alphabetical order search and export used.)"""

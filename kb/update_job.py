@@ -94,6 +94,7 @@ def run(settings: Settings | None = None) -> int:
     data_dir = settings.data_dir
     base = {"pid": os.getpid(), "started": time.time(), "log": str(data_dir / LOG_FILE)}
     asked: dict[str, None] = {}
+    dropped: dict[str, None] = {}
     seen: Pending | None = None
     try:
         for _ in range(MAX_ROUNDS):
@@ -102,6 +103,7 @@ def run(settings: Settings | None = None) -> int:
                 break
             seen = todo
             asked.update(dict.fromkeys(todo.added))
+            dropped.update(dict.fromkeys(todo.removed))
             _build_when_free(settings, _what(todo), base)
     except BaseException as exc:
         error = f"{type(exc).__name__}: {str(exc).strip()[:400]}"
@@ -109,11 +111,14 @@ def run(settings: Settings | None = None) -> int:
         raise
     left = pending(settings)
     indexed = [d for d in asked if d not in left.added]
-    stage = f"문서 {len(indexed)}개 색인 완료 (indexed: {len(indexed)})" if asked else "nothing pending"
+    gone = [d for d in dropped if d not in left.removed]
+    said = [f"문서 {len(indexed)}개 색인 (indexed {len(indexed)})"] if asked else []
+    said += [f"삭제 {len(gone)}개 반영 (removed {len(gone)})"] if dropped else []
+    stage = " · ".join(said) or "바뀐 것 없음 (nothing to index)"
     if left.added:
         stage += f"; 구절이 없는 문서 (no passages): {', '.join(left.added)}"
     write_status(
-        data_dir, STATUS_FILE, state="done", finished=time.time(), stage=stage, added=indexed,
+        data_dir, STATUS_FILE, state="done", finished=time.time(), stage=stage, added=indexed, removed=gone,
         generation=current_generation(settings), **base,
     )  # fmt: skip
     print(f"done: {stage}; generation {current_generation(settings)}", flush=True)

@@ -108,11 +108,12 @@ def test_added_documents_wait_for_a_build_that_keeps_the_coder(kb_copy: Settings
     assert doc not in set(api.search("서버 비용", k=20, settings=s)["doc_id"])
 
 
-def wait_for(settings: Settings, states: set[str], timeout: float = 240) -> dict:
+def wait_for(settings: Settings, states: set[str], timeout: float = 240, since: float = 0.0) -> dict:
+    """The update job's status once its state is one of `states` (written after `since`)."""
     deadline = time.monotonic() + timeout
     while True:
         status = json.loads((settings.data_dir / update_job.STATUS_FILE).read_text(encoding="utf-8"))
-        if status["state"] in states:
+        if status["state"] in states and status["updated"] > since:
             return status
         log = settings.data_dir / update_job.LOG_FILE
         assert status["state"] != "failed", log.read_text(encoding="utf-8")[-2000:]
@@ -169,6 +170,65 @@ def test_add_page_says_what_is_not_indexed_and_indexes_it(kb_copy: Settings, tmp
     assert at.dataframe[-1].value["색인"].tolist() == ["예"]
     assert any("added transcripts searchable" in m.value for m in at.success)
 
+    # on the search page its passages say they are the user's material, and the filters fold away
+    search = AppTest.from_file(APP, default_timeout=180).run()
+    assert [e.proto.expanded for e in search.expander] == [True]  # nothing asked yet: filters open
+    search.text_input(key="q").input("서버 비용").run()
+    assert any("추가 자료" in m.value and NEW_CASE[1] in m.value for m in search.markdown)
+    assert [e.proto.expanded for e in search.expander] == [False]  # the results come first
+    search.selectbox(key="f_group").select("domestic").run()
+    assert [(e.label, e.proto.expanded) for e in search.expander] == [("필터 filters · 1개 적용 중", True)]
+
+    # taken out again on the page: listed by case and file, gone from the index, and the sidebar says so
+    picker = at.multiselect(key="add_remove")
+    assert picker.options == [f"{NEW_CASE[1]} · {api.documents(s)['citation'].iloc[-1]}"]
+    before = time.time()
+    picker.set_value([doc])
+    at.checkbox(key="add_remove_ok").check().run()  # the button is off until both are set
+    at.button(key="add_remove_go").click().run()
+    assert any(doc in m.value for m in at.success), [m.value for m in at.success] + [
+        e.value for e in at.error
+    ]
+    status = wait_for(s, {"done"}, since=before)
+    assert status["removed"] == [doc] and "삭제 1개 반영" in status["stage"]
+    forget(s)
+    assert not pending(s) and doc not in set(api.search("서버 비용", k=20, settings=s)["doc_id"])
+
+
+def test_what_kb_add_says_about_a_file_is_said_in_korean(kb_copy: Settings, tmp_path) -> None:
+    """Each reason kb.add gives (in English, as the command line prints it) has the app's Korean
+    words, and the one for an edited file points at the page's own 교체 button, not at --replace."""
+    from kb.ui.add_page import _note, reason_ko
+
+    s = kb_copy
+    add_transcript(s, tmp_path)
+    edited = tmp_path / "v2" / "면담_목포.txt"
+    edited.parent.mkdir()
+    edited.write_text(TRANSCRIPT.replace("이백 건", "삼백 건"), encoding="utf-8")
+    (tmp_path / "empty.txt").write_bytes(b"")
+    (tmp_path / "photo.txt").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4)
+    (tmp_path / "again.txt").write_text(TRANSCRIPT, encoding="utf-8")
+    (tmp_path / "cp949.txt").write_bytes(
+        TRANSCRIPT.replace("면담_", "").encode("cp949") + "추가 질문".encode("cp949")
+    )
+    files = [
+        edited,
+        tmp_path / "empty.txt",
+        tmp_path / "photo.txt",
+        tmp_path / "again.txt",
+        tmp_path / "cp949.txt",
+    ]
+    table = api.add(files, "mokpo_map", settings=s)
+    said = {Path(r.path).name: [reason_ko(p) for p in r.reason.split("; ")] for r in table.itertuples()}
+    assert said["면담_목포.txt"][0].startswith("같은 이름의 다른 버전이 이 사례에 이미 있습니다 (")
+    assert "교체" in said["면담_목포.txt"][0] and "--replace" not in said["면담_목포.txt"][0]
+    assert said["empty.txt"] == ["내용이 없는 파일입니다. 추가하지 않았습니다."]
+    assert said["photo.txt"][0].startswith("텍스트 파일이 아닙니다")
+    assert said["again.txt"] == ["같은 내용의 문서가 이미 있어 다시 추가하지 않았습니다."]
+    assert "CP949 인코딩을 UTF-8로 바꿔 읽었습니다." in said["cp949.txt"]
+    rows = table.to_dict("records")  # a missing value comes back from the table as NaN, not None
+    assert not any(_note(r).startswith("nan") for r in rows)
+
 
 def test_case_ids_and_file_names_of_uploads() -> None:
     from kb.ui.add_page import case_id_for, safe_name
@@ -224,9 +284,32 @@ def test_a_researcher_uploads_a_transcript_in_the_browser_and_finds_it(kb_copy: 
                 page.get_by_text("1개 파일을 추가했습니다", exact=False).wait_for()
                 settle(page)
                 page.screenshot(path=str(OUT / "20_add_uploaded.png"))
-                assert (
-                    page.get_by_label("사례 이름 case name", exact=False).input_value() == ""
-                )  # a fresh form
+                # the next file goes where the last one went: the form stays with that case
+                assert page.get_by_role("radio", name="기존 사례에 추가 (existing case)").is_checked()
+                assert page.locator('[data-testid="stSelectbox"] input').first.input_value() == NEW_CASE[1]
+                # a "new" case named like an existing one joins it (it crashed the page for a tester)
+                page.get_by_text("새 사례 (new case)").click()
+                page.get_by_label("사례 이름 case name", exact=False).fill(NEW_CASE[1])
+                second = tmp_path / "면담_목포_2차.txt"
+                second.write_text(
+                    "면담자: 요즘은 어떠세요?\n응답자: 올해는 인력을 한 명 더 받았어요.\n", encoding="utf-8"
+                )
+                page.locator('input[type="file"]').set_input_files(str(second))
+                page.get_by_text("면담_목포_2차.txt").wait_for()
+                page.get_by_role("button", name="추가하고 색인하기 (add and index)").click()
+                page.get_by_text(
+                    f"기존 사례 '{NEW_CASE[1]}'에 1개 파일을 추가했습니다", exact=False
+                ).wait_for()
+                # an edited version of the first file: said in Korean, with the button that replaces it
+                edited = tmp_path / "v2" / "면담_목포.txt"
+                edited.parent.mkdir()
+                edited.write_text(TRANSCRIPT.replace("이백 건", "삼백 건"), encoding="utf-8")
+                page.locator('input[type="file"]').set_input_files(str(edited))
+                page.get_by_text("면담_목포.txt").first.wait_for()
+                page.get_by_role("button", name="추가하고 색인하기 (add and index)").click()
+                page.get_by_text("같은 이름의 다른 버전이 이 사례에 이미 있습니다", exact=False).wait_for()
+                settle(page)
+                page.screenshot(path=str(OUT / "20b_add_edited.png"))
                 page.get_by_text("added transcripts searchable", exact=False).wait_for(timeout=240_000)
                 page.goto(url + "/")
                 box = page.get_by_label("질문 또는 키워드 (Korean or English)")
@@ -241,6 +324,6 @@ def test_a_researcher_uploads_a_transcript_in_the_browser_and_finds_it(kb_copy: 
         finally:
             stop(proc)
     added = api.documents(s, added_only=True)
-    assert added["case"].tolist() == ["mokpo_complaint_map"] and added["indexed"].tolist() == [True]
+    assert added["case"].tolist() == ["mokpo_complaint_map"] * 2 and added["indexed"].all()
     # the file's own name names the document, not the temporary folder the upload went through
-    assert added["citation"].iloc[0].startswith("면담_목포.txt (added ")
+    assert sorted(added["citation"].str.split(" ").str[0]) == ["면담_목포.txt", "면담_목포_2차.txt"]

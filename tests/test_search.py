@@ -380,3 +380,17 @@ def test_distinct_values_match_numpy_unique() -> None:
         rng.integers(0, 10**9, 999),
     ):
         assert np.array_equal(_distinct(values), np.unique(values))
+
+
+def test_a_chapter_overview_passage_scores_half_after_the_reranker() -> None:
+    """An overview says how the cases were studied; it filled the top 5 of questions about the cases
+    (docs/bench/retrieval.md, session 32). Its score is halved and the list sorted again."""
+    import pandas as pd
+
+    from kb.query.retrieval import DEFAULT_WEIGHTS, demote_overviews
+
+    types = pd.Series({"ov:1": "overview", "case:1": "information", "sum:1": "synthesis"})
+    fused = [("ov:1", 0.030), ("case:1", 0.020), ("sum:1", 0.012)]
+    assert DEFAULT_WEIGHTS.overview == 0.5
+    assert demote_overviews(types, fused, 0.5) == [("case:1", 0.020), ("ov:1", 0.015), ("sum:1", 0.012)]
+    assert demote_overviews(types, fused, 1.0) == fused  # a summary chapter is not an overview

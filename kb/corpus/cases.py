@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass
 
+from kb import records
+
 __all__ = [
     "Case",
     "CASES",
@@ -197,4 +199,4 @@ def companies_named(text: str) -> list[str]:
 
 
 # Documents that `kb add` puts into the corpus; re-extracting the report keeps them.
-ADDED_PREFIX = "add-"
+ADDED_PREFIX = records.ADDED_PREFIX

@@ -15,7 +15,7 @@ English query the candidates of the cases it names (`kb.query.cases`). Last, a l
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,6 +57,7 @@ class Weights:
     intent: float = 0.0  # the fused candidates coded with the query's categories (kb.query.intent)
     case_en: float = 0.0  # for a query without Hangul: the fused candidates of the cases it names
     sentence_passage_ko: float = 0.0  # for a query with Hangul: best sentence + this x passage cosine
+    overview: float = 1.0  # a chapter overview passage's final score is multiplied by this
 
     def dense_weight(self, part: int) -> float:
         extra = self.dense_parts[part] if part < len(self.dense_parts) else 1.0
@@ -81,6 +82,9 @@ class Weights:
 # hit@5 on both, so English queries keep the best sentence alone (docs/bench/retrieval_rerank.md).
 # An English query's BM25 over the Korean terms of its glossary phrases at 0.25: chosen on both dev
 # halves among 0.1-1.5 (0.5 and up lowered the report's English hit@5; docs/bench/gloss_dev.md).
+# A chapter overview's passages (the researchers' account of how the cases were chosen and studied)
+# score x 0.5 after the reranker: they were 84 of the 1 350 top-5 places of the report's dev questions
+# and relevant to 8 of its 270; chosen among 0.25-0.75 on both dev halves (docs/bench/retrieval.md).
 DEFAULT_WEIGHTS = Weights(
     dense=0.5,
     dense_parts=(1.0, 0.5),
@@ -90,6 +94,7 @@ DEFAULT_WEIGHTS = Weights(
     intent=0.35,
     case_en=1.0,
     sentence_passage_ko=0.5,
+    overview=0.5,
 )
 # How an English query's glossary phrases score in BM25 (keyword_hits): "max" = each phrase by its best
 # Korean term, "sum" = all its Korean terms' lemmas as one query (docs/bench/gloss_dev.md).
@@ -178,7 +183,19 @@ def _ranked(
         if model is not None:
             top = [pid for pid, _ in fused[: model.n]]
             fused = ltr.rerank(model, fused, ltr.features(kb, sig, top))
+    if weights.overview != 1.0 and fused:
+        fused = demote_overviews(kb.passages_df["platform_type"], fused, weights.overview)
     return fused, part_vectors
+
+
+def demote_overviews(
+    types: Mapping[str, Any], fused: list[tuple[str, float]], factor: float
+) -> list[tuple[str, float]]:
+    """The ranking with each chapter overview passage's score (`types`: passage id -> platform type)
+    times `factor`, sorted again: an overview says how the cases were studied, and rarely answers a
+    question about them."""
+    scored = [(pid, s * factor if types.get(pid) == "overview" else s) for pid, s in fused]
+    return sorted(scored, key=lambda item: -item[1])
 
 
 def fuse_candidates(

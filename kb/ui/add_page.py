@@ -34,6 +34,28 @@ SAME_NAME = {
     "replace": "교체 (replace the earlier version)",
     "as_new": "둘 다 두기 (keep both)",
 }
+# What kb.add says about a file (in English, as the command line prints it), said in the app's words:
+# (pattern, Korean message); the first that matches. `{same}` is the share of lines two versions share.
+NOT_ADDED = " 추가하지 않았습니다."
+REASONS_KO = [
+    (r"already has a .* with other text(?:.*?(\d+)% the same text)?",
+     "같은 이름의 다른 버전이 이 사례에 이미 있습니다{same}. 이 파일로 바꾸려면 위에서 '교체'를, "
+     "둘 다 두려면 '둘 다 두기'를 고르고 다시 누르세요." + NOT_ADDED),
+    (r"the same text is in the corpus", "같은 내용의 문서가 이미 있어 다시 추가하지 않았습니다."),
+    (r"binary file",
+     "텍스트 파일이 아닙니다 (그림이나 다른 형식, 또는 읽을 수 없는 인코딩)." + NOT_ADDED),
+    (r"empty file|no text in the file", "내용이 없는 파일입니다." + NOT_ADDED),
+    (r"only interviewer turns",
+     "면담자의 질문만 있습니다. 답변의 화자 표시(예: 응답자:)를 확인하세요." + NOT_ADDED),
+    (r"characters, more than", "너무 긴 파일입니다. 면담 하나씩 파일을 나누세요." + NOT_ADDED),
+    (r"cannot read as \.docx", "워드(.docx) 파일로 읽을 수 없습니다." + NOT_ADDED),
+    (r"no speaker turns recognised",
+     "화자 표시(면담자:/응답자: 등)를 찾지 못해 서술 자료로 추가했습니다. "
+     "면담이라면 화자 표시를 붙여 '교체'로 다시 올리세요."),
+    (r"mostly not Korean",
+     "대부분 한국어가 아닌 자료입니다. 검색은 되지만 자동 코딩이 약하니 코드를 검토하세요."),
+    (r"converted from (\S+) to UTF-8", "{enc} 인코딩을 UTF-8로 바꿔 읽었습니다."),
+]  # fmt: skip
 STATUS_KO = {"added": "추가됨", "converted": "추가됨 (변환)", "present": "이미 있음", "skipped": "추가 안 됨"}
 INTRO = (
     "면담 녹취록(.txt, .md, .docx)을 올리면 `kb add`와 똑같이 읽습니다: `면담자:`/`응답자:`, `문:`/`답:`, "
@@ -69,15 +91,31 @@ def _key(name: str) -> str:
     return f"{name}_{st.session_state.get('add_round', 0)}"
 
 
+def corpus_cases(res: Resources) -> dict[str, str]:
+    """case id -> name of every case of the corpus a transcript can join (not a chapter overview or
+    summary), the ones added here first: a case added a minute ago is not in the index yet."""
+    docs = api.documents(res.settings)
+    docs = docs[~docs["platform_type"].isin(["overview", "synthesis"])]
+    docs = docs.sort_values("added", ascending=False, kind="stable")
+    return dict(zip(docs["case"], docs["case_name"], strict=True))
+
+
 def add_form(res: Resources) -> None:
-    cases = res.cases
-    platform_cases = cases[~cases["platform_type"].isin(["overview", "synthesis"])]
+    known = corpus_cases(res)
+    last = st.session_state.get("add_last_case")
     outcome = st.container()  # above the form: what happened is the first thing seen after the click
-    mode = st.radio("사례 case", [NEW_CASE, EXISTING_CASE], horizontal=True, key="add_mode")
+    modes = [NEW_CASE, EXISTING_CASE]
+    # after an add the form stays with that case, so the next file goes where the last one went
+    mode = st.radio("사례 case", modes, index=int(last in known), horizontal=True, key=_key("add_mode"))
     with st.form("add_form", clear_on_submit=False, border=True):
         if mode == EXISTING_CASE:
+            ids = list(known)
             case = st.selectbox(
-                "사례 case", platform_cases["case"].tolist(), format_func=res.case_name, key=_key("add_case")
+                "사례 case",
+                ids,
+                index=ids.index(last) if last in known else 0,
+                format_func=lambda c: known.get(c, c),
+                key=_key("add_case"),
             )
             meta: dict[str, Any] = {}
         else:
@@ -118,8 +156,9 @@ def add_form(res: Resources) -> None:
         )
         submitted = st.form_submit_button("추가하고 색인하기 (add and index)", type="primary")
     if submitted:
-        st.session_state["add_result"] = result = _add(res, files or [], case, meta, same)
+        st.session_state["add_result"] = result = _add(res, files or [], case, meta, same, known)
         if result.get("added"):
+            st.session_state["add_last_case"] = result["case"]
             st.session_state["add_round"] = st.session_state.get("add_round", 0) + 1
             st.rerun()
     if result := st.session_state.get("add_result"):
@@ -128,17 +167,23 @@ def add_form(res: Resources) -> None:
 
 
 def _add(
-    res: Resources, files: list[Any], case: str | None, meta: dict[str, Any], same: str
+    res: Resources, files: list[Any], case: str | None, meta: dict[str, Any], same: str, known: dict[str, str]
 ) -> dict[str, Any]:
     """Run kb.add on the uploads; the outcome to show (kept in the session across reruns)."""
     if not files:
         return {"error": "파일을 고르세요 (choose at least one file)."}
+    joined = ""
     if case is None:  # a new case
-        if not meta["name_ko"].strip():
+        name = meta["name_ko"].strip()
+        if not name:
             return {"error": "새 사례의 이름을 적으세요 (a new case needs a name)."}
-        case = meta["case_id"].strip() or case_id_for(
-            meta["name_en"], meta["name_ko"], set(res.cases["case"])
-        )
+        same_name = [c for c, n in known.items() if n == name]
+        if same_name and not meta["case_id"].strip():  # that case, added to: its own details stand
+            case, meta, joined = same_name[0], {}, name
+        else:
+            every = api.documents(res.settings)  # report cases too: an id is never shared
+            taken = dict(zip(every["case"], every["case_name"], strict=True))
+            case = meta["case_id"].strip() or case_id_for(meta["name_en"], name, taken)
     names = [safe_name(f.name) for f in files]
     if len(set(names)) < len(names):
         return {"error": "같은 이름의 파일을 한 번에 올릴 수 없습니다 (two uploads share a file name)."}
@@ -159,7 +204,15 @@ def _add(
     rows = table.to_dict("records")
     added = [r for r in rows if r["status"] in ("added", "converted")]
     started = bool(added) and update_job.start(res.settings)
-    return {"case": case, "rows": rows, "added": len(added), "started": started}
+    name = known.get(case) or meta.get("name_ko") or case
+    return {
+        "case": case,
+        "name": name,
+        "rows": rows,
+        "added": len(added),
+        "started": started,
+        "joined": joined,
+    }
 
 
 def _show_result(result: dict[str, Any]) -> None:
@@ -177,29 +230,54 @@ def _show_result(result: dict[str, Any]) -> None:
             "비고 notes": [_note(r) for r in rows],
         }
     )
-    st.dataframe(shown, hide_index=True, width="stretch")
-    for r in rows:
-        for part in (r["reason"] or "").split("; "):
-            if part.startswith(("warning: ", "note: ")):
-                st.warning(f"{r['path'].rsplit('/', 1)[-1]}: {part.partition(': ')[2]}")
+    for r in rows:  # what needs the user's attention first, in Korean; the table keeps kb's own words
+        name = ui.md_escape(r["path"].rsplit("/", 1)[-1])
+        whole = r["status"] in ("skipped", "present")  # one reason, which may hold "; " itself
+        said = [reason_ko(str(r["reason"]))] if whole else [reason_ko(p) for p in _parts(r["reason"])]
+        for text in filter(None, said):
+            if r["status"] == "skipped" or text.startswith(("화자 표시", "대부분 한국어")):
+                st.warning(f"**{name}** – {text}", icon=":material/warning:")
+            else:
+                st.info(f"**{name}** – {text}")
     if result["added"]:
+        where = f"기존 사례 '{result['joined']}'" if result.get("joined") else f"사례 '{result['name']}'"
         st.success(
-            f"사례 `{result['case']}`에 {result['added']}개 파일을 추가했습니다. "
+            f"{ui.md_escape(where)}에 {result['added']}개 파일을 추가했습니다. "
             "색인이 끝나면 검색·코딩 검토에 나타납니다 (sidebar: indexing status)."
         )
+    st.dataframe(shown, hide_index=True, width="stretch")
+
+
+def _parts(reason: Any) -> list[str]:
+    return [p for p in str(reason or "").split("; ") if p] if isinstance(reason, str) else []
+
+
+def reason_ko(reason: str) -> str:
+    """kb.add's English reason for a file, in Korean ("" when there is nothing to tell the user)."""
+    for pattern, text in REASONS_KO:
+        if m := re.search(pattern, reason):
+            same = f" ({m.group(1)}% 동일)" if "{same}" in text and m.group(1) else ""
+            enc = m.group(1) if "{enc}" in text else ""
+            return text.format(same=same, enc=enc)
+    return ""
 
 
 def _note(row: dict[str, Any]) -> str:
-    parts = [p for p in (row["reason"] or "").split("; ") if p and not p.startswith(("warning: ", "note: "))]
-    if row["interviewer_by_questions"]:
-        parts.append(f"{row['interviewer_by_questions']}: 질문하는 화자라 면담자로 봄")
-    if row["earlier"]:
+    parts = [p for p in _parts(row["reason"]) if not p.startswith(("warning: ", "note: "))]
+    who = row["interviewer_by_questions"]
+    if isinstance(who, str) and who:  # (a missing value comes back from the table as NaN)
+        parts.append(f"{who}: 질문하는 화자라 면담자로 봄")
+    if isinstance(row["earlier"], list) and row["earlier"]:
         parts.append("earlier: " + ", ".join(row["earlier"]))
     return "; ".join(parts)
 
 
 def added_documents(res: Resources, writable: bool) -> None:
     st.subheader("추가한 자료 · added documents")
+    if removed := st.session_state.pop("add_removed", None):  # set by the remove button's callback
+        st.success("삭제했습니다 (removed): " + ", ".join(removed))
+    if failed := st.session_state.pop("add_remove_error", None):
+        st.error(failed, icon=":material/error:")
     docs = api.documents(res.settings, added_only=True)
     behind = update_job.pending(res.settings)
     if behind and not _indexing(res):
@@ -224,17 +302,32 @@ def added_documents(res: Resources, writable: bool) -> None:
     if not writable:
         return
     with st.expander("자료 삭제 (remove documents)"):
-        gone = st.multiselect("삭제할 문서 documents to remove", docs["doc_id"].tolist(), key="add_remove")
+        label = {r.doc_id: f"{r.case_name} · {r.citation}" for r in docs.itertuples()}
+        gone = st.multiselect(
+            "삭제할 문서 documents to remove", list(label), format_func=label.get, key="add_remove"
+        )
         sure = st.checkbox(
             "코퍼스에서 삭제합니다. 검토 결정은 보존됩니다 (review decisions are kept).", key="add_remove_ok"
         )
-        if st.button("삭제 (remove)", disabled=not (gone and sure), key="add_remove_go"):
-            removed = api.remove(gone, settings=res.settings)
-            update_job.start(res.settings)
-            st.session_state["add_removed"] = removed
-            st.rerun()
-    if removed := st.session_state.pop("add_removed", None):
-        st.success("삭제했습니다 (removed): " + ", ".join(removed))
+        st.button(
+            "삭제 (remove)",
+            disabled=not (gone and sure),
+            key="add_remove_go",
+            on_click=_remove,
+            args=(res,),
+        )
+
+
+def _remove(res: Resources) -> None:
+    """The remove button's callback: before the page is drawn again, so the list is already without
+    the documents and the picker can be emptied."""
+    try:
+        st.session_state["add_removed"] = api.remove(st.session_state["add_remove"], settings=res.settings)
+    except KbError as exc:
+        st.session_state["add_remove_error"] = str(exc)
+        return
+    update_job.start(res.settings)
+    st.session_state["add_remove"], st.session_state["add_remove_ok"] = [], False
 
 
 def _indexing(res: Resources) -> bool:

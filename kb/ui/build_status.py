@@ -70,7 +70,7 @@ def _update_line(s: Settings, v: background.View) -> None:
     elif v.state == "waiting":
         st.info(f"추가한 자료 색인 대기 중 (indexing waits for the running build){what}", icon=HOURGLASS)
     elif v.state == "done":
-        st.success(f"추가한 자료를 검색할 수 있습니다 (added transcripts searchable){what}")
+        st.success(f"자료 색인 완료: 검색에 반영되었습니다 (added transcripts searchable){what}")
     elif v.state == "failed":
         st.warning(f"추가한 자료 색인 실패 (indexing failed): {md_escape(v.error)}")
         st.caption(f"log: {md_escape(v.log)}")

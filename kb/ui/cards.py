@@ -9,6 +9,7 @@ from typing import Any
 
 import streamlit as st
 
+from kb.records import ADDED_PREFIX
 from kb.ui import components as ui
 from kb.ui.state import Resources
 
@@ -135,6 +136,8 @@ def passage_card(
         )
         if p.get("kind") and p.get("kind") != "narrative":
             head.append(ui.badge(ui.KIND_KO.get(p["kind"], p["kind"]), "orange"))
+        if str(p.get("doc_id") or "").startswith(ADDED_PREFIX):  # the user's material, not the report's
+            head.append(ui.badge("추가 자료", "violet", "upload_file"))
         st.markdown(" ".join(h for h in head if h))
         if p.get("question"):
             st.caption(":material/help: **질문** " + ui.md_escape(p["question"]))

@@ -43,6 +43,9 @@ POLARITY_HELP = (
 )
 
 
+FILTER_KEYS = ("f_group", "f_case", "f_ptype", "f_factor", "f_polarity", "f_reviewed", "f_min_conf")
+
+
 def filters(res: Resources) -> dict[str, Any]:
     """The filter widgets; returns keyword arguments for kb.api.search / kb.api.matrix."""
     cases = res.cases
@@ -197,7 +200,11 @@ def render() -> None:
         key="q",
         placeholder="예: 주민 참여가 저조했던 이유 · budget shortage · 단체장의 관심",
     )
-    with st.expander("필터 filters", expanded=True):
+    # open until a question is asked, so the first results show on a laptop screen; a set filter
+    # keeps it open and is counted in its label
+    active = sum(bool(st.session_state.get(key)) for key in FILTER_KEYS)
+    label = f"필터 filters · {active}개 적용 중" if active else "필터 filters"
+    with st.expander(label, expanded=not query.strip() or bool(active)):
         kwargs = filters(res)
     k = st.sidebar.slider("결과 수 (results)", 5, 50, 10, step=5, key="f_k")
     if not query.strip():
