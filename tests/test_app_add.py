@@ -99,6 +99,18 @@ def test_added_documents_wait_for_a_build_that_keeps_the_coder(kb_copy: Settings
     assert all(p["question"] for p in answers)
     assert not pending(s) and api.documents(s, added_only=True)["indexed"].tolist() == [True]
 
+    # the user's own material apart from the report's, in search, matrix, export and on the CLI
+    mine = api.search("예산", k=20, source="added", settings=s)
+    report = api.search("예산", k=20, source="report", settings=s)
+    assert set(mine["doc_id"]) == {doc} and len(report) and doc not in set(report["doc_id"])
+    counted = api.matrix(source="added", settings=s)  # every case is a column; only the added one counts
+    assert set(counted.loc[counted["passages"] > 0, "case"]) == {"mokpo_map"}
+    counted = api.matrix(source="report", settings=s)
+    assert counted.loc[counted["case"] == "mokpo_map", "passages"].sum() == 0 and counted["passages"].sum()
+    assert set(api.export("csv", source="added", settings=s)["doc_id"]) == {doc}
+    found = kb_cli("search", "예산", "--source", "added", "--json", settings=s)
+    assert found.exit_code == 0 and {r["doc_id"] for r in json.loads(found.stdout)} == {doc}
+
     api.remove([doc], settings=s)
     assert pending(s).removed == (doc,)
     listed = kb_cli("documents", settings=s)
@@ -178,6 +190,10 @@ def test_add_page_says_what_is_not_indexed_and_indexes_it(kb_copy: Settings, tmp
     assert [e.proto.expanded for e in search.expander] == [False]  # the results come first
     search.selectbox(key="f_group").select("domestic").run()
     assert [(e.label, e.proto.expanded) for e in search.expander] == [("필터 filters · 1개 적용 중", True)]
+    search.selectbox(key="f_source").select("added").run()  # the user's own material alone
+    assert [e.label for e in search.expander] == ["필터 filters · 2개 적용 중"] and not search.error
+    heads = [m.value for m in search.markdown if m.value.startswith("**") and "-badge[" in m.value]
+    assert heads and all("추가 자료" in h for h in heads)
 
     # taken out again on the page: listed by case and file, gone from the index, and the sidebar says so
     picker = at.multiselect(key="add_remove")
