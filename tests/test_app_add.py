@@ -273,7 +273,7 @@ def test_a_researcher_uploads_a_transcript_in_the_browser_and_finds_it(kb_copy: 
 
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian chromium not installed (apt-get install chromium fonts-noto-cjk)")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     s = kb_copy
     port = free_port()
@@ -301,8 +301,9 @@ def test_a_researcher_uploads_a_transcript_in_the_browser_and_finds_it(kb_copy: 
                 settle(page)
                 page.screenshot(path=str(OUT / "20_add_uploaded.png"))
                 # the next file goes where the last one went: the form stays with that case
-                assert page.get_by_role("radio", name="기존 사례에 추가 (existing case)").is_checked()
-                assert page.locator('[data-testid="stSelectbox"] input').first.input_value() == NEW_CASE[1]
+                # (expect waits: the add reruns the page once more after its message)
+                expect(page.get_by_role("radio", name="기존 사례에 추가 (existing case)")).to_be_checked()
+                expect(page.locator('[data-testid="stSelectbox"] input').first).to_have_value(NEW_CASE[1])
                 # a "new" case named like an existing one joins it (it crashed the page for a tester)
                 page.get_by_text("새 사례 (new case)").click()
                 page.get_by_label("사례 이름 case name", exact=False).fill(NEW_CASE[1])
@@ -316,6 +317,7 @@ def test_a_researcher_uploads_a_transcript_in_the_browser_and_finds_it(kb_copy: 
                 page.get_by_text(
                     f"기존 사례 '{NEW_CASE[1]}'에 1개 파일을 추가했습니다", exact=False
                 ).wait_for()
+                settle(page)  # until the last round's uploader has left the page
                 # an edited version of the first file: said in Korean, with the button that replaces it
                 edited = tmp_path / "v2" / "면담_목포.txt"
                 edited.parent.mkdir()
