@@ -306,6 +306,7 @@ def test_a_researcher_uploads_a_transcript_in_the_browser_and_finds_it(kb_copy: 
                 expect(page.locator('[data-testid="stSelectbox"] input').first).to_have_value(NEW_CASE[1])
                 # a "new" case named like an existing one joins it (it crashed the page for a tester)
                 page.get_by_text("새 사례 (new case)").click()
+                settle(page)
                 page.get_by_label("사례 이름 case name", exact=False).fill(NEW_CASE[1])
                 second = tmp_path / "면담_목포_2차.txt"
                 second.write_text(
