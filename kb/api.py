@@ -77,6 +77,7 @@ def search_records(
     polarity: str | None = None,
     reviewed: bool = False,
     min_confidence: float = 0.0,
+    source: str | None = None,
     mode: str = "hybrid",
     settings: Settings | None = None,
 ) -> list[dict[str, Any]]:
@@ -87,7 +88,7 @@ def search_records(
     check_query(query, k)
     filters = Filters.of(
         group=group, case=case, platform_type=platform_type, factor=factor, polarity=polarity,
-        reviewed=reviewed, min_confidence=min_confidence,
+        reviewed=reviewed, min_confidence=min_confidence, source=source,
     )  # fmt: skip
     return run_search(get_kb(settings), query, k, filters, mode)
 
@@ -114,7 +115,7 @@ def search(query: str, k: int = 10, **options: Any) -> pd.DataFrame:
     speaker, doc_id, question (an answer's interviewer question), match (the best-matching sentence:
     text, start, end), query_terms. `search_records` returns the same rows as dicts.
 
-    Options: the filters (group, case, platform_type, factor, polarity, reviewed, min_confidence;
+    Options: the filters (group, case, platform_type, factor, polarity, reviewed, min_confidence, source;
     an unknown value is an error), mode (hybrid, dense, keyword), settings."""
     return pd.DataFrame(search_records(query, k, **options), columns=RESULT_COLUMNS + ["query_terms"])
 
@@ -129,6 +130,7 @@ def matrix(
     polarity: str | None = None,
     reviewed: bool = False,
     min_confidence: float = 0.0,
+    source: str | None = None,
     by: str = "case",
     settings: Settings | None = None,
 ) -> pd.DataFrame:
@@ -142,7 +144,7 @@ def matrix(
         raise BadQuery(f"by must be case or group, not {by!r}")
     filters = Filters.of(
         group=group, case=case, platform_type=platform_type, factor=factor, polarity=polarity,
-        reviewed=reviewed, min_confidence=min_confidence,
+        reviewed=reviewed, min_confidence=min_confidence, source=source,
     )  # fmt: skip
     kb = get_kb(settings)
     by_case = run_matrix(kb, query, filters)
@@ -157,6 +159,7 @@ def across_cases(
     platform_type: str | None = None,
     reviewed: bool = False,
     min_confidence: float = 0.0,
+    source: str | None = None,
     settings: Settings | None = None,
 ) -> Any:
     """One question across cases (kb.query.across.AcrossCases): the factors it asks about (or
@@ -165,8 +168,9 @@ def across_cases(
     from kb.query.across import across_cases as run_across
 
     filters = Filters.of(
-        group=group, platform_type=platform_type, reviewed=reviewed, min_confidence=min_confidence
-    )
+        group=group, platform_type=platform_type, reviewed=reviewed, min_confidence=min_confidence,
+        source=source,
+    )  # fmt: skip
     return run_across(get_kb(settings), query, filters, factor)
 
 
@@ -202,13 +206,17 @@ def cell_passages(
     polarity: str | None = None,
     reviewed: bool = False,
     min_confidence: float = 0.0,
+    source: str | None = None,
     settings: Settings | None = None,
 ) -> list[str]:
     """The passage ids one `matrix` cell (factor `category` × `case`) counts, with the same query and
     filters: success, obstacle, neutral, recommendation, each best first."""
     from kb.query.crosscase import cell_passages as run_cells
 
-    filters = Filters(group, None, platform_type, factor, polarity, reviewed, min_confidence)
+    filters = Filters.of(
+        group=group, platform_type=platform_type, factor=factor, polarity=polarity, reviewed=reviewed,
+        min_confidence=min_confidence, source=source,
+    )  # fmt: skip
     return run_cells(get_kb(settings), category, case, query, filters)
 
 

@@ -99,6 +99,18 @@ def test_added_documents_wait_for_a_build_that_keeps_the_coder(kb_copy: Settings
     assert all(p["question"] for p in answers)
     assert not pending(s) and api.documents(s, added_only=True)["indexed"].tolist() == [True]
 
+    # the user's own material apart from the report's, in search, matrix, export and on the CLI
+    mine = api.search("예산", k=20, source="added", settings=s)
+    report = api.search("예산", k=20, source="report", settings=s)
+    assert set(mine["doc_id"]) == {doc} and len(report) and doc not in set(report["doc_id"])
+    counted = api.matrix(source="added", settings=s)  # every case is a column; only the added one counts
+    assert set(counted.loc[counted["passages"] > 0, "case"]) == {"mokpo_map"}
+    counted = api.matrix(source="report", settings=s)
+    assert counted.loc[counted["case"] == "mokpo_map", "passages"].sum() == 0 and counted["passages"].sum()
+    assert set(api.export("csv", source="added", settings=s)["doc_id"]) == {doc}
+    found = kb_cli("search", "예산", "--source", "added", "--json", settings=s)
+    assert found.exit_code == 0 and {r["doc_id"] for r in json.loads(found.stdout)} == {doc}
+
     api.remove([doc], settings=s)
     assert pending(s).removed == (doc,)
     listed = kb_cli("documents", settings=s)
@@ -178,6 +190,10 @@ def test_add_page_says_what_is_not_indexed_and_indexes_it(kb_copy: Settings, tmp
     assert [e.proto.expanded for e in search.expander] == [False]  # the results come first
     search.selectbox(key="f_group").select("domestic").run()
     assert [(e.label, e.proto.expanded) for e in search.expander] == [("필터 filters · 1개 적용 중", True)]
+    search.selectbox(key="f_source").select("added").run()  # the user's own material alone
+    assert [e.label for e in search.expander] == ["필터 filters · 2개 적용 중"] and not search.error
+    heads = [m.value for m in search.markdown if m.value.startswith("**") and "-badge[" in m.value]
+    assert heads and all("추가 자료" in h for h in heads)
 
     # taken out again on the page: listed by case and file, gone from the index, and the sidebar says so
     picker = at.multiselect(key="add_remove")
@@ -257,7 +273,7 @@ def test_a_researcher_uploads_a_transcript_in_the_browser_and_finds_it(kb_copy: 
 
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian chromium not installed (apt-get install chromium fonts-noto-cjk)")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     s = kb_copy
     port = free_port()
@@ -285,10 +301,12 @@ def test_a_researcher_uploads_a_transcript_in_the_browser_and_finds_it(kb_copy: 
                 settle(page)
                 page.screenshot(path=str(OUT / "20_add_uploaded.png"))
                 # the next file goes where the last one went: the form stays with that case
-                assert page.get_by_role("radio", name="기존 사례에 추가 (existing case)").is_checked()
-                assert page.locator('[data-testid="stSelectbox"] input').first.input_value() == NEW_CASE[1]
+                # (expect waits: the add reruns the page once more after its message)
+                expect(page.get_by_role("radio", name="기존 사례에 추가 (existing case)")).to_be_checked()
+                expect(page.locator('[data-testid="stSelectbox"] input').first).to_have_value(NEW_CASE[1])
                 # a "new" case named like an existing one joins it (it crashed the page for a tester)
                 page.get_by_text("새 사례 (new case)").click()
+                settle(page)
                 page.get_by_label("사례 이름 case name", exact=False).fill(NEW_CASE[1])
                 second = tmp_path / "면담_목포_2차.txt"
                 second.write_text(
@@ -300,6 +318,7 @@ def test_a_researcher_uploads_a_transcript_in_the_browser_and_finds_it(kb_copy: 
                 page.get_by_text(
                     f"기존 사례 '{NEW_CASE[1]}'에 1개 파일을 추가했습니다", exact=False
                 ).wait_for()
+                settle(page)  # until the last round's uploader has left the page
                 # an edited version of the first file: said in Korean, with the button that replaces it
                 edited = tmp_path / "v2" / "면담_목포.txt"
                 edited.parent.mkdir()

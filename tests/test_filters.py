@@ -56,6 +56,7 @@ def _run(settings, *args: str):  # noqa: ANN001, ANN202
         ("--polarity", "good", "valid values: neutral, obstacle, recommendation, success"),
         ("--factor", "budget", "valid values: "),
         ("--min-confidence", "1.5", "between 0 and 1"),
+        ("--source", "mine", "valid values: added, report"),
     ],
 )
 def test_an_unknown_value_lists_the_valid_ones_in_every_command(

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from kb.cli.common import SENTENCE_DIRECTIONS, State, clip, code_text, friendly, plain, table
-from kb.cli.filter_options import Group, MinConfidence, PlatformType, Polarity, Reviewed
+from kb.cli.filter_options import Group, MinConfidence, PlatformType, Polarity, Reviewed, Source
 
 POLARITY_HEADINGS = {
     "success": "success factors",
@@ -88,6 +88,7 @@ def cell(
     polarity: Polarity = None,
     reviewed: Reviewed = False,
     min_confidence: MinConfidence = 0.0,
+    source: Source = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON array of passage ids.")] = False,
 ) -> None:
     """The passages one `kb matrix` cell counts (id, codes of the factor, page, opening words),
@@ -98,7 +99,7 @@ def cell(
 
     ids = api.cell_passages(
         factor, case_id, query, group=group, platform_type=platform_type, polarity=polarity,
-        reviewed=reviewed, min_confidence=min_confidence, settings=State.settings,
+        reviewed=reviewed, min_confidence=min_confidence, source=source, settings=State.settings,
     )  # fmt: skip
     if as_json:
         typer.echo(json.dumps(ids, ensure_ascii=False))

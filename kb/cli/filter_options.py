@@ -19,5 +19,6 @@ Factor = Annotated[str | None, typer.Option(help=FILTER_HELP["factor"])]
 Polarity = Annotated[str | None, typer.Option(help=FILTER_HELP["polarity"])]
 Reviewed = Annotated[bool, typer.Option("--reviewed", help=FILTER_HELP["reviewed"])]
 MinConfidence = Annotated[float, typer.Option("--min-confidence", help=FILTER_HELP["min_confidence"])]
+Source = Annotated[str | None, typer.Option(help=FILTER_HELP["source"])]
 
 __all__ = ["Case", "Factor", "Group", "MinConfidence", "PlatformType", "Polarity", "Reviewed"]

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from kb.cli.common import State, friendly, stdout_is_a_file, table
-from kb.cli.filter_options import Case, Factor, Group, MinConfidence, PlatformType, Polarity, Reviewed
+from kb.cli.filter_options import Case, Factor, Group, MinConfidence, PlatformType, Polarity, Reviewed, Source
 from kb.errors import CodebookImportError, ExportError, IngestError
 
 
@@ -49,6 +49,7 @@ def export(
     polarity: Polarity = None,
     reviewed: Reviewed = False,
     min_confidence: MinConfidence = 0.0,
+    source: Source = None,
     columns: Annotated[
         bool,
         typer.Option(
@@ -80,7 +81,7 @@ def export(
     kb = get_kb(State.settings)
     filters = Filters.of(
         group=group, case=case, platform_type=platform_type, factor=factor, polarity=polarity,
-        reviewed=reviewed, min_confidence=min_confidence,
+        reviewed=reviewed, min_confidence=min_confidence, source=source,
     )  # fmt: skip
     if fmt in CODEBOOK_FORMATS and (query or not filters.is_empty()):
         typer.echo(f"note: {fmt} exports the whole codebook; --query and the filters do not apply", err=True)

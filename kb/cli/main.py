@@ -15,7 +15,7 @@ import typer
 
 from kb.cli.case_commands import register as register_cases
 from kb.cli.common import State, code_text, friendly, stdout_is_a_file
-from kb.cli.filter_options import Case, Factor, Group, MinConfidence, PlatformType, Polarity, Reviewed
+from kb.cli.filter_options import Case, Factor, Group, MinConfidence, PlatformType, Polarity, Reviewed, Source
 from kb.cli.io_commands import register
 from kb.cli.review_commands import register as register_reviews
 from kb.cli.team_commands import register as register_team
@@ -127,6 +127,7 @@ def search(
     polarity: Polarity = None,
     reviewed: Reviewed = False,
     min_confidence: MinConfidence = 0.0,
+    source: Source = None,
     mode: Annotated[str, typer.Option(help="hybrid, dense or keyword.")] = "hybrid",
     as_json: Annotated[bool, typer.Option("--json", help="JSON array instead of text.")] = False,
 ) -> None:
@@ -135,7 +136,7 @@ def search(
 
     records = api.search_records(
         query, k, group=group, case=case, platform_type=platform_type, factor=factor, polarity=polarity,
-        reviewed=reviewed, min_confidence=min_confidence, mode=mode, settings=State.settings,
+        reviewed=reviewed, min_confidence=min_confidence, source=source, mode=mode, settings=State.settings,
     )  # fmt: skip
     for r in records:
         r.pop("query_terms", None)
@@ -184,6 +185,7 @@ def matrix(
     polarity: Polarity = None,
     reviewed: Reviewed = False,
     min_confidence: MinConfidence = 0.0,
+    source: Source = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON records.")] = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="CSV.")] = False,
     by: Annotated[
@@ -199,7 +201,8 @@ def matrix(
 
     df = api.matrix(
         query, group=group, case=case, platform_type=platform_type, factor=factor,
-        polarity=polarity, reviewed=reviewed, min_confidence=min_confidence, by=by, settings=State.settings,
+        polarity=polarity, reviewed=reviewed, min_confidence=min_confidence, source=source, by=by,
+        settings=State.settings,
     )  # fmt: skip
     if as_json:
         typer.echo(df.to_json(orient="records", force_ascii=False, indent=1))
@@ -247,6 +250,7 @@ def across(
     platform_type: PlatformType = None,
     reviewed: Reviewed = False,
     min_confidence: MinConfidence = 0.0,
+    source: Source = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON: factors read, rows.")] = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="CSV of the rows.")] = False,
 ) -> None:
@@ -256,7 +260,7 @@ def across(
 
     view = api.across_cases(
         query, factor=factor, group=group, platform_type=platform_type, reviewed=reviewed,
-        min_confidence=min_confidence, settings=State.settings,
+        min_confidence=min_confidence, source=source, settings=State.settings,
     )  # fmt: skip
     if as_json:
         out = {

@@ -491,6 +491,7 @@ def api_export(
     polarity: str | None = None,
     reviewed: bool = False,
     min_confidence: float = 0.0,
+    source: str | None = None,
     settings: Any = None,
 ) -> pd.DataFrame:
     """`kb.export(...)`: what `kb export` writes, as a DataFrame; also written to `path` when given."""
@@ -498,6 +499,6 @@ def api_export(
 
     filters = Filters.of(
         group=group, case=case, platform_type=platform_type, factor=factor, polarity=polarity,
-        reviewed=reviewed, min_confidence=min_confidence,
+        reviewed=reviewed, min_confidence=min_confidence, source=source,
     )  # fmt: skip
     return export(get_kb(settings), format, unit, filters, query, path, k=k)

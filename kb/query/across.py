@@ -31,7 +31,7 @@ from kb.store.kbase import KnowledgeBase
 
 MAX_FACTORS = 3  # as many as the intent reads (kb.query.intent.IntentConfig.max_categories)
 # case, factor and polarity are the view's own axes, not filters
-ACROSS_FILTERS = ("group", "platform_type", "reviewed", "min_confidence")
+ACROSS_FILTERS = ("group", "platform_type", "reviewed", "min_confidence", "source")
 
 
 @dataclass(frozen=True)

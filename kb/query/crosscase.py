@@ -13,7 +13,7 @@ import pandas as pd
 from kb.query.filters import Filters, validate
 from kb.query.profiles import case_table
 from kb.query.retrieval import NO_FILTERS, ranked_ids
-from kb.records import POLARITIES
+from kb.records import ADDED_PREFIX, POLARITIES
 from kb.store.kbase import KnowledgeBase
 
 MATRIX_COLUMNS = [
@@ -137,6 +137,9 @@ def _kept(kb: KnowledgeBase, query: str | None, filters: Filters) -> tuple[Coded
     ):  # fmt: skip
         if value is not None:
             keep &= rows.equals(col, value)
+    if filters.source is not None:  # a passage id starts with its document's, an added one's with "add-"
+        added = np.asarray(rows.passage_ids.str.startswith(ADDED_PREFIX), dtype=bool)
+        keep &= (added if filters.source == "added" else ~added)[rows.passage]
     if filters.reviewed:
         reviewed = sorted(kb.reviewed_ids())
         keep &= rows.per_passage(reviewed, np.ones(len(reviewed)), 0.0) > 0

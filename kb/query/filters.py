@@ -11,7 +11,7 @@ from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
 from kb.errors import BadQuery, UnknownFilterValue
-from kb.records import POLARITIES
+from kb.records import ADDED_PREFIX, POLARITIES
 
 if TYPE_CHECKING:  # numpy and pandas load on first use: the CLI imports this module for its options
     import numpy as np
@@ -31,6 +31,7 @@ class Filters:
     polarity: str | None = None  # passages with a code of this polarity (of `factor` when given)
     reviewed: bool = False  # only passages a human coder reviewed
     min_confidence: float = 0.0  # only codes at least this confident count for factor/polarity
+    source: str | None = None  # report (the report's own text) or added (transcripts added with kb add)
 
     def is_empty(self) -> bool:
         return self == Filters()
@@ -56,7 +57,9 @@ FILTER_HELP: dict[str, str] = {
     "polarity": f"{', '.join(POLARITIES[:-1])} or {POLARITIES[-1]}.",
     "reviewed": "Only passages a human coder reviewed.",
     "min_confidence": "Only codes with at least this confidence (0–1).",
+    "source": "report (the report's chapters) or added (transcripts added with `kb add`).",
 }
+SOURCES = ("report", "added")
 
 
 def _check(name: str, value: str | None, valid: list[str]) -> None:
@@ -71,6 +74,7 @@ def validate(kb: KnowledgeBase, f: Filters) -> None:
     _check("platform type", f.platform_type, values["platform_type"])
     _check("factor", f.factor, list(kb.codebook.ids))
     _check("polarity", f.polarity, list(POLARITIES))
+    _check("source", f.source, list(SOURCES))
     if not 0.0 <= f.min_confidence <= 1.0:
         raise BadQuery(f"minimum confidence must be between 0 and 1, got {f.min_confidence}")
 
@@ -106,6 +110,9 @@ def _allowed(kb: KnowledgeBase, f: Filters) -> frozenset[str]:
         value = getattr(f, col)
         if value is not None:
             keep &= df[col].to_numpy() == value
+    if f.source is not None:  # the user's own material apart from the report's, or the report alone
+        added = df["doc_id"].astype(str).str.startswith(ADDED_PREFIX).to_numpy()
+        keep &= added if f.source == "added" else ~added
     ids = set(df["id"].to_numpy()[keep].tolist())
     if f.factor or f.polarity or f.min_confidence > 0:
         ids &= set(matching_codes(kb, f)["passage_id"].tolist())

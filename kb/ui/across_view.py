@@ -22,7 +22,13 @@ from kb.ui import charts
 from kb.ui import components as ui
 from kb.ui.state import Resources
 
-ACROSS_OPTIONS = ("group", "platform_type", "reviewed", "min_confidence")  # the search filters it honours
+ACROSS_OPTIONS = (
+    "group",
+    "platform_type",
+    "reviewed",
+    "min_confidence",
+    "source",
+)  # the search filters it honours
 ROW, GAP = 28, 44  # px: a bar row (as charts.finish sizes it), the space above a group's panel
 
 

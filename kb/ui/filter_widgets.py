@@ -19,3 +19,18 @@ def min_confidence(container: Any, key: str) -> float:
         MIN_CONFIDENCE_LABEL, 0.0, 1.0, 0.0, step=0.05, key=key, help=MIN_CONFIDENCE_HELP
     )
     return round(float(value), 2)
+
+
+SOURCE_KO = {"report": "보고서 (제4–6장)", "added": "추가 자료 (added transcripts)"}
+
+
+def source(container: Any, key: str) -> str | None:
+    """Which material: the report's, the transcripts added with kb add, or both (None) – so a user's own
+    interviews can be seen apart from the report's cases they are grouped with (kb.query.filters)."""
+    return container.selectbox(
+        "자료 source",
+        [None, *SOURCE_KO],
+        format_func=lambda v: "전체 (all)" if v is None else SOURCE_KO[v],
+        key=key,
+        help="보고서의 사례 장과 추가한 면담 자료를 따로 볼 수 있습니다. CLI/API: `--source`, `source`.",
+    )

@@ -249,9 +249,10 @@ def render() -> None:
             key="mx_group",
             format_func=lambda g: "전체" if g is None else ui.GROUP_KO[g],
         )
+        material = filter_widgets.source(c2, "mx_source")
         reviewed = c3.toggle("검토된 코드만 (reviewed only)", key="mx_reviewed")
         confidence = filter_widgets.min_confidence(c3, "mx_min_conf")
-    kwargs = {"group": group, "reviewed": reviewed, "min_confidence": confidence}
+    kwargs = {"group": group, "reviewed": reviewed, "min_confidence": confidence, "source": material}
     query = query.strip() or None
     view = st.segmented_control(
         "보기 view", ["사례별 by case", "그룹별 by group"], default="사례별 by case", key="mx_view"

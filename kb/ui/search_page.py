@@ -43,7 +43,9 @@ POLARITY_HELP = (
 )
 
 
-FILTER_KEYS = ("f_group", "f_case", "f_ptype", "f_factor", "f_polarity", "f_reviewed", "f_min_conf")
+FILTER_KEYS = (
+    "f_group", "f_case", "f_ptype", "f_factor", "f_polarity", "f_reviewed", "f_min_conf", "f_source",
+)  # fmt: skip
 
 
 def filters(res: Resources) -> dict[str, Any]:
@@ -61,6 +63,7 @@ def filters(res: Resources) -> dict[str, Any]:
     )
     ptypes = [t for t in ui.PLATFORM_KO if t in set(cases["platform_type"])]
     platform_type = _opt("플랫폼 유형 platform type", ptypes, ui.PLATFORM_KO, "f_ptype", c3)
+    material = filter_widgets.source(c3, "f_source")
     c4, c5, c6 = st.columns(3)
     ids = list(res.kb.codebook.ids)
     factor = _opt("요인 factor", ids, res.labels, "f_factor", c4, FACTOR_HELP.format(n=len(ids)))
@@ -75,6 +78,7 @@ def filters(res: Resources) -> dict[str, Any]:
         "polarity": polarity,
         "reviewed": reviewed,
         "min_confidence": confidence,
+        "source": material,
     }
 
 
