@@ -262,32 +262,18 @@ def documents(settings: Settings | None = None, *, added_only: bool = False) -> 
     """One row per corpus document: doc_id, case, case_name, group, platform_type, added (by `add`,
     so `remove` can take it out), citation, chars, blocks, and indexed – False for a document added since the
     last build (and `pending_removal` names documents removed whose passages are still searched)."""
-    from kb.corpus.cases import ADDED_PREFIX
     from kb.corpus.manifest import load_manifest
+    from kb.records import ADDED_PREFIX
     from kb.store.freshness import pending
 
     settings = settings or get_settings()
     rows = load_manifest(settings.corpus_dir)[1]
     behind = pending(settings)
-    columns = [
-        "doc_id",
-        "case",
-        "case_name",
-        "group",
-        "platform_type",
-        "added",
-        "citation",
-        "chars",
-        "blocks",
-    ]
-    columns.append("indexed")
+    text = ("doc_id", "case", "case_name", "group", "platform_type", "citation")
     table = pd.DataFrame(
         [
             {
-                **{
-                    c: r.get(c, "")
-                    for c in ("doc_id", "case", "case_name", "group", "platform_type", "citation")
-                },
+                **{c: r.get(c, "") for c in text},
                 "added": r["doc_id"].startswith(ADDED_PREFIX),
                 "chars": int(r.get("chars") or 0),
                 "blocks": int(r.get("blocks") or 0),
@@ -295,7 +281,7 @@ def documents(settings: Settings | None = None, *, added_only: bool = False) -> 
             }
             for r in rows
         ],
-        columns=columns,
+        columns=[*text, "added", "chars", "blocks", "indexed"],
     )
     if added_only:
         table = table[table["added"]].reset_index(drop=True)

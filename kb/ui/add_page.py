@@ -91,17 +91,17 @@ def _key(name: str) -> str:
     return f"{name}_{st.session_state.get('add_round', 0)}"
 
 
-def corpus_cases(res: Resources) -> dict[str, str]:
-    """case id -> name of every case of the corpus a transcript can join (not a chapter overview or
-    summary), the ones added here first: a case added a minute ago is not in the index yet."""
-    docs = api.documents(res.settings)
+def corpus_cases(docs: pd.DataFrame) -> dict[str, str]:
+    """case id -> name of every case of the corpus (`kb.documents`) a transcript can join (not a
+    chapter overview or summary), the ones added here first: a case added a minute ago is not in
+    the index yet."""
     docs = docs[~docs["platform_type"].isin(["overview", "synthesis"])]
     docs = docs.sort_values("added", ascending=False, kind="stable")
     return dict(zip(docs["case"], docs["case_name"], strict=True))
 
 
-def add_form(res: Resources) -> None:
-    known = corpus_cases(res)
+def add_form(res: Resources, docs: pd.DataFrame) -> None:
+    known = corpus_cases(docs)
     last = st.session_state.get("add_last_case")
     outcome = st.container()  # above the form: what happened is the first thing seen after the click
     modes = [NEW_CASE, EXISTING_CASE]
@@ -156,7 +156,8 @@ def add_form(res: Resources) -> None:
         )
         submitted = st.form_submit_button("추가하고 색인하기 (add and index)", type="primary")
     if submitted:
-        st.session_state["add_result"] = result = _add(res, files or [], case, meta, same, known)
+        taken = dict(zip(docs["case"], docs["case_name"], strict=True))  # report cases too: ids are unique
+        st.session_state["add_result"] = result = _add(res, files or [], case, meta, same, known, taken)
         if result.get("added"):
             st.session_state["add_last_case"] = result["case"]
             st.session_state["add_round"] = st.session_state.get("add_round", 0) + 1
@@ -167,7 +168,13 @@ def add_form(res: Resources) -> None:
 
 
 def _add(
-    res: Resources, files: list[Any], case: str | None, meta: dict[str, Any], same: str, known: dict[str, str]
+    res: Resources,
+    files: list[Any],
+    case: str | None,
+    meta: dict[str, Any],
+    same: str,
+    known: dict[str, str],
+    taken: dict[str, str],
 ) -> dict[str, Any]:
     """Run kb.add on the uploads; the outcome to show (kept in the session across reruns)."""
     if not files:
@@ -181,8 +188,6 @@ def _add(
         if same_name and not meta["case_id"].strip():  # that case, added to: its own details stand
             case, meta, joined = same_name[0], {}, name
         else:
-            every = api.documents(res.settings)  # report cases too: an id is never shared
-            taken = dict(zip(every["case"], every["case_name"], strict=True))
             case = meta["case_id"].strip() or case_id_for(meta["name_en"], name, taken)
     names = [safe_name(f.name) for f in files]
     if len(set(names)) < len(names):
@@ -272,17 +277,17 @@ def _note(row: dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
-def added_documents(res: Resources, writable: bool) -> None:
+def added_documents(res: Resources, docs: pd.DataFrame, writable: bool) -> None:
     st.subheader("추가한 자료 · added documents")
     if removed := st.session_state.pop("add_removed", None):  # set by the remove button's callback
         st.success("삭제했습니다 (removed): " + ", ".join(removed))
     if failed := st.session_state.pop("add_remove_error", None):
         st.error(failed, icon=":material/error:")
-    docs = api.documents(res.settings, added_only=True)
-    behind = update_job.pending(res.settings)
-    if behind and not _indexing(res):
+    new, gone = int((~docs["indexed"]).sum()), len(docs.attrs.get("pending_removal", []))
+    docs = docs[docs["added"]]
+    if (new or gone) and not _indexing(res):
         st.warning(
-            f"색인되지 않은 변경: 추가 {len(behind.added)}개, 삭제 {len(behind.removed)}개 "
+            f"색인되지 않은 변경: 추가 {new}개, 삭제 {gone}개 "
             "(the corpus has changes the search does not have yet)."
         )
         if writable and st.button("지금 색인 (index now)", key="add_index_now"):
@@ -340,11 +345,12 @@ def render() -> None:
     st.title("자료 추가 · Add transcripts")
     st.caption(INTRO)
     writable = login.can_write()
+    docs = api.documents(res.settings)  # once per run: the form's cases and the list below
     if writable:
-        add_form(res)
+        add_form(res, docs)
     else:
         st.info("보기 전용 계정은 자료를 추가할 수 없습니다 (viewers cannot add transcripts).")
-    added_documents(res, writable)
+    added_documents(res, docs, writable)
 
 
 if __name__ == "__main__":
